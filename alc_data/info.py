@@ -1,0 +1,75 @@
+"""Workspace summary (``alc-data info``) and label export (``alc-data export``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alc_data.errors import AlcError
+from alc_data.workspace import Workspace
+
+
+def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
+    """(256,) int64 pixel counts per label value over all images of a version."""
+    from alc_data.progress import track
+
+    name = ws.version(version).name
+    counts = np.zeros(256, dtype=np.int64)
+    for image_id in track(ws.image_ids(), f"count pixels of {name}"):
+        counts += np.bincount(ws.read_label(name, image_id).ravel(), minlength=256)
+    return counts
+
+
+def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> dict[str, Any]:
+    """A JSON-ready description of the workspace: classes, splits, versions, superpixel sets, rounds."""
+    from alc_data.constants import IGNORE_INDEX
+    from alc_data.ledger import cost_summary
+
+    info: dict[str, Any] = {
+        "workspace": str(ws.root),
+        "dataset": ws.meta("dataset"),
+        "ignore_index": IGNORE_INDEX,
+        "images": len(ws.image_ids()),
+        "with_ground_truth": int(ws.query("SELECT COUNT(*) FROM images WHERE has_gt=1")[0][0]),
+        "splits": ws.splits(),
+        "classes": [{"index": c.index, "name": c.name, "color": list(c.color)} for c in ws.classes],
+        "label_versions": [
+            {"name": v.name, "parent": v.parent, "kind": v.kind, "round": v.round, "created_at": v.created_at}
+            for v in ws.label_versions()
+        ],
+        "superpixel_sets": [{"name": s["name"], "method": s["method"]} for s in ws.superpixel_sets()],
+        "cost": cost_summary(ws),
+    }
+    if pixel_shares:
+        name = ws.version(version).name
+        counts = class_pixel_counts(ws, name)
+        total = max(int(counts.sum()), 1)
+        info["pixel_shares_version"] = name
+        info["pixel_shares"] = {c.name: round(float(counts[c.index]) / total, 6) for c in ws.classes}
+        info["pixel_shares"]["void"] = round(float(counts[IGNORE_INDEX]) / total, 6)
+    return info
+
+
+def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None = None, overwrite: bool = False) -> Path:
+    """Copy a version's labels to ``out`` as palette PNGs plus ``classes.txt`` (one name per line).
+
+    The PNG files are byte-identical to the workspace's, so ingest → export is pixel-exact.
+    """
+    from alc_data.io.atomic import atomic_dir
+    from alc_data.progress import track
+
+    name = ws.version(version).name
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise AlcError(f"{out}: folder exists and is not empty; choose a new --out or pass --overwrite")
+    if out.exists():
+        shutil.rmtree(out)
+    with atomic_dir(out) as tmp:
+        for image_id in track(ws.image_ids(), f"export {name}"):
+            shutil.copyfile(ws.label_path(name, image_id), tmp / f"{image_id}.png")
+        (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in ws.class_names))
+    return out

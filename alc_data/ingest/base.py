@@ -1,0 +1,244 @@
+"""The generic ingest driver: a format reader yields items, the driver validates and writes them.
+
+A reader (registered in :data:`FORMATS`) returns a :class:`DatasetSource`. The driver builds the
+whole workspace in a temporary folder beside the target and renames it into place at the end, so a
+failed ingest leaves nothing behind and an existing workspace is never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from alc_data.errors import AlcError
+from alc_data.registry import Registry
+from alc_data.workspace import ClassInfo, Workspace, check_label_values
+
+FORMATS: Registry[Callable[..., "DatasetSource"]] = Registry("dataset format")
+"""Dataset readers by name: each takes format-specific arguments and returns a DatasetSource."""
+
+
+@dataclass
+class IngestItem:
+    """One image of a source dataset.
+
+    ``gt``: (H, W) uint8 reference labels (the dataset's own annotation, class ids 0..K-1, 255 void),
+    or None. ``labels``: (H, W) uint8 labels to correct, when the source itself provides them apart
+    from ``gt`` (folder format); otherwise ``labels_from`` decides. ``superpixels``: (H, W) int32 region
+    ids (< 0 = not covered), or None. ``image_bytes``: set when the image must be copied into the
+    workspace (hub datasets, generated data); then ``image_path`` only names the file for messages.
+    """
+
+    image_id: str
+    image_path: Path
+    splits: tuple[str, ...] = ()
+    gt: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    superpixels: np.ndarray | None = None
+    image_bytes: bytes | None = None
+    image_suffix: str = ".png"
+    source_files: dict[str, Path] = field(default_factory=dict)  # name -> file, for error messages
+
+
+@dataclass
+class DatasetSource:
+    """What a reader returns: dataset name, classes, and a lazily produced sequence of items."""
+
+    name: str
+    classes: list[ClassInfo]
+    items: Callable[[], Iterable[IngestItem]]
+    count: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _exif_orientation(path: Path) -> int:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - decoding errors are reported by load_image below
+        return 1
+
+
+def read_labels_folder(folder: Path, image_id: str) -> np.ndarray:
+    """Labels ``<folder>/<image_id>.png``; AlcError naming the file when it is missing."""
+    from alc_data.io.labels import read_label_png
+
+    path = folder / f"{image_id}.png"
+    if not path.is_file():
+        raise AlcError(f"{path}: no label for image {image_id!r}; add it or drop the image from the split lists")
+    return read_label_png(path)
+
+
+def ingest(
+    workspace: str | os.PathLike,
+    source: DatasetSource,
+    *,
+    labels_from: str | os.PathLike = "gt",
+    superpixel_set: str = "imported",
+) -> Workspace:
+    """Create a workspace at ``workspace`` from ``source``.
+
+    ``labels_from``: ``"gt"`` (version v0 = the dataset's own annotation, the PASCAL+ case) or a
+    folder of ``<image_id>.png`` label maps (pseudo labels, the Grounded-SAM case). The dataset's
+    annotation is kept separately as reference ground truth either way.
+    """
+    from alc_data.io.images import image_size
+    from alc_data.io.labels import encode_label_png
+    from alc_data.io.superpixels import write_superpixels
+    from alc_data.progress import track
+
+    target = Path(workspace).resolve()
+    if (target / "alc.sqlite").exists():
+        existing = Workspace.open(target)
+        raise AlcError(
+            f"{target}: already holds dataset {existing.meta('dataset')!r}; use another -w/--workspace "
+            "or delete that folder"
+        )
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise AlcError(f"{target}: exists and is not an empty folder; choose a new -w/--workspace")
+    labels_dir = None if str(labels_from) == "gt" else Path(labels_from)
+    if labels_dir is not None and not labels_dir.is_dir():
+        raise AlcError(f"{labels_dir}: label folder not found; pass --labels-from gt or an existing folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.ingest-", dir=target.parent))
+    except OSError as exc:
+        raise AlcError(f"{target}: cannot create the workspace ({exc.strerror}); choose a writable folder") from None
+    try:
+        ws = Workspace.initialise(
+            staging,
+            dataset=source.name,
+            classes=source.classes,
+            extra_meta={"format_meta": source.meta, "labels_from": str(labels_from)},
+        )
+        k = len(source.classes)
+        palette = ws.palette
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        has_sp = False
+        (staging / "labels" / "v0").mkdir(parents=True)
+        (staging / "gt").mkdir()
+        for item in track(source.items(), f"ingest {source.name}", total=source.count):
+            if item.image_id in seen:
+                raise AlcError(f"image id {item.image_id!r} appears twice in the source; image ids must be unique")
+            seen.add(item.image_id)
+            check_name_like_id(item.image_id)
+            path = Path(item.image_path)
+            if item.image_bytes is not None:
+                rel = Path("images") / f"{item.image_id}{item.image_suffix}"
+                (staging / rel).parent.mkdir(exist_ok=True)
+                (staging / rel).write_bytes(item.image_bytes)
+                stored_path, check_path = str(rel), staging / rel
+            else:
+                if not path.is_file():
+                    raise AlcError(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
+                stored_path, check_path = str(path.resolve()), path
+            h, w = image_size(check_path)
+            if item.image_bytes is None and _exif_orientation(check_path) not in (0, 1):
+                # store the upright image so every reader (datasets, viewers) sees the same pixels
+                from PIL import Image, ImageOps
+
+                rel = Path("images") / f"{item.image_id}.png"
+                (staging / rel).parent.mkdir(exist_ok=True)
+                with Image.open(check_path) as img:
+                    ImageOps.exif_transpose(img).convert("RGB").save(staging / rel)
+                stored_path, check_path = str(rel), staging / rel
+            gt = item.gt
+            if gt is not None:
+                _check_map(gt, (h, w), k, f"ground truth of {item.image_id!r} ({item.source_files.get('gt', path)})")
+                (staging / "gt" / f"{item.image_id}.png").write_bytes(encode_label_png(gt, palette))
+            if item.labels is not None:
+                labels = item.labels
+                what = item.source_files.get("labels", "labels")
+            elif labels_dir is not None:
+                labels = read_labels_folder(labels_dir, item.image_id)
+                what = labels_dir / f"{item.image_id}.png"
+            else:
+                if gt is None:
+                    raise AlcError(
+                        f"image {item.image_id!r} has no annotation to start from; pass --labels-from FOLDER"
+                    )
+                labels, what = gt, item.source_files.get("gt", path)
+            _check_map(labels, (h, w), k, f"labels of {item.image_id!r} ({what})")
+            (staging / "labels" / "v0" / f"{item.image_id}.png").write_bytes(encode_label_png(labels, palette))
+            if item.superpixels is not None:
+                sp = np.asarray(item.superpixels)
+                if sp.shape != (h, w):
+                    raise AlcError(
+                        f"superpixels of {item.image_id!r} ({item.source_files.get('superpixels', '')}) have "
+                        f"shape {sp.shape}, image is {(h, w)}; they must match the image"
+                    )
+                write_superpixels(staging / "superpixels" / superpixel_set / f"{item.image_id}.npz", sp)
+                has_sp = True
+            records.append(
+                dict(
+                    image_id=item.image_id,
+                    path=stored_path,
+                    sha256=sha256_file(check_path),
+                    height=h,
+                    width=w,
+                    has_gt=gt is not None,
+                    splits=item.splits,
+                )
+            )
+        if not records:
+            raise AlcError(f"no images found in the {source.name} source; check the folder and split lists")
+        if labels_dir is not None:
+            extra = sorted(p.stem for p in labels_dir.glob("*.png") if p.stem not in seen)
+            if extra:
+                raise AlcError(
+                    f"{labels_dir / (extra[0] + '.png')}: label without an image ({len(extra)} such files); "
+                    "remove them or add the images"
+                )
+        if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
+            raise AlcError("superpixels were given for some images but not all; give one map per image")
+        ws.add_images(records)
+        from alc_data.workspace import now_iso
+
+        with ws.connect() as con:
+            con.execute(
+                "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
+                ("v0", None, "ingest", None, now_iso(), json.dumps({"labels_from": str(labels_from)})),
+            )
+            if has_sp:
+                con.execute(
+                    "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
+                    (superpixel_set, "imported", now_iso(), "{}"),
+                )
+        if target.exists():
+            target.rmdir()
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Workspace.open(target)
+
+
+def check_name_like_id(image_id: str) -> None:
+    if not image_id or "/" in image_id or "\\" in image_id or image_id.startswith("."):
+        raise AlcError(f"image id {image_id!r} cannot be a file name; image ids must not contain '/' or start with '.'")
+
+
+def _check_map(arr: np.ndarray, size: tuple[int, int], k: int, what: str) -> None:
+    arr = np.asarray(arr)
+    if arr.shape != size:
+        raise AlcError(f"{what}: size {arr.shape[::-1]} (W, H) differs from its image {size[::-1]}; they must match")
+    check_label_values(arr, k, what)

@@ -1,0 +1,86 @@
+"""PASCAL VOC 2012: ``VOCdevkit/VOC2012`` with ``ImageSets/Segmentation`` lists and palette PNG labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alc_data.errors import AlcError
+from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
+from alc_data.io.labels import VOC_PALETTE
+from alc_data.workspace import ClassInfo
+
+VOC_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)
+
+
+def voc_classes() -> list[ClassInfo]:
+    """The 21 VOC classes with their official colours."""
+    return [ClassInfo(i, n, tuple(int(c) for c in VOC_PALETTE[i])) for i, n in enumerate(VOC_CLASSES)]
+
+
+def _find_root(root: Path) -> Path:
+    for cand in (root, root / "VOC2012", root / "VOCdevkit" / "VOC2012"):
+        if (cand / "JPEGImages").is_dir() and (cand / "ImageSets" / "Segmentation").is_dir():
+            return cand
+    raise AlcError(
+        f"{root}: not a VOC folder (no JPEGImages/ and ImageSets/Segmentation/ in it or in VOC2012/); "
+        "pass the VOCdevkit or VOC2012 folder"
+    )
+
+
+def _read_list(path: Path) -> list[str]:
+    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+
+
+@FORMATS.register("voc")
+def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = None) -> DatasetSource:
+    """Read PASCAL VOC 2012 segmentation.
+
+    Splits come from ``ImageSets/Segmentation/*.txt`` (all lists, or those named in ``splits``).
+    Labels are the palette indices of ``SegmentationClass`` (255 kept). With ``aug``, the SBD-augmented
+    labels of ``SegmentationClassAug`` are used and ``train_aug.txt`` is a split.
+    """
+    from alc_data.io.labels import read_label_png
+
+    base = _find_root(Path(root))
+    seg_dir = base / ("SegmentationClassAug" if aug else "SegmentationClass")
+    if not seg_dir.is_dir():
+        raise AlcError(f"{seg_dir}: label folder not found; " + ("drop --aug" if aug else "is this a VOC 2012 tree?"))
+    lists = sorted((base / "ImageSets" / "Segmentation").glob("*.txt"))
+    if not aug:
+        lists = [p for p in lists if p.stem != "train_aug"]
+    if splits:
+        wanted = set(splits)
+        lists = [p for p in lists if p.stem in wanted]
+        missing = wanted - {p.stem for p in lists}
+        if missing:
+            raise AlcError(f"split list {sorted(missing)[0]}.txt not found in {base / 'ImageSets' / 'Segmentation'}")
+    if not lists:
+        raise AlcError(f"{base / 'ImageSets' / 'Segmentation'}: no split lists (*.txt)")
+    membership: dict[str, list[str]] = {}
+    for lst in lists:
+        for image_id in _read_list(lst):
+            membership.setdefault(image_id, []).append(lst.stem)
+
+    def items():
+        for image_id in sorted(membership):
+            label_path = seg_dir / f"{image_id}.png"
+            if not label_path.is_file():
+                raise AlcError(f"{label_path}: image {image_id!r} has no label; remove it from the split lists")
+            yield IngestItem(
+                image_id=image_id,
+                image_path=base / "JPEGImages" / f"{image_id}.jpg",
+                splits=tuple(membership[image_id]),
+                gt=read_label_png(label_path),
+                source_files={"gt": label_path},
+            )
+
+    return DatasetSource(
+        name="voc2012" + ("-aug" if aug else ""),
+        classes=voc_classes(),
+        items=items,
+        count=len(membership),
+        meta={"root": str(base), "aug": aug},
+    )

@@ -1,0 +1,38 @@
+"""Superpixel maps: (H, W) int32 region ids; ids < 0 mark pixels that are no candidate.
+
+Stored as compressed ``.npz`` (key ``superpixels``) so any int32 id survives exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from alc_data.errors import AlcError
+
+
+def write_superpixels(path: str | os.PathLike, sp: np.ndarray) -> None:
+    """Write a (H, W) integer superpixel map atomically as int32 ``.npz``."""
+    from alc_data.io.atomic import atomic_write_bytes
+
+    sp = np.asarray(sp)
+    if sp.ndim != 2:
+        raise AlcError(f"superpixel map must be 2-D (H, W), got shape {sp.shape}")
+    buf = io.BytesIO()
+    np.savez_compressed(buf, superpixels=sp.astype(np.int32))
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_superpixels(path: str | os.PathLike) -> np.ndarray:
+    """Read a superpixel map written by :func:`write_superpixels`, (H, W) int32."""
+    path = Path(path)
+    try:
+        with np.load(path) as z:
+            return z["superpixels"].astype(np.int32, copy=False)
+    except FileNotFoundError:
+        raise AlcError(f"{path}: superpixel map not found; run `alc-data superpixels` first") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise AlcError(f"{path}: corrupt superpixel map ({exc}); recompute the set") from None

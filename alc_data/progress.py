@@ -1,0 +1,29 @@
+"""Progress bars (rich) for loops over images; silenced with ``ALC_PROGRESS=0``."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+def progress_enabled() -> bool:
+    return os.environ.get("ALC_PROGRESS", "1") not in ("0", "false", "no")
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate ``items`` with a rich progress bar on stderr (transient)."""
+    from rich.console import Console
+    from rich.progress import track as rich_track
+
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    yield from rich_track(
+        items,
+        description=description,
+        total=total,
+        console=Console(stderr=True),
+        disable=not progress_enabled(),
+        transient=True,
+    )

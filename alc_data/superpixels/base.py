@@ -1,0 +1,68 @@
+"""The superpixel-method registry and the driver that computes a named set for a workspace.
+
+A method is a callable ``method(image, *, context, **params) -> (H, W) int32`` where ``image`` is
+(H, W, 3) uint8 RGB and ``context`` a :class:`SuperpixelContext` (workspace and image id, for
+methods that read stored maps such as ``imported`` or ``gsam``). Region ids ≥ 0 are candidates;
+ids < 0 mark pixels that are no candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from alc_data.errors import AlcError
+from alc_data.registry import Registry
+
+SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel method")
+
+
+@dataclass(frozen=True)
+class SuperpixelContext:
+    """Where the image comes from, for methods that need more than its pixels."""
+
+    workspace: Any  # alc_data.workspace.Workspace
+    image_id: str
+
+
+def load_methods() -> None:
+    """Import the built-in methods so they register themselves."""
+    import importlib
+
+    for name in ("classic", "imported", "sam", "gsam"):
+        try:
+            importlib.import_module(f"alc_data.superpixels.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"alc_data.superpixels.{name}":
+                raise
+
+
+def compute_superpixel_set(
+    ws,
+    method: str,
+    *,
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> str:
+    """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
+    (default: the method's name). Returns the set name."""
+    from alc_data.progress import track
+
+    load_methods()
+    fn = SUPERPIXEL_METHODS.get(method)
+    name = name or method
+    params = dict(params or {})
+
+    def maps():
+        for image_id in track(ws.image_ids(), f"superpixels {method}"):
+            image = ws.load_image(image_id)
+            sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
+            if sp.shape != image.shape[:2]:
+                raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
+            yield image_id, sp.astype(np.int32, copy=False)
+
+    ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite)
+    return name

@@ -1,0 +1,21 @@
+"""The workspace: SQLite catalogue + ledger and the files of label versions and superpixel sets."""
+
+from alc_data.workspace.workspace import (
+    ClassInfo,
+    LabelVersion,
+    Workspace,
+    check_label_values,
+    check_name,
+    now_iso,
+    validate_classes,
+)
+
+__all__ = [
+    "ClassInfo",
+    "LabelVersion",
+    "Workspace",
+    "check_label_values",
+    "check_name",
+    "now_iso",
+    "validate_classes",
+]

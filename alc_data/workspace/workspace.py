@@ -1,0 +1,483 @@
+"""The workspace: a directory holding a dataset's catalogue, label versions, superpixels and ledger.
+
+Layout::
+
+    WORKSPACE/
+      alc.sqlite                 catalogue + ledger (SQLite, WAL)
+      labels/<version>/<id>.png  label maps being corrected, one folder per version (palette PNGs)
+      gt/<id>.png                reference ground truth (simulation and metrics only)
+      superpixels/<set>/<id>.npz superpixel maps, (H, W) int32
+      images/                    images copied in (hub datasets, demo data); others are referenced
+      rounds/<n>/                per-round score tables and query exports
+      runs/<name>/               models, resolved recipes, reports
+
+Every write is atomic: files go through temp names and ``os.replace``; a label version or a
+superpixel set is written to a temp folder, renamed into place, then registered in one SQLite
+transaction. A folder without its catalogue row (a crash between the two) is stale and is removed
+when the same name is written again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import AlcError
+from alc_data.workspace.schema import SCHEMA, SCHEMA_VERSION
+
+DB_NAME = "alc.sqlite"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with seconds."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Names of versions and sets become folder names: letters, digits, ``_ . -``."""
+    if not _NAME_RE.match(name or ""):
+        raise AlcError(f"{kind} name {name!r} is not allowed; use letters, digits, '_', '.', '-'")
+    return name
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """One class: its index in label maps, its name and its RGB colour."""
+
+    index: int
+    name: str
+    color: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class LabelVersion:
+    name: str
+    parent: str | None
+    kind: str
+    round: int | None
+    created_at: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Workspace:
+    """An open workspace. Create one with :meth:`create`, open one with :meth:`open`."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root).resolve()
+        self.db_path = self.root / DB_NAME
+        self._classes: list[ClassInfo] | None = None
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, root: str | os.PathLike) -> "Workspace":
+        ws = cls(root)
+        if not ws.db_path.is_file():
+            raise AlcError(
+                f"{ws.root}: not an alc-data workspace (no {DB_NAME}); "
+                "run `alc-data ingest ...` or `alc-data demo` first, or pass -w/--workspace"
+            )
+        with ws.connect() as con:
+            version = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if version is None or int(version[0]) != SCHEMA_VERSION:
+            raise AlcError(f"{ws.db_path}: unsupported workspace schema {version}; re-ingest with this version")
+        return ws
+
+    @classmethod
+    def initialise(
+        cls,
+        root: str | os.PathLike,
+        *,
+        dataset: str,
+        classes: list[ClassInfo],
+        extra_meta: dict[str, Any] | None = None,
+    ) -> "Workspace":
+        """Create the database in an empty (or missing) folder ``root``."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        ws = cls(root)
+        if ws.db_path.exists():
+            raise AlcError(f"{ws.root}: already holds a workspace; use another -w/--workspace")
+        validate_classes(classes)
+        with ws.connect() as con:
+            con.executescript(SCHEMA)
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "dataset": dataset,
+                "ignore_index": IGNORE_INDEX,
+                "created_at": now_iso(),
+            }
+            meta.update(extra_meta or {})
+            con.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in meta.items()],
+            )
+            con.executemany(
+                "INSERT INTO classes(idx, name, r, g, b) VALUES (?, ?, ?, ?, ?)",
+                [(c.index, c.name, *map(int, c.color)) for c in classes],
+            )
+        return ws
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in one transaction: committed on success, rolled back on error."""
+        try:
+            con = sqlite3.connect(self.db_path, timeout=30)
+        except sqlite3.OperationalError as exc:
+            raise AlcError(f"{self.db_path}: cannot open the workspace database ({exc})") from None
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            with con:
+                yield con
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise AlcError(f"{self.db_path}: workspace is not writable ({exc}); fix its permissions") from None
+            raise
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        with self.connect() as con:
+            return con.execute(sql, tuple(params)).fetchall()
+
+    # ------------------------------------------------------------------ meta
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self.query("SELECT value FROM meta WHERE key=?", (key,))
+        if not row:
+            return default
+        try:
+            return json.loads(row[0][0])
+        except json.JSONDecodeError:
+            return row[0][0]
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    # ------------------------------------------------------------------ classes
+    @property
+    def classes(self) -> list[ClassInfo]:
+        if self._classes is None:
+            rows = self.query("SELECT idx, name, r, g, b FROM classes ORDER BY idx")
+            self._classes = [ClassInfo(i, n, (r, g, b)) for i, n, r, g, b in rows]
+        return self._classes
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    @property
+    def palette(self) -> np.ndarray:
+        """(256, 3) uint8: the classes' colours, VOC colours for unused entries."""
+        from alc_data.io.labels import default_palette
+
+        return default_palette([c.color for c in self.classes])
+
+    def class_index(self, value: str | int) -> int:
+        """Resolve a class name or index (as given by a person) to an index; AlcError if unknown."""
+        text = str(value).strip()
+        names = {c.name.lower(): c.index for c in self.classes}
+        if text.lower() in names:
+            return names[text.lower()]
+        if text.isdigit() and int(text) < self.num_classes:
+            return int(text)
+        raise AlcError(f"unknown class {text!r}; use one of: {', '.join(self.class_names)} (or an index)")
+
+    # ------------------------------------------------------------------ images
+    def add_images(self, records: Iterable[dict[str, Any]]) -> None:
+        """Insert image rows: dicts with image_id, path, sha256, height, width, has_gt, splits."""
+        with self.connect() as con:
+            for r in records:
+                con.execute(
+                    "INSERT INTO images(image_id, path, sha256, height, width, has_gt) VALUES (?,?,?,?,?,?)",
+                    (r["image_id"], str(r["path"]), r["sha256"], r["height"], r["width"], int(r.get("has_gt", 0))),
+                )
+                con.executemany(
+                    "INSERT INTO splits(split, image_id) VALUES (?, ?)",
+                    [(s, r["image_id"]) for s in r.get("splits", ())],
+                )
+
+    def image_ids(self, split: str | None = None) -> list[str]:
+        """Image ids in sorted order, all or of one split (AlcError for an unknown split)."""
+        if split is None:
+            return [r[0] for r in self.query("SELECT image_id FROM images ORDER BY image_id")]
+        rows = self.query("SELECT image_id FROM splits WHERE split=? ORDER BY image_id", (split,))
+        if not rows and split not in self.splits():
+            raise AlcError(f"unknown split {split!r}; this workspace has: {', '.join(self.splits()) or 'none'}")
+        return [r[0] for r in rows]
+
+    def splits(self) -> dict[str, int]:
+        return dict(self.query("SELECT split, COUNT(*) FROM splits GROUP BY split ORDER BY split"))
+
+    def image_record(self, image_id: str) -> dict[str, Any]:
+        rows = self.query("SELECT image_id, path, sha256, height, width, has_gt FROM images WHERE image_id=?", (image_id,))
+        if not rows:
+            raise AlcError(f"unknown image id {image_id!r} in workspace {self.root}")
+        keys = ("image_id", "path", "sha256", "height", "width", "has_gt")
+        return dict(zip(keys, rows[0]))
+
+    def image_path(self, image_id: str) -> Path:
+        path = Path(self.image_record(image_id)["path"])
+        return path if path.is_absolute() else self.root / path
+
+    def load_image(self, image_id: str) -> np.ndarray:
+        """(H, W, 3) uint8 RGB, EXIF orientation applied."""
+        from alc_data.io.images import load_image
+
+        return load_image(self.image_path(image_id))
+
+    # ------------------------------------------------------------------ ground truth
+    def gt_path(self, image_id: str) -> Path:
+        return self.root / "gt" / f"{image_id}.png"
+
+    def has_gt(self, image_id: str | None = None) -> bool:
+        """Whether the image (or, with no id, any image) has reference ground truth."""
+        if image_id is None:
+            return bool(self.query("SELECT 1 FROM images WHERE has_gt=1 LIMIT 1"))
+        return bool(self.image_record(image_id)["has_gt"])
+
+    def read_gt(self, image_id: str) -> np.ndarray:
+        from alc_data.io.labels import read_label_png
+
+        if not self.has_gt(image_id):
+            raise AlcError(f"image {image_id!r} has no reference ground truth in this workspace")
+        return read_label_png(self.gt_path(image_id))
+
+    # ------------------------------------------------------------------ label versions
+    def label_versions(self) -> list[LabelVersion]:
+        rows = self.query(
+            "SELECT name, parent, kind, round, created_at, params FROM label_versions ORDER BY rowid"
+        )
+        return [LabelVersion(n, p, k, r, c, json.loads(pr)) for n, p, k, r, c, pr in rows]
+
+    def version(self, name: str | None = None) -> LabelVersion:
+        """A label version by name; ``None`` or ``"latest"`` gives the newest."""
+        versions = self.label_versions()
+        if not versions:
+            raise AlcError(f"{self.root}: no label versions yet; ingest a dataset first")
+        if name in (None, "latest"):
+            return versions[-1]
+        for v in versions:
+            if v.name == name:
+                return v
+        raise AlcError(f"unknown label version {name!r}; this workspace has: {', '.join(v.name for v in versions)}")
+
+    def next_version_name(self) -> str:
+        used = {v.name for v in self.label_versions()}
+        n = 1
+        while f"v{n}" in used:
+            n += 1
+        return f"v{n}"
+
+    def version_dir(self, name: str) -> Path:
+        return self.root / "labels" / name
+
+    def label_path(self, version: str, image_id: str) -> Path:
+        return self.version_dir(version) / f"{image_id}.png"
+
+    def read_label(self, version: str | None, image_id: str) -> np.ndarray:
+        """(H, W) uint8 labels of one image in a version (``None`` = latest)."""
+        from alc_data.io.labels import read_label_png
+
+        return read_label_png(self.label_path(self.version(version).name, image_id))
+
+    def write_version(
+        self,
+        name: str,
+        labels: Iterable[tuple[str, np.ndarray]],
+        *,
+        parent: str | None,
+        kind: str,
+        round: int | None = None,
+        params: dict[str, Any] | None = None,
+        on_commit=None,
+    ) -> LabelVersion:
+        """Write a complete label version atomically.
+
+        ``labels`` yields (image_id, (H, W) uint8) for the images that differ from ``parent``; every
+        other image is hard-linked (or copied) from the parent. ``on_commit(con)`` runs inside the same
+        SQLite transaction that registers the version (for ledger rows that must land with it).
+        """
+        from alc_data.io.atomic import atomic_dir
+        from alc_data.io.labels import encode_label_png
+
+        check_name("label version", name)
+        if any(v.name == name for v in self.label_versions()):
+            raise AlcError(f"label version {name!r} already exists; choose another --version name")
+        if parent is not None:
+            self.version(parent)
+        final = self.version_dir(name)
+        if final.exists():  # stale folder from a crash before registration
+            shutil.rmtree(final)
+        palette = self.palette
+        ids = set(self.image_ids())
+        with atomic_dir(final) as tmp:
+            written: set[str] = set()
+            for image_id, label in labels:
+                if image_id not in ids:
+                    raise AlcError(f"label for unknown image id {image_id!r}")
+                check_label_values(label, self.num_classes, f"label of {image_id!r}")
+                rec = self.image_record(image_id)
+                if label.shape != (rec["height"], rec["width"]):
+                    raise AlcError(
+                        f"label of {image_id!r} has shape {label.shape}, image is {(rec['height'], rec['width'])}"
+                    )
+                (tmp / f"{image_id}.png").write_bytes(encode_label_png(label, palette))
+                written.add(image_id)
+            if parent is not None:
+                src_dir = self.version_dir(parent)
+                for image_id in sorted(ids - written):
+                    src = src_dir / f"{image_id}.png"
+                    try:
+                        os.link(src, tmp / src.name)
+                    except OSError:
+                        shutil.copy2(src, tmp / src.name)
+            elif ids - written:
+                missing = sorted(ids - written)
+                raise AlcError(f"label version {name!r} lacks labels for {len(missing)} images, e.g. {missing[0]!r}")
+        try:
+            with self.connect() as con:
+                con.execute(
+                    "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
+                    (name, parent, kind, round, now_iso(), json.dumps(params or {})),
+                )
+                if on_commit is not None:
+                    on_commit(con)
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return self.version(name)
+
+    def delete_version(self, name: str) -> None:
+        """Remove a version that nothing depends on (its folder and row)."""
+        children = [v.name for v in self.label_versions() if v.parent == name]
+        if children:
+            raise AlcError(f"label version {name!r} is the parent of {', '.join(children)}; delete those first")
+        with self.connect() as con:
+            con.execute("DELETE FROM label_versions WHERE name=?", (name,))
+        shutil.rmtree(self.version_dir(name), ignore_errors=True)
+
+    # ------------------------------------------------------------------ superpixel sets
+    def superpixel_sets(self) -> list[dict[str, Any]]:
+        rows = self.query("SELECT name, method, created_at, params FROM superpixel_sets ORDER BY rowid")
+        return [dict(name=n, method=m, created_at=c, params=json.loads(p)) for n, m, c, p in rows]
+
+    def superpixel_set(self, name: str | None = None) -> dict[str, Any]:
+        sets = self.superpixel_sets()
+        if not sets:
+            raise AlcError(f"{self.root}: no superpixel sets; run `alc-data superpixels --method seeds` first")
+        if name in (None, "latest"):
+            return sets[-1]
+        for s in sets:
+            if s["name"] == name:
+                return s
+        raise AlcError(f"unknown superpixel set {name!r}; this workspace has: {', '.join(s['name'] for s in sets)}")
+
+    def superpixel_path(self, set_name: str, image_id: str) -> Path:
+        return self.root / "superpixels" / set_name / f"{image_id}.npz"
+
+    def read_superpixels(self, set_name: str, image_id: str) -> np.ndarray:
+        from alc_data.io.superpixels import read_superpixels
+
+        return read_superpixels(self.superpixel_path(set_name, image_id))
+
+    def write_superpixel_set(
+        self,
+        name: str,
+        maps: Iterable[tuple[str, np.ndarray]],
+        *,
+        method: str,
+        params: dict[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        """Write a named superpixel set (one (H, W) int32 map per image) atomically."""
+        from alc_data.io.atomic import atomic_dir
+        from alc_data.io.superpixels import write_superpixels
+
+        check_name("superpixel set", name)
+        exists = any(s["name"] == name for s in self.superpixel_sets())
+        if exists and not overwrite:
+            raise AlcError(f"superpixel set {name!r} already exists; pass --name to choose another or --overwrite")
+        final = self.root / "superpixels" / name
+        staged = self.root / "superpixels" / f".{name}.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        ids = set(self.image_ids())
+        with atomic_dir(staged) as tmp:
+            written = set()
+            for image_id, sp in maps:
+                rec = self.image_record(image_id)
+                if sp.shape != (rec["height"], rec["width"]):
+                    raise AlcError(
+                        f"superpixel map of {image_id!r} has shape {sp.shape}, image is {(rec['height'], rec['width'])}"
+                    )
+                write_superpixels(tmp / f"{image_id}.npz", sp)
+                written.add(image_id)
+            if ids - written:
+                missing = sorted(ids - written)
+                raise AlcError(f"superpixel set {name!r} lacks maps for {len(missing)} images, e.g. {missing[0]!r}")
+        old = self.root / "superpixels" / f".{name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(staged, final)
+        with self.connect() as con:
+            con.execute("DELETE FROM superpixel_sets WHERE name=?", (name,))
+            con.execute(
+                "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
+                (name, method, now_iso(), json.dumps(params or {})),
+            )
+        shutil.rmtree(old, ignore_errors=True)
+
+    # ------------------------------------------------------------------ paths
+    def rounds_dir(self, round_no: int) -> Path:
+        return self.root / "rounds" / f"{round_no:03d}"
+
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+
+def validate_classes(classes: list[ClassInfo]) -> None:
+    if not classes:
+        raise AlcError("no classes given; a dataset needs at least one class")
+    if len(classes) >= IGNORE_INDEX:
+        raise AlcError(f"{len(classes)} classes; at most {IGNORE_INDEX} fit in uint8 labels beside the ignore index")
+    for i, c in enumerate(classes):
+        if c.index != i:
+            raise AlcError(f"class indices must be 0..K-1 in order; got {c.index} at position {i}")
+    names = [c.name for c in classes]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise AlcError(f"duplicate class names: {', '.join(sorted(dup))}; class names must be unique")
+
+
+def check_label_values(label: np.ndarray, num_classes: int, what: str) -> None:
+    """AlcError when a label map holds a value ≥ K other than IGNORE_INDEX."""
+    label = np.asarray(label)
+    if label.dtype != np.uint8:
+        raise AlcError(f"{what}: labels must be uint8, got {label.dtype}")
+    counts = np.bincount(label.ravel(), minlength=256)
+    bad = [v for v in np.flatnonzero(counts) if v >= num_classes and v != IGNORE_INDEX]
+    if bad:
+        raise AlcError(
+            f"{what}: label value {bad[0]} ({int(counts[bad[0]])} pixels) is not a class (K={num_classes}) "
+            f"nor {IGNORE_INDEX}; fix the label map or the class list"
+        )

@@ -1,0 +1,67 @@
+"""``alc-data info`` and ``alc-data export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, WorkspaceOpt, console, open_workspace, print_json
+
+
+def info(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Classes, split counts, label versions, per-class pixel shares and annotation cost."""
+    from alc_data.info import summary
+
+    data = summary(open_workspace(workspace), version=version)
+    if as_json:
+        print_json(data)
+        return
+    from rich.table import Table
+
+    con = console()
+    con.print(f"[bold]{data['dataset']}[/] in {data['workspace']}: {data['images']} images "
+              f"({data['with_ground_truth']} with reference ground truth)")
+    con.print("splits: " + ", ".join(f"{k} {v}" for k, v in data["splits"].items()))
+    t = Table(title=f"classes (pixel shares in {data['pixel_shares_version']})")
+    for col in ("index", "name", "share"):
+        t.add_column(col)
+    for c in data["classes"]:
+        t.add_row(str(c["index"]), c["name"], f"{100 * data['pixel_shares'][c['name']]:.2f} %")
+    t.add_row("255", "void", f"{100 * data['pixel_shares']['void']:.2f} %")
+    con.print(t)
+    con.print("label versions: " + " → ".join(v["name"] for v in data["label_versions"]))
+    if data["superpixel_sets"]:
+        con.print("superpixel sets: " + ", ".join(f"{s['name']} ({s['method']})" for s in data["superpixel_sets"]))
+    if data["cost"]["rounds"]:
+        t = Table(title="annotation cost")
+        for col in ("round", "queries", "accepted", "corrected", "unanswerable", "correction-query time", "classification-query time"):
+            t.add_column(col)
+        for r in [*data["cost"]["rounds"], {**data["cost"]["total"], "round": "total"}]:
+            t.add_row(str(r["round"]), str(r["queries"]), str(r["accepted"]), str(r["corrected"]), str(r["unanswerable"]),
+                      f"{r['correction_query_seconds'] / 60:.1f} min", f"{r['classification_query_seconds'] / 60:.1f} min")
+        con.print(t)
+
+
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <image_id>.png and classes.txt into.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    version: VersionOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
+) -> None:
+    """Write the labels of a version as palette PNGs plus classes.txt."""
+    from alc_data.info import export_version
+
+    ws = open_workspace(workspace)
+    path = export_version(ws, out, version=version, overwrite=overwrite)
+    typer.echo(f"wrote {len(ws.image_ids())} label maps of {ws.version(version).name} to {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)
+    app.command("export")(export)

@@ -1,0 +1,47 @@
+"""Option aliases shared by the commands, and output helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="ALC_WORKSPACE",
+        help="Workspace folder (env ALC_WORKSPACE).",
+        show_default=True,
+    ),
+]
+DEFAULT_WORKSPACE = Path("alc-workspace")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+VersionOpt = Annotated[
+    Optional[str], typer.Option("--version", "-v", help="Label version (default: the latest).")
+]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a recipe value: key.sub=value (repeatable)."),
+]
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout (no rich markup, so scripts can parse it)."""
+    typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def console():
+    from rich.console import Console
+
+    return Console()
+
+
+def open_workspace(path: Path):
+    from alc_data.workspace import Workspace
+
+    return Workspace.open(path)
