@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS answers (
     answer_class INTEGER,          -- the class given (NULL when unanswerable)
     source TEXT NOT NULL,          -- e.g. oracle:gt:pixel, csv:answers.csv
     annotator TEXT NOT NULL,
-    answered_at TEXT NOT NULL
+    answered_at TEXT NOT NULL,
+    applied_version TEXT           -- the label version that applied it (NULL until applied)
 );
 CREATE TABLE IF NOT EXISTS corrections (
     correction_id INTEGER PRIMARY KEY,

@@ -1,0 +1,63 @@
+"""Simulated answers from the reference ground truth (to measure the method).
+
+Modes (DESIGN.md §1):
+
+- ``pixel`` (default, the paper's query): look at the ground truth at the representative pixel;
+  accept when the current label there equals it, otherwise answer with the ground-truth class.
+- ``region-majority`` (what the authors' research code does): correct the superpixel to the
+  ground truth at the representative pixel when at most half of its pixels agree with the ground
+  truth; accept otherwise.
+
+A ground-truth IGNORE_INDEX at the representative pixel makes the query unanswerable.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from alc_data.answers.record import Answer
+from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import AlcError
+from alc_data.queries.create import Query
+from alc_data.workspace import Workspace
+
+ORACLE_MODES = ("pixel", "region-majority")
+
+
+def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str, mode: str = "pixel") -> list[Answer]:
+    """Answers to ``queries`` from the ground truth, against the labels of ``label_version``."""
+    if mode not in ORACLE_MODES:
+        raise AlcError(f"unknown oracle mode {mode!r}; choose one of: {', '.join(ORACLE_MODES)}")
+    by_image: dict[str, list[Query]] = defaultdict(list)
+    for q in queries:
+        by_image[q.image_id].append(q)
+    missing = [i for i in by_image if not ws.has_gt(i)]
+    if missing:
+        raise AlcError(f"image {missing[0]!r} has no reference ground truth; answer with --answers FILE.csv instead")
+    answers: dict[int, Answer] = {}
+    for image_id, qs in by_image.items():
+        gt = ws.read_gt(image_id)
+        labels = ws.read_label(label_version, image_id)
+        rows = np.array([q.rep_row for q in qs])
+        cols = np.array([q.rep_col for q in qs])
+        g = gt[rows, cols]
+        cur = labels[rows, cols]
+        if mode == "region-majority":
+            sp = ws.read_superpixels(qs[0].superpixel_set, image_id).ravel()
+            ids = np.array([q.superpixel_id for q in qs])
+            agree = np.bincount(np.where(sp >= 0, sp, 0), weights=(labels.ravel() == gt.ravel()) & (sp >= 0),
+                                minlength=int(ids.max()) + 1)
+            area = np.bincount(np.where(sp >= 0, sp, 0), weights=sp >= 0, minlength=int(ids.max()) + 1)
+            wrong = agree[ids] <= 0.5 * area[ids]
+        else:
+            wrong = cur != g
+        for q, gi, ci, wi in zip(qs, g, cur, wrong):
+            if gi == IGNORE_INDEX:
+                answers[q.query_id] = Answer(q.query_id, "unanswerable", None)
+            elif wi:
+                answers[q.query_id] = Answer(q.query_id, "corrected", int(gi))
+            else:
+                answers[q.query_id] = Answer(q.query_id, "accepted", int(ci))
+    return [answers[q.query_id] for q in queries]

@@ -1,0 +1,69 @@
+"""Spread each answer over its superpixel (optionally only pixels similar to the representative)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one corrected answer did to one image: pixels that changed and their majority old class."""
+
+    query_id: int
+    superpixel_id: int
+    old_class: int
+    new_class: int
+    pixels: int
+
+
+def expand_answers(
+    labels: np.ndarray,
+    superpixels: np.ndarray,
+    corrections: list[tuple[int, int, int, int, int]],
+    *,
+    tau: float = 0.0,
+    probs: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[Change]]:
+    """Apply corrected answers of one image.
+
+    ``labels`` (H, W) uint8; ``superpixels`` (H, W) int; ``corrections`` rows of
+    (query_id, superpixel_id, new_class, rep_row, rep_col). Every pixel of the superpixel takes the
+    new class, or with ``tau`` > 0 only the pixels x with cos(f(x), f(rep)) ≥ tau, which needs
+    ``probs`` (K, H, W). Returns the new labels and one :class:`Change` per correction that changed
+    at least one pixel.
+    """
+    out = np.asarray(labels).copy()
+    if not corrections:
+        return out, []
+    sp = np.asarray(superpixels)
+    rows = np.asarray(corrections, dtype=np.int64).reshape(-1, 5)
+    qids, sp_ids, new_cls = rows[:, 0], rows[:, 1], rows[:, 2]
+    # slot of each pixel's superpixel among the corrected ones (-1: untouched)
+    order = np.argsort(sp_ids)
+    pos = np.searchsorted(sp_ids[order], sp.ravel())
+    pos = np.clip(pos, 0, len(order) - 1)
+    slot = np.where(sp_ids[order][pos] == sp.ravel(), order[pos], -1)
+    if tau > 0:
+        if probs is None:
+            raise ValueError("tau > 0 needs the model probabilities")
+        p = np.asarray(probs, dtype=np.float32).reshape(np.shape(probs)[0], -1)
+        f_rep = p[:, rows[:, 3] * sp.shape[1] + rows[:, 4]]  # (K, n)
+        f_rep = f_rep / (np.linalg.norm(f_rep, axis=0, keepdims=True) + 1e-12)
+        inside = np.flatnonzero(slot >= 0)
+        f_pix = p[:, inside] / (np.linalg.norm(p[:, inside], axis=0, keepdims=True) + 1e-12)
+        cos = np.einsum("kn,kn->n", f_pix, f_rep[:, slot[inside]])
+        slot[inside[cos < tau]] = -1
+    flat = out.ravel()
+    target = np.where(slot >= 0, new_cls[np.maximum(slot, 0)], -1)
+    changed = (slot >= 0) & (flat != target)
+    n = len(rows)
+    counts = np.bincount(slot[changed], minlength=n)
+    old_hist = np.bincount(slot[changed] * 256 + flat[changed], minlength=n * 256).reshape(n, 256)
+    flat[changed] = target[changed]
+    changes = [
+        Change(int(qids[i]), int(sp_ids[i]), int(old_hist[i].argmax()), int(new_cls[i]), int(counts[i]))
+        for i in np.flatnonzero(counts)
+    ]
+    return flat.reshape(out.shape), changes

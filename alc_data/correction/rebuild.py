@@ -1,0 +1,41 @@
+"""Rebuild a label version from its parent plus the ledger (an audit of what the ledger says)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+import numpy as np
+
+from alc_data.correction.expand import expand_answers
+from alc_data.errors import AlcError
+from alc_data.workspace import Workspace
+
+
+def rebuild_version(ws: Workspace, name: str, *, checkpoint=None) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (image_id, labels) for every image of version ``name``, recomputed from its parent and
+    the corrected answers that produced it. Equal to the stored version when the ledger is intact."""
+    version = ws.version(name)
+    if version.kind != "correction" or version.parent is None:
+        raise AlcError(f"label version {name!r} was not made by corrections ({version.kind}); nothing to rebuild from")
+    tau = float(version.params.get("tau", 0.0))
+    rows = ws.query(
+        "SELECT q.query_id, q.image_id, q.superpixel_set, q.superpixel_id, a.answer_class, q.rep_row, q.rep_col"
+        " FROM answers a JOIN queries q ON q.query_id = a.query_id"
+        " WHERE a.applied_version = ? AND a.status = 'corrected'",
+        (name,),
+    )
+    by_image: dict[str, list[tuple]] = defaultdict(list)
+    for qid, image_id, sp_set, sp_id, cls, r, c in rows:
+        by_image[image_id].append((qid, sp_set, sp_id, cls, r, c))
+    probs: dict[str, np.ndarray] = {}
+    if tau > 0 and by_image:
+        from alc_data.correction.apply import _probabilities
+
+        probs = _probabilities(ws, checkpoint, sorted(by_image))
+    for image_id in ws.image_ids():
+        labels = ws.read_label(version.parent, image_id)
+        for sp_set in sorted({r[1] for r in by_image.get(image_id, [])}):
+            corr = [(q, s, cls, r, c) for q, st, s, cls, r, c in by_image[image_id] if st == sp_set]
+            labels, _ = expand_answers(labels, ws.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs.get(image_id))
+        yield image_id, labels

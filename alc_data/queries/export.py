@@ -1,0 +1,42 @@
+"""Export a round's queries as a CSV for people to answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from alc_data.queries.create import check_round, round_queries
+from alc_data.workspace import Workspace
+
+QUERY_CSV_COLUMNS = (
+    "query_id", "round", "rank", "image_id", "superpixel_id", "rep_row", "rep_col", "label_shown",
+    "bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1", "image_path", "answer",
+)
+"""Columns of the query CSV. People fill ``answer`` with ``accept`` or a class name (or index)."""
+
+
+def export_queries_csv(ws: Workspace, out: str | os.PathLike, *, round_no: int | None = None) -> Path:
+    """Write the queries of a round (default: the latest) to ``out`` with an empty ``answer`` column.
+
+    The shown label is the current label at the representative pixel, as a class name (``void``
+    for the ignore index). Box coordinates are inclusive pixel indices.
+    """
+    from alc_data.constants import IGNORE_INDEX
+    from alc_data.io.atomic import atomic_write_bytes
+
+    round_no = check_round(ws, round_no)
+    names = ws.class_names
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(QUERY_CSV_COLUMNS)
+    for q in round_queries(ws, round_no):
+        shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
+        writer.writerow(
+            [q.query_id, q.round, q.rank, q.image_id, q.superpixel_id, q.rep_row, q.rep_col, shown, *q.bbox,
+             str(ws.image_path(q.image_id)), ""]
+        )
+    out = Path(out)
+    atomic_write_bytes(out, buf.getvalue().encode())
+    return out

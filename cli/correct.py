@@ -1,0 +1,53 @@
+"""``alc-data correct``: record answers (CSV or ground-truth oracle) and write the next label version."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
+
+
+def correct(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    answers: Annotated[Optional[Path], typer.Option("--answers", help="CSV of answers (from `alc-data queries export`).")] = None,
+    oracle: Annotated[Optional[str], typer.Option("--oracle", help="Answer from reference data: 'gt' (simulation).")] = None,
+    oracle_mode: Annotated[str, typer.Option("--oracle-mode", help="pixel (the paper's query) or region-majority.")] = "pixel",
+    round_no: Annotated[Optional[int], typer.Option("--round", "-r", help="Round to answer (default: the latest).")] = None,
+    tau: Annotated[float, typer.Option("--tau", help="Spread only to pixels with cos(f(x), f(rep)) ≥ tau (0 = whole superpixel).")] = 0.0,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint for --tau > 0 (default: the round's model).")] = None,
+    annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate and record the answers in the ledger, then spread them over their superpixels as a new version."""
+    from alc_data.correction.run import correct_round
+
+    if (answers is None) == (oracle is None):
+        raise typer.BadParameter("give exactly one of --answers FILE.csv or --oracle gt")
+    ws = open_workspace(workspace)
+    result = correct_round(
+        ws, round_no=round_no, answers_csv=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau,
+        checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
+    )
+    if as_json:
+        print_json(result)
+        return
+    applied = result["applied"]
+    typer.echo(
+        f"round {result['round']}: {result['recorded']} answers recorded ({result['already_recorded']} already in the ledger)"
+    )
+    if applied is None:
+        typer.echo("nothing new to apply; the labels are unchanged")
+    else:
+        typer.echo(
+            f"labels {applied['version']} (parent {applied['parent']}): {applied['corrected']} corrected, "
+            f"{applied['accepted']} accepted, {applied['unanswerable']} unanswerable; "
+            f"{applied['changed_pixels']} pixels changed in {applied['changed_images']} images"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("correct")(correct)

@@ -1,0 +1,66 @@
+"""``alc-data queries ...``: export a round's correction queries for people to answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
+
+queries_app = typer.Typer(help="Correction queries of a round.", no_args_is_help=True)
+RoundOpt = Annotated[Optional[int], typer.Option("--round", "-r", help="Round number (default: the latest).")]
+
+
+@queries_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    round_no: RoundOpt = None,
+) -> None:
+    """Write the round's queries as CSV with an empty `answer` column (fill: accept, a class name or index)."""
+    from alc_data.queries import export_queries_csv
+
+    ws = open_workspace(workspace)
+    path = export_queries_csv(ws, out, round_no=round_no)
+    typer.echo(f"wrote the queries to {path}; fill the answer column, then run `alc-data correct --answers {path}`")
+
+
+@queries_app.command("list")
+def list_queries(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, round_no: RoundOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the round's queries with their answers so far."""
+    from dataclasses import asdict
+
+    from alc_data.queries.create import check_round, round_queries
+
+    ws = open_workspace(workspace)
+    rnd = check_round(ws, round_no)
+    answers = dict((q, (s, c)) for q, s, c in ws.query("SELECT query_id, status, answer_class FROM answers WHERE round=?", (rnd,)))
+    rows = []
+    for q in round_queries(ws, rnd):
+        row = asdict(q)
+        row["answer"], row["answer_class"] = answers.get(q.query_id, (None, None))
+        rows.append(row)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    from alc_data_cli.options import console
+
+    names = ws.class_names + ["void"] * (256 - ws.num_classes)
+    t = Table(title=f"round {rnd}: {len(rows)} queries")
+    for col in ("id", "image", "superpixel", "pixel (row, col)", "shown", "score", "answer"):
+        t.add_column(col)
+    for r in rows:
+        ans = r["answer"] or ""
+        if r["answer"] == "corrected":
+            ans = f"→ {names[r['answer_class']]}"
+        t.add_row(str(r["query_id"]), r["image_id"], str(r["superpixel_id"]), f"({r['rep_row']}, {r['rep_col']})",
+                  names[r["shown_label"]], f"{r['score']:.4g}", ans)
+    console().print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(queries_app, name="queries")

@@ -1,0 +1,44 @@
+"""``alc-data score``: score superpixels with a trained model and select a round of queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
+
+
+def score(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model checkpoint (from `alc-data train`).")],
+    budget: Annotated[int, typer.Option("--budget", "-b", help="Number of superpixels to query this round.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    acquisition: Annotated[str, typer.Option("--acquisition", "-a", help="sim, lcil, cil, random, entropy, margin, softmin.")] = "sim",
+    superpixels: Annotated[Optional[str], typer.Option("--superpixels", "-s", help="Superpixel set (default: the latest).")] = None,
+    version: VersionOpt = None,
+    split: Annotated[str, typer.Option("--split", help="Split whose labels are corrected.")] = "train",
+    skip_asked: Annotated[bool, typer.Option("--skip-asked/--no-skip-asked", help="Skip superpixels asked in earlier rounds.")] = True,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stream probabilities into the scorer, write the round's score table, select the top-B queries."""
+    from alc_data.rounds import score_round
+
+    result = score_round(
+        open_workspace(workspace), checkpoint=model, budget=budget, acquisition=acquisition,
+        superpixel_set=superpixels, label_version=version, split=split, skip_asked=skip_asked,
+        batch_size=batch_size, seed=seed,
+    )
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(
+            f"round {result['round']}: {result['selected']} queries of {result['candidates']} candidate superpixels "
+            f"({result['acquisition']} on labels {result['label_version']}); scores in {result['score_table']}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
