@@ -33,6 +33,7 @@ def score_round(
     batch_size: int = 4,
     seed: int = 0,
     device: str | None = None,
+    extra_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score every candidate superpixel of ``split`` and register the top-``budget`` as a new round.
 
@@ -74,7 +75,8 @@ def score_round(
         acquisition=acquisition,
         budget=budget,
         score_table=str(table_path.relative_to(ws.root)),
-        params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked},
+        params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked,
+                **(extra_params or {})},
     )
     return {
         "round": round_no,

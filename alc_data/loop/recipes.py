@@ -1,0 +1,110 @@
+"""Recipes: small TOML files that may extend a base recipe, with ``--set key.sub=value`` overrides.
+
+``extends = "base.toml"`` (a path relative to the recipe, or a built-in recipe name) is loaded first
+and the recipe's tables are merged over it, key by key. Built-in recipes live in the top-level
+``recipes/`` folder, installed as the package ``alc_data_recipes``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from alc_data.errors import AlcError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def builtin_recipes_dir() -> Path:
+    """The folder of the built-in recipes."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("alc_data_recipes")
+    if spec is None or not spec.submodule_search_locations:
+        raise AlcError("the built-in recipes are not installed; reinstall alc-data or pass a recipe file path")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def builtin_recipe_names() -> list[str]:
+    return sorted(p.stem for p in builtin_recipes_dir().glob("*.toml") if not p.stem.startswith("_"))
+
+
+def find_recipe(name_or_path: str | os.PathLike, *, relative_to: Path | None = None) -> Path:
+    """A recipe file from a path, a path relative to another recipe, or a built-in name (``demo``)."""
+    text = str(name_or_path)
+    candidates = [Path(text)]
+    if relative_to is not None:
+        candidates.insert(0, relative_to / text)
+    if not text.endswith(".toml"):
+        candidates.append(builtin_recipes_dir() / f"{text}.toml")
+    else:
+        candidates.append(builtin_recipes_dir() / Path(text).name)
+    for cand in candidates:
+        if cand.is_file():
+            return cand.resolve()
+    raise AlcError(
+        f"recipe {text!r} not found; pass a .toml file or one of: {', '.join(builtin_recipe_names())}"
+    )
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``over`` into a copy of ``base`` (tables merge, other values replace)."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_recipe(name_or_path: str | os.PathLike, *, _seen: tuple[Path, ...] = (), _relative_to: Path | None = None) -> dict[str, Any]:
+    """Load a recipe with its ``extends`` chain resolved (``extends`` itself is removed)."""
+    path = find_recipe(name_or_path, relative_to=_relative_to)
+    if path in _seen:
+        raise AlcError(f"{path}: recipes extend each other in a cycle ({' → '.join(p.name for p in (*_seen, path))})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise AlcError(f"{path}: not valid TOML ({exc}); fix the recipe") from None
+    parent = data.pop("extends", None)
+    name = data.pop("name", None) or path.stem
+    if parent:
+        data = merge(load_recipe(parent, _seen=(*_seen, path), _relative_to=path.parent), data)
+    data["name"] = name
+    return data
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value as TOML (numbers, booleans, arrays, quoted strings), else the raw string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(recipe: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides; an unknown top-level table is an error (typo guard)."""
+    out = copy.deepcopy(recipe)
+    for item in overrides or []:
+        if "=" not in item:
+            raise AlcError(f"--set {item!r}: expected key.sub=value")
+        key, value = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise AlcError(f"--set {item!r}: empty key")
+        if len(parts) > 1 and parts[0] not in out:
+            raise AlcError(f"--set {item!r}: the recipe has no table [{parts[0]}] (has: {', '.join(k for k, v in out.items() if isinstance(v, dict))})")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise AlcError(f"--set {item!r}: {p} is not a table")
+        node[parts[-1]] = parse_value(value.strip())
+    return out

@@ -1,0 +1,376 @@
+"""The correction loop (``alc-data run RECIPE``): rounds of train → score → query → answer → expand → eval.
+
+Every step records its outcome in ``runs/<name>/state.json`` (written atomically) and in the ledger,
+so an interrupted run resumes at the step where it stopped: finished rounds are not repeated, answers
+in the ledger are not asked again, and an interrupted training resumes from its last checkpoint.
+
+The run directory also holds the resolved recipe (``recipe.json``), the package version and the git
+revision (``run.json``), one model folder per round, the round table (``rounds.json``) and the plot
+(``miou.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from alc_data.errors import AlcError
+from alc_data.workspace import Workspace
+
+DEFAULTS: dict[str, Any] = {
+    "data": {"source": "demo", "labels_from": "gt"},
+    "superpixels": {"set": "sam", "method": None, "params": {}},
+    "pseudo_label": {"enabled": False},
+    "train": {},
+    "loop": {
+        "rounds": 3,
+        "budget": 100,
+        "acquisition": "sim",
+        "split": "train",
+        "skip_asked": True,
+        "answers_from": "oracle",
+        "oracle_mode": "pixel",
+        "tau": 0.0,
+        "final_train": True,
+        "init_model": None,
+        "seed": 0,
+        "batch_size": 8,
+    },
+    "eval": {"model_split": "val"},
+}
+
+
+@dataclass
+class RunPaths:
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state.json"
+
+    def model_dir(self, round_no: int) -> Path:
+        return self.root / f"round-{round_no:02d}" / "model"
+
+
+def git_revision() -> str | None:
+    """The git revision of the alc-data source tree, when it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    from alc_data.io.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return default
+
+
+def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe merged over the defaults, checked for unknown loop keys."""
+    from alc_data.loop.recipes import merge
+
+    out = merge(DEFAULTS, recipe)
+    unknown = set(out["loop"]) - set(DEFAULTS["loop"])
+    if unknown:
+        raise AlcError(f"recipe [loop] has unknown keys {sorted(unknown)}; valid: {', '.join(sorted(DEFAULTS['loop']))}")
+    if out["loop"]["answers_from"] not in ("oracle", "csv"):
+        raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle' or 'csv'")
+    return out
+
+
+def prepare_workspace(workspace: Path, recipe: dict[str, Any]) -> Workspace:
+    """Open the workspace, or create it from the recipe's [data] table when it does not exist."""
+    from alc_data.ingest import FORMATS, ingest, load_formats
+
+    if (workspace / "alc.sqlite").exists():
+        return Workspace.open(workspace)
+    data = dict(recipe["data"])
+    source = data.pop("source")
+    labels_from = data.pop("labels_from", "gt")
+    if source == "demo":
+        from alc_data.demo import build_demo_workspace
+
+        size = data.pop("size", 64)
+        return build_demo_workspace(workspace, size=(size, size), **data)
+    load_formats()
+    reader = FORMATS.get(source)
+    root = data.pop("root", None)
+    if not root:
+        raise AlcError(f"recipe [data] source = {source!r} needs root = PATH (or pass an existing -w workspace)")
+    return ingest(workspace, reader(root, **data), labels_from=labels_from)
+
+
+def prepare_inputs(ws: Workspace, recipe: dict[str, Any]) -> str:
+    """Pseudo labels and the superpixel set the recipe asks for; returns the superpixel set name."""
+    pl = recipe["pseudo_label"]
+    if pl.get("enabled"):
+        from alc_data.foundation.pseudo_label import run_pseudo_label
+
+        opts = {k: v for k, v in pl.items() if k != "enabled"}
+        name = opts.get("version", "pseudo")
+        if name not in {v.name for v in ws.label_versions()}:
+            run_pseudo_label(ws, **opts)
+    sp = recipe["superpixels"]
+    name = sp.get("set") or sp.get("method")
+    if name not in {s["name"] for s in ws.superpixel_sets()}:
+        if not sp.get("method"):
+            raise AlcError(
+                f"superpixel set {name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
+            )
+        from alc_data.superpixels import compute_superpixel_set
+
+        compute_superpixel_set(ws, sp["method"], name=name, params=sp.get("params") or {})
+    return name
+
+
+class Loop:
+    """One run of the correction loop over a workspace; see the module docstring."""
+
+    def __init__(self, ws: Workspace, recipe: dict[str, Any], *, name: str | None = None, log: Callable[[str], None] = print):
+        self.ws = ws
+        self.recipe = resolve(recipe)
+        self.name = name or self.recipe.get("name", "run")
+        self.paths = RunPaths(ws.runs_dir() / self.name)
+        self.log = log
+        self.state: dict[str, Any] = _read_json(self.paths.state, {"rounds": {}, "start_version": None})
+
+    # ---------------------------------------------------------------- bookkeeping
+    def _save(self) -> None:
+        _write_json(self.paths.state, self.state)
+
+    def _round_state(self, t: int) -> dict[str, Any]:
+        return self.state["rounds"].setdefault(str(t), {})
+
+    def _write_run_info(self) -> None:
+        from alc_data import __version__
+
+        recipe_path = self.paths.root / "recipe.json"
+        if recipe_path.exists():
+            before = json.loads(recipe_path.read_text())
+            if before != json.loads(json.dumps(self.recipe, default=str)):
+                raise AlcError(
+                    f"run {self.name!r} exists with a different recipe ({recipe_path}); "
+                    "resume it with the same recipe, or pass --name NEW for a new run"
+                )
+        _write_json(recipe_path, self.recipe)
+        _write_json(self.paths.root / "run.json", {"alc_data_version": __version__, "git_revision": git_revision(), "workspace": str(self.ws.root)})
+
+    # ---------------------------------------------------------------- steps
+    def _train(self, t: int, version: str) -> Path:
+        from alc_data.train import TrainConfig, train_model
+
+        rs = self._round_state(t)
+        if rs.get("checkpoint") and Path(rs["checkpoint"]).is_file():
+            return Path(rs["checkpoint"])
+        loop = self.recipe["loop"]
+        if t == 1 and loop.get("init_model"):
+            ckpt = Path(loop["init_model"])
+            if not ckpt.is_file():
+                raise AlcError(f"loop.init_model {ckpt} not found; train one with `alc-data train` or remove the key")
+        else:
+            cfg = TrainConfig.from_dict({k: v for k, v in self.recipe["train"].items() if k != "warm_start"})
+            init = None
+            if self.recipe["train"].get("warm_start") and t > 1:
+                init = Path(self._round_state(t - 1)["checkpoint"])
+            self.log(f"round {t}: training {cfg.model} on labels {version}")
+            result = train_model(self.ws, version=version, split=loop["split"], config=cfg,
+                                 run_dir=self.paths.model_dir(t), resume=True, init_checkpoint=init)
+            ckpt = Path(result.checkpoint)
+        rs["checkpoint"] = str(ckpt)
+        rs["trained_on"] = version
+        self._save()
+        return ckpt
+
+    def _ledger_round(self, t: int) -> int | None:
+        for rnd, params in self.ws.query("SELECT round, params FROM rounds"):
+            p = json.loads(params)
+            if p.get("run") == self.name and p.get("loop_round") == t:
+                return int(rnd)
+        return None
+
+    def _score(self, t: int, ckpt: Path, version: str, sp_set: str) -> int:
+        from alc_data.rounds import score_round
+
+        rnd = self._ledger_round(t)
+        if rnd is None:
+            loop = self.recipe["loop"]
+            self.log(f"round {t}: scoring with {loop['acquisition']}, budget {loop['budget']}")
+            res = score_round(
+                self.ws, checkpoint=ckpt, budget=int(loop["budget"]), acquisition=loop["acquisition"],
+                superpixel_set=sp_set, label_version=version, split=loop["split"], skip_asked=loop["skip_asked"],
+                batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t,
+                extra_params={"run": self.name, "loop_round": t},
+            )
+            rnd = res["round"]
+        self._round_state(t)["ledger_round"] = rnd
+        self._save()
+        return rnd
+
+    def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
+        """Record the answers and write the round's version; None when waiting for a CSV."""
+        from alc_data.correction.run import correct_round
+        from alc_data.queries import export_queries_csv
+
+        rs = self._round_state(t)
+        out = self.ws.query("SELECT output_version FROM rounds WHERE round=?", (rnd,))[0][0]
+        if out:
+            rs["version"] = out
+            self._save()
+            return out
+        loop = self.recipe["loop"]
+        if loop["answers_from"] == "oracle":
+            res = correct_round(self.ws, round_no=rnd, oracle="gt", oracle_mode=loop["oracle_mode"], tau=float(loop["tau"]),
+                                checkpoint=rs.get("checkpoint"), annotator="oracle")
+        else:
+            if answers_csv is None:
+                path = self.paths.root / f"round-{t:02d}" / "queries.csv"
+                export_queries_csv(self.ws, path, round_no=rnd)
+                rs["queries_csv"] = str(path)
+                self._save()
+                return None
+            res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
+                                checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
+        applied = res["applied"]
+        version = applied["version"] if applied else self.ws.query("SELECT output_version FROM rounds WHERE round=?", (rnd,))[0][0]
+        if version is None:  # every answer accepted and nothing pending: labels unchanged
+            version = self.ws.version().name
+        rs["version"] = version
+        self._save()
+        return version
+
+    def _evaluate(self, key: str, version: str, ckpt: Path | None) -> dict[str, Any]:
+        from alc_data.evaluate import data_miou, model_miou
+
+        ev = self.state.setdefault("eval", {}).setdefault(key, {})
+        if "data_miou" not in ev and self.ws.has_gt():
+            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe["loop"]["split"])["data_miou"]
+        split = self.recipe["eval"]["model_split"]
+        if ckpt is not None and "model_miou" not in ev and split in self.ws.splits():
+            ev["model_miou"] = model_miou(self.ws, ckpt, split=split)["model_miou"]
+        self._save()
+        return ev
+
+    # ---------------------------------------------------------------- the loop
+    def run(self, *, answers_csv: Path | None = None) -> dict[str, Any]:
+        """Run (or resume) every round; returns the round table. Stops early when waiting for answers."""
+        self._write_run_info()
+        sp_set = prepare_inputs(self.ws, self.recipe)
+        if self.state.get("start_version") is None:
+            self.state["start_version"] = self.ws.version().name
+            self._save()
+        loop = self.recipe["loop"]
+        version = self.state["start_version"]
+        for t in range(1, int(loop["rounds"]) + 1):
+            rs = self._round_state(t)
+            if rs.get("done"):
+                version = rs["version"]
+                continue
+            ckpt = self._train(t, version)
+            self._evaluate(str(t - 1), version, ckpt)
+            rnd = self._score(t, ckpt, version, sp_set)
+            new_version = self._answer_and_apply(t, rnd, answers_csv if t == self._first_open_round() else None)
+            if new_version is None:
+                self.log(
+                    f"round {t}: queries written to {rs['queries_csv']}; fill the answer column and run "
+                    f"`alc-data run {self.recipe['name']} --answers FILE.csv` to continue"
+                )
+                return self.table(waiting=True)
+            answers_csv = None
+            version = new_version
+            rs["done"] = True
+            self._save()
+        final_ckpt = None
+        if loop["final_train"]:
+            final_ckpt = self._train(int(loop["rounds"]) + 1, version)
+        self._evaluate(str(int(loop["rounds"])), version, final_ckpt)
+        table = self.table()
+        self.plot(table)
+        return table
+
+    def _first_open_round(self) -> int:
+        for t in range(1, int(self.recipe["loop"]["rounds"]) + 1):
+            if not self._round_state(t).get("done"):
+                return t
+        return 0
+
+    def table(self, *, waiting: bool = False) -> dict[str, Any]:
+        """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU."""
+        from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
+
+        rows = []
+        clicks = accepted = corrected = 0
+        evals = self.state.get("eval", {})
+        for t in range(0, int(self.recipe["loop"]["rounds"]) + 1):
+            if t > 0:
+                rnd = self._round_state(t).get("ledger_round")
+                if rnd is None or not self._round_state(t).get("done"):
+                    break
+                counts = dict(self.ws.query("SELECT status, COUNT(*) FROM answers WHERE round=? GROUP BY status", (rnd,)))
+                clicks += sum(counts.values())
+                accepted += counts.get("accepted", 0)
+                corrected += counts.get("corrected", 0)
+            ev = evals.get(str(t), {})
+            rows.append({
+                "round": t,
+                "label_version": self.state["start_version"] if t == 0 else self._round_state(t)["version"],
+                "clicks": clicks,
+                "accepted": accepted,
+                "corrected": corrected,
+                "minutes_correction_queries": round(clicks * SECONDS_PER_CORRECTION_QUERY / 60, 2),
+                "minutes_classification_queries": round(clicks * SECONDS_PER_CLASSIFICATION_QUERY / 60, 2),
+                "data_miou": ev.get("data_miou"),
+                "model_miou": ev.get("model_miou"),
+            })
+        out = {"run": self.name, "acquisition": self.recipe["loop"]["acquisition"], "waiting_for_answers": waiting,
+               "run_dir": str(self.paths.root), "rounds": rows}
+        _write_json(self.paths.root / "rounds.json", out)
+        return out
+
+    def plot(self, table: dict[str, Any]) -> Path:
+        """PNG of data and model mIoU against clicks."""
+        return plot_runs([table], self.paths.root / "miou.png")
+
+
+def plot_runs(tables: list[dict[str, Any]], path: Path) -> Path:
+    """Plot data mIoU (solid) and model mIoU (dashed) against clicks for one or more runs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for table in tables:
+        rows = table["rounds"]
+        x = [r["clicks"] for r in rows]
+        label = table.get("acquisition", table.get("run"))
+        line = None
+        if any(r["data_miou"] is not None for r in rows):
+            (line,) = ax.plot(x, [r["data_miou"] for r in rows], marker="o", label=f"{label}: data mIoU")
+        if any(r["model_miou"] is not None for r in rows):
+            ax.plot(x, [r["model_miou"] for r in rows], marker="s", linestyle="--",
+                    color=line.get_color() if line else None, label=f"{label}: model mIoU")
+    ax.set_xlabel("clicks (correction queries)")
+    ax.set_ylabel("mIoU (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

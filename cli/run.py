@@ -1,0 +1,57 @@
+"""``alc-data run RECIPE``: the full correction loop, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, SetOpt, WorkspaceOpt, console, print_json
+
+
+def round_table(table: dict[str, Any], title: str | None = None):
+    """A rich table of a run's rounds."""
+    from rich.table import Table
+
+    t = Table(title=title or f"{table['run']} ({table['acquisition']})")
+    for col in ("round", "labels", "clicks", "accepted", "corrected", "est. time (corr. / class. queries)", "data mIoU", "model mIoU"):
+        t.add_column(col, justify="right")
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    for r in table["rounds"]:
+        t.add_row(
+            str(r["round"]), r["label_version"], str(r["clicks"]), str(r["accepted"]), str(r["corrected"]),
+            f"{r['minutes_correction_queries']:.1f} / {r['minutes_classification_queries']:.1f} min",
+            fmt(r["data_miou"]), fmt(r["model_miou"]),
+        )
+    return t
+
+
+def run(
+    recipe: Annotated[str, typer.Argument(help="Recipe file, or a built-in name: demo, pascal_voc, cityscapes, pascal_plus.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    overrides: SetOpt = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the recipe's name).")] = None,
+    answers: Annotated[Optional[Path], typer.Option("--answers", help="Answers CSV for the round waiting for people.")] = None,
+    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help="oracle or csv (overrides loop.answers_from).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run rounds of train → score → query → correct → eval; re-run the same command to resume."""
+    from alc_data.loop import Loop, apply_overrides, load_recipe, prepare_workspace
+
+    recipe_dict = apply_overrides(load_recipe(recipe), overrides)
+    if answers_from:
+        recipe_dict = apply_overrides(recipe_dict, [f"loop.answers_from={answers_from}"])
+    ws = prepare_workspace(workspace, recipe_dict)
+    log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
+    table = Loop(ws, recipe_dict, name=name, log=log).run(answers_csv=answers)
+    if as_json:
+        print_json(table)
+        return
+    console().print(round_table(table))
+    if not table["waiting_for_answers"]:
+        typer.echo(f"plot: {Path(table['run_dir']) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

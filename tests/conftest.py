@@ -1,0 +1,31 @@
+"""Shared test setup: offline hub, no progress bars, the shared real-format fixtures, tiny workspaces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ALC_PROGRESS", "0")
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """``../shared/fixtures`` beside the checkout; tests using it skip when it is absent."""
+    if not FIXTURES.is_dir():
+        pytest.skip("shared fixtures (../shared/fixtures) are absent")
+    return FIXTURES
+
+
+@pytest.fixture
+def demo_ws(tmp_path):
+    """A small demo workspace: 12 training and 4 validation images of 48×48."""
+    from alc_data.demo import build_demo_workspace
+
+    return build_demo_workspace(tmp_path / "ws", n_train=12, n_val=4, size=(48, 48), seed=0)

@@ -1,0 +1,224 @@
+"""Queries, answers (oracle and CSV), expansion and label versions from the ledger."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from alc_data.answers import oracle_answers, record_answers
+from alc_data.answers.record import Answer
+from alc_data.constants import IGNORE_INDEX
+from alc_data.correction import apply_answers, expand_answers, rebuild_version
+from alc_data.correction.run import correct_round
+from alc_data.errors import AlcError
+from alc_data.queries import create_round, export_queries_csv, region_boxes, round_queries
+from alc_data.scoring import ScoreTable, score_superpixels, select_top
+from alc_data_cli.main import app
+
+runner = CliRunner()
+
+
+def data_miou(ws, version):
+    k = ws.num_classes
+    conf = np.zeros((k, k), np.int64)
+    for i in ws.image_ids("train"):
+        g, lab = ws.read_gt(i), ws.read_label(version, i)
+        m = (g != IGNORE_INDEX) & (lab != IGNORE_INDEX)
+        conf += np.bincount(g[m].astype(int) * k + lab[m], minlength=k * k).reshape(k, k)
+    inter = np.diag(conf)
+    union = conf.sum(0) + conf.sum(1) - inter
+    return float(np.mean(inter[union > 0] / union[union > 0]))
+
+
+def truthful_probs(ws, image_id):
+    """Probabilities of a model that knows the ground truth (void pixels: the noisy label)."""
+    g = ws.read_gt(image_id).astype(int)
+    noisy = ws.read_label("v0", image_id).astype(int)
+    target = np.where(g == IGNORE_INDEX, noisy, g)
+    logits = np.eye(ws.num_classes)[target].transpose(2, 0, 1) * 4.0
+    e = np.exp(logits)
+    return (e / e.sum(0)).astype(np.float32)
+
+
+def make_round(ws, budget, acquisition="sim", version="v0"):
+    tables = [
+        score_superpixels(truthful_probs(ws, i), ws.read_label(version, i), ws.read_superpixels("sam", i),
+                          acquisition=acquisition, image_id=i)
+        for i in ws.image_ids("train")
+    ]
+    asked = {(i, int(s)) for i, s in ws.query("SELECT image_id, superpixel_id FROM queries")}
+    selected = select_top(ScoreTable.concat(tables), budget, exclude=asked)
+    return create_round(ws, selected, label_version=version, superpixel_set="sam", acquisition=acquisition, budget=budget)
+
+
+def test_region_boxes_are_inclusive_pixel_boxes():
+    sp = np.array([[0, 0, 1], [2, 1, 1], [2, 2, -1]])
+    assert region_boxes(sp, np.array([1, 2, 0])).tolist() == [[1, 0, 2, 1], [0, 1, 1, 2], [0, 0, 1, 0]]
+    with pytest.raises(AlcError, match="superpixel 7"):
+        region_boxes(sp, np.array([7]))
+
+
+def test_expand_whole_superpixel_and_tau():
+    labels = np.array([[0, 0, 1], [2, 1, 1], [2, 2, IGNORE_INDEX]], np.uint8)
+    sp = np.array([[0, 0, 1], [2, 1, 1], [2, 2, -1]])
+    out, changes = expand_answers(labels, sp, [(7, 1, 3, 0, 2), (8, 0, 0, 0, 0)])
+    assert out.tolist() == [[0, 0, 3], [2, 3, 3], [2, 2, IGNORE_INDEX]]
+    assert [(c.query_id, c.old_class, c.new_class, c.pixels) for c in changes] == [(7, 1, 3, 3)]
+    # tau: only pixels whose probabilities point the same way as the representative's
+    probs = np.zeros((2, 3, 3), np.float32)
+    probs[0] = 1.0
+    probs[:, 1, 1] = (0.0, 1.0)  # dissimilar to the rep at (0, 2)
+    out, changes = expand_answers(labels, sp, [(7, 1, 3, 0, 2)], tau=0.5, probs=probs)
+    assert out[1, 1] == 1 and out[0, 2] == 3 and out[1, 2] == 3
+    assert changes[0].pixels == 2
+
+
+def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws):
+    ws = demo_ws
+    before = data_miou(ws, "v0")
+    rnd = make_round(ws, 15)
+    result = correct_round(ws, round_no=rnd, oracle="gt")
+    assert result["recorded"] == 15 and result["applied"]["version"] == "v1"
+    v1 = ws.version("v1")
+    assert v1.parent == "v0" and v1.kind == "correction" and v1.round == rnd
+    after = data_miou(ws, "v1")
+    assert after > before + 0.02
+    # every answer is in the ledger with its source and the version that applied it
+    rows = ws.query("SELECT source, applied_version FROM answers WHERE round=?", (rnd,))
+    assert len(rows) == 15 and {r for r in rows} == {("oracle:gt:pixel", "v1")}
+    corrected = ws.query("SELECT COUNT(*) FROM answers WHERE status='corrected'")[0][0]
+    assert ws.query("SELECT COUNT(*) FROM corrections WHERE label_version='v1'")[0][0] == corrected > 0
+    # applying again records nothing and writes no version
+    again = correct_round(ws, round_no=rnd, oracle="gt")
+    assert again["recorded"] == 0 and again["applied"] is None
+    assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
+    # the version can be rebuilt from its parent plus the ledger
+    for image_id, labels in rebuild_version(ws, "v1"):
+        np.testing.assert_array_equal(labels, ws.read_label("v1", image_id))
+    # a second round on v1 skips asked superpixels and keeps improving
+    rnd2 = make_round(ws, 15, version="v1")
+    asked1 = {(q.image_id, q.superpixel_id) for q in round_queries(ws, rnd)}
+    asked2 = {(q.image_id, q.superpixel_id) for q in round_queries(ws, rnd2)}
+    assert not asked1 & asked2
+    correct_round(ws, round_no=rnd2, oracle="gt")
+    assert ws.version("v2").parent == "v1"
+    assert data_miou(ws, "v2") >= after
+    cost = json.loads(runner.invoke(app, ["info", "-w", str(ws.root), "--json"]).stdout)["cost"]
+    assert cost["total"]["queries"] == 30 and cost["total"]["answered"] == 30
+    assert cost["total"]["correction_query_seconds"] == pytest.approx(30 * 4.76)
+
+
+def test_oracle_modes_and_unanswerable(demo_ws):
+    ws = demo_ws
+    rnd = make_round(ws, 40)
+    queries = round_queries(ws, rnd)
+    pixel = {a.query_id: a for a in oracle_answers(ws, queries, label_version="v0", mode="pixel")}
+    major = {a.query_id: a for a in oracle_answers(ws, queries, label_version="v0", mode="region-majority")}
+    for q in queries:
+        g = ws.read_gt(q.image_id)
+        lab = ws.read_label("v0", q.image_id)
+        sp = ws.read_superpixels("sam", q.image_id) == q.superpixel_id
+        gt_rep = g[q.rep_row, q.rep_col]
+        if gt_rep == IGNORE_INDEX:
+            assert pixel[q.query_id].status == major[q.query_id].status == "unanswerable"
+            continue
+        expect = "accepted" if lab[q.rep_row, q.rep_col] == gt_rep else "corrected"
+        assert pixel[q.query_id].status == expect
+        agree = (lab[sp] == g[sp]).mean()
+        assert major[q.query_id].status == ("corrected" if agree <= 0.5 else "accepted")
+    # an unanswerable query is recorded and changes nothing
+    q = queries[0]
+    record_answers(ws, rnd, [Answer(q.query_id, "unanswerable", None)], source="test", annotator="t")
+    summary = apply_answers(ws, rnd)
+    assert summary["unanswerable"] == 1 and summary["changed_pixels"] == 0
+    for i in ws.image_ids():
+        np.testing.assert_array_equal(ws.read_label(summary["version"], i), ws.read_label("v0", i))
+
+
+def _fill(path, out, answer_for):
+    rows = list(csv.DictReader(path.open()))
+    for r in rows:
+        r["answer"] = answer_for(r)
+    with out.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def test_csv_answers_through_the_cli(demo_ws, tmp_path):
+    ws = demo_ws
+    rnd = make_round(ws, 8)
+    q_csv = export_queries_csv(ws, tmp_path / "q.csv")
+    header = q_csv.read_text().splitlines()[0].split(",")
+    assert header[0] == "query_id" and header[-1] == "answer" and "label_shown" in header
+    names = ws.class_names
+
+    def truth(r):
+        g = ws.read_gt(r["image_id"])[int(r["rep_row"]), int(r["rep_col"])]
+        return "skip" if g == IGNORE_INDEX else ("accept" if names[g] == r["label_shown"] else names[g])
+
+    _fill(q_csv, tmp_path / "a.csv", truth)
+    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["recorded"] == 8 and out["applied"]["version"] == "v1"
+    assert ws.query("SELECT DISTINCT source FROM answers")[0][0] == "csv:a.csv"
+    # the same file twice changes nothing
+    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["applied"] is None
+    assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
+    assert rnd == 1
+
+
+def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_path):
+    ws = demo_ws
+    make_round(ws, 6)
+    q_csv = export_queries_csv(ws, tmp_path / "q.csv")
+    rows = list(csv.DictReader(q_csv.open()))
+    bad = [dict(r, answer="accept") for r in rows[:2]]
+    bad.append(dict(rows[0], answer="car" if rows[0]["label_shown"] != "car" else "dog"))  # conflicting (line 4)
+    bad.append(dict(rows[2], answer="zebra"))  # unknown class (line 5)
+    bad.append(dict(rows[3], query_id="9999", answer="accept"))  # unknown query (line 6)
+    bad.append(dict(rows[4], image_id="demo_99999", answer="accept"))  # another image (line 7)
+    bad.append(dict(rows[1], answer="accept"))  # duplicate (line 8)
+    bad.append(dict(rows[5], round="7", answer="accept"))  # wrong round (line 9)
+    path = tmp_path / "bad.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(bad)
+    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(path)])
+    assert res.exit_code == 2
+    msg = res.output.strip()
+    assert "\n" not in msg and "6 bad row(s)" in msg
+    for needle in ("line 4: conflicting", "line 5: unknown class 'zebra'", "line 6: unknown query 9999",
+                   "line 7: answer for image", "line 8: duplicate", "line 9: round"):
+        assert needle in msg
+    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
+    assert [v.name for v in ws.label_versions()] == ["v0"]
+
+
+def test_answers_from_another_round_are_rejected(demo_ws, tmp_path):
+    ws = demo_ws
+    make_round(ws, 4)
+    old = export_queries_csv(ws, tmp_path / "round1.csv")
+    correct_round(ws, oracle="gt")
+    make_round(ws, 4, version="v1")
+    _fill(old, tmp_path / "a.csv", lambda r: "accept")
+    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv")])
+    assert res.exit_code == 2 and "belongs to round 1, not round 2" in res.output
+    assert ws.query("SELECT COUNT(*) FROM answers WHERE round=2")[0][0] == 0
+
+
+def test_conflicting_answer_with_the_ledger_is_refused(demo_ws):
+    ws = demo_ws
+    rnd = make_round(ws, 3)
+    q = round_queries(ws, rnd)[0]
+    record_answers(ws, rnd, [Answer(q.query_id, "corrected", 1)], source="a", annotator="a")
+    with pytest.raises(AlcError, match="already has the answer"):
+        record_answers(ws, rnd, [Answer(q.query_id, "corrected", 2)], source="b", annotator="b")
