@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -41,5 +41,139 @@ def voc(
     _run(workspace, read_voc(root, aug=aug), labels_from)
 
 
+@ingest_app.command("cityscapes")
+def cityscapes(
+    root: Annotated[Path, typer.Argument(help="Cityscapes root holding leftImg8bit/ and gtFine/.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    train_ids: Annotated[
+        bool, typer.Option("--train-ids", help="Use the dataset's *_gtFine_labelTrainIds.png instead of mapping labelIds.")
+    ] = False,
+    split: Annotated[
+        Optional[list[str]], typer.Option("--split", help="Read only this split folder (repeatable; default: all).")
+    ] = None,
+    labels_from: LabelsFromOpt = "gt",
+) -> None:
+    """Cityscapes fine annotations mapped to the 19 train-id classes (others 255)."""
+    from alc_data.ingest.cityscapes import read_cityscapes
+
+    _run(workspace, read_cityscapes(root, train_ids=train_ids, splits=split or None), labels_from)
+
+
+@ingest_app.command("coco")
+def coco(
+    annotations: Annotated[Path, typer.Argument(help="COCO instances or panoptic JSON (panoptic is detected).")],
+    images: Annotated[Path, typer.Option("--images", help="Folder of the images named in the JSON.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    panoptic_dir: Annotated[
+        Optional[Path],
+        typer.Option("--panoptic-dir", help="Folder of panoptic PNGs (default: the folder named like the JSON)."),
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="Split name for every image.")] = "train",
+    labels_from: LabelsFromOpt = "gt",
+) -> None:
+    """COCO instances (background 0, categories 1..N, crowd 255) or panoptic (all categories, void 255)."""
+    from alc_data.ingest.coco import read_coco
+
+    _run(workspace, read_coco(annotations, images=images, panoptic_dir=panoptic_dir, split=split), labels_from)
+
+
+def _parse_splits(values: list[str] | None) -> dict[str, Path] | None:
+    from alc_data.errors import AlcError
+
+    if not values:
+        return None
+    out: dict[str, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise AlcError(f"--split {value!r}: expected NAME=LISTFILE, e.g. --split val=val.txt")
+        if name in out:
+            raise AlcError(f"--split {name}: given twice; give each split once")
+        out[name] = Path(path)
+    return out
+
+
+@ingest_app.command("folder")
+def folder(
+    images: Annotated[Path, typer.Option("--images", help="Folder of <image_id>.jpg/.jpeg/.png images.")],
+    classes: Annotated[
+        Path, typer.Option("--classes", help="Class list: one 'name', 'name R G B' or 'name #rrggbb' per line.")
+    ],
+    labels: Annotated[
+        Optional[Path], typer.Option("--labels", help="Folder of <image_id>.png labels to correct (version v0).")
+    ] = None,
+    gt: Annotated[Optional[Path], typer.Option("--gt", help="Folder of <image_id>.png reference ground truth.")] = None,
+    superpixels: Annotated[
+        Optional[Path],
+        typer.Option("--superpixels", help="Folder of <image_id>.png 16-bit region ids (0 = not covered)."),
+    ] = None,
+    split: Annotated[
+        Optional[list[str]],
+        typer.Option("--split", help="NAME=LISTFILE, one image id per line (repeatable; default: all in 'train')."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="Dataset name stored in the workspace.")] = "folder",
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    labels_from: Annotated[
+        Optional[str],
+        typer.Option("--labels-from", help="'gt' (start from --gt) or a label folder; the same as --labels FOLDER."),
+    ] = None,
+) -> None:
+    """Plain folders of images and label maps (+ optional ground truth and superpixels)."""
+    from alc_data.errors import AlcError
+    from alc_data.ingest.folder import read_folder
+
+    if labels is not None and labels_from is not None:
+        raise AlcError("give either --labels FOLDER or --labels-from, not both")
+    if labels is None and labels_from is None and gt is None:
+        raise AlcError("no labels to start from; pass --labels FOLDER (or --gt FOLDER with --labels-from gt)")
+    source = read_folder(
+        images, classes=classes, labels=labels, gt=gt, superpixels=superpixels, splits=_parse_splits(split), name=name
+    )
+    _run(workspace, source, labels_from or (str(labels) if labels is not None else "gt"))
+
+
+@ingest_app.command("hf")
+def hf(
+    source: Annotated[str, typer.Argument(help="A save_to_disk folder, a parquet/imagefolder folder, or a hub name.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    image_column: Annotated[str, typer.Option("--image-column", help="Column holding the images.")] = "image",
+    label_column: Annotated[str, typer.Option("--label-column", help="Column holding the label maps.")] = "label",
+    split: Annotated[
+        Optional[list[str]], typer.Option("--split", help="Read only this split (repeatable; default: all).")
+    ] = None,
+    classes: Annotated[
+        Optional[Path],
+        typer.Option("--classes", help="Class list file (default: id2label.json or a ClassLabel feature)."),
+    ] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: folder or hub name).")] = None,
+    labels_from: LabelsFromOpt = "gt",
+) -> None:
+    """A Hugging Face dataset; images are copied into the workspace, labels read without conversion."""
+    from alc_data.ingest.hf import read_hf
+
+    source_obj = read_hf(
+        source, image_column=image_column, label_column=label_column, splits=split or None, classes=classes, name=name
+    )
+    _run(workspace, source_obj, labels_from)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("demo")
+def demo(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    n_train: Annotated[int, typer.Option("--train", help="Training images (noisy labels to correct).")] = 80,
+    n_val: Annotated[int, typer.Option("--val", help="Validation images (for model mIoU).")] = 20,
+    size: Annotated[int, typer.Option("--size", help="Image side in pixels.")] = 64,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the generator.")] = 0,
+) -> None:
+    """Synthetic demo scenes with ground truth, Grounded-SAM-like noisy labels and SAM-like regions."""
+    from alc_data.demo import build_demo_workspace
+
+    ws = build_demo_workspace(workspace, n_train=n_train, n_val=n_val, size=(size, size), seed=seed)
+    typer.echo(
+        f"generated {len(ws.image_ids())} demo images into {ws.root} (train {n_train}, val {n_val}); "
+        "labels v0 = noisy pseudo labels, superpixel sets 'sam' and 'gsam'"
+    )

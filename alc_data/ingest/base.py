@@ -117,10 +117,12 @@ def ingest(
     labels_dir = None if str(labels_from) == "gt" else Path(labels_from)
     if labels_dir is not None and not labels_dir.is_dir():
         raise AlcError(f"{labels_dir}: label folder not found; pass --labels-from gt or an existing folder")
+    created = _missing_ancestors(target.parent)  # folders this call creates, removed again on failure
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.ingest-", dir=target.parent))
     except OSError as exc:
+        _remove_empty(created)
         raise AlcError(f"{target}: cannot create the workspace ({exc.strerror}); choose a writable folder") from None
     try:
         ws = Workspace.initialise(
@@ -228,8 +230,27 @@ def ingest(
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
         raise
     return Workspace.open(target)
+
+
+def _missing_ancestors(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (deepest first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def check_name_like_id(image_id: str) -> None:

@@ -1,0 +1,201 @@
+"""COCO: instance annotations (polygons / RLE) or panoptic annotations, turned into semantic maps.
+
+Expected layout::
+
+    ANNOTATIONS.json          instances JSON (images, annotations with segmentation, categories)
+                              or panoptic JSON (annotations with segments_info; detected automatically)
+    IMAGES/<file_name>        the images named in the JSON's ``images`` list (--images)
+    PANOPTIC/<file_name>.png  panoptic only: RGB PNGs, segment id = R + 256·G + 256²·B
+                              (--panoptic-dir; default: the folder named like the JSON, beside it)
+
+Instances → classes ``background`` (0) and the categories in category-id order (1..N). Crowd regions
+get 255. Where instances overlap, larger ones are painted first, so smaller ones stay on top (a
+person in front of a sofa keeps its pixels; a crowd region does not swallow the people annotated
+inside it).
+
+Panoptic → classes = all categories, things and stuff, in category-id order (0..N-1); crowd
+segments and unlabelled pixels (id 0) get 255.
+
+``image_id`` is the stem of the image's ``file_name``; every image goes to one split (``split``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import AlcError
+from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
+from alc_data.workspace import ClassInfo
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise AlcError(f"{path}: annotation file not found; pass the COCO instances or panoptic JSON")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AlcError(f"{path}: not valid JSON ({exc}); replace the file") from None
+    if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations", "categories")):
+        raise AlcError(f"{path}: not a COCO annotation file (needs images, annotations, categories)")
+    return data
+
+
+def _classes(categories: list[dict], *, background: bool) -> tuple[list[ClassInfo], dict[int, int]]:
+    """Classes in category-id order; returns them and the map category id → class index."""
+    from alc_data.io.labels import default_palette
+
+    cats = sorted(categories, key=lambda c: int(c["id"]))
+    offset = 1 if background else 0
+    pal = default_palette()
+    classes = [ClassInfo(0, "background", (0, 0, 0))] if background else []
+    for i, c in enumerate(cats):
+        idx = i + offset
+        color = tuple(int(v) for v in c.get("color", pal[idx]))[:3]
+        classes.append(ClassInfo(idx, str(c["name"]), color))  # type: ignore[arg-type]
+    return classes, {int(c["id"]): i + offset for i, c in enumerate(cats)}
+
+
+def _annotation_rle(segm: Any, h: int, w: int):
+    """A COCO segmentation (polygons, uncompressed or compressed RLE) as one compressed RLE, or None."""
+    from pycocotools import mask as mask_utils
+
+    if isinstance(segm, list):
+        polys = [p for p in segm if len(p) >= 6]  # a polygon needs 3 points
+        if not polys:
+            return None
+        return mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
+    if isinstance(segm, dict) and "counts" in segm:
+        if [int(v) for v in segm.get("size", ())] != [h, w]:
+            raise AlcError(f"RLE size {segm.get('size')} differs from its image ({h}, {w}); fix the annotation")
+        return mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
+    return None
+
+
+def instances_to_semantic(anns: list[dict], h: int, w: int, cat_to_class: dict[int, int]) -> np.ndarray:
+    """Paint instance annotations into a (H, W) uint8 semantic map.
+
+    Background is 0, crowd regions ``IGNORE_INDEX``; larger regions are painted first so smaller
+    ones stay on top (ties: annotation order).
+    """
+    from pycocotools import mask as mask_utils
+
+    label = np.zeros((h, w), dtype=np.uint8)
+    shapes = []
+    for ann in anns:
+        try:
+            rle = _annotation_rle(ann.get("segmentation"), h, w)
+        except (AlcError, TypeError, ValueError, KeyError) as exc:
+            raise AlcError(f"annotation id {ann.get('id')} (image id {ann.get('image_id')}): bad segmentation ({exc})") from None
+        if rle is None:
+            continue
+        value = IGNORE_INDEX if ann.get("iscrowd") else cat_to_class[int(ann["category_id"])]
+        shapes.append((-int(mask_utils.area(rle)), len(shapes), rle, value))
+    with warnings.catch_warnings():  # pycocotools' decoder trips numpy 2's copy= deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for _, _, rle, value in sorted(shapes, key=lambda s: s[:2]):
+            label[mask_utils.decode(rle).astype(bool)] = value
+    return label
+
+
+def panoptic_to_semantic(rgb: np.ndarray, segments: list[dict], cat_to_class: dict[int, int], what: str) -> np.ndarray:
+    """(H, W, 3) uint8 panoptic PNG → (H, W) uint8 classes; crowd and unlabelled → ``IGNORE_INDEX``."""
+    ids = rgb[..., 0].astype(np.int64) + 256 * rgb[..., 1].astype(np.int64) + 65536 * rgb[..., 2].astype(np.int64)
+    seg_class = {
+        int(s["id"]): IGNORE_INDEX if s.get("iscrowd") else cat_to_class[int(s["category_id"])] for s in segments
+    }
+    seg_class[0] = IGNORE_INDEX
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    unknown = [int(u) for u in uniq if int(u) not in seg_class]
+    if unknown:
+        raise AlcError(f"{what}: segment id {unknown[0]} is not in the JSON's segments_info; fix the PNG or the JSON")
+    values = np.array([seg_class[int(u)] for u in uniq], dtype=np.uint8)
+    return values[inverse.reshape(ids.shape)]
+
+
+@FORMATS.register("coco")
+def read_coco(
+    annotations: str | Path,
+    *,
+    images: str | Path,
+    panoptic_dir: str | Path | None = None,
+    split: str = "train",
+) -> DatasetSource:
+    """Read a COCO instances or panoptic JSON (see the module docstring for layout and class ids)."""
+    ann_path = Path(annotations)
+    data = _load_json(ann_path)
+    image_dir = Path(images)
+    if not image_dir.is_dir():
+        raise AlcError(f"{image_dir}: image folder not found; pass --images with the folder of the JSON's file names")
+    panoptic = any("segments_info" in a for a in data["annotations"])
+    try:
+        classes, cat_to_class = _classes(data["categories"], background=not panoptic)
+        by_id = {int(im["id"]): im for im in data["images"]}
+        for im in by_id.values():
+            im["file_name"], im["height"], im["width"]  # noqa: B018 - presence check
+        for ann in data["annotations"]:
+            if int(ann["image_id"]) not in by_id:
+                raise AlcError(f"{ann_path}: annotation refers to image id {ann['image_id']} missing from 'images'")
+            for c in ann["segments_info"] if panoptic else [ann]:
+                if int(c["category_id"]) not in cat_to_class:
+                    raise AlcError(f"{ann_path}: category id {c['category_id']} is not in 'categories'; fix the JSON")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AlcError(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
+
+    if panoptic:
+        pan_dir = Path(panoptic_dir) if panoptic_dir is not None else ann_path.with_suffix("")
+        if not pan_dir.is_dir():
+            raise AlcError(f"{pan_dir}: panoptic PNG folder not found; pass --panoptic-dir")
+        pan_by_image = {int(a["image_id"]): a for a in data["annotations"]}
+        missing = sorted(set(by_id) - set(pan_by_image))
+        if missing:
+            raise AlcError(f"{ann_path}: image id {missing[0]} has no panoptic annotation; every image needs one")
+    else:
+        pan_dir = None
+        anns_by_image: dict[int, list[dict]] = {i: [] for i in by_id}
+        for ann in data["annotations"]:
+            anns_by_image[int(ann["image_id"])].append(ann)
+    ordered = sorted(by_id.values(), key=lambda im: Path(im["file_name"]).stem)
+
+    def items():
+        from alc_data.io.images import _open
+
+        for im in ordered:
+            image_id = Path(im["file_name"]).stem
+            h, w = int(im["height"]), int(im["width"])
+            if pan_dir is not None:
+                pan = pan_by_image[int(im["id"])]
+                png = pan_dir / pan["file_name"]
+                if not png.is_file():
+                    raise AlcError(f"{png}: panoptic PNG not found for image {image_id!r}; check --panoptic-dir")
+                img = _open(png)
+                if img.mode != "RGB":
+                    raise AlcError(f"{png}: panoptic PNG has mode {img.mode!r}; expected RGB segment ids")
+                gt = panoptic_to_semantic(np.asarray(img), pan["segments_info"], cat_to_class, str(png))
+                source = png
+            else:
+                try:
+                    gt = instances_to_semantic(anns_by_image[int(im["id"])], h, w, cat_to_class)
+                except AlcError as exc:
+                    raise AlcError(f"{ann_path}: {exc}") from None
+                source = ann_path
+            yield IngestItem(
+                image_id=image_id,
+                image_path=image_dir / im["file_name"],
+                splits=(split,),
+                gt=gt,
+                source_files={"gt": source},
+            )
+
+    return DatasetSource(
+        name=f"coco-{'panoptic' if panoptic else 'instances'}",
+        classes=classes,
+        items=items,
+        count=len(ordered),
+        meta={"annotations": str(ann_path.resolve()), "panoptic": panoptic, "split": split},
+    )

@@ -1,0 +1,249 @@
+"""Hugging Face datasets: a saved dataset folder, a parquet / imagefolder folder, or a hub name.
+
+Expected input::
+
+    DIR/ written by Dataset.save_to_disk or DatasetDict.save_to_disk   → datasets.load_from_disk
+    DIR/ any folder datasets.load_dataset reads (parquet files, ...)    → datasets.load_dataset(DIR)
+    owner/name on the hub (only when online)                           → datasets.load_dataset(name)
+
+Columns: an image column (``Image`` feature) and a label column (``Image`` feature holding class ids
+as a palette or grey image, or a 2-D integer array), optionally ``image_id``. Labels are decoded
+from their stored bytes with no mode conversion (DESIGN.md §6: ``Image(mode=...)`` on a label
+column destroys class ids). Images are copied into the workspace; a JPEG with an EXIF orientation is
+stored upright as PNG. ``image_id`` comes from an ``image_id`` column when present, else
+``<split>_<row:06d>``.
+
+Class names, first found: ``classes`` (a class-list file, see
+:func:`alc_data.ingest.folder.read_classes_file`), ``id2label.json`` in DIR (or in the hub repo),
+the first ``ClassLabel`` feature of the dataset.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import AlcError
+from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
+from alc_data.workspace import ClassInfo
+
+
+def _load(source: str, cache_dir: str | None) -> dict[str, Any]:
+    """Load ``source`` as {split name: datasets.Dataset}."""
+    import datasets
+
+    path = Path(source).expanduser()
+    try:
+        if path.is_dir():
+            if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+                loaded = datasets.load_from_disk(str(path))
+            else:
+                loaded = datasets.load_dataset(str(path), cache_dir=cache_dir)
+        elif path.exists():
+            raise AlcError(f"{path}: not a folder; pass a folder written by save_to_disk or of parquet files")
+        elif source.startswith((".", "/", "~")) or source.count("/") > 1:
+            raise AlcError(f"{path}: dataset folder not found; check the path (or pass a hub name owner/name)")
+        else:
+            loaded = datasets.load_dataset(source, cache_dir=cache_dir)
+    except AlcError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any loading failure of the third-party library
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AlcError(
+            f"{source}: cannot load the dataset ({type(exc).__name__}: {first}); pass a local folder, "
+            "or a hub name while online"
+        ) from None
+    if isinstance(loaded, datasets.DatasetDict):
+        return dict(loaded)
+    if isinstance(loaded, datasets.Dataset):
+        return {str(loaded.split) if loaded.split is not None else "train": loaded}
+    raise AlcError(f"{source}: loaded a {type(loaded).__name__}, expected a Dataset or DatasetDict")
+
+
+def _id2label_classes(data: dict, where: str) -> list[ClassInfo]:
+    from alc_data.io.labels import default_palette
+
+    try:
+        table = {int(k): str(v) for k, v in data.items() if int(k) != IGNORE_INDEX}
+    except (ValueError, AttributeError):
+        raise AlcError(f"{where}: expected a JSON object of class id → name; fix the file") from None
+    missing = sorted(set(range(len(table))) - set(table))
+    if missing:
+        raise AlcError(f"{where}: class id {missing[0]} is missing; ids must be 0..K-1 with no gaps")
+    pal = default_palette()
+    return [ClassInfo(i, table[i], tuple(int(c) for c in pal[i])) for i in range(len(table))]  # type: ignore[arg-type]
+
+
+def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
+    """Class names from id2label.json (local folder or hub repo) or the first ClassLabel feature."""
+    import datasets
+
+    from alc_data.io.labels import default_palette
+
+    path = Path(source).expanduser()
+    id2label: Path | None = path / "id2label.json" if path.is_dir() else None
+    if id2label is None:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            id2label = Path(hf_hub_download(source, "id2label.json", repo_type="dataset"))
+        except Exception:  # noqa: BLE001 - the file is optional
+            id2label = None
+    if id2label is not None and id2label.is_file():
+        try:
+            return _id2label_classes(json.loads(id2label.read_text()), str(id2label))
+        except json.JSONDecodeError as exc:
+            raise AlcError(f"{id2label}: not valid JSON ({exc}); fix the file") from None
+    pal = default_palette()
+    for ds in dsets.values():
+        for feature in ds.features.values():
+            inner = getattr(feature, "feature", feature)
+            if isinstance(inner, datasets.ClassLabel):
+                colors = [tuple(int(c) for c in pal[i]) for i in range(len(inner.names))]
+                return [ClassInfo(i, n, colors[i]) for i, n in enumerate(inner.names)]  # type: ignore[arg-type]
+    return None
+
+
+def _cell_bytes(cell: Any, what: str) -> tuple[bytes, str | None]:
+    """Raw bytes (and the stored path, if any) of an undecoded ``Image`` cell."""
+    if isinstance(cell, dict) and cell.get("bytes") is not None:
+        return cell["bytes"], cell.get("path")
+    if isinstance(cell, dict) and cell.get("path"):
+        try:
+            return Path(cell["path"]).read_bytes(), cell["path"]
+        except OSError as exc:
+            raise AlcError(f"{cell['path']}: cannot read {what} ({exc.strerror}); fix the dataset") from None
+    raise AlcError(f"{what}: empty cell; every row needs an image and a label")
+
+
+def _image_payload(data: bytes, path: str | None, what: str) -> tuple[bytes, str]:
+    """The bytes to store for an image and their suffix; upright PNG when EXIF says it is rotated."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise AlcError(f"{what}: corrupt or truncated image ({exc}); fix the dataset") from None
+    if int(img.getexif().get(0x0112, 1) or 1) != 1:
+        buf = io.BytesIO()
+        ImageOps.exif_transpose(img).convert("RGB").save(buf, format="PNG")
+        return buf.getvalue(), ".png"
+    suffix = Path(path).suffix.lower() if path and Path(path).suffix else ""
+    if not suffix:
+        suffix = {"JPEG": ".jpg"}.get(img.format or "", f".{(img.format or 'png').lower()}")
+    return data, suffix
+
+
+def decode_label_bytes(data: bytes, what: str) -> np.ndarray:
+    """Decode a stored label image to (H, W) uint8 class ids without any mode conversion."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise AlcError(f"{what}: corrupt or truncated label image ({exc}); fix the dataset") from None
+    if img.mode in ("P", "L"):
+        return np.asarray(img, dtype=np.uint8).copy()
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img)
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise AlcError(f"{what}: label values outside 0..255; store class ids as an 8-bit image")
+        return arr.astype(np.uint8)
+    raise AlcError(f"{what}: label image has mode {img.mode!r}; labels must be palette or grey images of class ids")
+
+
+def _label_array(cell: Any, what: str) -> np.ndarray:
+    if isinstance(cell, dict):
+        return decode_label_bytes(_cell_bytes(cell, what)[0], what)
+    arr = np.asarray(cell)
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
+        raise AlcError(f"{what}: label is {arr.dtype} with shape {arr.shape}; expected a 2-D integer array or an image")
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise AlcError(f"{what}: label values outside 0..255; use class ids and {IGNORE_INDEX} for ignore")
+    return arr.astype(np.uint8)
+
+
+@FORMATS.register("hf")
+def read_hf(
+    source: str | Path,
+    *,
+    image_column: str = "image",
+    label_column: str = "label",
+    splits: list[str] | None = None,
+    classes: str | Path | list[ClassInfo] | None = None,
+    name: str | None = None,
+    cache_dir: str | None = None,
+) -> DatasetSource:
+    """Read a Hugging Face dataset (see the module docstring for what is accepted).
+
+    ``splits`` restricts the splits read (default: all). ``cache_dir`` is passed to
+    ``datasets.load_dataset`` (not used by ``load_from_disk``).
+    """
+    import datasets
+
+    from alc_data.ingest.folder import read_classes_file
+
+    source = str(source)
+    dsets = _load(source, cache_dir)
+    if splits:
+        unknown = [s for s in splits if s not in dsets]
+        if unknown:
+            raise AlcError(f"{source}: no split {unknown[0]!r}; it has {', '.join(dsets)}")
+        dsets = {s: dsets[s] for s in splits}
+    for split, ds in dsets.items():
+        for col in (image_column, label_column):
+            if col not in ds.column_names:
+                raise AlcError(
+                    f"{source} [{split}]: no column {col!r}; it has {', '.join(ds.column_names)} "
+                    "(use --image-column / --label-column)"
+                )
+    if classes is None:
+        class_list = _find_classes(source, dsets)
+        if class_list is None:
+            raise AlcError(f"{source}: no class names (no id2label.json, no ClassLabel feature); pass --classes FILE")
+    elif isinstance(classes, (str, Path)):
+        class_list = read_classes_file(classes)
+    else:
+        class_list = list(classes)
+
+    prepared: dict[str, Any] = {}
+    for split, ds in dsets.items():
+        cols = [image_column, label_column] + (["image_id"] if "image_id" in ds.column_names else [])
+        ds = ds.select_columns(cols)
+        for col in (image_column, label_column):
+            if isinstance(ds.features[col], datasets.Image):
+                ds = ds.cast_column(col, datasets.Image(decode=False))
+        prepared[split] = ds
+
+    def items():
+        for split, ds in prepared.items():
+            has_id = "image_id" in ds.column_names
+            for row_no, row in enumerate(ds):
+                image_id = str(row["image_id"]) if has_id else f"{split}_{row_no:06d}"
+                where = f"{source} [{split}] row {row_no} ({image_id})"
+                data, path = _cell_bytes(row[image_column], f"{where} column {image_column!r}")
+                payload, suffix = _image_payload(data, path, f"{where} column {image_column!r}")
+                yield IngestItem(
+                    image_id=image_id,
+                    image_path=Path(path or f"{split}/{image_id}{suffix}"),
+                    splits=(split,),
+                    gt=_label_array(row[label_column], f"{where} column {label_column!r}"),
+                    image_bytes=payload,
+                    image_suffix=suffix,
+                    source_files={"gt": Path(f"{where} column {label_column!r}")},
+                )
+
+    return DatasetSource(
+        name=name or Path(source.rstrip("/")).name,
+        classes=class_list,
+        items=items,
+        count=sum(len(ds) for ds in prepared.values()),
+        meta={"source": source, "image_column": image_column, "label_column": label_column, "splits": list(prepared)},
+    )

@@ -1,0 +1,165 @@
+"""ingest → `alc-data export --version v0` is pixel-exact, 255 included, for every registered format."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("ALC_PROGRESS", "0")
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from alc_data.constants import IGNORE_INDEX  # noqa: E402
+from alc_data.ingest import FORMATS, load_formats  # noqa: E402
+from alc_data.io.labels import encode_label_png  # noqa: E402
+
+load_formats()
+RNG = np.random.default_rng(0)
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
+    from alc_data_cli.main import main
+
+    capsys.readouterr()
+    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _image(path: Path, h: int, w: int) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
+
+
+def _labels(h: int, w: int, k: int) -> np.ndarray:
+    lab = RNG.integers(0, k, (h, w)).astype(np.uint8)
+    lab[0, :] = IGNORE_INDEX
+    return lab
+
+
+Built = tuple[list, dict[str, np.ndarray], list[str]]  # CLI args after "ingest", expected maps, class names
+
+
+def build_voc(root: Path) -> Built:
+    from alc_data.ingest.voc import VOC_CLASSES
+
+    base = root / "VOC2012"
+    expected = {}
+    for image_id in ("2099_000001", "2099_000002"):
+        _image(base / "JPEGImages" / f"{image_id}.jpg", 5, 7)
+        expected[image_id] = _labels(5, 7, 21)
+        (base / "SegmentationClass").mkdir(parents=True, exist_ok=True)
+        (base / "SegmentationClass" / f"{image_id}.png").write_bytes(encode_label_png(expected[image_id]))
+    (base / "ImageSets" / "Segmentation").mkdir(parents=True)
+    (base / "ImageSets" / "Segmentation" / "train.txt").write_text("\n".join(expected) + "\n")
+    return ["voc", root], expected, list(VOC_CLASSES)
+
+
+def build_cityscapes(root: Path) -> Built:
+    from PIL import Image
+
+    from alc_data.ingest.cityscapes import CITYSCAPES_TRAIN_CLASSES
+
+    image_id = "ulm_000001_000019"
+    _image(root / "leftImg8bit" / "val" / "ulm" / f"{image_id}_leftImg8bit.png", 2, 6)
+    raw = np.array([[7, 26, 0, 255, 33, 6], [24, 31, 34, 1, 23, 8]], np.uint8)
+    (root / "gtFine" / "val" / "ulm").mkdir(parents=True)
+    Image.fromarray(raw).save(root / "gtFine" / "val" / "ulm" / f"{image_id}_gtFine_labelIds.png")
+    want = np.array([[0, 13, 255, 255, 18, 255], [11, 16, 255, 255, 10, 1]], np.uint8)
+    return ["cityscapes", root], {image_id: want}, [c[1] for c in CITYSCAPES_TRAIN_CLASSES]
+
+
+def build_coco(root: Path) -> Built:
+    _image(root / "img" / "000001.jpg", 8, 8)
+    anns = [
+        {"id": 1, "image_id": 1, "category_id": 4, "iscrowd": 0, "segmentation": [[1, 1, 5, 1, 5, 4, 1, 4]]},
+        {"id": 2, "image_id": 1, "category_id": 4, "iscrowd": 1, "segmentation": [[0, 6, 8, 6, 8, 8, 0, 8]]},
+    ]
+    data = {
+        "images": [{"id": 1, "file_name": "000001.jpg", "height": 8, "width": 8}],
+        "annotations": anns,
+        "categories": [{"id": 4, "name": "kite"}, {"id": 1, "name": "person"}],
+    }
+    (root / "ann.json").write_text(json.dumps(data))
+    want = np.zeros((8, 8), np.uint8)
+    want[1:4, 1:5] = 2  # kite: category id 4 comes after person (1)
+    want[6:8, :] = IGNORE_INDEX
+    return ["coco", root / "ann.json", "--images", root / "img"], {"000001": want}, ["background", "person", "kite"]
+
+
+def build_folder(root: Path) -> Built:
+    expected = {}
+    for image_id, (h, w) in {"x": (4, 5), "y": (3, 3)}.items():
+        _image(root / "images" / f"{image_id}.png", h, w)
+        expected[image_id] = _labels(h, w, 4)
+        (root / "labels").mkdir(exist_ok=True)
+        (root / "labels" / f"{image_id}.png").write_bytes(encode_label_png(expected[image_id]))
+    names = ["a", "b", "c", "d"]
+    (root / "classes.txt").write_text("\n".join(names) + "\n")
+    args = ["folder", "--images", root / "images", "--labels", root / "labels", "--classes", root / "classes.txt"]
+    return args, expected, names
+
+
+def build_hf(root: Path) -> Built:
+    import io
+
+    import datasets
+    from PIL import Image
+
+    expected, images, labels = {}, [], []
+    for i, (h, w) in enumerate([(4, 4), (3, 6)]):
+        buf = io.BytesIO()
+        Image.fromarray(RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
+        images.append({"bytes": buf.getvalue(), "path": None})
+        expected[f"train_{i:06d}"] = _labels(h, w, 2)
+        labels.append({"bytes": encode_label_png(expected[f"train_{i:06d}"]), "path": None})
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.Image()})
+    datasets.Dataset.from_dict({"image": images, "label": labels}, features=features).save_to_disk(str(root / "ds"))
+    (root / "ds" / "id2label.json").write_text(json.dumps({"0": "bg", "1": "fg"}))
+    return ["hf", root / "ds"], expected, ["bg", "fg"]
+
+
+BUILDERS: dict[str, Callable[[Path], Built]] = {
+    "voc": build_voc,
+    "cityscapes": build_cityscapes,
+    "coco": build_coco,
+    "folder": build_folder,
+    "hf": build_hf,
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS.names()) | set(BUILDERS)))
+def test_ingest_export_is_pixel_exact(tmp_path, capsys, fmt):
+    from PIL import Image
+
+    if fmt not in BUILDERS:
+        pytest.skip(f"no generated-data builder for format {fmt!r} in this test")
+    assert fmt in FORMATS, f"format {fmt!r} is not registered"
+    args, expected, names = BUILDERS[fmt](tmp_path / "src")
+    assert any((lab == IGNORE_INDEX).any() for lab in expected.values())
+    code, _, err = run_cli(capsys, "ingest", *args, "-w", tmp_path / "ws")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "export", "-w", tmp_path / "ws", "--version", "v0", "--out", tmp_path / "out")
+    assert code == 0, err
+    exported = sorted(p.stem for p in (tmp_path / "out").glob("*.png"))
+    assert exported == sorted(expected)
+    for image_id, want in expected.items():
+        with Image.open(tmp_path / "out" / f"{image_id}.png") as img:
+            assert img.mode == "P" and len(img.getpalette()) == 768
+            np.testing.assert_array_equal(np.asarray(img), want)
+    assert (tmp_path / "out" / "classes.txt").read_text().splitlines() == names
