@@ -1,0 +1,481 @@
+"""What changed between two sets of label maps: transitions, per-image shares, changed regions, ledger links.
+
+Vocabulary: K classes; label maps (H, W) uint8 with ids 0..K-1 and ``IGNORE_INDEX`` (void). Side A is
+"before", side B is "after". The transition matrix is (K+1, K+1) int64: row = class in A, column = class
+in B, index K = void. It is accumulated per image with one ``np.bincount`` over ``a * 256 + b``.
+
+A *changed region* is a connected component (8-connectivity) of the mask ``a != b`` of one image. When
+both sides are label versions of one workspace, each region is linked to the ledger rows that explain it:
+the ``corrections`` made by versions between A and B (matched by image id and the overlap of the
+region with the corrected superpixel; the query's representative pixel when the superpixel map is gone),
+with their query and answer (round, source, annotator, time).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from alc_data.audit.sources import LabelSource, open_source, read_class_file
+from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import AlcError
+
+#: region details kept per image (largest first)
+MAX_REGIONS_PER_IMAGE = 50
+
+
+@dataclass
+class ImageChange:
+    """Counts for one image present on both sides."""
+
+    image_id: str
+    pixels: int
+    changed: int
+    became_void: int
+    stopped_void: int
+    regions: int
+    agreement: float | None  # share of pixels non-void on both sides whose class agrees; None if none
+    linked_pixels: int = 0  # changed pixels inside a ledger correction's superpixel
+
+    @property
+    def changed_share(self) -> float:
+        return self.changed / self.pixels if self.pixels else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "pixels": self.pixels,
+            "changed_pixels": self.changed,
+            "changed_share": round(self.changed_share, 8),
+            "agreement": None if self.agreement is None else round(self.agreement, 8),
+            "regions": self.regions,
+            "became_void": self.became_void,
+            "stopped_void": self.stopped_void,
+        }
+
+
+@dataclass
+class Region:
+    """One connected changed region of an image. ``bbox``: (x0, y0, x1, y1), inclusive pixel box.
+
+    ``old_class`` / ``new_class``: the most frequent (A, B) pair of labels in the region.
+    ``links``: ledger rows explaining the region (each with ``overlap`` pixels), best first.
+    """
+
+    region: int
+    pixels: int
+    bbox: tuple[int, int, int, int]
+    old_class: int
+    new_class: int
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class LabelDiff:
+    """The result of :func:`diff_labels`."""
+
+    a: LabelSource
+    b: LabelSource
+    class_names: list[str]
+    palette: np.ndarray  # (256, 3) uint8
+    hist: np.ndarray  # (256, 256) int64: pixels with value i in A and j in B
+    images: list[ImageChange]
+    only_in_a: list[str]
+    only_in_b: list[str]
+    size_mismatch: list[str]
+    regions: dict[str, list[Region]]
+    top: list[str]
+    ledger: dict[str, Any] | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def mode(self) -> str:
+        kinds = {self.a.kind, self.b.kind}
+        return "versions" if kinds == {"version"} else "folders" if kinds == {"folder"} else "mixed"
+
+    @property
+    def transition_matrix(self) -> np.ndarray:
+        """(K+1, K+1) int64: row = class in A, column = class in B; index K = void (``IGNORE_INDEX``)."""
+        idx = np.r_[np.arange(self.num_classes), IGNORE_INDEX]
+        return self.hist[np.ix_(idx, idx)]
+
+    @property
+    def labels_with_void(self) -> list[str]:
+        return [*self.class_names, "void"]
+
+    def image(self, image_id: str) -> ImageChange:
+        for im in self.images:
+            if im.image_id == image_id:
+                return im
+        raise KeyError(image_id)
+
+    def totals(self) -> dict[str, Any]:
+        h = self.hist
+        pixels = int(h.sum())
+        changed = pixels - int(np.trace(h))
+        void = IGNORE_INDEX
+        valid = h.copy()
+        valid[void, :] = 0
+        valid[:, void] = 0
+        both = int(valid.sum())
+        agree = int(np.trace(valid))
+        return {
+            "images_compared": len(self.images),
+            "images_changed": sum(1 for im in self.images if im.changed),
+            "pixels": pixels,
+            "changed_pixels": changed,
+            "changed_share": round(changed / pixels, 8) if pixels else 0.0,
+            "agreement": round(agree / both, 8) if both else None,
+            "became_void": int(h[:, void].sum() - h[void, void]),
+            "stopped_void": int(h[void, :].sum() - h[void, void]),
+            "regions": sum(im.regions for im in self.images),
+        }
+
+    def transitions(self) -> list[dict[str, Any]]:
+        """Off-diagonal non-zero cells of the transition matrix, most pixels first."""
+        m = self.transition_matrix
+        names = self.labels_with_void
+        off = m.copy()
+        np.fill_diagonal(off, 0)
+        rows, cols = np.nonzero(off)
+        order = np.lexsort((cols, rows, -off[rows, cols]))
+        return [
+            {"from": names[r], "to": names[c], "from_index": _index(r, self.num_classes),
+             "to_index": _index(c, self.num_classes), "pixels": int(off[r, c])}
+            for r, c in zip(rows[order], cols[order])
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready numbers."""
+        out: dict[str, Any] = {
+            "a": {"kind": self.a.kind, "name": self.a.name},
+            "b": {"kind": self.b.kind, "name": self.b.name},
+            "mode": self.mode,
+            "classes": self.class_names,
+            "ignore_index": IGNORE_INDEX,
+            **self.totals(),
+            "only_in_a": self.only_in_a,
+            "only_in_b": self.only_in_b,
+            "size_mismatch": self.size_mismatch,
+            "transition_labels": self.labels_with_void,
+            "transition_matrix": self.transition_matrix.tolist(),
+            "transitions": self.transitions(),
+            "top": [self.image(i).to_dict() for i in self.top],
+            "per_image": [im.to_dict() for im in self.images],
+            "regions": {
+                image_id: [
+                    {"region": r.region, "pixels": r.pixels, "bbox": list(r.bbox),
+                     "old_class": _name(r.old_class, self.class_names), "new_class": _name(r.new_class, self.class_names),
+                     "links": r.links}
+                    for r in regs
+                ]
+                for image_id, regs in self.regions.items()
+            },
+            "ledger": self.ledger,
+        }
+        return out
+
+
+def _index(i: int, k: int) -> int:
+    return IGNORE_INDEX if i == k else int(i)
+
+
+def _name(value: int, names: list[str]) -> str:
+    if value == IGNORE_INDEX:
+        return "void"
+    return names[value] if 0 <= value < len(names) else str(value)
+
+
+# ---------------------------------------------------------------------------------------------- ledger
+def lineage(ws, version: str) -> list[str]:
+    """Version names from ``version`` up to its root (``version`` first)."""
+    by_name = {v.name: v for v in ws.label_versions()}
+    out: list[str] = []
+    name: str | None = version
+    while name is not None and name not in out:
+        out.append(name)
+        name = by_name[name].parent if name in by_name else None
+    return out
+
+
+_LEDGER_SQL = """
+SELECT c.correction_id, c.query_id, c.round, c.label_version, c.image_id, c.superpixel_id,
+       c.old_class, c.new_class, c.pixels,
+       q.superpixel_set, q.rep_row, q.rep_col, q.shown_label,
+       a.status, a.answer_class, a.source, a.annotator, a.answered_at
+FROM corrections c
+LEFT JOIN queries q ON q.query_id = c.query_id
+LEFT JOIN answers a ON a.query_id = c.query_id
+WHERE c.label_version IN ({marks})
+ORDER BY c.image_id, c.round, c.correction_id
+"""
+_LEDGER_KEYS = (
+    "correction_id", "query_id", "round", "label_version", "image_id", "superpixel_id", "old_class", "new_class",
+    "pixels", "superpixel_set", "rep_row", "rep_col", "shown_label", "status", "answer_class", "source",
+    "annotator", "answered_at",
+)
+
+
+def ledger_rows(ws, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
+    """Corrections made by the versions between A and B (either direction), grouped by image id.
+
+    Returns (versions, {image_id: [row, ...]}), rows as dicts with the keys of ``_LEDGER_KEYS``.
+    """
+    la, lb = lineage(ws, a_version), lineage(ws, b_version)
+    versions = sorted(set(la) ^ set(lb))
+    if not versions:
+        return [], {}
+    rows = ws.query(_LEDGER_SQL.format(marks=",".join("?" * len(versions))), versions)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        d = dict(zip(_LEDGER_KEYS, row))
+        grouped.setdefault(d["image_id"], []).append(d)
+    return versions, grouped
+
+
+def link_regions(
+    ws, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
+) -> tuple[dict[int, list[dict[str, Any]]], int]:
+    """Match ledger rows of one image to its changed regions.
+
+    ``lab``: (H, W) int32 region ids (0 = unchanged); ``changed``: (H, W) bool. A row links to every
+    region that overlaps its superpixel (read from the query's superpixel set); without a readable
+    superpixel map it links to the region holding the query's representative pixel (``overlap`` None).
+    Returns ({region id: [row + overlap, ...]}, changed pixels explained: inside a corrected superpixel,
+    or in a region linked through its representative pixel).
+    """
+    links: dict[int, list[dict[str, Any]]] = {}
+    covered = np.zeros(changed.shape, dtype=bool)
+    by_set: dict[str | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_set.setdefault(r["superpixel_set"], []).append(r)
+    for set_name, set_rows in by_set.items():
+        sp = None
+        if set_name is not None:
+            try:
+                sp = ws.read_superpixels(set_name, image_id)
+            except AlcError:
+                sp = None
+            if sp is not None and sp.shape != lab.shape:
+                sp = None
+        if sp is not None:
+            ids = np.unique(np.array([r["superpixel_id"] for r in set_rows], dtype=np.int64))
+            inside = np.isin(sp, ids)
+            covered |= inside
+            m = inside & changed
+            key = (lab[m].astype(np.int64) << 32) | (sp[m].astype(np.int64) + (1 << 31))
+            uk, cnt = np.unique(key, return_counts=True)
+            regs = (uk >> 32).astype(np.int64)
+            sps = (uk & ((1 << 32) - 1)) - (1 << 31)
+            for r in set_rows:
+                hit = sps == r["superpixel_id"]
+                for reg, n in zip(regs[hit], cnt[hit]):
+                    links.setdefault(int(reg), []).append({**_public(r), "overlap": int(n)})
+        else:
+            for r in set_rows:
+                y, x = r["rep_row"], r["rep_col"]
+                if y is None or x is None or not (0 <= y < lab.shape[0] and 0 <= x < lab.shape[1]):
+                    continue
+                reg = int(lab[y, x])
+                if reg > 0:
+                    region = lab == reg
+                    covered |= region
+                    links.setdefault(reg, []).append({**_public(r), "overlap": None})
+    for reg in links:
+        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], d["correction_id"]))
+    return links, int((covered & changed).sum())
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in _LEDGER_KEYS if k != "image_id"}
+
+
+# ---------------------------------------------------------------------------------------------- core
+def image_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(256, 256) int64 pixel counts of value pairs (a, b) for two (H, W) uint8 label maps."""
+    key = a.astype(np.int32).ravel() * 256 + b.astype(np.int32).ravel()
+    return np.bincount(key, minlength=256 * 256).reshape(256, 256).astype(np.int64)
+
+
+def changed_regions(changed: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected components (8-connectivity) of a (H, W) bool mask: ((H, W) int32 ids, 0 = off; count)."""
+    from scipy import ndimage
+
+    if not changed.any():
+        return np.zeros(changed.shape, dtype=np.int32), 0
+    lab, n = ndimage.label(changed, structure=np.ones((3, 3), dtype=bool))
+    return lab.astype(np.int32, copy=False), int(n)
+
+
+def region_details(a: np.ndarray, b: np.ndarray, lab: np.ndarray, n: int, *, limit: int = MAX_REGIONS_PER_IMAGE) -> list[Region]:
+    """The ``limit`` largest regions of ``lab`` (ids 1..n) with their box and majority (A, B) labels."""
+    from scipy import ndimage
+
+    if n == 0:
+        return []
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    m = lab > 0
+    key = lab[m].astype(np.int64) * 65536 + a[m].astype(np.int64) * 256 + b[m].astype(np.int64)
+    uk, cnt = np.unique(key, return_counts=True)
+    reg = uk // 65536
+    order = np.lexsort((-cnt, reg))  # by region, then most pixels first (ties: smaller pair)
+    reg_sorted = reg[order]
+    first = np.r_[True, reg_sorted[1:] != reg_sorted[:-1]]
+    best = (uk % 65536)[order][first]  # one per region 1..n, in order
+    boxes = ndimage.find_objects(lab)
+    keep = np.argsort(-sizes, kind="stable")[:limit]
+    out = []
+    for i in keep:
+        sl = boxes[i]
+        out.append(
+            Region(
+                region=int(i + 1),
+                pixels=int(sizes[i]),
+                bbox=(int(sl[1].start), int(sl[0].start), int(sl[1].stop - 1), int(sl[0].stop - 1)),
+                old_class=int(best[i] // 256),
+                new_class=int(best[i] % 256),
+            )
+        )
+    return out
+
+
+def _check_values(counts: np.ndarray, k: int, src: LabelSource, other: LabelSource, image_id: str, axis: int) -> None:
+    per_value = counts.sum(axis=1 - axis)  # axis 0: values of A, axis 1: values of B
+    bad = [v for v in np.flatnonzero(per_value) if v >= k and v != IGNORE_INDEX]
+    if bad:
+        raise AlcError(
+            f"{src.path(image_id)}: label value {bad[0]} ({int(per_value[bad[0]])} pixels) is not a class (K={k}) "
+            f"nor {IGNORE_INDEX}; pass the right --classes file"
+        )
+
+
+def diff_labels(
+    a: str | LabelSource,
+    b: str | LabelSource,
+    *,
+    workspace: Any = None,
+    classes_file: str | os.PathLike | None = None,
+    images: str | os.PathLike | None = None,
+    top: int = 10,
+) -> LabelDiff:
+    """Compare labels A (before) and B (after).
+
+    ``a``/``b``: an existing folder of ``<image_id>.png`` label maps, or a label version name of
+    ``workspace`` (a path or an open :class:`~alc_data.workspace.Workspace`). Classes and palette come
+    from the workspace when a side is a version; otherwise from ``classes_file`` (one name per line) or
+    are numeric (``"0"``, ``"1"``, ...) with the VOC palette. ``images``: folder of images for folder
+    sides (``<image_id>.jpg|png``). ``top``: how many most-changed images get region details.
+    Images on one side only and images whose sizes differ are listed, not compared.
+    """
+    from alc_data.io.labels import default_palette
+    from alc_data.progress import track
+
+    if top < 0:
+        raise AlcError(f"--top must be ≥ 0, got {top}")
+    sa = a if isinstance(a, LabelSource) else open_source(a, workspace=workspace, images=images)
+    sb = b if isinstance(b, LabelSource) else open_source(b, workspace=workspace, images=images)
+    ws = sa.ws if sa.kind == "version" else sb.ws if sb.kind == "version" else None
+    if ws is not None:
+        if classes_file is not None:
+            raise AlcError("--classes is only for two label folders; a label version uses its workspace's classes")
+        names, palette = ws.class_names, ws.palette
+    elif classes_file is not None:
+        names = read_class_file(classes_file)
+        if len(names) >= IGNORE_INDEX:
+            raise AlcError(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
+        palette = default_palette()
+    else:
+        names, palette = None, default_palette()
+    k = len(names) if names is not None else None
+
+    ids_a, ids_b = sa.ids(), sb.ids()
+    set_a, set_b = set(ids_a), set(ids_b)
+    common = sorted(set_a & set_b)
+    only_a = sorted(set_a - set_b)
+    only_b = sorted(set_b - set_a)
+    if not common:
+        raise AlcError(
+            f"{sa.name} and {sb.name} share no image ids ({len(ids_a)} and {len(ids_b)} label maps); "
+            "compare labels of the same images"
+        )
+
+    ledger_versions: list[str] = []
+    ledger: dict[str, list[dict[str, Any]]] = {}
+    if sa.kind == "version" and sb.kind == "version" and sa.ws.root == sb.ws.root:
+        ledger_versions, ledger = ledger_rows(ws, sa.version, sb.version)
+
+    hist = np.zeros((256, 256), dtype=np.int64)
+    changes: list[ImageChange] = []
+    regions: dict[str, list[Region]] = {}
+    mismatch: list[str] = []
+    linked_total = 0
+    links_total = 0
+    for image_id in track(common, f"diff {sa.name} → {sb.name}"):
+        la, lb = sa.read(image_id), sb.read(image_id)
+        if la.shape != lb.shape:
+            mismatch.append(image_id)
+            continue
+        counts = image_counts(la, lb)
+        if k is not None:
+            _check_values(counts, k, sa, sb, image_id, 0)
+            _check_values(counts, k, sb, sa, image_id, 1)
+        hist += counts
+        changed = la != lb
+        lab, n = changed_regions(changed)
+        valid = counts[:IGNORE_INDEX, :IGNORE_INDEX]
+        both = int(valid.sum())
+        v = IGNORE_INDEX
+        ch = ImageChange(
+            image_id=image_id,
+            pixels=int(la.size),
+            changed=int(la.size - np.trace(counts)),
+            became_void=int(counts[:, v].sum() - counts[v, v]),
+            stopped_void=int(counts[v, :].sum() - counts[v, v]),
+            regions=n,
+            agreement=(int(np.trace(valid)) / both) if both else None,
+        )
+        if n and image_id in ledger:
+            links, ch.linked_pixels = link_regions(ws, image_id, lab, changed, ledger[image_id])
+            regs = region_details(la, lb, lab, n)
+            for r in regs:
+                r.links = links.get(r.region, [])
+            regions[image_id] = regs
+            linked_total += ch.linked_pixels
+            links_total += len({d["correction_id"] for ls in links.values() for d in ls})
+        changes.append(ch)
+
+    if k is None:  # numeric classes: K = largest non-void value seen + 1
+        seen = np.flatnonzero(hist.sum(0) + hist.sum(1))
+        seen = seen[seen != IGNORE_INDEX]
+        k = int(seen.max()) + 1 if seen.size else 1
+        names = [str(i) for i in range(k)]
+
+    ranked = sorted((c for c in changes if c.changed), key=lambda c: (-c.changed_share, c.image_id))
+    top_ids = [c.image_id for c in ranked[:top]]
+    for image_id in top_ids:
+        if image_id not in regions:
+            la, lb = sa.read(image_id), sb.read(image_id)
+            lab, n = changed_regions(la != lb)
+            regions[image_id] = region_details(la, lb, lab, n)
+
+    ledger_info = None
+    if sa.kind == "version" and sb.kind == "version":
+        changed_px = sum(c.changed for c in changes)
+        n_rows = sum(len(v) for v in ledger.values())
+        ledger_info = {
+            "versions": ledger_versions,
+            "corrections": n_rows,
+            "corrections_linked": links_total,
+            "linked_changed_pixels": linked_total,
+            "unlinked_changed_pixels": changed_px - linked_total,
+        }
+    return LabelDiff(
+        a=sa, b=sb, class_names=list(names), palette=palette, hist=hist, images=changes,
+        only_in_a=only_a, only_in_b=only_b, size_mismatch=mismatch, regions=regions, top=top_ids, ledger=ledger_info,
+    )

@@ -1,0 +1,107 @@
+"""The two sides of a diff: a label version of a workspace, or a folder of ``<image_id>.png`` label maps."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alc_data.errors import AlcError
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG", ".webp", ".bmp")
+
+
+@dataclass
+class LabelSource:
+    """Labels to compare. ``kind`` is ``"version"`` (``ws`` + ``version``) or ``"folder"`` (``folder``).
+
+    ``images``: where ``folder`` sources find their images (``<image_id>.<jpg|png|...>``), or None.
+    """
+
+    kind: str
+    name: str
+    ws: "Workspace | None" = None
+    version: str | None = None
+    folder: Path | None = None
+    images: Path | None = None
+
+    def ids(self) -> list[str]:
+        """Sorted image ids this side has labels for."""
+        if self.kind == "version":
+            return self.ws.image_ids()
+        return sorted(p.stem for p in self.folder.glob("*.png") if not p.name.startswith("."))
+
+    def path(self, image_id: str) -> Path:
+        if self.kind == "version":
+            return self.ws.label_path(self.version, image_id)
+        return self.folder / f"{image_id}.png"
+
+    def read(self, image_id: str) -> np.ndarray:
+        """(H, W) uint8 labels of one image."""
+        from alc_data.io.labels import read_label_png
+
+        return read_label_png(self.path(image_id))
+
+    def image(self, image_id: str) -> np.ndarray | None:
+        """(H, W, 3) uint8 RGB image, or None when this side knows no image for the id."""
+        from alc_data.io.images import load_image
+
+        if self.kind == "version":
+            try:
+                return self.ws.load_image(image_id)
+            except AlcError:
+                return None
+        if self.images is None:
+            return None
+        for suffix in IMAGE_SUFFIXES:
+            path = self.images / f"{image_id}{suffix}"
+            if path.is_file():
+                try:
+                    return load_image(path)
+                except AlcError:
+                    return None
+        return None
+
+
+def read_class_file(path: str | os.PathLike) -> list[str]:
+    """Class names, one per line (blank lines skipped), index = line order."""
+    path = Path(path)
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        raise AlcError(f"{path}: class file not found; pass a text file with one class name per line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AlcError(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
+    if not names:
+        raise AlcError(f"{path}: class file is empty; write one class name per line")
+    return names
+
+
+def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None", images: str | os.PathLike | None = None) -> LabelSource:
+    """A folder when ``spec`` is an existing directory, else a label version of ``workspace``."""
+    from alc_data.workspace import Workspace
+
+    path = Path(spec)
+    if path.is_dir():
+        return LabelSource(
+            kind="folder", name=str(spec), folder=path, images=Path(images) if images is not None else None
+        )
+    if workspace is None:
+        raise AlcError(f"{spec!r} is not a folder, and no workspace was given to look up a label version")
+    ws = workspace if isinstance(workspace, Workspace) else None
+    if ws is None:
+        root = Path(workspace)
+        if not (root / "alc.sqlite").is_file():
+            raise AlcError(
+                f"{spec!r} is neither an existing label folder nor a label version (no workspace at {root}); "
+                "check the path or pass -w/--workspace"
+            )
+        ws = Workspace.open(root)
+    version = ws.version(spec).name
+    return LabelSource(kind="version", name=version, ws=ws, version=version)

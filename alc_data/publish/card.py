@@ -1,0 +1,316 @@
+"""The dataset card (README.md): YAML metadata + prose, built with huggingface_hub's card classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
+
+ALC_BIBTEX = """@inproceedings{kim2024active,
+  title         = {Active Label Correction for Semantic Segmentation with Foundation Models},
+  author        = {Kim, Hoyoung and Hwang, Sehyun and Kwak, Suha and Ok, Jungseul},
+  booktitle     = {Proceedings of the 41st International Conference on Machine Learning (ICML)},
+  year          = {2024},
+  eprint        = {2403.10820},
+  archivePrefix = {arXiv}
+}"""
+
+SOURCE_BIBTEX = {
+    "voc": """@article{everingham2010pascal,
+  title   = {The Pascal Visual Object Classes (VOC) Challenge},
+  author  = {Everingham, Mark and Van Gool, Luc and Williams, Christopher K. I. and Winn, John and Zisserman, Andrew},
+  journal = {International Journal of Computer Vision},
+  volume  = {88},
+  number  = {2},
+  pages   = {303--338},
+  year    = {2010}
+}""",
+    "cityscapes": """@inproceedings{cordts2016cityscapes,
+  title     = {The Cityscapes Dataset for Semantic Urban Scene Understanding},
+  author    = {Cordts, Marius and Omran, Mohamed and Ramos, Sebastian and Rehfeld, Timo and Enzweiler, Markus and Benenson, Rodrigo and Franke, Uwe and Roth, Stefan and Schiele, Bernt},
+  booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+  pages     = {3213--3223},
+  year      = {2016}
+}""",
+    "coco": """@inproceedings{lin2014microsoft,
+  title     = {Microsoft COCO: Common Objects in Context},
+  author    = {Lin, Tsung-Yi and Maire, Michael and Belongie, Serge and Hays, James and Perona, Pietro and Ramanan, Deva and Doll\\'ar, Piotr and Zitnick, C. Lawrence},
+  booktitle = {European Conference on Computer Vision (ECCV)},
+  pages     = {740--755},
+  year      = {2014}
+}""",
+}
+
+
+def source_citation(dataset: str | None) -> str | None:
+    """BibTeX of the source dataset by workspace dataset name prefix (voc, cityscapes, coco), else None."""
+    name = (dataset or "").lower()
+    for prefix, bib in SOURCE_BIBTEX.items():
+        if name.startswith(prefix):
+            return bib
+    return None
+
+
+def size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
+
+
+def _ledger_summary(ws, lineage: list[str]) -> dict[str, Any]:
+    """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
+    from alc_data.ledger import cost_summary
+
+    rows = ws.query("SELECT round, acquisition, budget, output_version, created_at FROM rounds ORDER BY round")
+    keep = {r[0]: r for r in rows if r[3] in set(lineage)}
+    cost = [r for r in cost_summary(ws)["rounds"] if r["round"] in keep]
+    for r in cost:
+        r["budget"] = keep[r["round"]][2]
+        r["output_version"] = keep[r["round"]][3]
+    sources = ws.query(
+        f"SELECT source, COUNT(*) FROM answers WHERE round IN ({','.join('?' * len(keep))}) GROUP BY source ORDER BY source",
+        list(keep),
+    ) if keep else []
+    total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
+    return {"rounds": cost, "total": total, "sources": dict(sources)}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.2f}"
+
+
+def render_body(ws, result, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
+    """The markdown prose of the card."""
+    names = ws.class_names
+    dataset = ws.meta("dataset")
+    load_id = repo_id or "path/to/this/folder"
+    void_rgb = tuple(int(c) for c in ws.palette[IGNORE_INDEX])
+    first = next(iter(result.splits), "train")
+    lines = [
+        f"# {pretty_name}",
+        "",
+        f"`{dataset}` with its segmentation labels corrected by Active Label Correction (ALC; Kim et al., "
+        "ICML 2024), made with alc-data. The `label` column holds the corrected "
+        f"labels (label version `{result.version}`), `label_original` the labels the correction started from "
+        f"(`{result.original}`, {_origin(result.extra.get('labels_from'))}).",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import numpy as np",
+        "from datasets import load_dataset",
+        "",
+        f'ds = load_dataset("{load_id}")            # one split per dataset split',
+        f'example = ds["{first}"][0]',
+        f'label = np.array(example["label"])            # (H, W) uint8 class indices, {IGNORE_INDEX} = void',
+        'original = np.array(example["label_original"])  # the labels before correction',
+        'changed = label != original                    # what the correction changed',
+        f'corrections = load_dataset("{load_id}", "corrections")["train"]   # the correction ledger',
+        "```",
+        "",
+        "Label PNGs are 8-bit palette images with the full 256-entry palette: `np.array(PIL image)` gives the "
+        "class indices. Do not convert them to RGB or cast the column with `Image(mode=...)`; that loses the indices.",
+        "",
+        "## Structure",
+        "",
+        "Config `default`:",
+        "",
+        "| split | images |",
+        "| --- | ---: |",
+        *[f"| {s} | {n} |" for s, n in result.splits.items()],
+        "",
+        "| column | content |",
+        "| --- | --- |",
+        "| `image` | the image (the source file's bytes) |",
+        f"| `label` | corrected labels (`{result.version}`), palette PNG of class indices |",
+        f"| `label_original` | labels before correction (`{result.original}`), palette PNG of class indices |",
+        "| `image_id` | the source dataset's image id |",
+        "| `classes_present` | indices of the classes in `label` (a list of `ClassLabel`, void excluded) |",
+        "",
+    ]
+    if result.corrections:
+        lines += [
+            f"Config `corrections` (split `train`, {result.corrections} rows): one row per correction applied, with "
+            "`image_id`, `superpixel_set`/`superpixel_id` (the region the answer was expanded to), `old_class` / "
+            f"`new_class` (indices; `*_name` columns give names, {IGNORE_INDEX} = void), `pixels` changed, `round`, "
+            "`label_version`, the query and answer ids, answer `status`, `source`, `annotator` and `answered_at` (UTC).",
+            "",
+        ]
+    else:
+        lines += ["No correction was recorded in the ledger, so there is no `corrections` config.", ""]
+    lines += [
+        "Classes (`id2label.json`, `label2color.json`):",
+        "",
+        "| index | name | colour |",
+        "| ---: | --- | --- |",
+        *[f"| {c.index} | {c.name} | {tuple(int(x) for x in c.color)} |" for c in ws.classes],
+        f"| {IGNORE_INDEX} | void (ignore: borders and unlabelled pixels) | {void_rgb} |",
+        "",
+        "## How it was made",
+        "",
+        f"The labels `{result.original}` were ingested from `{dataset}` and corrected in rounds: a segmentation model "
+        "trained on the current labels scores every superpixel, the top-scoring superpixels become correction "
+        "queries (an image, a box and one representative pixel with its current label: the annotator accepts it or "
+        "gives the right class), and each answer is expanded to its superpixel. Version history: "
+        + " → ".join(f"`{n}`" for n in result.lineage) + ".",
+        "",
+    ]
+    rounds = ledger["rounds"]
+    if rounds:
+        lines += [
+            "| round | acquisition | budget | queries | accepted | corrected | unanswerable | version |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            *[
+                f"| {r['round']} | {r['acquisition']} | {r['budget']} | {r['queries']} | {r['accepted']} | "
+                f"{r['corrected']} | {r['unanswerable']} | {r['output_version']} |"
+                for r in rounds
+            ],
+            "",
+        ]
+        t = ledger["total"]
+        lines += [
+            f"{len(rounds)} round{'s' if len(rounds) != 1 else ''}, budget {t['budget']} queries, {t['answered']} "
+            f"answered ({t['corrected']} corrected, {t['accepted']} accepted, {t['unanswerable']} unanswerable). "
+            f"Estimated annotation time: {_duration(t['answered'] * SECONDS_PER_CORRECTION_QUERY)} with correction "
+            f"queries ({SECONDS_PER_CORRECTION_QUERY} s each, the ALC paper's user study) against "
+            f"{_duration(t['answered'] * SECONDS_PER_CLASSIFICATION_QUERY)} with classification queries "
+            f"({SECONDS_PER_CLASSIFICATION_QUERY} s each).",
+            "",
+        ]
+        if ledger["sources"]:
+            lines += ["Answer sources: " + ", ".join(f"`{s}` ({n})" for s, n in ledger["sources"].items()) + ".", ""]
+    else:
+        lines += ["The ledger records no correction round for this version.", ""]
+    share = result.changed_pixels / result.pixels if result.pixels else 0.0
+    lines += [
+        "## Changes and quality",
+        "",
+        f"{result.changed_pixels:,} of {result.pixels:,} pixels ({100 * share:.3f} %) differ between `label_original` "
+        f"and `label`, in {result.images_changed} of {result.images} images.",
+        "",
+    ]
+    if result.miou:
+        lines += [
+            "Data mIoU (%) of the labels against the reference ground truth (pixels either side marks void are "
+            "skipped; coverage = share of pixels counted, in %; the same numbers as `alc-data eval`):",
+            "",
+            "| split | images | before | after | coverage before | coverage after |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            *[
+                f"| {s} | {m['images']} | {_num(m['before'])} | {_num(m['after'])} | {_pct(m['coverage_before'])} | "
+                f"{_pct(m['coverage_after'])} |"
+                for s, m in result.miou.items()
+            ],
+            "",
+        ]
+    else:
+        lines += [
+            "There is no independent ground truth to measure data mIoU against (the original labels are the "
+            "dataset's own annotation), so quality is reported as the change above; audit it with "
+            "`alc-data diff` or by comparing `label` with `label_original`.",
+            "",
+        ]
+    lines += [
+        "## Licence",
+        "",
+        "The images and the original annotation keep the source dataset's terms of use; the `license` field above "
+        "applies to the corrections.",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        ALC_BIBTEX,
+        "```",
+        "",
+    ]
+    src = source_citation(dataset)
+    if src:
+        lines += ["Source dataset:", "", "```bibtex", src, "```", ""]
+    return "\n".join(lines)
+
+
+def _origin(labels_from: str | None) -> str:
+    if labels_from in (None, "gt"):
+        return "the dataset's own annotation"
+    return "labels imported at ingest"
+
+
+def card_data(ws, result, folder: Path, *, license: str, pretty_name: str):
+    """``huggingface_hub.DatasetCardData`` with licence, task ids, configs and dataset_info.
+
+    ``folder``: the built folder (its shard sizes give ``download_size``).
+    """
+    from huggingface_hub import DatasetCardData
+
+    configs = []
+    for config, splits in result.data_files.items():
+        entry: dict[str, Any] = {"config_name": config}
+        if config == "default":
+            entry["default"] = True
+        entry["data_files"] = [{"split": s, "path": paths} for s, paths in splits.items()]
+        configs.append(entry)
+    data = DatasetCardData(
+        license=license,
+        task_categories=["image-segmentation"],
+        task_ids=["semantic-segmentation"],
+        pretty_name=pretty_name,
+        size_categories=[size_category(result.images)],
+        tags=["alc-data", "label-correction", "semantic-segmentation"],
+        configs=configs,
+    )
+    try:
+        _add_dataset_info(data, ws, result, Path(folder))
+    except ImportError:  # pragma: no cover - datasets is a dependency; the card is still valid without it
+        pass
+    return data
+
+
+def _add_dataset_info(data, ws, result, folder: Path) -> None:
+    from datasets.info import DatasetInfo, DatasetInfosDict
+    from datasets.splits import SplitDict, SplitInfo
+
+    from alc_data.publish.build import correction_features, default_features
+
+    infos = {}
+    for config, splits in result.data_files.items():
+        sd = SplitDict()
+        for split in splits:
+            rows = result.splits[split] if config == "default" else result.corrections
+            sd.add(SplitInfo(name=split, num_bytes=result.num_bytes[config][split], num_examples=rows))
+        feats = default_features(ws.class_names) if config == "default" else correction_features()
+        size = sum(result.num_bytes[config].values())
+        download = sum((folder / p).stat().st_size for ps in splits.values() for p in ps)
+        infos[config] = DatasetInfo(features=feats, splits=sd, dataset_size=size, download_size=download)
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+
+
+def write_card(ws, result, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> Path:
+    """Write ``folder/README.md``; ``result`` is the :class:`~alc_data.publish.build.BuildResult`."""
+    from huggingface_hub import DatasetCard
+
+    pretty = pretty_name or f"{ws.meta('dataset')} (labels corrected with ALC, {result.version})"
+    ledger = _ledger_summary(ws, result.lineage)
+    data = card_data(ws, result, folder, license=license, pretty_name=pretty)
+    body = render_body(ws, result, pretty_name=pretty, repo_id=repo_id, ledger=ledger)
+    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
+    path = Path(folder) / "README.md"
+    path.write_text(str(card), encoding="utf-8")
+    result.extra["ledger"] = ledger
+    return path
+
+
+__all__ = ["ALC_BIBTEX", "SOURCE_BIBTEX", "card_data", "render_body", "source_citation", "write_card"]
