@@ -1,0 +1,81 @@
+"""Score the candidate superpixels of one image."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from alc_data.scoring.acquisitions import ACQUISITIONS
+from alc_data.scoring.pool import ScoringContext, build_context
+from alc_data.scoring.table import ScoreTable
+
+
+def _table(ctx: ScoringContext, scores: np.ndarray) -> ScoreTable:
+    return ScoreTable(
+        image_id=ctx.image_id,
+        superpixel_id=ctx.superpixel_ids.astype(np.int32),
+        rep_row=ctx.rep_row.astype(np.int32),
+        rep_col=ctx.rep_col.astype(np.int32),
+        label_at_rep=ctx.label_at_rep.astype(np.uint8),
+        dominant=ctx.dominant.astype(np.uint8),
+        area=ctx.area,
+        score=np.asarray(scores, dtype=np.float64),
+    )
+
+
+def score_superpixels(
+    probs: Any,
+    labels: Any,
+    superpixels: Any,
+    *,
+    acquisition: str = "sim",
+    seed: int = 0,
+    image_id: str | None = None,
+    backend: str = "auto",
+) -> ScoreTable:
+    """Score every candidate superpixel of one image; higher score = ask first.
+
+    Args:
+        probs: (K, H, W) float32/float64 softmax probabilities f, numpy array or torch tensor
+            (torch tensors are scored on their device).
+        labels: (H, W) integer (uint8) current labels; ``IGNORE_INDEX`` = ignore.
+        superpixels: (H, W) integer superpixel ids; ids < 0 mark pixels that are no candidate.
+        acquisition: a name in ``ACQUISITIONS``: ``sim`` (default), ``cil``, ``lcil``,
+            ``random``, ``entropy``, ``margin``, ``softmin``.
+        seed: seed of the ``random`` acquisition (with ``image_id``).
+        image_id: stored in every row ("" when None).
+        backend: ``"auto"`` (default; torch on the tensors' accelerator, numpy otherwise, CPU
+            tensors included), ``"numpy"`` or ``"torch"``.
+
+    Returns:
+        A :class:`ScoreTable` with one row per candidate superpixel (id >= 0, area > 0), sorted by
+        superpixel id. Columns are numpy whatever the input backend.
+
+    Raises:
+        AlcError: unknown acquisition, wrong shapes or dtypes, label values >= K other than
+            ``IGNORE_INDEX``, NaN/inf probabilities.
+    """
+    fn = ACQUISITIONS.get(acquisition)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend)
+    return _table(ctx, fn(ctx))
+
+
+def score_superpixels_many(
+    probs: Any,
+    labels: Any,
+    superpixels: Any,
+    *,
+    acquisitions: Iterable[str] | None = None,
+    seed: int = 0,
+    image_id: str | None = None,
+    backend: str = "auto",
+) -> dict[str, ScoreTable]:
+    """Like :func:`score_superpixels` for several acquisitions, computing the pool once.
+
+    ``acquisitions`` defaults to every registered name. Returns ``{name: ScoreTable}``.
+    """
+    names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
+    fns = {name: ACQUISITIONS.get(name) for name in names}
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend)
+    return {name: _table(ctx, fn(ctx)) for name, fn in fns.items()}
