@@ -1,0 +1,26 @@
+"""Foundation models: Grounded-SAM pseudo labels (GroundingDINO boxes → SAM masks) and SAM masks
+for superpixels. Checkpoints load from local paths only; torch/transformers/segment_anything are
+imported inside the functions that need them.
+
+- :mod:`alc_data.foundation.detector`: GroundingDINO loading, captions, token spans, per-class NMS.
+- :mod:`alc_data.foundation.sam`: SAM loading (segment-anything ``.pth`` or Hugging Face folder),
+  box prompts → masks, automatic masks.
+- :mod:`alc_data.foundation.paint`: masks → semantic label map + instance map (smallest on top).
+- :mod:`alc_data.foundation.pseudo_label`: the workspace driver (:func:`run_pseudo_label`).
+"""
+
+from alc_data.foundation.detector import Detections, build_captions, class_nms, class_prompts
+from alc_data.foundation.paint import paint_masks, paint_regions, winning_mask
+from alc_data.foundation.pseudo_label import pseudo_label_images, run_pseudo_label
+
+__all__ = [
+    "Detections",
+    "build_captions",
+    "class_nms",
+    "class_prompts",
+    "paint_masks",
+    "paint_regions",
+    "pseudo_label_images",
+    "run_pseudo_label",
+    "winning_mask",
+]

@@ -1,0 +1,297 @@
+"""Grounded-SAM pseudo labels for a workspace: GroundingDINO boxes → SAM masks → label maps.
+
+For every image: the detector finds class boxes for the class prompts, SAM turns each box into a
+mask, and :func:`~alc_data.foundation.paint.paint_masks` paints them (smallest on top) into a
+semantic label map and an instance map. Results are staged per image in
+``WORKSPACE/pseudo/<version>/<image_id>.npz`` so an interrupted run resumes where it stopped; at the
+end the instance maps become a superpixel set (default ``gsam``) and the label maps a label version,
+each written atomically, and the staging folder is removed.
+
+The per-image step, :func:`pseudo_label_images`, has no workspace in it, so the work can be spread
+over machines by an engine such as Ray Data or ``datasets.map`` (one model pair per worker).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import AlcError
+from alc_data.foundation.detector import Detections, class_prompts, is_background_name
+from alc_data.foundation.paint import paint_masks
+
+BACKGROUND_MODES = ("auto", "background", "void")
+
+
+class BoxDetector(Protocol):
+    """What the driver needs from a detector (``GroundingDinoDetector`` or a stub in tests)."""
+
+    def detect(self, images: Sequence[np.ndarray], prompts: Sequence[tuple[int, str]], *, box_threshold: float,
+               text_threshold: float | None, nms_iou: float) -> list[Detections]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+class MaskPredictor(Protocol):
+    """What the driver needs from SAM (``SamMasker`` or a stub in tests)."""
+
+    def masks_from_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def default_version_name(ws) -> str:
+    """``v0`` when the workspace has no v0 yet, else ``pseudo``; AlcError when both are taken."""
+    names = {v.name for v in ws.label_versions()}
+    for cand in ("v0", "pseudo"):
+        if cand not in names:
+            return cand
+    raise AlcError("label versions v0 and pseudo exist already; pass --version NAME for the pseudo labels")
+
+
+def background_label(ws, mode: str) -> tuple[str, int]:
+    """(resolved mode, label value) for pixels no mask covers.
+
+    ``background``: the index of the class named background (& co.); ``void``: IGNORE_INDEX;
+    ``auto``: background when such a class exists, else void.
+    """
+    mode = (mode or "auto").lower()
+    if mode not in BACKGROUND_MODES:
+        raise AlcError(f"--background {mode!r}: use auto, background or void")
+    bg = [c.index for c in ws.classes if is_background_name(c.name)]
+    if mode == "auto":
+        mode = "background" if bg else "void"
+    if mode == "void":
+        return mode, IGNORE_INDEX
+    if not bg:
+        raise AlcError("--background background: this dataset has no class named 'background'; use --background void")
+    return mode, bg[0]
+
+
+def pseudo_label_images(
+    images: Sequence[np.ndarray],
+    detector: BoxDetector,
+    masker: MaskPredictor,
+    prompts: Sequence[tuple[int, str]],
+    *,
+    box_threshold: float = 0.2,
+    text_threshold: float | None = None,
+    nms_iou: float = 0.5,
+    background: int = 0,
+) -> list[dict[str, np.ndarray]]:
+    """Grounded-SAM for a batch of (H, W, 3) uint8 RGB images.
+
+    Returns one dict per image: ``labels`` (H, W) uint8, ``instances`` (H, W) int32 (-1 uncovered),
+    ``instance_classes`` (n,) int64 class of each instance id, ``boxes`` (N, 4) float32 xyxy,
+    ``scores`` (N,) float32, ``classes`` (N,) int64 (all detections after NMS).
+    """
+    dets = detector.detect(list(images), prompts, box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou)
+    if len(dets) != len(images):
+        raise AlcError(f"detector returned {len(dets)} results for {len(images)} images")
+    out = []
+    for image, det in zip(images, dets):
+        h, w = image.shape[:2]
+        masks = masker.masks_from_boxes(image, det.boxes) if len(det) else np.zeros((0, h, w), dtype=bool)
+        masks = np.asarray(masks, dtype=bool)
+        if masks.shape != (len(det), h, w):
+            raise AlcError(f"mask predictor returned shape {masks.shape} for {len(det)} boxes on a {h}×{w} image")
+        labels, instances, sources = paint_masks(masks, det.classes, scores=det.scores, background=background)
+        inst_classes = np.asarray(det.classes, dtype=np.int64)[sources]
+        out.append(
+            dict(labels=labels, instances=instances, instance_classes=inst_classes,
+                 boxes=det.boxes.astype(np.float32), scores=det.scores.astype(np.float32), classes=det.classes.astype(np.int64))
+        )
+    return out
+
+
+def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    from alc_data.io.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError) as exc:
+        raise AlcError(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
+
+
+def _check_thresholds(box_threshold: float, text_threshold: float | None, nms_iou: float, batch_size: int) -> None:
+    for name, val in (("--box-threshold", box_threshold), ("--text-threshold", text_threshold), ("--nms-iou", nms_iou)):
+        if val is not None and not (0.0 <= float(val) <= 1.0):
+            raise AlcError(f"{name} {val}: must be between 0 and 1")
+    if int(batch_size) < 1:
+        raise AlcError(f"--batch-size {batch_size}: must be at least 1")
+
+
+def run_pseudo_label(
+    ws,
+    *,
+    detector: str | os.PathLike | BoxDetector,
+    sam: str | os.PathLike | MaskPredictor,
+    version: str | None = None,
+    box_threshold: float = 0.2,
+    text_threshold: float | None = None,
+    nms_iou: float = 0.5,
+    prompts: Mapping[str, str] | None = None,
+    background: str = "auto",
+    batch_size: int = 4,
+    device: str = "auto",
+    amp: bool = True,
+    sam_type: str | None = None,
+    instances_set: str = "gsam",
+) -> dict[str, Any]:
+    """Make Grounded-SAM pseudo labels for every image of ``ws`` and store them.
+
+    ``detector``: a GroundingDINO folder (Hugging Face format) or a :class:`BoxDetector`;
+    ``sam``: a SAM ``.pth`` / Hugging Face folder or a :class:`MaskPredictor`. ``version``: label
+    version to write (default :func:`default_version_name`); ``prompts``: class name → phrase
+    overrides (empty phrase = do not prompt that class); ``background``: auto | background | void
+    (label of uncovered pixels); ``instances_set``: superpixel set for the instance maps.
+
+    Re-running after an interruption skips the images already staged (the settings must match).
+    Returns a summary dict (version, set, counts, boxes, coverage, timing).
+    """
+    from alc_data.foundation.common import fingerprint_path
+    from alc_data.progress import track
+    from alc_data.workspace.workspace import check_name
+
+    _check_thresholds(box_threshold, text_threshold, nms_iou, batch_size)
+    version = version or default_version_name(ws)
+    check_name("label version", version)
+    check_name("superpixel set", instances_set)
+    if any(v.name == version for v in ws.label_versions()):
+        raise AlcError(f"label version {version!r} already exists; pass --version NAME to write the pseudo labels elsewhere")
+    old_set = next((s for s in ws.superpixel_sets() if s["name"] == instances_set), None)
+    if old_set is not None and old_set["params"].get("label_version") != version:
+        raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
+    bg_mode, bg_value = background_label(ws, background)
+    class_phrases = class_prompts(ws.class_names, prompts)
+    names = ws.class_names
+
+    # what the results depend on: recorded in the version and checked on resume
+    det_path = None if hasattr(detector, "detect") else Path(detector).expanduser()
+    sam_path = None if hasattr(sam, "masks_from_boxes") else Path(sam).expanduser()
+    if det_path is not None:
+        from alc_data.foundation.common import check_hf_folder
+        from alc_data.foundation.detector import DETECTOR_HINT
+
+        check_hf_folder(det_path, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
+    if sam_path is not None and not sam_path.exists():
+        from alc_data.foundation.sam import SAM_HINT
+
+        raise AlcError(f"{sam_path}: SAM checkpoint not found; expected {SAM_HINT}")
+    settings = {
+        "detector": fingerprint_path(det_path) if det_path is not None else detector.describe(),
+        "sam": fingerprint_path(sam_path) if sam_path is not None else sam.describe(),
+        "sam_type": sam_type,
+        "box_threshold": float(box_threshold),
+        "text_threshold": None if text_threshold is None else float(text_threshold),
+        "nms_iou": float(nms_iou),
+        "prompts": {names[i]: phrase for i, phrase in class_phrases},
+        "background": bg_mode,
+        "background_label": int(bg_value),
+    }
+    stage = ws.root / "pseudo" / version
+    settings_file = stage / "settings.json"
+    staged_any = stage.is_dir() and any(stage.glob("*.npz"))
+    if staged_any:
+        try:
+            before = json.loads(settings_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            before = None
+        now = json.loads(json.dumps(settings))
+        if before != now:
+            diff = sorted(k for k in now if (before or {}).get(k) != now[k])
+            raise AlcError(
+                f"{stage}: holds pseudo labels made with other settings ({', '.join(diff) or 'unreadable settings'}); "
+                "re-run with the same settings, or delete that folder to start over"
+            )
+
+    ids = ws.image_ids()
+    todo = [i for i in ids if not (stage / f"{i}.npz").is_file()]
+    t0 = time.perf_counter()
+    if todo:
+        det_obj = detector
+        sam_obj = sam
+        # load (and so validate) both models before anything is written
+        if det_path is not None:
+            from alc_data.foundation.detector import GroundingDinoDetector
+
+            det_obj = GroundingDinoDetector.load(det_path, device=device, amp=amp)
+        if sam_path is not None:
+            from alc_data.foundation.sam import load_sam
+
+            sam_obj = load_sam(sam_path, model_type=sam_type, device=device, amp=amp)
+        if not staged_any:
+            from alc_data.io.atomic import atomic_write_bytes
+
+            atomic_write_bytes(settings_file, json.dumps(settings, indent=2).encode())
+        batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
+        t0 = time.perf_counter()
+        for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
+            images = [ws.load_image(i) for i in batch]
+            results = pseudo_label_images(
+                images, det_obj, sam_obj, class_phrases,
+                box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou, background=bg_value,
+            )
+            for image_id, res in zip(batch, results):
+                _save_npz(stage / f"{image_id}.npz", res)
+    seconds = time.perf_counter() - t0
+
+    # the staged results become the superpixel set, then the label version; counted on the way
+    missing = [i for i in ids if not (stage / f"{i}.npz").is_file()]
+    if missing:  # another process removed them under us
+        raise AlcError(f"{stage}: staged result of {missing[0]!r} vanished; re-run the same command")
+    boxes_per_class = np.zeros(len(names), dtype=np.int64)
+    totals = {"boxes": 0, "covered": 0, "pixels": 0}
+
+    def instance_maps():
+        for image_id in ids:
+            res = _load_npz(stage / f"{image_id}.npz")
+            boxes_per_class[:] += np.bincount(res["classes"], minlength=len(names))[: len(names)]
+            totals["boxes"] += int(res["classes"].size)
+            totals["covered"] += int((res["instances"] >= 0).sum())
+            totals["pixels"] += int(res["instances"].size)
+            yield image_id, res["instances"].astype(np.int32)
+
+    def label_maps():
+        for image_id in ids:
+            yield image_id, _load_npz(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
+
+    params = {**settings, "instances_set": instances_set, "device": device, "amp": bool(amp), "batch_size": int(batch_size)}
+    ws.write_superpixel_set(
+        instances_set, instance_maps(), method="gsam", params={"source": "pseudo-label", "label_version": version},
+        overwrite=old_set is not None,
+    )
+    ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        stage.parent.rmdir()  # 'pseudo/' when no other run is staged
+    except OSError:
+        pass
+    return {
+        "version": version,
+        "instances_set": instances_set,
+        "images": len(ids),
+        "computed": len(todo),
+        "resumed": len(ids) - len(todo),
+        "boxes": totals["boxes"],
+        "boxes_per_class": {names[i]: int(c) for i, c in enumerate(boxes_per_class) if c},
+        "mask_coverage": totals["covered"] / totals["pixels"] if totals["pixels"] else 0.0,
+        "background": bg_mode,
+        "seconds": round(seconds, 3),
+        "images_per_second": round(len(todo) / seconds, 3) if todo and seconds > 0 else None,
+    }

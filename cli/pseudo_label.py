@@ -1,0 +1,62 @@
+"""``alc-data pseudo-label``: Grounded-SAM pseudo labels (GroundingDINO boxes → SAM masks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
+
+
+def _parse_prompts(items: list[str] | None) -> dict[str, str]:
+    from alc_data.errors import AlcError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise AlcError(f"--prompt {item!r}: use CLASS=PHRASE, e.g. tvmonitor='tv monitor' (empty phrase: skip the class)")
+        key, phrase = item.split("=", 1)
+        out[key.strip()] = phrase.strip()
+    return out
+
+
+def pseudo_label(
+    detector: Annotated[Path, typer.Option("--detector", help="GroundingDINO folder in Hugging Face format (IDEA-Research/grounding-dino-tiny or -base).")],
+    sam: Annotated[Path, typer.Option("--sam", help="SAM checkpoint: sam_vit_{h,l,b}_*.pth (segment-anything) or a Hugging Face SAM folder.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    version: Annotated[Optional[str], typer.Option("--version", help="Label version to write (default: v0 when free, else 'pseudo').")] = None,
+    box_threshold: Annotated[float, typer.Option("--box-threshold", help="Minimum box score (max sigmoid over the class's tokens).")] = 0.2,
+    text_threshold: Annotated[Optional[float], typer.Option("--text-threshold", help="Extra minimum for the winning class's token score (default: none).")] = None,
+    nms_iou: Annotated[float, typer.Option("--nms-iou", help="IoU above which per-class NMS drops the weaker box.")] = 0.5,
+    prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="CLASS=PHRASE prompt override (repeatable; empty phrase skips the class).")] = None,
+    background: Annotated[str, typer.Option("--background", help="Label of pixels no mask covers: auto, background (class 0) or void (255).")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per detector forward pass.")] = 4,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision (bfloat16) on CUDA.")] = True,
+    sam_type: Annotated[Optional[str], typer.Option("--sam-type", help="Check the .pth is vit_h, vit_l or vit_b (read from the file otherwise).")] = None,
+    instances_set: Annotated[str, typer.Option("--instances-set", help="Superpixel set to store the instance maps in.")] = "gsam",
+    as_json: JsonOpt = False,
+) -> None:
+    """Label every image with Grounded-SAM; resumes an interrupted run (same settings) where it stopped."""
+    from alc_data.foundation.pseudo_label import run_pseudo_label
+
+    result = run_pseudo_label(
+        open_workspace(workspace), detector=detector, sam=sam, version=version, box_threshold=box_threshold,
+        text_threshold=text_threshold, nms_iou=nms_iou, prompts=_parse_prompts(prompt), background=background,
+        batch_size=batch_size, device=device, amp=amp, sam_type=sam_type, instances_set=instances_set,
+    )
+    if as_json:
+        print_json(result)
+        return
+    resumed = f", {result['resumed']} resumed" if result["resumed"] else ""
+    typer.echo(
+        f"pseudo labels {result['version']}: {result['images']} images ({result['computed']} computed{resumed}), "
+        f"{result['boxes']} boxes, masks cover {100 * result['mask_coverage']:.1f} % of pixels "
+        f"(rest: {result['background']}); instance maps in superpixel set {result['instances_set']}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pseudo-label")(pseudo_label)
