@@ -1,0 +1,95 @@
+"""Data mIoU (a label version against the reference ground truth) and model mIoU (predictions)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from alc_data.errors import AlcError
+from alc_data.evaluate.metrics import confusion_matrix, scores
+
+
+def _gt_ids(ws, split: str | None, what: str) -> list[str]:
+    ids = ws.image_ids(split)
+    if not ids:
+        raise AlcError(f"split {split!r} has no images to evaluate")
+    with_gt = [i for i in ids if ws.has_gt(i)]
+    if not with_gt:
+        where = "this workspace" if split is None else f"split {split!r}"
+        raise AlcError(
+            f"{what} needs reference ground truth, and no image of {where} has any "
+            "(ingest a dataset with its annotation, e.g. --labels-from FOLDER keeps it as ground truth)"
+        )
+    return with_gt
+
+
+def data_miou(ws, version: str | None = None, *, split: str | None = None) -> dict[str, Any]:
+    """mIoU of label version ``version`` (default: latest) against the reference ground truth.
+
+    Over the images of ``split`` (None: all) that have ground truth. Pixels that either side marks
+    IGNORE_INDEX are skipped. Returns ``data_miou`` (= ``miou``, percent), ``per_class`` (percent,
+    None for absent classes), ``class_names``, ``pixel_accuracy`` (percent), ``coverage`` (share of
+    pixels counted, 0..1), ``skipped`` (1 − coverage), ``pixels``, ``evaluated_pixels``,
+    ``images`` (evaluated), ``images_without_gt``, ``version``, ``split``.
+    """
+    from alc_data.progress import track
+
+    name = ws.version(version).name
+    ids = _gt_ids(ws, split, "data mIoU")
+    k = ws.num_classes
+    cm = np.zeros((k, k), dtype=np.int64)
+    total = 0
+    for image_id in track(ids, f"data mIoU of {name}"):
+        labels = ws.read_label(name, image_id)
+        gt = ws.read_gt(image_id)
+        if labels.shape != gt.shape:
+            raise AlcError(f"labels of {image_id!r} in {name} have shape {labels.shape}, ground truth {gt.shape}")
+        cm += confusion_matrix(labels, gt, k)
+        total += gt.size
+    out = {"kind": "data", "version": name, "split": split}
+    res = scores(cm, total_pixels=total, class_names=ws.class_names)
+    out["data_miou"] = res["miou"]
+    out.update(res)
+    out["images"] = len(ids)
+    out["images_without_gt"] = len(ws.image_ids(split)) - len(ids)
+    return out
+
+
+def model_miou(
+    ws,
+    checkpoint_or_model: Any,
+    *,
+    split: str | None = "val",
+    batch_size: int = 4,
+    device: Any = None,
+) -> dict[str, Any]:
+    """mIoU of a model's predictions on ``split`` against the reference ground truth.
+
+    ``checkpoint_or_model``: an alc-data checkpoint path or a model. Same fields as
+    :func:`data_miou`, with ``model_miou`` instead of ``data_miou`` and ``checkpoint`` (the path,
+    when one was given) instead of ``version``.
+    """
+    from alc_data.predict import iter_predictions
+    from alc_data.progress import track
+
+    ids = _gt_ids(ws, split, "model mIoU")
+    k = ws.num_classes
+    cm = np.zeros((k, k), dtype=np.int64)
+    total = 0
+    stream = iter_predictions(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device)
+    for image_id, pred in track(stream, f"model mIoU on {split}", total=len(ids)):
+        gt = ws.read_gt(image_id)
+        if pred.shape != gt.shape:
+            raise AlcError(f"prediction of {image_id!r} has shape {pred.shape}, ground truth {gt.shape}")
+        cm += confusion_matrix(pred, gt, k)
+        total += gt.size
+    checkpoint = str(checkpoint_or_model) if isinstance(checkpoint_or_model, (str, os.PathLike)) else None
+    out = {"kind": "model", "checkpoint": checkpoint, "split": split}
+    res = scores(cm, total_pixels=total, class_names=ws.class_names)
+    out["model_miou"] = res["miou"]
+    out.update(res)
+    out["images"] = len(ids)
+    out["images_without_gt"] = len(ws.image_ids(split)) - len(ids)
+    return out

@@ -1,0 +1,185 @@
+"""Training settings: a dataclass built from a recipe's ``[train]`` section."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alc_data.errors import AlcError
+
+#: iterations when neither ``iterations`` nor ``epochs`` is given (the paper's VOC schedule)
+DEFAULT_ITERATIONS = 30_000
+
+#: settings that do not change the trained weights (may differ when a training resumes)
+RUNTIME_KEYS = ("num_workers", "checkpoint_every", "device", "cache_megapixels")
+
+
+@dataclass
+class TrainConfig:
+    """How to train one model. Defaults follow the ALC paper's PASCAL VOC setting.
+
+    - ``model``: a name in :data:`alc_data.models.MODELS`.
+    - ``iterations`` or ``epochs`` (not both; neither → 30,000 iterations). One iteration is one
+      batch of ``batch_size`` crops; ``epochs`` converts to ceil(epochs · images / batch_size).
+    - ``crop_size``: side of the square training crop (padded with IGNORE_INDEX when the scaled
+      image is smaller, and up to the model's input multiple).
+    - ``scale_range``: random rescale factor range; ``flip``: random horizontal flip.
+    - ``lr``, ``backbone_lr_mult`` (encoder lr = lr × mult), ``momentum``, ``weight_decay``,
+      ``optimizer`` (``sgd`` | ``adamw``), ``poly_power`` (lr × (1 − it / total) ** power).
+    - ``seed``: weights, data order and augmentation are a function of it (identical on CPU).
+    - ``num_workers``: DataLoader processes (0 = load in the training process).
+    - ``checkpoint_every``: save ``last.pt`` every N iterations (0 = only at the end).
+    - ``encoder_weights``: a LOCAL encoder checkpoint to start from (else random).
+    - ``device``: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; ``amp``: mixed precision on CUDA.
+    - ``cache_megapixels``: keep decoded images and labels in memory when the split has at most
+      this many megapixels (0 = never).
+    """
+
+    model: str = "deeplabv3plus-resnet101"
+    iterations: int | None = None
+    epochs: float | None = None
+    batch_size: int = 16
+    crop_size: int = 513
+    scale_range: tuple[float, float] = (0.5, 2.0)
+    flip: bool = True
+    lr: float = 0.01
+    backbone_lr_mult: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    optimizer: str = "sgd"
+    poly_power: float = 0.9
+    seed: int = 0
+    num_workers: int = 0
+    checkpoint_every: int = 1000
+    encoder_weights: Path | None = None
+    device: str = "auto"
+    amp: bool = True
+    cache_megapixels: float = 32.0
+
+    def __post_init__(self) -> None:
+        if self.encoder_weights is not None and not isinstance(self.encoder_weights, Path):
+            self.encoder_weights = Path(self.encoder_weights)
+        self.scale_range = _convert("scale_range", self.scale_range)
+        self.validate()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None = None, **overrides: Any) -> "TrainConfig":
+        """Build from a recipe section; unknown keys → AlcError listing the valid ones.
+
+        Values may be strings (``--set train.lr=0.02``); they are converted to the field's type.
+        """
+        merged = {**(data or {}), **overrides}
+        valid = cls.keys()
+        unknown = sorted(k for k in merged if k not in valid)
+        if unknown:
+            raise AlcError(f"unknown train setting(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
+        return cls(**{k: _convert(k, v) for k, v in merged.items()})
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (paths as strings, tuples as lists)."""
+        out = dataclasses.asdict(self)
+        out["scale_range"] = list(self.scale_range)
+        out["encoder_weights"] = None if self.encoder_weights is None else str(self.encoder_weights)
+        return out
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that determine the trained weights (used to check a resume)."""
+        return {k: v for k, v in self.as_dict().items() if k not in RUNTIME_KEYS}
+
+    # ---------------------------------------------------------------- checks
+    def validate(self) -> None:
+        from alc_data.models import MODELS
+
+        MODELS.get(self.model)
+        if self.iterations is not None and self.epochs is not None:
+            raise AlcError("give iterations or epochs, not both")
+        if self.iterations is not None and int(self.iterations) < 1:
+            raise AlcError(f"iterations must be ≥ 1, got {self.iterations}")
+        if self.epochs is not None and not float(self.epochs) > 0:
+            raise AlcError(f"epochs must be > 0, got {self.epochs}")
+        if int(self.batch_size) < 2:
+            raise AlcError(f"batch_size must be ≥ 2 (batch norm needs two crops per batch), got {self.batch_size}")
+        if int(self.crop_size) < 8:
+            raise AlcError(f"crop_size must be ≥ 8 pixels, got {self.crop_size}")
+        lo, hi = self.scale_range
+        if not (0 < lo <= hi):
+            raise AlcError(f"scale_range must be two numbers 0 < low ≤ high, got {tuple(self.scale_range)}")
+        if not self.lr > 0:
+            raise AlcError(f"lr must be > 0, got {self.lr}")
+        if self.backbone_lr_mult < 0 or self.weight_decay < 0 or self.momentum < 0 or self.poly_power < 0:
+            raise AlcError("backbone_lr_mult, momentum, weight_decay and poly_power must be ≥ 0")
+        if self.optimizer not in ("sgd", "adamw"):
+            raise AlcError(f"optimizer must be sgd or adamw, got {self.optimizer!r}")
+        if self.num_workers < 0 or self.checkpoint_every < 0 or self.cache_megapixels < 0:
+            raise AlcError("num_workers, checkpoint_every and cache_megapixels must be ≥ 0")
+
+    def total_iterations(self, num_images: int) -> int:
+        """Iterations to run for a split of ``num_images`` images."""
+        if self.iterations is not None:
+            return int(self.iterations)
+        if self.epochs is not None:
+            return max(1, math.ceil(float(self.epochs) * num_images / int(self.batch_size)))
+        return DEFAULT_ITERATIONS
+
+
+_TYPES: dict[str, Any] = {
+    "model": str,
+    "iterations": int,
+    "epochs": float,
+    "batch_size": int,
+    "crop_size": int,
+    "lr": float,
+    "backbone_lr_mult": float,
+    "momentum": float,
+    "weight_decay": float,
+    "optimizer": str,
+    "poly_power": float,
+    "seed": int,
+    "num_workers": int,
+    "checkpoint_every": int,
+    "device": str,
+    "cache_megapixels": float,
+}
+
+
+def _convert(key: str, value: Any) -> Any:
+    try:
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            if key in ("iterations", "epochs", "encoder_weights"):
+                return None
+            raise ValueError("a value is required")
+        if key in ("flip", "amp"):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError("expected true or false")
+            return bool(value)
+        if key == "scale_range":
+            if isinstance(value, str):
+                value = [v for v in value.strip("[]() ").replace(",", " ").split()]
+            lo, hi = (float(v) for v in value)
+            return (lo, hi)
+        if key == "encoder_weights":
+            return Path(value)
+        typ = _TYPES[key]
+        if typ is int:
+            f = float(value)
+            if f != int(f):
+                raise ValueError("expected a whole number")
+            return int(f)
+        return typ(value)
+    except (TypeError, ValueError) as exc:
+        raise AlcError(f"train setting {key}={value!r} is not valid ({exc})") from None
+
+
+__all__ = ["DEFAULT_ITERATIONS", "TrainConfig"]

@@ -1,0 +1,93 @@
+"""``alc-data train``: train a segmentation model on a label version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
+
+
+def train(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered model name (see `alc-data models`); default deeplabv3plus-resnet101.")] = None,
+    epochs: Annotated[Optional[float], typer.Option("--epochs", help="Passes over the split (or use --iterations).")] = None,
+    iterations: Annotated[Optional[int], typer.Option("--iterations", help="Batches to train on (default 30000 when neither is given).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of weights, data order and augmentation.")] = 0,
+    version: VersionOpt = None,
+    split: Annotated[str, typer.Option("--split", help="Split whose images train the model.")] = "train",
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Crops per batch (default 16).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the decoder (default 0.01; the encoder gets lr × --backbone-lr-mult).")] = None,
+    backbone_lr_mult: Annotated[Optional[float], typer.Option("--backbone-lr-mult", help="Encoder lr = lr × this (default 0.1, the paper's, for pretrained encoders; 1.0 suits random ones).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="sgd (default) or adamw.")] = None,
+    crop_size: Annotated[Optional[int], typer.Option("--crop-size", help="Square training crop in pixels (default 513).")] = None,
+    encoder_weights: Annotated[Optional[Path], typer.Option("--encoder-weights", help="LOCAL encoder checkpoint to start from (default: random; nothing is downloaded).")] = None,
+    init_checkpoint: Annotated[Optional[Path], typer.Option("--init", help="Warm start: model weights from an earlier alc-data checkpoint.")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Where checkpoints go (default WORKSPACE/runs/train-<timestamp>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue an interrupted training in --run-dir from its last.pt.")] = True,
+    device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")] = "auto",
+    num_workers: Annotated[int, typer.Option("--num-workers", help="Data-loading processes (0 = in the training process).")] = 0,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Save last.pt every N iterations (0 = only at the end).")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a model on a label version (the latest unless --version); prints the checkpoint path."""
+    import datetime as _dt
+
+    from alc_data.errors import AlcError
+    from alc_data.train import TrainConfig, train_model
+
+    if epochs is not None and iterations is not None:
+        raise AlcError("give --epochs or --iterations, not both")
+    ws = open_workspace(workspace)
+    values = {
+        "model": model, "epochs": epochs, "iterations": iterations, "batch_size": batch_size, "lr": lr,
+        "crop_size": crop_size, "encoder_weights": encoder_weights, "backbone_lr_mult": backbone_lr_mult,
+        "optimizer": optimizer,
+    }
+    cfg = TrainConfig.from_dict(
+        {k: v for k, v in values.items() if v is not None},
+        seed=seed, device=device, num_workers=num_workers, checkpoint_every=checkpoint_every,
+    )
+    if run_dir is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = ws.runs_dir() / f"train-{stamp}"
+    typer.echo(f"checkpoints go to {run_dir} (an interrupted training resumes with --run-dir {run_dir})", err=True)
+    result = train_model(ws, version=version, split=split, config=cfg, run_dir=run_dir, resume=resume,
+                         init_checkpoint=init_checkpoint)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    typer.echo(
+        f"trained {result.model} for {result.iterations} iterations on {ws.version(version).name} "
+        f"({split}); final loss {result.final_loss:.4f}; {result.seconds:.1f} s",
+        err=True,
+    )
+    typer.echo(str(result.checkpoint))
+
+
+def models(as_json: JsonOpt = False) -> None:
+    """List the registered models."""
+    from alc_data.models import MODELS
+
+    rows = [{"name": n, "architecture": MODELS.get(n).architecture, "encoder": MODELS.get(n).encoder,
+             "description": MODELS.get(n).description} for n in MODELS.names()]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    from alc_data_cli.options import console
+
+    t = Table(title="models")
+    for c in ("name", "architecture", "encoder", "description"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["name"], r["architecture"], r["encoder"], r["description"])
+    console().print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("models")(models)
