@@ -12,9 +12,10 @@ from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, SetOpt, WorkspaceOp
 
 def round_table(table: dict[str, Any], title: str | None = None):
     """A rich table of a run's rounds."""
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=title or f"{table['run']} ({table['acquisition']})")
+    t = Table(title=title or f"{table['run']} ({table['acquisition']})", box=box.SIMPLE_HEAD)
     for col in ("round", "labels", "clicks", "accepted", "corrected", "minutes", "data mIoU", "model mIoU"):
         t.add_column(col, justify="right")
     t.caption = "minutes: estimated annotation time with correction queries (4.76 s each; classification queries: 6.31 s)"

@@ -157,18 +157,31 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates
         noisy[m] = c
         instances[m] = inst_id
 
-    # SAM-like regions: each true object with a jittered outline, background in Voronoi cells
-    n_cells = int(rng.integers(3, 7))
+    # SAM-like regions: the background in Voronoi cells, each true object (outline jittered by a
+    # pixel, sometimes split in two parts), and a few small texture blobs, as SAM's automatic masks
+    n_cells = int(rng.integers(6, 13))
     seeds = rng.uniform(0, 1, size=(n_cells, 2)) * (h, w)
     d = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
     regions = d.argmin(-1).astype(np.int32)
     next_id = n_cells
+    for _ in range(int(rng.integers(2, 6))):
+        cy, cx = rng.uniform(0, 1) * h, rng.uniform(0, 1) * w
+        regions[_shape_mask("ellipse", yy, xx, cy, cx, 2.5, 2.5)] = next_id
+        next_id += 1
     for cls, _ in objects:
         visible = gt == cls
         if not visible.any():
             continue
         m = _grow(visible, int(rng.integers(-1, 2)))
+        if not m.any():
+            m = visible
         regions[m] = next_id
+        if rng.random() < 0.5:  # a part mask: the object cut by a random line
+            ys, xs = np.nonzero(m)
+            angle = rng.uniform(0, np.pi)
+            side = (yy - ys.mean()) * np.cos(angle) + (xx - xs.mean()) * np.sin(angle) > 0
+            regions[m & side] = next_id + 1
+            next_id += 1
         next_id += 1
 
     gt[_boundary(gt)] = IGNORE_INDEX
