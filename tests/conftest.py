@@ -11,6 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ALC_PROGRESS", "0")
+# one thread for torch and BLAS (set before torch is imported): the test models are tiny, and on a
+# small shared machine more threads only wait for each other (5-10x slower under contention)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 

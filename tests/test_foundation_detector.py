@@ -22,16 +22,6 @@ from alc_data.foundation.detector import (
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread (the test machines are small and shared)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 VOC = ["background", "aeroplane", "diningtable", "motorbike", "pottedplant", "tvmonitor", "person"]
 
 

@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +17,11 @@ from alc_data.errors import AlcError
 from alc_data.foundation import pseudo_label as pl
 from alc_data.foundation.detector import Detections
 from alc_data.foundation.pseudo_label import run_pseudo_label
+from cli_helpers import run_cli  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ALC_PROGRESS", "0")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread (the test machines are small and shared)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 CLASSES = ["background", "car", "pottedplant", "tvmonitor"]
 H, W = 40, 56
@@ -181,23 +171,6 @@ def models(tmp_path_factory):
         "pth": build_tiny_sam_pth(root / "sam_tiny.pth"),
         "hf": build_tiny_sam_hf(root / "sam_hf"),
     }
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_cli_on_tiny_checkpoints_both_sam_formats(tmp_path, capsys, models):

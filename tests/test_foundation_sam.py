@@ -16,17 +16,6 @@ from alc_data.foundation.sam import load_sam, sam_architecture
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread (the test machines are small and shared)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def ckpts(tmp_path_factory):
     from alc_data.foundation.testing import build_tiny_sam_hf, build_tiny_sam_pth

@@ -19,17 +19,6 @@ from test_foundation_pseudo_label import BOXES, BoxMasker, StubDetector, make_ws
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread (the test machines are small and shared)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def sam_pth(tmp_path_factory):
     from alc_data.foundation.testing import build_tiny_sam_pth

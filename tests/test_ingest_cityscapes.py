@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ os.environ.setdefault("ALC_PROGRESS", "0")
 
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
+from cli_helpers import run_cli  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 CS = FIXTURES / "cityscapes"
@@ -49,23 +49,6 @@ def official_lut() -> np.ndarray:
     for label_id, (train_id, _, _) in OFFICIAL.items():
         lut[label_id] = train_id
     return lut
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def grey(path: Path) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,37 +13,13 @@ os.environ.setdefault("ALC_PROGRESS", "0")
 
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
+from cli_helpers import run_cli, indices  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 ICE = FIXTURES / "coco" / "icevision"
 PAN = FIXTURES / "coco" / "panoptic"
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 needs_coco = pytest.mark.skipif(not (ICE.is_dir() and PAN.is_dir()), reason="real-format fixtures not present")
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def indices(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        assert img.mode == "P"
-        return np.array(img)
 
 
 def export(capsys, ws: Path, out: Path) -> dict[str, np.ndarray]:

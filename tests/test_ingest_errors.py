@@ -16,23 +16,7 @@ os.environ.setdefault("ALC_PROGRESS", "0")
 
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.io.labels import encode_label_png  # noqa: E402
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from cli_helpers import run_cli  # noqa: E402
 
 
 def snapshot(folder: Path) -> dict[str, str] | None:

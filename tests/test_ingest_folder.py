@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,36 +15,12 @@ from alc_data.errors import AlcError  # noqa: E402
 from alc_data.ingest.folder import read_classes_file  # noqa: E402
 from alc_data.io.labels import VOC_PALETTE, encode_label_png  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
+from cli_helpers import run_cli, indices  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 VOC = FIXTURES / "voc" / "VOCdevkit" / "VOC2012"
 SECOND = FIXTURES / "voc-second-annotator"
 needs_fixtures = pytest.mark.skipif(not SECOND.is_dir(), reason="real-format fixtures not present")
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def indices(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        assert img.mode == "P"
-        return np.array(img)
 
 
 CLASSES_TXT = """# my classes

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,33 +17,9 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.io.labels import encode_label_png  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
+from cli_helpers import run_cli, indices  # noqa: E402
 
 datasets = pytest.importorskip("datasets")
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def indices(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        assert img.mode == "P"
-        return np.array(img)
 
 
 def _png(arr: np.ndarray) -> bytes:

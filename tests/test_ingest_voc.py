@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,27 +15,11 @@ from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.ingest.voc import VOC_CLASSES  # noqa: E402
 from alc_data.io.labels import encode_label_png  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
+from cli_helpers import run_cli  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 VOC = FIXTURES / "voc" / "VOCdevkit"
 needs_voc = pytest.mark.skipif(not VOC.is_dir(), reason="real-format fixtures not present")
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def palette_indices(path: Path) -> np.ndarray:

@@ -10,15 +10,6 @@ from alc_data.models import MODELS, build_model, input_multiple, load_encoder_we
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: these tensors are tiny, and on a shared 2-core machine more threads only wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("name", MODELS.names())
 def test_every_model_builds_and_maps_images_to_logits(name):
     torch.manual_seed(0)

@@ -13,14 +13,6 @@ from alc_data.errors import AlcError
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: these tensors are tiny, and on a shared 2-core machine more threads only wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 SIZES = [(29, 37), (33, 33), (45, 30), (17, 50), (40, 24)]  # (H, W): odd, non-square, both orientations
 
 

@@ -7,7 +7,6 @@ import inspect
 import io
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from alc_data.errors import AlcError  # noqa: E402
 from alc_data.superpixels import SUPERPIXEL_METHODS, SuperpixelContext, load_methods  # noqa: E402
+from cli_helpers import run_cli  # noqa: E402
 from alc_data.superpixels.utils import (  # noqa: E402
     connected_components,
     is_connected,
@@ -106,23 +106,6 @@ def tiny_ws(tmp_path_factory):
     # the gsam method reads instance maps from set "gsam": give it the same planted maps
     ws.write_superpixel_set("gsam", ((i, ws.read_superpixels("imported", i)) for i in ws.image_ids()), method="gsam-test")
     return ws
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
-    from alc_data_cli.main import main
-
-    capsys.readouterr()
-    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # ------------------------------------------------------------------ registry contract

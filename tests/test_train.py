@@ -17,14 +17,6 @@ from alc_data.train.data import BatchKeys, augment
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: these tensors are tiny, and on a shared 2-core machine more threads only wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 COLOURS = np.array([(30, 30, 30), (220, 40, 40), (40, 200, 60)], dtype=np.uint8)
 
 

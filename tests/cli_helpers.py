@@ -1,0 +1,34 @@
+"""Helpers shared by the tests: run the real console-script entry point in process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run the console-script entry point in process; (exit code, stdout, stderr)."""
+    from alc_data_cli.main import main
+
+    capsys.readouterr()
+    argv, sys.argv = sys.argv, ["alc-data", *map(str, args)]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def indices(path: Path) -> np.ndarray:
+    """The stored indices of a palette PNG (fails when the file is not a palette PNG)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        assert img.mode == "P", f"{path} is {img.mode}, not a palette PNG"
+        return np.array(img)
