@@ -139,3 +139,64 @@ def test_killed_run_resumes_to_the_same_labels(tmp_path):
     from alc_data.workspace import Workspace
 
     assert Workspace.open(ws).query("SELECT COUNT(*) FROM rounds")[0][0] == 2
+
+
+def test_csv_answers_stop_the_run_and_continue_it(tmp_path):
+    import csv
+
+    from alc_data.workspace import Workspace
+
+    ws_dir = tmp_path / "ws"
+    sets = [a for s in TINY for a in ("--set", s)] + ["--set", "loop.final_train=false"]
+    res = runner.invoke(app, ["run", "demo", "-w", str(ws_dir), "--answers-from", "csv", "--json", *sets])
+    assert res.exit_code == 0, res.output
+    table = json.loads(res.stdout)
+    assert table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0]
+    queries = ws_dir / "runs" / "demo" / "round-01" / "queries.csv"
+    rows = list(csv.DictReader(queries.open()))
+    assert len(rows) == 8
+    # a person answers from the ground truth
+    ws = Workspace.open(ws_dir)
+    names = ws.class_names
+    for r in rows:
+        g = int(ws.read_gt(r["image_id"])[int(r["rep_row"]), int(r["rep_col"])])
+        r["answer"] = "skip" if g >= len(names) else names[g]
+    answers = tmp_path / "answers.csv"
+    with answers.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = runner.invoke(app, ["run", "demo", "-w", str(ws_dir), "--answers-from", "csv", "--answers", str(answers), "--json", *sets])
+    assert res.exit_code == 0, res.output
+    table = json.loads(res.stdout)
+    assert table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0, 1]
+    assert table["rounds"][1]["clicks"] == 8
+    assert ws.query("SELECT DISTINCT source FROM answers") == [("csv:answers.csv",)]
+    assert (ws_dir / "runs" / "demo" / "round-02" / "queries.csv").is_file()  # round 2 waits for people
+
+
+def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path):
+    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+    from alc_data.workspace import Workspace
+
+    dino = build_tiny_grounding_dino(tmp_path / "dino")
+    sam = build_tiny_sam_pth(tmp_path / "sam_tiny.pth")
+    recipe = tmp_path / "gsam.toml"
+    recipe.write_text(
+        'extends = "demo"\n'
+        "[pseudo_label]\n"
+        f'enabled = true\ndetector = "{dino}"\nsam = "{sam}"\nversion = "pseudo"\nbox_threshold = 0.0\ninstances_set = "gdino"\n'
+        "[superpixels]\n"
+        'set = "gsam-filled"\nmethod = "gsam"\nparams = { policy = "fill", source = "gdino" }\n'
+    )
+    sets = [a for s in TINY for a in ("--set", s)] + ["--set", "loop.rounds=1", "--set", "loop.final_train=false"]
+    res = runner.invoke(app, ["run", str(recipe), "-w", str(tmp_path / "ws"), "--json", *sets])
+    assert res.exit_code == 0, res.output
+    ws = Workspace.open(tmp_path / "ws")
+    versions = {v.name: v for v in ws.label_versions()}
+    assert versions["pseudo"].kind != "ingest" and versions["v1"].parent == "pseudo"
+    assert {"gdino", "gsam-filled"} <= {s["name"] for s in ws.superpixel_sets()}
+    assert ws.query("SELECT DISTINCT superpixel_set FROM queries") == [("gsam-filled",)]
+    assert ws.query("SELECT label_version FROM rounds") == [("pseudo",)]
+    for image_id in ws.image_ids():
+        assert ws.read_superpixels("gsam-filled", image_id).min() >= 0  # fill: every pixel is a candidate
