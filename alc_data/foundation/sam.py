@@ -341,7 +341,7 @@ class HFSamPredictor:
 
 def load_sam_hf(path: Path):
     """(HFSamPredictor on CPU, config dict) from a Hugging Face SAM folder."""
-    cfg = check_hf_folder(path, ("sam",), "a SAM checkpoint", SAM_HINT)
+    check_hf_folder(path, ("sam",), "a SAM checkpoint", SAM_HINT)
     quiet_transformers()
     from transformers import SamImageProcessor, SamModel, SamProcessor
 

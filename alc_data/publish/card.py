@@ -95,7 +95,6 @@ def _pct(x: float | None) -> str:
 
 def render_body(ws, result, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
     """The markdown prose of the card."""
-    names = ws.class_names
     dataset = ws.meta("dataset")
     load_id = repo_id or "path/to/this/folder"
     void_rgb = tuple(int(c) for c in ws.palette[IGNORE_INDEX])

@@ -162,13 +162,6 @@ class Workspace:
         except json.JSONDecodeError:
             return row[0][0]
 
-    def set_meta(self, key: str, value: Any) -> None:
-        with self.connect() as con:
-            con.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (key, json.dumps(value)),
-            )
-
     # ------------------------------------------------------------------ classes
     @property
     def classes(self) -> list[ClassInfo]:
@@ -366,15 +359,6 @@ class Workspace:
             shutil.rmtree(final, ignore_errors=True)
             raise
         return self.version(name)
-
-    def delete_version(self, name: str) -> None:
-        """Remove a version that nothing depends on (its folder and row)."""
-        children = [v.name for v in self.label_versions() if v.parent == name]
-        if children:
-            raise AlcError(f"label version {name!r} is the parent of {', '.join(children)}; delete those first")
-        with self.connect() as con:
-            con.execute("DELETE FROM label_versions WHERE name=?", (name,))
-        shutil.rmtree(self.version_dir(name), ignore_errors=True)
 
     # ------------------------------------------------------------------ superpixel sets
     def superpixel_sets(self) -> list[dict[str, Any]]:
