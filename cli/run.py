@@ -17,7 +17,7 @@ def round_table(table: dict[str, Any], title: str | None = None):
 
     t = Table(title=title or f"{table['run']} ({table['acquisition']})", box=box.SIMPLE_HEAD)
     for col in ("round", "labels", "clicks", "accepted", "corrected", "minutes", "data mIoU", "model mIoU"):
-        t.add_column(col, justify="right")
+        t.add_column(col, justify="right", min_width=len(col) if len(col) < 10 else 5)
     t.caption = "minutes: estimated annotation time with correction queries (4.76 s each; classification queries: 6.31 s)"
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
     for r in table["rounds"]:
