@@ -72,6 +72,22 @@ def test_recipes_extend_and_override():
         load_recipe("no-such-recipe")
 
 
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("loop.rounds=abc", "loop.rounds = 'abc' is not a number"),
+        ("loop.skip_asked=3", "use true or false"),
+        ("loop.acquisition=foo", "unknown acquisition 'foo'"),
+        ("train.lr=abc", "lr='abc' is not valid"),
+        ("train.bogus=1", "bogus"),
+    ],
+)
+def test_bad_recipe_values_fail_before_anything_is_written(tmp_path, override, message):
+    res = runner.invoke(app, ["run", "demo", "-w", str(tmp_path / "ws"), "--set", override])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "ws").exists()
+
+
 def test_recipe_chain_from_files(tmp_path):
     (tmp_path / "a.toml").write_text('extends = "demo"\n[loop]\nbudget = 3\n')
     (tmp_path / "b.toml").write_text('extends = "a.toml"\nname = "bee"\n[train]\nlr = 0.2\n')

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alc_data.loop.recipes import apply_overrides, load_recipe, merge
-from alc_data.loop.run import Loop, plot_runs, prepare_workspace
+from alc_data.loop.run import Loop, plot_runs, prepare_workspace, resolve
 
 
 def run_demo(
@@ -26,6 +26,8 @@ def run_demo(
     """
     out = Path(out)
     base = apply_overrides(load_recipe(recipe), overrides)
+    for acq in compare:
+        resolve(merge(base, {"loop": {"acquisition": acq}}))  # every recipe error before anything is written
     runs = []
     first_model = None
     for acq in (base.get("loop", {}).get("acquisition", "sim"), *compare):

@@ -87,8 +87,25 @@ def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
     unknown = set(out["loop"]) - set(DEFAULTS["loop"])
     if unknown:
         raise AlcError(f"recipe [loop] has unknown keys {sorted(unknown)}; valid: {', '.join(sorted(DEFAULTS['loop']))}")
+    for key, default in DEFAULTS["loop"].items():
+        value = out["loop"][key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise AlcError(f"loop.{key} = {value!r}; use true or false")
+        elif isinstance(default, (int, float)):
+            try:
+                out["loop"][key] = type(default)(value)
+            except (TypeError, ValueError):
+                raise AlcError(f"loop.{key} = {value!r} is not a number; fix the recipe or --set loop.{key}=N") from None
+    if out["loop"]["rounds"] < 1 or out["loop"]["budget"] < 1:
+        raise AlcError("loop.rounds and loop.budget must be at least 1")
     if out["loop"]["answers_from"] not in ("oracle", "csv"):
         raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle' or 'csv'")
+    from alc_data.scoring import ACQUISITIONS
+    from alc_data.train import TrainConfig
+
+    ACQUISITIONS.get(out["loop"]["acquisition"])
+    TrainConfig.from_dict({k: v for k, v in out["train"].items() if k != "warm_start"})  # checks keys and values
     return out
 
 
