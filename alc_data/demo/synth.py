@@ -11,8 +11,10 @@ a pseudo-labeller can plausibly confuse them. For every image the generator retu
   ones. No void pixels (uncovered = background), like real pseudo labels.
 - ``instances``: (H, W) int32 id of the noisy mask covering each pixel, −1 where none: the
   Grounded-SAM instance map (superpixel set ``gsam``, uncovered pixels are no candidate).
-- ``regions``: (H, W) int32 SAM-like regions covering every pixel: each true object (its outline
-  jittered by a pixel) plus the background split into a few Voronoi cells (superpixel set ``sam``).
+- ``regions``: (H, W) int32 SAM-like regions covering every pixel, at SAM's several granularities:
+  each true object (its outline jittered by a pixel, sometimes cut in two parts, with up to three
+  small part masks), the background split into Voronoi cells, and a few small texture blobs
+  (superpixel set ``sam``).
 
 Everything is vectorised numpy and reproducible from ``seed``; 500 images of 64×64 take about a second.
 """
@@ -158,7 +160,8 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates
         instances[m] = inst_id
 
     # SAM-like regions: the background in Voronoi cells, each true object (outline jittered by a
-    # pixel, sometimes split in two parts), and a few small texture blobs, as SAM's automatic masks
+    # pixel, sometimes split in two parts, with up to three small part masks), and a few small
+    # texture blobs, as SAM's automatic masks at several granularities
     n_cells = int(rng.integers(6, 13))
     seeds = rng.uniform(0, 1, size=(n_cells, 2)) * (h, w)
     d = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
@@ -176,12 +179,16 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates
         if not m.any():
             m = visible
         regions[m] = next_id
+        ys, xs = np.nonzero(m)
         if rng.random() < 0.5:  # a part mask: the object cut by a random line
-            ys, xs = np.nonzero(m)
             angle = rng.uniform(0, np.pi)
             side = (yy - ys.mean()) * np.cos(angle) + (xx - xs.mean()) * np.sin(angle) > 0
-            regions[m & side] = next_id + 1
             next_id += 1
+            regions[m & side] = next_id
+        for _ in range(int(rng.integers(0, 4))):  # small part masks (SAM's finest granularity)
+            j = int(rng.integers(len(ys)))
+            next_id += 1
+            regions[m & _shape_mask("ellipse", yy, xx, ys[j], xs[j], 2.5, 2.5)] = next_id
         next_id += 1
 
     gt[_boundary(gt)] = IGNORE_INDEX
