@@ -109,18 +109,26 @@ def tiny_ws(tmp_path_factory):
 
 
 # ------------------------------------------------------------------ registry contract
+@pytest.fixture(scope="module")
+def tiny_sam(tmp_path_factory):
+    from alc_data.foundation.testing import build_tiny_sam_pth
+
+    return build_tiny_sam_pth(tmp_path_factory.mktemp("sam") / "sam_tiny.pth")
+
+
 @pytest.mark.parametrize("method", METHODS)
-def test_method_contract(method, tiny_ws):
+def test_method_contract(method, tiny_ws, request):
     fn = SUPERPIXEL_METHODS.get(method)
     sig = inspect.signature(fn).parameters
-    if "checkpoint" in sig and sig["checkpoint"].default in (None, ""):
-        pytest.skip(f"{method} needs a model checkpoint")
+    kwargs = {}
+    if "checkpoint" in sig and sig["checkpoint"].default in (None, ""):  # a model method: a tiny random model
+        kwargs = {"checkpoint": request.getfixturevalue("tiny_sam"), "points_per_side": 4}
     image_id = tiny_ws.image_ids()[0]
     image = tiny_ws.load_image(image_id)
     ctx = SuperpixelContext(tiny_ws, image_id)
-    sp = np.asarray(fn(image, context=ctx))
-    check_contract(sp, image.shape[:2], full_cover=method in FULL_COVER)
-    np.testing.assert_array_equal(sp, fn(image, context=ctx))  # deterministic
+    sp = np.asarray(fn(image, context=ctx, **kwargs))
+    check_contract(sp, image.shape[:2], full_cover=method in FULL_COVER or "checkpoint" in kwargs)
+    np.testing.assert_array_equal(sp, fn(image, context=ctx, **kwargs))  # deterministic
     assert region_stats(sp).count > 3
 
 
