@@ -25,6 +25,18 @@ def pending_answers(ws: Workspace, round_no: int) -> list[tuple]:
     )
 
 
+def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tuple], *, tau: float = 0.0,
+                 probs: np.ndarray | None = None) -> tuple[np.ndarray, list[Change]]:
+    """Apply one image's corrected answers, rows of (query_id, superpixel_set, superpixel_id,
+    new_class, rep_row, rep_col), over the superpixel maps they were asked on."""
+    changes: list[Change] = []
+    for sp_set in sorted({r[1] for r in rows}):
+        corr = [(q, s, cls, r, c) for q, st, s, cls, r, c in rows if st == sp_set]
+        labels, ch = expand_answers(labels, ws.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs)
+        changes.extend(ch)
+    return labels, changes
+
+
 def _probabilities(ws: Workspace, checkpoint, image_ids: list[str]) -> dict[str, np.ndarray]:
     from alc_data.predict import iter_probabilities
 
@@ -69,14 +81,9 @@ def apply_answers(
         from alc_data.progress import track
 
         for image_id in track(sorted(by_image), f"apply round {round_no}"):
-            rows = by_image[image_id]
-            sp_sets = {r[1] for r in rows}
-            labels = ws.read_label(parent, image_id)
-            for sp_set in sorted(sp_sets):
-                sp = ws.read_superpixels(sp_set, image_id)
-                corr = [(q, s, cls, r, c) for q, st, s, cls, r, c in rows if st == sp_set]
-                labels, ch = expand_answers(labels, sp, corr, tau=tau, probs=probs.get(image_id))
-                changes.extend((image_id, x) for x in ch)
+            labels, ch = expand_image(ws, image_id, ws.read_label(parent, image_id), by_image[image_id],
+                                      tau=tau, probs=probs.get(image_id))
+            changes.extend((image_id, x) for x in ch)
             yield image_id, labels
 
     accepted = [(image_id, sp_set, sp_id) for _a, _q, status, _c, image_id, sp_set, sp_id, _r, _cc in pending if status == "accepted"]

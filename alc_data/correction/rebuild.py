@@ -7,7 +7,7 @@ from typing import Iterator
 
 import numpy as np
 
-from alc_data.correction.expand import expand_answers
+from alc_data.correction.apply import _probabilities, expand_image
 from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
 
@@ -30,12 +30,9 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint=None) -> Iterator[tu
         by_image[image_id].append((qid, sp_set, sp_id, cls, r, c))
     probs: dict[str, np.ndarray] = {}
     if tau > 0 and by_image:
-        from alc_data.correction.apply import _probabilities
-
         probs = _probabilities(ws, checkpoint, sorted(by_image))
     for image_id in ws.image_ids():
         labels = ws.read_label(version.parent, image_id)
-        for sp_set in sorted({r[1] for r in by_image.get(image_id, [])}):
-            corr = [(q, s, cls, r, c) for q, st, s, cls, r, c in by_image[image_id] if st == sp_set]
-            labels, _ = expand_answers(labels, ws.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs.get(image_id))
+        if image_id in by_image:
+            labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id))
         yield image_id, labels

@@ -25,6 +25,22 @@ def _gt_ids(ws, split: str | None, what: str) -> list[str]:
     return with_gt
 
 
+def _against_gt(ws, maps, ids: list[str], split: str | None, key: str, head: dict[str, Any]) -> dict[str, Any]:
+    """Accumulate one confusion matrix over ``maps`` — (image_id, (H, W) uint8, what) — against the
+    reference ground truth and report it with ``key`` (data_miou / model_miou) = mIoU."""
+    k = ws.num_classes
+    cm = np.zeros((k, k), dtype=np.int64)
+    total = 0
+    for image_id, labels, what in maps:
+        gt = ws.read_gt(image_id)
+        if labels.shape != gt.shape:
+            raise AlcError(f"{what} of {image_id!r} has shape {labels.shape}, ground truth {gt.shape}")
+        cm += confusion_matrix(labels, gt, k)
+        total += gt.size
+    res = scores(cm, total_pixels=total, class_names=ws.class_names)
+    return {**head, key: res["miou"], **res, "images": len(ids), "images_without_gt": len(ws.image_ids(split)) - len(ids)}
+
+
 def data_miou(ws, version: str | None = None, *, split: str | None = None) -> dict[str, Any]:
     """mIoU of label version ``version`` (default: latest) against the reference ground truth.
 
@@ -38,23 +54,8 @@ def data_miou(ws, version: str | None = None, *, split: str | None = None) -> di
 
     name = ws.version(version).name
     ids = _gt_ids(ws, split, "data mIoU")
-    k = ws.num_classes
-    cm = np.zeros((k, k), dtype=np.int64)
-    total = 0
-    for image_id in track(ids, f"data mIoU of {name}"):
-        labels = ws.read_label(name, image_id)
-        gt = ws.read_gt(image_id)
-        if labels.shape != gt.shape:
-            raise AlcError(f"labels of {image_id!r} in {name} have shape {labels.shape}, ground truth {gt.shape}")
-        cm += confusion_matrix(labels, gt, k)
-        total += gt.size
-    out = {"kind": "data", "version": name, "split": split}
-    res = scores(cm, total_pixels=total, class_names=ws.class_names)
-    out["data_miou"] = res["miou"]
-    out.update(res)
-    out["images"] = len(ids)
-    out["images_without_gt"] = len(ws.image_ids(split)) - len(ids)
-    return out
+    maps = ((i, ws.read_label(name, i), f"labels in {name}") for i in track(ids, f"data mIoU of {name}"))
+    return _against_gt(ws, maps, ids, split, "data_miou", {"kind": "data", "version": name, "split": split})
 
 
 def model_miou(
@@ -75,21 +76,7 @@ def model_miou(
     from alc_data.progress import track
 
     ids = _gt_ids(ws, split, "model mIoU")
-    k = ws.num_classes
-    cm = np.zeros((k, k), dtype=np.int64)
-    total = 0
     stream = iter_predictions(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device)
-    for image_id, pred in track(stream, f"model mIoU on {split}", total=len(ids)):
-        gt = ws.read_gt(image_id)
-        if pred.shape != gt.shape:
-            raise AlcError(f"prediction of {image_id!r} has shape {pred.shape}, ground truth {gt.shape}")
-        cm += confusion_matrix(pred, gt, k)
-        total += gt.size
+    maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))
     checkpoint = str(checkpoint_or_model) if isinstance(checkpoint_or_model, (str, os.PathLike)) else None
-    out = {"kind": "model", "checkpoint": checkpoint, "split": split}
-    res = scores(cm, total_pixels=total, class_names=ws.class_names)
-    out["model_miou"] = res["miou"]
-    out.update(res)
-    out["images"] = len(ids)
-    out["images_without_gt"] = len(ws.image_ids(split)) - len(ids)
-    return out
+    return _against_gt(ws, maps, ids, split, "model_miou", {"kind": "model", "checkpoint": checkpoint, "split": split})
