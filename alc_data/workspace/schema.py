@@ -1,6 +1,9 @@
-"""The workspace's SQLite schema: the catalogue and the ledger."""
+"""The workspace's SQLite schema: the catalogue and the ledger.
 
-SCHEMA_VERSION = 1
+``SCHEMA`` is the schema of version 1 (alc-data 0.1.0); a new workspace is created with it and then
+taken through every step in :mod:`alc_data.workspace.migrations`, exactly as an old one is upgraded,
+so both end with the same tables.
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (

@@ -33,8 +33,9 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
-from alc_data.workspace.schema import SCHEMA, SCHEMA_VERSION
+from alc_data.errors import AlcError, WorkspaceDamaged
+from alc_data.workspace.migrations import latest_version, upgrade
+from alc_data.workspace.schema import SCHEMA
 
 DB_NAME = "alc.sqlite"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -88,10 +89,24 @@ class Workspace:
                 f"{ws.root}: not an alc-data workspace (no {DB_NAME}); "
                 "run `alc-data ingest ...` or `alc-data demo` first, or pass -w/--workspace"
             )
-        with ws.connect() as con:
-            version = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if version is None or int(version[0]) != SCHEMA_VERSION:
-            raise AlcError(f"{ws.db_path}: unsupported workspace schema {version}; re-ingest with this version")
+        try:
+            with ws.connect() as con:
+                row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                version = int(row[0]) if row else None
+                if version is not None and version < latest_version():
+                    upgrade(con, version)
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceDamaged(
+                f"{ws.db_path}: the workspace database is damaged or not an alc-data database ({exc}); "
+                "restore it from a backup or re-ingest into a new workspace"
+            ) from None
+        if version is None:
+            raise WorkspaceDamaged(f"{ws.db_path}: the workspace database has no schema version; it is damaged")
+        if version > latest_version():
+            raise WorkspaceDamaged(
+                f"{ws.db_path}: made by a newer alc-data (schema {version}, this one reads up to {latest_version()}); "
+                "upgrade alc-data"
+            )
         return ws
 
     @classmethod
@@ -113,7 +128,7 @@ class Workspace:
         with ws.connect() as con:
             con.executescript(SCHEMA)
             meta = {
-                "schema_version": SCHEMA_VERSION,
+                "schema_version": 1,
                 "dataset": dataset,
                 "ignore_index": IGNORE_INDEX,
                 "created_at": now_iso(),
@@ -127,6 +142,7 @@ class Workspace:
                 "INSERT INTO classes(idx, name, r, g, b) VALUES (?, ?, ?, ?, ?)",
                 [(c.index, c.name, *map(int, c.color)) for c in classes],
             )
+            upgrade(con, 1)
         return ws
 
     @contextlib.contextmanager
