@@ -1,0 +1,30 @@
+"""Deterministic fault injection for the crash tests: named kill points in the write paths.
+
+A write path calls ``kill_point("correct:staged")`` at each moment a crash would matter (after a
+staging folder is written, before a rename, after the rename and before the ledger commit, ...).
+When the environment variable ``ALC_KILL_AT`` names that point, the process sends itself SIGKILL
+there (nothing is flushed or cleaned up, exactly like ``kill -9``). Before dying it writes the point's
+name to the file named by ``ALC_KILL_LOG`` (when set), so a test can prove where the kill happened.
+Unset, a kill point costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+#: every kill point in the code, by command; the crash tests run each command killed at each point
+KILL_POINTS: dict[str, tuple[str, ...]] = {}
+
+
+def kill_point(name: str) -> None:
+    """SIGKILL this process here when ``ALC_KILL_AT`` equals ``name``."""
+    if os.environ.get("ALC_KILL_AT") != name:
+        return
+    log = os.environ.get("ALC_KILL_LOG")
+    if log:
+        with open(log, "w", encoding="utf-8") as fh:
+            fh.write(name)
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.kill(os.getpid(), signal.SIGKILL)
