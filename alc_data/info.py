@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, AlreadyExists
 from alc_data.workspace import Workspace
 
 
@@ -27,14 +27,14 @@ def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
 def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> dict[str, Any]:
     """A JSON-ready description of the workspace: classes, splits, versions, superpixel sets, rounds."""
     from alc_data.constants import IGNORE_INDEX
-    from alc_data.ledger import cost_summary
+    from alc_data.queries.cost import cost_summary
 
     info: dict[str, Any] = {
         "workspace": str(ws.root),
         "dataset": ws.meta("dataset"),
         "ignore_index": IGNORE_INDEX,
         "images": len(ws.image_ids()),
-        "with_ground_truth": int(ws.query("SELECT COUNT(*) FROM images WHERE has_gt=1")[0][0]),
+        "with_ground_truth": ws.count_with_gt(),
         "splits": ws.splits(),
         "classes": [{"index": c.index, "name": c.name, "color": list(c.color)} for c in ws.classes],
         "label_versions": [
@@ -59,17 +59,22 @@ def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None
 
     The PNG files are byte-identical to the workspace's, so ingest → export is pixel-exact.
     """
-    from alc_data.io.atomic import atomic_dir
+    import tempfile
+
+    from alc_data.io.outputs import check_output, replace_path
     from alc_data.progress import track
 
     name = ws.version(version).name
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise AlcError(f"{out}: folder exists and is not empty; choose a new --out or pass --overwrite")
-    if out.exists():
-        shutil.rmtree(out)
-    with atomic_dir(out) as tmp:
+    target = check_output(out, ws.root, overwrite=overwrite)
+    if target.exists() and not target.is_dir():
+        raise AlreadyExists(f"--out {out}: is a file; export writes a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
         for image_id in track(ws.image_ids(), f"export {name}"):
             shutil.copyfile(ws.label_path(name, image_id), tmp / f"{image_id}.png")
         (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in ws.class_names))
-    return out
+        replace_path(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Path(out)

@@ -10,14 +10,29 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict, InvalidInput, NotFound
+from alc_data.faults import kill_point
 from alc_data.workspace import Workspace
 
 
 def asked_before(ws: Workspace, superpixel_set: str) -> set[tuple[str, int]]:
     """(image_id, superpixel_id) pairs already queried in earlier rounds on this superpixel set."""
-    rows = ws.query("SELECT image_id, superpixel_id FROM queries WHERE superpixel_set=?", (superpixel_set,))
-    return {(i, int(s)) for i, s in rows}
+    return ws.ledger.asked(superpixel_set)
+
+
+def refuse_unapplied(ws: Workspace) -> None:
+    """Conflict when an earlier round holds recorded answers that no label version applies yet.
+
+    Scoring then would rank the old labels and skip the answered superpixels, so those answers would
+    never reach the labels.
+    """
+    pending = ws.ledger.rounds_with_unapplied_answers()
+    if pending:
+        rnd = pending[0]
+        raise Conflict(
+            f"round {rnd} has recorded answers that are not applied yet; run `alc-data correct -w {ws.root} --round {rnd}` "
+            "to apply them before scoring a new round"
+        )
 
 
 def score_round(
@@ -47,37 +62,52 @@ def score_round(
 
     ACQUISITIONS.get(acquisition)  # unknown name → one-line error before any work
     if budget <= 0:
-        raise AlcError(f"--budget {budget} must be a positive number of queries")
-    version = ws.version(label_version).name
-    sp_set = ws.superpixel_set(superpixel_set)["name"]
-    image_ids = ws.image_ids(split)
-    if not image_ids:
-        raise AlcError(f"split {split!r} has no images")
+        raise InvalidInput(f"--budget {budget} must be a positive number of queries")
     checkpoint = Path(checkpoint)
-    tables = []
-    stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
-    for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
-        labels = ws.read_label(version, image_id)
-        sp = ws.read_superpixels(sp_set, image_id)
-        tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id))
-    scores = ScoreTable.concat(tables)
-    del tables
-    exclude = asked_before(ws, sp_set) if skip_asked else None
-    selected = select_top(scores, budget, exclude=exclude)
-    next_round = int(ws.query("SELECT COALESCE(MAX(round), 0) FROM rounds")[0][0]) + 1
-    table_path = ws.rounds_dir(next_round) / "scores.parquet"
-    scores.to_parquet(table_path)
-    round_no = create_round(
-        ws,
-        selected,
-        label_version=version,
-        superpixel_set=sp_set,
-        acquisition=acquisition,
-        budget=budget,
-        score_table=str(table_path.relative_to(ws.root)),
-        params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked,
-                **(extra_params or {})},
-    )
+    if not checkpoint.is_file():
+        raise NotFound(f"{checkpoint}: model checkpoint not found; pass the final.pt of an `alc-data train` run")
+    with ws.writing("score"):
+        version = ws.version(label_version).name
+        sp_set = ws.superpixel_set(superpixel_set)["name"]
+        image_ids = ws.image_ids(split)
+        if not image_ids:
+            raise InvalidInput(f"split {split!r} has no images")
+        refuse_unapplied(ws)
+        tables = []
+        stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
+        for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
+            labels = ws.read_label(version, image_id)
+            sp = ws.read_superpixels(sp_set, image_id)
+            tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id))
+        scores = ScoreTable.concat(tables)
+        del tables
+        exclude = asked_before(ws, sp_set) if skip_asked else None
+        selected = select_top(scores, budget, exclude=exclude)
+        staged = ws.root / "rounds" / f".scores.{os.getpid()}.parquet.tmp"
+        scores.to_parquet(staged)
+        kill_point("score:staged")
+
+        def place_table(round_no: int) -> str:
+            final = ws.rounds_dir(round_no) / "scores.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+            kill_point("score:renamed")
+            return str(final.relative_to(ws.root))
+
+        try:
+            round_no = create_round(
+                ws,
+                selected,
+                label_version=version,
+                superpixel_set=sp_set,
+                acquisition=acquisition,
+                budget=budget,
+                score_table=place_table,
+                params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked,
+                        **(extra_params or {})},
+            )
+        finally:
+            staged.unlink(missing_ok=True)
     return {
         "round": round_no,
         "label_version": version,
@@ -85,5 +115,5 @@ def score_round(
         "acquisition": acquisition,
         "candidates": len(scores),
         "selected": len(selected),
-        "score_table": str(table_path),
+        "score_table": str(ws.rounds_dir(round_no) / "scores.parquet"),
     }

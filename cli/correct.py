@@ -22,11 +22,12 @@ def correct(
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate and record the answers in the ledger, then spread them over their superpixels as a new version."""
+    """Validate and record the answers in the ledger, then spread them over their superpixels as a new version.
+
+    With neither --answers nor --oracle, applies the answers already in the ledger (from `alc-data annotate`,
+    or left unapplied by an interrupted run)."""
     from alc_data.correction.run import correct_round
 
-    if (answers is None) == (oracle is None):
-        raise typer.BadParameter("give exactly one of --answers FILE.csv or --oracle gt")
     ws = open_workspace(workspace)
     result = correct_round(
         ws, round_no=round_no, answers_csv=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau,

@@ -46,6 +46,10 @@ def info(
             t.add_row(str(r["round"]), str(r["queries"]), str(r["accepted"]), str(r["corrected"]), str(r["unanswerable"]),
                       f"{r['correction_query_seconds'] / 60:.1f} min", f"{r['classification_query_seconds'] / 60:.1f} min")
         con.print(t)
+        for r in data["cost"]["rounds"]:
+            if r["unapplied"]:
+                typer.echo(f"round {r['round']}: {r['unapplied']} answers recorded but not applied yet; "
+                           f"run `alc-data correct -w {data['workspace']} --round {r['round']}`")
 
 
 def export(

@@ -18,12 +18,13 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     round_no: RoundOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
 ) -> None:
     """Write the round's queries as CSV with an empty `answer` column (fill: accept, a class name or index)."""
     from alc_data.queries import export_queries_csv
 
     ws = open_workspace(workspace)
-    path = export_queries_csv(ws, out, round_no=round_no)
+    path = export_queries_csv(ws, out, round_no=round_no, overwrite=overwrite)
     typer.echo(f"wrote the queries to {path}; fill the answer column, then run `alc-data correct --answers {path}`")
 
 
@@ -36,11 +37,12 @@ def list_queries(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, round_no: RoundOpt
 
     ws = open_workspace(workspace)
     rnd = check_round(ws, round_no)
-    answers = dict((q, (s, c)) for q, s, c in ws.query("SELECT query_id, status, answer_class FROM answers WHERE round=?", (rnd,)))
+    answers = ws.ledger.answers(rnd)
     rows = []
     for q in round_queries(ws, rnd):
         row = asdict(q)
-        row["answer"], row["answer_class"] = answers.get(q.query_id, (None, None))
+        a = answers.get(q.query_id)
+        row["answer"], row["answer_class"] = (a.status.value, a.answer_class) if a else (None, None)
         rows.append(row)
     if as_json:
         print_json(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,22 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
         sys.argv = argv
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def invoke(capsys, args) -> CliResult:
+    """:func:`run_cli` with a result object (exit_code, stdout, stderr, output)."""
+    return CliResult(*run_cli(capsys, *args))
 
 
 def indices(path: Path) -> np.ndarray:

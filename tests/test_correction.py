@@ -7,7 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+
+from cli_helpers import invoke
 
 from alc_data.answers import oracle_answers, record_answers
 from alc_data.answers.record import Answer
@@ -17,9 +18,7 @@ from alc_data.correction.run import correct_round
 from alc_data.errors import AlcError
 from alc_data.queries import create_round, export_queries_csv, region_boxes, round_queries
 from alc_data.scoring import ScoreTable, score_superpixels, select_top
-from alc_data_cli.main import app
 
-runner = CliRunner()
 
 
 def data_miou(ws, version):
@@ -50,7 +49,7 @@ def make_round(ws, budget, acquisition="sim", version="v0"):
                           acquisition=acquisition, image_id=i)
         for i in ws.image_ids("train")
     ]
-    asked = {(i, int(s)) for i, s in ws.query("SELECT image_id, superpixel_id FROM queries")}
+    asked = ws.ledger.asked("sam")
     selected = select_top(ScoreTable.concat(tables), budget, exclude=asked)
     return create_round(ws, selected, label_version=version, superpixel_set="sam", acquisition=acquisition, budget=budget)
 
@@ -77,7 +76,7 @@ def test_expand_whole_superpixel_and_tau():
     assert changes[0].pixels == 2
 
 
-def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws):
+def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys):
     ws = demo_ws
     before = data_miou(ws, "v0")
     rnd = make_round(ws, 15)
@@ -88,10 +87,10 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws):
     after = data_miou(ws, "v1")
     assert after > before + 0.02
     # every answer is in the ledger with its source and the version that applied it
-    rows = ws.query("SELECT source, applied_version FROM answers WHERE round=?", (rnd,))
-    assert len(rows) == 15 and {r for r in rows} == {("oracle:gt:pixel", "v1")}
-    corrected = ws.query("SELECT COUNT(*) FROM answers WHERE status='corrected'")[0][0]
-    assert ws.query("SELECT COUNT(*) FROM corrections WHERE label_version='v1'")[0][0] == corrected > 0
+    answers = ws.ledger.answers(rnd).values()
+    assert len(answers) == 15 and {(a.source, a.applied_version) for a in answers} == {("oracle:gt:pixel", "v1")}
+    corrected = sum(a.status == "corrected" for a in answers)
+    assert len(ws.ledger.corrections(["v1"])) == corrected > 0
     # applying again records nothing and writes no version
     again = correct_round(ws, round_no=rnd, oracle="gt")
     assert again["recorded"] == 0 and again["applied"] is None
@@ -107,7 +106,7 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws):
     correct_round(ws, round_no=rnd2, oracle="gt")
     assert ws.version("v2").parent == "v1"
     assert data_miou(ws, "v2") >= after
-    cost = json.loads(runner.invoke(app, ["info", "-w", str(ws.root), "--json"]).stdout)["cost"]
+    cost = json.loads(invoke(capsys, ["info", "-w", str(ws.root), "--json"]).stdout)["cost"]
     assert cost["total"]["queries"] == 30 and cost["total"]["answered"] == 30
     assert cost["total"]["correction_query_seconds"] == pytest.approx(30 * 4.76)
 
@@ -150,7 +149,7 @@ def _fill(path, out, answer_for):
     return rows
 
 
-def test_csv_answers_through_the_cli(demo_ws, tmp_path):
+def test_csv_answers_through_the_cli(demo_ws, tmp_path, capsys):
     ws = demo_ws
     rnd = make_round(ws, 8)
     q_csv = export_queries_csv(ws, tmp_path / "q.csv")
@@ -163,19 +162,19 @@ def test_csv_answers_through_the_cli(demo_ws, tmp_path):
         return "skip" if g == IGNORE_INDEX else ("accept" if names[g] == r["label_shown"] else names[g])
 
     _fill(q_csv, tmp_path / "a.csv", truth)
-    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
+    res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["recorded"] == 8 and out["applied"]["version"] == "v1"
-    assert ws.query("SELECT DISTINCT source FROM answers")[0][0] == "csv:a.csv"
+    assert {a.source for a in ws.ledger.answers(1).values()} == {"csv:a.csv"}
     # the same file twice changes nothing
-    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
+    res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["applied"] is None
     assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
     assert rnd == 1
 
 
-def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_path):
+def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_path, capsys):
     ws = demo_ws
     make_round(ws, 6)
     q_csv = export_queries_csv(ws, tmp_path / "q.csv")
@@ -192,27 +191,27 @@ def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_p
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(bad)
-    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(path)])
+    res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(path)])
     assert res.exit_code == 2
     msg = res.output.strip()
     assert "\n" not in msg and "6 bad row(s)" in msg
     for needle in ("line 4: conflicting", "line 5: unknown class 'zebra'", "line 6: unknown query 9999",
                    "line 7: answer for image", "line 8: duplicate", "line 9: round"):
         assert needle in msg
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
+    assert ws.ledger.answers(1) == {}
     assert [v.name for v in ws.label_versions()] == ["v0"]
 
 
-def test_answers_from_another_round_are_rejected(demo_ws, tmp_path):
+def test_answers_from_another_round_are_rejected(demo_ws, tmp_path, capsys):
     ws = demo_ws
     make_round(ws, 4)
     old = export_queries_csv(ws, tmp_path / "round1.csv")
     correct_round(ws, oracle="gt")
     make_round(ws, 4, version="v1")
     _fill(old, tmp_path / "a.csv", lambda r: "accept")
-    res = runner.invoke(app, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv")])
+    res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv")])
     assert res.exit_code == 2 and "belongs to round 1, not round 2" in res.output
-    assert ws.query("SELECT COUNT(*) FROM answers WHERE round=2")[0][0] == 0
+    assert ws.ledger.answers(2) == {}
 
 
 def test_conflicting_answer_with_the_ledger_is_refused(demo_ws):

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import invoke
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ALC_PROGRESS", "0")
 
@@ -121,15 +123,11 @@ def test_numeric_classes_and_bad_values(folders, tmp_path):
         diff_labels(str(a), str(tmp_path / "missing"), workspace=tmp_path / "nows")
 
 
-def test_cli_json_report_and_pictures(folders, tmp_path):
-    from typer.testing import CliRunner
-
-    from alc_data_cli.main import app
-
+def test_cli_json_report_and_pictures(folders, tmp_path, capsys):
     a, b, classes, images = folders
     report = tmp_path / "r" / "report.html"
     pics = tmp_path / "pics"
-    res = CliRunner().invoke(app, ["diff", str(a), str(b), "--classes", str(classes), "--images", str(images),
+    res = invoke(capsys, ["diff", str(a), str(b), "--classes", str(classes), "--images", str(images),
                                    "--json", "--report", str(report), "--out", str(pics), "--top", "2"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
@@ -147,7 +145,7 @@ def test_cli_json_report_and_pictures(folders, tmp_path):
     assert "<link" not in html and "<script" not in html and "href=" not in html
     assert "onlyA" in html and "thing" in html
     # plain output
-    res = CliRunner().invoke(app, ["diff", str(a), str(b), "--classes", str(classes)])
+    res = invoke(capsys, ["diff", str(a), str(b), "--classes", str(classes)])
     assert res.exit_code == 0 and "14 of 144 pixels" in res.stdout
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import invoke
+
 from alc_data.constants import IGNORE_INDEX as V
 from alc_data.errors import AlcError
 from alc_data.evaluate import confusion_matrix, data_miou, iou_per_class, model_miou, scores
@@ -113,20 +115,16 @@ def test_model_miou_of_a_constant_model(tmp_path):
     assert res["coverage"] == 0.75 and res["images"] == 1 and res["kind"] == "model"
 
 
-def test_cli_eval_json_and_table(tmp_path):
-    from typer.testing import CliRunner
-
-    from alc_data_cli.main import app
-
+def test_cli_eval_json_and_table(tmp_path, capsys):
     ws = hand_workspace(tmp_path / "ws")
-    res = CliRunner().invoke(app, ["eval", "-w", str(ws.root), "--json"])
+    res = invoke(capsys, ["eval", "-w", str(ws.root), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["data_miou"] == 62.5 and data["coverage"] == pytest.approx(0.7)
-    res = CliRunner().invoke(app, ["eval", "-w", str(ws.root), "--split", "train"])
+    res = invoke(capsys, ["eval", "-w", str(ws.root), "--split", "train"])
     assert res.exit_code == 0 and "mIoU" in res.stdout and "66.67" in res.stdout and "dog" in res.stdout
-    res = CliRunner().invoke(app, ["eval", "-w", str(ws.root), "--model", str(tmp_path / "m.pt"), "--version", "v0"])
+    res = invoke(capsys, ["eval", "-w", str(ws.root), "--model", str(tmp_path / "m.pt"), "--version", "v0"])
     assert res.exit_code == 2 and "--version applies to data mIoU" in res.output
     nogt = hand_workspace(tmp_path / "nogt", with_gt=False)
-    res = CliRunner().invoke(app, ["eval", "-w", str(nogt.root), "--json"])
+    res = invoke(capsys, ["eval", "-w", str(nogt.root), "--json"])
     assert res.exit_code == 2 and "error:" in res.output and "ground truth" in res.output

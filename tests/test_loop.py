@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+
+from cli_helpers import invoke
 
 from alc_data.errors import AlcError
 from alc_data.loop import apply_overrides, load_recipe
-from alc_data_cli.main import app
 
-runner = CliRunner()
 
 # a tiny, fast loop: 12 training images of 48×48, a few iterations per round
 TINY = [
@@ -28,22 +27,22 @@ TINY = [
 ]
 
 
-def cli(*args):
-    res = runner.invoke(app, [str(a) for a in args])
+def cli(capsys, *args):
+    res = invoke(capsys, [str(a) for a in args])
     assert res.exit_code == 0, res.output
     return res
 
 
-def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws):
+def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws, capsys):
     ws = demo_ws
     w = ["-w", ws.root]
-    mious = [json.loads(cli("eval", *w, "--json").stdout)["data_miou"]]
+    mious = [json.loads(cli(capsys, "eval", *w, "--json").stdout)["data_miou"]]
     for _ in range(2):
-        out = cli("train", *w, "--model", "demo-tiny", "--iterations", 40, "--batch-size", 8, "--crop-size", 48, "--json")
+        out = cli(capsys, "train", *w, "--model", "demo-tiny", "--iterations", 40, "--batch-size", 8, "--crop-size", 48, "--json")
         ckpt = json.loads(out.stdout)["checkpoint"]
-        cli("score", *w, "--model", ckpt, "--budget", 10, "--superpixels", "sam")
-        cli("correct", *w, "--oracle", "gt")
-        mious.append(json.loads(cli("eval", *w, "--json").stdout)["data_miou"])
+        cli(capsys, "score", *w, "--model", ckpt, "--budget", 10, "--superpixels", "sam")
+        cli(capsys, "correct", *w, "--oracle", "gt")
+        mious.append(json.loads(cli(capsys, "eval", *w, "--json").stdout)["data_miou"])
     assert [v.name for v in ws.label_versions()] == ["v0", "v1", "v2"]
     assert mious[0] < mious[1] < mious[2], mious
     # the round's score table has one row per candidate superpixel and the queries are its top rows
@@ -53,7 +52,7 @@ def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws):
     n_regions = sum(len(np.unique(ws.read_superpixels("sam", i))) for i in ws.image_ids("train"))
     assert len(table) == n_regions
     top = sorted(table.score.tolist(), reverse=True)[:10]
-    asked = [s for (s,) in ws.query("SELECT score FROM queries WHERE round=1 ORDER BY rank")]
+    asked = [q.score for q in ws.ledger.queries(1)]
     assert asked == pytest.approx(top)
 
 
@@ -82,8 +81,8 @@ def test_recipes_extend_and_override():
         ("train.bogus=1", "bogus"),
     ],
 )
-def test_bad_recipe_values_fail_before_anything_is_written(tmp_path, override, message):
-    res = runner.invoke(app, ["run", "demo", "-w", str(tmp_path / "ws"), "--set", override])
+def test_bad_recipe_values_fail_before_anything_is_written(tmp_path, override, message, capsys):
+    res = invoke(capsys, ["run", "demo", "-w", str(tmp_path / "ws"), "--set", override])
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
     assert not (tmp_path / "ws").exists()
 
@@ -154,17 +153,17 @@ def test_killed_run_resumes_to_the_same_labels(tmp_path):
     # no round was asked twice
     from alc_data.workspace import Workspace
 
-    assert Workspace.open(ws).query("SELECT COUNT(*) FROM rounds")[0][0] == 2
+    assert len(Workspace.open(ws).ledger.rounds()) == 2
 
 
-def test_csv_answers_stop_the_run_and_continue_it(tmp_path):
+def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys):
     import csv
 
     from alc_data.workspace import Workspace
 
     ws_dir = tmp_path / "ws"
     sets = [a for s in TINY for a in ("--set", s)] + ["--set", "loop.final_train=false"]
-    res = runner.invoke(app, ["run", "demo", "-w", str(ws_dir), "--answers-from", "csv", "--json", *sets])
+    res = invoke(capsys, ["run", "demo", "-w", str(ws_dir), "--answers-from", "csv", "--json", *sets])
     assert res.exit_code == 0, res.output
     table = json.loads(res.stdout)
     assert table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0]
@@ -182,16 +181,16 @@ def test_csv_answers_stop_the_run_and_continue_it(tmp_path):
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    res = runner.invoke(app, ["run", "demo", "-w", str(ws_dir), "--answers-from", "csv", "--answers", str(answers), "--json", *sets])
+    res = invoke(capsys, ["run", "demo", "-w", str(ws_dir), "--answers-from", "csv", "--answers", str(answers), "--json", *sets])
     assert res.exit_code == 0, res.output
     table = json.loads(res.stdout)
     assert table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0, 1]
     assert table["rounds"][1]["clicks"] == 8
-    assert ws.query("SELECT DISTINCT source FROM answers") == [("csv:answers.csv",)]
+    assert {a.source for r in ws.ledger.rounds() for a in ws.ledger.answers(r.round).values()} == {"csv:answers.csv"}
     assert (ws_dir / "runs" / "demo" / "round-02" / "queries.csv").is_file()  # round 2 waits for people
 
 
-def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path):
+def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path, capsys):
     from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
     from alc_data.workspace import Workspace
 
@@ -206,13 +205,13 @@ def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path)
         'set = "gsam-filled"\nmethod = "gsam"\nparams = { policy = "fill", source = "gdino" }\n'
     )
     sets = [a for s in TINY for a in ("--set", s)] + ["--set", "loop.rounds=1", "--set", "loop.final_train=false"]
-    res = runner.invoke(app, ["run", str(recipe), "-w", str(tmp_path / "ws"), "--json", *sets])
+    res = invoke(capsys, ["run", str(recipe), "-w", str(tmp_path / "ws"), "--json", *sets])
     assert res.exit_code == 0, res.output
     ws = Workspace.open(tmp_path / "ws")
     versions = {v.name: v for v in ws.label_versions()}
     assert versions["pseudo"].kind != "ingest" and versions["v1"].parent == "pseudo"
     assert {"gdino", "gsam-filled"} <= {s["name"] for s in ws.superpixel_sets()}
-    assert ws.query("SELECT DISTINCT superpixel_set FROM queries") == [("gsam-filled",)]
-    assert ws.query("SELECT label_version FROM rounds") == [("pseudo",)]
+    assert {r.superpixel_set for r in ws.ledger.rounds()} == {"gsam-filled"}
+    assert [r.label_version for r in ws.ledger.rounds()] == ["pseudo"]
     for image_id in ws.image_ids():
         assert ws.read_superpixels("gsam-filled", image_id).min() >= 0  # fill: every pixel is a candidate

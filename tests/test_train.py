@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import invoke
+
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 from alc_data.train import TrainConfig, read_checkpoint, train_model
@@ -215,19 +217,15 @@ def test_train_errors(colour_ws, tmp_path):
         train_model(colour_ws, config=tiny(), run_dir=tmp_path / "bad")
 
 
-def test_cli_train_prints_the_checkpoint(colour_ws, tmp_path):
-    from typer.testing import CliRunner
-
-    from alc_data_cli.main import app
-
+def test_cli_train_prints_the_checkpoint(colour_ws, tmp_path, capsys):
     run = tmp_path / "cli-run"
     args = ["train", "-w", str(colour_ws.root), "--model", "demo-tiny", "--iterations", "2", "--batch-size", "2",
             "--crop-size", "32", "--seed", "1", "--run-dir", str(run)]
-    res = CliRunner().invoke(app, args)
+    res = invoke(capsys, args)
     assert res.exit_code == 0, res.output
     assert res.stdout.strip().splitlines()[-1] == str(run / "final.pt")
-    res = CliRunner().invoke(app, [*args, "--json"])
+    res = invoke(capsys, [*args, "--json"])
     data = json.loads(res.stdout)
     assert data["completed"] and data["iterations"] == 2 and data["seconds"] == 0.0  # already finished
-    res = CliRunner().invoke(app, [*args, "--epochs", "1"])
+    res = invoke(capsys, [*args, "--epochs", "1"])
     assert res.exit_code == 2 and "error: give --epochs or --iterations, not both" in res.output

@@ -40,10 +40,7 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
     if not {"query_id", "answer"} <= cols:
         raise AlcError(f"{path}: needs the columns query_id and answer (has: {', '.join(sorted(cols)) or 'none'})")
     queries = {
-        qid: (rnd, image_id, sp, shown)
-        for qid, rnd, image_id, sp, shown in ws.query(
-            "SELECT query_id, round, image_id, superpixel_id, shown_label FROM queries"
-        )
+        qid: (q.round, q.image_id, q.superpixel_id, q.shown_label) for qid, q in ws.ledger.queries_by_id().items()
     }
     errors: list[str] = []
     seen: dict[int, tuple[int, Answer]] = {}

@@ -204,38 +204,18 @@ def lineage(ws, version: str) -> list[str]:
     return out
 
 
-_LEDGER_SQL = """
-SELECT c.correction_id, c.query_id, c.round, c.label_version, c.image_id, c.superpixel_id,
-       c.old_class, c.new_class, c.pixels,
-       q.superpixel_set, q.rep_row, q.rep_col, q.shown_label,
-       a.status, a.answer_class, a.source, a.annotator, a.answered_at
-FROM corrections c
-LEFT JOIN queries q ON q.query_id = c.query_id
-LEFT JOIN answers a ON a.query_id = c.query_id
-WHERE c.label_version IN ({marks})
-ORDER BY c.image_id, c.round, c.correction_id
-"""
-_LEDGER_KEYS = (
-    "correction_id", "query_id", "round", "label_version", "image_id", "superpixel_id", "old_class", "new_class",
-    "pixels", "superpixel_set", "rep_row", "rep_col", "shown_label", "status", "answer_class", "source",
-    "annotator", "answered_at",
-)
-
-
 def ledger_rows(ws, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
     """Corrections made by the versions between A and B (either direction), grouped by image id.
 
-    Returns (versions, {image_id: [row, ...]}), rows as dicts with the keys of ``_LEDGER_KEYS``.
+    Returns (versions, {image_id: [row, ...]}), rows as dicts with the fields of :class:`alc_data.workspace.ledger.CorrectionRow`.
     """
     la, lb = lineage(ws, a_version), lineage(ws, b_version)
     versions = sorted(set(la) ^ set(lb))
     if not versions:
         return [], {}
-    rows = ws.query(_LEDGER_SQL.format(marks=",".join("?" * len(versions))), versions)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        d = dict(zip(_LEDGER_KEYS, row))
-        grouped.setdefault(d["image_id"], []).append(d)
+    for row in ws.ledger.corrections(versions, order="image"):
+        grouped.setdefault(row.image_id, []).append(row.to_dict())
     return versions, grouped
 
 
@@ -293,7 +273,7 @@ def link_regions(
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in _LEDGER_KEYS if k != "image_id"}
+    return {k: v for k, v in row.items() if k != "image_id"}
 
 
 # ---------------------------------------------------------------------------------------------- core

@@ -97,7 +97,7 @@ def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None",
     ws = workspace if isinstance(workspace, Workspace) else None
     if ws is None:
         root = Path(workspace)
-        if not (root / "alc.sqlite").is_file():
+        if not Workspace.exists_at(root):
             raise AlcError(
                 f"{spec!r} is neither an existing label folder nor a label version (no workspace at {root}); "
                 "check the path or pass -w/--workspace"

@@ -8,21 +8,25 @@ from typing import Any
 import numpy as np
 
 from alc_data.correction.expand import Change, expand_answers
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.workspace import Workspace
+from alc_data.workspace.ledger import AnswerStatus, PendingAnswer
 
 
-def pending_answers(ws: Workspace, round_no: int) -> list[tuple]:
-    """Answers of a round not yet applied to a label version, with their query's location.
+def pending_answers(ws: Workspace, round_no: int) -> list[PendingAnswer]:
+    """Answers of a round not yet applied to a label version, with their query, in rank order."""
+    return ws.ledger.pending_answers(round_no)
 
-    Rows: (answer_id, query_id, status, answer_class, image_id, superpixel_set, superpixel_id, rep_row, rep_col).
-    """
-    return ws.query(
-        "SELECT a.answer_id, a.query_id, a.status, a.answer_class, q.image_id, q.superpixel_set, q.superpixel_id,"
-        " q.rep_row, q.rep_col FROM answers a JOIN queries q ON q.query_id = a.query_id"
-        " WHERE a.round = ? AND a.applied_version IS NULL ORDER BY q.rank",
-        (round_no,),
-    )
+
+def corrections_by_image(answers: list[PendingAnswer]) -> dict[str, list[tuple]]:
+    """Corrected answers grouped by image, as rows of (query_id, superpixel_set, superpixel_id,
+    new_class, rep_row, rep_col) for :func:`expand_image`."""
+    by_image: dict[str, list[tuple]] = defaultdict(list)
+    for p in answers:
+        if p.status is AnswerStatus.CORRECTED:
+            q = p.query
+            by_image[q.image_id].append((q.query_id, q.superpixel_set, q.superpixel_id, p.answer_class, q.rep_row, q.rep_col))
+    return by_image
 
 
 def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tuple], *, tau: float = 0.0,
@@ -63,62 +67,54 @@ def apply_answers(
     The version row, the corrections, the verified marks and the answers' ``applied_version`` are
     written in one transaction after the version's files are complete.
     """
-    if not 0.0 <= tau <= 1.0:
-        raise AlcError(f"--tau {tau} is outside 0..1; 0 spreads an answer over its whole superpixel")
-    pending = pending_answers(ws, round_no)
-    if not pending:
-        return None
-    parent = ws.version().name
-    name = version_name or ws.next_version_name()
-    by_image: dict[str, list[tuple]] = defaultdict(list)
-    for _aid, qid, status, cls, image_id, sp_set, sp_id, r, c in pending:
-        if status == "corrected":
-            by_image[image_id].append((qid, sp_set, sp_id, cls, r, c))
-    probs = _probabilities(ws, checkpoint, sorted(by_image)) if tau > 0 and by_image else {}
-    changes: list[tuple[str, Change]] = []
+    check_tau(tau)
+    with ws.writing("correct"):
+        pending = pending_answers(ws, round_no)
+        if not pending:
+            return None
+        parent = ws.version().name
+        name = version_name or ws.next_version_name()
+        by_image = corrections_by_image(pending)
+        probs = _probabilities(ws, checkpoint, sorted(by_image)) if tau > 0 and by_image else {}
+        changes: list[tuple[str, Change]] = []
 
-    def new_labels():
-        from alc_data.progress import track
+        def new_labels():
+            from alc_data.progress import track
 
-        for image_id in track(sorted(by_image), f"apply round {round_no}"):
-            labels, ch = expand_image(ws, image_id, ws.read_label(parent, image_id), by_image[image_id],
-                                      tau=tau, probs=probs.get(image_id))
-            changes.extend((image_id, x) for x in ch)
-            yield image_id, labels
+            for image_id in track(sorted(by_image), f"apply round {round_no}"):
+                labels, ch = expand_image(ws, image_id, ws.read_label(parent, image_id), by_image[image_id],
+                                          tau=tau, probs=probs.get(image_id))
+                changes.extend((image_id, x) for x in ch)
+                yield image_id, labels
 
-    accepted = [(image_id, sp_set, sp_id) for _a, _q, status, _c, image_id, sp_set, sp_id, _r, _cc in pending if status == "accepted"]
+        def on_commit(con):
+            ws.ledger.commit_applied(con, round_no=round_no, version=name, pending=pending, changes=changes)
 
-    def on_commit(con):
-        con.executemany(
-            "INSERT INTO corrections(query_id, round, label_version, image_id, superpixel_id, old_class, new_class, pixels)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            [(ch.query_id, round_no, name, image_id, ch.superpixel_id, ch.old_class, ch.new_class, ch.pixels) for image_id, ch in changes],
+        ws.write_version(
+            name,
+            new_labels(),
+            parent=parent,
+            kind="correction",
+            round=round_no,
+            params={"tau": tau, "answers": len(pending)},
+            on_commit=on_commit,
+            stage="correct",
         )
-        con.executemany(
-            "INSERT OR IGNORE INTO verified(image_id, superpixel_set, superpixel_id, round) VALUES (?,?,?,?)",
-            [(i, s, p, round_no) for i, s, p in accepted],
-        )
-        con.executemany("UPDATE answers SET applied_version=? WHERE answer_id=?", [(name, row[0]) for row in pending])
-        con.execute("UPDATE rounds SET output_version=? WHERE round=?", (name, round_no))
-
-    ws.write_version(
-        name,
-        new_labels(),
-        parent=parent,
-        kind="correction",
-        round=round_no,
-        params={"tau": tau, "answers": len(pending)},
-        on_commit=on_commit,
-    )
-    statuses = [row[2] for row in pending]
+    statuses = [p.status for p in pending]
     return {
         "version": name,
         "parent": parent,
         "round": round_no,
         "answers": len(pending),
-        "accepted": statuses.count("accepted"),
-        "corrected": statuses.count("corrected"),
-        "unanswerable": statuses.count("unanswerable"),
+        "accepted": statuses.count(AnswerStatus.ACCEPTED),
+        "corrected": statuses.count(AnswerStatus.CORRECTED),
+        "unanswerable": statuses.count(AnswerStatus.UNANSWERABLE),
         "changed_images": len({i for i, _ in changes}),
         "changed_pixels": int(sum(ch.pixels for _, ch in changes)),
     }
+
+
+def check_tau(tau: float) -> None:
+    """InvalidInput unless 0 ≤ tau ≤ 1 (checked before anything is recorded or written)."""
+    if not 0.0 <= tau <= 1.0:
+        raise InvalidInput(f"--tau {tau} is outside 0..1; 0 spreads an answer over its whole superpixel")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Iterator
 
 import numpy as np
 
-from alc_data.correction.apply import _probabilities, expand_image
+from alc_data.correction.apply import _probabilities, corrections_by_image, expand_image
 from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
 
@@ -19,15 +18,7 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint=None) -> Iterator[tu
     if version.kind != "correction" or version.parent is None:
         raise AlcError(f"label version {name!r} was not made by corrections ({version.kind}); nothing to rebuild from")
     tau = float(version.params.get("tau", 0.0))
-    rows = ws.query(
-        "SELECT q.query_id, q.image_id, q.superpixel_set, q.superpixel_id, a.answer_class, q.rep_row, q.rep_col"
-        " FROM answers a JOIN queries q ON q.query_id = a.query_id"
-        " WHERE a.applied_version = ? AND a.status = 'corrected'",
-        (name,),
-    )
-    by_image: dict[str, list[tuple]] = defaultdict(list)
-    for qid, image_id, sp_set, sp_id, cls, r, c in rows:
-        by_image[image_id].append((qid, sp_set, sp_id, cls, r, c))
+    by_image = corrections_by_image(ws.ledger.corrected_answers_of_version(name))
     probs: dict[str, np.ndarray] = {}
     if tau > 0 and by_image:
         probs = _probabilities(ws, checkpoint, sorted(by_image))

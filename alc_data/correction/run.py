@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.workspace import Workspace
 
 
@@ -21,30 +21,42 @@ def correct_round(
     checkpoint: str | os.PathLike | None = None,
     annotator: str = "oracle",
 ) -> dict[str, Any]:
-    """Record a round's answers (validated first; nothing recorded on any error) and apply them.
+    """Record a round's answers and apply them as a new label version.
 
-    Exactly one of ``answers_csv`` and ``oracle`` (``"gt"``). Every answer is in the ledger before any
-    label changes; re-running with the same answers records nothing and writes no version.
+    Answers come from ``answers_csv`` or from ``oracle`` (``"gt"``); with neither, the answers already
+    in the ledger (from ``alc-data annotate`` or an earlier interrupted run) are applied. Every option
+    and the whole answer file are validated before anything is recorded; every answer is in the ledger
+    before any label changes; re-running with the same answers records nothing and writes no version.
     """
-    import json
+    from alc_data.answers import ORACLE_MODES, oracle_answers, read_answers_csv
+    from alc_data.correction.apply import apply_answers, check_tau
+    from alc_data.faults import kill_point
 
-    from alc_data.answers import oracle_answers, read_answers_csv, record_answers
-    from alc_data.correction.apply import apply_answers
-    from alc_data.queries.create import check_round, round_queries
-
-    rnd = check_round(ws, round_no)
-    if answers_csv is not None:
-        answers = read_answers_csv(ws, answers_csv, round_no=rnd)
-        source = f"csv:{Path(answers_csv).name}"
-    elif oracle == "gt":
-        (label_version,) = ws.query("SELECT label_version FROM rounds WHERE round=?", (rnd,))[0]
-        answers = oracle_answers(ws, round_queries(ws, rnd), label_version=label_version, mode=oracle_mode)
-        source = f"oracle:gt:{oracle_mode}"
-    else:
-        raise AlcError(f"unknown oracle {oracle!r}; the only oracle is 'gt' (reference ground truth)")
-    inserted, present = record_answers(ws, rnd, answers, source=source, annotator=annotator)
-    if tau > 0 and checkpoint is None:
-        params = json.loads(ws.query("SELECT params FROM rounds WHERE round=?", (rnd,))[0][0])
-        checkpoint = params.get("checkpoint")
-    applied = apply_answers(ws, rnd, tau=tau, checkpoint=checkpoint)
-    return {"round": rnd, "source": source, "recorded": inserted, "already_recorded": present, "applied": applied}
+    if answers_csv is not None and oracle is not None:
+        raise InvalidInput("give at most one of --answers FILE and --oracle gt")
+    if oracle is not None and oracle != "gt":
+        raise InvalidInput(f"unknown oracle {oracle!r}; the only oracle is 'gt' (reference ground truth)")
+    if oracle_mode not in ORACLE_MODES:
+        raise InvalidInput(f"unknown oracle mode {oracle_mode!r}; choose one of: {', '.join(ORACLE_MODES)}")
+    check_tau(tau)
+    with ws.writing("correct"):
+        rnd = ws.ledger.round(round_no)
+        if tau > 0:
+            checkpoint = checkpoint or rnd.params.get("checkpoint")
+            if checkpoint is None or not Path(checkpoint).is_file():
+                raise NotFound(
+                    f"--tau {tau} needs the model's probabilities but the checkpoint {checkpoint} is missing; "
+                    "pass --model CHECKPOINT (or use --tau 0)"
+                )
+        if answers_csv is not None:
+            answers = read_answers_csv(ws, answers_csv, round_no=rnd.round)
+            source = f"csv:{Path(answers_csv).name}"
+        elif oracle == "gt":
+            answers = oracle_answers(ws, ws.ledger.queries(rnd.round), label_version=rnd.label_version, mode=oracle_mode)
+            source = f"oracle:gt:{oracle_mode}"
+        else:
+            answers, source = [], "ledger"
+        inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=annotator)
+        kill_point("correct:recorded")
+        applied = apply_answers(ws, rnd.round, tau=tau, checkpoint=checkpoint)
+    return {"round": rnd.round, "source": source, "recorded": inserted, "already_recorded": present, "applied": applied}

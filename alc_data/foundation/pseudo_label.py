@@ -177,6 +177,7 @@ def run_pseudo_label(
     old_set = next((s for s in ws.superpixel_sets() if s["name"] == instances_set), None)
     if old_set is not None and old_set["params"].get("label_version") != version:
         raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
+    ws.check_superpixel_target(instances_set, overwrite=old_set is not None)
     bg_mode, bg_value = background_label(ws, background)
     class_phrases = class_prompts(ws.class_names, prompts)
     names = ws.class_names
@@ -272,11 +273,12 @@ def run_pseudo_label(
             yield image_id, _load_npz(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
 
     params = {**settings, "instances_set": instances_set, "device": device, "amp": bool(amp), "batch_size": int(batch_size)}
-    ws.write_superpixel_set(
-        instances_set, instance_maps(), method="gsam", params={"source": "pseudo-label", "label_version": version},
-        overwrite=old_set is not None,
-    )
-    ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
+    with ws.writing("pseudo-label"):
+        ws.write_superpixel_set(
+            instances_set, instance_maps(), method="gsam", params={"source": "pseudo-label", "label_version": version},
+            overwrite=old_set is not None, stage="pseudo-label:instances",
+        )
+        ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params, stage="pseudo-label")
     shutil.rmtree(stage, ignore_errors=True)
     try:
         stage.parent.rmdir()  # 'pseudo/' when no other run is staged

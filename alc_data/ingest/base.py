@@ -8,7 +8,6 @@ failed ingest leaves nothing behind and an existing workspace is never touched.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -106,7 +105,7 @@ def ingest(
     from alc_data.progress import track
 
     target = Path(workspace).resolve()
-    if (target / "alc.sqlite").exists():
+    if Workspace.exists_at(target):
         existing = Workspace.open(target)
         raise AlcError(
             f"{target}: already holds dataset {existing.meta('dataset')!r}; use another -w/--workspace "
@@ -213,18 +212,7 @@ def ingest(
         if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
             raise AlcError("superpixels were given for some images but not all; give one map per image")
         ws.add_images(records)
-        from alc_data.workspace import now_iso
-
-        with ws.connect() as con:
-            con.execute(
-                "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
-                ("v0", None, "ingest", None, now_iso(), json.dumps({"labels_from": str(labels_from)})),
-            )
-            if has_sp:
-                con.execute(
-                    "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
-                    (superpixel_set, "imported", now_iso(), "{}"),
-                )
+        ws.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
         if target.exists():
             target.rmdir()
         os.replace(staging, target)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
+from alc_data.workspace.ledger import AnswerStatus
 
 DEFAULTS: dict[str, Any] = {
     "data": {"source": "demo", "labels_from": "gt"},
@@ -113,7 +114,7 @@ def prepare_workspace(workspace: Path, recipe: dict[str, Any]) -> Workspace:
     """Open the workspace, or create it from the recipe's [data] table when it does not exist."""
     from alc_data.ingest import FORMATS, ingest, load_formats
 
-    if (workspace / "alc.sqlite").exists():
+    if Workspace.exists_at(workspace):
         return Workspace.open(workspace)
     data = dict(recipe["data"])
     source = data.pop("source")
@@ -213,10 +214,9 @@ class Loop:
         return ckpt
 
     def _ledger_round(self, t: int) -> int | None:
-        for rnd, params in self.ws.query("SELECT round, params FROM rounds"):
-            p = json.loads(params)
-            if p.get("run") == self.name and p.get("loop_round") == t:
-                return int(rnd)
+        for r in self.ws.ledger.rounds():
+            if r.params.get("run") == self.name and r.params.get("loop_round") == t:
+                return r.round
         return None
 
     def _score(self, t: int, ckpt: Path, version: str, sp_set: str) -> int:
@@ -243,7 +243,7 @@ class Loop:
         from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
-        out = self.ws.query("SELECT output_version FROM rounds WHERE round=?", (rnd,))[0][0]
+        out = self.ws.ledger.round(rnd).output_version
         if out:
             rs["version"] = out
             self._save()
@@ -255,14 +255,15 @@ class Loop:
         else:
             if answers_csv is None:
                 path = self.paths.root / f"round-{t:02d}" / "queries.csv"
-                export_queries_csv(self.ws, path, round_no=rnd)
+                if not path.exists():  # never over a file people may be filling in
+                    export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
                 rs["queries_csv"] = str(path)
                 self._save()
                 return None
             res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
                                 checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
         applied = res["applied"]
-        version = applied["version"] if applied else self.ws.query("SELECT output_version FROM rounds WHERE round=?", (rnd,))[0][0]
+        version = applied["version"] if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged
             version = self.ws.version().name
         rs["version"] = version
@@ -283,7 +284,13 @@ class Loop:
 
     # ---------------------------------------------------------------- the loop
     def run(self, *, answers_csv: Path | None = None) -> dict[str, Any]:
-        """Run (or resume) every round; returns the round table. Stops early when waiting for answers."""
+        """Run (or resume) every round; returns the round table. Stops early when waiting for answers.
+
+        Holds the workspace's write lock for the whole run."""
+        with self.ws.writing(f"run {self.name}"):
+            return self._run(answers_csv=answers_csv)
+
+    def _run(self, *, answers_csv: Path | None) -> dict[str, Any]:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if self.state.get("start_version") is None:
@@ -336,10 +343,10 @@ class Loop:
                 rnd = self._round_state(t).get("ledger_round")
                 if rnd is None or not self._round_state(t).get("done"):
                     break
-                counts = dict(self.ws.query("SELECT status, COUNT(*) FROM answers WHERE round=? GROUP BY status", (rnd,)))
+                counts = self.ws.ledger.status_counts(rnd)
                 clicks += sum(counts.values())
-                accepted += counts.get("accepted", 0)
-                corrected += counts.get("corrected", 0)
+                accepted += counts.get(AnswerStatus.ACCEPTED, 0)
+                corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
             rows.append({
                 "round": t,

@@ -249,35 +249,23 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
 def _ledger_rows(ws, versions: list[str], names: list[str]) -> list[dict[str, Any]]:
     if not versions:
         return []
-    rows = ws.query(
-        f"""
-        SELECT c.correction_id, c.query_id, c.round, c.label_version, c.image_id, q.superpixel_set, c.superpixel_id,
-               c.old_class, c.new_class, c.pixels, a.status, a.source, a.annotator, a.answered_at
-        FROM corrections c
-        LEFT JOIN queries q ON q.query_id = c.query_id
-        LEFT JOIN answers a ON a.query_id = c.query_id
-        WHERE c.label_version IN ({",".join("?" * len(versions))})
-        ORDER BY c.round, c.correction_id
-        """,
-        versions,
-    )
+    rows = ws.ledger.corrections(versions, order="round")
 
     def nm(v):
         if v is None:
             return None
         return "void" if v == IGNORE_INDEX else names[v] if 0 <= v < len(names) else str(v)
 
-    out = []
-    for cid, qid, rnd, ver, image_id, sp_set, sp_id, old, new, px, status, source, annotator, at in rows:
-        out.append(
-            {
-                "correction_id": cid, "query_id": qid, "round": rnd, "label_version": ver, "image_id": image_id,
-                "superpixel_set": sp_set, "superpixel_id": sp_id, "old_class": old, "old_class_name": nm(old),
-                "new_class": new, "new_class_name": nm(new), "pixels": px, "status": status, "source": source,
-                "annotator": annotator, "answered_at": at,
-            }
-        )
-    return out
+    return [
+        {
+            "correction_id": r.correction_id, "query_id": r.query_id, "round": r.round, "label_version": r.label_version,
+            "image_id": r.image_id, "superpixel_set": r.superpixel_set, "superpixel_id": r.superpixel_id,
+            "old_class": r.old_class, "old_class_name": nm(r.old_class), "new_class": r.new_class,
+            "new_class_name": nm(r.new_class), "pixels": r.pixels, "status": r.status, "source": r.source,
+            "annotator": r.annotator, "answered_at": r.answered_at,
+        }
+        for r in rows
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- build
@@ -315,7 +303,7 @@ def build_dataset_folder(
     palette = ws.palette
     labels_from = str(ws.meta("labels_from", "gt"))
     independent_gt = labels_from != "gt" and ws.has_gt()
-    records = {r[0]: r for r in ws.query("SELECT image_id, sha256, has_gt FROM images")}
+    records = ws.image_records()
     published = set().union(*(set(ids) for ids in plan.values()))
 
     try:
@@ -340,7 +328,7 @@ def build_dataset_folder(
                 rec = records[image_id]
                 img_path = ws.image_path(image_id)
                 img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
-                if hashlib.sha256(img_bytes).hexdigest() != rec[1]:
+                if hashlib.sha256(img_bytes).hexdigest() != rec["sha256"]:
                     raise AlcError(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
                 lab_bytes, lab = _label_png(ws.label_path(v.name, image_id), palette, f"label {v.name} of {image_id!r}")
                 org_bytes, org = _label_png(ws.label_path(original, image_id), palette, f"label {original} of {image_id!r}")
@@ -356,7 +344,7 @@ def build_dataset_folder(
                     },
                     len(img_bytes) + len(lab_bytes) + len(org_bytes),
                 )
-                if independent_gt and rec[2]:
+                if independent_gt and rec["has_gt"]:
                     gt = ws.read_gt(image_id)
                     conf_before += confusion_matrix(org, gt, k)
                     conf_after += confusion_matrix(lab, gt, k)

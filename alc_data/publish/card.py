@@ -61,20 +61,16 @@ def size_category(n: int) -> str:
 
 def _ledger_summary(ws, lineage: list[str]) -> dict[str, Any]:
     """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
-    from alc_data.ledger import cost_summary
+    from alc_data.queries.cost import cost_summary
 
-    rows = ws.query("SELECT round, acquisition, budget, output_version, created_at FROM rounds ORDER BY round")
-    keep = {r[0]: r for r in rows if r[3] in set(lineage)}
+    keep = {r.round: r for r in ws.ledger.rounds() if r.output_version in set(lineage)}
     cost = [r for r in cost_summary(ws)["rounds"] if r["round"] in keep]
     for r in cost:
-        r["budget"] = keep[r["round"]][2]
-        r["output_version"] = keep[r["round"]][3]
-    sources = ws.query(
-        f"SELECT source, COUNT(*) FROM answers WHERE round IN ({','.join('?' * len(keep))}) GROUP BY source ORDER BY source",
-        list(keep),
-    ) if keep else []
+        r["budget"] = keep[r["round"]].budget
+        r["output_version"] = keep[r["round"]].output_version
+    sources = ws.ledger.answer_sources(sorted(keep))
     total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
-    return {"rounds": cost, "total": total, "sources": dict(sources)}
+    return {"rounds": cost, "total": total, "sources": sources}
 
 
 def _duration(seconds: float) -> str:

@@ -7,6 +7,7 @@ import io
 import os
 from pathlib import Path
 
+from alc_data.errors import AlreadyExists
 from alc_data.queries.create import check_round, round_queries
 from alc_data.workspace import Workspace
 
@@ -17,15 +18,29 @@ QUERY_CSV_COLUMNS = (
 """Columns of the query CSV. People fill ``answer`` with ``accept`` or a class name (or index)."""
 
 
-def export_queries_csv(ws: Workspace, out: str | os.PathLike, *, round_no: int | None = None) -> Path:
+def export_queries_csv(
+    ws: Workspace,
+    out: str | os.PathLike,
+    *,
+    round_no: int | None = None,
+    overwrite: bool = False,
+    inside_workspace: bool = False,
+) -> Path:
     """Write the queries of a round (default: the latest) to ``out`` with an empty ``answer`` column.
 
     The shown label is the current label at the representative pixel, as a class name (``void``
-    for the ignore index). Box coordinates are inclusive pixel indices.
+    for the ignore index). Box coordinates are inclusive pixel indices. Refuses a path inside the
+    workspace (except with ``inside_workspace``, for a run's own folder) and an existing file unless
+    ``overwrite``.
     """
     from alc_data.constants import IGNORE_INDEX
     from alc_data.io.atomic import atomic_write_bytes
+    from alc_data.io.outputs import check_output
 
+    if not inside_workspace:
+        check_output(out, ws.root, overwrite=overwrite)
+    elif Path(out).exists() and not overwrite:
+        raise AlreadyExists(f"{out}: file exists; choose a new path or pass --overwrite")
     round_no = check_round(ws, round_no)
     names = ws.class_names
     buf = io.StringIO()

@@ -51,10 +51,14 @@ def compute_superpixel_set(
     (default: the method's name). Returns the set name."""
     from alc_data.progress import track
 
+    from alc_data.superpixels.utils import check_params
+
     load_methods()
     fn = SUPERPIXEL_METHODS.get(method)
     name = name or method
     params = dict(params or {})
+    check_params(fn, params, f"superpixel method {method!r}")
+    ws.check_superpixel_target(name, overwrite=overwrite)
 
     def maps():
         for image_id in track(ws.image_ids(), f"superpixels {method}"):
@@ -64,5 +68,6 @@ def compute_superpixel_set(
                 raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
             yield image_id, sp.astype(np.int32, copy=False)
 
-    ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite)
+    with ws.writing("superpixels"):
+        ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite)
     return name

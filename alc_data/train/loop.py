@@ -237,8 +237,26 @@ def train_model(
     ``callback(state)``: called after every iteration with ``iteration``, ``total``, ``loss``,
     ``lr``; an exception raised there stops the training (the last checkpoint stays).
     ``max_iterations_this_call``: stop (after saving ``last.pt``) once this many iterations ran in
-    this call.
+    this call. Holds the workspace's write lock while it runs.
     """
+    with ws.writing("train"):
+        return _train_model(ws, version=version, split=split, config=config, run_dir=run_dir, resume=resume,
+                            init_checkpoint=init_checkpoint, callback=callback,
+                            max_iterations_this_call=max_iterations_this_call)
+
+
+def _train_model(
+    ws,
+    *,
+    version: str | None,
+    split: str | None,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    resume: bool,
+    init_checkpoint: str | os.PathLike | None,
+    callback: Callable[[dict[str, Any]], None] | None,
+    max_iterations_this_call: int | None,
+) -> TrainResult:
     import torch
 
     from alc_data.io.atomic import atomic_write_bytes

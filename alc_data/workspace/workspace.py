@@ -26,16 +26,20 @@ import os
 import re
 import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, WorkspaceDamaged
+from alc_data.errors import AlcError, AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
 from alc_data.workspace.migrations import latest_version, upgrade
 from alc_data.workspace.schema import SCHEMA
+
+if TYPE_CHECKING:
+    from alc_data.workspace.ledger import Ledger
 
 DB_NAME = "alc.sqlite"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -81,6 +85,11 @@ class Workspace:
         self._classes: list[ClassInfo] | None = None
 
     # ------------------------------------------------------------------ opening
+    @staticmethod
+    def exists_at(root: str | os.PathLike) -> bool:
+        """Whether ``root`` holds a workspace (its database file exists)."""
+        return (Path(root) / DB_NAME).exists()
+
     @classmethod
     def open(cls, root: str | os.PathLike) -> "Workspace":
         ws = cls(root)
@@ -125,8 +134,12 @@ class Workspace:
         if ws.db_path.exists():
             raise AlcError(f"{ws.root}: already holds a workspace; use another -w/--workspace")
         validate_classes(classes)
+        raw = sqlite3.connect(ws.db_path)
+        try:
+            raw.executescript(SCHEMA)
+        finally:
+            raw.close()
         with ws.connect() as con:
-            con.executescript(SCHEMA)
             meta = {
                 "schema_version": 1,
                 "dataset": dataset,
@@ -146,23 +159,59 @@ class Workspace:
         return ws
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction: committed on success, rolled back on error."""
+    def connect(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection in one transaction: committed on success, rolled back on error.
+
+        ``immediate=True`` takes SQLite's write lock at the start (``BEGIN IMMEDIATE``), for
+        read-then-write steps such as allocating a round number. SQLite errors become one-line
+        project errors naming the database: damaged, not writable, or busy.
+        """
         try:
-            con = sqlite3.connect(self.db_path, timeout=30)
-        except sqlite3.OperationalError as exc:
-            raise AlcError(f"{self.db_path}: cannot open the workspace database ({exc})") from None
+            con = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise WorkspaceDamaged(f"{self.db_path}: cannot open the workspace database ({exc})") from None
         try:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA foreign_keys=ON")
-            with con:
+            con.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
                 yield con
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+            if con.in_transaction:
+                con.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            if "readonly" in str(exc) or "unable to open" in str(exc):
+            text = str(exc)
+            if "readonly" in text or "unable to open" in text:
                 raise AlcError(f"{self.db_path}: workspace is not writable ({exc}); fix its permissions") from None
+            if "locked" in text or "busy" in text:
+                raise WorkspaceBusy(f"{self.db_path}: the database stayed locked by another process for 30 s; retry") from None
+            if "no such table" in text or "no such column" in text:
+                raise WorkspaceDamaged(f"{self.db_path}: the workspace database is incomplete ({exc}); it is damaged") from None
             raise
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise WorkspaceDamaged(
+                f"{self.db_path}: the workspace database is damaged ({exc}); restore it from a backup"
+            ) from None
         finally:
             con.close()
+
+    @property
+    def ledger(self) -> "Ledger":
+        """Rounds, queries, answers and corrections (:class:`alc_data.workspace.ledger.Ledger`)."""
+        from alc_data.workspace.ledger import Ledger
+
+        return Ledger(self)
+
+    def writing(self, command: str, *, wait: bool | None = None) -> contextlib.AbstractContextManager[None]:
+        """Hold the workspace's exclusive write lock (see :mod:`alc_data.workspace.lock`)."""
+        from alc_data.workspace.lock import write_lock
+
+        return write_lock(self.root, command, wait=wait)
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         with self.connect() as con:
@@ -244,6 +293,15 @@ class Workspace:
         keys = ("image_id", "path", "sha256", "height", "width", "has_gt")
         return dict(zip(keys, rows[0]))
 
+    def image_records(self) -> dict[str, dict[str, Any]]:
+        """Every image's record (image_id, path, sha256, height, width, has_gt) in one read."""
+        keys = ("image_id", "path", "sha256", "height", "width", "has_gt")
+        rows = self.query("SELECT image_id, path, sha256, height, width, has_gt FROM images ORDER BY image_id")
+        return {r[0]: dict(zip(keys, r)) for r in rows}
+
+    def count_with_gt(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM images WHERE has_gt=1")[0][0])
+
     def image_path(self, image_id: str) -> Path:
         path = Path(self.image_record(image_id)["path"])
         return path if path.is_absolute() else self.root / path
@@ -319,61 +377,79 @@ class Workspace:
         round: int | None = None,
         params: dict[str, Any] | None = None,
         on_commit=None,
+        stage: str = "version",
     ) -> LabelVersion:
         """Write a complete label version atomically.
 
         ``labels`` yields (image_id, (H, W) uint8) for the images that differ from ``parent``; every
-        other image is hard-linked (or copied) from the parent. ``on_commit(con)`` runs inside the same
-        SQLite transaction that registers the version (for ledger rows that must land with it).
+        other image is hard-linked (or copied) from the parent. The files go to a staging folder; then,
+        in one SQLite transaction that holds the database's write lock, the name is checked free, the
+        folder is renamed into place and the version is registered; ``on_commit(con)`` runs inside that
+        transaction (for ledger rows that must land with the version). If the transaction fails, only
+        the folder this call renamed is removed. Kill points ``<stage>:staged`` and ``<stage>:renamed``
+        mark the two moments a crash matters.
         """
-        from alc_data.io.atomic import atomic_dir
+        from alc_data.faults import kill_point
         from alc_data.io.labels import encode_label_png
 
         check_name("label version", name)
         if any(v.name == name for v in self.label_versions()):
-            raise AlcError(f"label version {name!r} already exists; choose another --version name")
+            raise AlreadyExists(f"label version {name!r} already exists; choose another --version name")
         if parent is not None:
             self.version(parent)
         final = self.version_dir(name)
-        if final.exists():  # stale folder from a crash before registration
-            shutil.rmtree(final)
         palette = self.palette
-        ids = set(self.image_ids())
-        with atomic_dir(final) as tmp:
+        records = self.image_records()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=final.parent))
+        try:
             written: set[str] = set()
             for image_id, label in labels:
-                if image_id not in ids:
-                    raise AlcError(f"label for unknown image id {image_id!r}")
+                rec = records.get(image_id)
+                if rec is None:
+                    raise NotFound(f"label for unknown image id {image_id!r}")
                 check_label_values(label, self.num_classes, f"label of {image_id!r}")
-                rec = self.image_record(image_id)
                 if label.shape != (rec["height"], rec["width"]):
-                    raise AlcError(
+                    raise InvalidInput(
                         f"label of {image_id!r} has shape {label.shape}, image is {(rec['height'], rec['width'])}"
                     )
                 (tmp / f"{image_id}.png").write_bytes(encode_label_png(label, palette))
                 written.add(image_id)
+            missing = sorted(set(records) - written)
             if parent is not None:
                 src_dir = self.version_dir(parent)
-                for image_id in sorted(ids - written):
+                for image_id in missing:
                     src = src_dir / f"{image_id}.png"
                     try:
                         os.link(src, tmp / src.name)
                     except OSError:
                         shutil.copy2(src, tmp / src.name)
-            elif ids - written:
-                missing = sorted(ids - written)
-                raise AlcError(f"label version {name!r} lacks labels for {len(missing)} images, e.g. {missing[0]!r}")
-        try:
-            with self.connect() as con:
-                con.execute(
-                    "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
-                    (name, parent, kind, round, now_iso(), json.dumps(params or {})),
-                )
-                if on_commit is not None:
-                    on_commit(con)
-        except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
-            raise
+            elif missing:
+                raise InvalidInput(f"label version {name!r} lacks labels for {len(missing)} images, e.g. {missing[0]!r}")
+            kill_point(f"{stage}:staged")
+            renamed = False
+            try:
+                with self.connect(immediate=True) as con:
+                    taken = con.execute("SELECT 1 FROM label_versions WHERE name=?", (name,)).fetchone()
+                    if taken:
+                        raise AlreadyExists(f"label version {name!r} was registered by another command meanwhile; re-run")
+                    if final.exists():  # a folder without its catalogue row: left by a crash before registration
+                        shutil.rmtree(final)
+                    os.replace(tmp, final)
+                    renamed = True
+                    kill_point(f"{stage}:renamed")
+                    con.execute(
+                        "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
+                        (name, parent, kind, round, now_iso(), json.dumps(params or {})),
+                    )
+                    if on_commit is not None:
+                        on_commit(con)
+            except BaseException:
+                if renamed:
+                    shutil.rmtree(final, ignore_errors=True)
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return self.version(name)
 
     # ------------------------------------------------------------------ superpixel sets
@@ -400,6 +476,24 @@ class Workspace:
 
         return read_superpixels(self.superpixel_path(set_name, image_id))
 
+    def check_superpixel_target(self, name: str, *, overwrite: bool = False) -> None:
+        """Refuse, before any work, a set name that is taken (without ``overwrite``) or that rounds use.
+
+        A set that rounds were scored on defines those rounds' queries and how their answers spread;
+        replacing its regions would silently change what every later ``correct`` does.
+        """
+        check_name("superpixel set", name)
+        if not any(s["name"] == name for s in self.superpixel_sets()):
+            return
+        if not overwrite:
+            raise AlreadyExists(f"superpixel set {name!r} already exists; pass --name to choose another or --overwrite")
+        used = self.ledger.rounds_using_superpixels(name)
+        if used:
+            raise Conflict(
+                f"superpixel set {name!r} is used by round(s) {', '.join(map(str, used))}, so it cannot be overwritten; "
+                "write the new regions under another --name"
+            )
+
     def write_superpixel_set(
         self,
         name: str,
@@ -408,44 +502,77 @@ class Workspace:
         method: str,
         params: dict[str, Any] | None = None,
         overwrite: bool = False,
+        stage: str = "superpixels",
     ) -> None:
-        """Write a named superpixel set (one (H, W) int32 map per image) atomically."""
-        from alc_data.io.atomic import atomic_dir
+        """Write a named superpixel set (one (H, W) int32 map per image) atomically.
+
+        The maps go to a staging folder; then, in one transaction, the old folder (when overwriting) is
+        moved aside, the new one renamed into place and the catalogue row replaced. Kill points
+        ``<stage>:staged`` and ``<stage>:renamed``.
+        """
+        from alc_data.faults import kill_point
         from alc_data.io.superpixels import write_superpixels
 
-        check_name("superpixel set", name)
-        exists = any(s["name"] == name for s in self.superpixel_sets())
-        if exists and not overwrite:
-            raise AlcError(f"superpixel set {name!r} already exists; pass --name to choose another or --overwrite")
+        self.check_superpixel_target(name, overwrite=overwrite)
         final = self.root / "superpixels" / name
-        staged = self.root / "superpixels" / f".{name}.new"
-        shutil.rmtree(staged, ignore_errors=True)
-        ids = set(self.image_ids())
-        with atomic_dir(staged) as tmp:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        records = self.image_records()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=final.parent))
+        old = final.parent / f".{name}.old"
+        try:
             written = set()
             for image_id, sp in maps:
-                rec = self.image_record(image_id)
+                rec = records.get(image_id)
+                if rec is None:
+                    raise NotFound(f"superpixel map for unknown image id {image_id!r}")
                 if sp.shape != (rec["height"], rec["width"]):
-                    raise AlcError(
+                    raise InvalidInput(
                         f"superpixel map of {image_id!r} has shape {sp.shape}, image is {(rec['height'], rec['width'])}"
                     )
                 write_superpixels(tmp / f"{image_id}.npz", sp)
                 written.add(image_id)
-            if ids - written:
-                missing = sorted(ids - written)
-                raise AlcError(f"superpixel set {name!r} lacks maps for {len(missing)} images, e.g. {missing[0]!r}")
-        old = self.root / "superpixels" / f".{name}.old"
+            missing = sorted(set(records) - written)
+            if missing:
+                raise InvalidInput(f"superpixel set {name!r} lacks maps for {len(missing)} images, e.g. {missing[0]!r}")
+            kill_point(f"{stage}:staged")
+            with self.connect(immediate=True) as con:
+                if con.execute("SELECT 1 FROM rounds WHERE superpixel_set=? LIMIT 1", (name,)).fetchone():
+                    raise Conflict(f"superpixel set {name!r} was used by a round meanwhile; write it under another --name")
+                shutil.rmtree(old, ignore_errors=True)
+                registered = con.execute("SELECT 1 FROM superpixel_sets WHERE name=?", (name,)).fetchone()
+                if final.exists():
+                    if registered:
+                        os.replace(final, old)
+                    else:  # a folder without its catalogue row: left by a crash before registration
+                        shutil.rmtree(final)
+                os.replace(tmp, final)
+                kill_point(f"{stage}:renamed")
+                con.execute("DELETE FROM superpixel_sets WHERE name=?", (name,))
+                con.execute(
+                    "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
+                    (name, method, now_iso(), json.dumps(params or {})),
+                )
+        except BaseException:
+            if not tmp.exists() and old.exists():  # renamed, then the commit failed: put the old set back
+                shutil.rmtree(final, ignore_errors=True)
+                os.replace(old, final)
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            os.replace(final, old)
-        os.replace(staged, final)
+
+    def register_ingest(self, *, labels_from: str, superpixel_set: str | None) -> None:
+        """Register the ingested labels as ``v0`` (and imported superpixels) in one transaction."""
         with self.connect() as con:
-            con.execute("DELETE FROM superpixel_sets WHERE name=?", (name,))
             con.execute(
-                "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
-                (name, method, now_iso(), json.dumps(params or {})),
+                "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
+                ("v0", None, "ingest", None, now_iso(), json.dumps({"labels_from": str(labels_from)})),
             )
-        shutil.rmtree(old, ignore_errors=True)
+            if superpixel_set is not None:
+                con.execute(
+                    "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
+                    (superpixel_set, "imported", now_iso(), "{}"),
+                )
 
     # ------------------------------------------------------------------ paths
     def rounds_dir(self, round_no: int) -> Path:

@@ -1,0 +1,41 @@
+"""Where commands may write their outputs: never into or over the workspace, never over a file or
+folder without ``--overwrite``, and always through a staged copy that replaces the target at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from alc_data.errors import AlreadyExists, InvalidInput
+
+
+def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, overwrite: bool, what: str = "--out") -> Path:
+    """Validate an output path before anything is written; returns it resolved.
+
+    Refuses a path inside the workspace or one that contains it (overwriting it would destroy the
+    workspace), and an existing file or non-empty folder unless ``overwrite``.
+    """
+    target = Path(out).resolve()
+    root = Path(workspace_root).resolve()
+    if target == root or root in target.parents:
+        raise InvalidInput(f"{what} {out}: is inside the workspace {root}; write outputs outside it")
+    if target in root.parents:
+        raise InvalidInput(f"{what} {out}: contains the workspace {root}; overwriting it would delete the workspace")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise AlreadyExists(f"{what} {out}: folder exists and is not empty; choose a new path or pass --overwrite")
+    if target.exists() and not target.is_dir() and not overwrite:
+        raise AlreadyExists(f"{what} {out}: file exists; choose a new path or pass --overwrite")
+    return target
+
+
+def replace_path(staged: Path, target: Path) -> None:
+    """Put the staged file or folder at ``target``, replacing what is there only once it is complete."""
+    if target.is_dir() and not target.is_symlink():
+        old = target.with_name(f".{target.name}.old.tmp")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(staged, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staged, target)

@@ -1,0 +1,410 @@
+"""The ledger: rounds, queries, answers, corrections and verified superpixels.
+
+This module owns every SQL statement about the ledger (the catalogue's statements live in
+:mod:`alc_data.workspace.workspace`); the rest of the library and the CLI go through
+``ws.ledger`` and get frozen dataclasses back, never rows to unpack by position.
+
+Round numbers are allocated inside the transaction that registers the round, and a round's queries
+land in that same transaction, so two writers can never get the same number.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from alc_data.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from alc_data.workspace.workspace import Workspace
+
+
+class AnswerStatus(str, Enum):
+    """What an annotator said about the label shown at the representative pixel."""
+
+    ACCEPTED = "accepted"  #: the shown label is right
+    CORRECTED = "corrected"  #: the shown label is wrong; ``answer_class`` is the right one
+    UNANSWERABLE = "unanswerable"  #: the annotator cannot tell (or the ground truth is void)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round: the labels and superpixels it scored, its acquisition and budget, its outputs."""
+
+    round: int
+    label_version: str
+    superpixel_set: str
+    acquisition: str
+    budget: int
+    score_table: str | None  #: path relative to the workspace
+    output_version: str | None  #: the label version ``correct`` wrote (None until applied)
+    created_at: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One correction query: "is the pixel (rep_row, rep_col) of image_id a <shown_label>?"."""
+
+    query_id: int
+    round: int
+    rank: int
+    image_id: str
+    superpixel_set: str
+    superpixel_id: int
+    rep_row: int
+    rep_col: int
+    shown_label: int
+    dominant: int | None
+    area: int
+    score: float
+    bbox: tuple[int, int, int, int]  #: x0, y0, x1, y1 inclusive
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one query. ``answer_class`` is None when unanswerable; for ``accepted`` it is the
+    shown label."""
+
+    query_id: int
+    status: AnswerStatus
+    answer_class: int | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", AnswerStatus(self.status))
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """An answer as the ledger holds it."""
+
+    answer_id: int
+    query_id: int
+    round: int
+    status: AnswerStatus
+    answer_class: int | None
+    source: str
+    annotator: str
+    answered_at: str
+    applied_version: str | None
+
+
+@dataclass(frozen=True)
+class PendingAnswer:
+    """A recorded answer not yet applied to a label version, with its query."""
+
+    answer_id: int
+    status: AnswerStatus
+    answer_class: int | None
+    query: Query
+
+
+@dataclass(frozen=True)
+class CorrectionRow:
+    """One correction (an answer that changed pixels of one version) with its query and answer."""
+
+    correction_id: int
+    query_id: int
+    round: int
+    label_version: str
+    image_id: str
+    superpixel_id: int
+    old_class: int
+    new_class: int
+    pixels: int
+    superpixel_set: str | None
+    rep_row: int | None
+    rep_col: int | None
+    shown_label: int | None
+    status: str | None
+    answer_class: int | None
+    source: str | None
+    annotator: str | None
+    answered_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RoundCost:
+    """Queries and answers of one round (or of all rounds, with ``round`` None)."""
+
+    round: int | None
+    acquisition: str | None
+    budget: int
+    queries: int
+    answered: int
+    accepted: int
+    corrected: int
+    unanswerable: int
+    unapplied: int  #: recorded answers no label version applies yet
+
+
+_QUERY_COLUMNS = (
+    "q.query_id, q.round, q.rank, q.image_id, q.superpixel_set, q.superpixel_id, q.rep_row, q.rep_col,"
+    " q.shown_label, q.dominant, q.area, q.score, q.bbox_x0, q.bbox_y0, q.bbox_x1, q.bbox_y1"
+)
+_ROUND_COLUMNS = "round, label_version, superpixel_set, acquisition, budget, score_table, output_version, created_at, params"
+
+
+def _query(row: Sequence[Any]) -> Query:
+    return Query(*row[:12], bbox=tuple(int(v) for v in row[12:16]))  # type: ignore[arg-type]
+
+
+def _round(row: Sequence[Any]) -> Round:
+    return Round(*row[:8], params=json.loads(row[8]))
+
+
+def _chunks(values: list, size: int = 500) -> Iterable[list]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+class Ledger:
+    """The ledger of one workspace (``ws.ledger``)."""
+
+    def __init__(self, ws: "Workspace") -> None:
+        self.ws = ws
+
+    # ------------------------------------------------------------------ rounds
+    def rounds(self) -> list[Round]:
+        return [_round(r) for r in self.ws.query(f"SELECT {_ROUND_COLUMNS} FROM rounds ORDER BY round")]
+
+    def latest_round(self) -> int | None:
+        row = self.ws.query("SELECT MAX(round) FROM rounds")[0][0]
+        return None if row is None else int(row)
+
+    def round(self, round_no: int | None = None) -> Round:
+        """A round by number; ``None`` gives the latest. NotFound when there is none."""
+        latest = self.latest_round()
+        if latest is None:
+            raise NotFound("no rounds yet; run `alc-data score --budget B` first")
+        number = latest if round_no is None else int(round_no)
+        rows = self.ws.query(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE round=?", (number,))
+        if not rows:
+            raise NotFound(f"round {round_no} does not exist; the latest is {latest}")
+        return _round(rows[0])
+
+    def create_round(
+        self,
+        *,
+        label_version: str,
+        superpixel_set: str,
+        acquisition: str,
+        budget: int,
+        queries: Sequence[tuple],
+        params: dict[str, Any] | None = None,
+        score_table: Callable[[int], str] | None = None,
+    ) -> int:
+        """Register a new round and its queries in one transaction; returns the round number.
+
+        ``queries`` are rows in rank order of (image_id, superpixel_id, rep_row, rep_col, shown_label,
+        dominant, area, score, x0, y0, x1, y1). ``score_table(round_no)`` is called inside the
+        transaction, after the number is allocated, to put the round's score table in place; it returns
+        the table's path relative to the workspace. If it or the commit fails, nothing is registered.
+        """
+        with self.ws.connect(immediate=True) as con:
+            round_no = int(con.execute("SELECT COALESCE(MAX(round), 0) FROM rounds").fetchone()[0]) + 1
+            table = score_table(round_no) if score_table is not None else None
+            con.execute(
+                f"INSERT INTO rounds({_ROUND_COLUMNS}) VALUES (?,?,?,?,?,?,NULL,?,?)",
+                (round_no, label_version, superpixel_set, acquisition, int(budget), table,
+                 _now(), json.dumps(params or {})),
+            )
+            con.executemany(
+                "INSERT INTO queries(round, rank, image_id, superpixel_set, superpixel_id, rep_row, rep_col,"
+                " shown_label, dominant, area, score, bbox_x0, bbox_y0, bbox_x1, bbox_y1)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(round_no, rank, q[0], superpixel_set, *q[1:]) for rank, q in enumerate(queries)],
+            )
+        return round_no
+
+    def rounds_with_unapplied_answers(self) -> list[int]:
+        """Rounds that hold recorded answers no label version has applied yet."""
+        rows = self.ws.query("SELECT DISTINCT round FROM answers WHERE applied_version IS NULL ORDER BY round")
+        return [int(r[0]) for r in rows]
+
+    def rounds_using_superpixels(self, superpixel_set: str) -> list[int]:
+        rows = self.ws.query("SELECT round FROM rounds WHERE superpixel_set=? ORDER BY round", (superpixel_set,))
+        return [int(r[0]) for r in rows]
+
+    def rounds_using_version(self, name: str) -> list[int]:
+        rows = self.ws.query(
+            "SELECT round FROM rounds WHERE label_version=? OR output_version=? ORDER BY round", (name, name)
+        )
+        return [int(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ queries
+    def queries(self, round_no: int) -> list[Query]:
+        """The queries of a round, in rank order."""
+        rows = self.ws.query(f"SELECT {_QUERY_COLUMNS} FROM queries q WHERE q.round=? ORDER BY q.rank", (round_no,))
+        return [_query(r) for r in rows]
+
+    def queries_by_id(self, query_ids: Iterable[int] | None = None) -> dict[int, Query]:
+        """Queries by id: all of them, or those of ``query_ids`` (unknown ids are absent)."""
+        if query_ids is None:
+            return {r[0]: _query(r) for r in self.ws.query(f"SELECT {_QUERY_COLUMNS} FROM queries q")}
+        out: dict[int, Query] = {}
+        ids = sorted({int(q) for q in query_ids})
+        with self.ws.connect() as con:
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                for r in con.execute(f"SELECT {_QUERY_COLUMNS} FROM queries q WHERE q.query_id IN ({marks})", chunk):
+                    out[r[0]] = _query(r)
+        return out
+
+    def asked(self, superpixel_set: str) -> set[tuple[str, int]]:
+        """(image_id, superpixel_id) pairs already queried in any round on this superpixel set."""
+        rows = self.ws.query("SELECT image_id, superpixel_id FROM queries WHERE superpixel_set=?", (superpixel_set,))
+        return {(i, int(s)) for i, s in rows}
+
+    # ------------------------------------------------------------------ answers
+    def answers(self, round_no: int) -> dict[int, AnswerRecord]:
+        """The recorded answers of a round, by query id."""
+        rows = self.ws.query(
+            "SELECT answer_id, query_id, round, status, answer_class, source, annotator, answered_at, applied_version"
+            " FROM answers WHERE round=? ORDER BY answer_id",
+            (round_no,),
+        )
+        return {r[1]: AnswerRecord(r[0], r[1], r[2], AnswerStatus(r[3]), *r[4:]) for r in rows}
+
+    def status_counts(self, round_no: int) -> dict[AnswerStatus, int]:
+        rows = self.ws.query("SELECT status, COUNT(*) FROM answers WHERE round=? GROUP BY status", (round_no,))
+        return {AnswerStatus(s): int(n) for s, n in rows}
+
+    def record_answers(
+        self, round_no: int, answers: Sequence[Answer], *, source: str, annotator: str
+    ) -> tuple[int, int]:
+        """Insert answers not yet in the ledger, in one transaction; returns (inserted, already present).
+
+        An answer that repeats the ledger's is skipped (applying a file twice changes nothing); one that
+        contradicts it raises :class:`Conflict` and nothing is inserted.
+        """
+        for a in answers:
+            if not isinstance(a.status, AnswerStatus):
+                raise InvalidInput(f"unknown answer status {a.status!r}")
+        ids = [a.query_id for a in answers]
+        with self.ws.connect(immediate=True) as con:
+            existing: dict[int, tuple[str, int | None]] = {}
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    f"SELECT query_id, status, answer_class FROM answers WHERE query_id IN ({marks})", chunk
+                ).fetchall()
+                existing.update({q: (s, c) for q, s, c in rows})
+            conflicts = [a for a in answers if a.query_id in existing and existing[a.query_id] != (a.status.value, a.answer_class)]
+            if conflicts:
+                a = conflicts[0]
+                raise Conflict(
+                    f"query {a.query_id} already has the answer {existing[a.query_id][0]} "
+                    f"(class {existing[a.query_id][1]}) in the ledger; {len(conflicts)} answer(s) conflict, nothing applied"
+                )
+            new = [a for a in answers if a.query_id not in existing]
+            stamp = _now()
+            con.executemany(
+                "INSERT INTO answers(query_id, round, status, answer_class, source, annotator, answered_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(a.query_id, round_no, a.status.value, a.answer_class, source, annotator, stamp) for a in new],
+            )
+        return len(new), len(answers) - len(new)
+
+    def pending_answers(self, round_no: int) -> list[PendingAnswer]:
+        """Answers of a round not yet applied to a label version, in rank order."""
+        rows = self.ws.query(
+            f"SELECT a.answer_id, a.status, a.answer_class, {_QUERY_COLUMNS} FROM answers a"
+            " JOIN queries q ON q.query_id = a.query_id"
+            " WHERE a.round = ? AND a.applied_version IS NULL ORDER BY q.rank",
+            (round_no,),
+        )
+        return [PendingAnswer(r[0], AnswerStatus(r[1]), r[2], _query(r[3:])) for r in rows]
+
+    def corrected_answers_of_version(self, name: str) -> list[PendingAnswer]:
+        """The corrected answers a label version applied (to rebuild it from its parent)."""
+        rows = self.ws.query(
+            f"SELECT a.answer_id, a.status, a.answer_class, {_QUERY_COLUMNS} FROM answers a"
+            " JOIN queries q ON q.query_id = a.query_id"
+            " WHERE a.applied_version = ? AND a.status = ? ORDER BY q.rank",
+            (name, AnswerStatus.CORRECTED.value),
+        )
+        return [PendingAnswer(r[0], AnswerStatus(r[1]), r[2], _query(r[3:])) for r in rows]
+
+    @staticmethod
+    def commit_applied(
+        con: sqlite3.Connection,
+        *,
+        round_no: int,
+        version: str,
+        pending: Sequence[PendingAnswer],
+        changes: Sequence[tuple[str, Any]],
+    ) -> None:
+        """Inside the transaction that registers ``version``: the corrections it made (``changes``: pairs
+        of image_id and a change with query_id, superpixel_id, old_class, new_class, pixels), the accepted
+        superpixels as verified, the answers as applied, and the round's output version."""
+        con.executemany(
+            "INSERT INTO corrections(query_id, round, label_version, image_id, superpixel_id, old_class, new_class, pixels)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [(ch.query_id, round_no, version, image_id, ch.superpixel_id, ch.old_class, ch.new_class, ch.pixels)
+             for image_id, ch in changes],
+        )
+        con.executemany(
+            "INSERT OR IGNORE INTO verified(image_id, superpixel_set, superpixel_id, round) VALUES (?,?,?,?)",
+            [(p.query.image_id, p.query.superpixel_set, p.query.superpixel_id, round_no)
+             for p in pending if p.status is AnswerStatus.ACCEPTED],
+        )
+        con.executemany("UPDATE answers SET applied_version=? WHERE answer_id=?", [(version, p.answer_id) for p in pending])
+        con.execute("UPDATE rounds SET output_version=? WHERE round=?", (version, round_no))
+
+    # ------------------------------------------------------------------ corrections
+    def corrections(self, versions: Sequence[str], *, order: str = "image") -> list[CorrectionRow]:
+        """Corrections made by ``versions``, with their query and answer; ordered by image (or by round)."""
+        if not versions:
+            return []
+        order_by = "c.image_id, c.round, c.correction_id" if order == "image" else "c.round, c.correction_id"
+        marks = ",".join("?" * len(versions))
+        rows = self.ws.query(
+            "SELECT c.correction_id, c.query_id, c.round, c.label_version, c.image_id, c.superpixel_id,"
+            " c.old_class, c.new_class, c.pixels, q.superpixel_set, q.rep_row, q.rep_col, q.shown_label,"
+            " a.status, a.answer_class, a.source, a.annotator, a.answered_at"
+            " FROM corrections c LEFT JOIN queries q ON q.query_id = c.query_id"
+            " LEFT JOIN answers a ON a.query_id = c.query_id"
+            f" WHERE c.label_version IN ({marks}) ORDER BY {order_by}",
+            list(versions),
+        )
+        return [CorrectionRow(*r) for r in rows]
+
+    # ------------------------------------------------------------------ summaries
+    def cost(self) -> list[RoundCost]:
+        """Queries and answers per round, in round order."""
+        rows = self.ws.query(
+            """
+            SELECT r.round, r.acquisition, r.budget, COUNT(q.query_id), COUNT(a.answer_id),
+                   SUM(a.status = 'accepted'), SUM(a.status = 'corrected'), SUM(a.status = 'unanswerable'),
+                   SUM(a.answer_id IS NOT NULL AND a.applied_version IS NULL)
+            FROM rounds r LEFT JOIN queries q ON q.round = r.round
+                          LEFT JOIN answers a ON a.query_id = q.query_id
+            GROUP BY r.round ORDER BY r.round
+            """
+        )
+        return [RoundCost(int(r[0]), r[1], int(r[2]), *(int(v or 0) for v in r[3:])) for r in rows]
+
+    def answer_sources(self, rounds: Sequence[int]) -> dict[str, int]:
+        if not rounds:
+            return {}
+        marks = ",".join("?" * len(rounds))
+        rows = self.ws.query(
+            f"SELECT source, COUNT(*) FROM answers WHERE round IN ({marks}) GROUP BY source ORDER BY source", list(rounds)
+        )
+        return {s: int(n) for s, n in rows}
+
+
+def _now() -> str:
+    from alc_data.workspace.workspace import now_iso
+
+    return now_iso()
+
