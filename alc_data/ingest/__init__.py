@@ -7,12 +7,20 @@ def load_formats() -> None:
     """Import every built-in reader so it registers itself in :data:`FORMATS`."""
     import importlib
 
-    for name in ("voc", "cityscapes", "coco", "folder", "hf", "demo"):
-        try:
-            importlib.import_module(f"alc_data.ingest.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"alc_data.ingest.{name}":
-                raise
+    for module in BUILTIN_FORMAT_MODULES:
+        importlib.import_module(module)
+
+
+#: the modules whose import registers a built-in format; a missing one is an import error, never a
+#: silently missing format
+BUILTIN_FORMAT_MODULES = (
+    "alc_data.ingest.voc",
+    "alc_data.ingest.cityscapes",
+    "alc_data.ingest.coco",
+    "alc_data.ingest.folder",
+    "alc_data.ingest.hf",
+    "alc_data.demo.workspace",
+)
 
 
 __all__ = ["FORMATS", "DatasetSource", "IngestItem", "ingest", "load_formats"]

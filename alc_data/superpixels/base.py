@@ -31,12 +31,8 @@ def load_methods() -> None:
     """Import the built-in methods so they register themselves."""
     import importlib
 
-    for name in ("classic", "imported", "sam", "gsam"):
-        try:
-            importlib.import_module(f"alc_data.superpixels.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"alc_data.superpixels.{name}":
-                raise
+    for name in ("classic", "imported", "sam", "gsam"):  # a missing module is an import error, never a missing method
+        importlib.import_module(f"alc_data.superpixels.{name}")
 
 
 def compute_superpixel_set(
