@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError, AlreadyExists
+from alc_data.errors import AlreadyExists
 from alc_data.workspace import Workspace
 
 

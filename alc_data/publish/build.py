@@ -30,6 +30,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+from alc_data.publish.features import correction_features, default_features
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
 ROWS_PER_GROUP = 100
@@ -113,49 +114,6 @@ def plan_splits(ws, wanted: list[str] | None = None) -> dict[str, list[str]]:
         if not _SPLIT_RE.match(s):
             raise AlcError(f"split name {s!r} cannot be a dataset split (letters, digits, '_' only); pick splits with --split")
     return {s: sorted(ids[s]) for s in chosen if ids[s]}
-
-
-# ---------------------------------------------------------------------------------------------- features
-def default_features(class_names: list[str]):
-    """``datasets.Features`` of the default config."""
-    import datasets
-
-    list_type = getattr(datasets, "List", None) or datasets.Sequence
-    return datasets.Features(
-        {
-            "image": datasets.Image(),
-            "label": datasets.Image(),
-            "label_original": datasets.Image(),
-            "image_id": datasets.Value("string"),
-            "classes_present": list_type(datasets.ClassLabel(names=list(class_names))),
-        }
-    )
-
-
-CORRECTION_COLUMNS = {
-    "correction_id": "int64",
-    "query_id": "int64",
-    "round": "int32",
-    "label_version": "string",
-    "image_id": "string",
-    "superpixel_set": "string",
-    "superpixel_id": "int64",
-    "old_class": "int16",
-    "old_class_name": "string",
-    "new_class": "int16",
-    "new_class_name": "string",
-    "pixels": "int64",
-    "status": "string",
-    "source": "string",
-    "annotator": "string",
-    "answered_at": "string",
-}
-
-
-def correction_features():
-    import datasets
-
-    return datasets.Features({k: datasets.Value(v) for k, v in CORRECTION_COLUMNS.items()})
 
 
 class _ShardWriter:
@@ -289,7 +247,7 @@ def build_dataset_folder(
     from alc_data.audit.diff import lineage as version_lineage
     from alc_data.evaluate.metrics import confusion_matrix, scores
     from alc_data.progress import track
-    from alc_data.publish.card import write_card
+    from alc_data.publish.card import ledger_summary, render_card
 
     target = check_target_dir(out_dir).resolve()
     v = ws.version(version)
@@ -395,7 +353,9 @@ def build_dataset_folder(
             left_out=len(set(ws.image_ids()) - published),
             extra={"labels_from": labels_from},
         )
-        write_card(ws, result, staging, license=license, pretty_name=pretty_name, repo_id=repo_id)
+        result.extra["ledger"] = ledger_summary(ws, result.lineage)
+        card = render_card(ws, result, staging, license=license, pretty_name=pretty_name, repo_id=repo_id)
+        (staging / "README.md").write_text(card, encoding="utf-8")
         os.chmod(staging, 0o755)  # mkdtemp made it owner-only; the other files follow the umask
         if target.exists():
             target.rmdir()

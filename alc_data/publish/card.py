@@ -59,7 +59,7 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def _ledger_summary(ws, lineage: list[str]) -> dict[str, Any]:
+def ledger_summary(ws, lineage: list[str]) -> dict[str, Any]:
     """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
     from alc_data.queries.cost import cost_summary
 
@@ -278,7 +278,7 @@ def _add_dataset_info(data, ws, result, folder: Path) -> None:
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
 
-    from alc_data.publish.build import correction_features, default_features
+    from alc_data.publish.features import correction_features, default_features
 
     infos = {}
     for config, splits in result.data_files.items():
@@ -293,19 +293,16 @@ def _add_dataset_info(data, ws, result, folder: Path) -> None:
     DatasetInfosDict(infos).to_dataset_card_data(data)
 
 
-def write_card(ws, result, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> Path:
-    """Write ``folder/README.md``; ``result`` is the :class:`~alc_data.publish.build.BuildResult`."""
+def render_card(ws, result, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
+    """The dataset card (``README.md``) of a built folder, as text; ``result`` is the
+    :class:`~alc_data.publish.build.BuildResult` (its ``extra["ledger"]`` from :func:`ledger_summary`)."""
     from huggingface_hub import DatasetCard
 
     pretty = pretty_name or f"{ws.meta('dataset')} (labels corrected with ALC, {result.version})"
-    ledger = _ledger_summary(ws, result.lineage)
+    ledger = result.extra.get("ledger") or ledger_summary(ws, result.lineage)
     data = card_data(ws, result, folder, license=license, pretty_name=pretty)
     body = render_body(ws, result, pretty_name=pretty, repo_id=repo_id, ledger=ledger)
-    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
-    path = Path(folder) / "README.md"
-    path.write_text(str(card), encoding="utf-8")
-    result.extra["ledger"] = ledger
-    return path
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
 
 
-__all__ = ["ALC_BIBTEX", "SOURCE_BIBTEX", "card_data", "render_body", "source_citation", "write_card"]
+__all__ = ["ALC_BIBTEX", "SOURCE_BIBTEX", "card_data", "ledger_summary", "render_body", "render_card", "source_citation"]

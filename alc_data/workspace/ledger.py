@@ -17,6 +17,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
+from alc_data.workspace.clock import now_iso
 
 if TYPE_CHECKING:
     from alc_data.workspace.workspace import Workspace
@@ -215,7 +216,7 @@ class Ledger:
             con.execute(
                 f"INSERT INTO rounds({_ROUND_COLUMNS}) VALUES (?,?,?,?,?,?,NULL,?,?)",
                 (round_no, label_version, superpixel_set, acquisition, int(budget), table,
-                 _now(), json.dumps(params or {})),
+                 now_iso(), json.dumps(params or {})),
             )
             con.executemany(
                 "INSERT INTO queries(round, rank, image_id, superpixel_set, superpixel_id, rep_row, rep_col,"
@@ -306,7 +307,7 @@ class Ledger:
                     f"(class {existing[a.query_id][1]}) in the ledger; {len(conflicts)} answer(s) conflict, nothing applied"
                 )
             new = [a for a in answers if a.query_id not in existing]
-            stamp = _now()
+            stamp = now_iso()
             con.executemany(
                 "INSERT INTO answers(query_id, round, status, answer_class, source, annotator, answered_at)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -401,10 +402,3 @@ class Ledger:
             f"SELECT source, COUNT(*) FROM answers WHERE round IN ({marks}) GROUP BY source ORDER BY source", list(rounds)
         )
         return {s: int(n) for s, n in rows}
-
-
-def _now() -> str:
-    from alc_data.workspace.workspace import now_iso
-
-    return now_iso()
-

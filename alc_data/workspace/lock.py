@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from alc_data.errors import AlcError, WorkspaceBusy
+from alc_data.workspace.clock import now_iso
 
 LOCK_NAME = ".alc.lock"
 _held: dict[Path, int] = {}  # workspace root -> depth of re-entrant holds in this process
@@ -83,8 +84,6 @@ def write_lock(root: str | os.PathLike, command: str, *, wait: bool | None = Non
                 ) from None
             print(f"waiting for the workspace lock held by {who} ...", file=sys.stderr, flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
-        from alc_data.workspace.workspace import now_iso
-
         info = {"pid": os.getpid(), "command": command, "since": now_iso(), "started": time.time()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)

@@ -20,7 +20,6 @@ when the same name is written again.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
 import os
 import re
@@ -35,6 +34,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
+from alc_data.workspace.clock import now_iso
 from alc_data.workspace.migrations import latest_version, upgrade
 from alc_data.workspace.schema import SCHEMA
 
@@ -43,11 +43,6 @@ if TYPE_CHECKING:
 
 DB_NAME = "alc.sqlite"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-def now_iso() -> str:
-    """Current UTC time, ISO 8601 with seconds."""
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def check_name(kind: str, name: str) -> str:
