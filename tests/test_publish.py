@@ -100,27 +100,22 @@ def ws(tmp_path):
     return make_workspace(tmp_path / "ws")
 
 
-class FakeHub:
-    """Records the calls the publisher makes; optionally raises on upload."""
+def fake_hub(fail: Exception | None = None):
+    """A hub client with ``HfApi``'s exact signatures (a misspelt keyword fails as it would for real);
+    records its calls in ``method_calls``, optionally raises on upload."""
+    from unittest.mock import create_autospec
 
-    def __init__(self, fail: Exception | None = None):
-        self.calls: list[tuple[str, tuple, dict]] = []
-        self.fail = fail
-        self.uploaded_files: list[str] = []
+    from huggingface_hub import HfApi
 
-    def create_repo(self, *args, **kwargs):
-        self.calls.append(("create_repo", args, kwargs))
-        return f"https://huggingface.co/datasets/{args[0]}"
+    hub = create_autospec(HfApi, instance=True)
+    hub.uploaded_files = []
+    hub.create_repo.side_effect = lambda repo_id, **kw: f"https://huggingface.co/datasets/{repo_id}"
 
-    def create_branch(self, *args, **kwargs):
-        self.calls.append(("create_branch", args, kwargs))
-
-    def upload_folder(self, *args, **kwargs):
-        self.calls.append(("upload_folder", args, kwargs))
-        if self.fail is not None:
-            raise self.fail
+    def upload_folder(**kwargs):
+        if fail is not None:
+            raise fail
         folder = Path(kwargs["folder_path"])
-        self.uploaded_files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        hub.uploaded_files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
         class Info(str):
             oid = "abc123def"
@@ -128,11 +123,12 @@ class FakeHub:
 
         return Info(Info.commit_url)
 
-    def create_tag(self, *args, **kwargs):
-        self.calls.append(("create_tag", args, kwargs))
+    hub.upload_folder.side_effect = upload_folder
+    return hub
 
-    def names(self):
-        return [c[0] for c in self.calls]
+
+def names(hub) -> list[str]:
+    return [c[0] for c in hub.method_calls]
 
 
 def _load(folder: Path, config: str | None, cache: Path):
@@ -243,18 +239,18 @@ def test_independent_ground_truth_gives_miou_before_after(tmp_path):
 def test_upload_calls_client_with_delete_patterns_and_tag(ws, tmp_path):
     from alc_data.publish import publish
 
-    hub = FakeHub()
+    hub = fake_hub()
     msgs = []
     res = publish(ws, repo_id="my-org/mini-plus", private=True, tag="v1.0", revision="main2", token=SECRET,
                   api=hub, echo=msgs.append)
-    assert hub.names() == ["create_repo", "create_branch", "upload_folder", "create_tag"]
-    _, args, kw = hub.calls[0]
+    assert names(hub) == ["create_repo", "create_branch", "upload_folder", "create_tag"]
+    _, args, kw = hub.method_calls[0]
     assert args == ("my-org/mini-plus",) and kw == {"repo_type": "dataset", "private": True, "exist_ok": True}
-    up = hub.calls[2][2]
+    up = hub.method_calls[2][2]
     assert up["repo_id"] == "my-org/mini-plus" and up["repo_type"] == "dataset" and up["revision"] == "main2"
     assert up["delete_patterns"] == ["data/*", "corrections/*"]
     assert "README.md" in hub.uploaded_files and "data/train-00000-of-00001.parquet" in hub.uploaded_files
-    tag = hub.calls[3]
+    tag = hub.method_calls[3]
     assert tag[1] == ("my-org/mini-plus",) and tag[2]["tag"] == "v1.0" and tag[2]["revision"] == "abc123def"
     assert res.upload.commit_url.endswith("/commit/abc123def")
     assert any("commit/abc123def" in m for m in msgs)
@@ -264,7 +260,7 @@ def test_upload_calls_client_with_delete_patterns_and_tag(ws, tmp_path):
 def test_token_never_written_or_printed(ws, tmp_path, monkeypatch, capsys):
     import alc_data.publish.upload as upload_mod
 
-    hub = FakeHub()
+    hub = fake_hub()
     tokens_seen = []
 
     def fake_api(token):
@@ -289,7 +285,7 @@ def test_token_never_written_or_printed(ws, tmp_path, monkeypatch, capsys):
 
     # error path: the client fails with a message holding the token (env token this time)
     monkeypatch.setenv("HF_TOKEN", SECRET)
-    hub2 = FakeHub(fail=PermissionError(f"401 Unauthorized: invalid token {SECRET} (Authorization: Bearer {SECRET})"))
+    hub2 = fake_hub(fail=PermissionError(f"401 Unauthorized: invalid token {SECRET} (Authorization: Bearer {SECRET})"))
     monkeypatch.setattr(upload_mod, "default_api", lambda token: hub2)
     out2 = tmp_path / "pub2"
     code, stdout, stderr = _run_cli(["publish", "-w", str(ws.root), "--to-dir", str(out2), "--repo-id", "org/mini"],
@@ -307,7 +303,7 @@ def test_token_never_written_or_printed(ws, tmp_path, monkeypatch, capsys):
 def test_upload_failure_with_temp_build_keeps_folder(ws):
     from alc_data.publish import publish
 
-    hub = FakeHub(fail=ConnectionError("Failed to resolve 'huggingface.co'"))
+    hub = fake_hub(fail=ConnectionError("Failed to resolve 'huggingface.co'"))
     with pytest.raises(AlcError) as exc:
         publish(ws, repo_id="org/mini", api=hub)
     msg = str(exc.value)
@@ -345,11 +341,11 @@ def test_bad_input_is_one_line_and_touches_nothing(ws, tmp_path, kwargs, pattern
     kwargs = dict(kwargs)
     if "to_dir" in kwargs:
         kwargs["to_dir"] = tmp_path / kwargs["to_dir"]
-    hub = FakeHub()
+    hub = fake_hub()
     with pytest.raises(AlcError, match=pattern) as exc:
         publish(ws, api=hub, **kwargs)
     assert "\n" not in str(exc.value)
-    assert hub.calls == []
+    assert hub.method_calls == []
     assert not (tmp_path / "new").exists()
     assert (full / "keep.txt").read_text() == "precious" and len(list(full.iterdir())) == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
