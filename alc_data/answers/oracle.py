@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from alc_data.answers.record import Answer
+from alc_data.answers.record import Answer, AnswerStatus
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 from alc_data.queries.create import Query
@@ -55,9 +55,9 @@ def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str, m
             wrong = cur != g
         for q, gi, ci, wi in zip(qs, g, cur, wrong):
             if gi == IGNORE_INDEX:
-                answers[q.query_id] = Answer(q.query_id, "unanswerable", None)
+                answers[q.query_id] = Answer(q.query_id, AnswerStatus.UNANSWERABLE, None)
             elif wi:
-                answers[q.query_id] = Answer(q.query_id, "corrected", int(gi))
+                answers[q.query_id] = Answer(q.query_id, AnswerStatus.CORRECTED, int(gi))
             else:
-                answers[q.query_id] = Answer(q.query_id, "accepted", int(ci))
+                answers[q.query_id] = Answer(q.query_id, AnswerStatus.ACCEPTED, int(ci))
     return [answers[q.query_id] for q in queries]

@@ -387,8 +387,9 @@ def diff_labels(
 
     ledger_versions: list[str] = []
     ledger: dict[str, list[dict[str, Any]]] = {}
-    if sa.kind == "version" and sb.kind == "version" and sa.ws.root == sb.ws.root:
-        ledger_versions, ledger = ledger_rows(ws, sa.version, sb.version)
+    side_a, side_b = sa.workspace_version(), sb.workspace_version()
+    if side_a is not None and side_b is not None and side_a[0].root == side_b[0].root:
+        ledger_versions, ledger = ledger_rows(side_a[0], side_a[1], side_b[1])
 
     hist = np.zeros((256, 256), dtype=np.int64)
     changes: list[ImageChange] = []
@@ -456,6 +457,6 @@ def diff_labels(
             "unlinked_changed_pixels": changed_px - linked_total,
         }
     return LabelDiff(
-        a=sa, b=sb, class_names=list(names), palette=palette, hist=hist, images=changes,
+        a=sa, b=sb, class_names=list(names or []), palette=palette, hist=hist, images=changes,
         only_in_a=only_a, only_in_b=only_b, size_mismatch=mismatch, regions=regions, top=top_ids, ledger=ledger_info,
     )

@@ -36,7 +36,7 @@ def _resize(arr: np.ndarray, size: tuple[int, int], smooth: bool) -> np.ndarray:
     if (arr.shape[1], arr.shape[0]) == size:
         return arr
     img = Image.fromarray(arr)
-    return np.asarray(img.resize(size, Image.BILINEAR if smooth else Image.NEAREST))
+    return np.asarray(img.resize(size, Image.Resampling.BILINEAR if smooth else Image.Resampling.NEAREST))
 
 
 def render_comparison(

@@ -31,16 +31,29 @@ class LabelSource:
     folder: Path | None = None
     images: Path | None = None
 
+    def workspace_version(self) -> "tuple[Workspace, str] | None":
+        """(workspace, version) of a version side; None for a folder side."""
+        if self.kind == "version" and self.ws is not None and self.version is not None:
+            return self.ws, self.version
+        return None
+
+    def _folder(self) -> Path:
+        if self.folder is None:
+            raise AlcError(f"label source {self.name!r} has neither a label version nor a folder")
+        return self.folder
+
     def ids(self) -> list[str]:
         """Sorted image ids this side has labels for."""
-        if self.kind == "version":
-            return self.ws.image_ids()
-        return sorted(p.stem for p in self.folder.glob("*.png") if not p.name.startswith("."))
+        side = self.workspace_version()
+        if side is not None:
+            return side[0].image_ids()
+        return sorted(p.stem for p in self._folder().glob("*.png") if not p.name.startswith("."))
 
     def path(self, image_id: str) -> Path:
-        if self.kind == "version":
-            return self.ws.label_path(self.version, image_id)
-        return self.folder / f"{image_id}.png"
+        side = self.workspace_version()
+        if side is not None:
+            return side[0].label_path(side[1], image_id)
+        return self._folder() / f"{image_id}.png"
 
     def read(self, image_id: str) -> np.ndarray:
         """(H, W) uint8 labels of one image."""
@@ -52,9 +65,10 @@ class LabelSource:
         """(H, W, 3) uint8 RGB image, or None when this side knows no image for the id."""
         from alc_data.io.images import load_image
 
-        if self.kind == "version":
+        side = self.workspace_version()
+        if side is not None:
             try:
-                return self.ws.load_image(image_id)
+                return side[0].load_image(image_id)
             except AlcError:
                 return None
         if self.images is None:
@@ -94,8 +108,9 @@ def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None",
         )
     if workspace is None:
         raise AlcError(f"{spec!r} is not a folder, and no workspace was given to look up a label version")
-    ws = workspace if isinstance(workspace, Workspace) else None
-    if ws is None:
+    if isinstance(workspace, Workspace):
+        ws = workspace
+    else:
         root = Path(workspace)
         if not Workspace.exists_at(root):
             raise AlcError(

@@ -83,7 +83,7 @@ def _grow(mask: np.ndarray, steps: int) -> np.ndarray:
     for _ in range(abs(steps)):
         p = np.pad(out, 1, constant_values=steps < 0)
         nb = np.stack([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
-        out = nb.any(0) if steps > 0 else nb.all(0)
+        out = np.asarray(nb.any(0) if steps > 0 else nb.all(0))
     return out
 
 

@@ -10,6 +10,10 @@ from alc_data.loop.recipes import apply_overrides, load_recipe, merge
 from alc_data.loop.run import Loop, plot_runs, prepare_workspace, resolve
 
 
+def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    return lambda message: log(f"[{prefix}] {message}")
+
+
 def run_demo(
     out: str | os.PathLike,
     *,
@@ -36,7 +40,7 @@ def run_demo(
             rec = merge(rec, {"loop": {"init_model": str(first_model)}})
         ws = prepare_workspace(out / acq, rec)
         log(f"[{acq}] workspace {ws.root}")
-        loop = Loop(ws, rec, name=f"demo-{acq}", log=lambda m, a=acq: log(f"[{a}] {m}"))
+        loop = Loop(ws, rec, name=f"demo-{acq}", log=_prefixed(log, acq))
         table = loop.run()
         runs.append(table)
         if first_model is None:

@@ -146,13 +146,14 @@ class _ShardWriter:
         if self.writer is not None and self.shard_bytes >= self.max_bytes:
             self.writer.close()
             self.writer = None
-        if self.writer is None:
+        writer = self.writer
+        if writer is None:
             part = self.folder / f"{self.split}-{len(self.parts):05d}.parquet.part"
             self.parts.append(part)
-            self.writer = pq.ParquetWriter(str(part), self.schema)
+            writer = self.writer = pq.ParquetWriter(str(part), self.schema)
             self.shard_bytes = 0
         table = pa.Table.from_pylist(self.rows, schema=self.schema)
-        self.writer.write_table(table)
+        writer.write_table(table)
         self.nbytes += table.nbytes
         self.shard_bytes += table.nbytes
         self.count += len(self.rows)

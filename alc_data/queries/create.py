@@ -64,7 +64,7 @@ def create_round(
     for image_id in np.unique(image_ids):
         rows = np.flatnonzero(image_ids == image_id)
         boxes[rows] = region_boxes(ws.read_superpixels(superpixel_set, str(image_id)), sp_ids[rows])
-    rows = [
+    query_rows = [
         (
             str(image_ids[rank]), int(sp_ids[rank]), int(selected["rep_row"][rank]), int(selected["rep_col"][rank]),
             int(selected["label_at_rep"][rank]), int(selected["dominant"][rank]), int(selected["area"][rank]),
@@ -74,7 +74,7 @@ def create_round(
     ]
     return ws.ledger.create_round(
         label_version=label_version, superpixel_set=superpixel_set, acquisition=acquisition, budget=budget,
-        queries=rows, params=params, score_table=score_table,
+        queries=query_rows, params=params, score_table=score_table,
     )
 
 

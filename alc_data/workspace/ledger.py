@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -154,12 +154,17 @@ _QUERY_COLUMNS = (
 _ROUND_COLUMNS = "round, label_version, superpixel_set, acquisition, budget, score_table, output_version, created_at, params"
 
 
+_QUERY_FIELDS = tuple(f.name for f in fields(Query))[:12]
+_ROUND_FIELDS = tuple(f.name for f in fields(Round))[:8]
+
+
 def _query(row: Sequence[Any]) -> Query:
-    return Query(*row[:12], bbox=tuple(int(v) for v in row[12:16]))  # type: ignore[arg-type]
+    x0, y0, x1, y1 = (int(v) for v in row[12:16])
+    return Query(**dict(zip(_QUERY_FIELDS, row[:12])), bbox=(x0, y0, x1, y1))
 
 
 def _round(row: Sequence[Any]) -> Round:
-    return Round(*row[:8], params=json.loads(row[8]))
+    return Round(**dict(zip(_ROUND_FIELDS, row[:8])), params=json.loads(row[8]))
 
 
 def _chunks(values: list, size: int = 500) -> Iterable[list]:
