@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.scoring.acquisitions import ACQUISITIONS
+from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS
 from alc_data.scoring.pool import ScoringContext, build_context
 from alc_data.scoring.table import ScoreTable
 
@@ -34,6 +34,7 @@ def score_superpixels(
     image_id: str | None = None,
     backend: str = "auto",
     representative: str = "pool",
+    from_logits: bool = False,
 ) -> ScoreTable:
     """Score every candidate superpixel of one image; higher score = ask first.
 
@@ -53,6 +54,9 @@ def score_superpixels(
             ``"random"`` (a candidate pixel of s drawn uniformly, deterministic for (seed,
             image_id)). The table's rep_row/rep_col/label_at_rep and every acquisition that reads
             rep(s) (cil, sim, entropy, margin) use it.
+        from_logits: ``probs`` holds the model's (K, H, W) logits instead of probabilities; the
+            softmax is fused into scoring (with CUDA tensors: on the GPU, only the per-superpixel
+            rows come back to the host).
 
     Returns:
         A :class:`ScoreTable` with one row per candidate superpixel (id >= 0, area > 0), sorted by
@@ -64,8 +68,35 @@ def score_superpixels(
     """
     fn = ACQUISITIONS.get(acquisition)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
-                        representative=representative)
+                        representative=representative, from_logits=from_logits)
+    ctx.require("rep", *NEEDS.get(acquisition, ALL_NEEDS))
     return _table(ctx, fn(ctx))
+
+
+def superpixel_scores(
+    probs: Any,
+    labels: Any,
+    superpixels: Any,
+    *,
+    acquisition: str = "sim",
+    seed: int = 0,
+    image_id: str | None = None,
+    backend: str = "auto",
+    representative: str = "pool",
+    from_logits: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The scores alone: ``(superpixel_ids (S,) int64, scores (S,) float64)``, no table.
+
+    Same arguments and scores as :func:`score_superpixels`, but only what the acquisition reads is
+    computed: with the fused CPU backend, ``softmin`` reads one probability per pixel and ``lcil``
+    never builds the pool. (With ``softmin`` this way, NaN in classes other than the labels' goes
+    unnoticed: nothing else is read.)
+    """
+    fn = ACQUISITIONS.get(acquisition)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
+                        representative=representative, from_logits=from_logits)
+    ctx.require(*NEEDS.get(acquisition, ALL_NEEDS))
+    return ctx.superpixel_ids, np.asarray(fn(ctx), dtype=np.float64)
 
 
 def score_superpixels_many(
@@ -78,6 +109,7 @@ def score_superpixels_many(
     image_id: str | None = None,
     backend: str = "auto",
     representative: str = "pool",
+    from_logits: bool = False,
 ) -> dict[str, ScoreTable]:
     """Like :func:`score_superpixels` for several acquisitions, computing the pool once.
 
@@ -86,5 +118,6 @@ def score_superpixels_many(
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
     fns = {name: ACQUISITIONS.get(name) for name in names}
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
-                        representative=representative)
+                        representative=representative, from_logits=from_logits)
+    ctx.require("rep", *(need for name in names for need in NEEDS.get(name, ALL_NEEDS)))
     return {name: _table(ctx, fn(ctx)) for name, fn in fns.items()}
