@@ -7,7 +7,7 @@ superpixels: numpy on CPU, torch on the tensors' device.
 """
 
 from alc_data.scoring.acquisitions import ACQUISITIONS
-from alc_data.scoring.score import score_superpixels, score_superpixels_many
+from alc_data.scoring.score import score_superpixels, score_superpixels_many, superpixel_scores
 from alc_data.scoring.select import select_top
 from alc_data.scoring.table import ScoreTable
 
@@ -17,4 +17,5 @@ __all__ = [
     "score_superpixels",
     "score_superpixels_many",
     "select_top",
+    "superpixel_scores",
 ]

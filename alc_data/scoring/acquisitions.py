@@ -24,6 +24,21 @@ Acquisition = Callable[[ScoringContext], np.ndarray]
 ACQUISITIONS: Registry[Acquisition] = Registry("acquisition")
 """Acquisition name -> function(ctx) -> (S,) float64 scores (higher = ask first)."""
 
+NEEDS: dict[str, tuple[str, ...]] = {
+    "cil": ("rep", "u"),
+    "lcil": ("u",),
+    "sim": ("sim",),
+    "random": (),
+    "entropy": ("rep",),
+    "margin": ("rep",),
+    "softmin": (),
+}
+"""What each acquisition reads from the context (``"rep"``: rep(s); ``"u"``: u(x); ``"sim"``: the
+cosines to f(rep(s)) with u). A lazy context computes only these; an acquisition missing here is
+assumed to read everything."""
+
+ALL_NEEDS = ("sim",)
+
 SOFTMIN_TEMPERATURE = 0.1
 """Temperature of the ``softmin`` baseline (cleanlab's default for segmentation scores)."""
 
@@ -34,13 +49,13 @@ ALL_VOID_SCORE = -1.0
 @ACQUISITIONS.register("cil")
 def cil(ctx: ScoringContext) -> np.ndarray:
     """CIL(s) = u(rep(s)): the uncertainty of the current label at the representative."""
-    return ctx.at_rep(ctx.uncertainty())
+    return ctx.uncertainty_at_rep()
 
 
 @ACQUISITIONS.register("lcil")
 def lcil(ctx: ScoringContext) -> np.ndarray:
     """LCIL(s) = mean over x in s of u(x)."""
-    return ctx.segment_sum(ctx.uncertainty()) / ctx.area
+    return ctx.uncertainty_sum() / ctx.area
 
 
 @ACQUISITIONS.register("sim")
@@ -49,7 +64,7 @@ def sim(ctx: ScoringContext) -> np.ndarray:
 
     The paper's choice (Kim et al., ICML 2024).
     """
-    return ctx.segment_sum(ctx.cos_to_rep() * ctx.uncertainty())
+    return ctx.sim_sum()
 
 
 @ACQUISITIONS.register("random")
@@ -90,6 +105,5 @@ def softmin(ctx: ScoringContext) -> np.ndarray:
     not replaced by pred; a superpixel whose pixels are all void has no label to judge and gets
     ``ALL_VOID_SCORE`` (-1), below every other superpixel.
     """
-    c, mask = ctx.self_confidence()
-    quality = ctx.segment_softmin(c, mask, SOFTMIN_TEMPERATURE)
+    quality = ctx.softmin_quality(SOFTMIN_TEMPERATURE)
     return np.where(np.isnan(quality), ALL_VOID_SCORE, 1.0 - quality)

@@ -39,12 +39,13 @@ per-superpixel result is a numpy float64 array).
 from __future__ import annotations
 
 import sys
+import zlib
 from typing import Any
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput, MissingDependency
 
 COS_EPS = 1e-8
 """Lower bound on vector norms in cosines (as ``torch.nn.functional.cosine_similarity``)."""
@@ -177,6 +178,10 @@ class ScoringContext:
     - :meth:`segment_softmin`: (S,) temperature soft-minimum over masked pixels.
     - :meth:`at_rep`: (S,) float64 value of a per-pixel array at rep(s).
     - :attr:`rep_probs`: (K, S) float64 f(rep(s)).
+
+    Per-superpixel results (what the built-in acquisitions read; a lazy context computes only
+    those declared with :meth:`require`): :meth:`uncertainty_at_rep`, :meth:`uncertainty_sum`,
+    :meth:`sim_sum`, :meth:`softmin_quality`.
     """
 
     num_classes: int
@@ -222,6 +227,29 @@ class ScoringContext:
     @property
     def rep_probs(self) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # Per-superpixel results the acquisitions read; derived from the primitives here, computed in
+    # one fused pass by the fused context.
+    def require(self, *needs: str) -> None:
+        """Declare what will be read (``"rep"``, ``"u"``, ``"sim"``) so a lazy context computes it
+        in one pass; the eager contexts ignore it."""
+
+    def uncertainty_at_rep(self) -> np.ndarray:
+        """u(rep(s)), (S,) float64."""
+        return self.at_rep(self.uncertainty())
+
+    def uncertainty_sum(self) -> np.ndarray:
+        """Sum over x in s of u(x), (S,) float64."""
+        return self.segment_sum(self.uncertainty())
+
+    def sim_sum(self) -> np.ndarray:
+        """Sum over x in s of cos(f(rep(s)), f(x)) u(x), (S,) float64."""
+        return self.segment_sum(self.cos_to_rep() * self.uncertainty())
+
+    def softmin_quality(self, temperature: float) -> np.ndarray:
+        """Softmin over the non-void pixels of s of c(x) = f(x)[label(x)]; NaN where all are void."""
+        c, mask = self.self_confidence()
+        return self.segment_softmin(c, mask, temperature)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -306,8 +334,9 @@ class _NumpyContext(ScoringContext):
     """
 
     def __init__(self, probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarray,
-                 K: int, H: int, W: int, image_id: str, seed: int) -> None:
+                 K: int, H: int, W: int, image_id: str, seed: int, representative: str = "pool") -> None:
         self.num_classes, self.shape, self.image_id, self.seed = K, (H, W), image_id, seed
+        self.representative = representative
         work = np.float64 if probs.dtype == np.float64 else np.float32
         order, ids, starts, counts = _group_pixels(np.ascontiguousarray(superpixels).reshape(-1))
         S, n = len(ids), len(order)
@@ -331,6 +360,8 @@ class _NumpyContext(ScoringContext):
         self._rep_pos = np.empty(S, dtype=np.int64)
         for a, b, p0, p1 in self._batches:
             self._pool_batch(a, b, p0, p1)
+        if representative == "random":
+            self._rep_pos = starts + random_offsets(counts, seed, image_id)
         self.rep_flat = order[self._rep_pos]
         self.label_at_rep = self._labels[self._rep_pos]
 
@@ -462,10 +493,11 @@ class _TorchContext(ScoringContext):
     """torch backend on the inputs' device, float64; candidate pixels in row-major order."""
 
     def __init__(self, probs: Any, labels: Any, superpixels: Any, K: int, H: int, W: int,
-                 image_id: str, seed: int) -> None:
+                 image_id: str, seed: int, representative: str = "pool", from_logits: bool = False) -> None:
         import torch
 
         self.num_classes, self.shape, self.image_id, self.seed = K, (H, W), image_id, seed
+        self.representative = representative
         device = probs.device
         self._torch = torch
 
@@ -481,6 +513,8 @@ class _TorchContext(ScoringContext):
         self.area = counts.cpu().numpy().astype(np.int64)
 
         F = probs.reshape(K, H * W).index_select(1, pix).to(torch.float64)
+        if from_logits:  # softmax on the device, candidate pixels only; nothing goes to the host
+            F = torch.softmax(F, dim=0)
         self._F = F
         self._labels = labels.reshape(-1).index_select(0, pix).to(torch.int64)
         if S == 0:
@@ -517,6 +551,10 @@ class _TorchContext(ScoringContext):
         pos = torch.arange(n, device=device)
         first = torch.full((S,), n, dtype=torch.int64, device=device)
         first.scatter_reduce_(0, seg[hit], pos[hit], reduce="amin")
+        if representative == "random":  # the k-th candidate pixel of s in row-major order
+            offsets = torch.from_numpy(random_offsets(self.area, seed, image_id)).to(device)
+            starts = torch.cumsum(counts, 0) - counts
+            first = torch.sort(seg, stable=True).indices[starts + offsets]
         self._rep_pos = first
 
         self.dominant = dom.cpu().numpy().astype(np.int64)
@@ -577,11 +615,33 @@ class _TorchContext(ScoringContext):
 # -------------------------------------------------------------------------------------------------
 
 
-BACKENDS = ("auto", "numpy", "torch")
+BACKENDS = ("auto", "numba", "numpy", "torch")
+
+REPRESENTATIVES = ("pool", "random")
+"""How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
+
+
+def random_offsets(counts: np.ndarray, seed: int, image_id: str) -> np.ndarray:
+    """(S,) int64 offsets in 0..counts-1: the random representative's rank inside each superpixel.
+
+    Drawn from a generator seeded by (seed, crc32(image_id)) and a constant that keeps this stream
+    apart from the ``random`` acquisition's, so the same seed, image id and superpixel sizes give the
+    same pixels in any process and with either backend.
+    """
+    key = zlib.crc32(image_id.encode("utf-8"))
+    rng = np.random.default_rng([int(seed), key, _REP_STREAM])
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.size == 0:
+        return np.empty(0, dtype=np.int64)
+    return rng.integers(0, counts, dtype=np.int64)
+
+
+_REP_STREAM = 0x52455052  # "REPR"
 
 
 def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | None = None,
-                  seed: int = 0, backend: str = "auto") -> ScoringContext:
+                  seed: int = 0, backend: str = "auto", representative: str = "pool",
+                  from_logits: bool = False) -> ScoringContext:
     """Validate the inputs of one image and compute its pool.
 
     Args:
@@ -591,11 +651,22 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
         image_id: stored in the table ("" when None) and used to seed ``random``.
         seed: seed for the ``random`` acquisition (>= 0).
         backend: ``"auto"`` (default): the torch path when a tensor lives on an accelerator
-            (on that device), else the numpy path (CPU tensors are viewed as numpy arrays without
-            a copy: on one CPU core it is several times faster than torch's kernels here).
-            ``"numpy"`` or ``"torch"`` force a path (``"torch"`` runs on the device of the first
+            (on that device), else the fused numba path when numba is installed, else the numpy
+            path (CPU tensors are viewed as numpy arrays without a copy: on one CPU core it is
+            several times faster than torch's kernels here). ``"numba"``, ``"numpy"`` or
+            ``"torch"`` force a path (``"torch"`` runs on the device of the first
             tensor, or the CPU).
+        representative: ``"pool"`` (default): rep(s) from the diversified pool; ``"random"``: a
+            candidate pixel of s drawn uniformly, seeded by (seed, image_id) (the ablation of
+            the pool, Table 3 of the paper). Every acquisition that reads rep(s) uses it.
+        from_logits: ``probs`` holds the model's (K, H, W) logits; the softmax over classes is
+            taken here (on the tensors' device with the torch path, for the candidate pixels only,
+            so no probability map is copied to the host).
     """
+    if representative not in REPRESENTATIVES:
+        raise InvalidInput(
+            f"unknown representative {representative!r}; choose one of: {', '.join(REPRESENTATIVES)}"
+        )
     if backend not in BACKENDS:
         raise AlcError(f"unknown scoring backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -603,7 +674,19 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
     image_id = "" if image_id is None else str(image_id)
     tensors = [x for x in (probs, labels, superpixels) if _is_tensor(x)]
     if backend == "auto":
-        backend = "torch" if any(t.device.type != "cpu" for t in tensors) else "numpy"
+        if any(t.device.type != "cpu" for t in tensors):
+            backend = "torch"
+        else:
+            from alc_data.scoring.fused import numba_available
+
+            backend = "numba" if numba_available() else "numpy"
+    if backend == "numba":
+        from alc_data.scoring.fused import FusedContext, numba_available
+
+        if not numba_available():
+            raise MissingDependency(
+                "scoring backend 'numba' needs numba; pip install 'alc-data[fast]' or use backend='numpy'"
+            )
     if backend == "torch":
         import torch
 
@@ -617,5 +700,20 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
             for x in (probs, labels, superpixels)
         )
     K, H, W = validate_inputs(probs, labels, superpixels)
-    cls = _TorchContext if backend == "torch" else _NumpyContext
-    return cls(probs, labels, superpixels, K, H, W, image_id, int(seed))
+    if backend == "torch":
+        return _TorchContext(probs, labels, superpixels, K, H, W, image_id, int(seed), representative,
+                             from_logits=from_logits)
+    if from_logits:
+        probs = softmax_classes(probs)
+    cls = _NumpyContext if backend == "numpy" else FusedContext
+    return cls(probs, labels, superpixels, K, H, W, image_id, int(seed), representative)
+
+
+def softmax_classes(logits: np.ndarray) -> np.ndarray:
+    """Softmax over axis 0 of (K, H, W) logits, float32 (float64 for float64 input)."""
+    work = np.float64 if logits.dtype == np.float64 else np.float32
+    z = logits.astype(work, copy=True)
+    z -= z.max(axis=0, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=0, keepdims=True)
+    return z

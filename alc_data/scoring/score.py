@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.scoring.acquisitions import ACQUISITIONS
+from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS
 from alc_data.scoring.pool import ScoringContext, build_context
 from alc_data.scoring.table import ScoreTable
 
@@ -33,6 +33,8 @@ def score_superpixels(
     seed: int = 0,
     image_id: str | None = None,
     backend: str = "auto",
+    representative: str = "pool",
+    from_logits: bool = False,
 ) -> ScoreTable:
     """Score every candidate superpixel of one image; higher score = ask first.
 
@@ -43,22 +45,58 @@ def score_superpixels(
         superpixels: (H, W) integer superpixel ids; ids < 0 mark pixels that are no candidate.
         acquisition: a name in ``ACQUISITIONS``: ``sim`` (default), ``cil``, ``lcil``,
             ``random``, ``entropy``, ``margin``, ``softmin``.
-        seed: seed of the ``random`` acquisition (with ``image_id``).
+        seed: seed of the ``random`` acquisition and of the ``random`` representative (with
+            ``image_id``).
         image_id: stored in every row ("" when None).
         backend: ``"auto"`` (default; torch on the tensors' accelerator, numpy otherwise, CPU
             tensors included), ``"numpy"`` or ``"torch"``.
+        representative: how rep(s) is chosen: ``"pool"`` (default; the diversified pool) or
+            ``"random"`` (a candidate pixel of s drawn uniformly, deterministic for (seed,
+            image_id)). The table's rep_row/rep_col/label_at_rep and every acquisition that reads
+            rep(s) (cil, sim, entropy, margin) use it.
+        from_logits: ``probs`` holds the model's (K, H, W) logits instead of probabilities; the
+            softmax is fused into scoring (with CUDA tensors: on the GPU, only the per-superpixel
+            rows come back to the host).
 
     Returns:
         A :class:`ScoreTable` with one row per candidate superpixel (id >= 0, area > 0), sorted by
         superpixel id. Columns are numpy whatever the input backend.
 
     Raises:
-        AlcError: unknown acquisition, wrong shapes or dtypes, label values >= K other than
+        AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values >= K other than
             ``IGNORE_INDEX``, NaN/inf probabilities.
     """
     fn = ACQUISITIONS.get(acquisition)
-    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
+                        representative=representative, from_logits=from_logits)
+    ctx.require("rep", *NEEDS.get(acquisition, ALL_NEEDS))
     return _table(ctx, fn(ctx))
+
+
+def superpixel_scores(
+    probs: Any,
+    labels: Any,
+    superpixels: Any,
+    *,
+    acquisition: str = "sim",
+    seed: int = 0,
+    image_id: str | None = None,
+    backend: str = "auto",
+    representative: str = "pool",
+    from_logits: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The scores alone: ``(superpixel_ids (S,) int64, scores (S,) float64)``, no table.
+
+    Same arguments and scores as :func:`score_superpixels`, but only what the acquisition reads is
+    computed: with the fused CPU backend, ``softmin`` reads one probability per pixel and ``lcil``
+    never builds the pool. (With ``softmin`` this way, NaN in classes other than the labels' goes
+    unnoticed: nothing else is read.)
+    """
+    fn = ACQUISITIONS.get(acquisition)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
+                        representative=representative, from_logits=from_logits)
+    ctx.require(*NEEDS.get(acquisition, ALL_NEEDS))
+    return ctx.superpixel_ids, np.asarray(fn(ctx), dtype=np.float64)
 
 
 def score_superpixels_many(
@@ -70,6 +108,8 @@ def score_superpixels_many(
     seed: int = 0,
     image_id: str | None = None,
     backend: str = "auto",
+    representative: str = "pool",
+    from_logits: bool = False,
 ) -> dict[str, ScoreTable]:
     """Like :func:`score_superpixels` for several acquisitions, computing the pool once.
 
@@ -77,5 +117,7 @@ def score_superpixels_many(
     """
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
     fns = {name: ACQUISITIONS.get(name) for name in names}
-    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
+                        representative=representative, from_logits=from_logits)
+    ctx.require("rep", *(need for name in names for need in NEEDS.get(name, ALL_NEEDS)))
     return {name: _table(ctx, fn(ctx)) for name, fn in fns.items()}

@@ -1,0 +1,197 @@
+"""Benchmark: alc-data's scorer beside cleanlab's segmentation scores on the same arrays, one thread.
+
+Inputs: 8 PASCAL-size images (375 x 500), K = 21, float32 probabilities, in two layouts:
+
+- ``blocks``: random probabilities (uniform, normalised: high entropy, many near-ties), random labels,
+  8 x 8 pixel blocks as regions (2,961 per image);
+- ``seeds``: the VOC sample images (``--voc``, default ``../shared/fixtures/voc`` when present; cycled
+  to 8 and resized to 500 x 375), SEEDS regions from ``alc_data.superpixels`` (about 2,000-3,000), and a
+  smooth synthetic probability field that follows the images' objects: softmax of a blurred one-hot of
+  the VOC ground truth plus pixel noise (no trained model is involved); labels = the ground truth with
+  void replaced by the field's argmax and one wrong 60 x 60 patch per image.
+
+Rows (ms per image, best of ``--repeat`` over the 8 images): the floor ``p.sum()`` (one read of the
+probabilities), cleanlab 2.x ``segmentation.rank.get_label_quality_scores(method="softmin")``,
+alc-data softmin over the whole image (one superpixel) and per superpixel, CIL, LCIL, SIM, and the
+per-superpixel loop reference of ``bench_scoring.py`` (SIM; ``--loop-images`` images, one run). It
+also checks that alc-data's whole-image softmin equals cleanlab's image score.
+
+    pip install -e '.[bench]'   # cleanlab
+    python benchmarks/bench_peers.py [--repeat 3] [--layouts blocks,seeds] [--json]
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread: set before numpy (or anything that loads a BLAS) is imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+             "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+N_IMAGES, K, H, W = 8, 21, 375, 500
+
+
+def random_blocks(seed: int = 0):
+    """(probs (8, K, H, W) float32, labels (8, H, W) uint8, superpixels (8, H, W) int32), 8x8 blocks."""
+    rng = np.random.default_rng(seed)
+    probs = rng.random((N_IMAGES, K, H, W), dtype=np.float32)
+    probs /= probs.sum(axis=1, keepdims=True)
+    labels = rng.integers(0, K, size=(N_IMAGES, H, W)).astype(np.uint8)
+    rows, cols = np.mgrid[0:H, 0:W]
+    sp = ((rows // 8) * ((W + 7) // 8) + cols // 8).astype(np.int32)
+    return probs, labels, np.broadcast_to(sp, (N_IMAGES, H, W)).copy()
+
+
+def voc_seeds(voc: Path, seed: int = 0):
+    """The ``seeds`` layout from the VOC sample images (see the module docstring)."""
+    import cv2
+    from PIL import Image
+
+    from alc_data.superpixels.classic import seeds
+
+    root = voc / "VOCdevkit" / "VOC2012"
+    stems = sorted(p.stem for p in (root / "SegmentationClass").glob("*.png"))
+    if not stems:
+        raise SystemExit(f"no VOC sample images under {root}; pass --voc or --layouts blocks")
+    rng = np.random.default_rng(seed)
+    probs = np.empty((N_IMAGES, K, H, W), dtype=np.float32)
+    labels = np.empty((N_IMAGES, H, W), dtype=np.uint8)
+    sp = np.empty((N_IMAGES, H, W), dtype=np.int32)
+    for i in range(N_IMAGES):
+        stem = stems[i % len(stems)]
+        image = np.asarray(Image.open(root / "JPEGImages" / f"{stem}.jpg").convert("RGB"))
+        gt = np.asarray(Image.open(root / "SegmentationClass" / f"{stem}.png"))
+        if i >= len(stems):  # a second pass over the images: mirrored, so no two are equal
+            image, gt = image[:, ::-1], gt[:, ::-1]
+        image = cv2.resize(np.ascontiguousarray(image), (W, H), interpolation=cv2.INTER_AREA)
+        gt = cv2.resize(np.ascontiguousarray(gt), (W, H), interpolation=cv2.INTER_NEAREST)
+        onehot = np.zeros((K, H, W), dtype=np.float32)
+        valid = gt < K
+        onehot[gt[valid], *np.nonzero(valid)] = 1.0
+        logits = np.stack([cv2.GaussianBlur(c, (0, 0), 6.0) for c in onehot]) * 6.0
+        logits += rng.normal(size=(K, H, W)).astype(np.float32) * 0.8
+        logits -= logits.max(axis=0, keepdims=True)
+        p = np.exp(logits)
+        probs[i] = p / p.sum(axis=0, keepdims=True)
+        lab = np.where(valid, gt, probs[i].argmax(axis=0)).astype(np.uint8)
+        r, c = rng.integers(0, H - 60), rng.integers(0, W - 60)
+        lab[r:r + 60, c:c + 60] = (lab[r:r + 60, c:c + 60] + 1) % K  # a planted wrong patch
+        labels[i] = lab
+        sp[i] = seeds(image, num_superpixels=2600)
+    return probs, labels, sp
+
+
+def best_of(fn, repeat: int) -> float:
+    """Best wall time of ``repeat`` calls, in seconds (on a shared machine others only add time)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_layout(name: str, probs, labels, sp, repeat: int, loop_images: int) -> dict:
+    from alc_data.scoring import score_superpixels
+
+    sys.path.insert(0, str(HERE))
+    from bench_scoring import loop_scores
+
+    n = len(probs)
+    whole = np.zeros((H, W), dtype=np.int32)
+    rows: dict[str, float] = {}
+
+    def per_image(fn):
+        return best_of(lambda: [fn(i) for i in range(n)], repeat) / n * 1e3
+
+    rows["floor p.sum()"] = per_image(lambda i: probs[i].sum())
+    try:
+        from cleanlab.segmentation.rank import get_label_quality_scores
+    except ImportError:
+        get_label_quality_scores = None
+        print("cleanlab is not installed (pip install -e '.[bench]'): its row is skipped",
+              file=sys.stderr)
+    max_diff = None
+    if get_label_quality_scores is not None:
+        def cl(i):
+            return get_label_quality_scores(labels[i:i + 1], probs[i:i + 1], method="softmin",
+                                            verbose=False)[0][0]
+
+        rows["cleanlab softmin (image)"] = per_image(cl)
+        ours = np.array([1.0 - score_superpixels(probs[i], labels[i], whole, acquisition="softmin").score[0]
+                         for i in range(n)])
+        theirs = np.array([cl(i) for i in range(n)])
+        max_diff = float(np.max(np.abs(ours - theirs)))
+    rows["alc softmin (image)"] = per_image(
+        lambda i: score_superpixels(probs[i], labels[i], whole, acquisition="softmin"))
+    for acq in ("softmin", "cil", "lcil", "sim"):
+        rows[f"alc {acq} (superpixels)"] = per_image(
+            lambda i, acq=acq: score_superpixels(probs[i], labels[i], sp[i], acquisition=acq))
+    k = min(loop_images, n)
+    t0 = time.perf_counter()
+    for i in range(k):
+        loop_scores(probs[i], labels[i], sp[i], "sim")
+    rows["loop reference sim"] = (time.perf_counter() - t0) / k * 1e3
+    regions = [int(len(np.unique(s[s >= 0]))) for s in sp]
+    return {"layout": name, "regions_mean": float(np.mean(regions)), "regions_min": min(regions),
+            "regions_max": max(regions), "ms_per_image": rows, "max_abs_diff_vs_cleanlab": max_diff,
+            "loop_images": k}
+
+
+def print_layout(res: dict) -> None:
+    rows = res["ms_per_image"]
+    cl = rows.get("cleanlab softmin (image)")
+    floor = rows["floor p.sum()"]
+    loop = rows["loop reference sim"]
+    print(f"\nlayout {res['layout']}: {N_IMAGES} images {H}x{W}, K={K}, float32; regions per image "
+          f"{res['regions_min']}-{res['regions_max']} (mean {res['regions_mean']:.0f}); one thread")
+    print(f"{'row':28} {'ms/image':>9} {'/floor':>7} {'/cleanlab':>10} {'loop/row':>9}")
+    for name, ms in rows.items():
+        ratio_cl = f"{ms / cl:9.2f}x" if cl else "        -"
+        print(f"{name:28} {ms:9.2f} {ms / floor:6.1f}x {ratio_cl} {loop / ms:8.1f}x")
+    if res["max_abs_diff_vs_cleanlab"] is not None:
+        print(f"whole-image softmin vs cleanlab's image score: max |diff| = "
+              f"{res['max_abs_diff_vs_cleanlab']:.1e}")
+    print(f"(loop reference timed on {res['loop_images']} image(s), one run)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs over the 8 images")
+    ap.add_argument("--layouts", default="blocks,seeds")
+    ap.add_argument("--voc", type=Path, default=HERE.parents[1] / "shared" / "fixtures" / "voc",
+                    help="a VOC root holding VOCdevkit/VOC2012 (the seeds layout)")
+    ap.add_argument("--loop-images", type=int, default=2, help="images the loop reference runs on")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(HERE.parent))
+
+    results = []
+    for layout in args.layouts.split(","):
+        if layout == "blocks":
+            data = random_blocks()
+        elif layout == "seeds":
+            data = voc_seeds(args.voc)
+        else:
+            raise SystemExit(f"unknown layout {layout!r}; choose from blocks, seeds")
+        results.append(run_layout(layout, *data, repeat=args.repeat, loop_images=args.loop_images))
+        if not args.json:
+            print_layout(results[-1])
+    if args.json:
+        env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        print(json.dumps({"threads": 1, "env": env, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
