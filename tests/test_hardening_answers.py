@@ -143,9 +143,9 @@ def test_cell_over_the_csv_field_limit_is_one_line_naming_file_and_line(tmp_path
     assert str(path) in err and "line 3" in err and "131,072" in err
 
 
-@pytest.mark.parametrize("content", [b"query_id,answer\n1,\x00x\n", b'query_id,answer\n1,"a"b\n', b"\xff\xfe\x00",
+@pytest.mark.parametrize("content", [b'query_id,answer\n1,"a"b\n', b"\xff\xfe\x00",
                                      b"", b"query_id,answer,answer\n1,x,y\n"],
-                         ids=["nul", "stray-quote", "not-utf8", "empty", "duplicate-column"])
+                         ids=["stray-quote", "not-utf8", "empty", "duplicate-column"])
 def test_broken_csv_files_are_one_line(tmp_path, capsys, content):
     ws = tiny_ws(tmp_path / "ws", ["x", "y"])
     make_round(ws, 1)
