@@ -73,7 +73,9 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
     """Class names, one per line (blank lines skipped), index = line order."""
     path = Path(path)
     try:
-        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        from alc_data.names import text_lines
+
+        names = [line.strip() for line in text_lines(path.read_text(encoding="utf-8")) if line.strip()]
     except FileNotFoundError:
         raise AlcError(f"{path}: class file not found; pass a text file with one class name per line") from None
     except (OSError, UnicodeDecodeError) as exc:
