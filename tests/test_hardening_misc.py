@@ -98,3 +98,18 @@ def test_checkpoint_with_the_same_class_list_is_silent(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(list(iter_probabilities(ws, ckpt, ws.image_ids(), device="cpu"))) == 3
+
+
+# ---------------------------------------------------------------- diff's class file
+
+
+def test_diff_class_file_keeps_lines_whole_and_refuses_control_characters(tmp_path):
+    from alc_data.audit.sources import read_class_file
+
+    path = tmp_path / "classes.txt"
+    path.write_text("sky\r\nroad\rcar\n", encoding="utf-8")
+    assert read_class_file(path) == ["sky", "road", "car"]
+    path.write_text("sky\nroad\u2028car\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        read_class_file(path)
+    assert str(path) in str(err.value) and "\\u2028" in str(err.value)

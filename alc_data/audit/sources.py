@@ -82,7 +82,9 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
         raise AlcError(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
     if not names:
         raise AlcError(f"{path}: class file is empty; write one class name per line")
-    return names
+    from alc_data.names import check_class_names
+
+    return check_class_names(names, str(path))
 
 
 def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None", images: str | os.PathLike | None = None) -> LabelSource:
