@@ -148,12 +148,13 @@ def ingest(
                     raise AlcError(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
                 stored_path, check_path = str(path.resolve()), path
             img = open_image(check_path)
-            h, w = upright(img).height, upright(img).width
+            up = upright(img)
+            h, w = up.height, up.width
             if item.image_bytes is None and exif_orientation(img) not in (0, 1):
                 # store the upright image so every reader (datasets, viewers) sees the same pixels
                 rel = Path("images") / f"{item.image_id}.png"
                 (staging / rel).parent.mkdir(exist_ok=True)
-                (staging / rel).write_bytes(upright_rgb_png(img))
+                (staging / rel).write_bytes(upright_rgb_png(up))
                 stored_path, check_path = str(rel), staging / rel
             img.close()
             gt = item.gt

@@ -89,11 +89,12 @@ def exif_orientation(img) -> int:
 
 
 def upright_rgb_png(img) -> bytes:
-    """PNG bytes of the upright RGB image (16-bit grey scaled as in :func:`to_rgb`)."""
+    """PNG bytes of the upright RGB image (16-bit grey scaled as in :func:`to_rgb`); an image that is
+    already upright (EXIF orientation 1) is only converted."""
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(to_rgb(upright(img))).save(buf, format="PNG")
+    Image.fromarray(to_rgb(upright(img) if exif_orientation(img) != 1 else img)).save(buf, format="PNG")
     return buf.getvalue()
 
 
