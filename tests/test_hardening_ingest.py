@@ -268,3 +268,16 @@ def test_ingest_killed_at_a_point_never_blocks_a_rerun(tmp_path, point):
         assert ws.image_ids() == ["a", "b", "c"] and ws.load_image("a").shape == (8, 8, 3)
         with pytest.raises(AlcError, match="already holds dataset"):
             tiny_ws(target, ["x", "y"])
+
+
+@pytest.mark.parametrize("size", [(100000, 100000), (0, 4)])
+def test_coco_entry_claiming_a_huge_size_is_refused_before_allocating(tmp_path, size):
+    from alc_data.ingest.coco import read_coco
+
+    ann, images = _coco(tmp_path, [{"id": 1, "name": "car"}])
+    data = json.loads(ann.read_text())
+    data["images"][0]["height"], data["images"][0]["width"] = size
+    ann.write_text(json.dumps(data))
+    with pytest.raises(InvalidInput) as err:
+        read_coco(ann, images=images)
+    assert str(ann) in str(err.value) and "entry id 1" in str(err.value)

@@ -131,6 +131,19 @@ def _check_inside(ann_path: Path, section: str, entry: dict, folder: Path, optio
         )
 
 
+def _check_size(ann_path: Path, im: dict) -> None:
+    """InvalidInput unless the entry's height × width is positive and within the image size limit (the
+    semantic map is allocated from these numbers before the image itself is opened)."""
+    from alc_data.io.images import max_image_pixels
+
+    h, w, limit = int(im["height"]), int(im["width"]), max_image_pixels()
+    if h < 1 or w < 1 or (limit is not None and h * w > limit):
+        raise InvalidInput(
+            f"{ann_path}: images entry id {im.get('id')} claims {w}×{h} pixels; sizes must be positive and at most "
+            f"{limit:,} pixels (the decompression-bomb limit); fix the JSON"
+        )
+
+
 @FORMATS.register("coco")
 def read_coco(
     annotations: str | Path,
@@ -161,6 +174,7 @@ def read_coco(
         raise AlcError(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
     for im in by_id.values():
         _check_inside(ann_path, "images", im, image_dir, "--images")
+        _check_size(ann_path, im)
 
     if panoptic:
         pan_dir = Path(panoptic_dir) if panoptic_dir is not None else ann_path.with_suffix("")
