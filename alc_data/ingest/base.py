@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from alc_data.errors import AlcError, InvalidInput
-from alc_data.names import check_image_id
+from alc_data.names import check_class_names, check_image_id
 from alc_data.registry import Registry
 from alc_data.workspace import ClassInfo, Workspace, check_label_values
 
@@ -94,7 +94,6 @@ def ingest(
     from alc_data.faults import kill_point
     from alc_data.io.images import exif_orientation, open_image, upright, upright_rgb_png
     from alc_data.io.labels import encode_label_png
-    from alc_data.names import check_class_names
     from alc_data.io.superpixels import write_superpixels
     from alc_data.progress import track
 

@@ -251,7 +251,7 @@ def read_hf(
             has_id = "image_id" in ds.column_names
             for row_no, row in enumerate(ds):
                 image_id = str(row["image_id"]) if has_id else f"{split}_{row_no:06d}"
-                where = f"{source} [{split}] row {row_no} ({image_id})"
+                where = f"{source} [{split}] row {row_no} ({image_id!r})"
                 data, path = _cell_bytes(row[image_column], f"{where} column {image_column!r}", roots)
                 payload, suffix = _image_payload(data, path, f"{where} column {image_column!r}")
                 yield IngestItem(

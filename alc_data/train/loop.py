@@ -213,13 +213,13 @@ def load_warm_start(
     from alc_data.train.checkpoint import check_checkpoint_classes
 
     ckpt = read_checkpoint(path)
-    if class_names is not None and ckpt.get("model_name") == model_name:
-        check_checkpoint_classes(ckpt, path, class_names)
     if ckpt.get("model_name") != model_name or int(ckpt.get("num_classes", -1)) != int(num_classes):
         raise AlcError(
             f"{path}: warm start needs a {model_name} checkpoint with {num_classes} classes, "
             f"got {ckpt.get('model_name')} with {ckpt.get('num_classes')}; retrain from scratch instead"
         )
+    if class_names is not None:
+        check_checkpoint_classes(ckpt, path, class_names)
     model.load_state_dict(ckpt["model"])
 
 
