@@ -88,11 +88,9 @@ def _resolve_model(ws, model_or_checkpoint, device):
     else:
         model, meta = load_model(model_or_checkpoint, device=device)
         name = f"{meta['model_name']} ({meta['path']})"
-        if int(meta["num_classes"]) != ws.num_classes:
-            raise AlcError(
-                f"{meta['path']}: model has {meta['num_classes']} classes, the workspace {ws.num_classes}; "
-                "use a model trained on this workspace"
-            )
+        from alc_data.train.checkpoint import check_checkpoint_classes
+
+        check_checkpoint_classes(meta, meta["path"], ws.class_names)
     return model, name
 
 

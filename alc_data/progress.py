@@ -15,13 +15,14 @@ def progress_enabled() -> bool:
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """Iterate ``items`` with a rich progress bar on stderr (transient)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import track as rich_track
 
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     yield from rich_track(
         items,
-        description=description,
+        description=escape(description),  # names in it are the user's, never markup
         total=total,
         console=Console(stderr=True),
         disable=not progress_enabled(),

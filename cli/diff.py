@@ -51,14 +51,15 @@ def diff(
 
 def _print_summary(result) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     con = console()
     t = result.totals()
-    con.print(
-        f"[bold]{result.a.name}[/] → [bold]{result.b.name}[/]: {t['images_compared']} images compared, "
+    con.print(Text.assemble(
+        (result.a.name, "bold"), " → ", (result.b.name, "bold"), f": {t['images_compared']} images compared, "
         f"{t['images_changed']} changed; {t['changed_pixels']:,} of {t['pixels']:,} pixels "
         f"({100 * t['changed_share']:.3f} %) in {t['regions']:,} regions"
-    )
+    ))
     agreement = "–" if t["agreement"] is None else f"{100 * t['agreement']:.3f} %"
     con.print(f"agreement on non-void pixels {agreement}; became void {t['became_void']:,}, "
               f"stopped being void {t['stopped_void']:,}")

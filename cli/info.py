@@ -23,10 +23,11 @@ def info(
         print_json(data)
         return
     from rich.table import Table
+    from rich.text import Text
 
     con = console()
-    con.print(f"[bold]{data['dataset']}[/] in {data['workspace']}: {data['images']} images "
-              f"({data['with_ground_truth']} with reference ground truth)")
+    con.print(Text.assemble((data["dataset"], "bold"), f" in {data['workspace']}: {data['images']} images "
+                            f"({data['with_ground_truth']} with reference ground truth)"))
     con.print("splits: " + ", ".join(f"{k} {v}" for k, v in data["splits"].items()))
     t = Table(title=f"classes (pixel shares in {data['pixel_shares_version']})")
     for col in ("index", "name", "share"):

@@ -36,9 +36,11 @@ def print_json(data: Any) -> None:
 
 
 def console():
+    """A rich console that prints strings as plain text: class names, image ids and paths are the
+    user's and may hold ``[...]`` or ``:name:``; styles are given as ``rich.text.Text`` objects."""
     from rich.console import Console
 
-    return Console()
+    return Console(markup=False, emoji=False)
 
 
 def open_workspace(path: Path):

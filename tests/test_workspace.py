@@ -71,9 +71,11 @@ def test_classes_splits_images_round_trip(made):
         np.testing.assert_array_equal(ws.load_image(image_id), img)
         np.testing.assert_array_equal(ws.read_gt(image_id), labels[image_id])
         np.testing.assert_array_equal(ws.read_label("v0", image_id), labels[image_id])
-    assert ws.class_index("ROAD") == 1 and ws.class_index("2") == 2
+    assert ws.class_index("road") == 1 and ws.class_index("2") == 2
     with pytest.raises(AlcError, match="unknown class"):
         ws.class_index("bus")
+    with pytest.raises(AlcError, match="case-sensitive"):  # names match exactly (issue 9)
+        ws.class_index("ROAD")
 
 
 def test_label_pngs_keep_255_with_full_palette(made):

@@ -2,22 +2,49 @@
 
 The whole file is validated before anything is applied: every bad row is reported with its line
 number, and one bad row means nothing is applied.
+
+An answer is read in this order: a class name, matched exactly (case-sensitive); an answer word
+(``accept``/``yes``/``ok``..., ``skip``/``void``/``?``..., any case) when no class has that exact name;
+a class index (ASCII digits). A word that differs only by case from a class name (``void`` with a
+class ``Void``) is refused as ambiguous rather than guessed. The file is read by
+:func:`alc_data.io.csv_cells.read_csv_rows` (cells escaped against formulas are unescaped).
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
+from alc_data.names import parse_ascii_int
 from alc_data.workspace import Workspace
 
 ACCEPT_WORDS = {"accept", "accepted", "yes", "y", "ok", "correct", "true"}
 UNANSWERABLE_WORDS = {"unanswerable", "skip", "unsure", "?", "void"}
 MAX_LISTED = 20
+
+
+def parse_answer(ws: Workspace, raw: str) -> str | int:
+    """``"accept"``, ``"unanswerable"`` or a class index for one non-empty answer cell; InvalidInput
+    (a message without file or line) when it names nothing or is ambiguous."""
+    names = ws.class_names
+    if raw in names:
+        return names.index(raw)
+    word = raw.casefold()
+    if word in ACCEPT_WORDS or word in UNANSWERABLE_WORDS:
+        clash = [n for n in names if n.casefold() == word]
+        if clash:
+            raise InvalidInput(
+                f"answer {raw!r} differs only by case from the class {clash[0]!r} and is also an answer word; "
+                f"write {clash[0]!r} exactly for the class, or another word ({'accept' if word in ACCEPT_WORDS else 'unsure'})"
+            )
+        return "accept" if word in ACCEPT_WORDS else "unanswerable"
+    try:
+        return ws.class_index(raw)
+    except AlcError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -> list[Answer]:
@@ -26,32 +53,28 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
     Required columns: ``query_id`` and ``answer``. When present, ``round``, ``image_id`` and
     ``superpixel_id`` must agree with the ledger. ``answer`` is ``accept`` (or yes/ok), a class name
     or index (the shown class counts as accept), ``skip`` for unanswerable, or empty (not answered).
-    Raises AlcError listing each bad row with its line number.
+    Raises InvalidInput listing each bad row with its line number.
     """
+    from alc_data.io.csv_cells import read_csv_rows
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AlcError(f"{path}: answers file not found") from None
-    except UnicodeDecodeError:
-        raise AlcError(f"{path}: not a UTF-8 CSV file; save it as CSV (UTF-8)") from None
-    reader = csv.DictReader(text.splitlines())
-    cols = set(reader.fieldnames or ())
+    header, rows = read_csv_rows(path, "answers file")
+    cols = set(header)
     if not {"query_id", "answer"} <= cols:
-        raise AlcError(f"{path}: needs the columns query_id and answer (has: {', '.join(sorted(cols)) or 'none'})")
+        raise InvalidInput(f"{path}: needs the columns query_id and answer (has: {', '.join(sorted(cols)) or 'none'})")
     queries = {
         qid: (q.round, q.image_id, q.superpixel_id, q.shown_label) for qid, q in ws.ledger.queries_by_id().items()
     }
     errors: list[str] = []
     seen: dict[int, tuple[int, Answer]] = {}
     answers: list[Answer] = []
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in rows:
         raw = (row.get("answer") or "").strip()
         qtext = (row.get("query_id") or "").strip()
-        if not qtext.isdigit():
+        qid = parse_ascii_int(qtext)
+        if qid is None:
             errors.append(f"line {line_no}: query_id {qtext!r} is not a number")
             continue
-        qid = int(qtext)
         if qid not in queries:
             errors.append(f"line {line_no}: unknown query {qid}")
             continue
@@ -62,29 +85,29 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
         if (row.get("round") or "").strip() not in ("", str(rnd)):
             errors.append(f"line {line_no}: round {row['round']!r} does not match query {qid}'s round {rnd}")
             continue
-        if (row.get("image_id") or "").strip() not in ("", image_id):
-            errors.append(f"line {line_no}: answer for image {row['image_id']!r} but query {qid} is on image {image_id!r}")
+        cell_image = row.get("image_id") or ""
+        if cell_image.strip() and image_id not in (cell_image, cell_image.strip()):
+            errors.append(f"line {line_no}: answer for image {cell_image!r} but query {qid} is on image {image_id!r}")
             continue
         if (row.get("superpixel_id") or "").strip() not in ("", str(sp)):
             errors.append(f"line {line_no}: superpixel {row['superpixel_id']!r} does not match query {qid}'s {sp}")
             continue
         if not raw:
             continue
-        word = raw.lower()
-        if word in ACCEPT_WORDS:
-            ans = Answer(qid, "accepted", shown if shown != IGNORE_INDEX else None)
+        try:
+            parsed = parse_answer(ws, raw)
+        except InvalidInput as exc:
+            errors.append(f"line {line_no}: {exc}")
+            continue
+        if parsed == "accept":
             if shown == IGNORE_INDEX:
                 errors.append(f"line {line_no}: query {qid} shows void; answer with a class name, not accept")
                 continue
-        elif word in UNANSWERABLE_WORDS:
+            ans = Answer(qid, "accepted", shown)
+        elif parsed == "unanswerable":
             ans = Answer(qid, "unanswerable", None)
         else:
-            try:
-                cls = ws.class_index(raw)
-            except AlcError:
-                errors.append(f"line {line_no}: unknown class {raw!r}")
-                continue
-            ans = Answer(qid, "accepted", cls) if cls == shown else Answer(qid, "corrected", cls)
+            ans = Answer(qid, "accepted", parsed) if parsed == shown else Answer(qid, "corrected", parsed)
         if qid in seen:
             first_line, first = seen[qid]
             kind = "duplicate" if first == ans else "conflicting"
@@ -94,5 +117,5 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
         answers.append(ans)
     if errors:
         listed = "; ".join(errors[:MAX_LISTED]) + (f"; … {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else "")
-        raise AlcError(f"{path}: {len(errors)} bad row(s), nothing applied: {listed}")
+        raise InvalidInput(f"{path}: {len(errors)} bad row(s), nothing applied: {listed}")
     return answers

@@ -87,14 +87,18 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
     """Class names, one per line (blank lines skipped), index = line order."""
     path = Path(path)
     try:
-        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        from alc_data.names import text_lines
+
+        names = [line.strip() for line in text_lines(path.read_text(encoding="utf-8")) if line.strip()]
     except FileNotFoundError:
         raise AlcError(f"{path}: class file not found; pass a text file with one class name per line") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AlcError(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
     if not names:
         raise AlcError(f"{path}: class file is empty; write one class name per line")
-    return names
+    from alc_data.names import check_class_names
+
+    return check_class_names(names, str(path))
 
 
 def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None", images: str | os.PathLike | None = None) -> LabelSource:

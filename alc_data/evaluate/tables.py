@@ -12,6 +12,7 @@ def _pct(v: float | None) -> str:
 def per_class_table(result: dict[str, Any]):
     """A rich Table of a :func:`data_miou` / :func:`model_miou` result: one row per class, then mIoU."""
     from rich.table import Table
+    from rich.text import Text
 
     if result.get("kind") == "model":
         title = f"model mIoU on {result.get('split') or 'all images'}"
@@ -27,7 +28,7 @@ def per_class_table(result: dict[str, Any]):
     for i, (name, iou) in enumerate(zip(names, result["per_class"])):
         table.add_row(str(i), name, _pct(iou))
     table.add_section()
-    table.add_row("", "[bold]mIoU[/]", f"[bold]{_pct(result['miou'])}[/]")
+    table.add_row("", Text("mIoU", style="bold"), Text(_pct(result["miou"]), style="bold"))
     table.add_row("", "pixel accuracy", _pct(result["pixel_accuracy"]))
     table.add_row("", "coverage", f"{100 * result['coverage']:.2f} % ({result['evaluated_pixels']} of {result['pixels']} px)")
     return table

@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
+from alc_data.names import check_class_names, check_image_id
 from alc_data.registry import Registry
 from alc_data.workspace import ClassInfo, Workspace, check_label_values
 
@@ -66,16 +67,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _exif_orientation(path: Path) -> int:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            return int(img.getexif().get(0x0112, 1) or 1)
-    except Exception:  # noqa: BLE001 - decoding errors are reported by load_image below
-        return 1
-
-
 def read_labels_folder(folder: Path, image_id: str) -> np.ndarray:
     """Labels ``<folder>/<image_id>.png``; AlcError naming the file when it is missing."""
     from alc_data.io.labels import read_label_png
@@ -99,7 +90,8 @@ def ingest(
     folder of ``<image_id>.png`` label maps (pseudo labels, the Grounded-SAM case). The dataset's
     annotation is kept separately as reference ground truth either way.
     """
-    from alc_data.io.images import image_size
+    from alc_data.faults import kill_point
+    from alc_data.io.images import exif_orientation, open_image, upright, upright_rgb_png
     from alc_data.io.labels import encode_label_png
     from alc_data.io.superpixels import write_superpixels
     from alc_data.progress import track
@@ -113,6 +105,7 @@ def ingest(
         )
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise AlcError(f"{target}: exists and is not an empty folder; choose a new -w/--workspace")
+    check_class_names([c.name for c in source.classes], f"classes of {source.name}")
     labels_dir = None if str(labels_from) == "gt" else Path(labels_from)
     if labels_dir is not None and not labels_dir.is_dir():
         raise AlcError(f"{labels_dir}: label folder not found; pass --labels-from gt or an existing folder")
@@ -138,11 +131,11 @@ def ingest(
         (staging / "labels" / "v0").mkdir(parents=True)
         (staging / "gt").mkdir()
         for item in track(source.items(), f"ingest {source.name}", total=source.count):
-            if item.image_id in seen:
-                raise AlcError(f"image id {item.image_id!r} appears twice in the source; image ids must be unique")
-            seen.add(item.image_id)
-            check_name_like_id(item.image_id)
             path = Path(item.image_path)
+            check_image_id(item.image_id, str(path))
+            if item.image_id in seen:
+                raise InvalidInput(f"image id {item.image_id!r} appears twice in the source; image ids must be unique")
+            seen.add(item.image_id)
             if item.image_bytes is not None:
                 rel = Path("images") / f"{item.image_id}{item.image_suffix}"
                 (staging / rel).parent.mkdir(exist_ok=True)
@@ -152,16 +145,16 @@ def ingest(
                 if not path.is_file():
                     raise AlcError(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
                 stored_path, check_path = str(path.resolve()), path
-            h, w = image_size(check_path)
-            if item.image_bytes is None and _exif_orientation(check_path) not in (0, 1):
+            img = open_image(check_path)
+            up = upright(img)
+            h, w = up.height, up.width
+            if item.image_bytes is None and exif_orientation(img) not in (0, 1):
                 # store the upright image so every reader (datasets, viewers) sees the same pixels
-                from PIL import Image, ImageOps
-
                 rel = Path("images") / f"{item.image_id}.png"
                 (staging / rel).parent.mkdir(exist_ok=True)
-                with Image.open(check_path) as img:
-                    ImageOps.exif_transpose(img).convert("RGB").save(staging / rel)
+                (staging / rel).write_bytes(upright_rgb_png(up))
                 stored_path, check_path = str(rel), staging / rel
+            img.close()
             gt = item.gt
             if gt is not None:
                 _check_map(gt, (h, w), k, f"ground truth of {item.image_id!r} ({item.source_files.get('gt', path)})")
@@ -213,9 +206,11 @@ def ingest(
             raise AlcError("superpixels were given for some images but not all; give one map per image")
         ws.add_images(records)
         ws.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
+        kill_point("ingest:staged")
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
+        kill_point("ingest:renamed")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         _remove_empty(created)
@@ -239,11 +234,6 @@ def _remove_empty(folders: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             break
-
-
-def check_name_like_id(image_id: str) -> None:
-    if not image_id or "/" in image_id or "\\" in image_id or image_id.startswith("."):
-        raise AlcError(f"image id {image_id!r} cannot be a file name; image ids must not contain '/' or start with '.'")
 
 
 def _check_map(arr: np.ndarray, size: tuple[int, int], k: int, what: str) -> None:

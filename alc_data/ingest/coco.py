@@ -22,6 +22,7 @@ segments and unlabelled pixels (id 0) get 255.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo
 
@@ -118,6 +119,31 @@ def panoptic_to_semantic(rgb: np.ndarray, segments: list[dict], cat_to_class: di
     return values[inverse.reshape(ids.shape)]
 
 
+def _check_inside(ann_path: Path, section: str, entry: dict, folder: Path, option: str) -> None:
+    """InvalidInput unless the entry's ``file_name`` names a file inside ``folder`` (no ``..``, not absolute)."""
+    from alc_data.names import path_inside
+
+    name = entry.get("file_name")
+    if not isinstance(name, str) or not name or os.path.isabs(name) or path_inside(name, folder) is None:
+        raise InvalidInput(
+            f"{ann_path}: {section} entry id {entry.get('id', entry.get('image_id'))} has file_name {name!r}, which is "
+            f"not a path inside {option} {folder}; file names must be relative paths inside that folder"
+        )
+
+
+def _check_size(ann_path: Path, im: dict) -> None:
+    """InvalidInput unless the entry's height × width is positive and within the image size limit (the
+    semantic map is allocated from these numbers before the image itself is opened)."""
+    from alc_data.io.images import max_image_pixels
+
+    h, w, limit = int(im["height"]), int(im["width"]), max_image_pixels()
+    if h < 1 or w < 1 or (limit is not None and h * w > limit):
+        raise InvalidInput(
+            f"{ann_path}: images entry id {im.get('id')} claims {w}×{h} pixels; sizes must be positive and at most "
+            f"{limit:,} pixels (the decompression-bomb limit); fix the JSON"
+        )
+
+
 @FORMATS.register("coco")
 def read_coco(
     annotations: str | Path,
@@ -146,12 +172,17 @@ def read_coco(
                     raise AlcError(f"{ann_path}: category id {c['category_id']} is not in 'categories'; fix the JSON")
     except (KeyError, TypeError, ValueError) as exc:
         raise AlcError(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
+    for im in by_id.values():
+        _check_inside(ann_path, "images", im, image_dir, "--images")
+        _check_size(ann_path, im)
 
     if panoptic:
         pan_dir = Path(panoptic_dir) if panoptic_dir is not None else ann_path.with_suffix("")
         if not pan_dir.is_dir():
             raise AlcError(f"{pan_dir}: panoptic PNG folder not found; pass --panoptic-dir")
         pan_by_image = {int(a["image_id"]): a for a in data["annotations"]}
+        for pan in pan_by_image.values():
+            _check_inside(ann_path, "annotations", pan, pan_dir, "--panoptic-dir")
         missing = sorted(set(by_id) - set(pan_by_image))
         if missing:
             raise AlcError(f"{ann_path}: image id {missing[0]} has no panoptic annotation; every image needs one")
@@ -163,7 +194,7 @@ def read_coco(
     ordered = sorted(by_id.values(), key=lambda im: Path(im["file_name"]).stem)
 
     def items():
-        from alc_data.io.images import _open
+        from alc_data.io.images import open_image
 
         for im in ordered:
             image_id = Path(im["file_name"]).stem
@@ -173,7 +204,7 @@ def read_coco(
                 png = pan_dir / pan["file_name"]
                 if not png.is_file():
                     raise AlcError(f"{png}: panoptic PNG not found for image {image_id!r}; check --panoptic-dir")
-                img = _open(png)
+                img = open_image(png)
                 if img.mode != "RGB":
                     raise AlcError(f"{png}: panoptic PNG has mode {img.mode!r}; expected RGB segment ids")
                 gt = panoptic_to_semantic(np.asarray(img), pan["segments_info"], cat_to_class, str(png))

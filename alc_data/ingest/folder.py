@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
+from alc_data.names import bad_character, check_class_names, parse_ascii_int, text_lines
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo
 
@@ -37,42 +38,47 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
     Each line is ``name``, ``name R G B`` (0-255 each) or ``name #rrggbb``; names may contain
     spaces (``traffic light 250 170 30``). Blank lines and lines starting with ``#`` are skipped; a
     first line ``__ignore__`` (labelme's marker for the ignore label) is skipped too. Classes without
-    a colour get the VOC colour of their index. Names must be unique, ignoring case (answers name
-    classes case-insensitively).
+    a colour get the VOC colour of their index. Names are matched exactly (case-sensitive) everywhere,
+    and two names may not differ only by case. Lines end at ``\n``, ``\r\n`` or ``\r`` only; a name
+    with another control or line-separator character (U+2028, tab, ...) is refused.
     """
     from alc_data.io.labels import default_palette
 
     path = Path(path)
     if not path.is_file():
         raise AlcError(f"{path}: class list not found; pass --classes with one class name per line")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise AlcError(f"{path}: class list is not UTF-8 text; save it as a text file") from None
+    text = _read_text(path, "class list")
     pal = default_palette()
     classes: list[ClassInfo] = []
     first_line: dict[str, int] = {}
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(text_lines(text), start=1):
+        ch = bad_character(raw.replace("\t", " "))
+        if ch is not None:
+            raise InvalidInput(
+                f"{path}:{lineno}: line {raw!r} contains the control character {ch!r}; "
+                "write one class per line with spaces or tabs between name and colour"
+            )
         line = raw.strip()
         if not line or line.startswith("#") or (not classes and line == LABELME_IGNORE):
             continue
         tokens = line.split()
         color: tuple[int, int, int] | None = None
+        channels = [parse_ascii_int(t) for t in tokens[-3:]]
         if len(tokens) >= 2 and _HEX.match(tokens[-1]):
             hx = tokens[-1][1:]
             color = (int(hx[0:2], 16), int(hx[2:4], 16), int(hx[4:6], 16))
             tokens = tokens[:-1]
-        elif len(tokens) >= 4 and all(t.isdigit() for t in tokens[-3:]):
-            rgb = tuple(int(t) for t in tokens[-3:])
-            if max(rgb) > 255:
-                raise AlcError(f"{path}:{lineno}: colour {rgb} out of range; use 0-255 per channel")
-            color, tokens = rgb, tokens[:-3]  # type: ignore[assignment]
+        elif len(tokens) >= 4 and None not in channels:
+            if max(channels) > 255:  # type: ignore[type-var]
+                raise InvalidInput(f"{path}:{lineno}: colour {tuple(channels)} out of range; use 0-255 per channel")
+            color, tokens = tuple(channels), tokens[:-3]  # type: ignore[assignment]
         name = " ".join(tokens)
-        key = name.lower()
+        check_class_names([name], f"{path}:{lineno}")
+        key = name.casefold()
         if key in first_line:
-            raise AlcError(
-                f"{path}:{lineno}: class name {name!r} repeats line {first_line[key]} (names are case-insensitive); "
-                "make every class name unique"
+            raise InvalidInput(
+                f"{path}:{lineno}: class name {name!r} repeats line {first_line[key]} (two names may not differ only "
+                "by case); make every class name unique"
             )
         first_line[key] = lineno
         idx = len(classes)
@@ -84,15 +90,22 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
 
 def read_superpixel_png(path: Path) -> np.ndarray:
     """Read a superpixel PNG (grey, 8 or 16 bit; 0 = not covered) as (H, W) int32 ids, -1 = not covered."""
-    from alc_data.io.images import _open
+    from alc_data.io.images import open_image
 
-    img = _open(path)
+    img = open_image(path)
     if img.mode not in ("L", "I;16", "I;16B", "I;16L", "I"):
         raise AlcError(f"{path}: superpixel PNG has mode {img.mode!r}; save region ids as a 16-bit grey PNG")
     arr = np.asarray(img).astype(np.int64)
     if arr.size and arr.min() < 0:
         raise AlcError(f"{path}: negative region ids; store region v as v+1 and 0 for uncovered pixels")
     return (arr - 1).astype(np.int32)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: {what} is not UTF-8 text; save it as a text file") from None
 
 
 def _scan(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
@@ -126,7 +139,7 @@ def _read_split_lists(splits: dict[str, Path], images: dict[str, Path]) -> dict[
         list_path = Path(list_path)
         if not list_path.is_file():
             raise AlcError(f"{list_path}: split list not found; pass --split NAME=FILE with one image id per line")
-        for lineno, line in enumerate(list_path.read_text().splitlines(), start=1):
+        for lineno, line in enumerate(text_lines(_read_text(list_path, "split list")), start=1):
             if not line.strip():
                 continue
             image_id = line.split()[0]

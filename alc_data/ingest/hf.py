@@ -13,6 +13,11 @@ column destroys class ids). Images are copied into the workspace; a JPEG with an
 stored upright as PNG. ``image_id`` comes from an ``image_id`` column when present, else
 ``<split>_<row:06d>``.
 
+Image cells are read from their bytes. A cell that holds only a local path (``to_parquet`` and
+imagefolder datasets store paths) is read only when the file lies inside the dataset folder (for a
+hub dataset: inside the datasets / hub caches); any other path is refused, so a dataset cannot make
+ingest copy an arbitrary local file into the workspace.
+
 Class names, first found: ``classes`` (a class-list file, see
 :func:`alc_data.ingest.folder.read_classes_file`), ``id2label.json`` in DIR (or in the hub repo),
 the first ``ClassLabel`` feature of the dataset.
@@ -20,7 +25,6 @@ the first ``ClassLabel`` feature of the dataset.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo
 
@@ -109,31 +113,61 @@ def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
     return None
 
 
-def _cell_bytes(cell: Any, what: str) -> tuple[bytes, str | None]:
-    """Raw bytes (and the stored path, if any) of an undecoded ``Image`` cell."""
+def _cell_bytes(cell: Any, what: str, roots: tuple[Path, ...]) -> tuple[bytes, str | None]:
+    """Raw bytes (and the stored path, if any) of an undecoded ``Image`` cell.
+
+    A cell with bytes is read from its bytes (its path is only a name). A cell with only a path is
+    read from that file when it lies inside one of ``roots`` (the dataset's own folder, or the hub
+    caches for a hub dataset): a dataset must not make ingest read any other local file. Relative
+    paths are taken relative to the first root.
+    """
     if isinstance(cell, dict) and cell.get("bytes") is not None:
         return cell["bytes"], cell.get("path")
     if isinstance(cell, dict) and cell.get("path"):
-        try:
-            return Path(cell["path"]).read_bytes(), cell["path"]
-        except OSError as exc:
-            raise AlcError(f"{cell['path']}: cannot read {what} ({exc.strerror}); fix the dataset") from None
-    raise AlcError(f"{what}: empty cell; every row needs an image and a label")
+        return _read_inside(str(cell["path"]), what, roots), cell["path"]
+    raise InvalidInput(f"{what}: empty cell; every row needs an image and a label")
+
+
+def _read_inside(path: str, what: str, roots: tuple[Path, ...]) -> bytes:
+    """The bytes of ``path`` when it lies (lexically, after resolving ``..``) inside one of ``roots``."""
+    from alc_data.names import path_inside
+
+    inside = [p for p in (path_inside(path, r) for r in roots) if p is not None]
+    if not inside:
+        where = ", ".join(map(str, roots)) or "no local folder"
+        raise InvalidInput(
+            f"{what}: refers to the local file {path!r}, outside the dataset folder ({where}); embed the image "
+            "bytes in the dataset (e.g. push_to_hub or save_to_disk) or move the files into the dataset folder"
+        )
+    full = inside[0]
+    try:
+        return Path(full).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{full}: cannot read {what} ({exc.strerror}); fix the dataset") from None
+
+
+def _allowed_roots(source: str, cache_dir: str | None) -> tuple[Path, ...]:
+    """Folders a path-only image cell may point into: the dataset folder (as given and with its
+    symlinks resolved), or for a hub dataset the caches it was downloaded to."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return tuple(dict.fromkeys((path.absolute(), path.resolve())))
+    import datasets.config
+    from huggingface_hub import constants
+
+    caches = [cache_dir] if cache_dir else []
+    caches += [datasets.config.HF_DATASETS_CACHE, constants.HF_HUB_CACHE]
+    return tuple(dict.fromkeys(Path(c).expanduser().absolute() for c in caches))
 
 
 def _image_payload(data: bytes, path: str | None, what: str) -> tuple[bytes, str]:
-    """The bytes to store for an image and their suffix; upright PNG when EXIF says it is rotated."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """The bytes to store for an image and their suffix; upright PNG when EXIF says it is rotated or
+    the image is 16-bit grey (scaled to 8 bit, see :mod:`alc_data.io.images`)."""
+    from alc_data.io.images import exif_orientation, open_image, upright_rgb_png
 
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise AlcError(f"{what}: corrupt or truncated image ({exc}); fix the dataset") from None
-    if int(img.getexif().get(0x0112, 1) or 1) != 1:
-        buf = io.BytesIO()
-        ImageOps.exif_transpose(img).convert("RGB").save(buf, format="PNG")
-        return buf.getvalue(), ".png"
+    img = open_image(data, what)
+    if exif_orientation(img) != 1 or img.mode.startswith("I"):
+        return upright_rgb_png(img), ".png"
     suffix = Path(path).suffix.lower() if path and Path(path).suffix else ""
     if not suffix:
         suffix = {"JPEG": ".jpg"}.get(img.format or "", f".{(img.format or 'png').lower()}")
@@ -142,26 +176,15 @@ def _image_payload(data: bytes, path: str | None, what: str) -> tuple[bytes, str
 
 def decode_label_bytes(data: bytes, what: str) -> np.ndarray:
     """Decode a stored label image to (H, W) uint8 class ids without any mode conversion."""
-    from PIL import Image, UnidentifiedImageError
+    from alc_data.io.images import open_image
+    from alc_data.io.labels import label_indices
 
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise AlcError(f"{what}: corrupt or truncated label image ({exc}); fix the dataset") from None
-    if img.mode in ("P", "L"):
-        return np.asarray(img, dtype=np.uint8).copy()
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img)
-        if arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise AlcError(f"{what}: label values outside 0..255; store class ids as an 8-bit image")
-        return arr.astype(np.uint8)
-    raise AlcError(f"{what}: label image has mode {img.mode!r}; labels must be palette or grey images of class ids")
+    return label_indices(open_image(data, what), what)
 
 
-def _label_array(cell: Any, what: str) -> np.ndarray:
+def _label_array(cell: Any, what: str, roots: tuple[Path, ...]) -> np.ndarray:
     if isinstance(cell, dict):
-        return decode_label_bytes(_cell_bytes(cell, what)[0], what)
+        return decode_label_bytes(_cell_bytes(cell, what, roots)[0], what)
     arr = np.asarray(cell)
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
         raise AlcError(f"{what}: label is {arr.dtype} with shape {arr.shape}; expected a 2-D integer array or an image")
@@ -213,6 +236,7 @@ def read_hf(
     else:
         class_list = list(classes)
 
+    roots = _allowed_roots(source, cache_dir)
     prepared: dict[str, Any] = {}
     for split, ds in dsets.items():
         cols = [image_column, label_column] + (["image_id"] if "image_id" in ds.column_names else [])
@@ -227,14 +251,14 @@ def read_hf(
             has_id = "image_id" in ds.column_names
             for row_no, row in enumerate(ds):
                 image_id = str(row["image_id"]) if has_id else f"{split}_{row_no:06d}"
-                where = f"{source} [{split}] row {row_no} ({image_id})"
-                data, path = _cell_bytes(row[image_column], f"{where} column {image_column!r}")
+                where = f"{source} [{split}] row {row_no} ({image_id!r})"
+                data, path = _cell_bytes(row[image_column], f"{where} column {image_column!r}", roots)
                 payload, suffix = _image_payload(data, path, f"{where} column {image_column!r}")
                 yield IngestItem(
                     image_id=image_id,
                     image_path=Path(path or f"{split}/{image_id}{suffix}"),
                     splits=(split,),
-                    gt=_label_array(row[label_column], f"{where} column {label_column!r}"),
+                    gt=_label_array(row[label_column], f"{where} column {label_column!r}", roots),
                     image_bytes=payload,
                     image_suffix=suffix,
                     source_files={"gt": Path(f"{where} column {label_column!r}")},

@@ -31,7 +31,9 @@ def _find_root(root: Path) -> Path:
 
 
 def _read_list(path: Path) -> list[str]:
-    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    from alc_data.names import text_lines
+
+    return [line.split()[0] for line in text_lines(path.read_text(encoding="utf-8", errors="replace")) if line.strip()]
 
 
 @FORMATS.register("voc")

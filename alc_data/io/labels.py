@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput, NotFound
 
 
 def _voc_colormap(n: int = 256) -> np.ndarray:
@@ -73,28 +73,27 @@ def write_label_png(path: str | os.PathLike, label: np.ndarray, palette: np.ndar
 
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
-    """Read a label PNG as (H, W) uint8 class indices.
+    """Read a label PNG as (H, W) uint8 class indices (see :func:`label_indices`)."""
+    from alc_data.io.images import open_image
 
-    Palette ('P') and grey ('L') PNGs give their stored indices. 16-bit grey ('I;16'/'I') is accepted
+    if not Path(path).is_file():
+        raise NotFound(f"{path}: label file not found")
+    return label_indices(open_image(path), str(path))
+
+
+def label_indices(img, what: str) -> np.ndarray:
+    """(H, W) uint8 class indices of an opened label image, without any mode conversion.
+
+    Palette ('P') and grey ('L') images give their stored indices. 16-bit grey ('I;16'/'I') is accepted
     when every value is ≤ 255. RGB label images are rejected: they need a colour → class mapping.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    try:
-        img = Image.open(path)
-        img.load()
-    except FileNotFoundError:
-        raise AlcError(f"{path}: label file not found") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise AlcError(f"{path}: corrupt or truncated label PNG ({exc}); replace the file") from None
     if img.mode in ("P", "L"):
         return np.asarray(img, dtype=np.uint8).copy()
-    if img.mode in ("I;16", "I", "I;16B"):
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(img)
         if arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise AlcError(f"{path}: 16-bit label with values outside 0..255; save class indices as 8-bit")
+            raise InvalidInput(f"{what}: 16-bit label with values outside 0..255; save class indices as 8-bit")
         return arr.astype(np.uint8)
-    raise AlcError(
-        f"{path}: label PNG has mode {img.mode!r}; save labels as palette or grey PNGs of class indices"
+    raise InvalidInput(
+        f"{what}: label image has mode {img.mode!r}; save labels as palette or grey PNGs of class indices"
     )

@@ -71,10 +71,12 @@ class UploadResult:
 
 
 def _one_line(exc: BaseException, token: str | None) -> str:
-    msg = " ".join(str(exc).split()) or type(exc).__name__
+    """The exception on one line, scrubbed of the token *before* it is cut to 300 characters (cut
+    first, a token straddling the cut would leave a prefix that no longer matches)."""
+    msg = scrub(" ".join(str(exc).split()), token) or type(exc).__name__
     if len(msg) > 300:
         msg = msg[:300] + " …"
-    return scrub(f"{type(exc).__name__}: {msg}", token)
+    return f"{type(exc).__name__}: {msg}"
 
 
 def upload_dataset(

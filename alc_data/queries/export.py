@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 
@@ -29,12 +27,14 @@ def export_queries_csv(
     """Write the queries of a round (default: the latest) to ``out`` with an empty ``answer`` column.
 
     The shown label is the current label at the representative pixel, as a class name (``void``
-    for the ignore index). Box coordinates are inclusive pixel indices. Refuses a path inside the
-    workspace (except with ``inside_workspace``, for a run's own folder) and an existing file unless
-    ``overwrite``.
+    for the ignore index). Box coordinates are inclusive pixel indices. Cells that would start a
+    spreadsheet formula are escaped with a leading ``'`` (see :mod:`alc_data.io.csv_cells`); the
+    answers reader undoes exactly that. Refuses a path inside the workspace (except with
+    ``inside_workspace``, for a run's own folder) and an existing file unless ``overwrite``.
     """
     from alc_data.constants import IGNORE_INDEX
     from alc_data.io.atomic import atomic_write_bytes
+    from alc_data.io.csv_cells import encode_csv
     from alc_data.io.outputs import check_output
 
     if not inside_workspace:
@@ -43,15 +43,13 @@ def export_queries_csv(
         raise AlreadyExists(f"{out}: file exists; choose a new path or pass --overwrite")
     round_no = check_round(ws, round_no)
     names = ws.class_names
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(QUERY_CSV_COLUMNS)
+    rows = []
     for q in round_queries(ws, round_no):
         shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
-        writer.writerow(
+        rows.append(
             [q.query_id, q.round, q.rank, q.image_id, q.superpixel_id, q.rep_row, q.rep_col, shown, *q.bbox,
              str(ws.image_path(q.image_id)), ""]
         )
     out = Path(out)
-    atomic_write_bytes(out, buf.getvalue().encode())
+    atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows))
     return out

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 
 CHECKPOINT_FORMAT = "alc-data/segmentation-checkpoint/1"
 LAST = "last.pt"
@@ -40,6 +40,36 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def check_checkpoint_classes(ckpt: dict[str, Any], path: str | os.PathLike, class_names: list[str]) -> None:
+    """InvalidInput unless the checkpoint was trained on ``class_names`` (same names, same order).
+
+    A checkpoint without ``class_names`` (older alc-data) is accepted when its class count matches,
+    with a warning: nothing can tell its classes apart from the workspace's then.
+    """
+    import warnings
+
+    names = ckpt.get("class_names")
+    count = int(ckpt.get("num_classes", len(names) if names is not None else -1))
+    if count != len(class_names) or (names is not None and len(names) != len(class_names)):
+        raise InvalidInput(
+            f"{path}: model has {count} classes, the workspace {len(class_names)}; use a model trained on this workspace"
+        )
+    if names is None:
+        warnings.warn(
+            f"{path}: checkpoint has no class names (older alc-data); assuming its {count} classes are the "
+            "workspace's, in the same order",
+            UserWarning,
+            stacklevel=2,
+        )
+        return
+    for i, (got, want) in enumerate(zip(names, class_names)):
+        if str(got) != want:
+            raise InvalidInput(
+                f"{path}: model was trained on another class list: class {i} is {str(got)!r} in the model, "
+                f"{want!r} in the workspace; use a model trained on this workspace"
+            )
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

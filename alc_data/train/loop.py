@@ -204,14 +204,22 @@ def _result(path: Path, ckpt: dict[str, Any], seconds: float, run_dir: Path, com
     )
 
 
-def load_warm_start(model: "torch.nn.Module", path: str | os.PathLike, model_name: str, num_classes: int) -> None:
-    """Load the model weights of an alc-data checkpoint (not its optimizer) into ``model``."""
+def load_warm_start(
+    model: "torch.nn.Module", path: str | os.PathLike, model_name: str, num_classes: int,
+    class_names: list[str] | None = None,
+) -> None:
+    """Load the model weights of an alc-data checkpoint (not its optimizer) into ``model``; with
+    ``class_names``, the checkpoint must have been trained on them."""
+    from alc_data.train.checkpoint import check_checkpoint_classes
+
     ckpt = read_checkpoint(path)
     if ckpt.get("model_name") != model_name or int(ckpt.get("num_classes", -1)) != int(num_classes):
         raise AlcError(
             f"{path}: warm start needs a {model_name} checkpoint with {num_classes} classes, "
             f"got {ckpt.get('model_name')} with {ckpt.get('num_classes')}; retrain from scratch instead"
         )
+    if class_names is not None:
+        check_checkpoint_classes(ckpt, path, class_names)
     model.load_state_dict(ckpt["model"])
 
 
@@ -307,7 +315,7 @@ def _train_model(
         config.model, num_classes, encoder_weights=None if resume_state else config.encoder_weights
     )
     if resume_state is None and init_checkpoint is not None:
-        load_warm_start(model, init_checkpoint, config.model, num_classes)
+        load_warm_start(model, init_checkpoint, config.model, num_classes, class_names=ws.class_names)
     if resume_state is not None:
         model.load_state_dict(resume_state["model"])
     model.to(device)

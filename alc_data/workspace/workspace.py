@@ -246,14 +246,25 @@ class Workspace:
         return default_palette([c.color for c in self.classes])
 
     def class_index(self, value: str | int) -> int:
-        """Resolve a class name or index (as given by a person) to an index; AlcError if unknown."""
+        """Resolve a class name or index (as given by a person) to an index; InvalidInput if unknown.
+
+        Names match exactly (case-sensitive); a name wins over an index (a class named ``"0"``); an
+        index is ASCII digits only (``"²"`` is no index).
+        """
+        from alc_data.errors import InvalidInput
+        from alc_data.names import parse_ascii_int
+
         text = str(value).strip()
-        names = {c.name.lower(): c.index for c in self.classes}
-        if text.lower() in names:
-            return names[text.lower()]
-        if text.isdigit() and int(text) < self.num_classes:
-            return int(text)
-        raise AlcError(f"unknown class {text!r}; use one of: {', '.join(self.class_names)} (or an index)")
+        names = {c.name: c.index for c in self.classes}
+        if text in names:
+            return names[text]
+        idx = parse_ascii_int(text)
+        if idx is not None and idx < self.num_classes:
+            return idx
+        near = [n for n in names if n.casefold() == text.casefold()]
+        hint = f"class names are case-sensitive, did you mean {near[0]!r}?" if near else (
+            f"use one of: {', '.join(map(repr, self.class_names))} (or an index 0-{self.num_classes - 1})")
+        raise InvalidInput(f"unknown class {text!r}; {hint}")
 
     # ------------------------------------------------------------------ images
     def add_images(self, records: Iterable[dict[str, Any]]) -> None:
