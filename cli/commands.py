@@ -25,6 +25,7 @@ GROUPS = (
     "demo",
     "diff",
     "publish",
+    "check",
 )
 
 
