@@ -14,7 +14,14 @@ import os
 import signal
 
 #: every kill point in the code, by command; the crash tests run each command killed at each point
-KILL_POINTS: dict[str, tuple[str, ...]] = {}
+KILL_POINTS: dict[str, tuple[str, ...]] = {
+    # the first map written to the staging folder / every map staged, before the rename / set registered
+    "superpixels": ("superpixels:partial", "superpixels:staged", "superpixels:registered"),
+    # a checkpoint written to its temp file, before the rename / right after the rename
+    "train": ("train:staged", "train:renamed"),
+    # the dataset folder complete in its staging folder, before the rename / right after the rename
+    "publish": ("publish:staged", "publish:renamed"),
+}
 
 
 def kill_point(name: str) -> None:

@@ -62,7 +62,10 @@ def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None
     from alc_data.io.atomic import atomic_dir
     from alc_data.progress import track
 
+    from alc_data.workspace.check import require_version_ok
+
     name = ws.version(version).name
+    require_version_ok(ws, name)  # a damaged label is refused before anything is written
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise AlcError(f"{out}: folder exists and is not empty; choose a new --out or pass --overwrite")

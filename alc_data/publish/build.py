@@ -30,6 +30,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+from alc_data.faults import kill_point
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
 ROWS_PER_GROUP = 100
@@ -302,6 +303,7 @@ def build_dataset_folder(
     from alc_data.evaluate.metrics import confusion_matrix, scores
     from alc_data.progress import track
     from alc_data.publish.card import write_card
+    from alc_data.workspace.check import require_version_ok
 
     target = check_target_dir(out_dir).resolve()
     v = ws.version(version)
@@ -317,6 +319,8 @@ def build_dataset_folder(
     independent_gt = labels_from != "gt" and ws.has_gt()
     records = {r[0]: r for r in ws.query("SELECT image_id, sha256, has_gt FROM images")}
     published = set().union(*(set(ids) for ids in plan.values()))
+    for name in dict.fromkeys((v.name, original)):  # damaged labels are refused before anything is written
+        require_version_ok(ws, name, sorted(published))
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -409,9 +413,11 @@ def build_dataset_folder(
         )
         write_card(ws, result, staging, license=license, pretty_name=pretty_name, repo_id=repo_id)
         os.chmod(staging, 0o755)  # mkdtemp made it owner-only; the other files follow the umask
+        kill_point("publish:staged")
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
+        kill_point("publish:renamed")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alc_data.errors import AlcError
+from alc_data.faults import kill_point
 from alc_data.registry import Registry
 
 SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel method")
@@ -57,12 +58,16 @@ def compute_superpixel_set(
     params = dict(params or {})
 
     def maps():
-        for image_id in track(ws.image_ids(), f"superpixels {method}"):
+        for n, image_id in enumerate(track(ws.image_ids(), f"superpixels {method}")):
             image = ws.load_image(image_id)
             sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
             if sp.shape != image.shape[:2]:
                 raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
             yield image_id, sp.astype(np.int32, copy=False)
+            if n == 0:
+                kill_point("superpixels:partial")  # the first map is in the staging folder
+        kill_point("superpixels:staged")  # every map is staged; the rename has not happened
 
     ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite)
+    kill_point("superpixels:registered")
     return name
