@@ -34,7 +34,7 @@ def cli(*args):
     return res
 
 
-def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws):
+def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws, assert_workspace_ok):
     ws = demo_ws
     w = ["-w", ws.root]
     mious = [json.loads(cli("eval", *w, "--json").stdout)["data_miou"]]
@@ -55,6 +55,7 @@ def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws):
     top = sorted(table.score.tolist(), reverse=True)[:10]
     asked = [s for (s,) in ws.query("SELECT score FROM queries WHERE round=1 ORDER BY rank")]
     assert asked == pytest.approx(top)
+    assert_workspace_ok(ws)
 
 
 def test_recipes_extend_and_override():
@@ -115,7 +116,7 @@ def _final_labels(ws_root: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_labels(tmp_path):
+def test_killed_run_resumes_to_the_same_labels(tmp_path, assert_workspace_ok):
     env = dict(os.environ, ALC_PROGRESS="0", OMP_NUM_THREADS="1")
     # uninterrupted reference run
     ref = tmp_path / "ref"
@@ -155,9 +156,11 @@ def test_killed_run_resumes_to_the_same_labels(tmp_path):
     from alc_data.workspace import Workspace
 
     assert Workspace.open(ws).query("SELECT COUNT(*) FROM rounds")[0][0] == 2
+    assert_workspace_ok(ref)
+    assert_workspace_ok(ws)
 
 
-def test_csv_answers_stop_the_run_and_continue_it(tmp_path):
+def test_csv_answers_stop_the_run_and_continue_it(tmp_path, assert_workspace_ok):
     import csv
 
     from alc_data.workspace import Workspace
@@ -189,9 +192,10 @@ def test_csv_answers_stop_the_run_and_continue_it(tmp_path):
     assert table["rounds"][1]["clicks"] == 8
     assert ws.query("SELECT DISTINCT source FROM answers") == [("csv:answers.csv",)]
     assert (ws_dir / "runs" / "demo" / "round-02" / "queries.csv").is_file()  # round 2 waits for people
+    assert_workspace_ok(ws)
 
 
-def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path):
+def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path, assert_workspace_ok):
     from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
     from alc_data.workspace import Workspace
 
@@ -216,3 +220,4 @@ def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path)
     assert ws.query("SELECT label_version FROM rounds") == [("pseudo",)]
     for image_id in ws.image_ids():
         assert ws.read_superpixels("gsam-filled", image_id).min() >= 0  # fill: every pixel is a candidate
+    assert_workspace_ok(ws)
