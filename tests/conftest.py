@@ -44,7 +44,9 @@ def assert_workspace_ok():
     def check(ws_or_path) -> None:
         from alc_data.workspace.check import check_workspace
 
-        report = check_workspace(getattr(ws_or_path, "root", ws_or_path))
+        from alc_data.workspace import Workspace
+
+        report = check_workspace(ws_or_path.root if isinstance(ws_or_path, Workspace) else ws_or_path)
         assert report.ok, "alc-data check: " + "; ".join(p.message for p in report.problems)
 
     return check
