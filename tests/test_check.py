@@ -74,6 +74,7 @@ DAMAGES = {
                                f"sam/{IMAGE}.npz"),
     "float superpixel map": (lambda ws: np.savez(ws.superpixel_path("sam", IMAGE), superpixels=np.zeros((32, 32))),
                              "superpixels-dtype", f"sam/{IMAGE}.npz"),
+    "missing image": (lambda ws: ws.image_path(IMAGE).unlink(), "image-missing", f"images/{IMAGE}.png"),
     "missing score table": (lambda ws: (ws.rounds_dir(1) / "scores.parquet").unlink(), "score-table-missing",
                             "001/scores.parquet"),
     "unapplied answers": (_record_unapplied, "unapplied-answers", "round 1"),

@@ -2,6 +2,7 @@
 
 Checks, in order:
 
+- every image the catalogue names exists (not hashed: that is `publish`'s job);
 - every label version's folder and files exist, open, have their images' sizes and hold only class
   indices 0..K-1 or ``IGNORE_INDEX`` (each file is read once: versions hard-link unchanged images, and a
   file already read under another version is not read again);
@@ -79,6 +80,11 @@ def image_sizes(ws: Workspace) -> dict[str, tuple[int, int]]:
     return {i: (int(h), int(w)) for i, h, w in ws.query("SELECT image_id, height, width FROM images")}
 
 
+def image_paths(ws: Workspace) -> dict[str, Path]:
+    """image_id → the image file (stored paths are absolute, or relative to the workspace)."""
+    return {i: (Path(p) if Path(p).is_absolute() else ws.root / p) for i, p in ws.query("SELECT image_id, path FROM images")}
+
+
 def round_rows(ws: Workspace) -> list[tuple[int, str | None, str | None]]:
     """(round, score_table, output_version) of every round, in order."""
     return [(int(r), s, o) for r, s, o in ws.query("SELECT round, score_table, output_version FROM rounds ORDER BY round")]
@@ -88,6 +94,13 @@ def answer_counts(ws: Workspace) -> list[tuple[int, str | None, int]]:
     """(round, applied_version or None, answers) for every round with answers."""
     rows = ws.query("SELECT round, applied_version, COUNT(*) FROM answers GROUP BY round, applied_version ORDER BY round")
     return [(int(r), v, int(n)) for r, v, n in rows]
+
+
+# ---------------------------------------------------------------------------------------------- images
+def image_problems(ws: Workspace) -> list[Problem]:
+    """Images the catalogue names that are gone (one stat per image; contents are not hashed)."""
+    return [Problem("image-missing", str(p), f"{p}: the image of {i!r} is not found; restore it or re-ingest")
+            for i, p in sorted(image_paths(ws).items()) if not p.is_file()]
 
 
 # ---------------------------------------------------------------------------------------------- labels
@@ -336,6 +349,7 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
     sets = [s["name"] for s in ws.superpixel_sets()]
     rounds = round_rows(ws)
     cache: dict[tuple, tuple] = {}
+    problems += image_problems(ws)
     for version in versions:
         problems += version_problems(ws, version, sizes=sizes, cache=cache)
     for name in sets:
