@@ -5,7 +5,8 @@ staging folder is written, before a rename, after the rename and before the ledg
 When the environment variable ``ALC_KILL_AT`` names that point, the process sends itself SIGKILL
 there (nothing is flushed or cleaned up, exactly like ``kill -9``). Before dying it writes the point's
 name to the file named by ``ALC_KILL_LOG`` (when set), so a test can prove where the kill happened.
-Unset, a kill point costs one dictionary lookup.
+Unset, a kill point costs one dictionary lookup. Shared writers (``Workspace.write_version``,
+``write_superpixel_set``) take a ``stage=`` name and call ``<stage>:staged`` / ``<stage>:renamed``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,21 @@ import os
 import signal
 
 #: every kill point in the code, by command; the crash tests run each command killed at each point
-KILL_POINTS: dict[str, tuple[str, ...]] = {}
+KILL_POINTS: dict[str, tuple[str, ...]] = {
+    # the workspace complete in its staging folder, before the rename / right after the rename
+    "ingest": ("ingest:staged", "ingest:renamed"),
+    # the first map staged / every map staged, before the rename / renamed, before the catalogue commit /
+    # the set registered
+    "superpixels": ("superpixels:partial", "superpixels:staged", "superpixels:renamed", "superpixels:registered"),
+    # the score table staged / renamed into rounds/NNN, before the round's commit
+    "score": ("score:staged", "score:renamed"),
+    # answers recorded, not applied / the version staged / renamed, before its commit
+    "correct": ("correct:recorded", "correct:staged", "correct:renamed"),
+    # a checkpoint written to its temp file, before the rename / right after the rename
+    "train": ("train:staged", "train:renamed"),
+    # the dataset folder complete in its staging folder, before the rename / right after the rename
+    "publish": ("publish:staged", "publish:renamed"),
+}
 
 
 def kill_point(name: str) -> None:

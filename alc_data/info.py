@@ -64,7 +64,10 @@ def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None
     from alc_data.io.outputs import check_output, replace_path
     from alc_data.progress import track
 
+    from alc_data.workspace.check import require_version_ok
+
     name = ws.version(version).name
+    require_version_ok(ws, name)  # a damaged label is refused before anything is written
     target = check_output(out, ws.root, overwrite=overwrite)
     if target.exists() and not target.is_dir():
         raise AlreadyExists(f"--out {out}: is a file; export writes a folder")

@@ -24,6 +24,7 @@ GROUPS = (
     "demo",
     "diff",
     "publish",
+    "check",
 )
 
 

@@ -32,3 +32,21 @@ def demo_ws(tmp_path):
     from alc_data.demo import build_demo_workspace
 
     return build_demo_workspace(tmp_path / "ws", n_train=12, n_val=4, size=(48, 48), seed=0)
+
+
+@pytest.fixture
+def assert_workspace_ok():
+    """``assert_workspace_ok(ws_or_path)``: `alc-data check` finds nothing wrong (not even debris).
+
+    Call it at the end of tests whose workspace should be whole; tests that damage one on purpose
+    check the problems themselves (tests/test_check.py)."""
+
+    def check(ws_or_path) -> None:
+        from alc_data.workspace.check import check_workspace
+
+        from alc_data.workspace import Workspace
+
+        report = check_workspace(ws_or_path.root if isinstance(ws_or_path, Workspace) else ws_or_path)
+        assert report.ok, "alc-data check: " + "; ".join(p.message for p in report.problems)
+
+    return check

@@ -50,8 +50,16 @@ def make_round(ws, budget, acquisition="sim", version="v0"):
         for i in ws.image_ids("train")
     ]
     asked = ws.ledger.asked("sam")
-    selected = select_top(ScoreTable.concat(tables), budget, exclude=asked)
-    return create_round(ws, selected, label_version=version, superpixel_set="sam", acquisition=acquisition, budget=budget)
+    scores = ScoreTable.concat(tables)
+    selected = select_top(scores, budget, exclude=asked)
+
+    def place_table(round_no: int) -> str:  # as `alc-data score` does, so `alc-data check` finds the round whole
+        table = ws.rounds_dir(round_no) / "scores.parquet"
+        scores.to_parquet(table)
+        return str(table.relative_to(ws.root))
+
+    return create_round(ws, selected, label_version=version, superpixel_set="sam", acquisition=acquisition, budget=budget,
+                        score_table=place_table)
 
 
 def test_region_boxes_are_inclusive_pixel_boxes():
@@ -76,7 +84,7 @@ def test_expand_whole_superpixel_and_tau():
     assert changes[0].pixels == 2
 
 
-def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys):
+def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys, assert_workspace_ok):
     ws = demo_ws
     before = data_miou(ws, "v0")
     rnd = make_round(ws, 15)
@@ -109,6 +117,7 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys):
     cost = json.loads(invoke(capsys, ["info", "-w", str(ws.root), "--json"]).stdout)["cost"]
     assert cost["total"]["queries"] == 30 and cost["total"]["answered"] == 30
     assert cost["total"]["correction_query_seconds"] == pytest.approx(30 * 4.76)
+    assert_workspace_ok(ws)
 
 
 def test_oracle_modes_and_unanswerable(demo_ws):
@@ -149,7 +158,7 @@ def _fill(path, out, answer_for):
     return rows
 
 
-def test_csv_answers_through_the_cli(demo_ws, tmp_path, capsys):
+def test_csv_answers_through_the_cli(demo_ws, tmp_path, capsys, assert_workspace_ok):
     ws = demo_ws
     rnd = make_round(ws, 8)
     q_csv = export_queries_csv(ws, tmp_path / "q.csv")
@@ -172,9 +181,10 @@ def test_csv_answers_through_the_cli(demo_ws, tmp_path, capsys):
     assert res.exit_code == 0 and json.loads(res.stdout)["applied"] is None
     assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
     assert rnd == 1
+    assert_workspace_ok(ws)
 
 
-def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_path, capsys):
+def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_path, capsys, assert_workspace_ok):
     ws = demo_ws
     make_round(ws, 6)
     q_csv = export_queries_csv(ws, tmp_path / "q.csv")
@@ -200,6 +210,7 @@ def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_p
         assert needle in msg
     assert ws.ledger.answers(1) == {}
     assert [v.name for v in ws.label_versions()] == ["v0"]
+    assert_workspace_ok(ws)
 
 
 def test_answers_from_another_round_are_rejected(demo_ws, tmp_path, capsys):

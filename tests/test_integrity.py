@@ -287,3 +287,23 @@ def test_info_names_rounds_whose_answers_are_not_applied(demo_ws, capsys):
     assert code == 0 and f"round 1: 5 answers recorded but not applied yet; run `alc-data correct -w {demo_ws.root} --round 1`" in out
     correct_round(demo_ws)
     assert "not applied" not in run_cli(capsys, "info", "-w", demo_ws.root)[1]
+
+
+def test_an_overwrite_killed_before_its_commit_is_put_back_by_repair(demo_ws, tmp_path, capsys):
+    """The window between renaming a new set into place and committing it: `.X.old` is the only copy that
+    matches the catalogue, and `check --repair` must restore it, not delete it as debris."""
+    from alc_data.workspace.check import check_workspace
+
+    ws = demo_ws
+    assert run_cli(capsys, "superpixels", "-w", ws.root, "--method", "slic", "--name", "fresh")[0] == 0
+    before = {i: ws.read_superpixels("fresh", i) for i in ws.image_ids()}
+    env = {**os.environ, "ALC_KILL_AT": "superpixels:renamed", "ALC_KILL_LOG": str(tmp_path / "killed")}
+    proc = subprocess.run([sys.executable, "-m", "alc_data_cli.main", "superpixels", "-w", str(ws.root), "--method",
+                           "felzenszwalb", "--name", "fresh", "--overwrite"], env=env, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL and (tmp_path / "killed").read_text() == "superpixels:renamed"
+    report = check_workspace(ws.root)
+    assert [p.kind for p in report.problems] == ["superpixels-interrupted"]
+    assert check_workspace(ws.root, repair=True).ok
+    assert ws.superpixel_set("fresh")["method"] == "slic"
+    for i in ws.image_ids():
+        np.testing.assert_array_equal(ws.read_superpixels("fresh", i), before[i])

@@ -33,7 +33,7 @@ def cli(capsys, *args):
     return res
 
 
-def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws, capsys):
+def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws, capsys, assert_workspace_ok):
     ws = demo_ws
     w = ["-w", ws.root]
     mious = [json.loads(cli(capsys, "eval", *w, "--json").stdout)["data_miou"]]
@@ -54,6 +54,7 @@ def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws, capsys):
     top = sorted(table.score.tolist(), reverse=True)[:10]
     asked = [q.score for q in ws.ledger.queries(1)]
     assert asked == pytest.approx(top)
+    assert_workspace_ok(ws)
 
 
 def test_recipes_extend_and_override():
@@ -114,7 +115,7 @@ def _final_labels(ws_root: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_labels(tmp_path):
+def test_killed_run_resumes_to_the_same_labels(tmp_path, assert_workspace_ok):
     env = dict(os.environ, ALC_PROGRESS="0", OMP_NUM_THREADS="1")
     # uninterrupted reference run
     ref = tmp_path / "ref"
@@ -154,9 +155,11 @@ def test_killed_run_resumes_to_the_same_labels(tmp_path):
     from alc_data.workspace import Workspace
 
     assert len(Workspace.open(ws).ledger.rounds()) == 2
+    assert_workspace_ok(ref)
+    assert_workspace_ok(ws)
 
 
-def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys):
+def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys, assert_workspace_ok):
     import csv
 
     from alc_data.workspace import Workspace
@@ -188,9 +191,10 @@ def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys):
     assert table["rounds"][1]["clicks"] == 8
     assert {a.source for r in ws.ledger.rounds() for a in ws.ledger.answers(r.round).values()} == {"csv:answers.csv"}
     assert (ws_dir / "runs" / "demo" / "round-02" / "queries.csv").is_file()  # round 2 waits for people
+    assert_workspace_ok(ws)
 
 
-def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path, capsys):
+def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path, capsys, assert_workspace_ok):
     from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
     from alc_data.workspace import Workspace
 
@@ -215,3 +219,4 @@ def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path,
     assert [r.label_version for r in ws.ledger.rounds()] == ["pseudo"]
     for image_id in ws.image_ids():
         assert ws.read_superpixels("gsam-filled", image_id).min() >= 0  # fill: every pixel is a candidate
+    assert_workspace_ok(ws)

@@ -118,7 +118,7 @@ def _state(ws: Workspace):
     "bad",
     ["raise", "value", "shape", "unknown"],
 )
-def test_write_version_is_atomic(made, bad):
+def test_write_version_is_atomic(made, bad, assert_workspace_ok):
     ws, _, labels = made
     before = _state(ws)
 
@@ -137,6 +137,7 @@ def test_write_version_is_atomic(made, bad):
     assert _state(ws) == before
     assert not ws.version_dir("v1").exists()
     assert [p.name for p in (ws.root / "labels").iterdir()] == ["v0"]  # no temp folder left
+    assert_workspace_ok(ws)
 
 
 def test_write_version_without_parent_needs_every_image(made):
@@ -148,7 +149,7 @@ def test_write_version_without_parent_needs_every_image(made):
     np.testing.assert_array_equal(ws.read_label("full", "c"), labels["c"])
 
 
-def test_superpixel_set_round_trip_and_atomicity(made):
+def test_superpixel_set_round_trip_and_atomicity(made, assert_workspace_ok):
     ws, _, _ = made
     rng = np.random.default_rng(1)
     maps = {i: rng.integers(-1, 5, SIZES[i]).astype(np.int32) for i in SIZES}
@@ -176,3 +177,4 @@ def test_superpixel_set_round_trip_and_atomicity(made):
         ws.write_superpixel_set("sp", sorted(maps.items()), method="test")
     assert _state(ws) == before
     np.testing.assert_array_equal(ws.read_superpixels("sp", "a"), maps["a"])
+    assert_workspace_ok(ws)

@@ -276,9 +276,9 @@ def run_pseudo_label(
     with ws.writing("pseudo-label"):
         ws.write_superpixel_set(
             instances_set, instance_maps(), method="gsam", params={"source": "pseudo-label", "label_version": version},
-            overwrite=old_set is not None, stage="pseudo-label:instances",
+            overwrite=old_set is not None,
         )
-        ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params, stage="pseudo-label")
+        ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
     shutil.rmtree(stage, ignore_errors=True)
     try:
         stage.parent.rmdir()  # 'pseudo/' when no other run is staged

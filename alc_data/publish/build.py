@@ -30,6 +30,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+from alc_data.faults import kill_point
 from alc_data.publish.features import correction_features, default_features
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
@@ -249,6 +250,7 @@ def build_dataset_folder(
     from alc_data.evaluate.metrics import confusion_matrix, scores
     from alc_data.progress import track
     from alc_data.publish.card import ledger_summary, render_card
+    from alc_data.workspace.check import require_version_ok
 
     target = check_target_dir(out_dir).resolve()
     v = ws.version(version)
@@ -264,6 +266,8 @@ def build_dataset_folder(
     independent_gt = labels_from != "gt" and ws.has_gt()
     records = ws.image_records()
     published = set().union(*(set(ids) for ids in plan.values()))
+    for name in dict.fromkeys((v.name, original)):  # damaged labels are refused before anything is written
+        require_version_ok(ws, name, sorted(published))
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -358,9 +362,11 @@ def build_dataset_folder(
         card = render_card(ws, result, staging, license=license, pretty_name=pretty_name, repo_id=repo_id)
         (staging / "README.md").write_text(card, encoding="utf-8")
         os.chmod(staging, 0o755)  # mkdtemp made it owner-only; the other files follow the umask
+        kill_point("publish:staged")
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
+        kill_point("publish:renamed")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

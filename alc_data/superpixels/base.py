@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alc_data.errors import AlcError
+from alc_data.faults import kill_point
 from alc_data.registry import Registry
 
 SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel method")
@@ -46,7 +47,6 @@ def compute_superpixel_set(
     """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
     (default: the method's name). Returns the set name."""
     from alc_data.progress import track
-
     from alc_data.superpixels.utils import check_params
 
     load_methods()
@@ -57,13 +57,16 @@ def compute_superpixel_set(
     ws.check_superpixel_target(name, overwrite=overwrite)
 
     def maps():
-        for image_id in track(ws.image_ids(), f"superpixels {method}"):
+        for n, image_id in enumerate(track(ws.image_ids(), f"superpixels {method}")):
             image = ws.load_image(image_id)
             sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
             if sp.shape != image.shape[:2]:
                 raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
             yield image_id, sp.astype(np.int32, copy=False)
+            if n == 0:
+                kill_point("superpixels:partial")  # the first map is in the staging folder
 
     with ws.writing("superpixels"):
-        ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite)
+        ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite, stage="superpixels")
+    kill_point("superpixels:registered")
     return name

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alc_data.errors import AlcError, InvalidInput
+from alc_data.faults import kill_point
 
 CHECKPOINT_FORMAT = "alc-data/segmentation-checkpoint/1"
 LAST = "last.pt"
@@ -34,7 +35,9 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
+        kill_point("train:staged")
         os.replace(tmp, path)
+        kill_point("train:renamed")
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -26,6 +26,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -42,6 +43,12 @@ if TYPE_CHECKING:
     from alc_data.workspace.ledger import Ledger
 
 DB_NAME = "alc.sqlite"
+_STAMP_KEY = "_folder_stamp"
+SET_STAMP = ".alc-set"
+"""File in each superpixel-set folder holding the stamp its catalogue row records,
+so a crash between renaming a new set into place and committing it can be told apart and undone
+(the catalogue keeps it in the set's params under ``_folder_stamp``; :meth:`Workspace.superpixel_sets`
+returns it as ``stamp``, apart from the params)."""
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -383,7 +390,7 @@ class Workspace:
         round: int | None = None,
         params: dict[str, Any] | None = None,
         on_commit=None,
-        stage: str = "version",
+        stage: str | None = None,
     ) -> LabelVersion:
         """Write a complete label version atomically.
 
@@ -393,7 +400,7 @@ class Workspace:
         folder is renamed into place and the version is registered; ``on_commit(con)`` runs inside that
         transaction (for ledger rows that must land with the version). If the transaction fails, only
         the folder this call renamed is removed. Kill points ``<stage>:staged`` and ``<stage>:renamed``
-        mark the two moments a crash matters.
+        mark the two moments a crash matters (no kill points without ``stage``).
         """
         from alc_data.faults import kill_point
         from alc_data.io.labels import encode_label_png
@@ -432,7 +439,8 @@ class Workspace:
                         shutil.copy2(src, tmp / src.name)
             elif missing:
                 raise InvalidInput(f"label version {name!r} lacks labels for {len(missing)} images, e.g. {missing[0]!r}")
-            kill_point(f"{stage}:staged")
+            if stage:
+                kill_point(f"{stage}:staged")
             renamed = False
             try:
                 with self.connect(immediate=True) as con:
@@ -443,7 +451,8 @@ class Workspace:
                         shutil.rmtree(final)
                     os.replace(tmp, final)
                     renamed = True
-                    kill_point(f"{stage}:renamed")
+                    if stage:
+                        kill_point(f"{stage}:renamed")
                     con.execute(
                         "INSERT INTO label_versions(name, parent, kind, round, created_at, params) VALUES (?,?,?,?,?,?)",
                         (name, parent, kind, round, now_iso(), json.dumps(params or {})),
@@ -460,8 +469,13 @@ class Workspace:
 
     # ------------------------------------------------------------------ superpixel sets
     def superpixel_sets(self) -> list[dict[str, Any]]:
-        rows = self.query("SELECT name, method, created_at, params FROM superpixel_sets ORDER BY rowid")
-        return [dict(name=n, method=m, created_at=c, params=json.loads(p)) for n, m, c, p in rows]
+        """Registered sets: name, method, created_at, params (as given) and the folder stamp."""
+        out = []
+        for n, m, c, p in self.query("SELECT name, method, created_at, params FROM superpixel_sets ORDER BY rowid"):
+            params = json.loads(p)
+            stamp = params.pop(_STAMP_KEY, None)
+            out.append(dict(name=n, method=m, created_at=c, params=params, stamp=stamp))
+        return out
 
     def superpixel_set(self, name: str | None = None) -> dict[str, Any]:
         sets = self.superpixel_sets()
@@ -508,13 +522,13 @@ class Workspace:
         method: str,
         params: dict[str, Any] | None = None,
         overwrite: bool = False,
-        stage: str = "superpixels",
+        stage: str | None = None,
     ) -> None:
         """Write a named superpixel set (one (H, W) int32 map per image) atomically.
 
         The maps go to a staging folder; then, in one transaction, the old folder (when overwriting) is
         moved aside, the new one renamed into place and the catalogue row replaced. Kill points
-        ``<stage>:staged`` and ``<stage>:renamed``.
+        ``<stage>:staged`` and ``<stage>:renamed`` (none without ``stage``).
         """
         from alc_data.faults import kill_point
         from alc_data.io.superpixels import write_superpixels
@@ -525,7 +539,9 @@ class Workspace:
         records = self.image_records()
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=final.parent))
         old = final.parent / f".{name}.old"
+        stamp = uuid.uuid4().hex
         try:
+            (tmp / SET_STAMP).write_text(stamp)
             written = set()
             for image_id, sp in maps:
                 rec = records.get(image_id)
@@ -540,7 +556,8 @@ class Workspace:
             missing = sorted(set(records) - written)
             if missing:
                 raise InvalidInput(f"superpixel set {name!r} lacks maps for {len(missing)} images, e.g. {missing[0]!r}")
-            kill_point(f"{stage}:staged")
+            if stage:
+                kill_point(f"{stage}:staged")
             with self.connect(immediate=True) as con:
                 if con.execute("SELECT 1 FROM rounds WHERE superpixel_set=? LIMIT 1", (name,)).fetchone():
                     raise Conflict(f"superpixel set {name!r} was used by a round meanwhile; write it under another --name")
@@ -552,11 +569,12 @@ class Workspace:
                     else:  # a folder without its catalogue row: left by a crash before registration
                         shutil.rmtree(final)
                 os.replace(tmp, final)
-                kill_point(f"{stage}:renamed")
+                if stage:
+                    kill_point(f"{stage}:renamed")
                 con.execute("DELETE FROM superpixel_sets WHERE name=?", (name,))
                 con.execute(
                     "INSERT INTO superpixel_sets(name, method, created_at, params) VALUES (?,?,?,?)",
-                    (name, method, now_iso(), json.dumps(params or {})),
+                    (name, method, now_iso(), json.dumps({**(params or {}), _STAMP_KEY: stamp})),
                 )
         except BaseException:
             if not tmp.exists() and old.exists():  # renamed, then the commit failed: put the old set back
