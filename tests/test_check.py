@@ -108,7 +108,7 @@ def test_unapplied_answers_are_a_note_naming_the_command_that_applies_them(ws, c
     (note,) = report.notices
     assert note.kind == "unapplied-answers" and f"alc-data correct -w {ws.root} --round 1" in note.message
     code, out, _ = run_cli(capsys, "check", "-w", ws.root)
-    assert code == 0 and f"note: round 1: 4 answers are recorded but not applied" in out
+    assert code == 0 and "note: round 1: 4 answers are recorded but not applied" in out
 
 
 def _plant_debris(ws: Workspace) -> list[Path]:
