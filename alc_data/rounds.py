@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
@@ -23,7 +23,8 @@ def asked_before(ws: Workspace, superpixel_set: str) -> set[tuple[str, int]]:
 def score_round(
     ws: Workspace,
     *,
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | None = None,
+    probabilities: Iterable[tuple[str, Any]] | None = None,
     budget: int,
     acquisition: str = "sim",
     superpixel_set: str | None = None,
@@ -38,7 +39,10 @@ def score_round(
     """Score every candidate superpixel of ``split`` and register the top-``budget`` as a new round.
 
     Writes ``rounds/<n>/scores.parquet`` (one row per candidate superpixel) and the round's queries in
-    the ledger; returns a summary with the round number.
+    the ledger; returns a summary with the round number. The probabilities come from ``checkpoint``
+    (an alc-data model) or ``probabilities``: (image_id, (K, H, W) probs) pairs from any model, one
+    per image of ``split`` (checked; see :mod:`alc_data.predictions`). Nothing is registered when
+    anything fails.
     """
     from alc_data.predict import iter_probabilities
     from alc_data.progress import track
@@ -53,9 +57,18 @@ def score_round(
     image_ids = ws.image_ids(split)
     if not image_ids:
         raise AlcError(f"split {split!r} has no images")
-    checkpoint = Path(checkpoint)
+    if (checkpoint is None) == (probabilities is None):
+        raise AlcError("give a model checkpoint or probabilities to score, one of the two")
+    if probabilities is not None:
+        from alc_data.predictions import checked_probabilities
+
+        stream = checked_probabilities(ws, probabilities, image_ids)
+        source: dict[str, Any] = {"probabilities": "given"}
+    else:
+        checkpoint = Path(checkpoint)
+        stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
+        source = {"checkpoint": str(checkpoint.resolve())}
     tables = []
-    stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
     for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
         labels = ws.read_label(version, image_id)
         sp = ws.read_superpixels(sp_set, image_id)
@@ -75,7 +88,7 @@ def score_round(
         acquisition=acquisition,
         budget=budget,
         score_table=str(table_path.relative_to(ws.root)),
-        params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked,
+        params={**source, "split": split, "seed": seed, "skip_asked": skip_asked,
                 **(extra_params or {})},
     )
     return {
