@@ -107,7 +107,8 @@ class TrainConfig:
         spec = MODELS.get(self.model)
         if self.encoder_weights is not None and self.pretrained is not None:
             raise InvalidInput(
-                "give pretrained (a whole-model checkpoint) or encoder_weights (an smp encoder's weights), not both"
+                "give --pretrained (train.pretrained: a whole-model checkpoint) or --encoder-weights "
+                "(train.encoder_weights: an smp encoder's weights), not both"
             )
         if self.encoder_weights is not None:
             spec.check_encoder_weights(self.encoder_weights)
