@@ -194,13 +194,21 @@ def checked_probabilities(ws, pairs: Iterable[tuple[str, Any]], image_ids: Seque
         seen.add(image_id)
         rec = ws.image_record(image_id)
         check_probabilities(probs, f"probabilities for {image_id!r}", shape=(k, int(rec["height"]), int(rec["width"])))
-        if getattr(probs, "dtype", None) == np.float16 or str(getattr(probs, "dtype", "")) == "torch.float16":
-            probs = probs.float() if hasattr(probs, "float") and hasattr(probs, "detach") else probs.astype(np.float32)
-        yield image_id, probs
+        yield image_id, _at_least_float32(probs)
     missing = [i for i in image_ids if i not in seen]
     if missing:
         raise InvalidInput(f"no probabilities for {len(missing)} image(s) of the scored split (first: {missing[0]!r}); "
                            "give one per image")
+
+
+def _at_least_float32(probs: Any) -> Any:
+    """float16 → float32 (the scorer's precision); other arrays and tensors unchanged."""
+    if hasattr(probs, "detach"):
+        import torch
+
+        return probs.float() if probs.dtype in (torch.float16, torch.bfloat16) else probs
+    arr = np.asarray(probs)
+    return arr.astype(np.float32) if arr.dtype == np.float16 else arr
 
 
 def save_prediction(
@@ -208,8 +216,9 @@ def save_prediction(
 ) -> Path:
     """Write ``folder/<image_id>.npz`` (member ``probs``) from a (K, H, W) numpy array or torch tensor
     (any device), as ``dtype`` (float16 halves the disk; float32 keeps every bit). Atomic."""
-    from alc_data.io.atomic import atomic_write_bytes
     import io
+
+    from alc_data.io.atomic import atomic_write_bytes
 
     if hasattr(probs, "detach"):
         probs = probs.detach().float().cpu().numpy()
