@@ -145,7 +145,10 @@ def warn_if_too_big(config, num_classes: int, device, *, available: int | None =
     """On a CPU, log :func:`memory_warning` (one line, logger ``alc_data.train``) and return it."""
     if getattr(device, "type", str(device)) != "cpu":
         return None
-    message = memory_warning(config, num_classes, available=available)
+    try:
+        message = memory_warning(config, num_classes, available=available)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an op the meta device lacks: no estimate
+        return None
     if message:
         log.warning("warning: %s", message)
     return message
