@@ -33,7 +33,7 @@ def load_model(checkpoint: str | os.PathLike, *, device: "str | torch.device | N
     path = Path(checkpoint)
     ckpt = read_checkpoint(path)
     try:
-        model = build_model(str(ckpt["model_name"]), int(ckpt["num_classes"]))
+        model = build_model(str(ckpt["model_name"]), int(ckpt["num_classes"]), model_config=ckpt.get("model_config"))
         model.load_state_dict(ckpt["model"])
     except KeyError as exc:
         raise AlcError(f"{path}: checkpoint lacks {exc}; it is incomplete, retrain the model") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.faults import kill_point
@@ -38,7 +38,8 @@ def refuse_unapplied(ws: Workspace) -> None:
 def score_round(
     ws: Workspace,
     *,
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | None = None,
+    probabilities: Iterable[tuple[str, Any]] | None = None,
     budget: int,
     acquisition: str = "sim",
     superpixel_set: str | None = None,
@@ -53,7 +54,10 @@ def score_round(
     """Score every candidate superpixel of ``split`` and register the top-``budget`` as a new round.
 
     Writes ``rounds/<n>/scores.parquet`` (one row per candidate superpixel) and the round's queries in
-    the ledger; returns a summary with the round number.
+    the ledger; returns a summary with the round number. The probabilities come from ``checkpoint``
+    (an alc-data model) or ``probabilities``: (image_id, (K, H, W) probs) pairs from any model, one
+    per image of ``split`` (checked; see :mod:`alc_data.predictions`). Nothing is registered when
+    anything fails.
     """
     from alc_data.predict import iter_probabilities
     from alc_data.progress import track
@@ -63,9 +67,12 @@ def score_round(
     ACQUISITIONS.get(acquisition)  # unknown name → one-line error before any work
     if budget <= 0:
         raise InvalidInput(f"--budget {budget} must be a positive number of queries")
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise NotFound(f"{checkpoint}: model checkpoint not found; pass the final.pt of an `alc-data train` run")
+    if (checkpoint is None) == (probabilities is None):
+        raise InvalidInput("give a model checkpoint or probabilities to score, one of the two")
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise NotFound(f"{checkpoint}: model checkpoint not found; pass the final.pt of an `alc-data train` run")
     with ws.writing("score"):
         version = ws.version(label_version).name
         sp_set = ws.superpixel_set(superpixel_set)["name"]
@@ -73,8 +80,15 @@ def score_round(
         if not image_ids:
             raise InvalidInput(f"split {split!r} has no images")
         refuse_unapplied(ws)
+        if probabilities is not None:
+            from alc_data.predictions import checked_probabilities
+
+            stream = checked_probabilities(ws, probabilities, image_ids)
+            source: dict[str, Any] = {"probabilities": "given"}
+        else:
+            stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
+            source = {"checkpoint": str(Path(checkpoint).resolve())}
         tables = []
-        stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
         for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
             labels = ws.read_label(version, image_id)
             sp = ws.read_superpixels(sp_set, image_id)
@@ -103,8 +117,7 @@ def score_round(
                 acquisition=acquisition,
                 budget=budget,
                 score_table=place_table,
-                params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked,
-                        **(extra_params or {})},
+                params={**source, "split": split, "seed": seed, "skip_asked": skip_asked, **(extra_params or {})},
             )
         finally:
             staged.unlink(missing_ok=True)
@@ -117,3 +130,25 @@ def score_round(
         "selected": len(selected),
         "score_table": str(ws.rounds_dir(round_no) / "scores.parquet"),
     }
+
+
+def score_probabilities(ws, pairs: Iterable[tuple[str, Any]], *, budget: int, logits: bool = False, **kwargs: Any) -> dict[str, Any]:
+    """Score a round from ``(image_id, probs)`` pairs of your own model (one per image of the split,
+    any order); ``logits=True`` applies softmax over K. Other keywords as
+    :func:`score_round` (``acquisition``, ``superpixel_set``, ``split``, ...)."""
+    from alc_data.predictions import softmax
+
+    if logits:
+        pairs = ((i, softmax(x.detach().float().cpu().numpy() if hasattr(x, "detach") else x)) for i, x in pairs)
+    return score_round(ws, probabilities=pairs, budget=budget, **kwargs)
+
+
+def score_prediction_folder(
+    ws, folder: str | os.PathLike, *, budget: int, logits: bool = False, split: str = "train", **kwargs: Any
+) -> dict[str, Any]:
+    """``alc-data score --predictions DIR``: check every file's header, then score a round from them."""
+    from alc_data.predictions import open_prediction_folder
+
+    stream = open_prediction_folder(ws, folder, ws.image_ids(split), logits=logits)
+    extra = {"predictions": str(Path(folder).resolve()), "logits": bool(logits), **(kwargs.pop("extra_params", None) or {})}
+    return score_round(ws, probabilities=stream, budget=budget, split=split, extra_params=extra, **kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -23,8 +22,8 @@ def _parse_prompts(items: list[str] | None) -> dict[str, str]:
 
 
 def pseudo_label(
-    detector: Annotated[Path, typer.Option("--detector", help="GroundingDINO folder in Hugging Face format (IDEA-Research/grounding-dino-tiny or -base).")],
-    sam: Annotated[Path, typer.Option("--sam", help="SAM checkpoint: sam_vit_{h,l,b}_*.pth (segment-anything) or a Hugging Face SAM folder.")],
+    detector: Annotated[str, typer.Option("--detector", help="GroundingDINO: a Hugging Face-format folder or a hub id (IDEA-Research/grounding-dino-base; downloaded into the Hugging Face cache when online, read from it offline).")],
+    sam: Annotated[str, typer.Option("--sam", help="SAM: sam_vit_{h,l,b}_*.pth (segment-anything), a Hugging Face SAM folder, or a hub id (facebook/sam-vit-huge, through the Hugging Face cache).")],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     version: Annotated[Optional[str], typer.Option("--version", help="Label version to write (default: v0 when free, else 'pseudo').")] = None,
     box_threshold: Annotated[float, typer.Option("--box-threshold", help="Minimum box score (max sigmoid over the class's tokens).")] = 0.2,

@@ -11,8 +11,10 @@ from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, Workspa
 
 
 def score(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model checkpoint (from `alc-data train`).")],
     budget: Annotated[int, typer.Option("--budget", "-b", help="Number of superpixels to query this round.")],
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Model checkpoint (from `alc-data train`).")] = None,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Instead of --model: a folder of <image_id>.npy/.npz (K, H, W) float16/float32 probabilities from any model.")] = None,
+    logits: Annotated[bool, typer.Option("--logits", help="The --predictions files hold logits (softmax is applied).")] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     acquisition: Annotated[str, typer.Option("--acquisition", "-a", help="sim, lcil, cil, random, entropy, margin, softmin.")] = "sim",
     superpixels: Annotated[Optional[str], typer.Option("--superpixels", "-s", help="Superpixel set (default: the latest).")] = None,
@@ -23,14 +25,24 @@ def score(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition.")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stream probabilities into the scorer, write the round's score table, select the top-B queries."""
-    from alc_data.rounds import score_round
+    """Stream probabilities (from --model or --predictions) into the scorer, write the round's score
+    table, select the top-B queries."""
+    from alc_data.errors import InvalidInput
 
-    result = score_round(
-        open_workspace(workspace), checkpoint=model, budget=budget, acquisition=acquisition,
-        superpixel_set=superpixels, label_version=version, split=split, skip_asked=skip_asked,
-        batch_size=batch_size, seed=seed,
-    )
+    if (model is None) == (predictions is None):
+        raise InvalidInput("give --model CHECKPOINT or --predictions DIR (one of the two)")
+    if logits and predictions is None:
+        raise InvalidInput("--logits describes --predictions files; --model checkpoints need no flag")
+    options = dict(budget=budget, acquisition=acquisition, superpixel_set=superpixels, label_version=version,
+                   split=split, skip_asked=skip_asked, seed=seed)
+    if predictions is not None:
+        from alc_data.rounds import score_prediction_folder
+
+        result = score_prediction_folder(open_workspace(workspace), predictions, logits=logits, **options)
+    else:
+        from alc_data.rounds import score_round
+
+        result = score_round(open_workspace(workspace), checkpoint=model, batch_size=batch_size, **options)
     if as_json:
         print_json(result)
     else:

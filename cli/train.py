@@ -23,7 +23,8 @@ def train(
     backbone_lr_mult: Annotated[Optional[float], typer.Option("--backbone-lr-mult", help="Encoder lr = lr × this (default 0.1, the paper's, for pretrained encoders; 1.0 suits random ones).")] = None,
     optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="sgd (default) or adamw.")] = None,
     crop_size: Annotated[Optional[int], typer.Option("--crop-size", help="Square training crop in pixels (default 513).")] = None,
-    encoder_weights: Annotated[Optional[Path], typer.Option("--encoder-weights", help="LOCAL encoder checkpoint to start from (default: random; nothing is downloaded).")] = None,
+    encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", help="smp models: imagenet (or another name smp knows for the encoder; downloaded into the Hugging Face cache when online, read from it offline) or a local encoder checkpoint. Default: random.")] = None,
+    pretrained: Annotated[Optional[str], typer.Option("--pretrained", help="SegFormer models: a hub id (nvidia/mit-b0) or local folder of a whole model; the head is re-initialised for other classes.")] = None,
     init_checkpoint: Annotated[Optional[Path], typer.Option("--init", help="Warm start: model weights from an earlier alc-data checkpoint.")] = None,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Where checkpoints go (default WORKSPACE/runs/train-<timestamp>).")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue an interrupted training in --run-dir from its last.pt.")] = True,
@@ -44,7 +45,7 @@ def train(
     values = {
         "model": model, "epochs": epochs, "iterations": iterations, "batch_size": batch_size, "lr": lr,
         "crop_size": crop_size, "encoder_weights": encoder_weights, "backbone_lr_mult": backbone_lr_mult,
-        "optimizer": optimizer,
+        "optimizer": optimizer, "pretrained": pretrained,
     }
     cfg = TrainConfig.from_dict(
         {k: v for k, v in values.items() if v is not None},
@@ -67,12 +68,30 @@ def train(
     typer.echo(str(result.checkpoint))
 
 
-def models(as_json: JsonOpt = False) -> None:
-    """List the registered models."""
-    from alc_data.models import MODELS
+def models(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Models to show (default: all).")] = None,
+    benchmark: Annotated[bool, typer.Option("--benchmark", help="Measure seconds per training iteration on this machine (random data).")] = False,
+    crop_size: Annotated[int, typer.Option("--crop-size", help="Crop of the --benchmark iterations.")] = 256,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Batch of the --benchmark iterations.")] = 2,
+    iterations: Annotated[int, typer.Option("--iterations", help="Timed iterations per model (after one warm-up).")] = 3,
+    device: Annotated[str, typer.Option("--device", help="Where --benchmark runs: auto, cpu, cuda.")] = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """List the registered models with their parameter counts (21 classes); --benchmark times them here."""
+    from alc_data.models import MODELS, count_parameters
+    from alc_data.models.benchmark import benchmark_training
 
-    rows = [{"name": n, "architecture": MODELS.get(n).architecture, "encoder": MODELS.get(n).encoder,
-             "description": MODELS.get(n).description} for n in MODELS.names()]
+    rows = []
+    for n in names or MODELS.names():
+        spec = MODELS.get(n)
+        row = {"name": n, "architecture": spec.architecture, "encoder": spec.encoder,
+               "parameters": count_parameters(n), "description": spec.description}
+        if benchmark:
+            typer.echo(f"benchmarking {n} ...", err=True)
+            row["seconds_per_iteration"] = benchmark_training(
+                n, crop_size=crop_size, batch_size=batch_size, iterations=iterations, device=device
+            )["seconds_per_iteration"]
+        rows.append(row)
     if as_json:
         print_json(rows)
         return
@@ -80,11 +99,14 @@ def models(as_json: JsonOpt = False) -> None:
 
     from alc_data_cli.options import console
 
-    t = Table(title="models")
-    for c in ("name", "architecture", "encoder", "description"):
-        t.add_column(c)
+    title = "models" + (f" (s/iteration at crop {crop_size}, batch {batch_size}, measured here)" if benchmark else "")
+    t = Table(title=title)
+    cols = ["name", "architecture", "encoder", "parameters"] + (["s/iter"] if benchmark else []) + ["description"]
+    for c in cols:
+        t.add_column(c, justify="right" if c in ("parameters", "s/iter") else "left", no_wrap=c != "description")
     for r in rows:
-        t.add_row(r["name"], r["architecture"], r["encoder"], r["description"])
+        extra = [f"{r['seconds_per_iteration']:.3f}"] if benchmark else []
+        t.add_row(r["name"], r["architecture"], r["encoder"], f"{r['parameters'] / 1e6:.1f} M", *extra, r["description"])
     console().print(t)
 
 

@@ -70,7 +70,7 @@ def test_config_from_dict_converts_and_rejects_unknown_keys():
     cfg = TrainConfig.from_dict({"model": "demo-tiny", "lr": "0.02", "flip": "false", "scale_range": "0.5, 1.5",
                                  "iterations": "10", "encoder_weights": "w.pth"})
     assert cfg.lr == 0.02 and cfg.flip is False and cfg.scale_range == (0.5, 1.5) and cfg.iterations == 10
-    assert cfg.encoder_weights == Path("w.pth")
+    assert cfg.encoder_weights == "w.pth"
     assert cfg.as_dict()["encoder_weights"] == "w.pth"
     with pytest.raises(AlcError, match=r"unknown train setting\(s\) lr_decay, warmup; valid keys: model, iterations"):
         TrainConfig.from_dict({"warmup": 3, "lr_decay": 1})

@@ -1,6 +1,7 @@
 """Foundation models: Grounded-SAM pseudo labels (GroundingDINO boxes → SAM masks) and SAM masks
-for superpixels. Checkpoints load from local paths only; torch/transformers/segment_anything are
-imported inside the functions that need them.
+for superpixels. Checkpoints load from local paths or hub ids (resolved through the Hugging Face
+cache, see :mod:`alc_data.foundation.hub`); torch/transformers/segment_anything are imported inside
+the functions that need them.
 
 - :mod:`alc_data.foundation.detector`: GroundingDINO loading, captions, token spans, per-class NMS.
 - :mod:`alc_data.foundation.sam`: SAM loading (segment-anything ``.pth`` or Hugging Face folder),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -34,7 +33,8 @@ SPECIAL_TOKEN_IDS = {"[CLS]": 101, "[SEP]": 102, ".": 1012, "?": 1029}
 DETECTOR_HINT = (
     "a GroundingDINO folder in Hugging Face format (config.json, model.safetensors, tokenizer and "
     "preprocessor files), e.g. from `hf download IDEA-Research/grounding-dino-tiny --local-dir DIR` "
-    "(or grounding-dino-base) run once on a machine with internet"
+    "(or grounding-dino-base) run once on a machine with internet, or the hub id itself "
+    "(IDEA-Research/grounding-dino-base, resolved through the Hugging Face cache)"
 )
 
 #: Prompt phrases for class names that are not plain words (PASCAL VOC and friends).
@@ -259,8 +259,11 @@ class GroundingDinoDetector:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str = "auto", amp: bool = True) -> "GroundingDinoDetector":
-        """Load from a folder; AlcError (one line, with where to get it) for anything else."""
-        path = Path(path).expanduser()
+        """Load from a folder or a hub id (``IDEA-Research/grounding-dino-base``, resolved through the
+        Hugging Face cache); AlcError (one line, with where to get it) for anything else."""
+        from alc_data.foundation.hub import local_or_hub
+
+        path = local_or_hub(path, what="GroundingDINO checkpoint")
         check_hf_folder(path, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
         device = resolve_device(device)
         quiet_transformers()

@@ -183,8 +183,10 @@ def run_pseudo_label(
     names = ws.class_names
 
     # what the results depend on: recorded in the version and checked on resume
-    det_path = None if hasattr(detector, "detect") else Path(detector).expanduser()
-    sam_path = None if hasattr(sam, "masks_from_boxes") else Path(sam).expanduser()
+    from alc_data.foundation.hub import local_or_hub
+
+    det_path = None if hasattr(detector, "detect") else local_or_hub(detector, what="GroundingDINO checkpoint")
+    sam_path = None if hasattr(sam, "masks_from_boxes") else local_or_hub(sam, what="SAM checkpoint")
     if det_path is not None:
         from alc_data.foundation.common import check_hf_folder
         from alc_data.foundation.detector import DETECTOR_HINT

@@ -42,7 +42,8 @@ from alc_data.foundation.common import (
 
 SAM_HINT = (
     "a SAM ViT-H/L/B .pth from segment-anything's model checkpoints (sam_vit_h_4b8939.pth, sam_vit_l_0b3195.pth, "
-    "sam_vit_b_01ec64.pth) or a Hugging Face SAM folder (`hf download facebook/sam-vit-huge --local-dir DIR`)"
+    "sam_vit_b_01ec64.pth), a Hugging Face SAM folder, or a hub id such as facebook/sam-vit-huge (resolved "
+    "through the Hugging Face cache)"
 )
 
 #: (encoder width, depth) of the published SAM image encoders.
@@ -539,7 +540,9 @@ def load_sam(
     AlcError, one line with where to get the right file, for a missing path, the wrong kind of file
     or folder, a corrupt file, or a ``model_type`` that does not match.
     """
-    path = Path(path).expanduser()
+    from alc_data.foundation.hub import local_or_hub
+
+    path = local_or_hub(path, what="SAM checkpoint")
     device = resolve_device(device)
     if not path.exists():
         raise AlcError(f"{path}: SAM checkpoint not found; expected {SAM_HINT}")
@@ -576,7 +579,9 @@ _CACHE: dict[tuple, SamMasker] = {}
 def cached_sam(path: str | os.PathLike, *, model_type: str | None = None, device: str = "auto", amp: bool = True) -> SamMasker:
     """:func:`load_sam`, kept in memory across calls (keyed by path, file time and size, type,
     device); only the latest model is kept."""
-    p = Path(path).expanduser()
+    from alc_data.foundation.hub import local_or_hub
+
+    p = local_or_hub(path, what="SAM checkpoint")
     try:
         st = p.stat()
         stamp = (st.st_mtime_ns, st.st_size)

@@ -144,3 +144,26 @@ def build_tiny_sam_hf(folder: str | os.PathLike, *, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def put_in_hub_cache(
+    files: str | os.PathLike,
+    repo_id: str,
+    cache_dir: str | os.PathLike,
+    *,
+    revision: str | None = None,
+) -> Path:
+    """Lay out the files of folder ``files`` in a Hugging Face hub cache as ``hf download repo_id``
+    would (``models--owner--name/snapshots/<commit>/`` plus ``refs/main``), for offline tests of hub-id
+    resolution. ``revision``: the 40-hex commit to file them under (default: a hash of the repo id).
+    Returns the snapshot folder."""
+    import hashlib
+    import shutil
+
+    commit = revision or hashlib.sha1(repo_id.encode()).hexdigest()
+    repo = Path(cache_dir) / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    shutil.copytree(files, snapshot, dirs_exist_ok=True)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    return snapshot

@@ -4,7 +4,8 @@ A checkpoint is a dict saved with ``torch.save``:
 
 - ``format`` (:data:`CHECKPOINT_FORMAT`), ``model_name``, ``num_classes``, ``class_names``,
   ``model`` (state dict), ``iteration``, ``total_iterations``, ``label_version``, ``split``,
-  ``config`` (the TrainConfig as a dict), ``losses`` (per-iteration training loss), ``seconds``;
+  ``config`` (the TrainConfig as a dict), ``losses`` (per-iteration training loss), ``seconds``,
+  ``model_config`` (the architecture as JSON for transformers models, else None);
 - full checkpoints (``last.pt``) add ``optimizer``, ``scheduler``, ``scaler`` and ``rng`` (torch
   CPU and CUDA generator states) so a training resumes exactly.
 """

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 
 #: iterations when neither ``iterations`` nor ``epochs`` is given (the paper's VOC schedule)
 DEFAULT_ITERATIONS = 30_000
@@ -32,7 +32,10 @@ class TrainConfig:
     - ``seed``: weights, data order and augmentation are a function of it (identical on CPU).
     - ``num_workers``: DataLoader processes (0 = load in the training process).
     - ``checkpoint_every``: save ``last.pt`` every N iterations (0 = only at the end).
-    - ``encoder_weights``: a LOCAL encoder checkpoint to start from (else random).
+    - ``encoder_weights`` (smp models): a name smp knows for the encoder (``imagenet``, fetched
+      into the Hugging Face cache when online, read from it offline) or a local encoder checkpoint.
+    - ``pretrained`` (SegFormer): a hub id (``nvidia/mit-b0``) or a local folder of a whole model.
+      Neither → random weights; both → error.
     - ``device``: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; ``amp``: mixed precision on CUDA.
     - ``cache_megapixels``: keep decoded images and labels in memory when the split has at most
       this many megapixels (0 = never).
@@ -54,14 +57,18 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     checkpoint_every: int = 1000
-    encoder_weights: Path | None = None
+    encoder_weights: str | None = None
+    pretrained: str | None = None
     device: str = "auto"
     amp: bool = True
     cache_megapixels: float = 32.0
 
     def __post_init__(self) -> None:
-        if self.encoder_weights is not None and not isinstance(self.encoder_weights, Path):
-            self.encoder_weights = Path(self.encoder_weights)
+        if isinstance(self.encoder_weights, Path):  # a path object is always a local file
+            self.encoder_weights = str(self.encoder_weights) if "/" in str(self.encoder_weights) else f"./{self.encoder_weights}"
+        for key in ("encoder_weights", "pretrained"):
+            if getattr(self, key) is not None:
+                setattr(self, key, str(getattr(self, key)))
         self.scale_range = _convert("scale_range", self.scale_range)
         self.validate()
 
@@ -87,7 +94,6 @@ class TrainConfig:
         """JSON-ready dict (paths as strings, tuples as lists)."""
         out = dataclasses.asdict(self)
         out["scale_range"] = list(self.scale_range)
-        out["encoder_weights"] = None if self.encoder_weights is None else str(self.encoder_weights)
         return out
 
     def fingerprint(self) -> dict[str, Any]:
@@ -98,7 +104,19 @@ class TrainConfig:
     def validate(self) -> None:
         from alc_data.models import MODELS
 
-        MODELS.get(self.model)
+        spec = MODELS.get(self.model)
+        if self.encoder_weights is not None and self.pretrained is not None:
+            raise InvalidInput(
+                "give --pretrained (train.pretrained: a whole-model checkpoint) or --encoder-weights "
+                "(train.encoder_weights: an smp encoder's weights), not both"
+            )
+        if self.encoder_weights is not None:
+            spec.check_encoder_weights(self.encoder_weights)
+        if self.pretrained is not None and spec.family != "transformers":
+            raise InvalidInput(
+                f"pretrained={self.pretrained}: {self.model} is a segmentation-models-pytorch model; use "
+                "encoder_weights (imagenet or a local .pth), or pick a segformer-* model"
+            )
         if self.iterations is not None and self.epochs is not None:
             raise AlcError("give iterations or epochs, not both")
         if self.iterations is not None and int(self.iterations) < 1:
@@ -153,7 +171,7 @@ _TYPES: dict[str, Any] = {
 def _convert(key: str, value: Any) -> Any:
     try:
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
-            if key in ("iterations", "epochs", "encoder_weights"):
+            if key in ("iterations", "epochs", "encoder_weights", "pretrained"):
                 return None
             raise ValueError("a value is required")
         if key in ("flip", "amp"):
@@ -169,8 +187,8 @@ def _convert(key: str, value: Any) -> Any:
                 value = [v for v in value.strip("[]() ").replace(",", " ").split()]
             lo, hi = (float(v) for v in value)
             return (lo, hi)
-        if key == "encoder_weights":
-            return Path(value)
+        if key in ("encoder_weights", "pretrained"):
+            return value if isinstance(value, Path) else str(value)
         typ = _TYPES[key]
         if typ is int:
             f = float(value)

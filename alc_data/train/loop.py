@@ -220,7 +220,11 @@ def load_warm_start(
         )
     if class_names is not None:
         check_checkpoint_classes(ckpt, path, class_names)
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise AlcError(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
+                       "retrain from scratch instead") from None
 
 
 def train_model(
@@ -242,6 +246,8 @@ def train_model(
     finished run returns at once and an unfinished one continues from ``last.pt`` (the result is
     identical to an uninterrupted run on CPU); without it, old checkpoints are replaced.
     ``init_checkpoint``: warm start, model weights from an earlier alc-data checkpoint.
+    On a CPU, a one-line warning (logger ``alc_data.train``) says when the estimated memory of the
+    model, crop and batch exceeds the machine's (:mod:`alc_data.train.memory`).
     ``callback(state)``: called after every iteration with ``iteration``, ``total``, ``loss``,
     ``lr``; an exception raised there stops the training (the last checkpoint stays).
     ``max_iterations_this_call``: stop (after saving ``last.pt``) once this many iterations ran in
@@ -271,6 +277,7 @@ def _train_model(
     from alc_data.models import build_model, input_multiple, select_device
     from alc_data.progress import progress_enabled
     from alc_data.train.data import BatchKeys, LabelledImages, TrainCrops, round_up
+    from alc_data.train.memory import warn_if_too_big
 
     version_name = ws.version(version).name
     image_ids = ws.image_ids(split)
@@ -310,10 +317,16 @@ def _train_model(
             p.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ model, optimiser, data
+    warn_if_too_big(config, num_classes, device)
     torch.manual_seed(int(config.seed))
     model = build_model(
-        config.model, num_classes, encoder_weights=None if resume_state else config.encoder_weights
+        config.model, num_classes,
+        encoder_weights=None if resume_state else config.encoder_weights,
+        pretrained=None if resume_state else config.pretrained,
+        class_names=ws.class_names,
+        model_config=resume_state.get("model_config") if resume_state else None,
     )
+    model_config = getattr(model, "alc_model_config", None)
     if resume_state is None and init_checkpoint is not None:
         load_warm_start(model, init_checkpoint, config.model, num_classes, class_names=ws.class_names)
     if resume_state is not None:
@@ -359,7 +372,8 @@ def _train_model(
         "images": len(image_ids),
         "device": str(device),
         "amp": step.amp,
-        "encoder_weights": None if config.encoder_weights is None else str(config.encoder_weights),
+        "encoder_weights": config.encoder_weights,
+        "pretrained": config.pretrained,
     }
     atomic_write_bytes(run_dir / "train.json", json.dumps({**info, "config": config.as_dict()}, indent=2).encode())
 
@@ -368,6 +382,7 @@ def _train_model(
             **identity,
             "config": config.as_dict(),
             "class_names": ws.class_names,
+            "model_config": model_config,
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "iteration": iteration,
             "losses": list(losses),
