@@ -19,6 +19,7 @@ GROUPS = (
     "score",
     "queries",
     "correct",
+    "annotate",
     "train",
     "evaluate",
     "run",
