@@ -13,7 +13,7 @@ from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_
 
 def correct(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    answers: Annotated[Optional[Path], typer.Option("--answers", help="CSV of answers (from `alc-data queries export`).")] = None,
+    answers: Annotated[Optional[Path], typer.Option("--answers", help="CSV of answers (from `alc-data queries export`), or a Label Studio JSON export.")] = None,
     oracle: Annotated[Optional[str], typer.Option("--oracle", help="Answer from reference data: 'gt' (simulation).")] = None,
     oracle_mode: Annotated[str, typer.Option("--oracle-mode", help="pixel (the paper's query) or region-majority.")] = "pixel",
     round_no: Annotated[Optional[int], typer.Option("--round", "-r", help="Round to answer (default: the latest).")] = None,
@@ -22,11 +22,13 @@ def correct(
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate and record the answers in the ledger, then spread them over their superpixels as a new version."""
+    """Validate and record the answers in the ledger, then spread them over their superpixels as a new version.
+
+    With neither --answers nor --oracle, apply the answers already in the ledger (from `alc-data annotate`)."""
     from alc_data.correction.run import correct_round
 
-    if (answers is None) == (oracle is None):
-        raise typer.BadParameter("give exactly one of --answers FILE.csv or --oracle gt")
+    if answers is not None and oracle is not None:
+        raise typer.BadParameter("give one of --answers FILE or --oracle gt, not both (or neither, to apply the ledger's answers)")
     ws = open_workspace(workspace)
     result = correct_round(
         ws, round_no=round_no, answers_csv=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau,
@@ -36,9 +38,12 @@ def correct(
         print_json(result)
         return
     applied = result["applied"]
-    typer.echo(
-        f"round {result['round']}: {result['recorded']} answers recorded ({result['already_recorded']} already in the ledger)"
-    )
+    if result["source"] == "ledger":
+        typer.echo(f"round {result['round']}: applying the answers already in the ledger")
+    else:
+        typer.echo(
+            f"round {result['round']}: {result['recorded']} answers recorded ({result['already_recorded']} already in the ledger)"
+        )
     if applied is None:
         typer.echo("nothing new to apply; the labels are unchanged")
     else:

@@ -23,8 +23,10 @@ def correct_round(
 ) -> dict[str, Any]:
     """Record a round's answers (validated first; nothing recorded on any error) and apply them.
 
-    Exactly one of ``answers_csv`` and ``oracle`` (``"gt"``). Every answer is in the ledger before any
-    label changes; re-running with the same answers records nothing and writes no version.
+    At most one of ``answers_csv`` (a CSV, or a Label Studio JSON export when it ends in ``.json``) and
+    ``oracle`` (``"gt"``); with neither, the answers already in the ledger (given with ``alc-data
+    annotate``) are applied. Every answer is in the ledger before any label changes; re-running with
+    the same answers records nothing and writes no version.
     """
     import json
 
@@ -33,9 +35,16 @@ def correct_round(
     from alc_data.queries.create import check_round, round_queries
 
     rnd = check_round(ws, round_no)
-    if answers_csv is not None:
+    if answers_csv is not None and Path(answers_csv).suffix.lower() == ".json":
+        from alc_data.answers.label_studio import read_label_studio_export
+
+        answers = read_label_studio_export(ws, answers_csv, round_no=rnd)
+        source = f"label-studio:{Path(answers_csv).name}"
+    elif answers_csv is not None:
         answers = read_answers_csv(ws, answers_csv, round_no=rnd)
         source = f"csv:{Path(answers_csv).name}"
+    elif oracle is None:
+        answers, source = [], "ledger"
     elif oracle == "gt":
         (label_version,) = ws.query("SELECT label_version FROM rounds WHERE round=?", (rnd,))[0]
         answers = oracle_answers(ws, round_queries(ws, rnd), label_version=label_version, mode=oracle_mode)
