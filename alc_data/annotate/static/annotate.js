@@ -145,6 +145,7 @@
         if (state.current !== q) return;
         q.shown = true;
         state.shownAt = performance.now();
+        document.body.dataset.shownId = String(q.query_id);
         probe.paints.push({ query_id: q.query_id, t: state.shownAt });
       }, 0));
       const next = state.queue[0];
@@ -159,6 +160,7 @@
   function idle() {
     state.current = null;
     document.body.dataset.queryId = "";
+    document.body.dataset.shownId = "";
     const p = state.progress;
     if (p && p.answered >= p.total) {
       $("done").hidden = false;
