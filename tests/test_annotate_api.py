@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-from annotate_helpers import open_round_workspace
 from cli_helpers import run_cli
 
 from alc_data.annotate import create_app
+from alc_data.annotate.testing import open_round_workspace
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import Conflict, NotFound

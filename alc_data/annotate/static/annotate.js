@@ -3,7 +3,9 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const TOKEN = new URLSearchParams(location.search).get("token") || "";
+  const PARAMS = new URLSearchParams(location.search);
+  const TOKEN = PARAMS.get("token") || "";
+  const PREFETCH = PARAMS.get("prefetch") !== "0"; // ?prefetch=0: the benchmark's baseline
   const holder = sessionStorage.getItem("alc-holder") || randomId();
   sessionStorage.setItem("alc-holder", holder);
   const state = {
@@ -149,7 +151,7 @@
         probe.paints.push({ query_id: q.query_id, t: state.shownAt });
       }, 0));
       const next = state.queue[0];
-      if (next) preload(next);
+      if (next && PREFETCH) preload(next);
     }, () => message(`image of query ${q.query_id} did not load`));
   }
   function advance() {
@@ -200,7 +202,7 @@
         state.byId.set(raw.query_id, state.byId.get(raw.query_id) || raw);
       }
       state.queue = state.queue.filter((q) => keep.has(q.query_id)).sort((a, b) => a.rank - b.rank);
-      for (const q of state.queue.slice(0, 2)) preload(q);
+      if (PREFETCH) for (const q of state.queue.slice(0, 2)) preload(q);
       if (!state.current) {
         $("done").hidden = true;
         delete document.body.dataset.done;

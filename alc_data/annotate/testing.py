@@ -1,4 +1,4 @@
-"""Helpers shared by the annotation tests: a demo workspace with an open round, and a running server."""
+"""For the annotation tests and benchmark: a demo workspace with an open round, and a server subprocess."""
 
 from __future__ import annotations
 
@@ -14,20 +14,35 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+"""Headless Chromium as root on a machine without a GPU or network (Debian's `chromium` package)."""
+
+
+def launch_chromium(playwright):
+    """Debian's `chromium` (on PATH) through Playwright; Playwright's own browser download is not used."""
+    import shutil
+
+    return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+
 
 def open_round_workspace(root: Path, *, n_train: int = 6, size=(48, 48), budget: int = 12, seed: int = 0):
-    """A demo workspace whose round 1 asks ``budget`` SIM queries of a model that knows the ground truth."""
+    """A demo workspace whose round 1 asks ``budget`` SIM queries of a model that knows the ground truth.
+
+    ``size`` is (height, width)."""
     from alc_data.demo import build_demo_workspace
     from alc_data.queries import create_round
     from alc_data.scoring import ScoreTable, score_superpixels, select_top
 
     ws = build_demo_workspace(root, n_train=n_train, n_val=1, size=size, seed=seed)
     tables = []
+    rng = np.random.default_rng(seed)
     for i in ws.image_ids("train"):
         g = ws.read_gt(i).astype(int)
         noisy = ws.read_label("v0", i).astype(int)
         target = np.where(g == IGNORE_INDEX, noisy, g)
-        e = np.exp(np.eye(ws.num_classes)[target].transpose(2, 0, 1) * 4.0)
+        logits = np.eye(ws.num_classes)[target].transpose(2, 0, 1) * 4.0
+        e = np.exp(logits + rng.normal(0.0, 0.3, logits.shape))  # a little noise: representatives vary
         tables.append(score_superpixels((e / e.sum(0)).astype(np.float32), ws.read_label("v0", i),
                                         ws.read_superpixels("sam", i), acquisition="sim", image_id=i))
     selected = select_top(ScoreTable.concat(tables), budget)
