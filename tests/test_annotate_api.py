@@ -200,3 +200,34 @@ def test_correct_without_answers_applies_the_ledger_and_info_shows_measured_seco
     assert cost["rounds"][0]["measured_median_seconds"] == 2.0 and cost["rounds"][0]["timed_answers"] == 4
     code, out, err = run_cli(capsys, "info", "-w", ws.root)
     assert "meas" in out and "2.0 s" in out  # (rich wraps the header in a narrow terminal)
+
+
+@pytest.mark.slow
+def test_recipe_with_answers_from_annotate_stops_after_scoring_and_continues(tmp_path):
+    import json
+
+    from test_loop import TINY
+    from typer.testing import CliRunner
+
+    from alc_data.answers import oracle_answers
+    from alc_data.queries import round_queries
+    from alc_data.workspace import Workspace
+    from alc_data_cli.main import app
+
+    ws_dir = tmp_path / "ws"
+    args = ["run", "demo", "-w", str(ws_dir), "--answers-from", "annotate", "--json",
+            *[a for s in [*TINY, "loop.rounds=1", "loop.final_train=false"] for a in ("--set", s)]]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["waiting_for_answers"]
+    assert f"alc-data annotate -w {ws_dir.resolve()} --round 1" in res.output and "0 of 8 queries answered" in res.output
+    # a person answers in the browser (here: the ground truth, through the same ledger calls as the page)
+    ws = Workspace.open(ws_dir)
+    for n, a in enumerate(oracle_answers(ws, round_queries(ws, 1), label_version="v0")):
+        ledger.record_timed_answer(ws, 1, a, annotator="ann", seconds=1.0 + n)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    table = json.loads(res.stdout)
+    assert not table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0, 1]
+    assert table["rounds"][1]["clicks"] == 8 and table["rounds"][1]["measured_median_seconds"] == 4.5
+    assert ws.query("SELECT output_version FROM rounds WHERE round=1") == [("v1",)]
