@@ -62,6 +62,13 @@ def lease_queries(
             " WHERE l.holder = ? AND q.round = ? ORDER BY q.rank", (holder, round_no))]
 
 
+def release_leases(ws: Workspace, round_no: int) -> int:
+    """Drop every lease of a round (a server starting: the pages of a killed one are gone); returns how many."""
+    with ws.connect() as con:
+        cur = con.execute("DELETE FROM leases WHERE query_id IN (SELECT query_id FROM queries WHERE round = ?)", (round_no,))
+        return cur.rowcount
+
+
 def record_timed_answer(
     ws: Workspace,
     round_no: int,
