@@ -233,6 +233,7 @@ def test_bad_tasks_are_named_by_position_and_nothing_is_applied(ws, tmp_path):
     tasks[1]["data"]["image_id"] = "someone_elses_image"
     tasks[2]["annotations"][0]["result"][1]["value"]["choices"] = ["giraffe"]
     tasks[3]["data"] = {"image": "x.jpg"}
+    tasks[4]["data"]["workspace"] = "alc-demo@2020-01-01T00:00:00+00:00"
     path = tmp_path / "export.json"
     path.write_text(json.dumps(tasks, indent=2))
     lines = path.read_text().splitlines()
@@ -240,10 +241,11 @@ def test_bad_tasks_are_named_by_position_and_nothing_is_applied(ws, tmp_path):
     with pytest.raises(InvalidInput) as info:
         read_label_studio_export(ws, path, round_no=1)
     msg = str(info.value)
-    assert "3 bad task(s), nothing applied" in msg
+    assert "4 bad task(s), nothing applied" in msg
     assert f"task 2 (line {starts[1]}): image 'someone_elses_image'" in msg
     assert f"task 3 (line {starts[2]}): unknown class 'giraffe'" in msg
     assert f"task 4 (line {starts[3]}): no data.query_id" in msg
+    assert f"task 5 (line {starts[4]}): a task from workspace 'alc-demo@2020-01-01T00:00:00+00:00', not this one" in msg
     assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
     path.write_text("{}")
     with pytest.raises(InvalidInput, match="expected a list of tasks"):

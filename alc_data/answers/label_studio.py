@@ -2,7 +2,8 @@
 wrote.
 
 Each task is matched on ``data.query_id``; its ``image_id`` and ``superpixel_id`` must agree with the
-ledger and it must belong to the round being corrected. The answer is the chosen class in the
+ledger, its ``workspace`` (when present) must be this one, and it must belong to the round being
+corrected. The answer is the chosen class in the
 ``choices`` result of the task's latest annotation that is not cancelled ("can't tell" is unanswerable;
 the shown class is accepted). A task without such an annotation, or whose annotation has no choice, is
 left open. The whole file is validated first: every bad task is reported by its position (task number
@@ -90,6 +91,9 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
             "SELECT query_id, round, image_id, superpixel_id, shown_label FROM queries"
         )
     }
+    from alc_data.queries.label_studio import workspace_tag
+
+    tag = workspace_tag(ws)
     errors: list[str] = []
     seen: dict[int, str] = {}
     answers: list[Answer] = []
@@ -101,6 +105,9 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
             qid = int(qid)
         if not isinstance(qid, int):
             errors.append(f"{where}: no data.query_id; import the tasks `alc-data queries export --format label-studio` writes")
+            continue
+        if data.get("workspace", tag) != tag:
+            errors.append(f"{where}: a task from workspace {data['workspace']!r}, not this one ({tag!r})")
             continue
         if qid not in queries:
             errors.append(f"{where}: query {qid} is not in this workspace (a task from another workspace?)")

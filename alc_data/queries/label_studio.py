@@ -1,7 +1,8 @@
 """Export a round's queries as Label Studio tasks, with the labeling configuration to import them into.
 
 One task per query, in rank order. ``data`` carries the image URL and the query's identity
-(``query_id``, ``round``, ``image_id``, ``superpixel_id``, ``rep_row``, ``rep_col``, ``shown_label``);
+(``query_id``, ``round``, ``image_id``, ``superpixel_id``, ``rep_row``, ``rep_col``, ``shown_label``,
+and ``workspace``: the workspace's dataset and creation time, so an export is not applied to another);
 ``predictions`` holds a KeyPointLabels point on the representative pixel (x and y in percent of the
 image size, at the pixel's centre, as Label Studio stores points) and a Choices result preselected with
 the shown class, with the acquisition score as the prediction's ``score`` (Label Studio's Data Manager
@@ -27,6 +28,11 @@ CHOICES_FROM = "answer"
 IMAGE_TO = "image"
 
 
+def workspace_tag(ws: Workspace) -> str:
+    """Which workspace a task comes from: its dataset name and creation time (kept by copies)."""
+    return f"{ws.meta('dataset')}@{ws.meta('created_at')}"
+
+
 def image_url(ws: Workspace, image_id: str, prefix: str | None) -> str:
     """``prefix/<file name>``, or without a prefix Label Studio's local-files URL of the image's path."""
     path = ws.image_path(image_id)
@@ -40,6 +46,7 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
     from alc_data.queries.create import round_queries
 
     names = ws.class_names
+    tag = workspace_tag(ws)
     (acquisition,) = ws.query("SELECT acquisition FROM rounds WHERE round=?", (round_no,))[0]
     tasks = []
     for q in round_queries(ws, round_no):
@@ -59,7 +66,7 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
             "data": {
                 "image": image_url(ws, q.image_id, image_url_prefix), "query_id": q.query_id, "round": q.round,
                 "rank": q.rank, "image_id": q.image_id, "superpixel_id": q.superpixel_id,
-                "rep_row": q.rep_row, "rep_col": q.rep_col, "shown_label": shown,
+                "rep_row": q.rep_row, "rep_col": q.rep_col, "shown_label": shown, "workspace": tag,
             },
             "predictions": [{"model_version": f"alc-data round {round_no} ({acquisition})", "score": q.score,
                              "result": result}],
