@@ -231,3 +231,26 @@ def test_recipe_with_answers_from_annotate_stops_after_scoring_and_continues(tmp
     assert not table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0, 1]
     assert table["rounds"][1]["clicks"] == 8 and table["rounds"][1]["measured_median_seconds"] == 4.5
     assert ws.query("SELECT output_version FROM rounds WHERE round=1") == [("v1",)]
+
+
+def test_a_public_bind_address_prints_a_url_with_a_token_and_needs_it(ws):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from alc_data.annotate.testing import free_port, start_server
+
+    port = free_port()
+    proc, url = start_server(ws.root, "--host", "0.0.0.0", port=port)
+    try:
+        token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+        assert len(token) >= 24
+        base = f"http://127.0.0.1:{port}"
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"{base}/api/session", timeout=10)
+        assert info.value.code == 403
+        with urllib.request.urlopen(f"{base}/api/session?token={token}", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
