@@ -68,20 +68,26 @@ def test_labeling_config_lists_escaped_classes_and_cant_tell(ws, tmp_path):
 
 
 def doc_shaped_export(ws) -> str:
-    """An export written by hand in the shape of Label Studio's documented JSON export example."""
+    """An export written by hand in the shape of the example in Label Studio's task-format documentation
+    ("Label Studio JSON format of annotated tasks"), with a Choices result instead of rectangles and the
+    task data our tasks carry; tasks 2-5: several annotations, can't tell, all cancelled, none."""
     q = round_queries(ws, 1)
     names = ws.class_names
     other = lambda i: names[(q[i].shown_label + 1) % len(names)]  # noqa: E731
     text = """[
   {
     "id": 1,
+    "created_at":"2021-03-09T21:52:49.513742Z",
+    "updated_at":"2021-03-09T22:16:08.746926Z",
+    "project":83,
     "annotations": [
       {
         "id": "1001",
         "result": [
           {
             "from_name": "answer",
-            "id": "Mn-aFq0G_8",
+            "id": "Dx_aB91ISN",
+            "source": "$image",
             "to_name": "image",
             "type": "choices",
             "value": {
@@ -113,6 +119,7 @@ def doc_shaped_export(ws) -> str:
           {
             "from_name": "answer",
             "id": "t5sp3TyXPo",
+            "source": "$image",
             "to_name": "image",
             "type": "choices",
             "value": {
