@@ -6,13 +6,15 @@ killed in the middle and started again.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 import pytest
+from cli_helpers import run_cli
 
 from alc_data.annotate.app import CLASS_KEYS
-from alc_data.annotate.testing import launch_chromium, open_round_workspace, start_server
+from alc_data.annotate.testing import launch_chromium, start_server
 from alc_data.constants import IGNORE_INDEX
 from alc_data.workspace import Workspace
 
@@ -74,8 +76,20 @@ class Page:
         return CLASS_KEYS[cls], cls
 
 
-def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browser, tmp_path):
-    ws = open_round_workspace(tmp_path / "ws", budget=12)
+def cli(capsys, *args) -> str:
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    return out
+
+
+def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browser, tmp_path, capsys):
+    # the README's path: a demo workspace with an open round (ingest, train, score), then annotate
+    root = tmp_path / "ws"
+    cli(capsys, "ingest", "demo", "-w", root, "--train", 8, "--val", 2, "--size", 48)
+    cli(capsys, "train", "-w", root, "--model", "demo-tiny", "--iterations", 4, "--crop-size", 48, "--batch-size", 4,
+        "--run-dir", root / "runs" / "t1")
+    cli(capsys, "score", "-w", root, "--model", root / "runs" / "t1" / "final.pt", "--budget", 12)
+    ws = Workspace.open(root)
     by_rank = [q for (q,) in ws.query("SELECT query_id FROM queries WHERE round=1 ORDER BY rank")]
     with ws.connect() as con:  # a class name that is HTML, and a void shown label at rank 2
         con.execute("UPDATE classes SET name=? WHERE idx=1", (XSS,))
@@ -165,10 +179,9 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
     assert all(r[4] is not None and 0 < r[4] < 60 for r in rows)
     assert ws.query("SELECT query_id, status, retracted_by FROM answer_retractions") == [(by_rank[3], "accepted", "alice")]
 
-    from alc_data.correction.run import correct_round
-
-    applied = correct_round(ws, round_no=1)["applied"]
-    assert applied["version"] == "v1" and applied["answers"] == 12
+    out = cli(capsys, "correct", "-w", root)
+    assert "answers already in the ledger" in out and "labels v1 (parent v0)" in out
+    assert json.loads(cli(capsys, "eval", "-w", root, "--json"))["version"] == "v1"
     for qid, cls in ((by_rank[1], cls1), (by_rank[3], cls3)):
         image_id, r, c = ws.query("SELECT image_id, rep_row, rep_col FROM queries WHERE query_id=?", (qid,))[0]
         assert ws.read_label("v1", image_id)[r, c] == cls

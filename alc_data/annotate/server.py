@@ -8,7 +8,7 @@ import secrets
 import socket
 from typing import Callable
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import Conflict, InvalidInput
 from alc_data.workspace import Workspace
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -38,8 +38,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise AlcError(f"port {port} on {host} is already in use; pass another one with --port (e.g. --port {port + 1})") from None
-        raise AlcError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port") from None
+            raise Conflict(f"port {port} on {host} is already in use; pass another one with --port (e.g. --port {port + 1})") from None
+        raise InvalidInput(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port") from None
     sock.set_inheritable(True)
     return sock
 
