@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.alc-installed
 
-.PHONY: setup demo test bench clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test bench clean chromium
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +18,20 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/alc-data demo
 
-test: $(STAMP)
+# the browser tests drive Debian's `chromium` with Playwright (Playwright's own browser download is not used)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
+		echo "note: could not install chromium with apt-get; the browser tests will be skipped"
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_round.py
+	$(BIN)/python benchmarks/bench_annotate.py
 
 clean:
 	rm -rf $(VENV) alc-demo alc-workspace

@@ -9,5 +9,5 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["alc_data", "alc_data.*"]) + ["alc_data_cli", "alc_data_recipes"],
     package_dir={"alc_data_cli": "cli", "alc_data_recipes": "recipes"},
-    package_data={"alc_data": ["py.typed"], "alc_data_recipes": ["*.toml"]},
+    package_data={"alc_data": ["py.typed", "annotate/static/*"], "alc_data_recipes": ["*.toml"]},
 )

@@ -18,6 +18,7 @@ GROUPS = (
     "score",
     "queries",
     "correct",
+    "annotate",
     "train",
     "evaluate",
     "run",

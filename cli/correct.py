@@ -13,7 +13,7 @@ from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_
 
 def correct(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    answers: Annotated[Optional[Path], typer.Option("--answers", help="CSV of answers (from `alc-data queries export`).")] = None,
+    answers: Annotated[Optional[Path], typer.Option("--answers", help="CSV of answers (from `alc-data queries export`), or a Label Studio JSON export.")] = None,
     oracle: Annotated[Optional[str], typer.Option("--oracle", help="Answer from reference data: 'gt' (simulation).")] = None,
     oracle_mode: Annotated[str, typer.Option("--oracle-mode", help="pixel (the paper's query) or region-majority.")] = "pixel",
     round_no: Annotated[Optional[int], typer.Option("--round", "-r", help="Round to answer (default: the latest).")] = None,
@@ -25,7 +25,7 @@ def correct(
     """Validate and record the answers in the ledger, then spread them over their superpixels as a new version.
 
     With neither --answers nor --oracle, applies the answers already in the ledger (from `alc-data annotate`,
-    or left unapplied by an interrupted run)."""
+    or left unapplied by an interrupted run). A `.json` answers file is read as a Label Studio export."""
     from alc_data.correction.run import correct_round
 
     ws = open_workspace(workspace)
@@ -37,9 +37,12 @@ def correct(
         print_json(result)
         return
     applied = result["applied"]
-    typer.echo(
-        f"round {result['round']}: {result['recorded']} answers recorded ({result['already_recorded']} already in the ledger)"
-    )
+    if result["source"] == "ledger":
+        typer.echo(f"round {result['round']}: applying the answers already in the ledger")
+    else:
+        typer.echo(
+            f"round {result['round']}: {result['recorded']} answers recorded ({result['already_recorded']} already in the ledger)"
+        )
     if applied is None:
         typer.echo("nothing new to apply; the labels are unchanged")
     else:

@@ -41,11 +41,13 @@ def info(
         con.print("superpixel sets: " + ", ".join(f"{s['name']} ({s['method']})" for s in data["superpixel_sets"]))
     if data["cost"]["rounds"]:
         t = Table(title="annotation cost")
-        for col in ("round", "queries", "accepted", "corrected", "unanswerable", "correction-query time", "classification-query time"):
+        for col in ("round", "queries", "accepted", "corrected", "unanswerable", "correction-query time", "classification-query time",
+                    "measured s / query"):
             t.add_column(col)
         for r in [*data["cost"]["rounds"], {**data["cost"]["total"], "round": "total"}]:
             t.add_row(str(r["round"]), str(r["queries"]), str(r["accepted"]), str(r["corrected"]), str(r["unanswerable"]),
-                      f"{r['correction_query_seconds'] / 60:.1f} min", f"{r['classification_query_seconds'] / 60:.1f} min")
+                      f"{r['correction_query_seconds'] / 60:.1f} min", f"{r['classification_query_seconds'] / 60:.1f} min",
+                      "–" if r["measured_median_seconds"] is None else f"{r['measured_median_seconds']:.1f} s")
         con.print(t)
         for r in data["cost"]["rounds"]:
             if r["unapplied"]:

@@ -15,15 +15,27 @@ RoundOpt = Annotated[Optional[int], typer.Option("--round", "-r", help="Round nu
 
 @queries_app.command("export")
 def export(
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (CSV, or the Label Studio tasks JSON).")],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     round_no: RoundOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="csv, or label-studio (tasks JSON + labeling config XML).")] = "csv",
+    image_url_prefix: Annotated[Optional[str], typer.Option(
+        "--image-url-prefix", help="Label Studio: URL folder holding the images (default: local-files URLs of their paths).")] = None,
 ) -> None:
-    """Write the round's queries as CSV with an empty `answer` column (fill: accept, a class name or index)."""
+    """Write the round's queries for people: a CSV with an empty `answer` column, or Label Studio tasks."""
+    ws = open_workspace(workspace)
+    if fmt == "label-studio":
+        from alc_data.queries.label_studio import export_label_studio
+
+        tasks, config = export_label_studio(ws, out, round_no=round_no, image_url_prefix=image_url_prefix, overwrite=overwrite)
+        typer.echo(f"wrote the tasks to {tasks} and the labeling config to {config}; in Label Studio paste the config, "
+                   f"import the tasks, answer, export as JSON, then run `alc-data correct --answers EXPORT.json`")
+        return
+    if fmt != "csv":
+        raise typer.BadParameter(f"--format {fmt!r}: use csv or label-studio")
     from alc_data.queries import export_queries_csv
 
-    ws = open_workspace(workspace)
     path = export_queries_csv(ws, out, round_no=round_no, overwrite=overwrite)
     typer.echo(f"wrote the queries to {path}; fill the answer column, then run `alc-data correct --answers {path}`")
 

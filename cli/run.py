@@ -16,14 +16,20 @@ def round_table(table: dict[str, Any], title: str | None = None):
     from rich.table import Table
 
     t = Table(title=title or f"{table['run']} ({table['acquisition']})", box=box.SIMPLE_HEAD)
-    for col in ("round", "labels", "clicks", "accepted", "corrected", "minutes", "data mIoU", "model mIoU"):
+    measured = any(r.get("measured_median_seconds") is not None for r in table["rounds"])
+    cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes", *(("measured s/query",) if measured else ()),
+            "data mIoU", "model mIoU")
+    for col in cols:
         t.add_column(col, justify="right", min_width=len(col) if len(col) < 10 else 5)
     t.caption = "minutes: estimated annotation time with correction queries (4.76 s each; classification queries: 6.31 s)"
+    if measured:
+        t.caption += "; measured: median seconds per query answered in `alc-data annotate`"
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
     for r in table["rounds"]:
         t.add_row(
             str(r["round"]), r["label_version"], str(r["clicks"]), str(r["accepted"]), str(r["corrected"]),
             f"{r['minutes_correction_queries']:.1f}",
+            *((fmt(r.get("measured_median_seconds")),) if measured else ()),
             fmt(r["data_miou"]), fmt(r["model_miou"]),
         )
     return t
@@ -35,7 +41,7 @@ def run(
     overrides: SetOpt = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the recipe's name).")] = None,
     answers: Annotated[Optional[Path], typer.Option("--answers", help="Answers CSV for the round waiting for people.")] = None,
-    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help="oracle or csv (overrides loop.answers_from).")] = None,
+    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help="oracle, csv or annotate (overrides loop.answers_from).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run rounds of train → score → query → correct → eval; re-run the same command to resume."""

@@ -23,10 +23,11 @@ def correct_round(
 ) -> dict[str, Any]:
     """Record a round's answers and apply them as a new label version.
 
-    Answers come from ``answers_csv`` or from ``oracle`` (``"gt"``); with neither, the answers already
-    in the ledger (from ``alc-data annotate`` or an earlier interrupted run) are applied. Every option
-    and the whole answer file are validated before anything is recorded; every answer is in the ledger
-    before any label changes; re-running with the same answers records nothing and writes no version.
+    Answers come from ``answers_csv`` (a CSV, or a Label Studio JSON export when it ends in ``.json``)
+    or from ``oracle`` (``"gt"``); with neither, the answers already in the ledger (from ``alc-data
+    annotate`` or an earlier interrupted run) are applied. Every option and the whole answer file are
+    validated before anything is recorded; every answer is in the ledger before any label changes;
+    re-running with the same answers records nothing and writes no version.
     """
     from alc_data.answers import ORACLE_MODES, oracle_answers, read_answers_csv
     from alc_data.correction.apply import apply_answers, check_tau
@@ -48,7 +49,12 @@ def correct_round(
                     f"--tau {tau} needs the model's probabilities but the checkpoint {checkpoint} is missing; "
                     "pass --model CHECKPOINT (or use --tau 0)"
                 )
-        if answers_csv is not None:
+        if answers_csv is not None and Path(answers_csv).suffix.lower() == ".json":
+            from alc_data.answers.label_studio import read_label_studio_export
+
+            answers = read_label_studio_export(ws, answers_csv, round_no=rnd.round)
+            source = f"label-studio:{Path(answers_csv).name}"
+        elif answers_csv is not None:
             answers = read_answers_csv(ws, answers_csv, round_no=rnd.round)
             source = f"csv:{Path(answers_csv).name}"
         elif oracle == "gt":

@@ -100,8 +100,8 @@ def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
                 raise AlcError(f"loop.{key} = {value!r} is not a number; fix the recipe or --set loop.{key}=N") from None
     if out["loop"]["rounds"] < 1 or out["loop"]["budget"] < 1:
         raise AlcError("loop.rounds and loop.budget must be at least 1")
-    if out["loop"]["answers_from"] not in ("oracle", "csv"):
-        raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle' or 'csv'")
+    if out["loop"]["answers_from"] not in ("oracle", "csv", "annotate"):
+        raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle', 'csv' or 'annotate'")
     from alc_data.scoring import ACQUISITIONS
     from alc_data.train import TrainConfig
 
@@ -238,7 +238,8 @@ class Loop:
         return rnd
 
     def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
-        """Record the answers and write the round's version; None when waiting for a CSV."""
+        """Record the answers and write the round's version; None when waiting for people (a CSV, or
+        answers in the browser: then ``rs["waiting"]`` says what to run)."""
         from alc_data.correction.run import correct_round
         from alc_data.queries import export_queries_csv
 
@@ -252,12 +253,29 @@ class Loop:
         if loop["answers_from"] == "oracle":
             res = correct_round(self.ws, round_no=rnd, oracle="gt", oracle_mode=loop["oracle_mode"], tau=float(loop["tau"]),
                                 checkpoint=rs.get("checkpoint"), annotator="oracle")
+        elif loop["answers_from"] == "annotate":
+            from alc_data.workspace.annotation import round_progress
+
+            progress = round_progress(self.ws, rnd)
+            if progress["answered"] < progress["total"]:
+                rs["waiting"] = (
+                    f"round {t}: {progress['answered']} of {progress['total']} queries answered; answer them with "
+                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe['name']}` "
+                    "again to continue"
+                )
+                self._save()
+                return None
+            res = correct_round(self.ws, round_no=rnd, tau=float(loop["tau"]), checkpoint=rs.get("checkpoint"))
         else:
             if answers_csv is None:
                 path = self.paths.root / f"round-{t:02d}" / "queries.csv"
                 if not path.exists():  # never over a file people may be filling in
                     export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
                 rs["queries_csv"] = str(path)
+                rs["waiting"] = (
+                    f"round {t}: queries written to {path}; fill the answer column and run "
+                    f"`alc-data run {self.recipe['name']} --answers FILE.csv` to continue"
+                )
                 self._save()
                 return None
             res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
@@ -308,10 +326,7 @@ class Loop:
             rnd = self._score(t, ckpt, version, sp_set)
             new_version = self._answer_and_apply(t, rnd, answers_csv if t == self._first_open_round() else None)
             if new_version is None:
-                self.log(
-                    f"round {t}: queries written to {rs['queries_csv']}; fill the answer column and run "
-                    f"`alc-data run {self.recipe['name']} --answers FILE.csv` to continue"
-                )
+                self.log(rs["waiting"])
                 return self.table(waiting=True)
             answers_csv = None
             version = new_version
@@ -334,6 +349,7 @@ class Loop:
     def table(self, *, waiting: bool = False) -> dict[str, Any]:
         """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU."""
         from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
+        from alc_data.workspace.annotation import round_progress
 
         rows = []
         clicks = accepted = corrected = 0
@@ -348,6 +364,7 @@ class Loop:
                 accepted += counts.get(AnswerStatus.ACCEPTED, 0)
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
+            measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 else None
             rows.append({
                 "round": t,
                 "label_version": self.state["start_version"] if t == 0 else self._round_state(t)["version"],
@@ -356,6 +373,7 @@ class Loop:
                 "corrected": corrected,
                 "minutes_correction_queries": round(clicks * SECONDS_PER_CORRECTION_QUERY / 60, 2),
                 "minutes_classification_queries": round(clicks * SECONDS_PER_CLASSIFICATION_QUERY / 60, 2),
+                "measured_median_seconds": measured,
                 "data_miou": ev.get("data_miou"),
                 "model_miou": ev.get("model_miou"),
             })

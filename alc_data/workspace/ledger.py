@@ -363,7 +363,15 @@ class Ledger:
             [(p.query.image_id, p.query.superpixel_set, p.query.superpixel_id, round_no)
              for p in pending if p.status is AnswerStatus.ACCEPTED],
         )
-        con.executemany("UPDATE answers SET applied_version=? WHERE answer_id=?", [(version, p.answer_id) for p in pending])
+        marked = con.executemany(
+            "UPDATE answers SET applied_version=? WHERE answer_id=? AND applied_version IS NULL",
+            [(version, p.answer_id) for p in pending],
+        ).rowcount
+        if marked != len(pending):  # an answer was retracted (or applied) while the version was written
+            raise Conflict(
+                f"{len(pending) - marked} answer(s) of round {round_no} changed while version {version!r} was written; "
+                "nothing applied, re-run `alc-data correct`"
+            )
         con.execute("UPDATE rounds SET output_version=? WHERE round=?", (version, round_no))
 
     # ------------------------------------------------------------------ corrections

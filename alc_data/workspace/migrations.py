@@ -10,7 +10,33 @@ from __future__ import annotations
 
 import sqlite3
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: answers given in the browser (``alc-data annotate``): measured seconds per answer, leases that
+    # hand a query to one annotator for a short time, and retracted answers kept in full (an undo).
+    2: (
+        "ALTER TABLE answers ADD COLUMN seconds REAL",  # showing → answering, measured by the page
+        """CREATE TABLE IF NOT EXISTS leases (
+            query_id INTEGER PRIMARY KEY REFERENCES queries(query_id),
+            holder TEXT NOT NULL,        -- one page (browser tab) of one annotator
+            annotator TEXT NOT NULL,
+            expires_at REAL NOT NULL     -- unix time; an expired lease returns the query to the pool
+        )""",
+        """CREATE TABLE IF NOT EXISTS answer_retractions (
+            retraction_id INTEGER PRIMARY KEY,
+            answer_id INTEGER NOT NULL,  -- the retracted answer, copied here in full
+            query_id INTEGER NOT NULL REFERENCES queries(query_id),
+            round INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            answer_class INTEGER,
+            source TEXT NOT NULL,
+            annotator TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            seconds REAL,
+            retracted_by TEXT NOT NULL,
+            retracted_at TEXT NOT NULL
+        )""",
+    ),
+}
 
 
 def latest_version() -> int:

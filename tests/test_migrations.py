@@ -1,0 +1,63 @@
+"""A workspace written by alc-data 0.1.0 (schema 1) opens, is upgraded in place and takes browser answers."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from alc_data.answers.record import Answer
+from alc_data.correction.run import correct_round
+from alc_data.workspace import Workspace
+from alc_data.workspace import annotation as ledger
+from alc_data.workspace.migrations import MIGRATIONS, latest_version
+
+FIXTURE = Path(__file__).parent / "data" / "workspace-0.1.0"
+
+
+@pytest.fixture
+def old_ws(tmp_path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def columns(root: Path, table: str) -> list[str]:
+    with sqlite3.connect(root / "alc.sqlite") as con:
+        return [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+
+
+def test_step_2_adds_seconds_leases_and_retractions_in_place(old_ws):
+    assert "seconds" not in columns(old_ws, "answers")
+    ws = Workspace.open(old_ws)
+    assert latest_version() >= 2 and 2 in MIGRATIONS
+    assert int(ws.meta("schema_version")) == latest_version()
+    assert "seconds" in columns(old_ws, "answers")
+    assert {"query_id", "holder", "annotator", "expires_at"} <= set(columns(old_ws, "leases"))
+    assert {"answer_id", "retracted_by", "retracted_at", "seconds"} <= set(columns(old_ws, "answer_retractions"))
+    # the 0.1.0 ledger is kept: round 1's 12 oracle answers, applied as v1, without measured time
+    assert ws.query("SELECT COUNT(*), MIN(applied_version), COUNT(seconds) FROM answers WHERE round=1") == [(12, "v1", 0)]
+    assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
+    # opening again changes nothing
+    assert int(Workspace.open(old_ws).meta("schema_version")) == latest_version()
+
+
+def test_upgraded_workspace_takes_timed_answers_and_applies_them(old_ws):
+    ws = Workspace.open(old_ws)
+    leased = ledger.lease_queries(ws, 2, holder="tab", annotator="ann", want=4)
+    assert len(leased) == 4
+    shown = dict(ws.query("SELECT query_id, shown_label FROM queries WHERE round=2"))
+    for i, qid in enumerate(leased):
+        ledger.record_timed_answer(ws, 2, Answer(qid, "accepted", shown[qid]), annotator="ann", seconds=2.0 + i)
+    progress = ledger.round_progress(ws, 2)
+    assert (progress["answered"], progress["total"], progress["median_seconds"]) == (4, 4, 3.5)
+    result = correct_round(ws, round_no=2)
+    assert result["source"] == "ledger" and result["applied"]["version"] == "v2"
+    assert result["applied"]["accepted"] == 4
+    from alc_data.queries.cost import cost_summary
+
+    cost = cost_summary(ws)
+    assert [r["measured_median_seconds"] for r in cost["rounds"]] == [None, 3.5]
+    assert cost["total"]["timed_answers"] == 4
