@@ -18,6 +18,7 @@ def correct_round(
     oracle: str | None = None,
     oracle_mode: str = "pixel",
     tau: float = 0.0,
+    expand: str | None = None,
     checkpoint: str | os.PathLike | None = None,
     annotator: str = "oracle",
 ) -> dict[str, Any]:
@@ -25,13 +26,16 @@ def correct_round(
 
     Exactly one of ``answers_csv`` and ``oracle`` (``"gt"``). Every answer is in the ledger before any
     label changes; re-running with the same answers records nothing and writes no version.
+    ``expand``: superpixel | label | pixel (None: the default, :data:`DEFAULT_EXPANSION`).
     """
     import json
 
     from alc_data.answers import oracle_answers, read_answers_csv, record_answers
     from alc_data.correction.apply import apply_answers
+    from alc_data.correction.expand import DEFAULT_EXPANSION, check_expansion
     from alc_data.queries.create import check_round, round_queries
 
+    expand = check_expansion(expand or DEFAULT_EXPANSION)  # before anything is recorded
     rnd = check_round(ws, round_no)
     if answers_csv is not None:
         answers = read_answers_csv(ws, answers_csv, round_no=rnd)
@@ -46,5 +50,5 @@ def correct_round(
     if tau > 0 and checkpoint is None:
         params = json.loads(ws.query("SELECT params FROM rounds WHERE round=?", (rnd,))[0][0])
         checkpoint = params.get("checkpoint")
-    applied = apply_answers(ws, rnd, tau=tau, checkpoint=checkpoint)
+    applied = apply_answers(ws, rnd, tau=tau, expand=expand, checkpoint=checkpoint)
     return {"round": rnd, "source": source, "recorded": inserted, "already_recorded": present, "applied": applied}

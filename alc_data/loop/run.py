@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
         "answers_from": "oracle",
         "oracle_mode": "pixel",
         "tau": 0.0,
+        "expand": "superpixel",
         "final_train": True,
         "init_model": None,
         "seed": 0,
@@ -101,6 +102,10 @@ def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
         raise AlcError("loop.rounds and loop.budget must be at least 1")
     if out["loop"]["answers_from"] not in ("oracle", "csv"):
         raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle' or 'csv'")
+    from alc_data.correction.expand import EXPANSION_MODES
+
+    if out["loop"]["expand"] not in EXPANSION_MODES:
+        raise AlcError(f"loop.expand = {out['loop']['expand']!r}; use one of {', '.join(EXPANSION_MODES)}")
     from alc_data.scoring import ACQUISITIONS
     from alc_data.train import TrainConfig
 
@@ -251,7 +256,7 @@ class Loop:
         loop = self.recipe["loop"]
         if loop["answers_from"] == "oracle":
             res = correct_round(self.ws, round_no=rnd, oracle="gt", oracle_mode=loop["oracle_mode"], tau=float(loop["tau"]),
-                                checkpoint=rs.get("checkpoint"), annotator="oracle")
+                                expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator="oracle")
         else:
             if answers_csv is None:
                 path = self.paths.root / f"round-{t:02d}" / "queries.csv"
@@ -260,7 +265,7 @@ class Loop:
                 self._save()
                 return None
             res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
-                                checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
+                                expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
         applied = res["applied"]
         version = applied["version"] if applied else self.ws.query("SELECT output_version FROM rounds WHERE round=?", (rnd,))[0][0]
         if version is None:  # every answer accepted and nothing pending: labels unchanged
