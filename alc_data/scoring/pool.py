@@ -39,12 +39,13 @@ per-superpixel result is a numpy float64 array).
 from __future__ import annotations
 
 import sys
+import zlib
 from typing import Any
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 
 COS_EPS = 1e-8
 """Lower bound on vector norms in cosines (as ``torch.nn.functional.cosine_similarity``)."""
@@ -306,8 +307,9 @@ class _NumpyContext(ScoringContext):
     """
 
     def __init__(self, probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarray,
-                 K: int, H: int, W: int, image_id: str, seed: int) -> None:
+                 K: int, H: int, W: int, image_id: str, seed: int, representative: str = "pool") -> None:
         self.num_classes, self.shape, self.image_id, self.seed = K, (H, W), image_id, seed
+        self.representative = representative
         work = np.float64 if probs.dtype == np.float64 else np.float32
         order, ids, starts, counts = _group_pixels(np.ascontiguousarray(superpixels).reshape(-1))
         S, n = len(ids), len(order)
@@ -331,6 +333,8 @@ class _NumpyContext(ScoringContext):
         self._rep_pos = np.empty(S, dtype=np.int64)
         for a, b, p0, p1 in self._batches:
             self._pool_batch(a, b, p0, p1)
+        if representative == "random":
+            self._rep_pos = starts + random_offsets(counts, seed, image_id)
         self.rep_flat = order[self._rep_pos]
         self.label_at_rep = self._labels[self._rep_pos]
 
@@ -462,10 +466,11 @@ class _TorchContext(ScoringContext):
     """torch backend on the inputs' device, float64; candidate pixels in row-major order."""
 
     def __init__(self, probs: Any, labels: Any, superpixels: Any, K: int, H: int, W: int,
-                 image_id: str, seed: int) -> None:
+                 image_id: str, seed: int, representative: str = "pool") -> None:
         import torch
 
         self.num_classes, self.shape, self.image_id, self.seed = K, (H, W), image_id, seed
+        self.representative = representative
         device = probs.device
         self._torch = torch
 
@@ -517,6 +522,10 @@ class _TorchContext(ScoringContext):
         pos = torch.arange(n, device=device)
         first = torch.full((S,), n, dtype=torch.int64, device=device)
         first.scatter_reduce_(0, seg[hit], pos[hit], reduce="amin")
+        if representative == "random":  # the k-th candidate pixel of s in row-major order
+            offsets = torch.from_numpy(random_offsets(self.area, seed, image_id)).to(device)
+            starts = torch.cumsum(counts, 0) - counts
+            first = torch.sort(seg, stable=True).indices[starts + offsets]
         self._rep_pos = first
 
         self.dominant = dom.cpu().numpy().astype(np.int64)
@@ -579,9 +588,30 @@ class _TorchContext(ScoringContext):
 
 BACKENDS = ("auto", "numpy", "torch")
 
+REPRESENTATIVES = ("pool", "random")
+"""How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
+
+
+def random_offsets(counts: np.ndarray, seed: int, image_id: str) -> np.ndarray:
+    """(S,) int64 offsets in 0..counts-1: the random representative's rank inside each superpixel.
+
+    Drawn from a generator seeded by (seed, crc32(image_id)) and a constant that keeps this stream
+    apart from the ``random`` acquisition's, so the same seed, image id and superpixel sizes give the
+    same pixels in any process and with either backend.
+    """
+    key = zlib.crc32(image_id.encode("utf-8"))
+    rng = np.random.default_rng([int(seed), key, _REP_STREAM])
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.size == 0:
+        return np.empty(0, dtype=np.int64)
+    return rng.integers(0, counts, dtype=np.int64)
+
+
+_REP_STREAM = 0x52455052  # "REPR"
+
 
 def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | None = None,
-                  seed: int = 0, backend: str = "auto") -> ScoringContext:
+                  seed: int = 0, backend: str = "auto", representative: str = "pool") -> ScoringContext:
     """Validate the inputs of one image and compute its pool.
 
     Args:
@@ -595,7 +625,14 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
             a copy: on one CPU core it is several times faster than torch's kernels here).
             ``"numpy"`` or ``"torch"`` force a path (``"torch"`` runs on the device of the first
             tensor, or the CPU).
+        representative: ``"pool"`` (default): rep(s) from the diversified pool; ``"random"``: a
+            candidate pixel of s drawn uniformly, seeded by (seed, image_id) (the ablation of
+            the pool, Table 3 of the paper). Every acquisition that reads rep(s) uses it.
     """
+    if representative not in REPRESENTATIVES:
+        raise InvalidInput(
+            f"unknown representative {representative!r}; choose one of: {', '.join(REPRESENTATIVES)}"
+        )
     if backend not in BACKENDS:
         raise AlcError(f"unknown scoring backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -618,4 +655,4 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
         )
     K, H, W = validate_inputs(probs, labels, superpixels)
     cls = _TorchContext if backend == "torch" else _NumpyContext
-    return cls(probs, labels, superpixels, K, H, W, image_id, int(seed))
+    return cls(probs, labels, superpixels, K, H, W, image_id, int(seed), representative)

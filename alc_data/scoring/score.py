@@ -33,6 +33,7 @@ def score_superpixels(
     seed: int = 0,
     image_id: str | None = None,
     backend: str = "auto",
+    representative: str = "pool",
 ) -> ScoreTable:
     """Score every candidate superpixel of one image; higher score = ask first.
 
@@ -43,21 +44,27 @@ def score_superpixels(
         superpixels: (H, W) integer superpixel ids; ids < 0 mark pixels that are no candidate.
         acquisition: a name in ``ACQUISITIONS``: ``sim`` (default), ``cil``, ``lcil``,
             ``random``, ``entropy``, ``margin``, ``softmin``.
-        seed: seed of the ``random`` acquisition (with ``image_id``).
+        seed: seed of the ``random`` acquisition and of the ``random`` representative (with
+            ``image_id``).
         image_id: stored in every row ("" when None).
         backend: ``"auto"`` (default; torch on the tensors' accelerator, numpy otherwise, CPU
             tensors included), ``"numpy"`` or ``"torch"``.
+        representative: how rep(s) is chosen: ``"pool"`` (default; the diversified pool) or
+            ``"random"`` (a candidate pixel of s drawn uniformly, deterministic for (seed,
+            image_id)). The table's rep_row/rep_col/label_at_rep and every acquisition that reads
+            rep(s) (cil, sim, entropy, margin) use it.
 
     Returns:
         A :class:`ScoreTable` with one row per candidate superpixel (id >= 0, area > 0), sorted by
         superpixel id. Columns are numpy whatever the input backend.
 
     Raises:
-        AlcError: unknown acquisition, wrong shapes or dtypes, label values >= K other than
+        AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values >= K other than
             ``IGNORE_INDEX``, NaN/inf probabilities.
     """
     fn = ACQUISITIONS.get(acquisition)
-    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
+                        representative=representative)
     return _table(ctx, fn(ctx))
 
 
@@ -70,6 +77,7 @@ def score_superpixels_many(
     seed: int = 0,
     image_id: str | None = None,
     backend: str = "auto",
+    representative: str = "pool",
 ) -> dict[str, ScoreTable]:
     """Like :func:`score_superpixels` for several acquisitions, computing the pool once.
 
@@ -77,5 +85,6 @@ def score_superpixels_many(
     """
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
     fns = {name: ACQUISITIONS.get(name) for name in names}
-    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend)
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
+                        representative=representative)
     return {name: _table(ctx, fn(ctx)) for name, fn in fns.items()}
