@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.workspace import Workspace
 
 
@@ -32,20 +32,27 @@ def score_round(
     skip_asked: bool = True,
     batch_size: int = 4,
     seed: int = 0,
+    representative: str = "pool",
     device: str | None = None,
     extra_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score every candidate superpixel of ``split`` and register the top-``budget`` as a new round.
 
     Writes ``rounds/<n>/scores.parquet`` (one row per candidate superpixel) and the round's queries in
-    the ledger; returns a summary with the round number.
+    the ledger; returns a summary with the round number. ``representative``: ``"pool"`` (the
+    diversified pixel pool) or ``"random"`` (a seeded random pixel of each superpixel); see
+    :func:`alc_data.scoring.score_superpixels`.
     """
     from alc_data.predict import iter_probabilities
     from alc_data.progress import track
     from alc_data.queries import create_round
     from alc_data.scoring import ACQUISITIONS, ScoreTable, score_superpixels, select_top
 
+    from alc_data.scoring.pool import REPRESENTATIVES
+
     ACQUISITIONS.get(acquisition)  # unknown name → one-line error before any work
+    if representative not in REPRESENTATIVES:
+        raise InvalidInput(f"--representative {representative!r} is unknown; use one of {', '.join(REPRESENTATIVES)}")
     if budget <= 0:
         raise AlcError(f"--budget {budget} must be a positive number of queries")
     version = ws.version(label_version).name
@@ -59,7 +66,8 @@ def score_round(
     for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
         labels = ws.read_label(version, image_id)
         sp = ws.read_superpixels(sp_set, image_id)
-        tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id))
+        tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id,
+                                        representative=representative))
     scores = ScoreTable.concat(tables)
     del tables
     exclude = asked_before(ws, sp_set) if skip_asked else None
@@ -76,6 +84,7 @@ def score_round(
         budget=budget,
         score_table=str(table_path.relative_to(ws.root)),
         params={"checkpoint": str(checkpoint.resolve()), "split": split, "seed": seed, "skip_asked": skip_asked,
+                "representative": representative,
                 **(extra_params or {})},
     )
     return {
@@ -83,6 +92,7 @@ def score_round(
         "label_version": version,
         "superpixel_set": sp_set,
         "acquisition": acquisition,
+        "representative": representative,
         "candidates": len(scores),
         "selected": len(selected),
         "score_table": str(table_path),

@@ -20,7 +20,10 @@ def score(
     split: Annotated[str, typer.Option("--split", help="Split whose labels are corrected.")] = "train",
     skip_asked: Annotated[bool, typer.Option("--skip-asked/--no-skip-asked", help="Skip superpixels asked in earlier rounds.")] = True,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")] = 4,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition and the random representative.")] = 0,
+    representative: Annotated[str, typer.Option(
+        "--representative", help="Representative pixel per superpixel: pool (the diversified pixel pool) or random "
+        "(any pixel of the superpixel, seeded).")] = "pool",
     as_json: JsonOpt = False,
 ) -> None:
     """Stream probabilities into the scorer, write the round's score table, select the top-B queries."""
@@ -29,7 +32,7 @@ def score(
     result = score_round(
         open_workspace(workspace), checkpoint=model, budget=budget, acquisition=acquisition,
         superpixel_set=superpixels, label_version=version, split=split, skip_asked=skip_asked,
-        batch_size=batch_size, seed=seed,
+        batch_size=batch_size, seed=seed, representative=representative,
     )
     if as_json:
         print_json(result)

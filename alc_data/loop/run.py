@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
         "rounds": 3,
         "budget": 100,
         "acquisition": "sim",
+        "representative": "pool",
         "split": "train",
         "skip_asked": True,
         "answers_from": "oracle",
@@ -106,6 +107,10 @@ def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
 
     if out["loop"]["expand"] not in EXPANSION_MODES:
         raise AlcError(f"loop.expand = {out['loop']['expand']!r}; use one of {', '.join(EXPANSION_MODES)}")
+    from alc_data.scoring.pool import REPRESENTATIVES
+
+    if out["loop"]["representative"] not in REPRESENTATIVES:
+        raise AlcError(f"loop.representative = {out['loop']['representative']!r}; use one of {', '.join(REPRESENTATIVES)}")
     from alc_data.scoring import ACQUISITIONS
     from alc_data.train import TrainConfig
 
@@ -234,7 +239,7 @@ class Loop:
             res = score_round(
                 self.ws, checkpoint=ckpt, budget=int(loop["budget"]), acquisition=loop["acquisition"],
                 superpixel_set=sp_set, label_version=version, split=loop["split"], skip_asked=loop["skip_asked"],
-                batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t,
+                batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t, representative=loop["representative"],
                 extra_params={"run": self.name, "loop_round": t},
             )
             rnd = res["round"]
