@@ -415,7 +415,7 @@ def write_outputs(results: dict[str, Any], out: Path, name: str) -> Path:
 
 
 # ----------------------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> Path:
+def main(argv: list[str] | None = None, log: Callable[[str], None] = lambda m: print(m, flush=True)) -> Path:
     os.environ.setdefault("ALC_PROGRESS", "0")
     import datetime
 

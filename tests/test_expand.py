@@ -151,3 +151,12 @@ def test_recipe_expand_key_is_checked():
     assert resolve({"loop": {"expand": "label"}})["loop"]["expand"] == "label"
     with pytest.raises(AlcError, match="loop.expand = 'all'"):
         resolve({"loop": {"expand": "all"}})
+
+
+def test_one_default_expansion_everywhere():
+    from alc_data.correction.expand import DEFAULT_EXPANSION
+    from alc_data.loop import load_recipe
+    from alc_data.loop.run import resolve
+
+    assert resolve({})["loop"]["expand"] == DEFAULT_EXPANSION
+    assert load_recipe("demo")["loop"]["expand"] == DEFAULT_EXPANSION  # from recipes/base.toml
