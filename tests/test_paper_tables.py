@@ -51,10 +51,12 @@ def test_report_has_every_row(tmp_path):
                     ("pool", "sim", "superpixel"): "83.04 / 68.72 (all three)"} if paper else {}
         assert papers == {k: expected.get(k, "—") for k in papers}
         assert all(number.match(r[3]) for r in rows)
+        assert all(re.match(r"^\d+ / \d+$", r[7]) for r in rows)  # pixels fixed / broken
 
     verdict = table_rows(text, "Expansion")
     assert len(verdict) == 8 and {r[-1] for r in verdict} <= {"yes", "NO"}
     assert "Verdict: **label is" in text
+    assert text.count("Pixels per round, mean over rows and seeds: superpixel fixed") == 2
 
     multi = table_rows(text, "1 rounds")
     assert [(r[0], r[1]) for r in multi] == [(a, str(t)) for a in pt.MULTI for t in range(2)]
