@@ -48,6 +48,7 @@ def score_round(
     skip_asked: bool = True,
     batch_size: int = 4,
     seed: int = 0,
+    representative: str = "pool",
     device: str | None = None,
     extra_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -57,14 +58,19 @@ def score_round(
     the ledger; returns a summary with the round number. The probabilities come from ``checkpoint``
     (an alc-data model) or ``probabilities``: (image_id, (K, H, W) probs) pairs from any model, one
     per image of ``split`` (checked; see :mod:`alc_data.predictions`). Nothing is registered when
-    anything fails.
+    anything fails. ``representative``: ``"pool"`` (the diversified pixel pool) or ``"random"`` (a
+    seeded random pixel of each superpixel); see :func:`alc_data.scoring.score_superpixels`.
     """
     from alc_data.predict import iter_probabilities
     from alc_data.progress import track
     from alc_data.queries import create_round
     from alc_data.scoring import ACQUISITIONS, ScoreTable, score_superpixels, select_top
 
+    from alc_data.scoring.pool import REPRESENTATIVES
+
     ACQUISITIONS.get(acquisition)  # unknown name → one-line error before any work
+    if representative not in REPRESENTATIVES:
+        raise InvalidInput(f"--representative {representative!r} is unknown; use one of {', '.join(REPRESENTATIVES)}")
     if budget <= 0:
         raise InvalidInput(f"--budget {budget} must be a positive number of queries")
     if (checkpoint is None) == (probabilities is None):
@@ -92,7 +98,8 @@ def score_round(
         for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
             labels = ws.read_label(version, image_id)
             sp = ws.read_superpixels(sp_set, image_id)
-            tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id))
+            tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id,
+                                            representative=representative))
         scores = ScoreTable.concat(tables)
         del tables
         exclude = asked_before(ws, sp_set) if skip_asked else None
@@ -117,7 +124,8 @@ def score_round(
                 acquisition=acquisition,
                 budget=budget,
                 score_table=place_table,
-                params={**source, "split": split, "seed": seed, "skip_asked": skip_asked, **(extra_params or {})},
+                params={**source, "split": split, "seed": seed, "skip_asked": skip_asked,
+                        "representative": representative, **(extra_params or {})},
             )
         finally:
             staged.unlink(missing_ok=True)
@@ -126,6 +134,7 @@ def score_round(
         "label_version": version,
         "superpixel_set": sp_set,
         "acquisition": acquisition,
+        "representative": representative,
         "candidates": len(scores),
         "selected": len(selected),
         "score_table": str(ws.rounds_dir(round_no) / "scores.parquet"),

@@ -82,7 +82,7 @@ def main() -> None:
         t0 = time.perf_counter()
         ws = open_round_workspace(Path(tmp) / "ws", n_train=args.images, size=(375, 500), budget=args.queries + 4)
         build_s = time.perf_counter() - t0
-        ids = [i for (i,) in ws.query("SELECT image_id FROM queries ORDER BY rank")][: args.queries]
+        ids = [q.image_id for r in ws.ledger.rounds() for q in ws.ledger.queries(r.round)][: args.queries]
         switches = sum(a != b for a, b in zip(ids, ids[1:]))
         shutil.copytree(ws.root, Path(tmp) / "ws-baseline")
         results = {}

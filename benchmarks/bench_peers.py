@@ -77,7 +77,7 @@ def voc_seeds(voc: Path, seed: int = 0):
         gt = cv2.resize(np.ascontiguousarray(gt), (W, H), interpolation=cv2.INTER_NEAREST)
         onehot = np.zeros((K, H, W), dtype=np.float32)
         valid = gt < K
-        onehot[gt[valid], *np.nonzero(valid)] = 1.0
+        onehot[(gt[valid], *np.nonzero(valid))] = 1.0
         logits = np.stack([cv2.GaussianBlur(c, (0, 0), 6.0) for c in onehot]) * 6.0
         logits += rng.normal(size=(K, H, W)).astype(np.float32) * 0.8
         logits -= logits.max(axis=0, keepdims=True)

@@ -18,6 +18,9 @@ def correct(
     oracle_mode: Annotated[str, typer.Option("--oracle-mode", help="pixel (the paper's query) or region-majority.")] = "pixel",
     round_no: Annotated[Optional[int], typer.Option("--round", "-r", help="Round to answer (default: the latest).")] = None,
     tau: Annotated[float, typer.Option("--tau", help="Spread only to pixels with cos(f(x), f(rep)) ≥ tau (0 = whole superpixel).")] = 0.0,
+    expand: Annotated[Optional[str], typer.Option(
+        "--expand", help="Pixels that take an answer: superpixel (the paper's: the whole region), label (only the "
+        "region's pixels that carry the rejected label) or pixel (only the asked pixel). Default: superpixel.")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint for --tau > 0 (default: the round's model).")] = None,
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
     as_json: JsonOpt = False,
@@ -31,7 +34,7 @@ def correct(
     ws = open_workspace(workspace)
     result = correct_round(
         ws, round_no=round_no, answers_csv=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau,
-        checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
+        expand=expand, checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
     )
     if as_json:
         print_json(result)

@@ -22,7 +22,10 @@ def score(
     split: Annotated[str, typer.Option("--split", help="Split whose labels are corrected.")] = "train",
     skip_asked: Annotated[bool, typer.Option("--skip-asked/--no-skip-asked", help="Skip superpixels asked in earlier rounds.")] = True,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")] = 4,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition and the random representative.")] = 0,
+    representative: Annotated[str, typer.Option(
+        "--representative", help="Representative pixel per superpixel: pool (the diversified pixel pool) or random "
+        "(any pixel of the superpixel, seeded).")] = "pool",
     as_json: JsonOpt = False,
 ) -> None:
     """Stream probabilities (from --model or --predictions) into the scorer, write the round's score
@@ -34,7 +37,7 @@ def score(
     if logits and predictions is None:
         raise InvalidInput("--logits describes --predictions files; --model checkpoints need no flag")
     options = dict(budget=budget, acquisition=acquisition, superpixel_set=superpixels, label_version=version,
-                   split=split, skip_asked=skip_asked, seed=seed)
+                   split=split, skip_asked=skip_asked, seed=seed, representative=representative)
     if predictions is not None:
         from alc_data.rounds import score_prediction_folder
 

@@ -203,21 +203,20 @@ def test_correct_without_answers_applies_the_ledger_and_info_shows_measured_seco
 
 
 @pytest.mark.slow
-def test_recipe_with_answers_from_annotate_stops_after_scoring_and_continues(tmp_path):
+def test_recipe_with_answers_from_annotate_stops_after_scoring_and_continues(tmp_path, capsys):
     import json
 
+    from cli_helpers import invoke
     from test_loop import TINY
-    from typer.testing import CliRunner
 
     from alc_data.answers import oracle_answers
     from alc_data.queries import round_queries
     from alc_data.workspace import Workspace
-    from alc_data_cli.main import app
 
     ws_dir = tmp_path / "ws"
     args = ["run", "demo", "-w", str(ws_dir), "--answers-from", "annotate", "--json",
             *[a for s in [*TINY, "loop.rounds=1", "loop.final_train=false"] for a in ("--set", s)]]
-    res = CliRunner().invoke(app, args)
+    res = invoke(capsys, args)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["waiting_for_answers"]
     assert f"alc-data annotate -w {ws_dir.resolve()} --round 1" in res.output and "0 of 8 queries answered" in res.output
@@ -225,12 +224,12 @@ def test_recipe_with_answers_from_annotate_stops_after_scoring_and_continues(tmp
     ws = Workspace.open(ws_dir)
     for n, a in enumerate(oracle_answers(ws, round_queries(ws, 1), label_version="v0")):
         ledger.record_timed_answer(ws, 1, a, annotator="ann", seconds=1.0 + n)
-    res = CliRunner().invoke(app, args)
+    res = invoke(capsys, args)
     assert res.exit_code == 0, res.output
     table = json.loads(res.stdout)
     assert not table["waiting_for_answers"] and [r["round"] for r in table["rounds"]] == [0, 1]
     assert table["rounds"][1]["clicks"] == 8 and table["rounds"][1]["measured_median_seconds"] == 4.5
-    assert ws.query("SELECT output_version FROM rounds WHERE round=1") == [("v1",)]
+    assert ws.ledger.round(1).output_version == "v1"
 
 
 def test_a_public_bind_address_prints_a_url_with_a_token_and_needs_it(ws):

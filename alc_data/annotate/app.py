@@ -95,7 +95,7 @@ class AnnotationSession:
         self.annotator = annotator
         self.lease_seconds = lease_seconds
         self.queries = {q.query_id: q for q in round_queries(ws, round_no)}
-        self.sizes = {i: (h, w) for i, h, w in ws.query("SELECT image_id, height, width FROM images")}
+        self.sizes = {i: (r["height"], r["width"]) for i, r in ws.image_records().items()}
 
     def classes(self) -> list[dict[str, Any]]:
         return [

@@ -86,10 +86,7 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
     except UnicodeDecodeError:
         raise InvalidInput(f"{path}: not a UTF-8 JSON file; export the project from Label Studio as JSON") from None
     queries = {
-        qid: (rnd, image_id, sp, shown)
-        for qid, rnd, image_id, sp, shown in ws.query(
-            "SELECT query_id, round, image_id, superpixel_id, shown_label FROM queries"
-        )
+        qid: (q.round, q.image_id, q.superpixel_id, q.shown_label) for qid, q in ws.ledger.queries_by_id().items()
     }
     from alc_data.queries.label_studio import workspace_tag
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.correction.expand import Change, expand_answers
+from alc_data.correction.expand import DEFAULT_EXPANSION, Change, check_expansion, expand_answers
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus, PendingAnswer
@@ -30,13 +30,15 @@ def corrections_by_image(answers: list[PendingAnswer]) -> dict[str, list[tuple]]
 
 
 def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tuple], *, tau: float = 0.0,
-                 probs: np.ndarray | None = None) -> tuple[np.ndarray, list[Change]]:
+                 probs: np.ndarray | None = None, expand: str = DEFAULT_EXPANSION) -> tuple[np.ndarray, list[Change]]:
     """Apply one image's corrected answers, rows of (query_id, superpixel_set, superpixel_id,
-    new_class, rep_row, rep_col), over the superpixel maps they were asked on."""
+    new_class, rep_row, rep_col), over the superpixel maps they were asked on (``expand``: the
+    expansion mode, see :mod:`alc_data.correction.expand`)."""
     changes: list[Change] = []
     for sp_set in sorted({r[1] for r in rows}):
         corr = [(q, s, cls, r, c) for q, st, s, cls, r, c in rows if st == sp_set]
-        labels, ch = expand_answers(labels, ws.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs)
+        labels, ch = expand_answers(labels, ws.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs,
+                                     mode=expand)
         changes.extend(ch)
     return labels, changes
 
@@ -57,17 +59,22 @@ def apply_answers(
     round_no: int,
     *,
     tau: float = 0.0,
+    expand: str = DEFAULT_EXPANSION,
     checkpoint=None,
     version_name: str | None = None,
 ) -> dict[str, Any] | None:
     """Apply the round's pending answers: spread corrections over their superpixels, mark accepted
     superpixels verified, and write a new label version whose parent is the latest one.
 
+    ``expand`` (superpixel | label | pixel) and ``tau`` decide which pixels of an asked superpixel
+    take the answer; both are stored in the version's params so :func:`rebuild_version` reproduces it.
+
     Returns a summary (version, changed images and pixels, counts) or None when nothing is pending.
     The version row, the corrections, the verified marks and the answers' ``applied_version`` are
     written in one transaction after the version's files are complete.
     """
     check_tau(tau)
+    check_expansion(expand)
     with ws.writing("correct"):
         pending = pending_answers(ws, round_no)
         if not pending:
@@ -83,7 +90,7 @@ def apply_answers(
 
             for image_id in track(sorted(by_image), f"apply round {round_no}"):
                 labels, ch = expand_image(ws, image_id, ws.read_label(parent, image_id), by_image[image_id],
-                                          tau=tau, probs=probs.get(image_id))
+                                          tau=tau, probs=probs.get(image_id), expand=expand)
                 changes.extend((image_id, x) for x in ch)
                 yield image_id, labels
 
@@ -96,7 +103,7 @@ def apply_answers(
             parent=parent,
             kind="correction",
             round=round_no,
-            params={"tau": tau, "answers": len(pending)},
+            params={"tau": tau, "expand": expand, "answers": len(pending)},
             on_commit=on_commit,
             stage="correct",
         )
@@ -105,6 +112,8 @@ def apply_answers(
         "version": name,
         "parent": parent,
         "round": round_no,
+        "expand": expand,
+        "tau": tau,
         "answers": len(pending),
         "accepted": statuses.count(AnswerStatus.ACCEPTED),
         "corrected": statuses.count(AnswerStatus.CORRECTED),

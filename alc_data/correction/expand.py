@@ -1,10 +1,34 @@
-"""Spread each answer over its superpixel (optionally only pixels similar to the representative)."""
+"""Spread each answer over its superpixel (optionally only pixels similar to the representative).
+
+Expansion modes (``mode``):
+
+- ``superpixel`` (the paper's): every pixel of the superpixel takes the answer;
+- ``label``: only the superpixel's pixels whose current label equals the current label at the
+  representative pixel (the label the annotator rejected, IGNORE_INDEX included) take the answer;
+  pixels of the region with another label keep theirs;
+- ``pixel``: only the asked (representative) pixel changes.
+
+``tau`` > 0 combines with every mode: a pixel changes only when both conditions hold. The
+representative pixel itself always takes the answer (it is what the annotator looked at).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from alc_data.errors import InvalidInput
+
+EXPANSION_MODES = ("superpixel", "label", "pixel")
+DEFAULT_EXPANSION = "superpixel"
+
+
+def check_expansion(mode: str) -> str:
+    """``mode`` when it is an expansion mode; otherwise a one-line error naming the choices."""
+    if mode not in EXPANSION_MODES:
+        raise InvalidInput(f"unknown expansion {mode!r}; use --expand {' | '.join(EXPANSION_MODES)}")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -25,15 +49,17 @@ def expand_answers(
     *,
     tau: float = 0.0,
     probs: np.ndarray | None = None,
+    mode: str = DEFAULT_EXPANSION,
 ) -> tuple[np.ndarray, list[Change]]:
     """Apply corrected answers of one image.
 
     ``labels`` (H, W) uint8; ``superpixels`` (H, W) int; ``corrections`` rows of
-    (query_id, superpixel_id, new_class, rep_row, rep_col). Every pixel of the superpixel takes the
-    new class, or with ``tau`` > 0 only the pixels x with cos(f(x), f(rep)) ≥ tau, which needs
-    ``probs`` (K, H, W). Returns the new labels and one :class:`Change` per correction that changed
-    at least one pixel.
+    (query_id, superpixel_id, new_class, rep_row, rep_col). The pixels of the superpixel that
+    ``mode`` selects (see the module docstring) take the new class; with ``tau`` > 0 only those
+    that also have cos(f(x), f(rep)) ≥ tau, which needs ``probs`` (K, H, W). Returns the new labels
+    and one :class:`Change` per correction that changed at least one pixel.
     """
+    check_expansion(mode)
     out = np.asarray(labels).copy()
     if not corrections:
         return out, []
@@ -45,17 +71,25 @@ def expand_answers(
     pos = np.searchsorted(sp_ids[order], sp.ravel())
     pos = np.clip(pos, 0, len(order) - 1)
     slot = np.where(sp_ids[order][pos] == sp.ravel(), order[pos], -1)
+    rep_idx = rows[:, 3] * sp.shape[1] + rows[:, 4]
+    rep_inside = sp.ravel()[rep_idx] == sp_ids
     if tau > 0:
         if probs is None:
             raise ValueError("tau > 0 needs the model probabilities")
         p = np.asarray(probs, dtype=np.float32).reshape(np.shape(probs)[0], -1)
-        f_rep = p[:, rows[:, 3] * sp.shape[1] + rows[:, 4]]  # (K, n)
+        f_rep = p[:, rep_idx]  # (K, n)
         f_rep = f_rep / (np.linalg.norm(f_rep, axis=0, keepdims=True) + 1e-12)
         inside = np.flatnonzero(slot >= 0)
         f_pix = p[:, inside] / (np.linalg.norm(p[:, inside], axis=0, keepdims=True) + 1e-12)
         cos = np.einsum("kn,kn->n", f_pix, f_rep[:, slot[inside]])
         slot[inside[cos < tau]] = -1
     flat = out.ravel()
+    if mode == "label":
+        inside = np.flatnonzero(slot >= 0)
+        slot[inside[flat[inside] != flat[rep_idx][slot[inside]]]] = -1
+    elif mode == "pixel":
+        slot[:] = -1
+    slot[rep_idx[rep_inside]] = np.flatnonzero(rep_inside)
     target = np.where(slot >= 0, new_cls[np.maximum(slot, 0)], -1)
     changed = (slot >= 0) & (flat != target)
     n = len(rows)

@@ -18,6 +18,7 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint=None) -> Iterator[tu
     if version.kind != "correction" or version.parent is None:
         raise AlcError(f"label version {name!r} was not made by corrections ({version.kind}); nothing to rebuild from")
     tau = float(version.params.get("tau", 0.0))
+    expand = version.params.get("expand", "superpixel")  # versions made before the option: whole superpixel
     by_image = corrections_by_image(ws.ledger.corrected_answers_of_version(name))
     probs: dict[str, np.ndarray] = {}
     if tau > 0 and by_image:
@@ -25,5 +26,6 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint=None) -> Iterator[tu
     for image_id in ws.image_ids():
         labels = ws.read_label(version.parent, image_id)
         if image_id in by_image:
-            labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id))
+            labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id),
+                                     expand=expand)
         yield image_id, labels

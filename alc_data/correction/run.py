@@ -18,6 +18,7 @@ def correct_round(
     oracle: str | None = None,
     oracle_mode: str = "pixel",
     tau: float = 0.0,
+    expand: str | None = None,
     checkpoint: str | os.PathLike | None = None,
     annotator: str = "oracle",
 ) -> dict[str, Any]:
@@ -28,9 +29,11 @@ def correct_round(
     annotate`` or an earlier interrupted run) are applied. Every option and the whole answer file are
     validated before anything is recorded; every answer is in the ledger before any label changes;
     re-running with the same answers records nothing and writes no version.
+    ``expand``: superpixel | label | pixel (None: the default, :data:`DEFAULT_EXPANSION`).
     """
     from alc_data.answers import ORACLE_MODES, oracle_answers, read_answers_csv
     from alc_data.correction.apply import apply_answers, check_tau
+    from alc_data.correction.expand import DEFAULT_EXPANSION, check_expansion
     from alc_data.faults import kill_point
 
     if answers_csv is not None and oracle is not None:
@@ -40,6 +43,7 @@ def correct_round(
     if oracle_mode not in ORACLE_MODES:
         raise InvalidInput(f"unknown oracle mode {oracle_mode!r}; choose one of: {', '.join(ORACLE_MODES)}")
     check_tau(tau)
+    expand = check_expansion(expand or DEFAULT_EXPANSION)
     with ws.writing("correct"):
         rnd = ws.ledger.round(round_no)
         if tau > 0:
@@ -64,5 +68,5 @@ def correct_round(
             answers, source = [], "ledger"
         inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=annotator)
         kill_point("correct:recorded")
-        applied = apply_answers(ws, rnd.round, tau=tau, checkpoint=checkpoint)
+        applied = apply_answers(ws, rnd.round, tau=tau, expand=expand, checkpoint=checkpoint)
     return {"round": rnd.round, "source": source, "recorded": inserted, "already_recorded": present, "applied": applied}

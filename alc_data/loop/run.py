@@ -31,11 +31,13 @@ DEFAULTS: dict[str, Any] = {
         "rounds": 3,
         "budget": 100,
         "acquisition": "sim",
+        "representative": "pool",
         "split": "train",
         "skip_asked": True,
         "answers_from": "oracle",
         "oracle_mode": "pixel",
         "tau": 0.0,
+        "expand": "superpixel",
         "final_train": True,
         "init_model": None,
         "seed": 0,
@@ -102,6 +104,14 @@ def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
         raise AlcError("loop.rounds and loop.budget must be at least 1")
     if out["loop"]["answers_from"] not in ("oracle", "csv", "annotate"):
         raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle', 'csv' or 'annotate'")
+    from alc_data.correction.expand import EXPANSION_MODES
+
+    if out["loop"]["expand"] not in EXPANSION_MODES:
+        raise AlcError(f"loop.expand = {out['loop']['expand']!r}; use one of {', '.join(EXPANSION_MODES)}")
+    from alc_data.scoring.pool import REPRESENTATIVES
+
+    if out["loop"]["representative"] not in REPRESENTATIVES:
+        raise AlcError(f"loop.representative = {out['loop']['representative']!r}; use one of {', '.join(REPRESENTATIVES)}")
     from alc_data.scoring import ACQUISITIONS
     from alc_data.train import TrainConfig
 
@@ -229,7 +239,7 @@ class Loop:
             res = score_round(
                 self.ws, checkpoint=ckpt, budget=int(loop["budget"]), acquisition=loop["acquisition"],
                 superpixel_set=sp_set, label_version=version, split=loop["split"], skip_asked=loop["skip_asked"],
-                batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t,
+                batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t, representative=loop["representative"],
                 extra_params={"run": self.name, "loop_round": t},
             )
             rnd = res["round"]
@@ -252,7 +262,7 @@ class Loop:
         loop = self.recipe["loop"]
         if loop["answers_from"] == "oracle":
             res = correct_round(self.ws, round_no=rnd, oracle="gt", oracle_mode=loop["oracle_mode"], tau=float(loop["tau"]),
-                                checkpoint=rs.get("checkpoint"), annotator="oracle")
+                                expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator="oracle")
         elif loop["answers_from"] == "annotate":
             from alc_data.workspace.annotation import round_progress
 
@@ -265,7 +275,8 @@ class Loop:
                 )
                 self._save()
                 return None
-            res = correct_round(self.ws, round_no=rnd, tau=float(loop["tau"]), checkpoint=rs.get("checkpoint"))
+            res = correct_round(self.ws, round_no=rnd, tau=float(loop["tau"]), expand=loop["expand"],
+                               checkpoint=rs.get("checkpoint"))
         else:
             if answers_csv is None:
                 path = self.paths.root / f"round-{t:02d}" / "queries.csv"
@@ -279,7 +290,7 @@ class Loop:
                 self._save()
                 return None
             res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
-                                checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
+                                expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
         applied = res["applied"]
         version = applied["version"] if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged

@@ -47,7 +47,7 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
 
     names = ws.class_names
     tag = workspace_tag(ws)
-    (acquisition,) = ws.query("SELECT acquisition FROM rounds WHERE round=?", (round_no,))[0]
+    acquisition = ws.ledger.round(round_no).acquisition
     tasks = []
     for q in round_queries(ws, round_no):
         rec = ws.image_record(q.image_id)
