@@ -12,9 +12,11 @@ Inputs: 8 PASCAL-size images (375 x 500), K = 21, float32 probabilities, in two 
 
 Rows (ms per image, best of ``--repeat`` over the 8 images): the floor ``p.sum()`` (one read of the
 probabilities), cleanlab 2.x ``segmentation.rank.get_label_quality_scores(method="softmin")``,
-alc-data softmin over the whole image (one superpixel) and per superpixel, CIL, LCIL, SIM, and the
-per-superpixel loop reference of ``bench_scoring.py`` (SIM; ``--loop-images`` images, one run). It
-also checks that alc-data's whole-image softmin equals cleanlab's image score.
+alc-data softmin over the whole image (one superpixel; the scores alone with ``superpixel_scores``,
+and the full table with its representative column), softmin / CIL / LCIL / SIM per superpixel (the
+table, default backend), SIM with the numpy backend, and the per-superpixel loop reference of
+``bench_scoring.py`` (SIM; ``--loop-images`` images, one run). It also checks that alc-data's
+whole-image softmin equals cleanlab's image score. Every "alc" row includes input validation.
 
     pip install -e '.[bench]'   # cleanlab
     python benchmarks/bench_peers.py [--repeat 3] [--layouts blocks,seeds] [--json]
@@ -87,7 +89,7 @@ def voc_seeds(voc: Path, seed: int = 0):
         r, c = rng.integers(0, H - 60), rng.integers(0, W - 60)
         lab[r:r + 60, c:c + 60] = (lab[r:r + 60, c:c + 60] + 1) % K  # a planted wrong patch
         labels[i] = lab
-        sp[i] = seeds(image, num_superpixels=2600)
+        sp[i] = seeds(image, num_superpixels=3000)
     return probs, labels, sp
 
 
@@ -103,6 +105,11 @@ def best_of(fn, repeat: int) -> float:
 
 def run_layout(name: str, probs, labels, sp, repeat: int, loop_images: int) -> dict:
     from alc_data.scoring import score_superpixels
+
+    try:
+        from alc_data.scoring import superpixel_scores
+    except ImportError:  # an alc-data before the scores-only entry point (the "before" figures)
+        superpixel_scores = None
 
     sys.path.insert(0, str(HERE))
     from bench_scoring import loop_scores
@@ -132,11 +139,16 @@ def run_layout(name: str, probs, labels, sp, repeat: int, loop_images: int) -> d
                          for i in range(n)])
         theirs = np.array([cl(i) for i in range(n)])
         max_diff = float(np.max(np.abs(ours - theirs)))
-    rows["alc softmin (image)"] = per_image(
+    if superpixel_scores is not None:
+        rows["alc softmin (image) scores"] = per_image(
+            lambda i: superpixel_scores(probs[i], labels[i], whole, acquisition="softmin"))
+    rows["alc softmin (image) table"] = per_image(
         lambda i: score_superpixels(probs[i], labels[i], whole, acquisition="softmin"))
     for acq in ("softmin", "cil", "lcil", "sim"):
         rows[f"alc {acq} (superpixels)"] = per_image(
             lambda i, acq=acq: score_superpixels(probs[i], labels[i], sp[i], acquisition=acq))
+    rows["alc sim, numpy backend"] = per_image(
+        lambda i: score_superpixels(probs[i], labels[i], sp[i], acquisition="sim", backend="numpy"))
     k = min(loop_images, n)
     t0 = time.perf_counter()
     for i in range(k):
@@ -155,10 +167,10 @@ def print_layout(res: dict) -> None:
     loop = rows["loop reference sim"]
     print(f"\nlayout {res['layout']}: {N_IMAGES} images {H}x{W}, K={K}, float32; regions per image "
           f"{res['regions_min']}-{res['regions_max']} (mean {res['regions_mean']:.0f}); one thread")
-    print(f"{'row':28} {'ms/image':>9} {'/floor':>7} {'/cleanlab':>10} {'loop/row':>9}")
+    print(f"{'row':30} {'ms/image':>9} {'/floor':>7} {'/cleanlab':>10} {'loop/row':>9}")
     for name, ms in rows.items():
         ratio_cl = f"{ms / cl:9.2f}x" if cl else "        -"
-        print(f"{name:28} {ms:9.2f} {ms / floor:6.1f}x {ratio_cl} {loop / ms:8.1f}x")
+        print(f"{name:30} {ms:9.2f} {ms / floor:6.1f}x {ratio_cl} {loop / ms:8.1f}x")
     if res["max_abs_diff_vs_cleanlab"] is not None:
         print(f"whole-image softmin vs cleanlab's image score: max |diff| = "
               f"{res['max_abs_diff_vs_cleanlab']:.1e}")
