@@ -354,16 +354,38 @@ class _NumpyContext(ScoringContext):
         self._F = F
         self._labels = np.ascontiguousarray(labels).reshape(-1)[order].astype(np.int64)
 
+        self._order = order
+        self._pooled = False  # the pool is built on first use: softmin and random never need it
+
+    def _pool(self) -> _NumpyContext:
+        """Build pred, |f|, dom(s) and rep(s) once; returns self."""
+        if self._pooled:
+            return self
+        n, S = self._n, self.num_superpixels
         self._pred = np.empty(n, dtype=np.int64)
-        self._nf = np.empty(n, dtype=work)  # max(|f(x)|, COS_EPS)
-        self.dominant = np.empty(S, dtype=np.int64)
+        self._nf = np.empty(n, dtype=self._F.dtype)  # max(|f(x)|, COS_EPS)
+        self._dominant = np.empty(S, dtype=np.int64)
         self._rep_pos = np.empty(S, dtype=np.int64)
         for a, b, p0, p1 in self._batches:
             self._pool_batch(a, b, p0, p1)
-        if representative == "random":
-            self._rep_pos = starts + random_offsets(counts, seed, image_id)
-        self.rep_flat = order[self._rep_pos]
-        self.label_at_rep = self._labels[self._rep_pos]
+        if self.representative == "random":
+            self._rep_pos = self._starts + random_offsets(self._counts, self.seed, self.image_id)
+        self._rep_flat = self._order[self._rep_pos]
+        self._label_at_rep = self._labels[self._rep_pos]
+        self._pooled = True
+        return self
+
+    @property
+    def dominant(self) -> np.ndarray:  # type: ignore[override]
+        return self._pool()._dominant
+
+    @property
+    def rep_flat(self) -> np.ndarray:  # type: ignore[override]
+        return self._pool()._rep_flat
+
+    @property
+    def label_at_rep(self) -> np.ndarray:  # type: ignore[override]
+        return self._pool()._label_at_rep
 
     def _pool_batch(self, a: int, b: int, p0: int, p1: int) -> None:
         """pred, dom, s', m, rep for superpixels a..b-1 (pixels p0..p1-1)."""
@@ -380,11 +402,7 @@ class _NumpyContext(ScoringContext):
         dom = votes.argmax(axis=1)  # ties: smallest class
         n_dom = votes[np.arange(S), dom]
         in_sp = pred == np.repeat(dom, counts)
-        self.dominant[a:b] = dom
-
-        # m(s): float64 sums over s'.
-        m = np.add.reduceat(F * in_sp, starts, axis=1, dtype=np.float64) / n_dom
-        nm = np.maximum(np.sqrt(np.einsum("ks,ks->s", m, m)), COS_EPS)
+        self._dominant[a:b] = dom
 
         nf = _norms(F)
         if not np.isfinite(nf).all():  # NaN or inf somewhere in the probabilities
@@ -395,6 +413,12 @@ class _NumpyContext(ScoringContext):
             )
         nf = np.maximum(nf, COS_EPS)
         self._nf[p0:p1] = nf
+        if self.representative == "random":
+            return
+
+        # m(s): float64 sums over s'.
+        m = np.add.reduceat(F * in_sp, starts, axis=1, dtype=np.float64) / n_dom
+        nm = np.maximum(np.sqrt(np.einsum("ks,ks->s", m, m)), COS_EPS)
 
         # cos(f(x), m(s)) over s' in the work dtype; rep(s) then decided in float64.
         cos = np.einsum("kn,kn->n", F, np.repeat(m.astype(F.dtype), counts, axis=1))
@@ -407,7 +431,7 @@ class _NumpyContext(ScoringContext):
     def uncertainty(self) -> np.ndarray:
         """u(x) = 1 - f(x)[y(x)], (n,) float64; y = label, IGNORE_INDEX replaced by pred."""
         if not hasattr(self, "_u"):
-            y = np.where(self._labels == IGNORE_INDEX, self._pred, self._labels)
+            y = np.where(self._labels == IGNORE_INDEX, self._pool()._pred, self._labels)
             fy = self._F.reshape(-1)[y * self._n + np.arange(self._n)]
             self._u = 1.0 - fy.astype(np.float64)
         return self._u
@@ -415,6 +439,7 @@ class _NumpyContext(ScoringContext):
     def cos_to_rep(self) -> np.ndarray:
         """cos(f(rep(s)), f(x)) for every pixel x of s, (n,) in the work dtype."""
         out = np.empty(self._n, dtype=self._F.dtype)
+        self._pool()
         for a, b, p0, p1 in self._batches:
             F, counts, rep = self._F[:, p0:p1], self._counts[a:b], self._rep_pos[a:b]
             frep = np.take(self._F, rep, axis=1)
@@ -449,11 +474,11 @@ class _NumpyContext(ScoringContext):
         return out
 
     def at_rep(self, values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, dtype=np.float64)[self._rep_pos]
+        return np.asarray(values, dtype=np.float64)[self._pool()._rep_pos]
 
     @property
     def rep_probs(self) -> np.ndarray:
-        return np.take(self._F, self._rep_pos, axis=1).astype(np.float64)
+        return np.take(self._F, self._pool()._rep_pos, axis=1).astype(np.float64)
 
 
 def _first_argmax(cos: np.ndarray, F: np.ndarray, m: np.ndarray, nm: np.ndarray, seg: np.ndarray,
