@@ -19,7 +19,7 @@ table, default backend), SIM with the numpy backend, and the per-superpixel loop
 whole-image softmin equals cleanlab's image score. Every "alc" row includes input validation.
 
     pip install -e '.[bench]'   # cleanlab
-    python benchmarks/bench_peers.py [--repeat 3] [--layouts blocks,seeds] [--json]
+    python benchmarks/bench_peers.py [--repeat 3] [--layouts blocks,seeds] [--profile] [--json]
 """
 
 from __future__ import annotations
@@ -161,6 +161,38 @@ def run_layout(name: str, probs, labels, sp, repeat: int, loop_images: int) -> d
             "loop_images": k}
 
 
+def kernel_breakdown(probs, labels, sp, repeat: int) -> dict:
+    """CPU ms per image of the fused kernel's steps (numba backend), cumulative: where SIM's time goes."""
+    from alc_data.scoring import kernels
+    from alc_data.scoring.fused import _work, segment_index
+
+    n = len(probs)
+    K = probs.shape[1]
+    prepared = []
+    for i in range(n):
+        seg, ids, _ = segment_index(sp[i])
+        prepared.append((probs[i].reshape(K, -1), labels[i].reshape(-1), seg,
+                         kernels.group_pixels(seg, len(ids)), len(ids)))
+    N = prepared[0][0].shape[1]
+    none = np.empty(0, dtype=np.int64)
+
+    def run(need):
+        for P, lab, seg, groups, S in prepared:
+            work = (_work("pred", N, np.int32), _work("nf", N, np.float64), _work("u", N, np.float64),
+                    _work("votes", S * K, np.int64))
+            kernels.pool_scores(P, lab, seg, *groups, none, need, 255, 1e-8, *work)
+
+    out = {"group pixels": best_of(lambda: [kernels.group_pixels(p[2], p[4]) for p in prepared],
+                                   repeat) / n * 1e3}
+    steps = {"pass 1: pred, |f|, votes": 0, "+ u(x)": kernels.NEED_U,
+             "+ rep(s) (mean, cosines)": kernels.NEED_U | kernels.NEED_REP,
+             "+ SIM sums": kernels.NEED_U | kernels.NEED_REP | kernels.NEED_SIM}
+    for name, need in steps.items():
+        run(need)
+        out[name] = best_of(lambda need=need: run(need), repeat) / n * 1e3
+    return out
+
+
 def print_layout(res: dict) -> None:
     rows = res["ms_per_image"]
     cl = rows.get("cleanlab softmin (image)")
@@ -176,6 +208,9 @@ def print_layout(res: dict) -> None:
         print(f"whole-image softmin vs cleanlab's image score: max |diff| = "
               f"{res['max_abs_diff_vs_cleanlab']:.1e}")
     print(f"(loop reference timed on {res['loop_images']} image(s), one run)")
+    if res.get("kernel_ms"):
+        print("fused kernel, cumulative CPU ms/image: " + "; ".join(
+            f"{k} {v:.2f}" for k, v in res["kernel_ms"].items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--voc", type=Path, default=HERE.parents[1] / "shared" / "fixtures" / "voc",
                     help="a VOC root holding VOCdevkit/VOC2012 (the seeds layout)")
     ap.add_argument("--loop-images", type=int, default=2, help="images the loop reference runs on")
+    ap.add_argument("--profile", action="store_true",
+                    help="also time the fused kernel's steps (needs numba)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
@@ -198,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             raise SystemExit(f"unknown layout {layout!r}; choose from blocks, seeds")
         results.append(run_layout(layout, *data, repeat=args.repeat, loop_images=args.loop_images))
+        if args.profile:
+            results[-1]["kernel_ms"] = kernel_breakdown(*data, repeat=args.repeat)
         if not args.json:
             print_layout(results[-1])
     if args.json:
