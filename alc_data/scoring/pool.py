@@ -19,11 +19,13 @@ with ``np.add.reduceat`` / ``np.maximum.reduceat`` over the contiguous groups; t
 runs over a dozen batches of whole superpixels (about 1.5 MB of probabilities each, so the
 temporaries stay in cache; 1.6x faster than whole-image arrays on a PASCAL-size image). The torch
 path runs on the tensors' device (GPU when they live there) with ``index_add_`` /
-``scatter_add_`` / ``scatter_reduce_`` over superpixel indices. With ``backend="auto"`` CPU
-tensors take the numpy path (zero-copy; torch's CPU kernels were several times slower here). Both
-paths give the same table (the tests force the torch path on CPU tensors and compare).
+``scatter_add_`` / ``scatter_reduce_`` over superpixel indices, from probabilities or from logits
+(softmax on the device). A third path, the fused numba kernels of :mod:`alc_data.scoring.fused`,
+is the default for numpy arrays and CPU tensors when numba is installed (2-3x faster than the numpy
+path); with ``backend="auto"`` CPU tensors never take the torch path (zero-copy; torch's CPU kernels
+were several times slower here). All paths give the same table (the tests compare them).
 
-Precision (numpy path). float64 probabilities are processed in float64. float32 (and float16)
+Precision (numpy path; the fused path computes means and cosines in float64 directly). float64 probabilities are processed in float64. float32 (and float16)
 probabilities are kept in float32 for the per-pixel dot products, which halves memory traffic, while
 every sum over pixels accumulates in float64 and the representative is decided in float64: the
 pixels whose float32 cosine is within a rounding bound of their superpixel's maximum are re-scored
@@ -31,9 +33,9 @@ in float64 from the float64 mean, so rep(s) is the float64 argmax (exact ties st
 pixel in row-major order). Per-pixel cosines used by acquisitions (SIM) carry float32 rounding,
 about 1e-7 relative. The torch path computes in float64 throughout.
 
-:class:`ScoringContext` is what acquisition functions receive; it computes the pool once and
-exposes the few primitives the acquisitions need (per-pixel arrays stay on the backend; every
-per-superpixel result is a numpy float64 array).
+:class:`ScoringContext` is what acquisition functions receive; it computes the pool once (the
+numpy and fused contexts lazily, on first use) and exposes the few primitives the acquisitions need
+(per-pixel arrays stay on the backend; every per-superpixel result is a numpy float64 array).
 """
 
 from __future__ import annotations
