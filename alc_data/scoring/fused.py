@@ -1,6 +1,6 @@
 """The fused CPU context: numpy inputs scored by the numba kernels of :mod:`alc_data.scoring.kernels`.
 
-Lazy: building the context only groups the candidate pixels by superpixel (a counting sort). The
+Lazy: building the context only indexes the candidate pixels by superpixel (a counting pass). The
 kernel runs when a result is first asked for, and computes only what has been declared with
 :meth:`FusedContext.require` (or what the first request needs):
 
@@ -15,6 +15,7 @@ Acquisitions registered elsewhere that use the per-pixel primitives (``uncertain
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -31,6 +32,7 @@ NEEDS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def numba_available() -> bool:
     """True when numba imports (the fused CPU scorer's accelerator; ``pip install alc-data[fast]``)."""
     try:
