@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         ):
             tables = [fn(i) for i in range(n)]
             for got, ref in zip(tables, cpu):
-                if not (np.array_equal(got.rep_row, ref.rep_row) and np.array_equal(got.rep_col, ref.rep_col)):
+                same_reps = np.array_equal(got.rep_row, ref.rep_row) and np.array_equal(got.rep_col, ref.rep_col)
+                if not same_reps:
                     row[f"{name} check"] = "representatives differ from the CPU path"
                 elif not np.allclose(got.score, ref.score, rtol=1e-6, atol=1e-6):
                     row[f"{name} check"] = "scores differ from the CPU path by more than 1e-6"

@@ -10,8 +10,8 @@ Inputs: 8 PASCAL-size images (375 x 500), K = 21, float32 probabilities, in two 
   the VOC ground truth plus pixel noise (no trained model is involved); labels = the ground truth with
   void replaced by the field's argmax and one wrong 60 x 60 patch per image.
 
-Rows (CPU ms per image, best of ``--repeat`` runs over the 8 images; the first run also warms up): the floor ``p.sum()`` (one read of the
-probabilities), cleanlab 2.x ``segmentation.rank.get_label_quality_scores(method="softmin")``,
+Rows (CPU ms per image, best of ``--repeat`` runs over the 8 images; the first run also warms
+up): the floor ``p.sum()`` (one read of the probabilities), cleanlab 2.x ``segmentation.rank.get_label_quality_scores(method="softmin")``,
 alc-data softmin over the whole image (one superpixel; the scores alone with ``superpixel_scores``,
 and the full table with its representative column), softmin / CIL / LCIL / SIM per superpixel (the
 table, default backend), SIM with the numpy backend, and the per-superpixel loop reference of

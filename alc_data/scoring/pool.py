@@ -25,8 +25,8 @@ is the default for numpy arrays and CPU tensors when numba is installed (2-3x fa
 path); with ``backend="auto"`` CPU tensors never take the torch path (zero-copy; torch's CPU kernels
 were several times slower here). All paths give the same table (the tests compare them).
 
-Precision (numpy path; the fused path computes means and cosines in float64 directly). float64 probabilities are processed in float64. float32 (and float16)
-probabilities are kept in float32 for the per-pixel dot products, which halves memory traffic, while
+Precision (numpy path; the fused path computes means and cosines in float64 directly). float64
+probabilities are processed in float64. float32 (and float16) probabilities are kept in float32 for the per-pixel dot products, which halves memory traffic, while
 every sum over pixels accumulates in float64 and the representative is decided in float64: the
 pixels whose float32 cosine is within a rounding bound of their superpixel's maximum are re-scored
 in float64 from the float64 mean, so rep(s) is the float64 argmax (exact ties still go to the first
