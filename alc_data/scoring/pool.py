@@ -26,11 +26,12 @@ path); with ``backend="auto"`` CPU tensors never take the torch path (zero-copy;
 were several times slower here). All paths give the same table (the tests compare them).
 
 Precision (numpy path; the fused path computes means and cosines in float64 directly). float64
-probabilities are processed in float64. float32 (and float16) probabilities are kept in float32 for the per-pixel dot products, which halves memory traffic, while
-every sum over pixels accumulates in float64 and the representative is decided in float64: the
-pixels whose float32 cosine is within a rounding bound of their superpixel's maximum are re-scored
-in float64 from the float64 mean, so rep(s) is the float64 argmax (exact ties still go to the first
-pixel in row-major order). Per-pixel cosines used by acquisitions (SIM) carry float32 rounding,
+probabilities are processed in float64. float32 (and float16) probabilities are kept in float32 for
+the per-pixel dot products, which halves memory traffic, while every sum over pixels accumulates in
+float64 and the representative is decided in float64: the pixels whose float32 cosine is within a
+rounding bound of their superpixel's maximum are re-scored in float64 from the float64 mean, so
+rep(s) is the float64 argmax (exact ties still go to the first pixel in row-major order). Per-pixel
+cosines used by acquisitions (SIM) carry float32 rounding,
 about 1e-7 relative. The torch path computes in float64 throughout.
 
 :class:`ScoringContext` is what acquisition functions receive; it computes the pool once (the
