@@ -31,8 +31,8 @@ the per-pixel dot products, which halves memory traffic, while every sum over pi
 float64 and the representative is decided in float64: the pixels whose float32 cosine is within a
 rounding bound of their superpixel's maximum are re-scored in float64 from the float64 mean, so
 rep(s) is the float64 argmax (exact ties still go to the first pixel in row-major order). Per-pixel
-cosines used by acquisitions (SIM) carry float32 rounding,
-about 1e-7 relative. The torch path computes in float64 throughout.
+cosines used by acquisitions (SIM) carry float32 rounding, about 1e-7 relative. The torch path
+computes in float64 throughout.
 
 :class:`ScoringContext` is what acquisition functions receive; it computes the pool once (the
 numpy and fused contexts lazily, on first use) and exposes the few primitives the acquisitions need
