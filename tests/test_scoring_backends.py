@@ -8,12 +8,14 @@ import pytest
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, MissingDependency
 from alc_data.scoring import ACQUISITIONS, score_superpixels, superpixel_scores
-from alc_data.scoring.pool import build_context, softmax_classes
+from alc_data.scoring.fused import numba_available
+from alc_data.scoring.backends import build_context
+from alc_data.scoring.pool import softmax_classes
 from alc_data.scoring.score import score_superpixels_many
 from tests.test_scoring import random_case, tie_case
 
 ACQS = ACQUISITIONS.names()
-numba = pytest.importorskip("numba")
+needs_numba = pytest.mark.skipif(not numba_available(), reason="numba not installed (extra [fast])")
 
 
 def assert_same_tables(got: dict, ref: dict, tol: float = 1e-6) -> None:
@@ -37,6 +39,7 @@ CASES = {
 
 @pytest.mark.parametrize("representative", ["pool", "random"])
 @pytest.mark.parametrize("case", sorted(CASES))
+@needs_numba
 def test_fused_matches_numpy_backend(case, representative):
     probs, labels, sp = CASES[case]()
     kw = dict(image_id="im", seed=4, representative=representative)
@@ -45,6 +48,7 @@ def test_fused_matches_numpy_backend(case, representative):
     assert_same_tables(fused, ref)
 
 
+@needs_numba
 def test_fused_wide_and_sparse_ids():
     probs, labels, sp = random_case(4, 3)
     base = score_superpixels(probs, labels, sp, backend="numba")
@@ -55,6 +59,7 @@ def test_fused_wide_and_sparse_ids():
         np.testing.assert_array_equal(t.score, base.score)
 
 
+@needs_numba
 def test_scores_alone_equal_the_table_and_skip_the_pool(monkeypatch):
     from alc_data.scoring import kernels
 
@@ -69,7 +74,7 @@ def test_scores_alone_equal_the_table_and_skip_the_pool(monkeypatch):
     real = kernels.pool_scores
 
     def spy(*args):
-        needs.append(args[-3])
+        needs.append(args[7])  # the need mask
         return real(*args)
 
     monkeypatch.setattr(kernels, "pool_scores", spy)
@@ -85,6 +90,7 @@ def test_scores_alone_equal_the_table_and_skip_the_pool(monkeypatch):
     assert len(needs) == 1  # every acquisition from one kernel run
 
 
+@needs_numba
 def test_fused_per_pixel_primitives_for_custom_acquisitions():
     probs, labels, sp = random_case(6, 4)
     ctx = build_context(probs, labels, sp, backend="numba")
@@ -95,6 +101,7 @@ def test_fused_per_pixel_primitives_for_custom_acquisitions():
     np.testing.assert_allclose(ctx.segment_softmin(c, mask, 0.1), ctx.softmin_quality(0.1), rtol=1e-9)
 
 
+@needs_numba
 @pytest.mark.parametrize("name", ["cil", "lcil", "sim", "entropy"])
 def test_fused_finds_nan_anywhere(name):
     probs, labels, sp = random_case(0, 4, H=10, W=12)
@@ -105,12 +112,24 @@ def test_fused_finds_nan_anywhere(name):
         score_superpixels(bad, labels, np.zeros_like(sp), acquisition=name, backend="numba")
 
 
-def test_numba_backend_named_when_missing(monkeypatch):
-    from alc_data.scoring import fused
+def test_numpy_backend_builds_the_pool_only_when_read():
+    probs, labels, sp = random_case(5, 6)
+    ctx = build_context(probs, labels, sp, backend="numpy")
+    ctx.softmin_quality(0.1)
+    assert not ctx._pooled  # softmin reads the labels' probabilities only
+    ids, scores = superpixel_scores(probs, labels, sp, acquisition="softmin", backend="numpy")
+    table = score_superpixels(probs, labels, sp, acquisition="softmin", backend="numpy")
+    np.testing.assert_array_equal(scores, table.score)
+    ctx.rep_flat
+    assert ctx._pooled
 
-    monkeypatch.setattr(fused, "numba_available", lambda: False)
+
+def test_numba_backend_named_when_missing(monkeypatch):
+    from alc_data.scoring import backends
+
+    monkeypatch.setattr(backends, "numba_available", lambda: False)
     probs, labels, sp = random_case(0, 3)
-    with pytest.raises(MissingDependency, match=r"alc-data\[fast\]"):
+    with pytest.raises(MissingDependency, match=r"pip install numba"):
         score_superpixels(probs, labels, sp, backend="numba")
     auto = score_superpixels(probs, labels, sp)  # falls back to numpy
     assert auto.equals(score_superpixels(probs, labels, sp, backend="numpy"))
@@ -139,7 +158,7 @@ def test_softmax_classes():
     np.testing.assert_allclose(shifted, p, atol=1e-4)
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", [pytest.param("numba", marks=needs_numba), "numpy"])
 def test_from_logits_equals_from_probabilities(backend):
     logits, labels, sp = _logits_case()
     probs = softmax_classes(logits)

@@ -2,8 +2,9 @@
 
 ``score_superpixels(probs, labels, superpixels, acquisition="sim")`` scores the candidate
 superpixels of one image into a :class:`ScoreTable` (one small row per superpixel);
-``select_top(tables, budget)`` takes the global top-B over all images. Vectorised over pixels and
-superpixels: numpy on CPU, torch on the tensors' device.
+``select_top(tables, budget)`` takes the global top-B over all images; ``superpixel_scores`` gives
+the scores alone. Vectorised over pixels and superpixels: fused numba kernels (or numpy) on CPU,
+torch on the tensors' device.
 """
 
 from alc_data.scoring.acquisitions import ACQUISITIONS

@@ -1,6 +1,6 @@
 """The fused CPU context: numpy inputs scored by the numba kernels of :mod:`alc_data.scoring.kernels`.
 
-Lazy: building the context only groups the candidate pixels by superpixel (a counting sort). The
+Lazy: building the context only indexes the candidate pixels by superpixel (a counting pass). The
 kernel runs when a result is first asked for, and computes only what has been declared with
 :meth:`FusedContext.require` (or what the first request needs):
 
@@ -15,6 +15,8 @@ Acquisitions registered elsewhere that use the per-pixel primitives (``uncertain
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 import numpy as np
@@ -30,8 +32,9 @@ NEEDS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def numba_available() -> bool:
-    """True when numba imports (the fused CPU scorer's accelerator; ``pip install alc-data[fast]``)."""
+    """True when numba imports (the fused CPU scorer's accelerator, a dependency of alc-data)."""
     try:
         import numba  # noqa: F401
     except ImportError:
@@ -100,8 +103,11 @@ class FusedContext(ScoringContext):
             offsets = np.empty(0, dtype=np.int64)
         if self._groups is None:
             self._groups = kernels.group_pixels(self._seg, self.num_superpixels)
+        N, K = self._P.shape[1], self.num_classes
+        work = (_work("pred", N, np.int32), _work("nf", N, np.float64), _work("u", N, np.float64),
+                _work("votes", self.num_superpixels * K, np.int64))
         *out, bad = kernels.pool_scores(self._P, self._lab, self._seg, *self._groups, offsets,
-                                        self._need, IGNORE_INDEX, COS_EPS)
+                                        self._need, IGNORE_INDEX, COS_EPS, *work)
         _check_finite(bad)
         self._out, self._done = tuple(out), self._need
         return self._out
@@ -169,6 +175,19 @@ class FusedContext(ScoringContext):
 
     def segment_softmin(self, values: Any, mask: Any, temperature: float) -> np.ndarray:
         return self._per_pixel().segment_softmin(values, mask, temperature)
+
+
+_WORK = threading.local()
+
+
+def _work(name: str, size: int, dtype: Any) -> np.ndarray:
+    """A per-thread work array of at least ``size`` items, reused between images (fresh arrays of
+    a few megabytes cost page faults on every image)."""
+    arr = getattr(_WORK, name, None)
+    if arr is None or arr.size < size:
+        arr = np.empty(max(size, 1), dtype=dtype)
+        setattr(_WORK, name, arr)
+    return arr
 
 
 def _check_finite(bad: int) -> None:

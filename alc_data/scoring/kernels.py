@@ -59,13 +59,13 @@ def segment_index(sp_flat, span):
     return seg, ids, counts
 
 
-BLOCK = 16384
+BLOCK = 2048
 """Pixels per block in the class-outer loops: their temporaries stay in cache."""
 
 
 @njit(cache=True, nogil=True)
 def group_pixels(seg, S):
-    """Pixels grouped by superpixel: ``order`` (n,) int64 flat indices (row-major inside a group),
+    """Pixels grouped by superpixel: ``order`` (n,) int32 flat indices (row-major inside a group),
     ``starts`` (S + 1,) int64 group bounds in ``order``, and ``finish`` (S,) int64: the superpixels
     by increasing last pixel (the order in which a row-major pass completes them)."""
     N = seg.size
@@ -76,7 +76,7 @@ def group_pixels(seg, S):
     for s in range(S):
         starts[s + 1] += starts[s]
     slot = starts[:S].copy()
-    order = np.empty(starts[S], np.int64)
+    order = np.empty(starts[S], np.int32)
     last = np.empty(S, np.int64)
     for j in range(N):
         s = seg[j]
@@ -88,14 +88,16 @@ def group_pixels(seg, S):
 
 
 @njit(cache=True, nogil=True)
-def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps):
+def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps, pred, nf, u, votes):
     """Per-superpixel pool and scores of one image (see the module docstring).
 
     ``P`` (K, N) C-contiguous float32/float64; ``lab`` (N,) uint8 labels; ``seg`` (N,) int32;
     ``order``/``starts``/``finish`` from :func:`group_pixels`; ``rep_offset`` (S,) int64: the
     representative's rank among the pixels of s in row-major order (the random representative),
     or an empty array to take the pool's rep(s); ``need``: bits NEED_REP / NEED_U / NEED_SIM (pred
-    and dom(s) always come).
+    and dom(s) always come). ``pred`` (>= N,) int32, ``nf`` and ``u`` (>= N,) float64 and ``votes``
+    (>= S * K,) int64 are work arrays, overwritten (reused between calls: fresh multi-megabyte
+    arrays cost more in page faults than the pass itself).
 
     Returns ``dom`` (S,) int64, ``rep`` (S,) int64 flat pixel index (0 when not asked), ``u_rep``,
     ``u_sum``, ``sim`` (S,) float64, and the number of candidate pixels whose probabilities are not
@@ -114,10 +116,7 @@ def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps)
     want_sim = (need & NEED_SIM) != 0
     want_rep = (need & NEED_REP) != 0
     mx = np.empty(BLOCK, P.dtype)
-    pred = np.zeros(N, np.int32)
-    nf = np.zeros(N, np.float64)
-    u = np.zeros(N if want_u else 0, np.float64)
-    votes = np.zeros((S, K), np.int64)
+    votes[:S * K] = 0
     g = np.zeros(K, np.float64)
     m = np.zeros(K, np.float64)
     bad = 0
@@ -129,15 +128,17 @@ def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps)
         pb = pred[b0:b1]
         nb = nf[b0:b1]
         mxb[:] = Pf[b0:b1]
+        pb[:] = 0
+        nb[:] = 0.0
+        for k in range(1, K):
+            row = Pf[k * N + b0:k * N + b1]
+            for j in range(b1 - b0):
+                v = row[j]
+                mv = mxb[j]
+                pb[j] = np.int32(k) if v > mv else pb[j]
+                mxb[j] = v if v > mv else mv
         for k in range(K):
             row = Pf[k * N + b0:k * N + b1]
-            kk = np.int32(k)
-            if k:
-                for j in range(b1 - b0):
-                    v = row[j]
-                    mv = mxb[j]
-                    pb[j] = kk if v > mv else pb[j]
-                    mxb[j] = v if v > mv else mv
             for j in range(b1 - b0):
                 vd = np.float64(row[j])
                 nb[j] += vd * vd
@@ -151,7 +152,7 @@ def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps)
             s = seg[j]
             if s < 0:
                 continue
-            votes[s, pred[j]] += 1
+            votes[s * K + pred[j]] += 1
             if want_u:
                 y = lab[j]
                 uj = 1.0 - np.float64(mxb[j - b0] if y == void else Pf[np.int64(y) * N + j])
@@ -165,7 +166,7 @@ def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps)
             done += 1
             d = 0
             for k in range(1, K):
-                if votes[s, k] > votes[s, d]:
+                if votes[s * K + k] > votes[s * K + d]:
                     d = k
             dom[s] = d
             if not want_rep:
@@ -184,7 +185,7 @@ def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps)
                             m[k] += Pf[k * N + x]
                 t = 0.0
                 for k in range(K):
-                    m[k] /= votes[s, d]
+                    m[k] /= votes[s * K + d]
                     t += m[k] * m[k]
                 nm = max(np.sqrt(t), eps)
                 # rep(s): first maximum over s' of cos(f(x), m(s)), in row-major order

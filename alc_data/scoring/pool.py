@@ -19,21 +19,24 @@ with ``np.add.reduceat`` / ``np.maximum.reduceat`` over the contiguous groups; t
 runs over a dozen batches of whole superpixels (about 1.5 MB of probabilities each, so the
 temporaries stay in cache; 1.6x faster than whole-image arrays on a PASCAL-size image). The torch
 path runs on the tensors' device (GPU when they live there) with ``index_add_`` /
-``scatter_add_`` / ``scatter_reduce_`` over superpixel indices. With ``backend="auto"`` CPU
-tensors take the numpy path (zero-copy; torch's CPU kernels were several times slower here). Both
-paths give the same table (the tests force the torch path on CPU tensors and compare).
+``scatter_add_`` / ``scatter_reduce_`` over superpixel indices, from probabilities or from logits
+(softmax on the device). A third path, the fused numba kernels of :mod:`alc_data.scoring.fused`,
+is the default for numpy arrays and CPU tensors when numba is installed (2-3x faster than the numpy
+path); with ``backend="auto"`` CPU tensors never take the torch path (zero-copy; torch's CPU kernels
+were several times slower here). All paths give the same table (the tests compare them).
 
-Precision (numpy path). float64 probabilities are processed in float64. float32 (and float16)
-probabilities are kept in float32 for the per-pixel dot products, which halves memory traffic, while
-every sum over pixels accumulates in float64 and the representative is decided in float64: the
-pixels whose float32 cosine is within a rounding bound of their superpixel's maximum are re-scored
-in float64 from the float64 mean, so rep(s) is the float64 argmax (exact ties still go to the first
-pixel in row-major order). Per-pixel cosines used by acquisitions (SIM) carry float32 rounding,
-about 1e-7 relative. The torch path computes in float64 throughout.
+Precision (numpy path; the fused path computes means and cosines in float64 directly). float64
+probabilities are processed in float64. float32 (and float16) probabilities are kept in float32 for
+the per-pixel dot products, which halves memory traffic, while every sum over pixels accumulates in
+float64 and the representative is decided in float64: the pixels whose float32 cosine is within a
+rounding bound of their superpixel's maximum are re-scored in float64 from the float64 mean, so
+rep(s) is the float64 argmax (exact ties still go to the first pixel in row-major order). Per-pixel
+cosines used by acquisitions (SIM) carry float32 rounding, about 1e-7 relative. The torch path
+computes in float64 throughout.
 
-:class:`ScoringContext` is what acquisition functions receive; it computes the pool once and
-exposes the few primitives the acquisitions need (per-pixel arrays stay on the backend; every
-per-superpixel result is a numpy float64 array).
+:class:`ScoringContext` is what acquisition functions receive; it computes the pool once (the
+numpy and fused contexts lazily, on first use) and exposes the few primitives the acquisitions need
+(per-pixel arrays stay on the backend; every per-superpixel result is a numpy float64 array).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, InvalidInput, MissingDependency
+from alc_data.errors import AlcError
 
 COS_EPS = 1e-8
 """Lower bound on vector norms in cosines (as ``torch.nn.functional.cosine_similarity``)."""
@@ -354,16 +357,38 @@ class _NumpyContext(ScoringContext):
         self._F = F
         self._labels = np.ascontiguousarray(labels).reshape(-1)[order].astype(np.int64)
 
+        self._order = order
+        self._pooled = False  # the pool is built on first use: softmin and random never need it
+
+    def _pool(self) -> _NumpyContext:
+        """Build pred, |f|, dom(s) and rep(s) once; returns self."""
+        if self._pooled:
+            return self
+        n, S = self._n, self.num_superpixels
         self._pred = np.empty(n, dtype=np.int64)
-        self._nf = np.empty(n, dtype=work)  # max(|f(x)|, COS_EPS)
-        self.dominant = np.empty(S, dtype=np.int64)
+        self._nf = np.empty(n, dtype=self._F.dtype)  # max(|f(x)|, COS_EPS)
+        self._dominant = np.empty(S, dtype=np.int64)
         self._rep_pos = np.empty(S, dtype=np.int64)
         for a, b, p0, p1 in self._batches:
             self._pool_batch(a, b, p0, p1)
-        if representative == "random":
-            self._rep_pos = starts + random_offsets(counts, seed, image_id)
-        self.rep_flat = order[self._rep_pos]
-        self.label_at_rep = self._labels[self._rep_pos]
+        if self.representative == "random":
+            self._rep_pos = self._starts + random_offsets(self._counts, self.seed, self.image_id)
+        self._rep_flat = self._order[self._rep_pos]
+        self._label_at_rep = self._labels[self._rep_pos]
+        self._pooled = True
+        return self
+
+    @property
+    def dominant(self) -> np.ndarray:  # type: ignore[override]
+        return self._pool()._dominant
+
+    @property
+    def rep_flat(self) -> np.ndarray:  # type: ignore[override]
+        return self._pool()._rep_flat
+
+    @property
+    def label_at_rep(self) -> np.ndarray:  # type: ignore[override]
+        return self._pool()._label_at_rep
 
     def _pool_batch(self, a: int, b: int, p0: int, p1: int) -> None:
         """pred, dom, s', m, rep for superpixels a..b-1 (pixels p0..p1-1)."""
@@ -380,11 +405,7 @@ class _NumpyContext(ScoringContext):
         dom = votes.argmax(axis=1)  # ties: smallest class
         n_dom = votes[np.arange(S), dom]
         in_sp = pred == np.repeat(dom, counts)
-        self.dominant[a:b] = dom
-
-        # m(s): float64 sums over s'.
-        m = np.add.reduceat(F * in_sp, starts, axis=1, dtype=np.float64) / n_dom
-        nm = np.maximum(np.sqrt(np.einsum("ks,ks->s", m, m)), COS_EPS)
+        self._dominant[a:b] = dom
 
         nf = _norms(F)
         if not np.isfinite(nf).all():  # NaN or inf somewhere in the probabilities
@@ -395,6 +416,12 @@ class _NumpyContext(ScoringContext):
             )
         nf = np.maximum(nf, COS_EPS)
         self._nf[p0:p1] = nf
+        if self.representative == "random":
+            return
+
+        # m(s): float64 sums over s'.
+        m = np.add.reduceat(F * in_sp, starts, axis=1, dtype=np.float64) / n_dom
+        nm = np.maximum(np.sqrt(np.einsum("ks,ks->s", m, m)), COS_EPS)
 
         # cos(f(x), m(s)) over s' in the work dtype; rep(s) then decided in float64.
         cos = np.einsum("kn,kn->n", F, np.repeat(m.astype(F.dtype), counts, axis=1))
@@ -407,7 +434,7 @@ class _NumpyContext(ScoringContext):
     def uncertainty(self) -> np.ndarray:
         """u(x) = 1 - f(x)[y(x)], (n,) float64; y = label, IGNORE_INDEX replaced by pred."""
         if not hasattr(self, "_u"):
-            y = np.where(self._labels == IGNORE_INDEX, self._pred, self._labels)
+            y = np.where(self._labels == IGNORE_INDEX, self._pool()._pred, self._labels)
             fy = self._F.reshape(-1)[y * self._n + np.arange(self._n)]
             self._u = 1.0 - fy.astype(np.float64)
         return self._u
@@ -415,6 +442,7 @@ class _NumpyContext(ScoringContext):
     def cos_to_rep(self) -> np.ndarray:
         """cos(f(rep(s)), f(x)) for every pixel x of s, (n,) in the work dtype."""
         out = np.empty(self._n, dtype=self._F.dtype)
+        self._pool()
         for a, b, p0, p1 in self._batches:
             F, counts, rep = self._F[:, p0:p1], self._counts[a:b], self._rep_pos[a:b]
             frep = np.take(self._F, rep, axis=1)
@@ -449,11 +477,11 @@ class _NumpyContext(ScoringContext):
         return out
 
     def at_rep(self, values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, dtype=np.float64)[self._rep_pos]
+        return np.asarray(values, dtype=np.float64)[self._pool()._rep_pos]
 
     @property
     def rep_probs(self) -> np.ndarray:
-        return np.take(self._F, self._rep_pos, axis=1).astype(np.float64)
+        return np.take(self._F, self._pool()._rep_pos, axis=1).astype(np.float64)
 
 
 def _first_argmax(cos: np.ndarray, F: np.ndarray, m: np.ndarray, nm: np.ndarray, seg: np.ndarray,
@@ -615,8 +643,6 @@ class _TorchContext(ScoringContext):
 # -------------------------------------------------------------------------------------------------
 
 
-BACKENDS = ("auto", "numba", "numpy", "torch")
-
 REPRESENTATIVES = ("pool", "random")
 """How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
 
@@ -637,76 +663,6 @@ def random_offsets(counts: np.ndarray, seed: int, image_id: str) -> np.ndarray:
 
 
 _REP_STREAM = 0x52455052  # "REPR"
-
-
-def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | None = None,
-                  seed: int = 0, backend: str = "auto", representative: str = "pool",
-                  from_logits: bool = False) -> ScoringContext:
-    """Validate the inputs of one image and compute its pool.
-
-    Args:
-        probs: (K, H, W) float softmax probabilities (numpy array or torch tensor).
-        labels: (H, W) integer current labels, ``IGNORE_INDEX`` = ignore.
-        superpixels: (H, W) integer superpixel ids; ids < 0 mark pixels that are no candidate.
-        image_id: stored in the table ("" when None) and used to seed ``random``.
-        seed: seed for the ``random`` acquisition (>= 0).
-        backend: ``"auto"`` (default): the torch path when a tensor lives on an accelerator
-            (on that device), else the fused numba path when numba is installed, else the numpy
-            path (CPU tensors are viewed as numpy arrays without a copy: on one CPU core it is
-            several times faster than torch's kernels here). ``"numba"``, ``"numpy"`` or
-            ``"torch"`` force a path (``"torch"`` runs on the device of the first
-            tensor, or the CPU).
-        representative: ``"pool"`` (default): rep(s) from the diversified pool; ``"random"``: a
-            candidate pixel of s drawn uniformly, seeded by (seed, image_id) (the ablation of
-            the pool, Table 3 of the paper). Every acquisition that reads rep(s) uses it.
-        from_logits: ``probs`` holds the model's (K, H, W) logits; the softmax over classes is
-            taken here (on the tensors' device with the torch path, for the candidate pixels only,
-            so no probability map is copied to the host).
-    """
-    if representative not in REPRESENTATIVES:
-        raise InvalidInput(
-            f"unknown representative {representative!r}; choose one of: {', '.join(REPRESENTATIVES)}"
-        )
-    if backend not in BACKENDS:
-        raise AlcError(f"unknown scoring backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise AlcError(f"seed must be a non-negative integer, got {seed!r}")
-    image_id = "" if image_id is None else str(image_id)
-    tensors = [x for x in (probs, labels, superpixels) if _is_tensor(x)]
-    if backend == "auto":
-        if any(t.device.type != "cpu" for t in tensors):
-            backend = "torch"
-        else:
-            from alc_data.scoring.fused import numba_available
-
-            backend = "numba" if numba_available() else "numpy"
-    if backend == "numba":
-        from alc_data.scoring.fused import FusedContext, numba_available
-
-        if not numba_available():
-            raise MissingDependency(
-                "scoring backend 'numba' needs numba; pip install 'alc-data[fast]' or use backend='numpy'"
-            )
-    if backend == "torch":
-        import torch
-
-        device = tensors[0].device if tensors else torch.device("cpu")
-        probs, labels, superpixels = (
-            torch.as_tensor(x, device=device).detach() for x in (probs, labels, superpixels)
-        )
-    else:
-        probs, labels, superpixels = (
-            x.detach().cpu().numpy() if _is_tensor(x) else np.asarray(x)
-            for x in (probs, labels, superpixels)
-        )
-    K, H, W = validate_inputs(probs, labels, superpixels)
-    if backend == "torch":
-        return _TorchContext(probs, labels, superpixels, K, H, W, image_id, int(seed), representative,
-                             from_logits=from_logits)
-    if from_logits:
-        probs = softmax_classes(probs)
-    cls = _NumpyContext if backend == "numpy" else FusedContext
-    return cls(probs, labels, superpixels, K, H, W, image_id, int(seed), representative)
 
 
 def softmax_classes(logits: np.ndarray) -> np.ndarray:

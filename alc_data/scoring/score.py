@@ -7,7 +7,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS
-from alc_data.scoring.pool import ScoringContext, build_context
+from alc_data.scoring.backends import build_context
+from alc_data.scoring.pool import ScoringContext
 from alc_data.scoring.table import ScoreTable
 
 
@@ -48,8 +49,9 @@ def score_superpixels(
         seed: seed of the ``random`` acquisition and of the ``random`` representative (with
             ``image_id``).
         image_id: stored in every row ("" when None).
-        backend: ``"auto"`` (default; torch on the tensors' accelerator, numpy otherwise, CPU
-            tensors included), ``"numpy"`` or ``"torch"``.
+        backend: ``"auto"`` (default; torch on the tensors' accelerator, else the fused numba
+            kernels when numba is installed, else numpy; CPU tensors included), ``"numba"``,
+            ``"numpy"`` or ``"torch"``.
         representative: how rep(s) is chosen: ``"pool"`` (default; the diversified pool) or
             ``"random"`` (a candidate pixel of s drawn uniformly, deterministic for (seed,
             image_id)). The table's rep_row/rep_col/label_at_rep and every acquisition that reads
@@ -63,8 +65,8 @@ def score_superpixels(
         superpixel id. Columns are numpy whatever the input backend.
 
     Raises:
-        AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values >= K other than
-            ``IGNORE_INDEX``, NaN/inf probabilities.
+        AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values
+            >= K other than ``IGNORE_INDEX``, NaN/inf probabilities.
     """
     fn = ACQUISITIONS.get(acquisition)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
