@@ -1,7 +1,7 @@
 """One round's scoring stage: model → probabilities (streamed) → superpixel scores → global top-B → queries.
 
 Memory holds one batch of probabilities plus one small record per candidate superpixel, whatever the
-number of images (DESIGN.md §4).
+number of images (docs/contracts.md, Performance).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Benchmark: scoring on a CUDA GPU, from probabilities and straight from logits, in images/s.
 
 PASCAL-size inputs (375 x 500, K = 21) with SEEDS regions: the VOC sample images of ``--voc``
-(default ``../shared/fixtures/voc``) as in ``bench_peers.py``, else the SEEDS-like layout of
+(default ``tests/fixtures/voc``) as in ``bench_peers.py``, else the SEEDS-like layout of
 ``bench_scoring.py``. For each acquisition it times, over 8 images already on the device (as a
 model leaves them):
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--acquisitions", default="sim,cil,lcil,softmin")
-    ap.add_argument("--voc", type=Path, default=HERE.parents[1] / "shared" / "fixtures" / "voc")
+    ap.add_argument("--voc", type=Path, default=HERE.parent / "tests" / "fixtures" / "voc")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--device", default="cuda",
                     help="cuda (default); cpu runs the same script on CPU tensors (a dry run)")

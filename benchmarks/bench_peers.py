@@ -4,7 +4,7 @@ Inputs: 8 PASCAL-size images (375 x 500), K = 21, float32 probabilities, in two 
 
 - ``blocks``: random probabilities (uniform, normalised: high entropy, many near-ties), random labels,
   8 x 8 pixel blocks as regions (2,961 per image);
-- ``seeds``: the VOC sample images (``--voc``, default ``../shared/fixtures/voc`` when present; cycled
+- ``seeds``: the VOC sample images (``--voc``, default ``tests/fixtures/voc`` when present; cycled
   to 8 and resized to 500 x 375), SEEDS regions from ``alc_data.superpixels`` (about 2,000-3,000), and a
   smooth synthetic probability field that follows the images' objects: softmax of a blurred one-hot of
   the VOC ground truth plus pixel noise (no trained model is involved); labels = the ground truth with
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs over the 8 images")
     ap.add_argument("--layouts", default="blocks,seeds")
-    ap.add_argument("--voc", type=Path, default=HERE.parents[1] / "shared" / "fixtures" / "voc",
+    ap.add_argument("--voc", type=Path, default=HERE.parent / "tests" / "fixtures" / "voc",
                     help="a VOC root holding VOCdevkit/VOC2012 (the seeds layout)")
     ap.add_argument("--loop-images", type=int, default=2, help="images the loop reference runs on")
     ap.add_argument("--profile", action="store_true",

@@ -37,7 +37,7 @@ REGIONS = {"sam": "the demo's SAM-like regions (follow objects)",
            "slic": "SLIC regions that cut across objects"}
 CUT_REGIONS = {"method": "slic", "params": {"n_segments": 20, "compactness": 1000.0}}
 
-# Only the numbers DESIGN.md quotes from the paper (PASCAL VOC, 5K clicks); "—" everywhere else.
+# Only the numbers docs/method.md quotes from the paper (PASCAL VOC, 5K clicks); "—" everywhere else.
 PAPER_TABLE2 = {"sim": "83.04", "lcil": "56.59", "softmin": "59.28"}
 PAPER_TABLE2_NOTE = "AIoU (paper: 59.95) has no counterpart among alc-data's acquisitions."
 PAPER_TABLE3 = {("random", "cil", "pixel"): "55.03 / 56.30 (none)", ("pool", "sim", "superpixel"): "83.04 / 68.72 (all three)"}

@@ -72,3 +72,12 @@ def test_no_sql_outside_the_workspace_package():
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_no_comment_points_outside_the_repository():
+    offenders = []
+    for package in ("alc_data", "cli", "benchmarks", "recipes", "docs"):
+        for path in (ROOT / package).rglob("*"):
+            if path.suffix in (".py", ".md", ".toml") and re.search(r"DESIGN\.md|\.\./shared|/shared/fixtures", path.read_text()):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -1,5 +1,5 @@
 """benchmarks/paper_tables.py in process with tiny settings: the report has every row, the paper's
-numbers only where DESIGN.md gives them, and it can be re-rendered from its JSON."""
+numbers only where docs/method.md gives them, and it can be re-rendered from its JSON."""
 
 from __future__ import annotations
 

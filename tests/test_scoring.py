@@ -1,6 +1,6 @@
 """Tests for alc_data.scoring: the pool, the acquisitions, the score table and select_top.
 
-The vectorised scorer is checked against a slow reference written straight from DESIGN.md §1 (plain
+The vectorised scorer is checked against a slow reference written straight from docs/method.md (plain
 Python loops over superpixels and pixels), on random inputs and on inputs built to have ties.
 """
 

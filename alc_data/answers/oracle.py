@@ -1,6 +1,6 @@
 """Simulated answers from the reference ground truth (to measure the method).
 
-Modes (DESIGN.md §1):
+Modes (docs/method.md, Answers):
 
 - ``pixel`` (default, the paper's query): look at the ground truth at the representative pixel;
   accept when the current label there equals it, otherwise answer with the ground-truth class.

@@ -1,7 +1,7 @@
 """GroundingDINO (through transformers) as a class-aware box detector.
 
 The post-processing in transformers returns boxes with free-text phrases, no class ids and no NMS,
-so this module does the class mapping itself (DESIGN.md §6):
+so this module does the class mapping itself (docs/traps.md):
 
 1. :func:`class_prompts` turns class names into prompt phrases (``tvmonitor`` → "tv monitor"); the
    background class is left out.

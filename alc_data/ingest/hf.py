@@ -8,7 +8,7 @@ Expected input::
 
 Columns: an image column (``Image`` feature) and a label column (``Image`` feature holding class ids
 as a palette or grey image, or a 2-D integer array), optionally ``image_id``. Labels are decoded
-from their stored bytes with no mode conversion (DESIGN.md §6: ``Image(mode=...)`` on a label
+from their stored bytes with no mode conversion (docs/traps.md: ``Image(mode=...)`` on a label
 column destroys class ids). Images are copied into the workspace; a JPEG with an EXIF orientation is
 stored upright as PNG. ``image_id`` comes from an ``image_id`` column when present, else
 ``<split>_<row:06d>``.

@@ -1,7 +1,7 @@
 """Label maps: (H, W) uint8 class indices, 255 = ignore, stored as palette PNGs with 256 colours.
 
 A palette PNG written with a short palette is saved at a lower bit depth and 255 silently becomes 3
-or 15 (DESIGN.md §6), so every label PNG here carries the full 256-entry palette.
+or 15 (docs/traps.md), so every label PNG here carries the full 256-entry palette.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scoring: the diversified pixel pool and the acquisition functions (DESIGN.md §1, steps 2-4).
+"""Scoring: the diversified pixel pool and the acquisition functions (docs/method.md).
 
 ``score_superpixels(probs, labels, superpixels, acquisition="sim")`` scores the candidate
 superpixels of one image into a :class:`ScoreTable` (one small row per superpixel);

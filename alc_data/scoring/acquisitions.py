@@ -2,7 +2,7 @@
 
 Each function takes the image's :class:`~alc_data.scoring.pool.ScoringContext` (the pool, computed
 once) and returns an (S,) float64 numpy array in the context's superpixel order. Notation as in
-DESIGN.md §1 and :mod:`alc_data.scoring.pool`: u(x) = 1 - f(x)[y(x)], y = current label with
+docs/method.md and :mod:`alc_data.scoring.pool`: u(x) = 1 - f(x)[y(x)], y = current label with
 ``IGNORE_INDEX`` replaced by pred(x).
 
 Register a new acquisition with ``@ACQUISITIONS.register("name")``; the contract tests run over

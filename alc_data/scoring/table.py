@@ -1,7 +1,7 @@
 """The score table: one small record per candidate superpixel, as equal-length numpy columns.
 
-A score table is what the scorer keeps from an image once its probabilities are gone (DESIGN.md §3,
-§4): a few bytes per superpixel, whatever the image size. It is stored as parquet, one file per
+A score table is what the scorer keeps from an image once its probabilities are gone (docs/contracts.md):
+a few bytes per superpixel, whatever the image size. It is stored as parquet, one file per
 round, and ``select_top`` picks the queries from it.
 """
 
