@@ -50,3 +50,34 @@ def assert_workspace_ok():
         assert report.ok, "alc-data check: " + "; ".join(p.message for p in report.problems)
 
     return check
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "damages_workspace: the test leaves a workspace broken on purpose (the end-of-test check skips it)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _every_workspace_checks_clean(request, tmp_path):
+    """After every test, `alc-data check` must pass on each workspace it left in its temporary folder,
+    unless the test is marked ``damages_workspace`` (it breaks one on purpose and checks that itself)."""
+    yield
+    if request.node.get_closest_marker("damages_workspace"):
+        return
+    rep = getattr(request.node, "rep_call", None)
+    if rep is None or not rep.passed:
+        return
+    from alc_data.workspace.check import check_workspace
+
+    for db in sorted(tmp_path.rglob("alc.sqlite")):
+        report = check_workspace(db.parent)
+        assert report.ok, f"alc-data check on {db.parent}: " + "; ".join(p.message for p in report.problems)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call":
+        item.rep_call = rep

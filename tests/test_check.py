@@ -13,6 +13,9 @@ import pytest
 
 from alc_data.workspace.lock import LOCK_NAME
 
+# these tests damage workspaces on purpose and check the reports themselves
+pytestmark = pytest.mark.damages_workspace
+
 from alc_data.constants import IGNORE_INDEX
 from alc_data.io.labels import encode_label_png
 from alc_data.workspace import Workspace

@@ -261,6 +261,10 @@ def test_ingest_killed_at_a_point_never_blocks_a_rerun(tmp_path, point):
         assert [p.name.startswith(".ws.ingest-") for p in tmp_path.iterdir()] == [True]  # debris beside it
         ws = tiny_ws(target, ["x", "y"])  # the leftover staging folder does not block a re-run
         assert ws.image_ids() == ["a", "b", "c"]
+        from alc_data.workspace.check import check_workspace
+
+        report = check_workspace(target)  # ... and is debris that `alc-data check --repair` removes
+        assert [p.kind for p in report.problems] == ["debris"] and check_workspace(target, repair=True).ok
     else:
         from alc_data.workspace import Workspace
 

@@ -213,9 +213,17 @@ def test_round_numbers_are_allocated_with_the_round(demo_ws):
     row = ("demo_00000", 1, 0, 0, 0, 0, 1, 0.5, 0, 0, 0, 0)
     kw = dict(label_version="v0", superpixel_set="sam", acquisition="sim", budget=1)
     seen = []
-    assert ws.ledger.create_round(queries=[row], score_table=lambda n: seen.append(n) or f"rounds/{n:03d}", **kw) == 1
-    assert ws.ledger.create_round(queries=[row], score_table=lambda n: seen.append(n) or f"rounds/{n:03d}", **kw) == 2
-    assert seen == [1, 2] and [r.score_table for r in ws.ledger.rounds()] == ["rounds/001", "rounds/002"]
+
+    def place(n: int) -> str:
+        seen.append(n)
+        ws.rounds_dir(n).mkdir(parents=True)
+        (ws.rounds_dir(n) / "scores.parquet").write_bytes(b"")
+        return f"rounds/{n:03d}/scores.parquet"
+
+    assert ws.ledger.create_round(queries=[row], score_table=place, **kw) == 1
+    assert ws.ledger.create_round(queries=[row], score_table=place, **kw) == 2
+    assert seen == [1, 2] and [r.score_table for r in ws.ledger.rounds()] == ["rounds/001/scores.parquet",
+                                                                             "rounds/002/scores.parquet"]
 
     def fail(n):
         raise OSError("disk full")
@@ -239,6 +247,7 @@ def test_two_scores_never_ask_one_superpixel_twice(demo_ws, capsys):
 
 
 # ---------------------------------------------------------------------------------------------- one line
+@pytest.mark.damages_workspace
 @pytest.mark.parametrize("content", [b"", b"this is not a database" * 100])
 def test_damaged_database_is_one_line(tmp_path, capsys, content):
     ws = tmp_path / "ws"

@@ -258,8 +258,10 @@ def superpixel_set_problems(ws: Workspace, name: str, sizes: dict[str, tuple[int
 def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
     out: list[Problem] = []
     for rnd, table, output in round_rows(ws):
-        if not table or not (ws.root / table).is_file():
-            where = str(ws.root / table) if table else f"round {rnd}"
+        # a round registered without a table (library callers may create one from their own selection)
+        # has nothing to check; a recorded table must exist
+        if table and not (ws.root / table).is_file():
+            where = str(ws.root / table)
             out.append(Problem("score-table-missing", where, f"{where}: the score table of round {rnd} is missing"))
         if output is not None and output not in versions:
             out.append(Problem("output-version-missing", f"round {rnd}",
