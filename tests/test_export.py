@@ -67,7 +67,7 @@ def build_cityscapes(root: Path) -> Built:
     return ["cityscapes", root], {image_id: want}, [c[1] for c in CITYSCAPES_TRAIN_CLASSES]
 
 
-def build_coco(root: Path) -> Built:
+def build_coco_instances(root: Path) -> Built:
     _image(root / "img" / "000001.jpg", 8, 8)
     anns = [
         {"id": 1, "image_id": 1, "category_id": 4, "iscrowd": 0, "segmentation": [[1, 1, 5, 1, 5, 4, 1, 4]]},
@@ -83,6 +83,34 @@ def build_coco(root: Path) -> Built:
     want[1:4, 1:5] = 2  # kite: category id 4 comes after person (1)
     want[6:8, :] = IGNORE_INDEX
     return ["coco", root / "ann.json", "--images", root / "img"], {"000001": want}, ["background", "person", "kite"]
+
+
+def build_coco_panoptic(root: Path) -> Built:
+    from PIL import Image
+
+    _image(root / "img" / "000002.jpg", 4, 6)
+    seg_ids = np.zeros((4, 6), np.int64)  # 0: unlabelled
+    seg_ids[:2] = 70000  # wall: an id that needs all three channels
+    seg_ids[2:, :3] = 513  # car
+    seg_ids[2:, 3:5] = 7  # a crowd of cars
+    (root / "pan").mkdir()
+    rgb = np.stack([seg_ids % 256, (seg_ids // 256) % 256, seg_ids // 65536], axis=-1).astype(np.uint8)
+    Image.fromarray(rgb).save(root / "pan" / "000002.png")
+    data = {
+        "images": [{"id": 2, "file_name": "000002.jpg", "height": 4, "width": 6}],
+        "annotations": [{"image_id": 2, "file_name": "000002.png", "segments_info": [
+            {"id": 70000, "category_id": 171, "iscrowd": 0},
+            {"id": 513, "category_id": 3, "iscrowd": 0},
+            {"id": 7, "category_id": 3, "iscrowd": 1},
+        ]}],
+        "categories": [{"id": 171, "name": "wall", "isthing": 0, "color": [9, 9, 9]},
+                       {"id": 3, "name": "car", "isthing": 1, "color": [0, 0, 142]}],
+    }
+    (root / "pan.json").write_text(json.dumps(data))
+    want = np.full((4, 6), IGNORE_INDEX, np.uint8)
+    want[:2] = 1  # wall: category 171 comes after car (3)
+    want[2:, :3] = 0
+    return ["coco", root / "pan.json", "--images", root / "img", "--panoptic-dir", root / "pan"], {"000002": want}, ["car", "wall"]
 
 
 def build_folder(root: Path) -> Built:
@@ -117,23 +145,37 @@ def build_hf(root: Path) -> Built:
     return ["hf", root / "ds"], expected, ["bg", "fg"]
 
 
-BUILDERS: dict[str, Callable[[Path], Built]] = {
-    "voc": build_voc,
-    "cityscapes": build_cityscapes,
-    "coco": build_coco,
-    "folder": build_folder,
-    "hf": build_hf,
+def build_demo(root: Path) -> Built:
+    from alc_data.demo.synth import DEMO_CLASSES, generate
+
+    scenes = list(generate(3, seed=5, size=(16, 16)))
+    # two training images keep the noisy labels, the validation image its ground truth (255 band included)
+    expected = {f"demo_{i:05d}": (s.noisy if i < 2 else s.gt) for i, s in enumerate(scenes)}
+    return ["demo", "--train", 2, "--val", 1, "--size", 16, "--seed", 5], expected, [n for n, _ in DEMO_CLASSES]
+
+
+#: the ingest → export cases of every registered format (a format may have several paths)
+CASES: dict[str, tuple[Callable[[Path], Built], ...]] = {
+    "voc": (build_voc,),
+    "cityscapes": (build_cityscapes,),
+    "coco": (build_coco_instances, build_coco_panoptic),
+    "folder": (build_folder,),
+    "hf": (build_hf,),
+    "demo": (build_demo,),
 }
 
 
-@pytest.mark.parametrize("fmt", sorted(set(FORMATS.names()) | set(BUILDERS)))
-def test_ingest_export_is_pixel_exact(tmp_path, capsys, fmt):
+def test_every_registered_format_has_a_case():
+    """A format added to the registry without an ingest → export case here fails, never skips."""
+    assert sorted(FORMATS.names()) == sorted(CASES), "add an ingest → export case for every registered format"
+
+
+@pytest.mark.parametrize("build", [b for fmt in sorted(CASES) for b in CASES[fmt]], ids=lambda b: b.__name__[6:])
+def test_ingest_export_is_pixel_exact(tmp_path, capsys, build):
     from PIL import Image
 
-    if fmt not in BUILDERS:
-        pytest.skip(f"no generated-data builder for format {fmt!r} in this test")
-    assert fmt in FORMATS, f"format {fmt!r} is not registered"
-    args, expected, names = BUILDERS[fmt](tmp_path / "src")
+    args, expected, names = build(tmp_path / "src")
+    assert args[0] in FORMATS, f"format {args[0]!r} is not registered"
     assert any((lab == IGNORE_INDEX).any() for lab in expected.values())
     code, _, err = run_cli(capsys, "ingest", *args, "-w", tmp_path / "ws")
     assert code == 0, err

@@ -6,18 +6,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 os.environ.setdefault("ALC_PROGRESS", "0")
 
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
 from cli_helpers import run_cli  # noqa: E402
+from conftest import FIXTURES  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 CS = FIXTURES / "cityscapes"
 FRAME = "frankfurt_000000_000294"
-needs_cs = pytest.mark.skipif(not CS.is_dir(), reason="real-format fixtures not present")
 
 # The official table (cityscapesScripts labels.py), written out independently of the reader:
 # label id -> (train id, name, colour) for the 19 evaluated classes; every other id -> 255.
@@ -66,7 +64,6 @@ def test_reader_table_matches_official():
     assert [(c.index, c.name, c.color) for c in cityscapes_classes()] == by_train
 
 
-@needs_cs
 def test_cityscapes_fixture_and_export(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "cityscapes", CS, "-w", tmp_path / "ws")
     assert code == 0, err
@@ -88,7 +85,6 @@ def test_cityscapes_fixture_and_export(tmp_path, capsys):
     np.testing.assert_array_equal(grey(tmp_path / "out" / f"{FRAME}.png"), expected)
 
 
-@needs_cs
 def test_cityscapes_fixture_train_ids(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "cityscapes", CS, "--train-ids", "-w", tmp_path / "ws")
     assert code == 0, err

@@ -14,12 +14,11 @@ os.environ.setdefault("ALC_PROGRESS", "0")
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
 from cli_helpers import run_cli, indices  # noqa: E402
+from conftest import FIXTURES  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 ICE = FIXTURES / "coco" / "icevision"
 PAN = FIXTURES / "coco" / "panoptic"
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-needs_coco = pytest.mark.skipif(not (ICE.is_dir() and PAN.is_dir()), reason="real-format fixtures not present")
 
 
 def export(capsys, ws: Path, out: Path) -> dict[str, np.ndarray]:
@@ -42,7 +41,6 @@ def panoptic_reference(png: Path, segments: list[dict], cat_index: dict[int, int
 
 
 # ----------------------------------------------------------------------------- real fixtures
-@needs_coco
 def test_coco_instances_fixture(tmp_path, capsys):
     from pycocotools import mask as mask_utils
 
@@ -53,7 +51,7 @@ def test_coco_instances_fixture(tmp_path, capsys):
     cats = sorted(data["categories"], key=lambda c: c["id"])
     assert ws.class_names == ["background"] + [c["name"] for c in cats] and len(ws.classes) == 81
     cat_index = {c["id"]: i + 1 for i, c in enumerate(cats)}
-    assert ws.splits() == {"train": 6}
+    assert ws.splits() == {"train": 1}
     exported = export(capsys, tmp_path / "ws", tmp_path / "out")
     by_image = {im["id"]: im for im in data["images"]}
     assert sorted(exported) == sorted(Path(im["file_name"]).stem for im in data["images"])
@@ -79,7 +77,6 @@ def test_coco_instances_fixture(tmp_path, capsys):
     assert crowd_seen
 
 
-@needs_coco
 def test_coco_panoptic_fixture_matches_detection_format(tmp_path, capsys):
     pan_json = PAN / "panoptic_examples.json"
     code, _, err = run_cli(
@@ -91,7 +88,7 @@ def test_coco_panoptic_fixture_matches_detection_format(tmp_path, capsys):
     cats = sorted(data["categories"], key=lambda c: c["id"])
     assert len(ws.classes) == 133 and ws.class_names == [c["name"] for c in cats]
     assert ws.classes[0].color == tuple(cats[0]["color"])
-    assert ws.splits() == {"val": 2} and ws.meta("format_meta")["panoptic"] is True
+    assert ws.splits() == {"val": 1} and ws.meta("format_meta")["panoptic"] is True
     cat_index = {c["id"]: i for i, c in enumerate(cats)}
     exported = export(capsys, tmp_path / "pan", tmp_path / "out")
     for ann in data["annotations"]:

@@ -16,11 +16,10 @@ from alc_data.ingest.folder import read_classes_file  # noqa: E402
 from alc_data.io.labels import VOC_PALETTE, encode_label_png  # noqa: E402
 from alc_data.workspace import Workspace  # noqa: E402
 from cli_helpers import run_cli, indices  # noqa: E402
+from conftest import FIXTURES  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 VOC = FIXTURES / "voc" / "VOCdevkit" / "VOC2012"
 SECOND = FIXTURES / "voc-second-annotator"
-needs_fixtures = pytest.mark.skipif(not SECOND.is_dir(), reason="real-format fixtures not present")
 
 
 CLASSES_TXT = """# my classes
@@ -177,7 +176,6 @@ def test_folder_exif_orientation(tmp_path, capsys):
     np.testing.assert_array_equal(ws.read_label("v0", "r"), label)
 
 
-@needs_fixtures
 def test_folder_fixture_second_annotator(tmp_path, capsys):
     """Real labels: a second annotator's VOC labels to correct, the official ones as ground truth."""
     ids = sorted(p.stem for p in (SECOND / "SegmentationClass").glob("*.png"))
