@@ -473,7 +473,10 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = lambda m: p
     args = parse_args(argv)
     if args.render is not None:
         return write_outputs(json.loads(args.render.read_text()), args.render.parent, args.render.stem)
-    command = "python benchmarks/paper_tables.py" + ("".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv)))
+    threads = os.environ.get("OMP_NUM_THREADS")
+    words = sys.argv[1:] if argv is None else argv
+    command = (f"OMP_NUM_THREADS={threads} " if threads else "") + " ".join(
+        ["python benchmarks/paper_tables.py", *map(shlex.quote, words)])
     results: dict[str, Any] = {
         "command": command, "version": __version__, "git": git_revision(), "cpus": os.cpu_count(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
