@@ -360,6 +360,8 @@ def render(results: dict[str, Any]) -> str:
         f"{what} {fmt(gains(seeds, row_key('sam', *row)))} (change {fmt([a - b for a, b in zip(gains(seeds, row_key('sam', *row)), full)])})"
         for what, row in parts.items()) + ". The paper: all three 83.04, none 55.03 data mIoU."]
     verdict, ok = expansion_verdict(seeds)
+    verdict_text = ("none: one seed has no standard deviation" if n < 2
+                    else "label is never worse" if ok else "label is worse on some row")
     lines += ["", "## Expansion: `label` against `superpixel` (the same answers, applied both ways)", "",
               "| regions | representative | acquisition | superpixel gain | label gain | pixel gain | label − superpixel | label not worse by > 1 sd |",
               "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
@@ -367,10 +369,10 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {v['regions']} | {v['representative']} | {v['acquisition']} | {fmt(v['gains']['superpixel'])} | "
             f"{fmt(v['gains']['label'])} | {fmt(v['gains']['pixel'])} | {fmt(v['label_minus_superpixel'])} | "
-            f"{'yes' if v['not_worse'] else 'NO'} |"
+            f"{DASH if n < 2 else 'yes' if v['not_worse'] else 'NO'} |"
         )
     lines += ["", f"Rule: `label` may be the default when, on every row, its mean gain ≥ the superpixel mean gain − one "
-              f"standard deviation (the larger of the two across seeds). Verdict: **{'label is never worse' if ok else 'label is worse on some row'}**."]
+              f"standard deviation (the larger of the two across seeds). Verdict: **{verdict_text}**."]
     for sp_set in REGIONS:
         diffs = [d for v in verdict if v["regions"] == sp_set for d in v["label_minus_superpixel"]]
         lines.append(f"- `{sp_set}` regions: label − superpixel over all {len(diffs)} (row, seed) pairs: mean "
@@ -473,7 +475,10 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = lambda m: p
     args = parse_args(argv)
     if args.render is not None:
         return write_outputs(json.loads(args.render.read_text()), args.render.parent, args.render.stem)
-    command = "python benchmarks/paper_tables.py" + ("".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv)))
+    threads = os.environ.get("OMP_NUM_THREADS")
+    words = sys.argv[1:] if argv is None else argv
+    command = (f"OMP_NUM_THREADS={threads} " if threads else "") + " ".join(
+        ["python benchmarks/paper_tables.py", *map(shlex.quote, words)])
     results: dict[str, Any] = {
         "command": command, "version": __version__, "git": git_revision(), "cpus": os.cpu_count(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -17,10 +17,10 @@ def correct(
     oracle: Annotated[Optional[str], typer.Option("--oracle", help="Answer from reference data: 'gt' (simulation).")] = None,
     oracle_mode: Annotated[str, typer.Option("--oracle-mode", help="pixel (the paper's query) or region-majority.")] = "pixel",
     round_no: Annotated[Optional[int], typer.Option("--round", "-r", help="Round to answer (default: the latest).")] = None,
-    tau: Annotated[float, typer.Option("--tau", help="Spread only to pixels with cos(f(x), f(rep)) ≥ tau (0 = whole superpixel).")] = 0.0,
+    tau: Annotated[float, typer.Option("--tau", help="Spread only to pixels with cos(f(x), f(rep)) ≥ tau (0 = no threshold).")] = 0.0,
     expand: Annotated[Optional[str], typer.Option(
-        "--expand", help="Pixels that take an answer: superpixel (the paper's: the whole region), label (only the "
-        "region's pixels that carry the rejected label) or pixel (only the asked pixel). Default: superpixel.")] = None,
+        "--expand", help="Pixels that take an answer: label (only the region's pixels that carry the rejected label), "
+        "superpixel (the paper's: the whole region) or pixel (only the asked pixel). Default: label.")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint for --tau > 0 (default: the round's model).")] = None,
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
     as_json: JsonOpt = False,

@@ -72,14 +72,14 @@ def test_region_boxes_are_inclusive_pixel_boxes():
 def test_expand_whole_superpixel_and_tau():
     labels = np.array([[0, 0, 1], [2, 1, 1], [2, 2, IGNORE_INDEX]], np.uint8)
     sp = np.array([[0, 0, 1], [2, 1, 1], [2, 2, -1]])
-    out, changes = expand_answers(labels, sp, [(7, 1, 3, 0, 2), (8, 0, 0, 0, 0)])
+    out, changes = expand_answers(labels, sp, [(7, 1, 3, 0, 2), (8, 0, 0, 0, 0)], mode="superpixel")
     assert out.tolist() == [[0, 0, 3], [2, 3, 3], [2, 2, IGNORE_INDEX]]
     assert [(c.query_id, c.old_class, c.new_class, c.pixels) for c in changes] == [(7, 1, 3, 3)]
     # tau: only pixels whose probabilities point the same way as the representative's
     probs = np.zeros((2, 3, 3), np.float32)
     probs[0] = 1.0
     probs[:, 1, 1] = (0.0, 1.0)  # dissimilar to the rep at (0, 2)
-    out, changes = expand_answers(labels, sp, [(7, 1, 3, 0, 2)], tau=0.5, probs=probs)
+    out, changes = expand_answers(labels, sp, [(7, 1, 3, 0, 2)], tau=0.5, probs=probs, mode="superpixel")
     assert out[1, 1] == 1 and out[0, 2] == 3 and out[1, 2] == 3
     assert changes[0].pixels == 2
 

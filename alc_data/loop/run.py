@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "answers_from": "oracle",
         "oracle_mode": "pixel",
         "tau": 0.0,
-        "expand": "superpixel",
+        "expand": "label",  # alc_data.correction.expand.DEFAULT_EXPANSION
         "final_train": True,
         "init_model": None,
         "seed": 0,
