@@ -35,7 +35,7 @@ def post(c, path, body, **headers):
 
 
 def test_leases_hand_out_queries_in_rank_order_once_and_return_when_expired(ws):
-    ranks = dict(ws.query("SELECT query_id, rank FROM queries"))
+    ranks = {q.query_id: q.rank for q in ws.ledger.queries(1)}
     a = ledger.lease_queries(ws, 1, holder="A", annotator="ann", now=1000.0)
     b = ledger.lease_queries(ws, 1, holder="B", annotator="bob", now=1000.0)
     assert [ranks[q] for q in a] == [0, 1] and [ranks[q] for q in b] == [2, 3]
@@ -47,7 +47,7 @@ def test_leases_hand_out_queries_in_rank_order_once_and_return_when_expired(ws):
     ledger.record_timed_answer(ws, 1, Answer(a[0], "unanswerable", None), annotator="ann", seconds=9.0)
     with pytest.raises(Conflict, match="already answered by 'ann'"):
         ledger.record_timed_answer(ws, 1, Answer(a[0], "corrected", 1), annotator="cy", seconds=1.0)
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 1
+    assert len(ws.ledger.answers(1)) == 1
 
 
 def test_answers_yes_class_and_cant_tell_are_recorded_with_seconds(ws):
@@ -62,7 +62,8 @@ def test_answers_yes_class_and_cant_tell_are_recorded_with_seconds(ws):
     r = post(c, "/api/answer", {"holder": "tab", "query_id": q2["query_id"], "choice": "can't tell", "seconds": 4.0})
     p = r.json()["progress"]
     assert (p["answered"], p["accepted"], p["corrected"], p["unanswerable"], p["median_seconds"]) == (3, 1, 1, 1, 4.0)
-    rows = ws.query("SELECT query_id, status, answer_class, source, annotator, seconds FROM answers ORDER BY answer_id")
+    rows = [(r["query_id"], r["status"], r["answer_class"], r["source"], r["annotator"], r["seconds"])
+            for r in ledger.timed_answers(ws, 1)]
     assert rows == [
         (q0["query_id"], "accepted", q0["shown_label"], "annotate", "ann", 3.0),
         (q1["query_id"], "corrected", other, "annotate", "ann", 5.0),
@@ -84,7 +85,7 @@ def test_bad_answers_are_400_with_a_message_and_record_nothing(ws):
     assert r.status_code == 400 and "unknown class 'giraffe'" in r.json()["error"]
     assert post(c, "/api/answer", {"holder": "tab", "query_id": 10_000, "choice": "yes"}).status_code == 404
     assert post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "yes", "seconds": "1"}).status_code == 400
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
+    assert ws.ledger.answers(1) == {}
 
 
 def test_void_shown_label_has_no_yes(ws):
@@ -105,9 +106,9 @@ def test_undo_is_a_recorded_retraction_and_stops_at_applied_answers(ws):
     post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "class_index": 2, "seconds": 7.5})
     r = post(c, "/api/undo", {"holder": "tab"})
     assert r.status_code == 200 and r.json()["query"]["query_id"] == q["query_id"]
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
-    assert ws.query("SELECT query_id, status, answer_class, annotator, seconds, retracted_by FROM answer_retractions") == [
-        (q["query_id"], "corrected", 2, "ann", 7.5, "ann")]
+    assert ws.ledger.answers(1) == {}  # no live answer: the retraction is recorded, the answer kept
+    assert [(r["query_id"], r["status"], r["answer_class"], r["annotator"], r["seconds"], r["retracted_by"])
+            for r in ledger.timed_answers(ws, 1, retracted=True)] == [(q["query_id"], "corrected", 2, "ann", 7.5, "ann")]
     # the query comes back to the same page first, and is answered again
     assert post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]["query_id"] == q["query_id"]
     post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "yes", "seconds": 1.0})

@@ -17,6 +17,7 @@ from alc_data.annotate.app import CLASS_KEYS
 from alc_data.annotate.testing import launch_chromium, start_server
 from alc_data.constants import IGNORE_INDEX
 from alc_data.workspace import Workspace
+from alc_data.workspace.annotation import timed_answers
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -68,7 +69,7 @@ class Page:
         return qid
 
     def shown_label(self, query_id: int) -> int:
-        return self.ws.query("SELECT shown_label FROM queries WHERE query_id=?", (query_id,))[0][0]
+        return self.ws.ledger.queries_by_id([query_id])[query_id].shown_label
 
     def other_class_key(self, query_id: int) -> tuple[str, int]:
         shown = self.shown_label(query_id)
@@ -90,7 +91,7 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
         "--run-dir", root / "runs" / "t1")
     cli(capsys, "score", "-w", root, "--model", root / "runs" / "t1" / "final.pt", "--budget", 12)
     ws = Workspace.open(root)
-    by_rank = [q for (q,) in ws.query("SELECT query_id FROM queries WHERE round=1 ORDER BY rank")]
+    by_rank = [q.query_id for q in ws.ledger.queries(1)]
     with ws.connect() as con:  # a class name that is HTML, and a void shown label at rank 2
         con.execute("UPDATE classes SET name=? WHERE idx=1", (XSS,))
         con.execute("UPDATE queries SET shown_label=? WHERE query_id=?", (IGNORE_INDEX, by_rank[2]))
@@ -168,20 +169,23 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
         proc.kill()
         proc.wait(timeout=30)
 
-    rows = ws.query("SELECT query_id, status, answer_class, annotator, seconds FROM answers ORDER BY query_id")
+    rows = sorted((r["query_id"], r["status"], r["answer_class"], r["annotator"], r["seconds"])
+                  for r in timed_answers(ws, 1))
     assert sorted(r[0] for r in rows) == sorted(by_rank)  # every query answered exactly once
     status = {r[0]: r[1:4] for r in rows}
-    assert status[by_rank[0]] == ("accepted", ws.query("SELECT shown_label FROM queries WHERE query_id=?", (by_rank[0],))[0][0], "alice")
+    assert status[by_rank[0]] == ("accepted", ws.ledger.queries(1)[0].shown_label, "alice")
     assert status[by_rank[1]] == ("corrected", cls1, "alice")
     assert status[by_rank[2]] == ("unanswerable", None, "alice")
     assert status[by_rank[3]] == ("corrected", cls3, "alice")
     assert {r[3] for r in rows} == {"alice", "bob"}
     assert all(r[4] is not None and 0 < r[4] < 60 for r in rows)
-    assert ws.query("SELECT query_id, status, retracted_by FROM answer_retractions") == [(by_rank[3], "accepted", "alice")]
+    assert [(r["query_id"], r["status"], r["retracted_by"]) for r in timed_answers(ws, 1, retracted=True)] == [
+        (by_rank[3], "accepted", "alice")]  # the undone answer is kept in the ledger as a retraction
 
     out = cli(capsys, "correct", "-w", root)
     assert "answers already in the ledger" in out and "labels v1 (parent v0)" in out
     assert json.loads(cli(capsys, "eval", "-w", root, "--json"))["version"] == "v1"
     for qid, cls in ((by_rank[1], cls1), (by_rank[3], cls3)):
-        image_id, r, c = ws.query("SELECT image_id, rep_row, rep_col FROM queries WHERE query_id=?", (qid,))[0]
+        q = ws.ledger.queries_by_id([qid])[qid]
+        image_id, r, c = q.image_id, q.rep_row, q.rep_col
         assert ws.read_label("v1", image_id)[r, c] == cls

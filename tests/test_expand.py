@@ -138,7 +138,7 @@ def test_cli_expand_option_and_bad_value(planted_ws, capsys):
     _ask(ws)
     code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--expand", "sideways")
     assert code == 2 and "unknown expansion 'sideways'" in err and len(err.strip().splitlines()) == 1
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0  # nothing recorded
+    assert all(ws.ledger.answers(r.round) == {} for r in ws.ledger.rounds())  # nothing recorded
     code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--expand", "label", "--json")
     assert code == 0, err
     assert json.loads(out)["applied"]["expand"] == "label"

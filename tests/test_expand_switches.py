@@ -50,7 +50,7 @@ def test_recipe_run_with_label_expansion_and_random_representative(tmp_path, cap
 
     w = Workspace.open(ws)
     assert w.version("v1").params["expand"] == "label"
-    params = json.loads(w.query("SELECT params FROM rounds WHERE round=1")[0][0])
+    params = w.ledger.round(1).params
     assert params["representative"] == "random"
     recipe = json.loads((ws / "runs" / "abl" / "recipe.json").read_text())
     assert recipe["loop"]["expand"] == "label" and recipe["loop"]["representative"] == "random"

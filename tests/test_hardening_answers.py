@@ -116,7 +116,7 @@ def test_query_id_that_is_not_ascii_digits_is_a_bad_row(tmp_path, capsys, qid):
     code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--answers", path)
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "line 2: query_id" in err and "is not a number" in err
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
+    assert all(ws.ledger.answers(r.round) == {} for r in ws.ledger.rounds())
 
 
 def test_answer_given_as_a_unicode_digit_is_an_unknown_class(tmp_path):

@@ -203,7 +203,7 @@ def test_an_export_shaped_like_the_documentation_is_applied(ws, tmp_path, capsys
     code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--answers", path)
     assert code == 0, err
     assert "3 answers recorded" in out and "labels v1" in out
-    rows = ws.query("SELECT query_id, status, answer_class, source FROM answers ORDER BY query_id")
+    rows = sorted((a.query_id, a.status.value, a.answer_class, a.source) for a in ws.ledger.answers(1).values())
     assert rows == [
         (q[0].query_id, "accepted", q[0].shown_label, "label-studio:export.json"),
         (q[1].query_id, "corrected", (q[1].shown_label + 1) % ws.num_classes, "label-studio:export.json"),  # latest not cancelled
@@ -227,9 +227,9 @@ def test_an_export_derived_from_the_task_file_is_applied(ws, tmp_path, capsys):
     path.write_text(json.dumps(tasks))
     code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--answers", path)
     assert code == 0, err
-    counts = dict(ws.query("SELECT status, COUNT(*) FROM answers GROUP BY status"))
+    counts = {s.value: n for s, n in ws.ledger.status_counts(1).items()}
     assert counts == {"accepted": 5, "corrected": 1}
-    assert ws.query("SELECT output_version FROM rounds WHERE round=1") == [("v1",)]
+    assert ws.ledger.round(1).output_version == "v1"
 
 
 def test_bad_tasks_are_named_by_position_and_nothing_is_applied(ws, tmp_path):
@@ -253,7 +253,7 @@ def test_bad_tasks_are_named_by_position_and_nothing_is_applied(ws, tmp_path):
     assert f"task 3 (line {starts[2]}): unknown class 'giraffe'" in msg
     assert f"task 4 (line {starts[3]}): no data.query_id" in msg
     assert f"task 5 (line {starts[4]}): a task from workspace 'alc-demo@2020-01-01T00:00:00+00:00', not this one" in msg
-    assert ws.query("SELECT COUNT(*) FROM answers")[0][0] == 0
+    assert ws.ledger.answers(1) == {}
     path.write_text("{}")
     with pytest.raises(InvalidInput, match="expected a list of tasks"):
         read_label_studio_export(ws, path, round_no=1)

@@ -27,16 +27,16 @@ def _logits(ws, seed: int = 0) -> dict[str, np.ndarray]:
 def _table(ws, rnd: int):
     from alc_data.scoring import ScoreTable
 
-    path = ws.root / ws.query("SELECT score_table FROM rounds WHERE round=?", (rnd,))[0][0]
+    path = ws.root / ws.ledger.round(rnd).score_table
     return ScoreTable.from_parquet(path).to_dict()
 
 
 def _queries(ws, rnd: int):
-    return ws.query("SELECT image_id, superpixel_id, rank FROM queries WHERE round=? ORDER BY rank", (rnd,))
+    return [(q.image_id, q.superpixel_id, q.rank) for q in ws.ledger.queries(rnd)]
 
 
 def _rounds(ws) -> int:
-    return int(ws.query("SELECT COUNT(*) FROM rounds")[0][0])
+    return len(ws.ledger.rounds())
 
 
 def _same_tables(a, b):
@@ -61,7 +61,7 @@ def test_npz_folder_scores_like_the_same_probabilities_in_memory(demo_ws, tmp_pa
     assert mem["candidates"] == files["candidates"] > 7
     _same_tables(_table(ws, 1), _table(ws, 2))
     assert _queries(ws, 1) == _queries(ws, 2) and len(_queries(ws, 1)) == 7
-    params = json.loads(ws.query("SELECT params FROM rounds WHERE round=2")[0][0])
+    params = ws.ledger.round(2).params
     assert params["predictions"] == str(folder.resolve()) and params["logits"] is False
 
 

@@ -2,9 +2,10 @@
 
 A *lease* hands a query to one page (``holder``: one browser tab of one annotator) until
 ``expires_at``; an expired lease returns the query to the pool. An answer is inserted only when the
-query has none, so two pages never answer the same query twice. An undo moves the answer, unchanged,
-into ``answer_retractions`` (with who retracted it and when) and leases the query back to the page, so
-the ledger keeps every answer ever given; answers already applied to a label version cannot be undone.
+query has no live answer, so two pages never answer the same query twice. An undo is a recorded
+retraction: the answer stays in ``answers`` with ``retracted_by`` / ``retracted_at`` set (every reader of
+the ledger skips retracted answers) and the query is leased back to the page, so the ledger keeps every
+answer ever given; answers already applied to a label version cannot be undone.
 
 Every function that writes runs in ``ws.connect(immediate=True)`` (``BEGIN IMMEDIATE``): the read that decides and the write that
 follows happen under one write lock, whichever process (several servers, ``correct``) comes first.
@@ -42,14 +43,14 @@ def lease_queries(
     now = time.time() if now is None else now
     with ws.connect(immediate=True) as con:
         con.execute("DELETE FROM leases WHERE expires_at <= ?", (now,))
-        con.execute("DELETE FROM leases WHERE query_id IN (SELECT query_id FROM answers)")
+        con.execute("DELETE FROM leases WHERE query_id IN (SELECT query_id FROM answers WHERE retracted_at IS NULL)")
         held = [r[0] for r in con.execute(
             "SELECT l.query_id FROM leases l JOIN queries q ON q.query_id = l.query_id"
             " WHERE l.holder = ? AND q.round = ? ORDER BY q.rank", (holder, round_no))]
         if len(held) < want:
             free = [r[0] for r in con.execute(
                 "SELECT q.query_id FROM queries q WHERE q.round = ?"
-                " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.query_id = q.query_id)"
+                " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.query_id = q.query_id AND a.retracted_at IS NULL)"
                 " AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.query_id = q.query_id)"
                 " ORDER BY q.rank LIMIT ?", (round_no, want - len(held)))]
             con.executemany("INSERT INTO leases(query_id, holder, annotator, expires_at) VALUES (?,?,?,?)",
@@ -90,7 +91,7 @@ def record_timed_answer(
         row = con.execute("SELECT round FROM queries WHERE query_id = ?", (answer.query_id,)).fetchone()
         if row is None or row[0] != round_no:
             raise NotFound(f"query {answer.query_id} is not a query of round {round_no}")
-        prev = con.execute("SELECT annotator, status, answer_class FROM answers WHERE query_id = ?",
+        prev = con.execute("SELECT annotator, status, answer_class FROM answers WHERE query_id = ? AND retracted_at IS NULL",
                            (answer.query_id,)).fetchone()
         if prev is not None:
             if prev == (annotator, answer.status, answer.answer_class):
@@ -117,7 +118,7 @@ def retract_answer(
 ) -> int:
     """Undo an answer not yet applied: ``query_id``'s, or else the annotator's latest in the round.
 
-    The answer moves to ``answer_retractions`` and its query is leased back to ``holder``; returns the
+    The answer is marked retracted (it stays in the ledger) and its query is leased back to ``holder``; returns the
     query id. NotFound when there is nothing to undo, Conflict when the answer is applied or someone
     else's.
     """
@@ -125,10 +126,12 @@ def retract_answer(
     with ws.connect(immediate=True) as con:
         cols = "answer_id, query_id, round, status, answer_class, source, annotator, answered_at, seconds, applied_version"
         if query_id is not None:
-            row = con.execute(f"SELECT {cols} FROM answers WHERE query_id = ? AND round = ?", (query_id, round_no)).fetchone()
+            row = con.execute(f"SELECT {cols} FROM answers WHERE query_id = ? AND round = ? AND retracted_at IS NULL",
+                              (query_id, round_no)).fetchone()
         else:
             row = con.execute(
                 f"SELECT {cols} FROM answers WHERE round = ? AND annotator = ? AND source = ? AND applied_version IS NULL"
+                " AND retracted_at IS NULL"
                 " ORDER BY answer_id DESC LIMIT 1", (round_no, annotator, ANNOTATE_SOURCE)).fetchone()
         if row is None:
             raise NotFound(f"no answer to undo in round {round_no}" + (f" for query {query_id}" if query_id else ""))
@@ -136,12 +139,8 @@ def retract_answer(
             raise Conflict(f"query {row[1]}'s answer is already applied in labels {row[9]}; it cannot be undone")
         if row[6] != annotator:
             raise Conflict(f"query {row[1]} was answered by {row[6]!r}, not {annotator!r}; only they can undo it")
-        con.execute(
-            "INSERT INTO answer_retractions(answer_id, query_id, round, status, answer_class, source, annotator,"
-            " answered_at, seconds, retracted_by, retracted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (*row[:9], annotator, now_iso()),
-        )
-        con.execute("DELETE FROM answers WHERE answer_id = ?", (row[0],))
+        con.execute("UPDATE answers SET retracted_by = ?, retracted_at = ? WHERE answer_id = ?",
+                    (annotator, now_iso(), row[0]))
         con.execute("INSERT OR REPLACE INTO leases(query_id, holder, annotator, expires_at) VALUES (?,?,?,?)",
                     (row[1], holder, annotator, now + lease_seconds))
     return int(row[1])
@@ -150,9 +149,10 @@ def retract_answer(
 def round_progress(ws: Workspace, round_no: int) -> dict[str, Any]:
     """Queries, answers by status, retractions and the measured median seconds of one round."""
     total = ws.query("SELECT COUNT(*) FROM queries WHERE round = ?", (round_no,))[0][0]
-    counts = dict(ws.query("SELECT status, COUNT(*) FROM answers WHERE round = ? GROUP BY status", (round_no,)))
-    seconds = [s for (s,) in ws.query("SELECT seconds FROM answers WHERE round = ? AND seconds IS NOT NULL", (round_no,))]
-    retracted = ws.query("SELECT COUNT(*) FROM answer_retractions WHERE round = ?", (round_no,))[0][0]
+    live = "round = ? AND retracted_at IS NULL"
+    counts = dict(ws.query(f"SELECT status, COUNT(*) FROM answers WHERE {live} GROUP BY status", (round_no,)))
+    seconds = [s for (s,) in ws.query(f"SELECT seconds FROM answers WHERE {live} AND seconds IS NOT NULL", (round_no,))]
+    retracted = ws.query("SELECT COUNT(*) FROM answers WHERE round = ? AND retracted_at IS NOT NULL", (round_no,))[0][0]
     return {
         "round": round_no,
         "total": int(total),
@@ -166,6 +166,15 @@ def round_progress(ws: Workspace, round_no: int) -> dict[str, Any]:
 def measured_seconds(ws: Workspace) -> dict[int, list[float]]:
     """Measured seconds of every timed answer, per round."""
     out: dict[int, list[float]] = {}
-    for rnd, s in ws.query("SELECT round, seconds FROM answers WHERE seconds IS NOT NULL ORDER BY round"):
+    for rnd, s in ws.query("SELECT round, seconds FROM answers WHERE seconds IS NOT NULL AND retracted_at IS NULL ORDER BY round"):
         out.setdefault(int(rnd), []).append(float(s))
     return out
+
+
+def timed_answers(ws: Workspace, round_no: int, *, retracted: bool = False) -> list[dict[str, Any]]:
+    """The round's answers in the order given, live ones (or, with ``retracted``, the retracted ones),
+    with their seconds and, for retractions, who retracted them and when."""
+    cols = ("answer_id", "query_id", "status", "answer_class", "source", "annotator", "seconds", "retracted_by", "retracted_at")
+    where = "retracted_at IS NOT NULL" if retracted else "retracted_at IS NULL"
+    rows = ws.query(f"SELECT {', '.join(cols)} FROM answers WHERE round = ? AND {where} ORDER BY answer_id", (round_no,))
+    return [dict(zip(cols, r)) for r in rows]

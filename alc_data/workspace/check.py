@@ -100,7 +100,8 @@ def round_rows(ws: Workspace) -> list[tuple[int, str | None, str | None]]:
 
 def answer_counts(ws: Workspace) -> list[tuple[int, str | None, int]]:
     """(round, applied_version or None, answers) for every round with answers."""
-    rows = ws.query("SELECT round, applied_version, COUNT(*) FROM answers GROUP BY round, applied_version ORDER BY round")
+    rows = ws.query("SELECT round, applied_version, COUNT(*) FROM answers WHERE retracted_at IS NULL"
+                   " GROUP BY round, applied_version ORDER BY round")
     return [(int(r), v, int(n)) for r, v, n in rows]
 
 

@@ -1,5 +1,8 @@
 """The ledger: rounds, queries, answers, corrections and verified superpixels.
 
+Only live answers count: an undone answer stays in the table as a retraction (``retracted_at`` set)
+and every reader here skips it.
+
 This module owns every SQL statement about the ledger (the catalogue's statements live in
 :mod:`alc_data.workspace.workspace`); the rest of the library and the CLI go through
 ``ws.ledger`` and get frozen dataclasses back, never rows to unpack by position.
@@ -233,7 +236,7 @@ class Ledger:
 
     def rounds_with_unapplied_answers(self) -> list[int]:
         """Rounds that hold recorded answers no label version has applied yet."""
-        rows = self.ws.query("SELECT DISTINCT round FROM answers WHERE applied_version IS NULL ORDER BY round")
+        rows = self.ws.query("SELECT DISTINCT round FROM answers WHERE applied_version IS NULL AND retracted_at IS NULL ORDER BY round")
         return [int(r[0]) for r in rows]
 
     def rounds_using_superpixels(self, superpixel_set: str) -> list[int]:
@@ -275,13 +278,13 @@ class Ledger:
         """The recorded answers of a round, by query id."""
         rows = self.ws.query(
             "SELECT answer_id, query_id, round, status, answer_class, source, annotator, answered_at, applied_version"
-            " FROM answers WHERE round=? ORDER BY answer_id",
+            " FROM answers WHERE round=? AND retracted_at IS NULL ORDER BY answer_id",
             (round_no,),
         )
         return {r[1]: AnswerRecord(r[0], r[1], r[2], AnswerStatus(r[3]), *r[4:]) for r in rows}
 
     def status_counts(self, round_no: int) -> dict[AnswerStatus, int]:
-        rows = self.ws.query("SELECT status, COUNT(*) FROM answers WHERE round=? GROUP BY status", (round_no,))
+        rows = self.ws.query("SELECT status, COUNT(*) FROM answers WHERE round=? AND retracted_at IS NULL GROUP BY status", (round_no,))
         return {AnswerStatus(s): int(n) for s, n in rows}
 
     def record_answers(
@@ -301,7 +304,7 @@ class Ledger:
             for chunk in _chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 rows = con.execute(
-                    f"SELECT query_id, status, answer_class FROM answers WHERE query_id IN ({marks})", chunk
+                    f"SELECT query_id, status, answer_class FROM answers WHERE retracted_at IS NULL AND query_id IN ({marks})", chunk
                 ).fetchall()
                 existing.update({q: (s, c) for q, s, c in rows})
             conflicts = [a for a in answers if a.query_id in existing and existing[a.query_id] != (a.status.value, a.answer_class)]
@@ -325,7 +328,7 @@ class Ledger:
         rows = self.ws.query(
             f"SELECT a.answer_id, a.status, a.answer_class, {_QUERY_COLUMNS} FROM answers a"
             " JOIN queries q ON q.query_id = a.query_id"
-            " WHERE a.round = ? AND a.applied_version IS NULL ORDER BY q.rank",
+            " WHERE a.round = ? AND a.applied_version IS NULL AND a.retracted_at IS NULL ORDER BY q.rank",
             (round_no,),
         )
         return [PendingAnswer(r[0], AnswerStatus(r[1]), r[2], _query(r[3:])) for r in rows]
@@ -335,7 +338,7 @@ class Ledger:
         rows = self.ws.query(
             f"SELECT a.answer_id, a.status, a.answer_class, {_QUERY_COLUMNS} FROM answers a"
             " JOIN queries q ON q.query_id = a.query_id"
-            " WHERE a.applied_version = ? AND a.status = ? ORDER BY q.rank",
+            " WHERE a.applied_version = ? AND a.status = ? AND a.retracted_at IS NULL ORDER BY q.rank",
             (name, AnswerStatus.CORRECTED.value),
         )
         return [PendingAnswer(r[0], AnswerStatus(r[1]), r[2], _query(r[3:])) for r in rows]
@@ -364,7 +367,7 @@ class Ledger:
              for p in pending if p.status is AnswerStatus.ACCEPTED],
         )
         marked = con.executemany(
-            "UPDATE answers SET applied_version=? WHERE answer_id=? AND applied_version IS NULL",
+            "UPDATE answers SET applied_version=? WHERE answer_id=? AND applied_version IS NULL AND retracted_at IS NULL",
             [(version, p.answer_id) for p in pending],
         ).rowcount
         if marked != len(pending):  # an answer was retracted (or applied) while the version was written
@@ -386,7 +389,7 @@ class Ledger:
             " c.old_class, c.new_class, c.pixels, q.superpixel_set, q.rep_row, q.rep_col, q.shown_label,"
             " a.status, a.answer_class, a.source, a.annotator, a.answered_at"
             " FROM corrections c LEFT JOIN queries q ON q.query_id = c.query_id"
-            " LEFT JOIN answers a ON a.query_id = c.query_id"
+            " LEFT JOIN answers a ON a.query_id = c.query_id AND a.retracted_at IS NULL"
             f" WHERE c.label_version IN ({marks}) ORDER BY {order_by}",
             list(versions),
         )
@@ -401,7 +404,7 @@ class Ledger:
                    SUM(a.status = 'accepted'), SUM(a.status = 'corrected'), SUM(a.status = 'unanswerable'),
                    SUM(a.answer_id IS NOT NULL AND a.applied_version IS NULL)
             FROM rounds r LEFT JOIN queries q ON q.round = r.round
-                          LEFT JOIN answers a ON a.query_id = q.query_id
+                          LEFT JOIN answers a ON a.query_id = q.query_id AND a.retracted_at IS NULL
             GROUP BY r.round ORDER BY r.round
             """
         )
@@ -412,6 +415,6 @@ class Ledger:
             return {}
         marks = ",".join("?" * len(rounds))
         rows = self.ws.query(
-            f"SELECT source, COUNT(*) FROM answers WHERE round IN ({marks}) GROUP BY source ORDER BY source", list(rounds)
+            f"SELECT source, COUNT(*) FROM answers WHERE retracted_at IS NULL AND round IN ({marks}) GROUP BY source ORDER BY source", list(rounds)
         )
         return {s: int(n) for s, n in rows}

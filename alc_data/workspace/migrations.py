@@ -12,28 +12,35 @@ import sqlite3
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: answers given in the browser (``alc-data annotate``): measured seconds per answer, leases that
-    # hand a query to one annotator for a short time, and retracted answers kept in full (an undo).
+    # hand a query to one annotator for a short time, and undo as a recorded retraction: a retracted
+    # answer stays in ``answers`` with who retracted it and when, so a query can hold several answers of
+    # which at most one is live (the table is rebuilt because SQLite cannot drop its UNIQUE constraint).
     2: (
-        "ALTER TABLE answers ADD COLUMN seconds REAL",  # showing → answering, measured by the page
+        """CREATE TABLE answers_v2 (
+            answer_id INTEGER PRIMARY KEY,
+            query_id INTEGER NOT NULL REFERENCES queries(query_id),
+            round INTEGER NOT NULL,
+            status TEXT NOT NULL,          -- accepted | corrected | unanswerable
+            answer_class INTEGER,
+            source TEXT NOT NULL,
+            annotator TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            applied_version TEXT,
+            seconds REAL,                  -- showing -> answering, measured by the page
+            retracted_by TEXT,             -- an undo: who retracted this answer ...
+            retracted_at TEXT              -- ... and when (NULL: the answer is live)
+        )""",
+        "INSERT INTO answers_v2(answer_id, query_id, round, status, answer_class, source, annotator, answered_at,"
+        " applied_version) SELECT answer_id, query_id, round, status, answer_class, source, annotator, answered_at,"
+        " applied_version FROM answers",
+        "DROP TABLE answers",
+        "ALTER TABLE answers_v2 RENAME TO answers",
+        "CREATE UNIQUE INDEX answers_live_per_query ON answers(query_id) WHERE retracted_at IS NULL",
         """CREATE TABLE IF NOT EXISTS leases (
             query_id INTEGER PRIMARY KEY REFERENCES queries(query_id),
             holder TEXT NOT NULL,        -- one page (browser tab) of one annotator
             annotator TEXT NOT NULL,
             expires_at REAL NOT NULL     -- unix time; an expired lease returns the query to the pool
-        )""",
-        """CREATE TABLE IF NOT EXISTS answer_retractions (
-            retraction_id INTEGER PRIMARY KEY,
-            answer_id INTEGER NOT NULL,  -- the retracted answer, copied here in full
-            query_id INTEGER NOT NULL REFERENCES queries(query_id),
-            round INTEGER NOT NULL,
-            status TEXT NOT NULL,
-            answer_class INTEGER,
-            source TEXT NOT NULL,
-            annotator TEXT NOT NULL,
-            answered_at TEXT NOT NULL,
-            seconds REAL,
-            retracted_by TEXT NOT NULL,
-            retracted_at TEXT NOT NULL
         )""",
     ),
 }
