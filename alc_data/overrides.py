@@ -12,7 +12,7 @@ import copy
 import datetime as _dt
 import re
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 from alc_data.errors import InvalidInput
 
@@ -46,19 +46,19 @@ def parse_assignment(item: str, *, option: str = "--set") -> tuple[list[str], An
 
 
 def apply_overrides(
-    table: dict[str, Any], items: list[str] | None, *, option: str = "--set", tables_only: bool = False
+    table: dict[str, Any], items: list[str] | None, *, option: str = "--set", tables: Iterable[str] | None = None
 ) -> dict[str, Any]:
     """A copy of ``table`` with each ``key.sub=value`` item set (a later item wins; tables are made as needed).
 
-    ``tables_only``: the first key part must name a table already in ``table`` (a typo guard for
-    recipes, whose top level is a fixed set of tables).
+    ``tables``: the names a dotted key may start with (a typo guard for recipes, whose top level is a
+    fixed set of tables); None allows any.
     """
     out = copy.deepcopy(table)
+    known = None if tables is None else tuple(tables)
     for item in items or []:
         parts, value = parse_assignment(item, option=option)
-        if tables_only and len(parts) > 1 and not isinstance(out.get(parts[0]), dict):
-            have = ", ".join(k for k, v in out.items() if isinstance(v, dict))
-            raise InvalidInput(f"{option} {item!r}: the recipe has no table [{parts[0]}] (has: {have})")
+        if known is not None and len(parts) > 1 and parts[0] not in known:
+            raise InvalidInput(f"{option} {item!r}: the recipe has no table [{parts[0]}] (has: {', '.join(known)})")
         node = out
         for depth, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})

@@ -134,7 +134,8 @@ class DataTable:
         return ingest(path, FORMATS.get(self.FORMAT)(**self.reader_arguments()), labels_from=self.start_labels())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.FORMAT, **table_dict(self)}
+        fields = table_dict(self)
+        return {"source": self.FORMAT, **fields, "labels_from": fields.pop("labels_from")}
 
 
 @dataclass(frozen=True)
