@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.evaluate.metrics import confusion_matrix, scores
 
 
@@ -80,3 +80,21 @@ def model_miou(
     maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))
     checkpoint = str(checkpoint_or_model) if isinstance(checkpoint_or_model, (str, os.PathLike)) else None
     return _against_gt(ws, maps, ids, split, "model_miou", {"kind": "model", "checkpoint": checkpoint, "split": split})
+
+
+def evaluate_labels_or_model(
+    ws,
+    *,
+    version: str | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    split: str | None = None,
+    batch_size: int = 4,
+    device: Any = "auto",
+) -> Any:
+    """``alc-data eval``: :func:`model_miou` of ``checkpoint`` on ``split`` (default ``val``) when one
+    is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take)."""
+    if checkpoint is None:
+        return data_miou(ws, version, split=split)
+    if version is not None:
+        raise InvalidInput("--version applies to data mIoU; drop it when evaluating a --model")
+    return model_miou(ws, checkpoint, split=split or "val", batch_size=batch_size, device=device)
