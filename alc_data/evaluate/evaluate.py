@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
-
 from alc_data.errors import AlcError, InvalidInput
-from alc_data.evaluate.metrics import confusion_matrix, scores
+from alc_data.evaluate.metrics import GroundTruthConfusion
 
 
 def _gt_ids(ws, split: str | None, what: str) -> list[str]:
@@ -28,16 +26,10 @@ def _gt_ids(ws, split: str | None, what: str) -> list[str]:
 def _against_gt(ws, maps, ids: list[str], split: str | None, key: str, head: dict[str, Any]) -> dict[str, Any]:
     """Accumulate one confusion matrix over ``maps`` — (image_id, (H, W) uint8, what) — against the
     reference ground truth and report it with ``key`` (data_miou / model_miou) = mIoU."""
-    k = ws.num_classes
-    cm = np.zeros((k, k), dtype=np.int64)
-    total = 0
+    confusion = GroundTruthConfusion(ws.num_classes)
     for image_id, labels, what in maps:
-        gt = ws.read_gt(image_id)
-        if labels.shape != gt.shape:
-            raise AlcError(f"{what} of {image_id!r} has shape {labels.shape}, ground truth {gt.shape}")
-        cm += confusion_matrix(labels, gt, k)
-        total += gt.size
-    res = scores(cm, total_pixels=total, class_names=ws.class_names)
+        confusion.add(labels, ws.read_gt(image_id), f"{what} of {image_id!r}")
+    res = confusion.scores(class_names=ws.class_names)
     return {**head, key: res["miou"], **res, "images": len(ids), "images_without_gt": len(ws.image_ids(split)) - len(ids)}
 
 
