@@ -172,11 +172,47 @@ class Loop:
         self._save()
         return rnd
 
+    def _wait(self, rs: dict[str, Any], message: str) -> None:
+        rs["waiting"] = message
+        self._save()
+
+    def _answer_source(self, t: int, rnd: int, answers_csv: Path | None) -> dict[str, Any] | None:
+        """Where round ``rnd``'s answers come from, as :func:`correct_round` arguments; None (and
+        ``rs["waiting"]`` set) while people still have to answer in the browser or in a CSV file."""
+        from alc_data.queries import export_queries_csv
+
+        rs = self._round_state(t)
+        loop = self.recipe.loop
+        if loop.answers_from == "oracle":
+            return {"oracle": "gt", "oracle_mode": loop.oracle_mode, "annotator": "oracle"}
+        if loop.answers_from == "annotate":
+            from alc_data.workspace.annotation import round_progress
+
+            progress = round_progress(self.ws, rnd)
+            if progress["answered"] < progress["total"]:
+                self._wait(rs, (
+                    f"round {t}: {progress['answered']} of {progress['total']} queries answered; answer them with "
+                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe.name}` "
+                    "again to continue"
+                ))
+                return None
+            return {}  # the answers already in the ledger
+        if answers_csv is None:
+            path = self.paths.root / f"round-{t:02d}" / "queries.csv"
+            if not path.exists():  # never over a file people may be filling in
+                export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
+            rs["queries_csv"] = str(path)
+            self._wait(rs, (
+                f"round {t}: queries written to {path}; fill the answer column and run "
+                f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
+            ))
+            return None
+        return {"answers_csv": answers_csv, "annotator": os.environ.get("USER", "annotator")}
+
     def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
         from alc_data.correction.run import correct_round
-        from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
         out = self.ws.ledger.round(rnd).output_version
@@ -184,37 +220,11 @@ class Loop:
             rs["version"] = out
             self._save()
             return out
+        source = self._answer_source(t, rnd, answers_csv)
+        if source is None:
+            return None
         loop = self.recipe.loop
-        if loop.answers_from == "oracle":
-            res = correct_round(self.ws, round_no=rnd, oracle="gt", oracle_mode=loop.oracle_mode, tau=loop.tau,
-                                expand=loop.expand, checkpoint=rs.get("checkpoint"), annotator="oracle")
-        elif loop.answers_from == "annotate":
-            from alc_data.workspace.annotation import round_progress
-
-            progress = round_progress(self.ws, rnd)
-            if progress["answered"] < progress["total"]:
-                rs["waiting"] = (
-                    f"round {t}: {progress['answered']} of {progress['total']} queries answered; answer them with "
-                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe.name}` "
-                    "again to continue"
-                )
-                self._save()
-                return None
-            res = correct_round(self.ws, round_no=rnd, tau=loop.tau, expand=loop.expand, checkpoint=rs.get("checkpoint"))
-        else:
-            if answers_csv is None:
-                path = self.paths.root / f"round-{t:02d}" / "queries.csv"
-                if not path.exists():  # never over a file people may be filling in
-                    export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
-                rs["queries_csv"] = str(path)
-                rs["waiting"] = (
-                    f"round {t}: queries written to {path}; fill the answer column and run "
-                    f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
-                )
-                self._save()
-                return None
-            res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=loop.tau,
-                                expand=loop.expand, checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
+        res = correct_round(self.ws, round_no=rnd, tau=loop.tau, expand=loop.expand, checkpoint=rs.get("checkpoint"), **source)
         applied = res["applied"]
         version = applied["version"] if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged
