@@ -216,3 +216,20 @@ def test_folder_recipe_with_named_fields_runs_through_alc_data_run(tmp_path, cap
     saved = json.loads((tmp_path / "ws" / "runs" / "mine" / "recipe.json").read_text())
     assert saved["data"]["images"] == str(tmp_path / "data" / "images") and "root" not in saved["data"]
     assert saved["superpixels"]["params"] == {"n_segments": 12, "compactness": 20}
+
+
+def test_every_registered_format_has_a_data_table_that_fits_its_reader():
+    import dataclasses
+    import inspect
+
+    from alc_data.ingest import FORMATS, load_formats
+    from alc_data.loop.config import DATA_FORMATS
+
+    load_formats()
+    assert set(FORMATS.names()) == set(DATA_FORMATS)
+    for name, table in DATA_FORMATS.items():
+        fields = {f.name: "x" for f in dataclasses.fields(table) if f.init and f.type in ("str", "str | None")}
+        data = table(**fields)
+        if name == "demo":
+            continue  # the demo builds its workspace itself (build_demo_workspace adds the gsam set)
+        inspect.signature(FORMATS.get(name)).bind(**data.reader_arguments())  # TypeError on a name the reader lacks
