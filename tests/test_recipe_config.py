@@ -44,11 +44,23 @@ def test_set_nested_keys_and_errors():
         apply_overrides(base, ["lopo.budget=3"], tables=("loop", "data"))
 
 
-def test_superpixels_cli_params_are_toml_values(demo_ws, capsys):
-    code, out, err = run_cli(capsys, "superpixels", "-w", demo_ws.root, "--method", "slic", "--name", "s1",
-                             "--param", "n_segments=20", "--set", "compactness=10.5", "--json")
+def test_superpixels_cli_params_are_toml_values(demo_ws, capsys, monkeypatch):
+    from alc_data.superpixels import SUPERPIXEL_METHODS
+
+    seen = {}
+
+    def fake(image, *, context=None, size=None, scale=None, flag=None, where=None, ids=None):
+        seen.update(size=size, scale=scale, flag=flag, where=where, ids=ids)
+        return np.zeros(image.shape[:2], dtype=np.int32)
+
+    monkeypatch.setitem(SUPERPIXEL_METHODS._items, "fake", fake)
+    code, out, err = run_cli(capsys, "superpixels", "-w", demo_ws.root, "--method", "fake", "--name", "s1",
+                             "--param", "size=20", "--set", "scale=10.5", "-p", "flag=true", "-p", "where=data/sp dir",
+                             "-p", "ids=[1, 2]", "--json")
     assert code == 0, err
-    assert demo_ws.superpixel_set("s1")["params"] == {"n_segments": 20, "compactness": 10.5}
+    assert seen == {"size": 20, "scale": 10.5, "flag": True, "where": "data/sp dir", "ids": [1, 2]}
+    code, out, err = run_cli(capsys, "superpixels", "-w", demo_ws.root, "--method", "fake", "--name", "s2", "-p", "sise=3")
+    assert code == 2 and "unknown parameter 'sise' for superpixel method 'fake'" in err
     # the old int/float/bool guesser is gone: one parser for every command
     import alc_data_cli.superpixels as cli_superpixels
 
