@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, console, open_workspace, print_json
-
-
-def method_table() -> list[dict[str, Any]]:
-    """Registered methods: name, first docstring paragraph and keyword parameters with defaults."""
-    import inspect
-
-    from alc_data.superpixels import SUPERPIXEL_METHODS, load_methods
-
-    load_methods()
-    rows = []
-    for name in SUPERPIXEL_METHODS:
-        fn = SUPERPIXEL_METHODS.get(name)
-        doc = " ".join((inspect.getdoc(fn) or "").strip().split("\n\n")[0].split()).replace("``", "")
-        params = {
-            p.name: (None if p.default is inspect.Parameter.empty else p.default)
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "context"
-        }
-        rows.append({"name": name, "summary": doc, "params": params})
-    return rows
 
 
 def superpixels(
@@ -47,11 +27,11 @@ def superpixels(
     import time
 
     from alc_data.overrides import parse_overrides
-    from alc_data.superpixels import compute_superpixel_set, with_checkpoint
+    from alc_data.superpixels import compute_superpixel_set, describe_methods, with_checkpoint
     from alc_data.superpixels.utils import set_summary
 
     if list_methods:
-        rows = method_table()
+        rows = describe_methods()
         if as_json:
             print_json(rows)
             return

@@ -5,6 +5,7 @@ from alc_data.superpixels.base import (
     SuperpixelContext,
     check_superpixel_params,
     compute_superpixel_set,
+    describe_methods,
     load_methods,
     with_checkpoint,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "SuperpixelContext",
     "check_superpixel_params",
     "compute_superpixel_set",
+    "describe_methods",
     "load_methods",
     "with_checkpoint",
 ]

@@ -60,6 +60,25 @@ def check_superpixel_params(method: str | None, params: dict[str, Any], *, where
     return fn
 
 
+def describe_methods() -> list[dict[str, Any]]:
+    """Registered methods (``alc-data superpixels --list``): name, first docstring paragraph and
+    keyword parameters with their defaults."""
+    import inspect
+
+    load_methods()
+    rows = []
+    for name in SUPERPIXEL_METHODS:
+        fn = SUPERPIXEL_METHODS.get(name)
+        doc = " ".join((inspect.getdoc(fn) or "").strip().split("\n\n")[0].split()).replace("``", "")
+        params = {
+            p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "context"
+        }
+        rows.append({"name": name, "summary": doc, "params": params})
+    return rows
+
+
 def with_checkpoint(params: dict[str, Any], checkpoint: str | None) -> dict[str, Any]:
     """``params`` with ``checkpoint`` added (the SAM methods' ``--sam``); InvalidInput when it is given twice."""
     out = dict(params)
