@@ -161,3 +161,24 @@ def score_prediction_folder(
     stream = open_prediction_folder(ws, folder, ws.image_ids(split), logits=logits)
     extra = {"predictions": str(Path(folder).resolve()), "logits": bool(logits), **(kwargs.pop("extra_params", None) or {})}
     return score_round(ws, probabilities=stream, budget=budget, split=split, extra_params=extra, **kwargs)
+
+
+def score_checkpoint_or_predictions(
+    ws: Workspace,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    predictions: str | os.PathLike | None = None,
+    logits: bool = False,
+    batch_size: int = 4,
+    **options: Any,
+) -> Any:
+    """``alc-data score``: a round scored from an alc-data ``checkpoint`` or a ``predictions`` folder
+    (exactly one of the two; ``logits`` describes the folder's files). Returns what
+    :func:`score_round` returns; ``options`` as :func:`score_round` (``budget``, ``acquisition``, ...)."""
+    if (checkpoint is None) == (predictions is None):
+        raise InvalidInput("give --model CHECKPOINT or --predictions DIR (one of the two)")
+    if predictions is not None:
+        return score_prediction_folder(ws, predictions, logits=logits, **options)
+    if logits:
+        raise InvalidInput("--logits describes --predictions files; --model checkpoints need no flag")
+    return score_round(ws, checkpoint=checkpoint, batch_size=batch_size, **options)

@@ -23,16 +23,11 @@ def evaluate(
 
     Coverage is the share of pixels counted: pixels either side marks 255 are skipped.
     """
-    from alc_data.errors import AlcError
-    from alc_data.evaluate import data_miou, model_miou, per_class_table, summary_line
+    from alc_data.evaluate import evaluate_labels_or_model, per_class_table, summary_line
 
-    ws = open_workspace(workspace)
-    if model is not None:
-        if version is not None:
-            raise AlcError("--version applies to data mIoU; drop it when evaluating a --model")
-        result = model_miou(ws, model, split=split or "val", batch_size=batch_size, device=device)
-    else:
-        result = data_miou(ws, version, split=split)
+    result = evaluate_labels_or_model(
+        open_workspace(workspace), version=version, checkpoint=model, split=split, batch_size=batch_size, device=device
+    )
     if as_json:
         print_json(result)
         return

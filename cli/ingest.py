@@ -77,22 +77,6 @@ def coco(
     _run(workspace, read_coco(annotations, images=images, panoptic_dir=panoptic_dir, split=split), labels_from)
 
 
-def _parse_splits(values: list[str] | None) -> dict[str, Path] | None:
-    from alc_data.errors import AlcError
-
-    if not values:
-        return None
-    out: dict[str, Path] = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise AlcError(f"--split {value!r}: expected NAME=LISTFILE, e.g. --split val=val.txt")
-        if name in out:
-            raise AlcError(f"--split {name}: given twice; give each split once")
-        out[name] = Path(path)
-    return out
-
-
 @ingest_app.command("folder")
 def folder(
     images: Annotated[Path, typer.Option("--images", help="Folder of <image_id>.jpg/.jpeg/.png images.")],
@@ -119,17 +103,13 @@ def folder(
     ] = None,
 ) -> None:
     """Plain folders of images and label maps (+ optional ground truth and superpixels)."""
-    from alc_data.errors import AlcError
-    from alc_data.ingest.folder import read_folder
+    from alc_data.ingest.folder import folder_labels_from, parse_split_lists, read_folder
 
-    if labels is not None and labels_from is not None:
-        raise AlcError("give either --labels FOLDER or --labels-from, not both")
-    if labels is None and labels_from is None and gt is None:
-        raise AlcError("no labels to start from; pass --labels FOLDER (or --gt FOLDER with --labels-from gt)")
+    start = folder_labels_from(labels=labels, labels_from=labels_from, gt=gt)
     source = read_folder(
-        images, classes=classes, labels=labels, gt=gt, superpixels=superpixels, splits=_parse_splits(split), name=name
+        images, classes=classes, labels=labels, gt=gt, superpixels=superpixels, splits=parse_split_lists(split), name=name
     )
-    _run(workspace, source, labels_from or (str(labels) if labels is not None else "gt"))
+    _run(workspace, source, start)
 
 
 @ingest_app.command("hf")

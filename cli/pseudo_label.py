@@ -9,18 +9,6 @@ import typer
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
 
 
-def _parse_prompts(items: list[str] | None) -> dict[str, str]:
-    from alc_data.errors import AlcError
-
-    out: dict[str, str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise AlcError(f"--prompt {item!r}: use CLASS=PHRASE, e.g. tvmonitor='tv monitor' (empty phrase: skip the class)")
-        key, phrase = item.split("=", 1)
-        out[key.strip()] = phrase.strip()
-    return out
-
-
 def pseudo_label(
     detector: Annotated[str, typer.Option("--detector", help="GroundingDINO: a Hugging Face-format folder or a hub id (IDEA-Research/grounding-dino-base; downloaded into the Hugging Face cache when online, read from it offline).")],
     sam: Annotated[str, typer.Option("--sam", help="SAM: sam_vit_{h,l,b}_*.pth (segment-anything), a Hugging Face SAM folder, or a hub id (facebook/sam-vit-huge, through the Hugging Face cache).")],
@@ -39,11 +27,12 @@ def pseudo_label(
     as_json: JsonOpt = False,
 ) -> None:
     """Label every image with Grounded-SAM; resumes an interrupted run (same settings) where it stopped."""
+    from alc_data.foundation.detector import parse_prompt_overrides
     from alc_data.foundation.pseudo_label import run_pseudo_label
 
     result = run_pseudo_label(
         open_workspace(workspace), detector=detector, sam=sam, version=version, box_threshold=box_threshold,
-        text_threshold=text_threshold, nms_iou=nms_iou, prompts=_parse_prompts(prompt), background=background,
+        text_threshold=text_threshold, nms_iou=nms_iou, prompts=parse_prompt_overrides(prompt), background=background,
         batch_size=batch_size, device=device, amp=amp, sam_type=sam_type, instances_set=instances_set,
     )
     if as_json:

@@ -45,16 +45,12 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run rounds of train → score → query → correct → eval; re-run the same command to resume."""
-    from alc_data.loop import Loop, apply_overrides, load_recipe, prepare_workspace
-    from alc_data.loop.run import resolve
+    from alc_data.loop import Loop, prepare_workspace, read_recipe
 
-    recipe_dict = apply_overrides(load_recipe(recipe), overrides)
-    if answers_from:
-        recipe_dict = apply_overrides(recipe_dict, [f"loop.answers_from={answers_from}"])
-    resolve(recipe_dict)  # every recipe error before anything is written
-    ws = prepare_workspace(workspace, recipe_dict)
+    checked = read_recipe(recipe, overrides, answers_from=answers_from)  # every recipe error before anything is written
+    ws = prepare_workspace(workspace, checked)
     log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
-    table = Loop(ws, recipe_dict, name=name, log=log).run(answers_csv=answers)
+    table = Loop(ws, checked, name=name, log=log).run(answers_csv=answers)
     if as_json:
         print_json(table)
         return

@@ -30,22 +30,13 @@ def score(
 ) -> None:
     """Stream probabilities (from --model or --predictions) into the scorer, write the round's score
     table, select the top-B queries."""
-    from alc_data.errors import InvalidInput
+    from alc_data.rounds import score_checkpoint_or_predictions
 
-    if (model is None) == (predictions is None):
-        raise InvalidInput("give --model CHECKPOINT or --predictions DIR (one of the two)")
-    if logits and predictions is None:
-        raise InvalidInput("--logits describes --predictions files; --model checkpoints need no flag")
-    options = dict(budget=budget, acquisition=acquisition, superpixel_set=superpixels, label_version=version,
-                   split=split, skip_asked=skip_asked, seed=seed, representative=representative)
-    if predictions is not None:
-        from alc_data.rounds import score_prediction_folder
-
-        result = score_prediction_folder(open_workspace(workspace), predictions, logits=logits, **options)
-    else:
-        from alc_data.rounds import score_round
-
-        result = score_round(open_workspace(workspace), checkpoint=model, batch_size=batch_size, **options)
+    result = score_checkpoint_or_predictions(
+        open_workspace(workspace), checkpoint=model, predictions=predictions, logits=logits, batch_size=batch_size,
+        budget=budget, acquisition=acquisition, superpixel_set=superpixels, label_version=version, split=split,
+        skip_asked=skip_asked, seed=seed, representative=representative,
+    )
     if as_json:
         print_json(result)
     else:

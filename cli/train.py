@@ -36,11 +36,8 @@ def train(
     """Train a model on a label version (the latest unless --version); prints the checkpoint path."""
     import datetime as _dt
 
-    from alc_data.errors import AlcError
     from alc_data.train import TrainConfig, train_model
 
-    if epochs is not None and iterations is not None:
-        raise AlcError("give --epochs or --iterations, not both")
     ws = open_workspace(workspace)
     values = {
         "model": model, "epochs": epochs, "iterations": iterations, "batch_size": batch_size, "lr": lr,

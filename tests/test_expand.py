@@ -146,17 +146,16 @@ def test_cli_expand_option_and_bad_value(planted_ws, capsys):
 
 
 def test_recipe_expand_key_is_checked():
-    from alc_data.loop.run import resolve
+    from alc_data.loop import Recipe
 
-    assert resolve({"loop": {"expand": "label"}})["loop"]["expand"] == "label"
+    assert Recipe.from_dict({"loop": {"expand": "label"}}).loop.expand == "label"
     with pytest.raises(AlcError, match="loop.expand = 'all'"):
-        resolve({"loop": {"expand": "all"}})
+        Recipe.from_dict({"loop": {"expand": "all"}})
 
 
 def test_one_default_expansion_everywhere():
     from alc_data.correction.expand import DEFAULT_EXPANSION
-    from alc_data.loop import load_recipe
-    from alc_data.loop.run import resolve
+    from alc_data.loop import Recipe, load_recipe
 
-    assert resolve({})["loop"]["expand"] == DEFAULT_EXPANSION
+    assert Recipe.from_dict({}).loop.expand == DEFAULT_EXPANSION
     assert load_recipe("demo")["loop"]["expand"] == DEFAULT_EXPANSION  # from recipes/base.toml

@@ -74,7 +74,7 @@ def test_config_from_dict_converts_and_rejects_unknown_keys():
     assert cfg.as_dict()["encoder_weights"] == "w.pth"
     with pytest.raises(AlcError, match=r"unknown train setting\(s\) lr_decay, warmup; valid keys: model, iterations"):
         TrainConfig.from_dict({"warmup": 3, "lr_decay": 1})
-    with pytest.raises(AlcError, match="iterations or epochs, not both"):
+    with pytest.raises(AlcError, match="iterations \\(--iterations\\) or epochs \\(--epochs\\), not both"):
         TrainConfig.from_dict({"iterations": 3, "epochs": 1})
     with pytest.raises(AlcError, match="batch_size must be ≥ 2"):
         TrainConfig.from_dict({"batch_size": 1})
@@ -228,4 +228,4 @@ def test_cli_train_prints_the_checkpoint(colour_ws, tmp_path, capsys):
     data = json.loads(res.stdout)
     assert data["completed"] and data["iterations"] == 2 and data["seconds"] == 0.0  # already finished
     res = invoke(capsys, [*args, "--epochs", "1"])
-    assert res.exit_code == 2 and "error: give --epochs or --iterations, not both" in res.output
+    assert res.exit_code == 2 and "error: give iterations (--iterations) or epochs (--epochs), not both" in res.output

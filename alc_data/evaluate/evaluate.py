@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
-
-from alc_data.errors import AlcError
-from alc_data.evaluate.metrics import confusion_matrix, scores
+from alc_data.errors import AlcError, InvalidInput
+from alc_data.evaluate.metrics import GroundTruthConfusion
 
 
 def _gt_ids(ws, split: str | None, what: str) -> list[str]:
@@ -28,16 +26,10 @@ def _gt_ids(ws, split: str | None, what: str) -> list[str]:
 def _against_gt(ws, maps, ids: list[str], split: str | None, key: str, head: dict[str, Any]) -> dict[str, Any]:
     """Accumulate one confusion matrix over ``maps`` — (image_id, (H, W) uint8, what) — against the
     reference ground truth and report it with ``key`` (data_miou / model_miou) = mIoU."""
-    k = ws.num_classes
-    cm = np.zeros((k, k), dtype=np.int64)
-    total = 0
+    confusion = GroundTruthConfusion(ws.num_classes)
     for image_id, labels, what in maps:
-        gt = ws.read_gt(image_id)
-        if labels.shape != gt.shape:
-            raise AlcError(f"{what} of {image_id!r} has shape {labels.shape}, ground truth {gt.shape}")
-        cm += confusion_matrix(labels, gt, k)
-        total += gt.size
-    res = scores(cm, total_pixels=total, class_names=ws.class_names)
+        confusion.add(labels, ws.read_gt(image_id), f"{what} of {image_id!r}")
+    res = confusion.scores(class_names=ws.class_names)
     return {**head, key: res["miou"], **res, "images": len(ids), "images_without_gt": len(ws.image_ids(split)) - len(ids)}
 
 
@@ -80,3 +72,21 @@ def model_miou(
     maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))
     checkpoint = str(checkpoint_or_model) if isinstance(checkpoint_or_model, (str, os.PathLike)) else None
     return _against_gt(ws, maps, ids, split, "model_miou", {"kind": "model", "checkpoint": checkpoint, "split": split})
+
+
+def evaluate_labels_or_model(
+    ws,
+    *,
+    version: str | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    split: str | None = None,
+    batch_size: int = 4,
+    device: Any = "auto",
+) -> Any:
+    """``alc-data eval``: :func:`model_miou` of ``checkpoint`` on ``split`` (default ``val``) when one
+    is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take)."""
+    if checkpoint is None:
+        return data_miou(ws, version, split=split)
+    if version is not None:
+        raise InvalidInput("--version applies to data mIoU; drop it when evaluating a --model")
+    return model_miou(ws, checkpoint, split=split or "val", batch_size=batch_size, device=device)

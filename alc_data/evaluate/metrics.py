@@ -49,6 +49,31 @@ def _confusion_torch(pred: Any, gt: Any, k: int) -> np.ndarray:
     return torch.bincount(g * k + p, minlength=k * k).reshape(k, k).cpu().numpy().astype(np.int64)
 
 
+class GroundTruthConfusion:
+    """One confusion matrix accumulated image by image against reference ground truth: the one
+    accumulator behind data mIoU, model mIoU and the publish statistics.
+
+    ``add(labels, gt)`` takes (H, W) maps of one image (values 0..K-1 or IGNORE_INDEX); ``scores()``
+    reports them with the skipped share measured over every ground-truth pixel added."""
+
+    def __init__(self, num_classes: int) -> None:
+        self.num_classes = int(num_classes)
+        self.matrix = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
+        self.pixels = 0
+        self.images = 0
+
+    def add(self, labels: Any, gt: Any, what: str = "labels") -> None:
+        if tuple(labels.shape) != tuple(gt.shape):
+            raise AlcError(f"{what} has shape {tuple(labels.shape)}, ground truth {tuple(gt.shape)}; they must match")
+        self.matrix += confusion_matrix(labels, gt, self.num_classes)
+        self.pixels += int(np.prod(gt.shape))
+        self.images += 1
+
+    def scores(self, class_names: list[str] | None = None) -> dict[str, Any]:
+        """:func:`scores` of the accumulated matrix."""
+        return scores(self.matrix, total_pixels=self.pixels, class_names=class_names)
+
+
 def iou_per_class(cm: np.ndarray) -> np.ndarray:
     """(K,) float64 IoU = TP / (TP + FP + FN); NaN for a class absent from both sides."""
     cm = np.asarray(cm, dtype=np.float64)

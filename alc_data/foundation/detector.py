@@ -107,6 +107,19 @@ def is_background_name(name: str) -> bool:
     return name.strip().lower() in BACKGROUND_NAMES
 
 
+def parse_prompt_overrides(items: Sequence[str] | None) -> dict[str, str]:
+    """``["CLASS=PHRASE", ...]`` (``--prompt``) → {class: phrase}; an empty phrase skips the class."""
+    from alc_data.errors import InvalidInput
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InvalidInput(f"--prompt {item!r}: use CLASS=PHRASE, e.g. tvmonitor='tv monitor' (empty phrase: skip the class)")
+        key, phrase = item.split("=", 1)
+        out[key.strip()] = phrase.strip()
+    return out
+
+
 def class_prompts(
     class_names: Sequence[str],
     overrides: Mapping[str, str] | None = None,

@@ -149,6 +149,38 @@ def _read_split_lists(splits: dict[str, Path], images: dict[str, Path]) -> dict[
     return membership
 
 
+def folder_labels_from(*, labels: str | Path | None, labels_from: str | Path | None, gt: str | Path | None) -> str:
+    """What v0 starts from for a folder dataset: the ``labels`` folder, ``labels_from`` (``gt`` or a
+    folder), or ``gt`` when only reference ground truth is given. InvalidInput when both or none are given."""
+    if labels is not None and labels_from is not None:
+        raise InvalidInput(
+            "give either labels (--labels FOLDER, recipe labels = ...) or labels_from (--labels-from), not both"
+        )
+    if labels is None and labels_from is None and gt is None:
+        raise InvalidInput(
+            "no labels to start from; pass --labels FOLDER (or --gt FOLDER with --labels-from gt); "
+            "in a recipe: labels = FOLDER, or gt = FOLDER with labels_from = 'gt'"
+        )
+    if labels_from is not None:
+        return str(labels_from)
+    return str(labels) if labels is not None else "gt"
+
+
+def parse_split_lists(items: list[str] | None) -> dict[str, Path] | None:
+    """``["NAME=LISTFILE", ...]`` (``--split``) → {name: list file}; None when there are none."""
+    if not items:
+        return None
+    out: dict[str, Path] = {}
+    for value in items:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise InvalidInput(f"--split {value!r}: expected NAME=LISTFILE, e.g. --split val=val.txt")
+        if name in out:
+            raise InvalidInput(f"--split {name}: given twice; give each split once")
+        out[name] = Path(path)
+    return out
+
+
 @FORMATS.register("folder")
 def read_folder(
     images: str | Path,

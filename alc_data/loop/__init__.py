@@ -1,6 +1,7 @@
 """The correction loop and its recipes."""
 
-from alc_data.loop.recipes import apply_overrides, load_recipe
+from alc_data.loop.config import Recipe
+from alc_data.loop.recipes import apply_overrides, load_recipe, read_recipe
 from alc_data.loop.run import Loop, plot_runs, prepare_workspace
 
-__all__ = ["Loop", "apply_overrides", "load_recipe", "plot_runs", "prepare_workspace"]
+__all__ = ["Loop", "Recipe", "apply_overrides", "load_recipe", "plot_runs", "prepare_workspace", "read_recipe"]

@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from alc_data.loop.recipes import apply_overrides, load_recipe, merge
-from alc_data.loop.run import Loop, plot_runs, prepare_workspace, resolve
+import dataclasses
+
+from alc_data.loop.config import Recipe
+from alc_data.loop.recipes import apply_overrides, load_recipe
+from alc_data.loop.run import Loop, plot_runs, prepare_workspace
 
 
 def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
@@ -29,15 +32,15 @@ def run_demo(
     so only the selection differs. Returns the round tables and the data-mIoU gains.
     """
     out = Path(out)
-    base = apply_overrides(load_recipe(recipe), overrides)
-    for acq in compare:
-        resolve(merge(base, {"loop": {"acquisition": acq}}))  # every recipe error before anything is written
+    base = Recipe.from_dict(apply_overrides(load_recipe(recipe), overrides))
+    recipes = {}
+    for acq in (base.loop.acquisition, *compare):  # every recipe error before anything is written
+        recipes[acq] = Recipe.from_dict({**base.to_dict(), "loop": {**base.to_dict()["loop"], "acquisition": acq}})
     runs = []
     first_model = None
-    for acq in (base.get("loop", {}).get("acquisition", "sim"), *compare):
-        rec = merge(base, {"loop": {"acquisition": acq}})
+    for acq, rec in recipes.items():
         if first_model is not None:
-            rec = merge(rec, {"loop": {"init_model": str(first_model)}})
+            rec = rec.replace(loop=dataclasses.replace(rec.loop, init_model=str(first_model)))
         ws = prepare_workspace(out / acq, rec)
         log(f"[{acq}] workspace {ws.root}")
         loop = Loop(ws, rec, name=f"demo-{acq}", log=_prefixed(log, acq))

@@ -1,7 +1,9 @@
-"""Recipes: small TOML files that may extend a base recipe, with ``--set key.sub=value`` overrides.
+"""Recipes: small TOML files that may extend a base recipe, with ``--set key.sub=value`` overrides
+(:mod:`alc_data.overrides`), checked as a whole by :class:`alc_data.loop.config.Recipe`.
 
 ``extends = "base.toml"`` (a path relative to the recipe, or a built-in recipe name) is loaded first
-and the recipe's tables are merged over it, key by key. Built-in recipes live in the top-level
+and the recipe's tables are merged over it, key by key; a ``[data]`` table naming another ``source``
+replaces the parent's (each format has its own fields). Built-in recipes live in the top-level
 ``recipes/`` folder, installed as the package ``alc_data_recipes``.
 """
 
@@ -76,35 +78,30 @@ def load_recipe(name_or_path: str | os.PathLike, *, _seen: tuple[Path, ...] = ()
     parent = data.pop("extends", None)
     name = data.pop("name", None) or path.stem
     if parent:
-        data = merge(load_recipe(parent, _seen=(*_seen, path), _relative_to=path.parent), data)
+        base = load_recipe(parent, _seen=(*_seen, path), _relative_to=path.parent)
+        own_data = data.get("data")
+        if isinstance(own_data, dict) and own_data.get("source", base.get("data", {}).get("source")) != base.get("data", {}).get("source"):
+            base.pop("data", None)  # another dataset format: the parent's [data] fields mean nothing for it
+        data = merge(base, data)
     data["name"] = name
     return data
 
 
-def parse_value(text: str) -> Any:
-    """A ``--set`` value as TOML (numbers, booleans, arrays, quoted strings), else the raw string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def apply_overrides(recipe: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides; an unknown top-level table is an error (typo guard)."""
-    out = copy.deepcopy(recipe)
-    for item in overrides or []:
-        if "=" not in item:
-            raise AlcError(f"--set {item!r}: expected key.sub=value")
-        key, value = item.split("=", 1)
-        parts = [p for p in key.strip().split(".") if p]
-        if not parts:
-            raise AlcError(f"--set {item!r}: empty key")
-        if len(parts) > 1 and parts[0] not in out:
-            raise AlcError(f"--set {item!r}: the recipe has no table [{parts[0]}] (has: {', '.join(k for k, v in out.items() if isinstance(v, dict))})")
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise AlcError(f"--set {item!r}: {p} is not a table")
-        node[parts[-1]] = parse_value(value.strip())
-    return out
+    """Apply ``--set key.sub=value`` overrides (parsed by :mod:`alc_data.overrides`); an unknown
+    top-level table is an error (typo guard)."""
+    from alc_data.loop.config import TABLES
+    from alc_data.overrides import apply_overrides as apply
+
+    return apply(recipe, overrides, option="--set", tables=TABLES)
+
+
+def read_recipe(name_or_path: str | os.PathLike, overrides: list[str] | None = None, *, answers_from: str | None = None):
+    """``alc-data run RECIPE --set ... [--answers-from X]``: the recipe loaded, overridden and checked
+    as a whole (:class:`alc_data.loop.config.Recipe`), before anything is written."""
+    from alc_data.loop.config import Recipe
+
+    recipe = apply_overrides(load_recipe(name_or_path), overrides)
+    if answers_from is not None:
+        recipe = merge(recipe, {"loop": {"answers_from": answers_from}})
+    return Recipe.from_dict(recipe)

@@ -19,33 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alc_data.errors import AlcError
+from alc_data.loop.config import Recipe
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
-
-DEFAULTS: dict[str, Any] = {
-    "data": {"source": "demo", "labels_from": "gt"},
-    "superpixels": {"set": "sam", "method": None, "params": {}},
-    "pseudo_label": {"enabled": False},
-    "train": {},
-    "loop": {
-        "rounds": 3,
-        "budget": 100,
-        "acquisition": "sim",
-        "representative": "pool",
-        "split": "train",
-        "skip_asked": True,
-        "answers_from": "oracle",
-        "oracle_mode": "pixel",
-        "tau": 0.0,
-        "expand": "label",  # alc_data.correction.expand.DEFAULT_EXPANSION
-        "final_train": True,
-        "init_model": None,
-        "seed": 0,
-        "batch_size": 8,
-    },
-    "eval": {"model_split": "val"},
-}
-
 
 @dataclass
 class RunPaths:
@@ -82,96 +58,46 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def resolve(recipe: dict[str, Any]) -> dict[str, Any]:
-    """The recipe merged over the defaults, checked for unknown loop keys."""
-    from alc_data.loop.recipes import merge
-
-    out = merge(DEFAULTS, recipe)
-    unknown = set(out["loop"]) - set(DEFAULTS["loop"])
-    if unknown:
-        raise AlcError(f"recipe [loop] has unknown keys {sorted(unknown)}; valid: {', '.join(sorted(DEFAULTS['loop']))}")
-    for key, default in DEFAULTS["loop"].items():
-        value = out["loop"][key]
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise AlcError(f"loop.{key} = {value!r}; use true or false")
-        elif isinstance(default, (int, float)):
-            try:
-                out["loop"][key] = type(default)(value)
-            except (TypeError, ValueError):
-                raise AlcError(f"loop.{key} = {value!r} is not a number; fix the recipe or --set loop.{key}=N") from None
-    if out["loop"]["rounds"] < 1 or out["loop"]["budget"] < 1:
-        raise AlcError("loop.rounds and loop.budget must be at least 1")
-    if out["loop"]["answers_from"] not in ("oracle", "csv", "annotate"):
-        raise AlcError(f"loop.answers_from = {out['loop']['answers_from']!r}; use 'oracle', 'csv' or 'annotate'")
-    from alc_data.correction.expand import EXPANSION_MODES
-
-    if out["loop"]["expand"] not in EXPANSION_MODES:
-        raise AlcError(f"loop.expand = {out['loop']['expand']!r}; use one of {', '.join(EXPANSION_MODES)}")
-    from alc_data.scoring.pool import REPRESENTATIVES
-
-    if out["loop"]["representative"] not in REPRESENTATIVES:
-        raise AlcError(f"loop.representative = {out['loop']['representative']!r}; use one of {', '.join(REPRESENTATIVES)}")
-    from alc_data.scoring import ACQUISITIONS
-    from alc_data.train import TrainConfig
-
-    ACQUISITIONS.get(out["loop"]["acquisition"])
-    TrainConfig.from_dict({k: v for k, v in out["train"].items() if k != "warm_start"})  # checks keys and values
-    return out
+def as_recipe(recipe: Recipe | dict[str, Any]) -> Recipe:
+    """A checked :class:`Recipe` from a recipe dict (a loaded recipe with its overrides), or the recipe itself."""
+    return recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)
 
 
-def prepare_workspace(workspace: Path, recipe: dict[str, Any]) -> Workspace:
+def prepare_workspace(workspace: str | os.PathLike, recipe: Recipe | dict[str, Any]) -> Workspace:
     """Open the workspace, or create it from the recipe's [data] table when it does not exist."""
-    from alc_data.ingest import FORMATS, ingest, load_formats
-
-    if Workspace.exists_at(workspace):
+    if Workspace.exists_at(Path(workspace)):
         return Workspace.open(workspace)
-    data = dict(recipe["data"])
-    source = data.pop("source")
-    labels_from = data.pop("labels_from", "gt")
-    if source == "demo":
-        from alc_data.demo import build_demo_workspace
-
-        size = data.pop("size", 64)
-        return build_demo_workspace(workspace, size=(size, size), **data)
-    load_formats()
-    reader = FORMATS.get(source)
-    root = data.pop("root", None)
-    if not root:
-        raise AlcError(f"recipe [data] source = {source!r} needs root = PATH (or pass an existing -w workspace)")
-    return ingest(workspace, reader(root, **data), labels_from=labels_from)
+    return as_recipe(recipe).data.create_workspace(Path(workspace))
 
 
-def prepare_inputs(ws: Workspace, recipe: dict[str, Any]) -> str:
+def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
     """Pseudo labels and the superpixel set the recipe asks for; returns the superpixel set name."""
-    pl = recipe["pseudo_label"]
-    if pl.get("enabled"):
+    pl = recipe.pseudo_label
+    if pl.enabled and pl.version not in {v.name for v in ws.label_versions()}:
         from alc_data.foundation.pseudo_label import run_pseudo_label
 
-        opts = {k: v for k, v in pl.items() if k != "enabled"}
-        name = opts.get("version", "pseudo")
-        if name not in {v.name for v in ws.label_versions()}:
-            run_pseudo_label(ws, **opts)
-    sp = recipe["superpixels"]
-    name = sp.get("set") or sp.get("method")
-    if name not in {s["name"] for s in ws.superpixel_sets()}:
-        if not sp.get("method"):
+        run_pseudo_label(ws, **pl.arguments())
+    sp = recipe.superpixels
+    if sp.name not in {s["name"] for s in ws.superpixel_sets()}:
+        if not sp.method:
             raise AlcError(
-                f"superpixel set {name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
+                f"superpixel set {sp.name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
             )
         from alc_data.superpixels import compute_superpixel_set
 
-        compute_superpixel_set(ws, sp["method"], name=name, params=sp.get("params") or {})
-    return name
+        compute_superpixel_set(ws, sp.method, name=sp.name, params=sp.params)
+    return sp.name
 
 
 class Loop:
     """One run of the correction loop over a workspace; see the module docstring."""
 
-    def __init__(self, ws: Workspace, recipe: dict[str, Any], *, name: str | None = None, log: Callable[[str], None] = print):
+    def __init__(
+        self, ws: Workspace, recipe: Recipe | dict[str, Any], *, name: str | None = None, log: Callable[[str], None] = print
+    ):
         self.ws = ws
-        self.recipe = resolve(recipe)
-        self.name = name or self.recipe.get("name", "run")
+        self.recipe = as_recipe(recipe)
+        self.name = name or self.recipe.name
         self.paths = RunPaths(ws.runs_dir() / self.name)
         self.log = log
         self.state: dict[str, Any] = _read_json(self.paths.state, {"rounds": {}, "start_version": None})
@@ -188,34 +114,33 @@ class Loop:
 
         recipe_path = self.paths.root / "recipe.json"
         if recipe_path.exists():
-            before = json.loads(recipe_path.read_text())
-            if before != json.loads(json.dumps(self.recipe, default=str)):
+            if Recipe.from_saved(json.loads(recipe_path.read_text())) != self.recipe:
                 raise AlcError(
                     f"run {self.name!r} exists with a different recipe ({recipe_path}); "
                     "resume it with the same recipe, or pass --name NEW for a new run"
                 )
-        _write_json(recipe_path, self.recipe)
+        _write_json(recipe_path, self.recipe.to_dict())
         _write_json(self.paths.root / "run.json", {"alc_data_version": __version__, "git_revision": git_revision(), "workspace": str(self.ws.root)})
 
     # ---------------------------------------------------------------- steps
     def _train(self, t: int, version: str) -> Path:
-        from alc_data.train import TrainConfig, train_model
+        from alc_data.train import train_model
 
         rs = self._round_state(t)
         if rs.get("checkpoint") and Path(rs["checkpoint"]).is_file():
             return Path(rs["checkpoint"])
-        loop = self.recipe["loop"]
-        if t == 1 and loop.get("init_model"):
-            ckpt = Path(loop["init_model"])
+        loop = self.recipe.loop
+        if t == 1 and loop.init_model:
+            ckpt = Path(loop.init_model)
             if not ckpt.is_file():
                 raise AlcError(f"loop.init_model {ckpt} not found; train one with `alc-data train` or remove the key")
         else:
-            cfg = TrainConfig.from_dict({k: v for k, v in self.recipe["train"].items() if k != "warm_start"})
+            cfg = self.recipe.train.config
             init = None
-            if self.recipe["train"].get("warm_start") and t > 1:
+            if self.recipe.train.warm_start and t > 1:
                 init = Path(self._round_state(t - 1)["checkpoint"])
             self.log(f"round {t}: training {cfg.model} on labels {version}")
-            result = train_model(self.ws, version=version, split=loop["split"], config=cfg,
+            result = train_model(self.ws, version=version, split=loop.split, config=cfg,
                                  run_dir=self.paths.model_dir(t), resume=True, init_checkpoint=init)
             ckpt = Path(result.checkpoint)
         rs["checkpoint"] = str(ckpt)
@@ -234,12 +159,12 @@ class Loop:
 
         rnd = self._ledger_round(t)
         if rnd is None:
-            loop = self.recipe["loop"]
-            self.log(f"round {t}: scoring with {loop['acquisition']}, budget {loop['budget']}")
+            loop = self.recipe.loop
+            self.log(f"round {t}: scoring with {loop.acquisition}, budget {loop.budget}")
             res = score_round(
-                self.ws, checkpoint=ckpt, budget=int(loop["budget"]), acquisition=loop["acquisition"],
-                superpixel_set=sp_set, label_version=version, split=loop["split"], skip_asked=loop["skip_asked"],
-                batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t, representative=loop["representative"],
+                self.ws, checkpoint=ckpt, budget=loop.budget, acquisition=loop.acquisition,
+                superpixel_set=sp_set, label_version=version, split=loop.split, skip_asked=loop.skip_asked,
+                batch_size=loop.batch_size, seed=loop.seed + t, representative=loop.representative,
                 extra_params={"run": self.name, "loop_round": t},
             )
             rnd = res["round"]
@@ -247,11 +172,47 @@ class Loop:
         self._save()
         return rnd
 
+    def _wait(self, rs: dict[str, Any], message: str) -> None:
+        rs["waiting"] = message
+        self._save()
+
+    def _answer_source(self, t: int, rnd: int, answers_csv: Path | None) -> dict[str, Any] | None:
+        """Where round ``rnd``'s answers come from, as :func:`correct_round` arguments; None (and
+        ``rs["waiting"]`` set) while people still have to answer in the browser or in a CSV file."""
+        from alc_data.queries import export_queries_csv
+
+        rs = self._round_state(t)
+        loop = self.recipe.loop
+        if loop.answers_from == "oracle":
+            return {"oracle": "gt", "oracle_mode": loop.oracle_mode, "annotator": "oracle"}
+        if loop.answers_from == "annotate":
+            from alc_data.workspace.annotation import round_progress
+
+            progress = round_progress(self.ws, rnd)
+            if progress["answered"] < progress["total"]:
+                self._wait(rs, (
+                    f"round {t}: {progress['answered']} of {progress['total']} queries answered; answer them with "
+                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe.name}` "
+                    "again to continue"
+                ))
+                return None
+            return {}  # the answers already in the ledger
+        if answers_csv is None:
+            path = self.paths.root / f"round-{t:02d}" / "queries.csv"
+            if not path.exists():  # never over a file people may be filling in
+                export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
+            rs["queries_csv"] = str(path)
+            self._wait(rs, (
+                f"round {t}: queries written to {path}; fill the answer column and run "
+                f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
+            ))
+            return None
+        return {"answers_csv": answers_csv, "annotator": os.environ.get("USER", "annotator")}
+
     def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
         from alc_data.correction.run import correct_round
-        from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
         out = self.ws.ledger.round(rnd).output_version
@@ -259,38 +220,11 @@ class Loop:
             rs["version"] = out
             self._save()
             return out
-        loop = self.recipe["loop"]
-        if loop["answers_from"] == "oracle":
-            res = correct_round(self.ws, round_no=rnd, oracle="gt", oracle_mode=loop["oracle_mode"], tau=float(loop["tau"]),
-                                expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator="oracle")
-        elif loop["answers_from"] == "annotate":
-            from alc_data.workspace.annotation import round_progress
-
-            progress = round_progress(self.ws, rnd)
-            if progress["answered"] < progress["total"]:
-                rs["waiting"] = (
-                    f"round {t}: {progress['answered']} of {progress['total']} queries answered; answer them with "
-                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe['name']}` "
-                    "again to continue"
-                )
-                self._save()
-                return None
-            res = correct_round(self.ws, round_no=rnd, tau=float(loop["tau"]), expand=loop["expand"],
-                               checkpoint=rs.get("checkpoint"))
-        else:
-            if answers_csv is None:
-                path = self.paths.root / f"round-{t:02d}" / "queries.csv"
-                if not path.exists():  # never over a file people may be filling in
-                    export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
-                rs["queries_csv"] = str(path)
-                rs["waiting"] = (
-                    f"round {t}: queries written to {path}; fill the answer column and run "
-                    f"`alc-data run {self.recipe['name']} --answers FILE.csv` to continue"
-                )
-                self._save()
-                return None
-            res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
-                                expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
+        source = self._answer_source(t, rnd, answers_csv)
+        if source is None:
+            return None
+        loop = self.recipe.loop
+        res = correct_round(self.ws, round_no=rnd, tau=loop.tau, expand=loop.expand, checkpoint=rs.get("checkpoint"), **source)
         applied = res["applied"]
         version = applied["version"] if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged
@@ -304,8 +238,8 @@ class Loop:
 
         ev = self.state.setdefault("eval", {}).setdefault(key, {})
         if "data_miou" not in ev and self.ws.has_gt():
-            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe["loop"]["split"])["data_miou"]
-        split = self.recipe["eval"]["model_split"]
+            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe.loop.split)["data_miou"]
+        split = self.recipe.eval.model_split
         if ckpt is not None and "model_miou" not in ev and split in self.ws.splits():
             ev["model_miou"] = model_miou(self.ws, ckpt, split=split)["model_miou"]
         self._save()
@@ -325,9 +259,9 @@ class Loop:
         if self.state.get("start_version") is None:
             self.state["start_version"] = self.ws.version().name
             self._save()
-        loop = self.recipe["loop"]
+        loop = self.recipe.loop
         version = self.state["start_version"]
-        for t in range(1, int(loop["rounds"]) + 1):
+        for t in range(1, loop.rounds + 1):
             rs = self._round_state(t)
             if rs.get("done"):
                 version = rs["version"]
@@ -344,15 +278,15 @@ class Loop:
             rs["done"] = True
             self._save()
         final_ckpt = None
-        if loop["final_train"]:
-            final_ckpt = self._train(int(loop["rounds"]) + 1, version)
-        self._evaluate(str(int(loop["rounds"])), version, final_ckpt)
+        if loop.final_train:
+            final_ckpt = self._train(loop.rounds + 1, version)
+        self._evaluate(str(loop.rounds), version, final_ckpt)
         table = self.table()
         self.plot(table)
         return table
 
     def _first_open_round(self) -> int:
-        for t in range(1, int(self.recipe["loop"]["rounds"]) + 1):
+        for t in range(1, self.recipe.loop.rounds + 1):
             if not self._round_state(t).get("done"):
                 return t
         return 0
@@ -365,7 +299,7 @@ class Loop:
         rows = []
         clicks = accepted = corrected = 0
         evals = self.state.get("eval", {})
-        for t in range(0, int(self.recipe["loop"]["rounds"]) + 1):
+        for t in range(0, self.recipe.loop.rounds + 1):
             if t > 0:
                 rnd = self._round_state(t).get("ledger_round")
                 if rnd is None or not self._round_state(t).get("done"):
@@ -388,7 +322,7 @@ class Loop:
                 "data_miou": ev.get("data_miou"),
                 "model_miou": ev.get("model_miou"),
             })
-        out = {"run": self.name, "acquisition": self.recipe["loop"]["acquisition"], "waiting_for_answers": waiting,
+        out = {"run": self.name, "acquisition": self.recipe.loop.acquisition, "waiting_for_answers": waiting,
                "run_dir": str(self.paths.root), "rounds": rows}
         _write_json(self.paths.root / "rounds.json", out)
         return out

@@ -228,6 +228,139 @@ def _ledger_rows(ws, versions: list[str], names: list[str]) -> list[dict[str, An
     ]
 
 
+# ---------------------------------------------------------------------------------------------- build steps
+@dataclass
+class _Plan:
+    """What one build publishes: the version, its original, the splits and the class table."""
+
+    version: str
+    original: str
+    chain: list[str]  # newest first, the original last
+    splits: dict[str, list[str]]
+    names: list[str]
+    palette: np.ndarray
+    labels_from: str
+    independent_gt: bool  # the reference ground truth is not the original labels: mIoU before/after means something
+    records: dict[str, dict[str, Any]]  # image id -> catalogue record (checksum, has_gt)
+
+    @property
+    def published(self) -> set[str]:
+        return set().union(*(set(ids) for ids in self.splits.values()))
+
+
+@dataclass
+class _SplitStats:
+    """One split as written: rows, shards, bytes, per-image change counts and the mIoU before/after."""
+
+    rows: int
+    shards: list[str]
+    nbytes: int
+    per_image: dict[str, tuple[int, int]]  # image id -> (pixels, changed vs original)
+    miou: dict[str, Any] | None
+
+
+def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
+    """Everything checked before a byte is written: the version and its lineage, the splits, damaged labels."""
+    from alc_data.audit.diff import lineage as version_lineage
+    from alc_data.workspace.check import require_version_ok
+
+    v = ws.version(version)
+    chain = version_lineage(ws, v.name)
+    split_plan = plan_splits(ws, splits)
+    if not split_plan:
+        raise AlcError("no images to publish: the chosen splits are empty")
+    labels_from = str(ws.meta("labels_from", "gt"))
+    plan = _Plan(version=v.name, original=chain[-1], chain=chain, splits=split_plan, names=ws.class_names,
+                 palette=ws.palette, labels_from=labels_from, independent_gt=labels_from != "gt" and ws.has_gt(),
+                 records=ws.image_records())
+    for name in dict.fromkeys((plan.version, plan.original)):  # damaged labels are refused before anything is written
+        require_version_ok(ws, name, sorted(plan.published))
+    return plan
+
+
+def _image_bytes_checked(ws, image_id: str, sha256: str) -> bytes:
+    img_path = ws.image_path(image_id)
+    img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
+    if hashlib.sha256(img_bytes).hexdigest() != sha256:
+        raise AlcError(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
+    return img_bytes
+
+
+def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, features, max_shard_bytes: int) -> _SplitStats:
+    """One split's shards (image, label, original label per row) and its statistics."""
+    from alc_data.evaluate.metrics import GroundTruthConfusion
+    from alc_data.progress import track
+
+    k = len(plan.names)
+    writer = _ShardWriter(folder, split, features, max_shard_bytes)
+    before, after = GroundTruthConfusion(k), GroundTruthConfusion(k)
+    per_image: dict[str, tuple[int, int]] = {}
+    for image_id in track(ids, f"publish {split}"):
+        rec = plan.records[image_id]
+        img_bytes = _image_bytes_checked(ws, image_id, rec["sha256"])
+        lab_bytes, lab = _label_png(ws.label_path(plan.version, image_id), plan.palette, f"label {plan.version} of {image_id!r}")
+        org_bytes, org = _label_png(ws.label_path(plan.original, image_id), plan.palette, f"label {plan.original} of {image_id!r}")
+        writer.add(
+            {
+                "image": {"bytes": img_bytes, "path": None},
+                "label": {"bytes": lab_bytes, "path": None},
+                "label_original": {"bytes": org_bytes, "path": None},
+                "image_id": image_id,
+                "classes_present": np.flatnonzero(np.bincount(lab.ravel(), minlength=256)[:k]).tolist(),
+            },
+            len(img_bytes) + len(lab_bytes) + len(org_bytes),
+        )
+        if plan.independent_gt and rec["has_gt"]:
+            gt = ws.read_gt(image_id)
+            before.add(org, gt, f"label {plan.original} of {image_id!r}")
+            after.add(lab, gt, f"label {plan.version} of {image_id!r}")
+        per_image[image_id] = (int(lab.size), int(np.count_nonzero(lab != org)))
+    shards = writer.close()
+    miou = None
+    if after.images:
+        b, a = before.scores(), after.scores()
+        miou = {"images": after.images, "before": b["miou"], "after": a["miou"],
+                "coverage_before": b["coverage"], "coverage_after": a["coverage"]}
+    return _SplitStats(rows=writer.count, shards=[f"data/{p.name}" for p in shards], nbytes=writer.nbytes,
+                       per_image=per_image, miou=miou)
+
+
+def _write_corrections(ws, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
+    """The ledger's corrections along the lineage as config ``corrections``: (rows, shards, bytes)."""
+    corrections = _ledger_rows(ws, plan.chain[:-1], plan.names)
+    if not corrections:
+        return 0, [], 0
+    (staging / "corrections").mkdir()
+    cw = _ShardWriter(staging / "corrections", "train", correction_features(), max_shard_bytes)
+    for row in corrections:
+        cw.add(row, 256)
+    return len(corrections), [f"corrections/{p.name}" for p in cw.close()], cw.nbytes
+
+
+def _write_class_files(ws, staging: Path) -> None:
+    (staging / "id2label.json").write_text(json.dumps({str(i): n for i, n in enumerate(ws.class_names)}, indent=2) + "\n")
+    (staging / "label2color.json").write_text(
+        json.dumps({c.name: list(map(int, c.color)) for c in ws.classes}, indent=2) + "\n"
+    )
+
+
+def _staging_folder(target: Path) -> Path:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".build", dir=target.parent))
+    except OSError as exc:
+        raise AlcError(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    os.chmod(staging, 0o755)  # mkdtemp made it owner-only; the other files follow the umask
+    kill_point("publish:staged")
+    if target.exists():
+        target.rmdir()
+    os.replace(staging, target)
+    kill_point("publish:renamed")
+
+
 # ---------------------------------------------------------------------------------------------- build
 def build_dataset_folder(
     ws,
@@ -246,127 +379,46 @@ def build_dataset_folder(
     renamed into place at the end, so a failure leaves nothing behind. ``repo_id`` only feeds the usage
     snippet of the card. Returns a :class:`BuildResult`.
     """
-    from alc_data.audit.diff import lineage as version_lineage
-    from alc_data.evaluate.metrics import confusion_matrix, scores
-    from alc_data.progress import track
     from alc_data.publish.card import ledger_summary, render_card
-    from alc_data.workspace.check import require_version_ok
 
     target = check_target_dir(out_dir).resolve()
-    v = ws.version(version)
-    chain = version_lineage(ws, v.name)
-    original = chain[-1]
-    plan = plan_splits(ws, splits)
-    if not plan:
-        raise AlcError("no images to publish: the chosen splits are empty")
-    names = ws.class_names
-    k = len(names)
-    palette = ws.palette
-    labels_from = str(ws.meta("labels_from", "gt"))
-    independent_gt = labels_from != "gt" and ws.has_gt()
-    records = ws.image_records()
-    published = set().union(*(set(ids) for ids in plan.values()))
-    for name in dict.fromkeys((v.name, original)):  # damaged labels are refused before anything is written
-        require_version_ok(ws, name, sorted(published))
-
+    plan = _plan_build(ws, version, splits)
+    staging = _staging_folder(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".build", dir=target.parent))
-    except OSError as exc:
-        raise AlcError(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
-    try:
-        features = default_features(names)
         (staging / "data").mkdir()
-        data_files: dict[str, dict[str, list[str]]] = {"default": {}}
-        num_bytes: dict[str, dict[str, int]] = {"default": {}}
-        counts: dict[str, int] = {}
-        miou_rows: dict[str, dict[str, Any]] = {}
-        per_image: dict[str, tuple[int, int]] = {}  # image id -> (pixels, changed vs original), once per image
-        for split, ids in plan.items():
-            writer = _ShardWriter(staging / "data", split, features, max_shard_bytes)
-            conf_before = np.zeros((k, k), dtype=np.int64)
-            conf_after = np.zeros((k, k), dtype=np.int64)
-            gt_pixels = gt_images = 0
-            for image_id in track(ids, f"publish {split}"):
-                rec = records[image_id]
-                img_path = ws.image_path(image_id)
-                img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
-                if hashlib.sha256(img_bytes).hexdigest() != rec["sha256"]:
-                    raise AlcError(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
-                lab_bytes, lab = _label_png(ws.label_path(v.name, image_id), palette, f"label {v.name} of {image_id!r}")
-                org_bytes, org = _label_png(ws.label_path(original, image_id), palette, f"label {original} of {image_id!r}")
-                present = np.flatnonzero(np.bincount(lab.ravel(), minlength=256)[:k]).tolist()
-                n_changed = int(np.count_nonzero(lab != org))
-                writer.add(
-                    {
-                        "image": {"bytes": img_bytes, "path": None},
-                        "label": {"bytes": lab_bytes, "path": None},
-                        "label_original": {"bytes": org_bytes, "path": None},
-                        "image_id": image_id,
-                        "classes_present": present,
-                    },
-                    len(img_bytes) + len(lab_bytes) + len(org_bytes),
-                )
-                if independent_gt and rec["has_gt"]:
-                    gt = ws.read_gt(image_id)
-                    conf_before += confusion_matrix(org, gt, k)
-                    conf_after += confusion_matrix(lab, gt, k)
-                    gt_pixels += gt.size
-                    gt_images += 1
-                per_image[image_id] = (int(lab.size), n_changed)
-            shards = writer.close()
-            counts[split] = writer.count
-            data_files["default"][split] = [f"data/{p.name}" for p in shards]
-            num_bytes["default"][split] = writer.nbytes
-            if gt_images:
-                before = scores(conf_before, total_pixels=gt_pixels)
-                after = scores(conf_after, total_pixels=gt_pixels)
-                miou_rows[split] = {
-                    "images": gt_images,
-                    "before": before["miou"],
-                    "after": after["miou"],
-                    "coverage_before": before["coverage"],
-                    "coverage_after": after["coverage"],
-                }
-        corrections = _ledger_rows(ws, chain[:-1], names)
-        if corrections:
-            (staging / "corrections").mkdir()
-            cw = _ShardWriter(staging / "corrections", "train", correction_features(), max_shard_bytes)
-            for row in corrections:
-                cw.add(row, 256)
-            cshards = cw.close()
-            data_files["corrections"] = {"train": [f"corrections/{p.name}" for p in cshards]}
-            num_bytes["corrections"] = {"train": cw.nbytes}
-        (staging / "id2label.json").write_text(json.dumps({str(i): n for i, n in enumerate(names)}, indent=2) + "\n")
-        (staging / "label2color.json").write_text(
-            json.dumps({c.name: list(map(int, c.color)) for c in ws.classes}, indent=2) + "\n"
-        )
+        features = default_features(plan.names)
+        stats = {split: _write_split(ws, plan, split, ids, staging / "data", features, max_shard_bytes)
+                 for split, ids in plan.splits.items()}
+        n_corrections, correction_shards, correction_bytes = _write_corrections(ws, plan, staging, max_shard_bytes)
+        _write_class_files(ws, staging)
+        data_files = {"default": {split: st.shards for split, st in stats.items()}}
+        num_bytes = {"default": {split: st.nbytes for split, st in stats.items()}}
+        if n_corrections:
+            data_files["corrections"] = {"train": correction_shards}
+            num_bytes["corrections"] = {"train": correction_bytes}
+        per_image = {i: counts for st in stats.values() for i, counts in st.per_image.items()}  # once per image
+        miou_rows = {split: st.miou for split, st in stats.items() if st.miou is not None}
         result = BuildResult(
             folder=target,
-            version=v.name,
-            original=original,
-            lineage=list(reversed(chain)),
-            splits=counts,
+            version=plan.version,
+            original=plan.original,
+            lineage=list(reversed(plan.chain)),
+            splits={split: st.rows for split, st in stats.items()},
             data_files=data_files,
             num_bytes=num_bytes,
-            corrections=len(corrections),
-            images=len(published),
+            corrections=n_corrections,
+            images=len(plan.published),
             pixels=sum(p for p, _ in per_image.values()),
             changed_pixels=sum(c for _, c in per_image.values()),
             images_changed=sum(1 for _, c in per_image.values() if c),
             miou=miou_rows or None,
-            left_out=len(set(ws.image_ids()) - published),
-            extra={"labels_from": labels_from},
+            left_out=len(set(ws.image_ids()) - plan.published),
+            extra={"labels_from": plan.labels_from},
         )
         result.extra["ledger"] = ledger_summary(ws, result.lineage)
         card = render_card(ws, result, staging, license=license, pretty_name=pretty_name, repo_id=repo_id)
         (staging / "README.md").write_text(card, encoding="utf-8")
-        os.chmod(staging, 0o755)  # mkdtemp made it owner-only; the other files follow the umask
-        kill_point("publish:staged")
-        if target.exists():
-            target.rmdir()
-        os.replace(staging, target)
-        kill_point("publish:renamed")
+        _move_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.faults import kill_point
 from alc_data.registry import Registry
 
@@ -36,9 +36,62 @@ def load_methods() -> None:
         importlib.import_module(f"alc_data.superpixels.{name}")
 
 
+def check_superpixel_params(method: str | None, params: dict[str, Any], *, where: str = "") -> Callable[..., Any]:
+    """The registered method ``method`` after checking that it takes every key of ``params``.
+
+    InvalidInput (prefixed with ``where``, e.g. ``superpixels.params``) for a missing or unknown
+    method or a key it does not take; values are checked by the method itself."""
+    from alc_data.superpixels.utils import check_params
+
+    load_methods()
+    prefix = f"{where}: " if where else ""
+    if not method:
+        raise InvalidInput(
+            f"{prefix}no superpixel method given; pass --method (a recipe: [superpixels] method = NAME), one of: "
+            f"{', '.join(SUPERPIXEL_METHODS.names())}"
+        )
+    if not isinstance(params, dict):
+        raise InvalidInput(f"{prefix}superpixel parameters must be a table of key = value, got {params!r}")
+    try:
+        fn = SUPERPIXEL_METHODS.get(method)
+        check_params(fn, params, f"superpixel method {method!r}")
+    except AlcError as exc:
+        raise InvalidInput(f"{prefix}{exc}") from None
+    return fn
+
+
+def describe_methods() -> list[dict[str, Any]]:
+    """Registered methods (``alc-data superpixels --list``): name, first docstring paragraph and
+    keyword parameters with their defaults."""
+    import inspect
+
+    load_methods()
+    rows = []
+    for name in SUPERPIXEL_METHODS:
+        fn = SUPERPIXEL_METHODS.get(name)
+        doc = " ".join((inspect.getdoc(fn) or "").strip().split("\n\n")[0].split()).replace("``", "")
+        params = {
+            p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "context"
+        }
+        rows.append({"name": name, "summary": doc, "params": params})
+    return rows
+
+
+def with_checkpoint(params: dict[str, Any], checkpoint: str | None) -> dict[str, Any]:
+    """``params`` with ``checkpoint`` added (the SAM methods' ``--sam``); InvalidInput when it is given twice."""
+    out = dict(params)
+    if checkpoint is not None:
+        if "checkpoint" in out and str(out["checkpoint"]) != str(checkpoint):
+            raise InvalidInput("the checkpoint is given twice (--sam and --param checkpoint=...); give it once")
+        out["checkpoint"] = str(checkpoint)
+    return out
+
+
 def compute_superpixel_set(
     ws,
-    method: str,
+    method: str | None,
     *,
     name: str | None = None,
     params: dict[str, Any] | None = None,
@@ -47,13 +100,11 @@ def compute_superpixel_set(
     """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
     (default: the method's name). Returns the set name."""
     from alc_data.progress import track
-    from alc_data.superpixels.utils import check_params
 
-    load_methods()
-    fn = SUPERPIXEL_METHODS.get(method)
+    fn = check_superpixel_params(method, params or {})
+    method = str(method)  # not None: checked above
     name = name or method
     params = dict(params or {})
-    check_params(fn, params, f"superpixel method {method!r}")
     ws.check_superpixel_target(name, overwrite=overwrite)
 
     def maps():

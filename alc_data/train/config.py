@@ -118,7 +118,7 @@ class TrainConfig:
                 "encoder_weights (imagenet or a local .pth), or pick a segformer-* model"
             )
         if self.iterations is not None and self.epochs is not None:
-            raise AlcError("give iterations or epochs, not both")
+            raise AlcError("give iterations (--iterations) or epochs (--epochs), not both")
         if self.iterations is not None and int(self.iterations) < 1:
             raise AlcError(f"iterations must be ≥ 1, got {self.iterations}")
         if self.epochs is not None and not float(self.epochs) > 0:
