@@ -56,16 +56,16 @@ class Page:
 
     def shown(self) -> int:
         """Wait until a query is drawn and answerable; its id."""
-        self.page.wait_for_function("document.body.dataset.shownId", timeout=15_000)
+        self.page.wait_for_function("document.body.dataset.shownId", timeout=40_000)
         return int(self.page.evaluate("document.body.dataset.shownId"))
 
     def wait_for(self, query_id: int) -> None:
-        self.page.wait_for_function(f"document.body.dataset.shownId === '{query_id}'", timeout=15_000)
+        self.page.wait_for_function(f"document.body.dataset.shownId === '{query_id}'", timeout=40_000)
 
     def press(self, key: str) -> int:
         qid = self.shown()
         self.page.keyboard.press(key)
-        self.page.wait_for_function(f"document.body.dataset.shownId !== '{qid}'", timeout=15_000)
+        self.page.wait_for_function(f"document.body.dataset.shownId !== '{qid}'", timeout=40_000)
         return qid
 
     def shown_label(self, query_id: int) -> int:
@@ -156,12 +156,12 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
                     p.press("y")
         for p in (a, b):
             while not p.page.evaluate("document.body.dataset.done"):
-                p.page.wait_for_function("document.body.dataset.shownId || document.body.dataset.done", timeout=15_000)
+                p.page.wait_for_function("document.body.dataset.shownId || document.body.dataset.done", timeout=40_000)
                 if p.page.evaluate("document.body.dataset.done"):
                     break
                 p.press("y")
         for p in (a, b):
-            p.page.wait_for_function("document.body.dataset.done === '1'", timeout=15_000)
+            p.page.wait_for_function("document.body.dataset.done === '1'", timeout=40_000)
             assert "All 12 queries of round 1 are answered" in p.page.inner_text("#done")
             assert p.dialogs == []
         a.page.screenshot(path=str(tmp_path / "done.png"))
@@ -189,3 +189,33 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
         q = ws.ledger.queries_by_id([qid])[qid]
         image_id, r, c = q.image_id, q.rep_row, q.rep_col
         assert ws.read_label("v1", image_id)[r, c] == cls
+
+
+def test_undo_pressed_before_the_answer_is_recorded_takes_that_answer_back(browser, demo_ws):
+    """Backspace right after an answer, while the server has not replied yet (a slow network or a busy
+    machine), must take back that answer, not nothing (or an older one)."""
+    from test_correction import make_round
+
+    ws = demo_ws
+    make_round(ws, 4)
+    by_rank = [q.query_id for q in ws.ledger.queries(1)]
+    proc, url = start_server(ws.root, "--annotator", "alice")
+    try:
+        ctx = browser.new_context(viewport={"width": 1100, "height": 700})
+        # every answer takes 0.8 s to reach the server
+        ctx.add_init_script(
+            "const f = window.fetch; window.fetch = (u, o) => String(u).includes('api/answer')"
+            " ? new Promise((r) => setTimeout(r, 800)).then(() => f(u, o)) : f(u, o);"
+        )
+        a = Page(ctx, url, ws)
+        a.wait_for(by_rank[0])
+        a.page.keyboard.press("y")
+        a.page.wait_for_function(f"document.body.dataset.shownId === '{by_rank[1]}'", timeout=10_000)
+        a.page.keyboard.press("Backspace")  # the answer to rank 0 is still on its way
+        a.page.wait_for_function(f"document.body.dataset.shownId === '{by_rank[0]}'", timeout=10_000)
+        ctx.close()
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert ws.ledger.answers(1) == {}  # nothing live: the answer was recorded, then retracted
+    assert [r["query_id"] for r in timed_answers(ws, 1, retracted=True)] == [by_rank[0]]

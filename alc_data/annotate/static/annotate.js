@@ -223,9 +223,14 @@
     advance();
     const body = { holder, annotator: annotator(), query_id: q.query_id, seconds: Math.round(seconds * 1000) / 1000 };
     if (classIndex === undefined) body.choice = choice; else body.class_index = classIndex;
-    const r = await api("api/answer", body);
+    // the answer counts as given at once (an undo pressed before the server replies waits for it)
+    state.history.push(q.query_id);
+    const pending = api("api/answer", body);
+    state.pending = pending;
+    const r = await pending;
+    if (state.pending === pending) state.pending = null;
+    if (r.status !== 200) state.history = state.history.filter((id) => id !== q.query_id);
     if (r.status === 200) {
-      state.history.push(q.query_id);
       showProgress(r.data.progress);
     } else if (r.status === 409) {
       message(`${r.data.error}; moving on.`);
@@ -238,6 +243,7 @@
     refill();
   }
   async function undo() {
+    if (state.pending) await state.pending;  // the answer still on its way is the one to take back
     const qid = state.history.length ? state.history[state.history.length - 1] : null;
     const r = await api("api/undo", { holder, annotator: annotator(), query_id: qid });
     if (r.status !== 200) { message(r.data.error); return; }
