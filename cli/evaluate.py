@@ -34,7 +34,7 @@ def evaluate(
     else:
         result = data_miou(ws, version, split=split)
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
     con = console()
     con.print(per_class_table(result))

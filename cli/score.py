@@ -47,11 +47,11 @@ def score(
 
         result = score_round(open_workspace(workspace), checkpoint=model, batch_size=batch_size, **options)
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
     else:
         typer.echo(
-            f"round {result['round']}: {result['selected']} queries of {result['candidates']} candidate superpixels "
-            f"({result['acquisition']} on labels {result['label_version']}); scores in {result['score_table']}"
+            f"round {result.round}: {result.selected} queries of {result.candidates} candidate superpixels "
+            f"({result.acquisition} on labels {result.label_version}); scores in {result.score_table}"
         )
 
 

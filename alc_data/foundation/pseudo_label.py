@@ -18,8 +18,9 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 from alc_data.foundation.detector import Detections, class_prompts, is_background_name
 from alc_data.foundation.paint import paint_masks
+from alc_data.results import JsonResult
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 BACKGROUND_MODES = ("auto", "background", "void")
 
@@ -128,6 +133,26 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise AlcError(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
 
 
+@dataclass(frozen=True)
+class PseudoLabelResult(JsonResult):
+    """What :func:`run_pseudo_label` wrote: the label ``version`` and the ``instances_set`` of instance
+    maps; images computed now or ``resumed`` from an interrupted run; boxes (all, per class name);
+    ``mask_coverage``: share of pixels some mask covers (0..1; the rest took ``background``); the
+    time of this call and images per second (None when nothing was computed)."""
+
+    version: str
+    instances_set: str
+    images: int
+    computed: int
+    resumed: int
+    boxes: int
+    boxes_per_class: dict[str, int]
+    mask_coverage: float
+    background: str
+    seconds: float
+    images_per_second: float | None
+
+
 def _check_thresholds(box_threshold: float, text_threshold: float | None, nms_iou: float, batch_size: int) -> None:
     for name, val in (("--box-threshold", box_threshold), ("--text-threshold", text_threshold), ("--nms-iou", nms_iou)):
         if val is not None and not (0.0 <= float(val) <= 1.0):
@@ -137,7 +162,7 @@ def _check_thresholds(box_threshold: float, text_threshold: float | None, nms_io
 
 
 def run_pseudo_label(
-    ws,
+    ws: Workspace,
     *,
     detector: str | os.PathLike | BoxDetector,
     sam: str | os.PathLike | MaskPredictor,
@@ -152,7 +177,7 @@ def run_pseudo_label(
     amp: bool = True,
     sam_type: str | None = None,
     instances_set: str = "gsam",
-) -> dict[str, Any]:
+) -> PseudoLabelResult:
     """Make Grounded-SAM pseudo labels for every image of ``ws`` and store them.
 
     ``detector``: a GroundingDINO folder (Hugging Face format) or a :class:`BoxDetector`;
@@ -162,7 +187,7 @@ def run_pseudo_label(
     (label of uncovered pixels); ``instances_set``: superpixel set for the instance maps.
 
     Re-running after an interruption skips the images already staged (the settings must match).
-    Returns a summary dict (version, set, counts, boxes, coverage, timing).
+    Returns a :class:`PseudoLabelResult` (version, set, counts, boxes, coverage, timing).
     """
     from alc_data.foundation.common import fingerprint_path
     from alc_data.progress import track
@@ -174,8 +199,8 @@ def run_pseudo_label(
     check_name("superpixel set", instances_set)
     if any(v.name == version for v in ws.label_versions()):
         raise AlcError(f"label version {version!r} already exists; pass --version NAME to write the pseudo labels elsewhere")
-    old_set = next((s for s in ws.superpixel_sets() if s["name"] == instances_set), None)
-    if old_set is not None and old_set["params"].get("label_version") != version:
+    old_set = next((s for s in ws.superpixel_sets() if s.name == instances_set), None)
+    if old_set is not None and old_set.params.get("label_version") != version:
         raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
     ws.check_superpixel_target(instances_set, overwrite=old_set is not None)
     bg_mode, bg_value = background_label(ws, background)
@@ -286,16 +311,16 @@ def run_pseudo_label(
         stage.parent.rmdir()  # 'pseudo/' when no other run is staged
     except OSError:
         pass
-    return {
-        "version": version,
-        "instances_set": instances_set,
-        "images": len(ids),
-        "computed": len(todo),
-        "resumed": len(ids) - len(todo),
-        "boxes": totals["boxes"],
-        "boxes_per_class": {names[i]: int(c) for i, c in enumerate(boxes_per_class) if c},
-        "mask_coverage": totals["covered"] / totals["pixels"] if totals["pixels"] else 0.0,
-        "background": bg_mode,
-        "seconds": round(seconds, 3),
-        "images_per_second": round(len(todo) / seconds, 3) if todo and seconds > 0 else None,
-    }
+    return PseudoLabelResult(
+        version=version,
+        instances_set=instances_set,
+        images=len(ids),
+        computed=len(todo),
+        resumed=len(ids) - len(todo),
+        boxes=totals["boxes"],
+        boxes_per_class={names[i]: int(c) for i, c in enumerate(boxes_per_class) if c},
+        mask_coverage=totals["covered"] / totals["pixels"] if totals["pixels"] else 0.0,
+        background=bg_mode,
+        seconds=round(seconds, 3),
+        images_per_second=round(len(todo) / seconds, 3) if todo and seconds > 0 else None,
+    )

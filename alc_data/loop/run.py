@@ -154,7 +154,7 @@ def prepare_inputs(ws: Workspace, recipe: dict[str, Any]) -> str:
             run_pseudo_label(ws, **opts)
     sp = recipe["superpixels"]
     name = sp.get("set") or sp.get("method")
-    if name not in {s["name"] for s in ws.superpixel_sets()}:
+    if name not in {s.name for s in ws.superpixel_sets()}:
         if not sp.get("method"):
             raise AlcError(
                 f"superpixel set {name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
@@ -242,7 +242,7 @@ class Loop:
                 batch_size=int(loop["batch_size"]), seed=int(loop["seed"]) + t, representative=loop["representative"],
                 extra_params={"run": self.name, "loop_round": t},
             )
-            rnd = res["round"]
+            rnd = res.round
         self._round_state(t)["ledger_round"] = rnd
         self._save()
         return rnd
@@ -291,8 +291,8 @@ class Loop:
                 return None
             res = correct_round(self.ws, round_no=rnd, answers_csv=answers_csv, tau=float(loop["tau"]),
                                 expand=loop["expand"], checkpoint=rs.get("checkpoint"), annotator=os.environ.get("USER", "annotator"))
-        applied = res["applied"]
-        version = applied["version"] if applied else self.ws.ledger.round(rnd).output_version
+        applied = res.applied
+        version = applied.version if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged
             version = self.ws.version().name
         rs["version"] = version
@@ -304,10 +304,10 @@ class Loop:
 
         ev = self.state.setdefault("eval", {}).setdefault(key, {})
         if "data_miou" not in ev and self.ws.has_gt():
-            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe["loop"]["split"])["data_miou"]
+            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe["loop"]["split"]).miou
         split = self.recipe["eval"]["model_split"]
         if ckpt is not None and "model_miou" not in ev and split in self.ws.splits():
-            ev["model_miou"] = model_miou(self.ws, ckpt, split=split)["model_miou"]
+            ev["model_miou"] = model_miou(self.ws, ckpt, split=split).miou
         self._save()
         return ev
 

@@ -32,7 +32,7 @@ def read_source(context, source: str) -> np.ndarray:
     if context is None:
         raise AlcError("superpixel method imported reads stored region maps; run it on a workspace")
     ws = context.workspace
-    names = [s["name"] for s in ws.superpixel_sets()]
+    names = [s.name for s in ws.superpixel_sets()]
     if source not in names:
         raise AlcError(
             f"no superpixel set {source!r} in {ws.root} (it has: {', '.join(names) or 'none'}); ingest regions "

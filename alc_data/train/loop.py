@@ -40,7 +40,8 @@ class TrainResult:
     run_dir: Path
     model: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (paths as strings, seconds rounded to milliseconds)."""
         return {
             "checkpoint": str(self.checkpoint),
             "final_loss": self.final_loss,

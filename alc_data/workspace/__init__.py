@@ -3,6 +3,7 @@
 from alc_data.workspace.workspace import (
     ClassInfo,
     LabelVersion,
+    SuperpixelSet,
     Workspace,
     check_label_values,
     check_name,
@@ -13,6 +14,7 @@ from alc_data.workspace.workspace import (
 __all__ = [
     "ClassInfo",
     "LabelVersion",
+    "SuperpixelSet",
     "Workspace",
     "check_label_values",
     "check_name",
