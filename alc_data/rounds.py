@@ -108,7 +108,7 @@ def score_round(
 
             stream = checked_probabilities(ws, probabilities, image_ids)
             source: dict[str, Any] = {"probabilities": "given"}
-        else:
+        elif checkpoint is not None:
             stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
             source = {"checkpoint": str(Path(checkpoint).resolve())}
         tables = []

@@ -25,11 +25,11 @@ def test_score_representative_random_is_seeded_and_stored(demo_ws, capsys):
         res = json.loads(cli(capsys, "score", *w, "--model", ckpt, "--budget", 5, "--representative", rep,
                              "--no-skip-asked", "--seed", 3, "--superpixels", "sam", "--json").stdout)
         assert res["representative"] == rep
-        params = ws.ledger.round(res.round).params
+        params = ws.ledger.round(res["round"]).params
         assert params["representative"] == rep
         from alc_data.scoring import ScoreTable
 
-        t = ScoreTable.from_parquet(res.score_table)
+        t = ScoreTable.from_parquet(res["score_table"])
         reps[rep] = {(i, int(s)): (int(r), int(c)) for i, s, r, c in zip(t.image_id, t.superpixel_id, t.rep_row, t.rep_col)}
         for (image_id, s), (r, c) in list(reps[rep].items())[:50]:
             assert ws.read_superpixels("sam", image_id)[r, c] == s  # the representative lies in its superpixel

@@ -53,7 +53,7 @@ class MaskPredictor(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-def default_version_name(ws) -> str:
+def default_version_name(ws: Workspace) -> str:
     """``v0`` when the workspace has no v0 yet, else ``pseudo``; AlcError when both are taken."""
     names = {v.name for v in ws.label_versions()}
     for cand in ("v0", "pseudo"):
@@ -62,7 +62,7 @@ def default_version_name(ws) -> str:
     raise AlcError("label versions v0 and pseudo exist already; pass --version NAME for the pseudo labels")
 
 
-def background_label(ws, mode: str) -> tuple[str, int]:
+def background_label(ws: Workspace, mode: str) -> tuple[str, int]:
     """(resolved mode, label value) for pixels no mask covers.
 
     ``background``: the index of the class named background (& co.); ``void``: IGNORE_INDEX;
@@ -121,7 +121,8 @@ def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     from alc_data.io.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    named: dict[str, Any] = dict(arrays)  # numpy types **kwds as arrays or the bool allow_pickle
+    np.savez_compressed(buf, **named)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -210,20 +211,21 @@ def run_pseudo_label(
     # what the results depend on: recorded in the version and checked on resume
     from alc_data.foundation.hub import local_or_hub
 
-    det_path = None if hasattr(detector, "detect") else local_or_hub(detector, what="GroundingDINO checkpoint")
-    sam_path = None if hasattr(sam, "masks_from_boxes") else local_or_hub(sam, what="SAM checkpoint")
-    if det_path is not None:
+    # a path or hub id becomes a local Path (loaded below); a model object is used as given
+    det = local_or_hub(detector, what="GroundingDINO checkpoint") if isinstance(detector, (str, os.PathLike)) else detector
+    sam_given = local_or_hub(sam, what="SAM checkpoint") if isinstance(sam, (str, os.PathLike)) else sam
+    if isinstance(det, Path):
         from alc_data.foundation.common import check_hf_folder
         from alc_data.foundation.detector import DETECTOR_HINT
 
-        check_hf_folder(det_path, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
-    if sam_path is not None and not sam_path.exists():
+        check_hf_folder(det, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
+    if isinstance(sam_given, Path) and not sam_given.exists():
         from alc_data.foundation.sam import SAM_HINT
 
-        raise AlcError(f"{sam_path}: SAM checkpoint not found; expected {SAM_HINT}")
+        raise AlcError(f"{sam_given}: SAM checkpoint not found; expected {SAM_HINT}")
     settings = {
-        "detector": fingerprint_path(det_path) if det_path is not None else detector.describe(),
-        "sam": fingerprint_path(sam_path) if sam_path is not None else sam.describe(),
+        "detector": fingerprint_path(det) if isinstance(det, Path) else det.describe(),
+        "sam": fingerprint_path(sam_given) if isinstance(sam_given, Path) else sam_given.describe(),
         "sam_type": sam_type,
         "box_threshold": float(box_threshold),
         "text_threshold": None if text_threshold is None else float(text_threshold),
@@ -252,17 +254,21 @@ def run_pseudo_label(
     todo = [i for i in ids if not (stage / f"{i}.npz").is_file()]
     t0 = time.perf_counter()
     if todo:
-        det_obj = detector
-        sam_obj = sam
         # load (and so validate) both models before anything is written
-        if det_path is not None:
+        det_obj: BoxDetector
+        sam_obj: MaskPredictor
+        if isinstance(det, Path):
             from alc_data.foundation.detector import GroundingDinoDetector
 
-            det_obj = GroundingDinoDetector.load(det_path, device=device, amp=amp)
-        if sam_path is not None:
+            det_obj = GroundingDinoDetector.load(det, device=device, amp=amp)
+        else:
+            det_obj = det
+        if isinstance(sam_given, Path):
             from alc_data.foundation.sam import load_sam
 
-            sam_obj = load_sam(sam_path, model_type=sam_type, device=device, amp=amp)
+            sam_obj = load_sam(sam_given, model_type=sam_type, device=device, amp=amp)
+        else:
+            sam_obj = sam_given
         if not staged_any:
             from alc_data.io.atomic import atomic_write_bytes
 
@@ -286,7 +292,7 @@ def run_pseudo_label(
     boxes_per_class = np.zeros(len(names), dtype=np.int64)
     totals = {"boxes": 0, "covered": 0, "pixels": 0}
 
-    def instance_maps():
+    def instance_maps() -> Iterator[tuple[str, np.ndarray]]:
         for image_id in ids:
             res = _load_npz(stage / f"{image_id}.npz")
             boxes_per_class[:] += np.bincount(res["classes"], minlength=len(names))[: len(names)]
@@ -295,7 +301,7 @@ def run_pseudo_label(
             totals["pixels"] += int(res["instances"].size)
             yield image_id, res["instances"].astype(np.int32)
 
-    def label_maps():
+    def label_maps() -> Iterator[tuple[str, np.ndarray]]:
         for image_id in ids:
             yield image_id, _load_npz(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
 

@@ -87,7 +87,7 @@ def instances_to_semantic(anns: list[dict], h: int, w: int, cat_to_class: dict[i
     from pycocotools import mask as mask_utils
 
     label = np.zeros((h, w), dtype=np.uint8)
-    shapes = []
+    shapes: list[tuple[int, int, Any, int]] = []
     for ann in anns:
         try:
             rle = _annotation_rle(ann.get("segmentation"), h, w)

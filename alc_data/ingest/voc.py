@@ -17,7 +17,8 @@ VOC_CLASSES = (
 
 def voc_classes() -> list[ClassInfo]:
     """The 21 VOC classes with their official colours."""
-    return [ClassInfo(i, n, tuple(int(c) for c in VOC_PALETTE[i])) for i, n in enumerate(VOC_CLASSES)]
+    return [ClassInfo(i, n, (int(VOC_PALETTE[i][0]), int(VOC_PALETTE[i][1]), int(VOC_PALETTE[i][2])))
+            for i, n in enumerate(VOC_CLASSES)]
 
 
 def _find_root(root: Path) -> Path:

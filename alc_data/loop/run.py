@@ -375,7 +375,7 @@ class Loop:
                 accepted += counts.get(AnswerStatus.ACCEPTED, 0)
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
-            measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 else None
+            measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 and rnd is not None else None
             rows.append({
                 "round": t,
                 "label_version": self.state["start_version"] if t == 0 else self._round_state(t)["version"],

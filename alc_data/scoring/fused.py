@@ -15,7 +15,7 @@ Acquisitions registered elsewhere that use the per-pixel primitives (``uncertain
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -79,6 +79,7 @@ class FusedContext(ScoringContext):
         self.num_superpixels = len(self.superpixel_ids)
         self._need = 0
         self._done = -1  # the need mask the kernel last ran with (-1: never)
+        self._out: tuple = ()
         self._numpy: _NumpyContext | None = None
         self._groups: tuple | None = None
 
@@ -100,8 +101,9 @@ class FusedContext(ScoringContext):
             offsets = np.empty(0, dtype=np.int64)
         if self._groups is None:
             self._groups = kernels.group_pixels(self._seg, self.num_superpixels)
-        *out, bad = kernels.pool_scores(self._P, self._lab, self._seg, *self._groups, offsets,
-                                        self._need, IGNORE_INDEX, COS_EPS)
+        # cast: numba types a jitted function's __call__ without its arguments
+        *out, bad = cast(Any, kernels.pool_scores)(self._P, self._lab, self._seg, *self._groups, offsets,
+                                                   self._need, IGNORE_INDEX, COS_EPS)
         _check_finite(bad)
         self._out, self._done = tuple(out), self._need
         return self._out

@@ -9,13 +9,16 @@ ids < 0 mark pixels that are no candidate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from alc_data.errors import AlcError
 from alc_data.faults import kill_point
 from alc_data.registry import Registry
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel method")
 
@@ -37,7 +40,7 @@ def load_methods() -> None:
 
 
 def compute_superpixel_set(
-    ws,
+    ws: Workspace,
     method: str,
     *,
     name: str | None = None,

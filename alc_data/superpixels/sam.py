@@ -92,7 +92,7 @@ def sam_superpixels(
         resolve_fill_method(fill_method, fill_params)  # typos fail before the model loads
     elif fill_params:
         raise AlcError(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam")
-    opts = dict(
+    opts: dict[str, Any] = dict(
         points_per_side=param_int("points_per_side", points_per_side, minimum=1),
         points_per_batch=param_int("points_per_batch", points_per_batch, minimum=1),
         pred_iou_thresh=param_float("pred_iou_thresh", pred_iou_thresh),
