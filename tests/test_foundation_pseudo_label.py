@@ -180,7 +180,7 @@ def test_cli_on_tiny_checkpoints_both_sam_formats(tmp_path, capsys, models):
                              "--device", "cpu", "--batch-size", "2", "--json")
     assert code == 0, err
     res = json.loads(out)
-    assert res.version == "pseudo" and res.images == 3 and res.boxes > 0
+    assert res["version"] == "pseudo" and res["images"] == 3 and res["boxes"] > 0
     v = ws.version("pseudo")
     assert v.params["sam"]["sha256"] == hashlib.sha256(models["pth"].read_bytes()).hexdigest()
     assert v.params["detector"]["path"] == str(models["dino"].resolve()) and len(v.params["detector"]["sha256"]) == 64

@@ -105,7 +105,7 @@ def test_train_resume_predict_and_score(tmp_path, demo_ws, capsys):
                              "--json")
     assert code == 0, err
     res = json.loads(out)
-    assert res.round == 1 and res.selected == 5
+    assert res["round"] == 1 and res["selected"] == 5
 
 
 def test_pretrained_hub_id_from_a_filled_cache(tmp_path, monkeypatch):

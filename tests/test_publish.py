@@ -230,7 +230,7 @@ def test_independent_ground_truth_gives_miou_before_after(tmp_path):
     assert m["before"] == pytest.approx(before.miou) and m["after"] == pytest.approx(after.miou)
     assert m["coverage_after"] == pytest.approx(after.coverage) and m["images"] == 3
     assert m["before"] < 100.0 and m["before"] != m["after"]
-    assert f"| train | 3 | {before['data_miou']:.2f} | {after['data_miou']:.2f} |" in (tmp_path / "out" / "README.md").read_text()
+    assert f"| train | 3 | {before.miou:.2f} | {after.miou:.2f} |" in (tmp_path / "out" / "README.md").read_text()
     text = (tmp_path / "out" / "README.md").read_text()
     assert "Data mIoU" in text and "Cordts" in text and "Everingham" not in text
 

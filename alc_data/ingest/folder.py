@@ -25,7 +25,7 @@ import numpy as np
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.names import bad_character, check_class_names, parse_ascii_int, text_lines
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
-from alc_data.workspace import ClassInfo
+from alc_data.workspace import ClassInfo, rgb
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 _HEX = re.compile(r"^#([0-9a-fA-F]{6})$")
@@ -82,7 +82,7 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
             )
         first_line[key] = lineno
         idx = len(classes)
-        classes.append(ClassInfo(idx, name, color or tuple(int(v) for v in pal[idx])))  # type: ignore[arg-type]
+        classes.append(ClassInfo(idx, name, color or rgb(pal[idx])))
     if not classes:
         raise AlcError(f"{path}: class list is empty; write one class name per line")
     return classes

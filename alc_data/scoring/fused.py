@@ -108,6 +108,8 @@ class FusedContext(ScoringContext):
         self._out, self._done = tuple(out), self._need
         return self._out
 
+    # computed on first use: read-only properties over the base class's plain attributes (mypy reports
+    # such an override; the base class's attributes are only assigned by _NumpyContext)
     @property
     def dominant(self) -> np.ndarray:  # type: ignore[override]
         return self._run()[0]

@@ -8,6 +8,7 @@ from alc_data.workspace.workspace import (
     check_label_values,
     check_name,
     now_iso,
+    rgb,
     validate_classes,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "check_label_values",
     "check_name",
     "now_iso",
+    "rgb",
     "validate_classes",
 ]

@@ -69,6 +69,14 @@ class ClassInfo:
     color: tuple[int, int, int]
 
 
+def rgb(values: Iterable[Any]) -> tuple[int, int, int]:
+    """The first three of ``values`` (a palette row, a list from a file) as an (R, G, B) int triple."""
+    v = [int(x) for x in values][:3]
+    if len(v) != 3:
+        raise InvalidInput(f"colour {v} has {len(v)} values; give three (R, G, B)")
+    return v[0], v[1], v[2]
+
+
 @dataclass(frozen=True)
 class SuperpixelSet(JsonResult):
     """A registered superpixel set: its name, the method that made it, when, the params as given, and
