@@ -97,7 +97,7 @@ def _resolve_model(ws: Workspace, model_or_checkpoint, device):
 
 def iter_logits(
     ws: Workspace,
-    model_or_checkpoint,
+    model_or_checkpoint: Any,
     image_ids: Sequence[str],
     *,
     batch_size: int = 4,
@@ -149,7 +149,7 @@ def iter_logits(
 
 def iter_probabilities(
     ws: Workspace,
-    model_or_checkpoint,
+    model_or_checkpoint: Any,
     image_ids: Sequence[str],
     *,
     batch_size: int = 4,
@@ -175,7 +175,7 @@ def iter_probabilities(
 
 def iter_predictions(
     ws: Workspace,
-    model_or_checkpoint,
+    model_or_checkpoint: Any,
     image_ids: Sequence[str],
     *,
     batch_size: int = 4,

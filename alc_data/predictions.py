@@ -161,7 +161,7 @@ def _load(pf: PredictionFile) -> np.ndarray:
 
 
 def open_prediction_folder(
-    ws, folder: str | os.PathLike, image_ids: Sequence[str], *, logits: bool = False
+    ws: Workspace, folder: str | os.PathLike, image_ids: Sequence[str], *, logits: bool = False
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Check all headers now (one-line error naming the file), then yield (image_id, (K, H, W) float32
     probabilities) one image at a time; NaN/inf or non-probabilities → error naming the file."""

@@ -223,7 +223,7 @@ def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str
 
 
 def link_regions(
-    ws, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
+    ws: Workspace, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
 ) -> tuple[dict[int, list[dict[str, Any]]], int]:
     """Match ledger rows of one image to its changed regions.
 
@@ -424,7 +424,7 @@ def diff_labels(
             regions=n,
             agreement=(int(np.trace(valid)) / both) if both else None,
         )
-        if n and image_id in ledger:
+        if n and ws is not None and image_id in ledger:  # ledger rows come from a workspace
             links, ch.linked_pixels = link_regions(ws, image_id, lab, changed, ledger[image_id])
             regs = region_details(la, lb, lab, n)
             for r in regs:

@@ -116,7 +116,7 @@ def apply_answers(
                 changes.extend((image_id, x) for x in ch)
                 yield image_id, labels
 
-        def on_commit(con: Any) -> None:
+        def on_commit(con: Any) -> None:  # the sqlite3 connection of the version's transaction
             ws.ledger.commit_applied(con, round_no=round_no, version=name, pending=pending, changes=changes)
 
         ws.write_version(

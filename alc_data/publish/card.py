@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 
 if TYPE_CHECKING:
+    from alc_data.publish.build import BuildResult
     from alc_data.workspace import Workspace
 
 ALC_BIBTEX = """@inproceedings{kim2024active,
@@ -92,7 +93,7 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.2f}"
 
 
-def render_body(ws: Workspace, result, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
+def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
     """The markdown prose of the card."""
     dataset = ws.meta("dataset")
     load_id = repo_id or "path/to/this/folder"
@@ -247,7 +248,7 @@ def _origin(labels_from: str | None) -> str:
     return "labels imported at ingest"
 
 
-def card_data(ws: Workspace, result, folder: Path, *, license: str, pretty_name: str):
+def card_data(ws: Workspace, result: BuildResult, folder: Path, *, license: str, pretty_name: str) -> Any:
     """``huggingface_hub.DatasetCardData`` with licence, task ids, configs and dataset_info.
 
     ``folder``: the built folder (its shard sizes give ``download_size``).
@@ -296,7 +297,7 @@ def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
     DatasetInfosDict(infos).to_dataset_card_data(data)
 
 
-def render_card(ws: Workspace, result, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
+def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
     """The dataset card (``README.md``) of a built folder, as text; ``result`` is the
     :class:`~alc_data.publish.build.BuildResult` (its ``extra["ledger"]`` from :func:`ledger_summary`)."""
     from huggingface_hub import DatasetCard

@@ -27,7 +27,7 @@ SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel m
 class SuperpixelContext:
     """Where the image comes from, for methods that need more than its pixels."""
 
-    workspace: Any  # alc_data.workspace.Workspace
+    workspace: Workspace
     image_id: str
 
 

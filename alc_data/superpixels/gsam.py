@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from alc_data.errors import AlcError
-from alc_data.superpixels.base import SUPERPIXEL_METHODS
+from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 
 
 @SUPERPIXEL_METHODS.register("gsam")
 def gsam_superpixels(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     source: str = "gsam",
     policy: str = "skip",
     fill_method: str = "seeds",

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.errors import AlcError
-from alc_data.superpixels.base import SUPERPIXEL_METHODS
+from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 from alc_data.superpixels.utils import check_image, param_bool, param_float, param_int
 
 NO_FILL = ("none", "off", "")
@@ -55,7 +55,7 @@ def regions_from_masks(
 def sam_superpixels(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     checkpoint: str | None = None,
     model_type: str | None = None,
     device: str = "auto",

@@ -29,7 +29,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -410,7 +410,7 @@ class Workspace:
         kind: str,
         round: int | None = None,
         params: dict[str, Any] | None = None,
-        on_commit=None,
+        on_commit: Callable[[sqlite3.Connection], None] | None = None,
         stage: str | None = None,
     ) -> LabelVersion:
         """Write a complete label version atomically.
