@@ -41,7 +41,7 @@ def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = T
             {"name": v.name, "parent": v.parent, "kind": v.kind, "round": v.round, "created_at": v.created_at}
             for v in ws.label_versions()
         ],
-        "superpixel_sets": [{"name": s["name"], "method": s["method"]} for s in ws.superpixel_sets()],
+        "superpixel_sets": [{"name": s.name, "method": s.method} for s in ws.superpixel_sets()],
         "cost": cost_summary(ws),
     }
     if pixel_shares:

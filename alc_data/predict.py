@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, cast
 
 import numpy as np
 
 from alc_data.errors import AlcError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from alc_data.workspace import Workspace
     import torch
 
 
@@ -45,7 +46,7 @@ def load_model(checkpoint: str | os.PathLike, *, device: "str | torch.device | N
     return model, meta
 
 
-def _collate(items: list[tuple[int, np.ndarray]]):
+def _collate(items: list[tuple[int, np.ndarray, int]]) -> tuple[list[int], torch.Tensor, list[tuple[int, int]]]:
     """Pad (3, H, W) float32 images to one size (bottom/right, zeros = mean colour)."""
     import torch
 
@@ -61,7 +62,7 @@ def _collate(items: list[tuple[int, np.ndarray]]):
 
 
 class _Images:
-    def __init__(self, ws, image_ids: Sequence[str], multiple: int) -> None:
+    def __init__(self, ws: Workspace, image_ids: Sequence[str], multiple: int) -> None:
         self.ws = ws
         self.image_ids = list(image_ids)
         self.multiple = multiple
@@ -69,13 +70,13 @@ class _Images:
     def __len__(self) -> int:
         return len(self.image_ids)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[int, np.ndarray, int]:
         from alc_data.train.data import normalize_image
 
         return index, normalize_image(self.ws.load_image(self.image_ids[index])), self.multiple
 
 
-def _resolve_model(ws, model_or_checkpoint, device):
+def _resolve_model(ws: Workspace, model_or_checkpoint, device):
     import torch
 
     from alc_data.models import select_device
@@ -95,8 +96,8 @@ def _resolve_model(ws, model_or_checkpoint, device):
 
 
 def iter_logits(
-    ws,
-    model_or_checkpoint,
+    ws: Workspace,
+    model_or_checkpoint: Any,
     image_ids: Sequence[str],
     *,
     batch_size: int = 4,
@@ -117,8 +118,9 @@ def iter_logits(
     model, name = _resolve_model(ws, model_or_checkpoint, device)
     dev = next(model.parameters()).device
     amp = dev.type == "cuda"
+    images = cast("torch.utils.data.Dataset[Any]", _Images(ws, image_ids, input_multiple(model)))  # map-style by duck typing
     loader = torch.utils.data.DataLoader(
-        _Images(ws, image_ids, input_multiple(model)),
+        images,
         batch_size=int(batch_size),
         shuffle=False,
         num_workers=int(num_workers),
@@ -146,8 +148,8 @@ def iter_logits(
 
 
 def iter_probabilities(
-    ws,
-    model_or_checkpoint,
+    ws: Workspace,
+    model_or_checkpoint: Any,
     image_ids: Sequence[str],
     *,
     batch_size: int = 4,
@@ -172,8 +174,8 @@ def iter_probabilities(
 
 
 def iter_predictions(
-    ws,
-    model_or_checkpoint,
+    ws: Workspace,
+    model_or_checkpoint: Any,
     image_ids: Sequence[str],
     *,
     batch_size: int = 4,

@@ -18,11 +18,14 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 SUFFIXES = (".npy", ".npz")
 #: npz members read when a file holds several arrays (first match)
@@ -85,7 +88,7 @@ def find_prediction_file(folder: Path, image_id: str) -> Path:
     return found[0]
 
 
-def scan_prediction_folder(ws, folder: str | os.PathLike, image_ids: Sequence[str]) -> list[PredictionFile]:
+def scan_prediction_folder(ws: Workspace, folder: str | os.PathLike, image_ids: Sequence[str]) -> list[PredictionFile]:
     """Check every image's file header (presence, dtype, (K, H, W) against the workspace); no data read."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -158,7 +161,7 @@ def _load(pf: PredictionFile) -> np.ndarray:
 
 
 def open_prediction_folder(
-    ws, folder: str | os.PathLike, image_ids: Sequence[str], *, logits: bool = False
+    ws: Workspace, folder: str | os.PathLike, image_ids: Sequence[str], *, logits: bool = False
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Check all headers now (one-line error naming the file), then yield (image_id, (K, H, W) float32
     probabilities) one image at a time; NaN/inf or non-probabilities → error naming the file."""
@@ -179,7 +182,7 @@ def open_prediction_folder(
     return stream()
 
 
-def checked_probabilities(ws, pairs: Iterable[tuple[str, Any]], image_ids: Sequence[str]) -> Iterator[tuple[str, Any]]:
+def checked_probabilities(ws: Workspace, pairs: Iterable[tuple[str, Any]], image_ids: Sequence[str]) -> Iterator[tuple[str, Any]]:
     """Pass (image_id, probs) through, checking each against the workspace (image of the split, once,
     (K, H, W) at the image's size, finite probabilities); at the end, every image must have come."""
     wanted = set(image_ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, Sized, TypeVar
 
 T = TypeVar("T")
 
@@ -18,8 +18,8 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
     from rich.markup import escape
     from rich.progress import track as rich_track
 
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+    if total is None and isinstance(items, Sized):
+        total = len(items)
     yield from rich_track(
         items,
         description=escape(description),  # names in it are the user's, never markup

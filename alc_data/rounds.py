@@ -7,12 +7,29 @@ number of images (docs/contracts.md, Performance).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.faults import kill_point
+from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ScoreResult(JsonResult):
+    """What :func:`score_round` registered: the round number, what it was scored on, how many
+    candidate superpixels were scored and selected, and the round's score table (parquet)."""
+
+    round: int
+    label_version: str
+    superpixel_set: str
+    acquisition: str
+    representative: str
+    candidates: int
+    selected: int
+    score_table: Path
 
 
 def asked_before(ws: Workspace, superpixel_set: str) -> set[tuple[str, int]]:
@@ -51,11 +68,11 @@ def score_round(
     representative: str = "pool",
     device: str | None = None,
     extra_params: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> ScoreResult:
     """Score every candidate superpixel of ``split`` and register the top-``budget`` as a new round.
 
     Writes ``rounds/<n>/scores.parquet`` (one row per candidate superpixel) and the round's queries in
-    the ledger; returns a summary with the round number. The probabilities come from ``checkpoint``
+    the ledger; returns a :class:`ScoreResult` with the round number. The probabilities come from ``checkpoint``
     (an alc-data model) or ``probabilities``: (image_id, (K, H, W) probs) pairs from any model, one
     per image of ``split`` (checked; see :mod:`alc_data.predictions`). Nothing is registered when
     anything fails. ``representative``: ``"pool"`` (the diversified pixel pool) or ``"random"`` (a
@@ -81,7 +98,7 @@ def score_round(
             raise NotFound(f"{checkpoint}: model checkpoint not found; pass the final.pt of an `alc-data train` run")
     with ws.writing("score"):
         version = ws.version(label_version).name
-        sp_set = ws.superpixel_set(superpixel_set)["name"]
+        sp_set = ws.superpixel_set(superpixel_set).name
         image_ids = ws.image_ids(split)
         if not image_ids:
             raise InvalidInput(f"split {split!r} has no images")
@@ -91,7 +108,7 @@ def score_round(
 
             stream = checked_probabilities(ws, probabilities, image_ids)
             source: dict[str, Any] = {"probabilities": "given"}
-        else:
+        elif checkpoint is not None:
             stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
             source = {"checkpoint": str(Path(checkpoint).resolve())}
         tables = []
@@ -129,19 +146,21 @@ def score_round(
             )
         finally:
             staged.unlink(missing_ok=True)
-    return {
-        "round": round_no,
-        "label_version": version,
-        "superpixel_set": sp_set,
-        "acquisition": acquisition,
-        "representative": representative,
-        "candidates": len(scores),
-        "selected": len(selected),
-        "score_table": str(ws.rounds_dir(round_no) / "scores.parquet"),
-    }
+    return ScoreResult(
+        round=round_no,
+        label_version=version,
+        superpixel_set=sp_set,
+        acquisition=acquisition,
+        representative=representative,
+        candidates=len(scores),
+        selected=len(selected),
+        score_table=ws.rounds_dir(round_no) / "scores.parquet",
+    )
 
 
-def score_probabilities(ws, pairs: Iterable[tuple[str, Any]], *, budget: int, logits: bool = False, **kwargs: Any) -> dict[str, Any]:
+def score_probabilities(
+    ws: Workspace, pairs: Iterable[tuple[str, Any]], *, budget: int, logits: bool = False, **kwargs: Any
+) -> ScoreResult:
     """Score a round from ``(image_id, probs)`` pairs of your own model (one per image of the split,
     any order); ``logits=True`` applies softmax over K. Other keywords as
     :func:`score_round` (``acquisition``, ``superpixel_set``, ``split``, ...)."""
@@ -153,8 +172,8 @@ def score_probabilities(ws, pairs: Iterable[tuple[str, Any]], *, budget: int, lo
 
 
 def score_prediction_folder(
-    ws, folder: str | os.PathLike, *, budget: int, logits: bool = False, split: str = "train", **kwargs: Any
-) -> dict[str, Any]:
+    ws: Workspace, folder: str | os.PathLike, *, budget: int, logits: bool = False, split: str = "train", **kwargs: Any
+) -> ScoreResult:
     """``alc-data score --predictions DIR``: check every file's header, then score a round from them."""
     from alc_data.predictions import open_prediction_folder
 

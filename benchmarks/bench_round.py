@@ -63,12 +63,12 @@ def main() -> None:
         times["select + queries"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        applied = correct_round(ws, round_no=rnd, oracle="gt")["applied"]
+        applied = correct_round(ws, round_no=rnd, oracle="gt").applied
         times["correct (oracle + expand + version)"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        d = data_miou(ws, applied["version"], split="train")["data_miou"]
-        m = model_miou(ws, result.checkpoint, split="val")["model_miou"]
+        d = data_miou(ws, applied.version, split="train").miou
+        m = model_miou(ws, result.checkpoint, split="val").miou
         times["eval (data + model mIoU)"] = time.perf_counter() - t0
 
     report = {

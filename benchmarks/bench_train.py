@@ -92,8 +92,8 @@ def learn(ws, name: str, *, iterations: int, crop: int, batch: int, run_dir: Pat
         "iterations": iterations,
         "train_seconds": round(seconds, 2),
         "final_loss": round(res.final_loss, 4),
-        "model_miou_val": model_miou(ws, res.checkpoint, split="val")["model_miou"],
-        "data_miou_train_labels": data_miou(ws, split="train")["data_miou"],
+        "model_miou_val": model_miou(ws, res.checkpoint, split="val").miou,
+        "data_miou_train_labels": data_miou(ws, split="train").miou,
     }
 
 

@@ -130,21 +130,21 @@ def one_round(base, tmp: Path, key: str, *, checkpoint, budget: int, seed: int, 
 
     scored = copy_workspace(base, tmp / key)
     rnd = score_round(scored, checkpoint=checkpoint, budget=budget, acquisition=acquisition, superpixel_set=sp_set,
-                      label_version="v0", skip_asked=False, seed=seed, representative=representative, batch_size=8)["round"]
+                      label_version="v0", skip_asked=False, seed=seed, representative=representative, batch_size=8).round
     areas = [q.area for q in round_queries(scored, rnd)]
     out = {}
     for i, expand in enumerate(expansions):
         ws = scored if i == len(expansions) - 1 else copy_workspace(scored, tmp / f"{key}-{expand}")
-        applied = correct_round(ws, round_no=rnd, oracle="gt", expand=expand)["applied"]
-        version = applied["version"] if applied else "v0"
+        applied = correct_round(ws, round_no=rnd, oracle="gt", expand=expand).applied
+        version = applied.version if applied else "v0"
         fixed, broken = fixed_and_broken(ws, version)
         out[expand] = {
             "fixed_pixels": fixed,
             "broken_pixels": broken,
-            "data_miou": data_miou(ws, version, split="train")["data_miou"],
+            "data_miou": data_miou(ws, version, split="train").miou,
             "asked": len(areas),
             "mean_area": sum(areas) / max(len(areas), 1),
-            **{k: (applied or {}).get(k, 0) for k in ("accepted", "corrected", "unanswerable", "changed_pixels")},
+            **{k: getattr(applied, k, 0) for k in ("accepted", "corrected", "unanswerable", "changed_pixels")},
         }
         shutil.rmtree(ws.root)
     return out
@@ -182,8 +182,8 @@ def run_seed(seed: int, args: argparse.Namespace, tmp: Path, log: Callable[[str]
     ckpt = model.checkpoint
     res: dict[str, Any] = {
         "seed": seed,
-        "data_miou_v0": data_miou(base, "v0", split="train")["data_miou"],
-        "model_miou_round0": model_miou(base, ckpt, split="val")["model_miou"],
+        "data_miou_v0": data_miou(base, "v0", split="train").miou,
+        "model_miou_round0": model_miou(base, ckpt, split="val").miou,
         "regions": {s: region_purity(base, s) for s in REGIONS},
         "rows": {},
     }

@@ -37,22 +37,20 @@ def correct(
         expand=expand, checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
     )
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
-    applied = result["applied"]
-    if result["source"] == "ledger":
-        typer.echo(f"round {result['round']}: applying the answers already in the ledger")
+    applied = result.applied
+    if result.source == "ledger":
+        typer.echo(f"round {result.round}: applying the answers already in the ledger")
     else:
-        typer.echo(
-            f"round {result['round']}: {result['recorded']} answers recorded ({result['already_recorded']} already in the ledger)"
-        )
+        typer.echo(f"round {result.round}: {result.recorded} answers recorded ({result.already_recorded} already in the ledger)")
     if applied is None:
         typer.echo("nothing new to apply; the labels are unchanged")
     else:
         typer.echo(
-            f"labels {applied['version']} (parent {applied['parent']}): {applied['corrected']} corrected, "
-            f"{applied['accepted']} accepted, {applied['unanswerable']} unanswerable; "
-            f"{applied['changed_pixels']} pixels changed in {applied['changed_images']} images"
+            f"labels {applied.version} (parent {applied.parent}): {applied.corrected} corrected, "
+            f"{applied.accepted} accepted, {applied.unanswerable} unanswerable; "
+            f"{applied.changed_pixels} pixels changed in {applied.changed_images} images"
         )
 
 

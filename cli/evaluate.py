@@ -29,7 +29,7 @@ def evaluate(
         open_workspace(workspace), version=version, checkpoint=model, split=split, batch_size=batch_size, device=device
     )
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
     con = console()
     con.print(per_class_table(result))

@@ -36,13 +36,13 @@ def pseudo_label(
         batch_size=batch_size, device=device, amp=amp, sam_type=sam_type, instances_set=instances_set,
     )
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
-    resumed = f", {result['resumed']} resumed" if result["resumed"] else ""
+    resumed = f", {result.resumed} resumed" if result.resumed else ""
     typer.echo(
-        f"pseudo labels {result['version']}: {result['images']} images ({result['computed']} computed{resumed}), "
-        f"{result['boxes']} boxes, masks cover {100 * result['mask_coverage']:.1f} % of pixels "
-        f"(rest: {result['background']}); instance maps in superpixel set {result['instances_set']}"
+        f"pseudo labels {result.version}: {result.images} images ({result.computed} computed{resumed}), "
+        f"{result.boxes} boxes, masks cover {100 * result.mask_coverage:.1f} % of pixels "
+        f"(rest: {result.background}); instance maps in superpixel set {result.instances_set}"
     )
 
 

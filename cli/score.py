@@ -38,11 +38,11 @@ def score(
         skip_asked=skip_asked, seed=seed, representative=representative,
     )
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
     else:
         typer.echo(
-            f"round {result['round']}: {result['selected']} queries of {result['candidates']} candidate superpixels "
-            f"({result['acquisition']} on labels {result['label_version']}); scores in {result['score_table']}"
+            f"round {result.round}: {result.selected} queries of {result.candidates} candidate superpixels "
+            f"({result.acquisition} on labels {result.label_version}); scores in {result.score_table}"
         )
 
 

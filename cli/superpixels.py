@@ -49,7 +49,7 @@ def superpixels(
     start = time.perf_counter()
     set_name = compute_superpixel_set(ws, method, name=name, params=params, overwrite=overwrite)
     seconds = time.perf_counter() - start
-    summary = set_summary(ws, set_name)
+    summary = set_summary(ws, set_name).to_dict()
     summary["seconds"] = round(seconds, 3)
     summary["seconds_per_image"] = round(seconds / summary["images"], 4) if summary["images"] else 0.0
     if as_json:

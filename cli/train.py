@@ -55,7 +55,7 @@ def train(
     result = train_model(ws, version=version, split=split, config=cfg, run_dir=run_dir, resume=resume,
                          init_checkpoint=init_checkpoint)
     if as_json:
-        print_json(result.as_dict())
+        print_json(result.to_dict())
         return
     typer.echo(
         f"trained {result.model} for {result.iterations} iterations on {ws.version(version).name} "

@@ -117,7 +117,8 @@ def test_undo_is_a_recorded_retraction_and_stops_at_applied_answers(ws):
     assert r.status_code == 409 and "answered by 'ann'" in r.json()["error"]
     from alc_data.correction.run import correct_round
 
-    assert correct_round(ws, round_no=1)["applied"]["answers"] == 1
+    applied = correct_round(ws, round_no=1).applied
+    assert applied is not None and applied.answers == 1
     r = post(c, "/api/undo", {"holder": "tab"})
     assert r.status_code == 404  # the only answer is applied: nothing left to undo
     with pytest.raises(Conflict, match="already applied"):

@@ -89,7 +89,7 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys, assert
     before = data_miou(ws, "v0")
     rnd = make_round(ws, 15)
     result = correct_round(ws, round_no=rnd, oracle="gt")
-    assert result["recorded"] == 15 and result["applied"]["version"] == "v1"
+    assert result.recorded == 15 and result.applied is not None and result.applied.version == "v1"
     v1 = ws.version("v1")
     assert v1.parent == "v0" and v1.kind == "correction" and v1.round == rnd
     after = data_miou(ws, "v1")
@@ -101,7 +101,7 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys, assert
     assert len(ws.ledger.corrections(["v1"])) == corrected > 0
     # applying again records nothing and writes no version
     again = correct_round(ws, round_no=rnd, oracle="gt")
-    assert again["recorded"] == 0 and again["applied"] is None
+    assert again.recorded == 0 and again.applied is None
     assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
     # the version can be rebuilt from its parent plus the ledger
     for image_id, labels in rebuild_version(ws, "v1"):
@@ -142,9 +142,9 @@ def test_oracle_modes_and_unanswerable(demo_ws):
     q = queries[0]
     record_answers(ws, rnd, [Answer(q.query_id, "unanswerable", None)], source="test", annotator="t")
     summary = apply_answers(ws, rnd)
-    assert summary["unanswerable"] == 1 and summary["changed_pixels"] == 0
+    assert summary is not None and summary.unanswerable == 1 and summary.changed_pixels == 0
     for i in ws.image_ids():
-        np.testing.assert_array_equal(ws.read_label(summary["version"], i), ws.read_label("v0", i))
+        np.testing.assert_array_equal(ws.read_label(summary.version, i), ws.read_label("v0", i))
 
 
 def _fill(path, out, answer_for):

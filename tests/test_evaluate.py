@@ -75,15 +75,15 @@ def test_data_miou_exact_with_coverage(tmp_path):
     ws = hand_workspace(tmp_path / "ws")
     res = data_miou(ws)
     # cm rows (gt) × cols (labels): [[2,1,0,0],[0,1,0,0],[0,0,1,0],[1,0,0,1]]
-    assert res["per_class"] == [50.0, 50.0, 100.0, 50.0]
-    assert res["data_miou"] == res["miou"] == 62.5
-    assert res["pixel_accuracy"] == pytest.approx(100 * 5 / 7, abs=1e-4)
-    assert res["coverage"] == pytest.approx(0.7) and res["skipped"] == pytest.approx(0.3)
-    assert res["images"] == 2 and res["version"] == "v0" and res["class_names"][3] == "car"
+    assert res.per_class == (50.0, 50.0, 100.0, 50.0)
+    assert res.miou == res.to_dict()["data_miou"] == 62.5
+    assert res.pixel_accuracy == pytest.approx(100 * 5 / 7, abs=1e-4)
+    assert res.coverage == pytest.approx(0.7) and res.skipped == pytest.approx(0.3)
+    assert res.images == 2 and res.version == "v0" and res.class_names[3] == "car"
     train = data_miou(ws, "v0", split="train")
-    assert train["per_class"] == [50.0, 50.0, 100.0, None] and train["data_miou"] == pytest.approx(66.6667, abs=1e-4)
-    assert train["images"] == 1 and train["coverage"] == pytest.approx(4 / 6, abs=1e-6)
-    json.dumps(res)  # JSON-ready
+    assert train.per_class == (50.0, 50.0, 100.0, None) and train.miou == pytest.approx(66.6667, abs=1e-4)
+    assert train.images == 1 and train.coverage == pytest.approx(4 / 6, abs=1e-6)
+    json.dumps(res.to_dict())  # JSON-ready
 
 
 def test_data_miou_needs_ground_truth(tmp_path):
@@ -110,9 +110,9 @@ def test_model_miou_of_a_constant_model(tmp_path):
     ws = hand_workspace(tmp_path / "ws")
     res = model_miou(ws, AlwaysBackground(), split="val")
     # val image b: gt [[3,3],[0,V]], prediction all 0 → cm[3,0]=2, cm[0,0]=1
-    assert res["per_class"] == [pytest.approx(100 / 3, abs=1e-4), None, None, 0.0]
-    assert res["model_miou"] == pytest.approx(50 / 3, abs=1e-4)
-    assert res["coverage"] == 0.75 and res["images"] == 1 and res["kind"] == "model"
+    assert res.per_class == (pytest.approx(100 / 3, abs=1e-4), None, None, 0.0)
+    assert res.miou == res.to_dict()["model_miou"] == pytest.approx(50 / 3, abs=1e-4)
+    assert res.coverage == 0.75 and res.images == 1 and res.kind == "model"
 
 
 def test_cli_eval_json_and_table(tmp_path, capsys):

@@ -102,7 +102,7 @@ def test_correct_round_stores_the_mode_and_rebuild_reproduces_it(planted_ws, mod
     ws = planted_ws
     rnd = _ask(ws)
     res = correct_round(ws, round_no=rnd, oracle="gt", expand=mode)
-    assert res["applied"]["expand"] == mode and res["applied"]["corrected"] == 2
+    assert res.applied is not None and res.applied.expand == mode and res.applied.corrected == 2
     np.testing.assert_array_equal(ws.read_label("v1", "img0"), EXPECTED[mode])
     assert ws.version("v1").params["expand"] == mode
     (image_id, rebuilt), = list(rebuild_version(ws, "v1"))
@@ -129,7 +129,7 @@ def test_region_majority_oracle_combines_with_label_mode(planted_ws):
     rnd = _ask(ws)
     res = correct_round(ws, round_no=rnd, oracle="gt", oracle_mode="region-majority", expand="label")
     # superpixel 0 agrees with the ground truth on half of its pixels: corrected; 1 likewise
-    assert res["applied"]["corrected"] == 2
+    assert res.applied is not None and res.applied.corrected == 2
     np.testing.assert_array_equal(ws.read_label("v1", "img0"), GT)
 
 

@@ -102,8 +102,8 @@ def test_stub_pipeline_exact_labels_instances_and_record(tmp_path):
     ws = make_ws(tmp_path / "ws")
     det = StubDetector(BOXES)
     res = run_pseudo_label(ws, detector=det, sam=BoxMasker(), batch_size=2)
-    assert res["version"] == "pseudo" and res["computed"] == 3 and res["resumed"] == 0  # v0 is the ingest's
-    assert res["boxes"] == 3 and res["boxes_per_class"] == {"car": 1, "pottedplant": 1, "tvmonitor": 1}
+    assert res.version == "pseudo" and res.computed == 3 and res.resumed == 0  # v0 is the ingest's
+    assert res.boxes == 3 and res.boxes_per_class == {"car": 1, "pottedplant": 1, "tvmonitor": 1}
     assert det.prompts == [(1, "car"), (2, "potted plant"), (3, "tv monitor")]  # background not prompted
     lab = ws.read_label("pseudo", "img0")
     want = np.zeros((H, W), np.uint8)
@@ -119,7 +119,7 @@ def test_stub_pipeline_exact_labels_instances_and_record(tmp_path):
     assert v.params["box_threshold"] == 0.2 and v.params["nms_iou"] == 0.5
     assert v.params["prompts"] == {"car": "car", "pottedplant": "potted plant", "tvmonitor": "tv monitor"}
     assert v.params["detector"] == {"kind": "stub-detector"} and v.params["background"] == "background"
-    assert ws.superpixel_set("gsam")["params"]["label_version"] == "pseudo"
+    assert ws.superpixel_set("gsam").params["label_version"] == "pseudo"
     assert not (ws.root / "pseudo").exists()  # staging removed after the commit
     with pytest.raises(AlcError, match="v0 and pseudo exist already; pass --version NAME"):
         run_pseudo_label(ws, detector=det, sam=BoxMasker())
@@ -156,7 +156,7 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
         run_pseudo_label(ws, detector=StubDetector(BOXES), sam=BoxMasker(), box_threshold=0.3)
     det = StubDetector(BOXES)
     res = run_pseudo_label(ws, detector=det, sam=BoxMasker(), batch_size=1)
-    assert sorted(det.seen) == [1, 2] and res["computed"] == 2 and res["resumed"] == 1
+    assert sorted(det.seen) == [1, 2] and res.computed == 2 and res.resumed == 1
     assert (ws.read_label("pseudo", "img0")[5:12, 5:15] == 2).all()
 
 

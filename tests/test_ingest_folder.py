@@ -98,7 +98,7 @@ def test_folder_generated(tmp_path, capsys):
     assert ws.meta("dataset") == "mine"
     assert ws.class_names == ["sky", "road", "traffic light"] and ws.classes[1].color == (255, 128, 0)
     assert ws.splits() == {"train": 2, "val": 1} and ws.image_ids("train") == ["a", "c"]
-    assert [s["name"] for s in ws.superpixel_sets()] == ["imported"]
+    assert [s.name for s in ws.superpixel_sets()] == ["imported"]
     for image_id, lab in data["labels"].items():
         np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
         sp = ws.read_superpixels("imported", image_id)

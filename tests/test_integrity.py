@@ -119,12 +119,12 @@ def test_overwriting_superpixels_that_rounds_use_is_refused_before_any_work(demo
     code, _, err = run_cli(capsys, "superpixels", "-w", ws.root, "--method", "slic", "--name", "sam", "--overwrite")
     assert code == 2 and "used by round(s) 1" in err and "--name" in err
     assert {p.name: p.read_bytes() for p in (ws.root / "superpixels" / "sam").iterdir()} == before
-    assert ws.superpixel_set("sam")["method"] == "imported"
+    assert ws.superpixel_set("sam").method == "imported"
     assert not list((ws.root / "superpixels").glob(".*"))
     # a set no round uses can still be overwritten
     assert run_cli(capsys, "superpixels", "-w", ws.root, "--method", "slic", "--name", "fresh")[0] == 0
     assert run_cli(capsys, "superpixels", "-w", ws.root, "--method", "felzenszwalb", "--name", "fresh", "--overwrite")[0] == 0
-    assert ws.superpixel_set("fresh")["method"] == "felzenszwalb"
+    assert ws.superpixel_set("fresh").method == "felzenszwalb"
 
 
 @pytest.mark.parametrize("where", [".", "labels", "labels/v0", ".."])
@@ -283,7 +283,7 @@ def test_the_released_workspace_opens_and_is_upgraded(tmp_path):
     assert ws.read_label("v1", ws.image_ids()[0]).shape == (24, 24)
     # and it keeps working: the open round is answered and applied
     res = correct_round(ws, oracle="gt")
-    assert res["round"] == 2 and res["recorded"] == 4
+    assert res.round == 2 and res.recorded == 4
 
 
 def test_info_names_rounds_whose_answers_are_not_applied(demo_ws, capsys):
@@ -313,6 +313,6 @@ def test_an_overwrite_killed_before_its_commit_is_put_back_by_repair(demo_ws, tm
     report = check_workspace(ws.root)
     assert [p.kind for p in report.problems] == ["superpixels-interrupted"]
     assert check_workspace(ws.root, repair=True).ok
-    assert ws.superpixel_set("fresh")["method"] == "slic"
+    assert ws.superpixel_set("fresh").method == "slic"
     for i in ws.image_ids():
         np.testing.assert_array_equal(ws.read_superpixels("fresh", i), before[i])

@@ -109,7 +109,7 @@ def _ingest_result(ctx):
 def _superpixel_result(ctx):
     ws = Workspace.open(ctx["ws"])
     s = ws.superpixel_set("kp")
-    return {"method": s["method"], "params": s["params"], "maps": {i: ws.read_superpixels("kp", i) for i in ws.image_ids()}}
+    return {"method": s.method, "params": s.params, "maps": {i: ws.read_superpixels("kp", i) for i in ws.image_ids()}}
 
 
 def _train_result(ctx):
@@ -153,7 +153,7 @@ RECIPES: dict[str, Recipe] = {
         prepare=_from_template,
         argv=lambda ctx: ["superpixels", "-w", ctx["ws"], "--method", "slic", "--name", "kp", "--param", "n_segments=20"],
         result=_superpixel_result,
-        needs_rerun=lambda ctx: "kp" not in {s["name"] for s in Workspace.open(ctx["ws"]).superpixel_sets()},
+        needs_rerun=lambda ctx: "kp" not in {s.name for s in Workspace.open(ctx["ws"]).superpixel_sets()},
     ),
     "train": Recipe(
         prepare=_from_template,

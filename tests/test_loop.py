@@ -214,7 +214,7 @@ def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path,
     ws = Workspace.open(tmp_path / "ws")
     versions = {v.name: v for v in ws.label_versions()}
     assert versions["pseudo"].kind != "ingest" and versions["v1"].parent == "pseudo"
-    assert {"gdino", "gsam-filled"} <= {s["name"] for s in ws.superpixel_sets()}
+    assert {"gdino", "gsam-filled"} <= {s.name for s in ws.superpixel_sets()}
     assert {r.superpixel_set for r in ws.ledger.rounds()} == {"gsam-filled"}
     assert [r.label_version for r in ws.ledger.rounds()] == ["pseudo"]
     for image_id in ws.image_ids():

@@ -56,8 +56,8 @@ def test_upgraded_workspace_takes_timed_answers_and_applies_them(old_ws):
     progress = ledger.round_progress(ws, 2)
     assert (progress["answered"], progress["total"], progress["median_seconds"]) == (4, 4, 3.5)
     result = correct_round(ws, round_no=2)
-    assert result["source"] == "ledger" and result["applied"]["version"] == "v2"
-    assert result["applied"]["accepted"] == 4
+    assert result.source == "ledger" and result.applied is not None and result.applied.version == "v2"
+    assert result.applied.accepted == 4
     from alc_data.queries.cost import cost_summary
 
     cost = cost_summary(ws)

@@ -57,8 +57,8 @@ def test_npz_folder_scores_like_the_same_probabilities_in_memory(demo_ws, tmp_pa
                              "--superpixels", "sam", "--no-skip-asked", "--json")
     assert code == 0, err
     files = json.loads(out)
-    assert (mem["round"], files["round"]) == (1, 2)
-    assert mem["candidates"] == files["candidates"] > 7
+    assert (mem.round, files["round"]) == (1, 2)
+    assert mem.candidates == files["candidates"] > 7
     _same_tables(_table(ws, 1), _table(ws, 2))
     assert _queries(ws, 1) == _queries(ws, 2) and len(_queries(ws, 1)) == 7
     params = ws.ledger.round(2).params
@@ -142,4 +142,4 @@ def test_in_memory_entry_point_checks_its_input(demo_ws):
         assert _rounds(ws) == 0
     torch = pytest.importorskip("torch")
     res = score_probabilities(ws, ((i, torch.from_numpy(p)) for i, p in probs.items()), budget=3, superpixel_set="sam")
-    assert res["round"] == 1 and res["selected"] == 3
+    assert res.round == 1 and res.selected == 3

@@ -227,10 +227,10 @@ def test_independent_ground_truth_gives_miou_before_after(tmp_path):
     m = res.build.miou["train"]
     # the card's numbers are `alc-data eval`'s data mIoU of each version on that split
     before, after = data_miou(ws, "v0", split="train"), data_miou(ws, "v1", split="train")
-    assert m["before"] == pytest.approx(before["data_miou"]) and m["after"] == pytest.approx(after["data_miou"])
-    assert m["coverage_after"] == pytest.approx(after["coverage"]) and m["images"] == 3
+    assert m["before"] == pytest.approx(before.miou) and m["after"] == pytest.approx(after.miou)
+    assert m["coverage_after"] == pytest.approx(after.coverage) and m["images"] == 3
     assert m["before"] < 100.0 and m["before"] != m["after"]
-    assert f"| train | 3 | {before['data_miou']:.2f} | {after['data_miou']:.2f} |" in (tmp_path / "out" / "README.md").read_text()
+    assert f"| train | 3 | {before.miou:.2f} | {after.miou:.2f} |" in (tmp_path / "out" / "README.md").read_text()
     text = (tmp_path / "out" / "README.md").read_text()
     assert "Data mIoU" in text and "Cordts" in text and "Everingham" not in text
 

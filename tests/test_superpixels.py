@@ -345,7 +345,7 @@ def test_cli_computes_stores_and_summarises(tiny_ws, capsys):
         filled = ws.read_superpixels("imp-fill", image_id)
         np.testing.assert_array_equal(filled[p >= 0], p[p >= 0])
         assert filled.min() >= 0
-    assert ws.superpixel_set("imp-fill")["params"] == {"policy": "fill", "num_superpixels": 100}
+    assert ws.superpixel_set("imp-fill").params == {"policy": "fill", "num_superpixels": 100}
 
     # an existing name needs --overwrite
     code, out, err = run_cli(capsys, "superpixels", "-m", "slic", "-w", ws.root, "--name", "seeds")
@@ -353,7 +353,7 @@ def test_cli_computes_stores_and_summarises(tiny_ws, capsys):
     code, out, err = run_cli(capsys, "superpixels", "-m", "slic", "-w", ws.root, "--name", "seeds", "--overwrite",
                              "-p", "n_segments=30", "--json")
     assert code == 0, err
-    assert json.loads(out)["method"] == "slic" and ws.superpixel_set("seeds")["method"] == "slic"
+    assert json.loads(out)["method"] == "slic" and ws.superpixel_set("seeds").method == "slic"
 
 
 def test_cli_list(capsys):
@@ -379,12 +379,12 @@ def test_cli_list(capsys):
     ],
 )
 def test_cli_errors_are_one_line_and_write_nothing(tiny_ws, capsys, args, message):
-    before = [s["name"] for s in tiny_ws.superpixel_sets()]
+    before = [s.name for s in tiny_ws.superpixel_sets()]
     code, out, err = run_cli(capsys, "superpixels", "-w", tiny_ws.root, *args)
     assert code == 2, (out, err)
     assert err.startswith("error: ") and message in err
     assert len(err.strip().splitlines()) == 1
-    assert [s["name"] for s in tiny_ws.superpixel_sets()] == before
+    assert [s.name for s in tiny_ws.superpixel_sets()] == before
     leftovers = [p.name for p in (tiny_ws.root / "superpixels").iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert not (tiny_ws.root / "superpixels" / "x1").exists()

@@ -111,7 +111,7 @@ def test_write_version_hard_links_unchanged_images(made):
 
 def _state(ws: Workspace):
     files = sorted(str(p.relative_to(ws.root)) for p in ws.root.rglob("*") if "alc.sqlite" not in p.name)
-    return files, [v.name for v in ws.label_versions()], [s["name"] for s in ws.superpixel_sets()]
+    return files, [v.name for v in ws.label_versions()], [s.name for s in ws.superpixel_sets()]
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_superpixel_set_round_trip_and_atomicity(made, assert_workspace_ok):
     maps = {i: rng.integers(-1, 5, SIZES[i]).astype(np.int32) for i in SIZES}
     maps["a"][0, 0] = 2**20  # large ids survive exactly
     ws.write_superpixel_set("sp", sorted(maps.items()), method="test", params={"k": 3})
-    assert [(s["name"], s["method"], s["params"]) for s in ws.superpixel_sets()] == [("sp", "test", {"k": 3})]
+    assert [(s.name, s.method, s.params) for s in ws.superpixel_sets()] == [("sp", "test", {"k": 3})]
     for image_id, sp in maps.items():
         got = ws.read_superpixels("sp", image_id)
         assert got.dtype == np.int32

@@ -63,10 +63,13 @@ def start_server(ws_root: Path, *args: str, port: int | None = None) -> tuple[su
            "--port", str(port), "--no-open", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if proc.stdout is None:  # never: stdout=PIPE above
+        raise RuntimeError("the annotate process has no stdout pipe")
+    out = proc.stdout
     deadline = time.monotonic() + 60
     seen = []
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+        line = out.readline()
         if not line:
             break
         seen.append(line)

@@ -11,6 +11,7 @@ from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.workspace import Workspace
+from alc_data.workspace.ledger import AnswerStatus
 
 YES = "yes"
 CANT_TELL = "can't tell"
@@ -23,11 +24,11 @@ def answer_from_choice(ws: Workspace, query_id: int, shown_label: int, choice: s
     if text.lower() == YES:
         if shown_label == IGNORE_INDEX:
             raise InvalidInput(f"query {query_id} shows void; answer with a class, not {YES!r}")
-        return Answer(query_id, "accepted", int(shown_label))
+        return Answer(query_id, AnswerStatus.ACCEPTED, int(shown_label))
     if text.lower() in (CANT_TELL, "cant tell", "unanswerable"):
-        return Answer(query_id, "unanswerable", None)
+        return Answer(query_id, AnswerStatus.UNANSWERABLE, None)
     try:
         cls = ws.class_index(text)
     except AlcError as exc:
         raise InvalidInput(str(exc)) from None
-    return Answer(query_id, "accepted" if cls == shown_label else "corrected", cls)
+    return Answer(query_id, AnswerStatus.ACCEPTED if cls == shown_label else AnswerStatus.CORRECTED, cls)

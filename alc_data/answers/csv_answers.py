@@ -20,6 +20,7 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.names import parse_ascii_int
 from alc_data.workspace import Workspace
+from alc_data.workspace.ledger import AnswerStatus
 
 ACCEPT_WORDS = {"accept", "accepted", "yes", "y", "ok", "correct", "true"}
 UNANSWERABLE_WORDS = {"unanswerable", "skip", "unsure", "?", "void"}
@@ -99,15 +100,15 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
         except InvalidInput as exc:
             errors.append(f"line {line_no}: {exc}")
             continue
-        if parsed == "accept":
+        if isinstance(parsed, int):
+            ans = Answer(qid, AnswerStatus.ACCEPTED if parsed == shown else AnswerStatus.CORRECTED, parsed)
+        elif parsed == "accept":
             if shown == IGNORE_INDEX:
                 errors.append(f"line {line_no}: query {qid} shows void; answer with a class name, not accept")
                 continue
-            ans = Answer(qid, "accepted", shown)
-        elif parsed == "unanswerable":
-            ans = Answer(qid, "unanswerable", None)
+            ans = Answer(qid, AnswerStatus.ACCEPTED, shown)
         else:
-            ans = Answer(qid, "accepted", parsed) if parsed == shown else Answer(qid, "corrected", parsed)
+            ans = Answer(qid, AnswerStatus.UNANSWERABLE, None)
         if qid in seen:
             first_line, first = seen[qid]
             kind = "duplicate" if first == ans else "conflicting"

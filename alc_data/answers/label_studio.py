@@ -97,7 +97,9 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
     for n, (line, task) in enumerate(iter_tasks(text, path), start=1):
         where = f"task {n} (line {line})"
         data = task.get("data") if isinstance(task, dict) else None
-        qid = data.get("query_id") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            data = {}
+        qid = data.get("query_id")
         if isinstance(qid, str) and qid.isdigit():
             qid = int(qid)
         if not isinstance(qid, int):

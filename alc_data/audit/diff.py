@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 #: region details kept per image (largest first)
 MAX_REGIONS_PER_IMAGE = 50
@@ -193,7 +196,7 @@ def _name(value: int, names: list[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- ledger
-def lineage(ws, version: str) -> list[str]:
+def lineage(ws: Workspace, version: str) -> list[str]:
     """Version names from ``version`` up to its root (``version`` first)."""
     by_name = {v.name: v for v in ws.label_versions()}
     out: list[str] = []
@@ -204,7 +207,7 @@ def lineage(ws, version: str) -> list[str]:
     return out
 
 
-def ledger_rows(ws, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
+def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
     """Corrections made by the versions between A and B (either direction), grouped by image id.
 
     Returns (versions, {image_id: [row, ...]}), rows as dicts with the fields of :class:`alc_data.workspace.ledger.CorrectionRow`.
@@ -220,7 +223,7 @@ def ledger_rows(ws, a_version: str, b_version: str) -> tuple[list[str], dict[str
 
 
 def link_regions(
-    ws, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
+    ws: Workspace, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
 ) -> tuple[dict[int, list[dict[str, Any]]], int]:
     """Match ledger rows of one image to its changed regions.
 
@@ -421,7 +424,7 @@ def diff_labels(
             regions=n,
             agreement=(int(np.trace(valid)) / both) if both else None,
         )
-        if n and image_id in ledger:
+        if n and ws is not None and image_id in ledger:  # ledger rows come from a workspace
             links, ch.linked_pixels = link_regions(ws, image_id, lab, changed, ledger[image_id])
             regs = region_details(la, lb, lab, n)
             for r in regs:

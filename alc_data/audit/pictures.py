@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alc_data.errors import AlcError
+
+if TYPE_CHECKING:
+    from alc_data.audit.diff import LabelDiff
 
 OUTLINE_RGB = (255, 255, 0)
 GAP = 4
@@ -92,7 +98,7 @@ def render_comparison(
     return buf.getvalue()
 
 
-def diff_pictures(diff, *, max_panel_width: int = 360) -> dict[str, bytes]:
+def diff_pictures(diff: LabelDiff, *, max_panel_width: int = 360) -> dict[str, bytes]:
     """PNG bytes per image id for the top images of a :class:`~alc_data.audit.diff.LabelDiff`."""
     from alc_data.progress import track
 
@@ -108,10 +114,8 @@ def diff_pictures(diff, *, max_panel_width: int = 360) -> dict[str, bytes]:
     return out
 
 
-def write_pictures(pictures: dict[str, bytes], out_dir) -> list:
+def write_pictures(pictures: dict[str, bytes], out_dir: str | os.PathLike) -> list[Path]:
     """Write ``<image_id>.png`` files into ``out_dir`` (created; each file written atomically)."""
-    from pathlib import Path
-
     from alc_data.io.atomic import atomic_write_bytes
 
     out = Path(out_dir)

@@ -6,11 +6,15 @@ import base64
 import html
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+
+if TYPE_CHECKING:
+    from alc_data.audit.diff import LabelDiff
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1500px}
@@ -56,7 +60,7 @@ def _id_list(title: str, ids: list[str]) -> str:
     return f"<p><b>{_e(title)}</b> ({len(ids)}): {shown}{more}</p>"
 
 
-def render_report(diff, pictures: dict[str, bytes] | None = None) -> str:
+def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> str:
     """HTML text for a :class:`~alc_data.audit.diff.LabelDiff`; ``pictures``: PNG bytes per image id."""
     pictures = pictures or {}
     t = diff.totals()
@@ -176,7 +180,7 @@ def _regions_table(diff, image_id: str) -> str:
     return _table(["region", "pixels", "box", "from", "to", "ledger"], rows, left=0)
 
 
-def write_report(diff, path: str | os.PathLike, pictures: dict[str, bytes] | None = None) -> Path:
+def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, bytes] | None = None) -> Path:
     """Write the HTML report atomically to ``path`` (its folder is created)."""
     from alc_data.io.atomic import atomic_write_bytes
 

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 
 from alc_data.correction.expand import DEFAULT_EXPANSION, Change, check_expansion, expand_answers
 from alc_data.errors import AlcError, InvalidInput
+from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus, PendingAnswer
+
+
+@dataclass(frozen=True)
+class AppliedVersion(JsonResult):
+    """The label version :func:`apply_answers` wrote: its parent, the round, the expansion, the answers
+    applied by status, and how many images and pixels changed."""
+
+    version: str
+    parent: str
+    round: int
+    expand: str
+    tau: float
+    answers: int
+    accepted: int
+    corrected: int
+    unanswerable: int
+    changed_images: int
+    changed_pixels: int
 
 
 def pending_answers(ws: Workspace, round_no: int) -> list[PendingAnswer]:
@@ -43,7 +64,7 @@ def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tu
     return labels, changes
 
 
-def _probabilities(ws: Workspace, checkpoint, image_ids: list[str]) -> dict[str, np.ndarray]:
+def _probabilities(ws: Workspace, checkpoint: str | os.PathLike | None, image_ids: list[str]) -> dict[str, np.ndarray]:
     from alc_data.predict import iter_probabilities
 
     if checkpoint is None:
@@ -60,16 +81,17 @@ def apply_answers(
     *,
     tau: float = 0.0,
     expand: str = DEFAULT_EXPANSION,
-    checkpoint=None,
+    checkpoint: str | os.PathLike | None = None,
     version_name: str | None = None,
-) -> dict[str, Any] | None:
+) -> AppliedVersion | None:
     """Apply the round's pending answers: spread corrections over their superpixels, mark accepted
     superpixels verified, and write a new label version whose parent is the latest one.
 
     ``expand`` (superpixel | label | pixel) and ``tau`` decide which pixels of an asked superpixel
     take the answer; both are stored in the version's params so :func:`rebuild_version` reproduces it.
 
-    Returns a summary (version, changed images and pixels, counts) or None when nothing is pending.
+    Returns an :class:`AppliedVersion` (version, changed images and pixels, counts) or None when
+    nothing is pending.
     The version row, the corrections, the verified marks and the answers' ``applied_version`` are
     written in one transaction after the version's files are complete.
     """
@@ -85,7 +107,7 @@ def apply_answers(
         probs = _probabilities(ws, checkpoint, sorted(by_image)) if tau > 0 and by_image else {}
         changes: list[tuple[str, Change]] = []
 
-        def new_labels():
+        def new_labels() -> Iterator[tuple[str, np.ndarray]]:
             from alc_data.progress import track
 
             for image_id in track(sorted(by_image), f"apply round {round_no}"):
@@ -94,7 +116,7 @@ def apply_answers(
                 changes.extend((image_id, x) for x in ch)
                 yield image_id, labels
 
-        def on_commit(con):
+        def on_commit(con: Any) -> None:  # the sqlite3 connection of the version's transaction
             ws.ledger.commit_applied(con, round_no=round_no, version=name, pending=pending, changes=changes)
 
         ws.write_version(
@@ -108,19 +130,19 @@ def apply_answers(
             stage="correct",
         )
     statuses = [p.status for p in pending]
-    return {
-        "version": name,
-        "parent": parent,
-        "round": round_no,
-        "expand": expand,
-        "tau": tau,
-        "answers": len(pending),
-        "accepted": statuses.count(AnswerStatus.ACCEPTED),
-        "corrected": statuses.count(AnswerStatus.CORRECTED),
-        "unanswerable": statuses.count(AnswerStatus.UNANSWERABLE),
-        "changed_images": len({i for i, _ in changes}),
-        "changed_pixels": int(sum(ch.pixels for _, ch in changes)),
-    }
+    return AppliedVersion(
+        version=name,
+        parent=parent,
+        round=round_no,
+        expand=expand,
+        tau=tau,
+        answers=len(pending),
+        accepted=statuses.count(AnswerStatus.ACCEPTED),
+        corrected=statuses.count(AnswerStatus.CORRECTED),
+        unanswerable=statuses.count(AnswerStatus.UNANSWERABLE),
+        changed_images=len({i for i, _ in changes}),
+        changed_pixels=int(sum(ch.pixels for _, ch in changes)),
+    )
 
 
 def check_tau(tau: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import numpy as np
@@ -11,7 +12,7 @@ from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
 
 
-def rebuild_version(ws: Workspace, name: str, *, checkpoint=None) -> Iterator[tuple[str, np.ndarray]]:
+def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (image_id, labels) for every image of version ``name``, recomputed from its parent and
     the corrected answers that produced it. Equal to the stored version when the ledger is intact."""
     version = ws.version(name)

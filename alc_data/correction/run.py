@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from alc_data.correction.apply import AppliedVersion
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class CorrectResult(JsonResult):
+    """What :func:`correct_round` did: the round, where its answers came from (``csv:NAME``,
+    ``label-studio:NAME``, ``oracle:gt:MODE`` or ``ledger``), how many were recorded now or were
+    already in the ledger, and the version written (None when nothing new was pending)."""
+
+    round: int
+    source: str
+    recorded: int
+    already_recorded: int
+    applied: AppliedVersion | None
 
 
 def correct_round(
@@ -21,7 +36,7 @@ def correct_round(
     expand: str | None = None,
     checkpoint: str | os.PathLike | None = None,
     annotator: str = "oracle",
-) -> dict[str, Any]:
+) -> CorrectResult:
     """Record a round's answers and apply them as a new label version.
 
     Answers come from ``answers_csv`` (a CSV, or a Label Studio JSON export when it ends in ``.json``)
@@ -69,4 +84,4 @@ def correct_round(
         inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=annotator)
         kill_point("correct:recorded")
         applied = apply_answers(ws, rnd.round, tau=tau, expand=expand, checkpoint=checkpoint)
-    return {"round": rnd.round, "source": source, "recorded": inserted, "already_recorded": present, "applied": applied}
+    return CorrectResult(round=rnd.round, source=source, recorded=inserted, already_recorded=present, applied=applied)

@@ -3,13 +3,61 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
 
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.evaluate.metrics import GroundTruthConfusion
+from alc_data.results import JsonResult
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 
-def _gt_ids(ws, split: str | None, what: str) -> list[str]:
+@dataclass(frozen=True)
+class MiouResult(JsonResult):
+    """A data mIoU (``kind="data"``, of label ``version``) or model mIoU (``kind="model"``, of
+    ``checkpoint`` when a path was given) against the reference ground truth.
+
+    ``miou``, ``per_class`` (None for absent classes) and ``pixel_accuracy`` are in percent;
+    ``coverage`` (share of pixels counted) and ``skipped`` (1 − coverage) are fractions 0..1;
+    ``images`` counts the evaluated images, ``images_without_gt`` those of the split left out.
+    :meth:`to_dict` names the mIoU ``data_miou`` or ``model_miou`` as well as ``miou``.
+    """
+
+    kind: str
+    split: str | None
+    miou: float | None
+    pixel_accuracy: float | None
+    coverage: float
+    skipped: float
+    pixels: int
+    evaluated_pixels: int
+    per_class: tuple[float | None, ...]
+    class_names: tuple[str, ...]
+    images: int
+    images_without_gt: int
+    version: str | None = None
+    checkpoint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        head: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "model":
+            head["checkpoint"] = out.pop("checkpoint")
+            out.pop("version")
+        else:
+            head["version"] = out.pop("version")
+            out.pop("checkpoint")
+        head["split"] = out.pop("split")
+        head[f"{self.kind}_miou"] = self.miou
+        del out["kind"]
+        return {**head, **out}
+
+
+def _gt_ids(ws: Workspace, split: str | None, what: str) -> list[str]:
     ids = ws.image_ids(split)
     if not ids:
         raise AlcError(f"split {split!r} has no images to evaluate")
@@ -23,46 +71,48 @@ def _gt_ids(ws, split: str | None, what: str) -> list[str]:
     return with_gt
 
 
-def _against_gt(ws, maps, ids: list[str], split: str | None, key: str, head: dict[str, Any]) -> dict[str, Any]:
+def _against_gt(
+    ws: Workspace, maps: Iterable[tuple[str, np.ndarray, str]], ids: list[str], split: str | None, head: dict[str, Any]
+) -> MiouResult:
     """Accumulate one confusion matrix over ``maps`` — (image_id, (H, W) uint8, what) — against the
-    reference ground truth and report it with ``key`` (data_miou / model_miou) = mIoU."""
+    reference ground truth and report it with ``head`` (kind, version or checkpoint)."""
     confusion = GroundTruthConfusion(ws.num_classes)
     for image_id, labels, what in maps:
         confusion.add(labels, ws.read_gt(image_id), f"{what} of {image_id!r}")
     res = confusion.scores(class_names=ws.class_names)
-    return {**head, key: res["miou"], **res, "images": len(ids), "images_without_gt": len(ws.image_ids(split)) - len(ids)}
+    res["per_class"], res["class_names"] = tuple(res["per_class"]), tuple(res["class_names"])
+    return MiouResult(**head, split=split, **res, images=len(ids), images_without_gt=len(ws.image_ids(split)) - len(ids))
 
 
-def data_miou(ws, version: str | None = None, *, split: str | None = None) -> dict[str, Any]:
+def data_miou(ws: Workspace, version: str | None = None, *, split: str | None = None) -> MiouResult:
     """mIoU of label version ``version`` (default: latest) against the reference ground truth.
 
     Over the images of ``split`` (None: all) that have ground truth. Pixels that either side marks
-    IGNORE_INDEX are skipped. Returns ``data_miou`` (= ``miou``, percent), ``per_class`` (percent,
-    None for absent classes), ``class_names``, ``pixel_accuracy`` (percent), ``coverage`` (share of
-    pixels counted, 0..1), ``skipped`` (1 − coverage), ``pixels``, ``evaluated_pixels``,
-    ``images`` (evaluated), ``images_without_gt``, ``version``, ``split``.
+    IGNORE_INDEX are skipped. Returns a :class:`MiouResult` of kind ``"data"``: ``miou`` (percent),
+    ``per_class`` (percent, None for absent classes), ``class_names``, ``pixel_accuracy`` (percent),
+    ``coverage`` (share of pixels counted, 0..1), ``skipped`` (1 − coverage), ``pixels``,
+    ``evaluated_pixels``, ``images`` (evaluated), ``images_without_gt``, ``version``, ``split``.
     """
     from alc_data.progress import track
 
     name = ws.version(version).name
     ids = _gt_ids(ws, split, "data mIoU")
     maps = ((i, ws.read_label(name, i), f"labels in {name}") for i in track(ids, f"data mIoU of {name}"))
-    return _against_gt(ws, maps, ids, split, "data_miou", {"kind": "data", "version": name, "split": split})
+    return _against_gt(ws, maps, ids, split, {"kind": "data", "version": name})
 
 
 def model_miou(
-    ws,
+    ws: Workspace,
     checkpoint_or_model: Any,
     *,
     split: str | None = "val",
     batch_size: int = 4,
     device: Any = None,
-) -> dict[str, Any]:
+) -> MiouResult:
     """mIoU of a model's predictions on ``split`` against the reference ground truth.
 
-    ``checkpoint_or_model``: an alc-data checkpoint path or a model. Same fields as
-    :func:`data_miou`, with ``model_miou`` instead of ``data_miou`` and ``checkpoint`` (the path,
-    when one was given) instead of ``version``.
+    ``checkpoint_or_model``: an alc-data checkpoint path or a model. A :class:`MiouResult` of kind
+    ``"model"``, with ``checkpoint`` (the path, when one was given) instead of ``version``.
     """
     from alc_data.predict import iter_predictions
     from alc_data.progress import track
@@ -71,18 +121,18 @@ def model_miou(
     stream = iter_predictions(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device)
     maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))
     checkpoint = str(checkpoint_or_model) if isinstance(checkpoint_or_model, (str, os.PathLike)) else None
-    return _against_gt(ws, maps, ids, split, "model_miou", {"kind": "model", "checkpoint": checkpoint, "split": split})
+    return _against_gt(ws, maps, ids, split, {"kind": "model", "checkpoint": checkpoint})
 
 
 def evaluate_labels_or_model(
-    ws,
+    ws: Workspace,
     *,
     version: str | None = None,
     checkpoint: str | os.PathLike | None = None,
     split: str | None = None,
     batch_size: int = 4,
     device: Any = "auto",
-) -> Any:
+) -> MiouResult:
     """``alc-data eval``: :func:`model_miou` of ``checkpoint`` on ``split`` (default ``val``) when one
     is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take)."""
     if checkpoint is None:

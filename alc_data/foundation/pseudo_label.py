@@ -18,8 +18,9 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 from alc_data.foundation.detector import Detections, class_prompts, is_background_name
 from alc_data.foundation.paint import paint_masks
+from alc_data.results import JsonResult
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 BACKGROUND_MODES = ("auto", "background", "void")
 
@@ -48,7 +53,7 @@ class MaskPredictor(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-def default_version_name(ws) -> str:
+def default_version_name(ws: Workspace) -> str:
     """``v0`` when the workspace has no v0 yet, else ``pseudo``; AlcError when both are taken."""
     names = {v.name for v in ws.label_versions()}
     for cand in ("v0", "pseudo"):
@@ -57,7 +62,7 @@ def default_version_name(ws) -> str:
     raise AlcError("label versions v0 and pseudo exist already; pass --version NAME for the pseudo labels")
 
 
-def background_label(ws, mode: str) -> tuple[str, int]:
+def background_label(ws: Workspace, mode: str) -> tuple[str, int]:
     """(resolved mode, label value) for pixels no mask covers.
 
     ``background``: the index of the class named background (& co.); ``void``: IGNORE_INDEX;
@@ -116,7 +121,8 @@ def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     from alc_data.io.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    named: dict[str, Any] = dict(arrays)  # numpy types **kwds as arrays or the bool allow_pickle
+    np.savez_compressed(buf, **named)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -128,6 +134,26 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise AlcError(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
 
 
+@dataclass(frozen=True)
+class PseudoLabelResult(JsonResult):
+    """What :func:`run_pseudo_label` wrote: the label ``version`` and the ``instances_set`` of instance
+    maps; images computed now or ``resumed`` from an interrupted run; boxes (all, per class name);
+    ``mask_coverage``: share of pixels some mask covers (0..1; the rest took ``background``); the
+    time of this call and images per second (None when nothing was computed)."""
+
+    version: str
+    instances_set: str
+    images: int
+    computed: int
+    resumed: int
+    boxes: int
+    boxes_per_class: dict[str, int]
+    mask_coverage: float
+    background: str
+    seconds: float
+    images_per_second: float | None
+
+
 def _check_thresholds(box_threshold: float, text_threshold: float | None, nms_iou: float, batch_size: int) -> None:
     for name, val in (("--box-threshold", box_threshold), ("--text-threshold", text_threshold), ("--nms-iou", nms_iou)):
         if val is not None and not (0.0 <= float(val) <= 1.0):
@@ -137,7 +163,7 @@ def _check_thresholds(box_threshold: float, text_threshold: float | None, nms_io
 
 
 def run_pseudo_label(
-    ws,
+    ws: Workspace,
     *,
     detector: str | os.PathLike | BoxDetector,
     sam: str | os.PathLike | MaskPredictor,
@@ -152,7 +178,7 @@ def run_pseudo_label(
     amp: bool = True,
     sam_type: str | None = None,
     instances_set: str = "gsam",
-) -> dict[str, Any]:
+) -> PseudoLabelResult:
     """Make Grounded-SAM pseudo labels for every image of ``ws`` and store them.
 
     ``detector``: a GroundingDINO folder (Hugging Face format) or a :class:`BoxDetector`;
@@ -162,7 +188,7 @@ def run_pseudo_label(
     (label of uncovered pixels); ``instances_set``: superpixel set for the instance maps.
 
     Re-running after an interruption skips the images already staged (the settings must match).
-    Returns a summary dict (version, set, counts, boxes, coverage, timing).
+    Returns a :class:`PseudoLabelResult` (version, set, counts, boxes, coverage, timing).
     """
     from alc_data.foundation.common import fingerprint_path
     from alc_data.progress import track
@@ -174,8 +200,8 @@ def run_pseudo_label(
     check_name("superpixel set", instances_set)
     if any(v.name == version for v in ws.label_versions()):
         raise AlcError(f"label version {version!r} already exists; pass --version NAME to write the pseudo labels elsewhere")
-    old_set = next((s for s in ws.superpixel_sets() if s["name"] == instances_set), None)
-    if old_set is not None and old_set["params"].get("label_version") != version:
+    old_set = next((s for s in ws.superpixel_sets() if s.name == instances_set), None)
+    if old_set is not None and old_set.params.get("label_version") != version:
         raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
     ws.check_superpixel_target(instances_set, overwrite=old_set is not None)
     bg_mode, bg_value = background_label(ws, background)
@@ -185,20 +211,21 @@ def run_pseudo_label(
     # what the results depend on: recorded in the version and checked on resume
     from alc_data.foundation.hub import local_or_hub
 
-    det_path = None if hasattr(detector, "detect") else local_or_hub(detector, what="GroundingDINO checkpoint")
-    sam_path = None if hasattr(sam, "masks_from_boxes") else local_or_hub(sam, what="SAM checkpoint")
-    if det_path is not None:
+    # a path or hub id becomes a local Path (loaded below); a model object is used as given
+    det = local_or_hub(detector, what="GroundingDINO checkpoint") if isinstance(detector, (str, os.PathLike)) else detector
+    sam_given = local_or_hub(sam, what="SAM checkpoint") if isinstance(sam, (str, os.PathLike)) else sam
+    if isinstance(det, Path):
         from alc_data.foundation.common import check_hf_folder
         from alc_data.foundation.detector import DETECTOR_HINT
 
-        check_hf_folder(det_path, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
-    if sam_path is not None and not sam_path.exists():
+        check_hf_folder(det, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
+    if isinstance(sam_given, Path) and not sam_given.exists():
         from alc_data.foundation.sam import SAM_HINT
 
-        raise AlcError(f"{sam_path}: SAM checkpoint not found; expected {SAM_HINT}")
+        raise AlcError(f"{sam_given}: SAM checkpoint not found; expected {SAM_HINT}")
     settings = {
-        "detector": fingerprint_path(det_path) if det_path is not None else detector.describe(),
-        "sam": fingerprint_path(sam_path) if sam_path is not None else sam.describe(),
+        "detector": fingerprint_path(det) if isinstance(det, Path) else det.describe(),
+        "sam": fingerprint_path(sam_given) if isinstance(sam_given, Path) else sam_given.describe(),
         "sam_type": sam_type,
         "box_threshold": float(box_threshold),
         "text_threshold": None if text_threshold is None else float(text_threshold),
@@ -227,17 +254,21 @@ def run_pseudo_label(
     todo = [i for i in ids if not (stage / f"{i}.npz").is_file()]
     t0 = time.perf_counter()
     if todo:
-        det_obj = detector
-        sam_obj = sam
         # load (and so validate) both models before anything is written
-        if det_path is not None:
+        det_obj: BoxDetector
+        sam_obj: MaskPredictor
+        if isinstance(det, Path):
             from alc_data.foundation.detector import GroundingDinoDetector
 
-            det_obj = GroundingDinoDetector.load(det_path, device=device, amp=amp)
-        if sam_path is not None:
+            det_obj = GroundingDinoDetector.load(det, device=device, amp=amp)
+        else:
+            det_obj = det
+        if isinstance(sam_given, Path):
             from alc_data.foundation.sam import load_sam
 
-            sam_obj = load_sam(sam_path, model_type=sam_type, device=device, amp=amp)
+            sam_obj = load_sam(sam_given, model_type=sam_type, device=device, amp=amp)
+        else:
+            sam_obj = sam_given
         if not staged_any:
             from alc_data.io.atomic import atomic_write_bytes
 
@@ -261,7 +292,7 @@ def run_pseudo_label(
     boxes_per_class = np.zeros(len(names), dtype=np.int64)
     totals = {"boxes": 0, "covered": 0, "pixels": 0}
 
-    def instance_maps():
+    def instance_maps() -> Iterator[tuple[str, np.ndarray]]:
         for image_id in ids:
             res = _load_npz(stage / f"{image_id}.npz")
             boxes_per_class[:] += np.bincount(res["classes"], minlength=len(names))[: len(names)]
@@ -270,7 +301,7 @@ def run_pseudo_label(
             totals["pixels"] += int(res["instances"].size)
             yield image_id, res["instances"].astype(np.int32)
 
-    def label_maps():
+    def label_maps() -> Iterator[tuple[str, np.ndarray]]:
         for image_id in ids:
             yield image_id, _load_npz(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
 
@@ -286,16 +317,16 @@ def run_pseudo_label(
         stage.parent.rmdir()  # 'pseudo/' when no other run is staged
     except OSError:
         pass
-    return {
-        "version": version,
-        "instances_set": instances_set,
-        "images": len(ids),
-        "computed": len(todo),
-        "resumed": len(ids) - len(todo),
-        "boxes": totals["boxes"],
-        "boxes_per_class": {names[i]: int(c) for i, c in enumerate(boxes_per_class) if c},
-        "mask_coverage": totals["covered"] / totals["pixels"] if totals["pixels"] else 0.0,
-        "background": bg_mode,
-        "seconds": round(seconds, 3),
-        "images_per_second": round(len(todo) / seconds, 3) if todo and seconds > 0 else None,
-    }
+    return PseudoLabelResult(
+        version=version,
+        instances_set=instances_set,
+        images=len(ids),
+        computed=len(todo),
+        resumed=len(ids) - len(todo),
+        boxes=totals["boxes"],
+        boxes_per_class={names[i]: int(c) for i, c in enumerate(boxes_per_class) if c},
+        mask_coverage=totals["covered"] / totals["pixels"] if totals["pixels"] else 0.0,
+        background=bg_mode,
+        seconds=round(seconds, 3),
+        images_per_second=round(len(todo) / seconds, 3) if todo and seconds > 0 else None,
+    )

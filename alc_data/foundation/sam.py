@@ -296,8 +296,8 @@ class HFSamPredictor:
 
     def reset_image(self) -> None:
         self.features = None
-        self.original_size = None
-        self.input_size = None
+        self.original_size: tuple[int, ...] | None = None
+        self.input_size: tuple[int, ...] | None = None
         self.is_image_set = False
 
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
@@ -350,15 +350,17 @@ def load_sam_hf(path: Path):
         model = SamModel.from_pretrained(path, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
         raise AlcError(f"{path}: cannot load the SAM weights ({first_line(exc)}); expected {SAM_HINT}") from None
+    # a SamVisionConfig (transformers types the sub-config as config, dict or None)
+    vision: Any = model.config.vision_config
     if any((path / n).is_file() for n in ("preprocessor_config.json", "processor_config.json")):
         try:
             processor = SamProcessor.from_pretrained(path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
             raise AlcError(f"{path}: cannot load the SAM processor ({first_line(exc)}); expected {SAM_HINT}") from None
     else:  # the model's own input size, SAM's normalisation
-        size = int(model.config.vision_config.image_size)
+        size = int(vision.image_size)
         processor = SamProcessor(SamImageProcessor(size={"longest_edge": size}, pad_size={"height": size, "width": size}))
-    return HFSamPredictor(model.eval(), processor), {"vision_hidden_size": model.config.vision_config.hidden_size}
+    return HFSamPredictor(model.eval(), processor), {"vision_hidden_size": vision.hidden_size}
 
 
 # ---------------------------------------------------------------------------------------------

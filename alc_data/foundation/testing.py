@@ -44,9 +44,9 @@ def build_tiny_grounding_dino(
     import tempfile
 
     import torch
+    import transformers
     from transformers import (
         BertConfig,
-        BertTokenizerFast,
         GroundingDinoConfig,
         GroundingDinoForObjectDetection,
         GroundingDinoImageProcessor,
@@ -54,6 +54,8 @@ def build_tiny_grounding_dino(
         SwinConfig,
     )
 
+    # transformers 5 defines this name at run time only (an alias of BertTokenizer), so look it up
+    BertTokenizerFast = getattr(transformers, "BertTokenizerFast")
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         # BertTokenizerFast(vocab_file=...) ignores the file in transformers 5: load the folder instead
@@ -66,14 +68,14 @@ def build_tiny_grounding_dino(
     torch.manual_seed(seed)
     backbone = SwinConfig(
         embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2], window_size=4, image_size=64,
-        out_features=["stage2", "stage3", "stage4"],
+        out_features=["stage2", "stage3", "stage4"],  # type: ignore[call-arg]  # taken by **kwargs; untyped in transformers 5
     )
     text = BertConfig(
         vocab_size=n_vocab, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
         max_position_embeddings=max(max_text_len, 64),
     )
     config = GroundingDinoConfig(
-        backbone_config=backbone, text_config=text, use_pretrained_backbone=False, d_model=32,
+        backbone_config=backbone, text_config=text, use_pretrained_backbone=False, d_model=32,  # type: ignore[call-arg]  # **kwargs
         encoder_layers=1, decoder_layers=2, encoder_ffn_dim=64, decoder_ffn_dim=64, encoder_attention_heads=2,
         decoder_attention_heads=2, num_queries=num_queries, max_text_len=max_text_len,
     )

@@ -32,7 +32,7 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
-from alc_data.workspace import ClassInfo
+from alc_data.workspace import ClassInfo, rgb
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -57,8 +57,7 @@ def _classes(categories: list[dict], *, background: bool) -> tuple[list[ClassInf
     classes = [ClassInfo(0, "background", (0, 0, 0))] if background else []
     for i, c in enumerate(cats):
         idx = i + offset
-        color = tuple(int(v) for v in c.get("color", pal[idx]))[:3]
-        classes.append(ClassInfo(idx, str(c["name"]), color))  # type: ignore[arg-type]
+        classes.append(ClassInfo(idx, str(c["name"]), rgb(c.get("color", pal[idx]))))
     return classes, {int(c["id"]): i + offset for i, c in enumerate(cats)}
 
 
@@ -87,7 +86,7 @@ def instances_to_semantic(anns: list[dict], h: int, w: int, cat_to_class: dict[i
     from pycocotools import mask as mask_utils
 
     label = np.zeros((h, w), dtype=np.uint8)
-    shapes = []
+    shapes: list[tuple[int, int, Any, int]] = []
     for ann in anns:
         try:
             rle = _annotation_rle(ann.get("segmentation"), h, w)

@@ -25,7 +25,7 @@ import numpy as np
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.names import bad_character, check_class_names, parse_ascii_int, text_lines
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
-from alc_data.workspace import ClassInfo
+from alc_data.workspace import ClassInfo, rgb
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 _HEX = re.compile(r"^#([0-9a-fA-F]{6})$")
@@ -63,15 +63,15 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
             continue
         tokens = line.split()
         color: tuple[int, int, int] | None = None
-        channels = [parse_ascii_int(t) for t in tokens[-3:]]
+        channels = [c for c in (parse_ascii_int(t) for t in tokens[-3:]) if c is not None]
         if len(tokens) >= 2 and _HEX.match(tokens[-1]):
             hx = tokens[-1][1:]
             color = (int(hx[0:2], 16), int(hx[2:4], 16), int(hx[4:6], 16))
             tokens = tokens[:-1]
-        elif len(tokens) >= 4 and None not in channels:
-            if max(channels) > 255:  # type: ignore[type-var]
+        elif len(tokens) >= 4 and len(channels) == 3:
+            if max(channels) > 255:
                 raise InvalidInput(f"{path}:{lineno}: colour {tuple(channels)} out of range; use 0-255 per channel")
-            color, tokens = tuple(channels), tokens[:-3]  # type: ignore[assignment]
+            color, tokens = (channels[0], channels[1], channels[2]), tokens[:-3]
         name = " ".join(tokens)
         check_class_names([name], f"{path}:{lineno}")
         key = name.casefold()
@@ -82,7 +82,7 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
             )
         first_line[key] = lineno
         idx = len(classes)
-        classes.append(ClassInfo(idx, name, color or tuple(int(v) for v in pal[idx])))  # type: ignore[arg-type]
+        classes.append(ClassInfo(idx, name, color or rgb(pal[idx])))
     if not classes:
         raise AlcError(f"{path}: class list is empty; write one class name per line")
     return classes

@@ -34,7 +34,7 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
-from alc_data.workspace import ClassInfo
+from alc_data.workspace import ClassInfo, rgb
 
 
 def _load(source: str, cache_dir: str | None) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def _id2label_classes(data: dict, where: str) -> list[ClassInfo]:
     if missing:
         raise AlcError(f"{where}: class id {missing[0]} is missing; ids must be 0..K-1 with no gaps")
     pal = default_palette()
-    return [ClassInfo(i, table[i], tuple(int(c) for c in pal[i])) for i in range(len(table))]  # type: ignore[arg-type]
+    return [ClassInfo(i, table[i], rgb(pal[i])) for i in range(len(table))]
 
 
 def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
@@ -108,8 +108,7 @@ def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
         for feature in ds.features.values():
             inner = getattr(feature, "feature", feature)
             if isinstance(inner, datasets.ClassLabel):
-                colors = [tuple(int(c) for c in pal[i]) for i in range(len(inner.names))]
-                return [ClassInfo(i, n, colors[i]) for i, n in enumerate(inner.names)]  # type: ignore[arg-type]
+                return [ClassInfo(i, n, rgb(pal[i])) for i, n in enumerate(inner.names)]
     return None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from alc_data.errors import AlcError
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.io.labels import VOC_PALETTE
-from alc_data.workspace import ClassInfo
+from alc_data.workspace import ClassInfo, rgb
 
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -17,7 +17,7 @@ VOC_CLASSES = (
 
 def voc_classes() -> list[ClassInfo]:
     """The 21 VOC classes with their official colours."""
-    return [ClassInfo(i, n, tuple(int(c) for c in VOC_PALETTE[i])) for i, n in enumerate(VOC_CLASSES)]
+    return [ClassInfo(i, n, rgb(VOC_PALETTE[i])) for i, n in enumerate(VOC_CLASSES)]
 
 
 def _find_root(root: Path) -> Path:

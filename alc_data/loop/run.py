@@ -78,7 +78,7 @@ def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
 
         run_pseudo_label(ws, **pl.arguments())
     sp = recipe.superpixels
-    if sp.name not in {s["name"] for s in ws.superpixel_sets()}:
+    if sp.name not in {s.name for s in ws.superpixel_sets()}:
         if not sp.method:
             raise AlcError(
                 f"superpixel set {sp.name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
@@ -167,7 +167,7 @@ class Loop:
                 batch_size=loop.batch_size, seed=loop.seed + t, representative=loop.representative,
                 extra_params={"run": self.name, "loop_round": t},
             )
-            rnd = res["round"]
+            rnd = res.round
         self._round_state(t)["ledger_round"] = rnd
         self._save()
         return rnd
@@ -225,8 +225,8 @@ class Loop:
             return None
         loop = self.recipe.loop
         res = correct_round(self.ws, round_no=rnd, tau=loop.tau, expand=loop.expand, checkpoint=rs.get("checkpoint"), **source)
-        applied = res["applied"]
-        version = applied["version"] if applied else self.ws.ledger.round(rnd).output_version
+        applied = res.applied
+        version = applied.version if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged
             version = self.ws.version().name
         rs["version"] = version
@@ -238,10 +238,10 @@ class Loop:
 
         ev = self.state.setdefault("eval", {}).setdefault(key, {})
         if "data_miou" not in ev and self.ws.has_gt():
-            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe.loop.split)["data_miou"]
+            ev["data_miou"] = data_miou(self.ws, version, split=self.recipe.loop.split).miou
         split = self.recipe.eval.model_split
         if ckpt is not None and "model_miou" not in ev and split in self.ws.splits():
-            ev["model_miou"] = model_miou(self.ws, ckpt, split=split)["model_miou"]
+            ev["model_miou"] = model_miou(self.ws, ckpt, split=split).miou
         self._save()
         return ev
 
@@ -309,7 +309,7 @@ class Loop:
                 accepted += counts.get(AnswerStatus.ACCEPTED, 0)
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
-            measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 else None
+            measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 and rnd is not None else None
             rows.append({
                 "round": t,
                 "label_version": self.state["start_version"] if t == 0 else self._round_state(t)["version"],

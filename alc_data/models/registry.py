@@ -224,7 +224,7 @@ def build_model(
         )
     model = spec.build(int(num_classes), encoder_weights=encoder_weights, pretrained=pretrained,
                        class_names=class_names, model_config=model_config)
-    model.alc_model_name = name  # type: ignore[attr-defined]
+    setattr(model, "alc_model_name", name)  # a plain attribute: Module.__setattr__ is typed for tensors and modules
     return model
 
 
@@ -280,7 +280,7 @@ def load_encoder_weights(
     except Exception as exc:  # noqa: BLE001 - torch.load raises many types on a corrupt file
         raise AlcError(f"{path}: cannot read encoder weights ({type(exc).__name__}); the file is corrupt or not a torch checkpoint") from None
     state = _unwrap_state_dict(obj, path)
-    encoder = model.encoder
+    encoder = model.get_submodule("encoder")
     target = encoder.state_dict()
     loaded: dict[str, Any] = {}
     for key, value in state.items():

@@ -85,10 +85,11 @@ def build_segformer(
     elif pretrained is not None:
         net = _from_pretrained(pretrained, num_classes, class_names, id2label, label2id)
     else:
-        config = SegformerConfig(**VARIANTS[variant], num_labels=num_classes, id2label=id2label, label2id=label2id)
+        config = SegformerConfig(**VARIANTS[variant], id2label=id2label, label2id=label2id)
+        config.num_labels = num_classes  # as in transformers 4 (5 types the keyword out of __init__)
         net = SegformerForSemanticSegmentation(config)
     model = _wrapper_class()(net)
-    model.alc_model_config = net.config.to_json_string(use_diff=False)  # type: ignore[attr-defined]
+    model.alc_model_config = net.config.to_json_string(use_diff=False)
     return model
 
 

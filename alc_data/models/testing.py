@@ -17,8 +17,9 @@ def build_tiny_segformer(folder: str | os.PathLike, class_names: Sequence[str] =
     names = list(class_names)
     config = SegformerConfig(
         hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 1, 1], decoder_hidden_size=16,
-        num_labels=len(names), id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
+        id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
     )
+    config.num_labels = len(names)
     folder = Path(folder)
     SegformerForSemanticSegmentation(config).eval().save_pretrained(folder)
     return folder

@@ -7,12 +7,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from alc_data.errors import AlcError
 from alc_data.publish.build import BuildResult, build_dataset_folder, check_target_dir, plan_splits
 from alc_data.publish.card import ALC_BIBTEX, source_citation
 from alc_data.publish.upload import DELETE_PATTERNS, UploadResult, check_repo_id, check_tag, scrub, upload_dataset
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 
 @dataclass
@@ -30,7 +33,7 @@ class PublishResult:
 
 
 def publish(
-    ws,
+    ws: Workspace,
     *,
     version: str | None = None,
     to_dir: str | os.PathLike | None = None,

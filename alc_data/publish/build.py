@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 from alc_data.faults import kill_point
 from alc_data.publish.features import correction_features, default_features
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
 ROWS_PER_GROUP = 100
@@ -86,7 +89,7 @@ def check_target_dir(path: str | os.PathLike) -> Path:
     return path
 
 
-def plan_splits(ws, wanted: list[str] | None = None) -> dict[str, list[str]]:
+def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, list[str]]:
     """Split name → sorted image ids to publish.
 
     Default: every workspace split, except one that is exactly the union of two or more other splits
@@ -206,7 +209,7 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
     return data, arr
 
 
-def _ledger_rows(ws, versions: list[str], names: list[str]) -> list[dict[str, Any]]:
+def _ledger_rows(ws: Workspace, versions: list[str], names: list[str]) -> list[dict[str, Any]]:
     if not versions:
         return []
     rows = ws.ledger.corrections(versions, order="round")
@@ -363,7 +366,7 @@ def _move_into_place(staging: Path, target: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------- build
 def build_dataset_folder(
-    ws,
+    ws: Workspace,
     out_dir: str | os.PathLike,
     *,
     version: str | None = None,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
+
+if TYPE_CHECKING:
+    from alc_data.publish.build import BuildResult
+    from alc_data.workspace import Workspace
 
 ALC_BIBTEX = """@inproceedings{kim2024active,
   title         = {Active Label Correction for Semantic Segmentation with Foundation Models},
@@ -59,7 +63,7 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def ledger_summary(ws, lineage: list[str]) -> dict[str, Any]:
+def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
     """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
     from alc_data.queries.cost import cost_summary
 
@@ -89,7 +93,7 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.2f}"
 
 
-def render_body(ws, result, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
+def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
     """The markdown prose of the card."""
     dataset = ws.meta("dataset")
     load_id = repo_id or "path/to/this/folder"
@@ -244,7 +248,7 @@ def _origin(labels_from: str | None) -> str:
     return "labels imported at ingest"
 
 
-def card_data(ws, result, folder: Path, *, license: str, pretty_name: str):
+def card_data(ws: Workspace, result: BuildResult, folder: Path, *, license: str, pretty_name: str) -> Any:
     """``huggingface_hub.DatasetCardData`` with licence, task ids, configs and dataset_info.
 
     ``folder``: the built folder (its shard sizes give ``download_size``).
@@ -274,7 +278,7 @@ def card_data(ws, result, folder: Path, *, license: str, pretty_name: str):
     return data
 
 
-def _add_dataset_info(data, ws, result, folder: Path) -> None:
+def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
 
@@ -293,7 +297,7 @@ def _add_dataset_info(data, ws, result, folder: Path) -> None:
     DatasetInfosDict(infos).to_dataset_card_data(data)
 
 
-def render_card(ws, result, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
+def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
     """The dataset card (``README.md``) of a built folder, as text; ``result`` is the
     :class:`~alc_data.publish.build.BuildResult` (its ``extra["ledger"]`` from :func:`ledger_summary`)."""
     from huggingface_hub import DatasetCard

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import Query
+
+if TYPE_CHECKING:
+    from alc_data.scoring import ScoreTable
 
 
 def region_boxes(superpixels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -39,7 +42,7 @@ def region_boxes(superpixels: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def create_round(
     ws: Workspace,
-    selected,
+    selected: ScoreTable,
     *,
     label_version: str,
     superpixel_set: str,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -82,6 +82,7 @@ class FusedContext(ScoringContext):
         self.num_superpixels = len(self.superpixel_ids)
         self._need = 0
         self._done = -1  # the need mask the kernel last ran with (-1: never)
+        self._out: tuple = ()
         self._numpy: _NumpyContext | None = None
         self._groups: tuple | None = None
 
@@ -106,12 +107,15 @@ class FusedContext(ScoringContext):
         N, K = self._P.shape[1], self.num_classes
         work = (_work("pred", N, np.int32), _work("nf", N, np.float64), _work("u", N, np.float64),
                 _work("votes", self.num_superpixels * K, np.int64))
-        *out, bad = kernels.pool_scores(self._P, self._lab, self._seg, *self._groups, offsets,
-                                        self._need, IGNORE_INDEX, COS_EPS, *work)
+        # cast: numba types a jitted function's __call__ without its arguments
+        *out, bad = cast(Any, kernels.pool_scores)(self._P, self._lab, self._seg, *self._groups, offsets,
+                                                   self._need, IGNORE_INDEX, COS_EPS, *work)
         _check_finite(bad)
         self._out, self._done = tuple(out), self._need
         return self._out
 
+    # computed on first use: read-only properties over the base class's plain attributes (mypy reports
+    # such an override; the base class's attributes are only assigned by _NumpyContext)
     @property
     def dominant(self) -> np.ndarray:  # type: ignore[override]
         return self._run()[0]

@@ -669,7 +669,7 @@ def softmax_classes(logits: np.ndarray) -> np.ndarray:
     """Softmax over axis 0 of (K, H, W) logits, float32 (float64 for float64 input)."""
     work = np.float64 if logits.dtype == np.float64 else np.float32
     z = logits.astype(work, copy=True)
-    z -= z.max(axis=0, keepdims=True)
+    np.subtract(z, z.max(axis=0, keepdims=True), out=z)
     np.exp(z, out=z)
-    z /= z.sum(axis=0, keepdims=True)
+    np.divide(z, z.sum(axis=0, keepdims=True), out=z)
     return z

@@ -14,7 +14,7 @@ from alc_data.scoring.table import ScoreTable
 
 def _table(ctx: ScoringContext, scores: np.ndarray) -> ScoreTable:
     return ScoreTable(
-        image_id=ctx.image_id,
+        image_id=np.full(len(ctx.superpixel_ids), ctx.image_id, dtype=object),
         superpixel_id=ctx.superpixel_ids.astype(np.int32),
         rep_row=ctx.rep_row.astype(np.int32),
         rep_col=ctx.rep_col.astype(np.int32),

@@ -9,13 +9,16 @@ ids < 0 mark pixels that are no candidate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.faults import kill_point
 from alc_data.registry import Registry
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel method")
 
@@ -24,7 +27,7 @@ SUPERPIXEL_METHODS: Registry[Callable[..., np.ndarray]] = Registry("superpixel m
 class SuperpixelContext:
     """Where the image comes from, for methods that need more than its pixels."""
 
-    workspace: Any  # alc_data.workspace.Workspace
+    workspace: Workspace
     image_id: str
 
 
@@ -90,7 +93,7 @@ def with_checkpoint(params: dict[str, Any], checkpoint: str | None) -> dict[str,
 
 
 def compute_superpixel_set(
-    ws,
+    ws: Workspace,
     method: str | None,
     *,
     name: str | None = None,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.superpixels.base import SUPERPIXEL_METHODS
+from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 from alc_data.superpixels.utils import (
     check_connectivity,
     check_image,
@@ -98,7 +98,7 @@ def _seeds_plan(height: int, width: int, num_superpixels: int, num_levels: int, 
 def seeds(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     num_superpixels: Any = 2048,
     num_levels: Any = 4,
     prior: Any = 2,
@@ -149,7 +149,7 @@ def seeds(
 def slic(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     n_segments: Any = 1000,
     compactness: Any = 10.0,
     sigma: Any = 1.0,
@@ -183,7 +183,7 @@ def slic(
 def felzenszwalb(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     scale: Any = 100.0,
     sigma: Any = 0.8,
     min_size: Any = 20,

@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from alc_data.errors import AlcError
-from alc_data.superpixels.base import SUPERPIXEL_METHODS
+from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 
 
 @SUPERPIXEL_METHODS.register("gsam")
 def gsam_superpixels(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     source: str = "gsam",
     policy: str = "skip",
     fill_method: str = "seeds",
@@ -40,7 +40,7 @@ def gsam_superpixels(
     if context is None:
         raise AlcError("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
     ws = context.workspace
-    if not any(s["name"] == str(source) for s in ws.superpixel_sets()):
+    if not any(s.name == str(source) for s in ws.superpixel_sets()):
         raise AlcError(
             f"no superpixel set {source!r} in {ws.root}; run `alc-data pseudo-label` first "
             "(or pass --param source=SET naming its --instances-set)"

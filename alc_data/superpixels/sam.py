@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.errors import AlcError
-from alc_data.superpixels.base import SUPERPIXEL_METHODS
+from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 from alc_data.superpixels.utils import check_image, param_bool, param_float, param_int
 
 NO_FILL = ("none", "off", "")
@@ -55,7 +55,7 @@ def regions_from_masks(
 def sam_superpixels(
     image: np.ndarray,
     *,
-    context=None,
+    context: SuperpixelContext | None = None,
     checkpoint: str | None = None,
     model_type: str | None = None,
     device: str = "auto",
@@ -92,7 +92,7 @@ def sam_superpixels(
         resolve_fill_method(fill_method, fill_params)  # typos fail before the model loads
     elif fill_params:
         raise AlcError(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam")
-    opts = dict(
+    opts: dict[str, Any] = dict(
         points_per_side=param_int("points_per_side", points_per_side, minimum=1),
         points_per_batch=param_int("points_per_batch", points_per_batch, minimum=1),
         pred_iou_thresh=param_float("pred_iou_thresh", pred_iou_thresh),

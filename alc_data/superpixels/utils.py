@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from alc_data.errors import AlcError
+from alc_data.results import JsonResult
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 CONNECTIVITIES = (4, 8)
 
@@ -111,13 +115,23 @@ def region_stats(sp: np.ndarray) -> RegionStats:
     return RegionStats(ids=ids.astype(np.int64), areas=areas.astype(np.int64), pixels=int(sp.size))
 
 
-def set_summary(ws, name: str) -> dict[str, Any]:
-    """Summary of the stored superpixel set ``name`` of workspace ``ws``.
+@dataclass(frozen=True)
+class SetSummary(JsonResult):
+    """Numbers of a stored superpixel set: ``regions`` per image (``mean``/``min``/``max``, ``total``),
+    ``mean_region_area`` (pixels) and ``candidate_share`` (pixels with an id ≥ 0 over all pixels)."""
 
-    Reads every map once (with a progress bar) and returns a JSON-ready dict: ``name``, ``method``,
-    ``params``, ``images``, ``regions`` (``mean``/``min``/``max`` per image, ``total``),
-    ``mean_region_area`` (pixels) and ``candidate_share`` (pixels with an id ≥ 0 over all pixels).
-    """
+    name: str
+    method: str
+    params: dict[str, Any]
+    images: int
+    regions: dict[str, float | int]
+    mean_region_area: float
+    candidate_share: float
+
+
+def set_summary(ws: Workspace, name: str) -> SetSummary:
+    """Summary of the stored superpixel set ``name`` of workspace ``ws`` (reads every map once, with a
+    progress bar)."""
     from alc_data.progress import track
 
     info = ws.superpixel_set(name)
@@ -129,20 +143,20 @@ def set_summary(ws, name: str) -> dict[str, Any]:
         candidate += stats.candidate_pixels
         pixels += stats.pixels
     arr = np.asarray(counts, dtype=np.int64)
-    return {
-        "name": info["name"],
-        "method": info["method"],
-        "params": info["params"],
-        "images": int(arr.size),
-        "regions": {
+    return SetSummary(
+        name=info.name,
+        method=info.method,
+        params=info.params,
+        images=int(arr.size),
+        regions={
             "mean": float(arr.mean()) if arr.size else 0.0,
             "min": int(arr.min()) if arr.size else 0,
             "max": int(arr.max()) if arr.size else 0,
             "total": int(arr.sum()),
         },
-        "mean_region_area": candidate / int(arr.sum()) if arr.sum() else 0.0,
-        "candidate_share": candidate / pixels if pixels else 0.0,
-    }
+        mean_region_area=candidate / int(arr.sum()) if arr.sum() else 0.0,
+        candidate_share=candidate / pixels if pixels else 0.0,
+    )
 
 
 def check_params(fn: Callable[..., Any], params: dict[str, Any], what: str) -> None:

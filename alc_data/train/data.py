@@ -9,12 +9,15 @@ number of DataLoader workers.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -38,7 +41,7 @@ class LabelledImages:
     ``get(i)`` → ((H, W, 3) uint8 RGB, (H, W) uint8 labels) of ``image_ids[i]``.
     """
 
-    def __init__(self, ws, version: str, image_ids: list[str], *, cache_megapixels: float = 0.0) -> None:
+    def __init__(self, ws: Workspace, version: str, image_ids: list[str], *, cache_megapixels: float = 0.0) -> None:
         self.ws = ws
         self.version = version
         self.image_ids = list(image_ids)
@@ -95,8 +98,8 @@ def augment(
     s = float(rng.uniform(lo, hi)) if hi > lo else float(lo)
     nh, nw = max(1, round(h * s)), max(1, round(w * s))
     if (nh, nw) != (h, w):
-        image = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR))
-        label = np.asarray(Image.fromarray(label).resize((nw, nh), Image.NEAREST))
+        image = np.asarray(Image.fromarray(image).resize((nw, nh), Image.Resampling.BILINEAR))
+        label = np.asarray(Image.fromarray(label).resize((nw, nh), Image.Resampling.NEAREST))
     y0 = int(rng.integers(0, max(nh - crop_size, 0) + 1))
     x0 = int(rng.integers(0, max(nw - crop_size, 0) + 1))
     ch, cw = min(crop_size, nh - y0), min(crop_size, nw - x0)
@@ -130,7 +133,8 @@ class TrainCrops:
         self.images = images
         self.crop_size = int(crop_size)
         self.out_size = int(out_size)
-        self.scale_range = tuple(scale_range)
+        lo, hi = scale_range
+        self.scale_range = (float(lo), float(hi))
         self.flip = bool(flip)
 
     def __len__(self) -> int:

@@ -8,7 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
@@ -16,6 +16,7 @@ from alc_data.train.checkpoint import FINAL, LAST, read_checkpoint, save_checkpo
 from alc_data.train.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
+    from alc_data.workspace import Workspace
     import torch
 
 #: final loss = mean training loss over this many last iterations
@@ -40,7 +41,8 @@ class TrainResult:
     run_dir: Path
     model: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (paths as strings, seconds rounded to milliseconds)."""
         return {
             "checkpoint": str(self.checkpoint),
             "final_loss": self.final_loss,
@@ -137,7 +139,7 @@ class TrainStep:
 def _rng_state() -> dict[str, Any]:
     import torch
 
-    state = {"torch": torch.get_rng_state()}
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -176,7 +178,7 @@ def _progress(total: int, start: int, description: str):
 
 
 def _check_same_training(ckpt: dict[str, Any], path: Path, expected: dict[str, Any]) -> None:
-    got = {k: ckpt.get(k) for k in expected}
+    got: dict[str, Any] = {k: ckpt.get(k) for k in expected}
     got["config"] = {k: v for k, v in (ckpt.get("config") or {}).items() if k in expected["config"]}
     if got != expected:
         diff = [k for k in expected if got.get(k) != expected[k]]
@@ -228,7 +230,7 @@ def load_warm_start(
 
 
 def train_model(
-    ws,
+    ws: Workspace,
     *,
     version: str | None = None,
     split: str | None = "train",
@@ -260,7 +262,7 @@ def train_model(
 
 
 def _train_model(
-    ws,
+    ws: Workspace,
     *,
     version: str | None,
     split: str | None,
@@ -358,7 +360,7 @@ def _train_model(
                        scale_range=config.scale_range, flip=config.flip)
     sampler = BatchKeys(len(image_ids), config.batch_size, config.seed, start, total)
     loader = torch.utils.data.DataLoader(
-        crops,
+        cast("torch.utils.data.Dataset[Any]", crops),  # map-style by duck typing (torch stays a lazy import)
         batch_sampler=sampler,
         num_workers=int(config.num_workers),
         pin_memory=device.type == "cuda",

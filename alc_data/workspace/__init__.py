@@ -3,19 +3,23 @@
 from alc_data.workspace.workspace import (
     ClassInfo,
     LabelVersion,
+    SuperpixelSet,
     Workspace,
     check_label_values,
     check_name,
     now_iso,
+    rgb,
     validate_classes,
 )
 
 __all__ = [
     "ClassInfo",
     "LabelVersion",
+    "SuperpixelSet",
     "Workspace",
     "check_label_values",
     "check_name",
     "now_iso",
+    "rgb",
     "validate_classes",
 ]

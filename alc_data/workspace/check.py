@@ -228,7 +228,7 @@ def _stamp(folder: Path) -> str | None:
 def interrupted_overwrite(ws: Workspace, name: str) -> bool:
     """Whether ``.<name>.old`` holds the registered set while ``<name>`` holds an uncommitted new one
     (a crash after the new folder was renamed into place, before the catalogue commit)."""
-    registered = ws.superpixel_set(name)["stamp"]
+    registered = ws.superpixel_set(name).stamp
     folder = ws.root / "superpixels" / name
     old = folder.parent / f".{name}.old"
     return bool(registered) and old.is_dir() and _stamp(old) == registered and _stamp(folder) != registered
@@ -389,7 +389,7 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     problems: list[Problem] = []
     sizes = image_sizes(ws)
     versions = [v.name for v in ws.label_versions()]
-    sets = [s["name"] for s in ws.superpixel_sets()]
+    sets = [s.name for s in ws.superpixel_sets()]
     rounds = round_rows(ws)
     cache: dict[tuple, tuple] = {}
     problems += image_problems(ws)

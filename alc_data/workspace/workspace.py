@@ -29,12 +29,13 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
+from alc_data.results import JsonResult
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.migrations import latest_version, upgrade
 from alc_data.workspace.schema import SCHEMA
@@ -66,6 +67,26 @@ class ClassInfo:
     index: int
     name: str
     color: tuple[int, int, int]
+
+
+def rgb(values: Iterable[Any]) -> tuple[int, int, int]:
+    """The first three of ``values`` (a palette row, a list from a file) as an (R, G, B) int triple."""
+    v = [int(x) for x in values][:3]
+    if len(v) != 3:
+        raise InvalidInput(f"colour {v} has {len(v)} values; give three (R, G, B)")
+    return v[0], v[1], v[2]
+
+
+@dataclass(frozen=True)
+class SuperpixelSet(JsonResult):
+    """A registered superpixel set: its name, the method that made it, when, the params as given, and
+    the folder stamp that tells its maps apart from an interrupted overwrite (None for old sets)."""
+
+    name: str
+    method: str
+    created_at: str
+    params: dict[str, Any] = field(default_factory=dict)
+    stamp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -389,7 +410,7 @@ class Workspace:
         kind: str,
         round: int | None = None,
         params: dict[str, Any] | None = None,
-        on_commit=None,
+        on_commit: Callable[[sqlite3.Connection], None] | None = None,
         stage: str | None = None,
     ) -> LabelVersion:
         """Write a complete label version atomically.
@@ -468,25 +489,26 @@ class Workspace:
         return self.version(name)
 
     # ------------------------------------------------------------------ superpixel sets
-    def superpixel_sets(self) -> list[dict[str, Any]]:
-        """Registered sets: name, method, created_at, params (as given) and the folder stamp."""
+    def superpixel_sets(self) -> list[SuperpixelSet]:
+        """Registered sets, oldest first: name, method, created_at, params (as given) and the folder stamp."""
         out = []
         for n, m, c, p in self.query("SELECT name, method, created_at, params FROM superpixel_sets ORDER BY rowid"):
             params = json.loads(p)
             stamp = params.pop(_STAMP_KEY, None)
-            out.append(dict(name=n, method=m, created_at=c, params=params, stamp=stamp))
+            out.append(SuperpixelSet(name=n, method=m, created_at=c, params=params, stamp=stamp))
         return out
 
-    def superpixel_set(self, name: str | None = None) -> dict[str, Any]:
+    def superpixel_set(self, name: str | None = None) -> SuperpixelSet:
+        """The set called ``name`` (None or ``"latest"``: the newest); AlcError naming the sets otherwise."""
         sets = self.superpixel_sets()
         if not sets:
             raise AlcError(f"{self.root}: no superpixel sets; run `alc-data superpixels --method seeds` first")
         if name in (None, "latest"):
             return sets[-1]
         for s in sets:
-            if s["name"] == name:
+            if s.name == name:
                 return s
-        raise AlcError(f"unknown superpixel set {name!r}; this workspace has: {', '.join(s['name'] for s in sets)}")
+        raise AlcError(f"unknown superpixel set {name!r}; this workspace has: {', '.join(s.name for s in sets)}")
 
     def superpixel_path(self, set_name: str, image_id: str) -> Path:
         return self.root / "superpixels" / set_name / f"{image_id}.npz"
@@ -503,7 +525,7 @@ class Workspace:
         replacing its regions would silently change what every later ``correct`` does.
         """
         check_name("superpixel set", name)
-        if not any(s["name"] == name for s in self.superpixel_sets()):
+        if not any(s.name == name for s in self.superpixel_sets()):
             return
         if not overwrite:
             raise AlreadyExists(f"superpixel set {name!r} already exists; pass --name to choose another or --overwrite")

@@ -1,0 +1,45 @@
+"""The one ``to_dict`` of the stage results: frozen dataclasses printed by ``--json``.
+
+A result class inherits :class:`JsonResult` and lists its fields in the order the JSON shows them;
+:meth:`JsonResult.to_dict` turns paths into strings, enums into their values, numpy scalars and
+arrays into Python numbers and lists, tuples into lists, and nested results into their own dicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every path, enum, numpy value, tuple and nested result made JSON-ready."""
+    if isinstance(value, JsonResult):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_ready(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return json_ready(value.value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+class JsonResult:
+    """Mixin for frozen result dataclasses: ``to_dict()`` gives one JSON-ready key per field, in order."""
+
+    def to_dict(self) -> dict[str, Any]:
+        if not dataclasses.is_dataclass(self):
+            raise TypeError(f"{type(self).__name__} must be a dataclass to use JsonResult.to_dict")
+        return {f.name: json_ready(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -1,0 +1,166 @@
+"""Stage results are frozen dataclasses whose ``to_dict()`` is exactly what ``--json`` prints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_helpers import run_cli
+
+from alc_data.results import JsonResult, json_ready
+
+
+class Spy:
+    """Wraps a library function (patched where the CLI looks it up) and keeps what it returned."""
+
+    def __init__(self, monkeypatch, module, name: str) -> None:
+        self.fn = getattr(module, name)
+        self.results: list = []
+        monkeypatch.setattr(module, name, self)
+
+    def __call__(self, *args, **kwargs):
+        res = self.fn(*args, **kwargs)
+        self.results.append(res)
+        return res
+
+    @property
+    def one(self):
+        assert len(self.results) == 1, self.results
+        return self.results[0]
+
+
+def cli_json(capsys, *args):
+    code, out, err = run_cli(capsys, *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def assert_frozen(result) -> None:
+    field = dataclasses.fields(result)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(result, field, None)
+
+
+class Colour(str, Enum):
+    RED = "red"
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner(JsonResult):
+    path: Path
+    colour: Colour
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer(JsonResult):
+    inner: Inner | None
+    values: tuple[int, ...]
+    array: np.ndarray
+    scalar: np.float32
+    nested: dict[str, list[Path]]
+
+
+def test_to_dict_is_json_ready_and_keeps_the_field_order():
+    res = Outer(Inner(Path("a/b"), Colour.RED), (1, 2), np.arange(3, dtype=np.int64), np.float32(0.5),
+                {"k": [Path("c")]})
+    d = res.to_dict()
+    assert list(d) == ["inner", "values", "array", "scalar", "nested"]
+    assert d == {"inner": {"path": "a/b", "colour": "red"}, "values": [1, 2], "array": [0, 1, 2], "scalar": 0.5,
+                 "nested": {"k": ["c"]}}
+    assert json.loads(json.dumps(d)) == d  # no default= needed
+    assert type(d["scalar"]) is float and type(d["array"][0]) is int
+    assert json_ready(Outer(None, (), np.zeros(0), np.float32(1), {}))["inner"] is None
+
+
+def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
+    import alc_data.correction.run as correction_run
+    import alc_data.evaluate as evaluate
+    import alc_data.rounds as rounds
+    from alc_data.correction.apply import AppliedVersion
+    from alc_data.correction.run import CorrectResult
+    from alc_data.evaluate import MiouResult
+    from alc_data.predictions import save_prediction
+    from alc_data.rounds import ScoreResult
+
+    ws = demo_ws
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "preds"
+    for image_id in ws.image_ids("train"):
+        rec = ws.image_record(image_id)
+        logits = rng.standard_normal((ws.num_classes, int(rec["height"]), int(rec["width"]))).astype(np.float32)
+        save_prediction(folder, image_id, logits, dtype=np.float32)
+    w = ("-w", ws.root)
+
+    spy = Spy(monkeypatch, rounds, "score_prediction_folder")
+    printed = cli_json(capsys, "score", *w, "--predictions", folder, "--logits", "--budget", 6, "--superpixels", "sam")
+    score = spy.one
+    assert isinstance(score, ScoreResult) and printed == score.to_dict()
+    assert printed["round"] == 1 and printed["selected"] == 6 and printed["score_table"] == str(score.score_table)
+    assert_frozen(score)
+
+    spy = Spy(monkeypatch, correction_run, "correct_round")
+    printed = cli_json(capsys, "correct", *w, "--oracle", "gt")
+    corrected = spy.one
+    assert isinstance(corrected, CorrectResult) and isinstance(corrected.applied, AppliedVersion)
+    assert printed == corrected.to_dict()
+    assert printed["applied"]["version"] == "v1" and printed["recorded"] == 6
+    assert_frozen(corrected)
+    printed = cli_json(capsys, "correct", *w, "--oracle", "gt")  # nothing new: applied is None
+    assert printed["applied"] is None and printed == spy.results[-1].to_dict()
+
+    spy = Spy(monkeypatch, evaluate, "data_miou")
+    printed = cli_json(capsys, "eval", *w, "--split", "train")
+    miou = spy.one
+    assert isinstance(miou, MiouResult) and printed == miou.to_dict()
+    assert list(printed)[:5] == ["kind", "version", "split", "data_miou", "miou"]  # the order `eval --json` had
+    assert printed["data_miou"] == miou.miou and printed["version"] == "v1" and "checkpoint" not in printed
+    assert_frozen(miou)
+
+
+def test_model_miou_to_dict_names_the_checkpoint():
+    from alc_data.evaluate import MiouResult
+
+    res = MiouResult(kind="model", split="val", miou=50.0, pixel_accuracy=75.0, coverage=1.0, skipped=0.0, pixels=4,
+                     evaluated_pixels=4, per_class=(100.0, 0.0), class_names=("a", "b"), images=1, images_without_gt=0,
+                     checkpoint="final.pt")
+    d = res.to_dict()
+    assert list(d)[:5] == ["kind", "checkpoint", "split", "model_miou", "miou"] and "version" not in d
+    assert d["model_miou"] == 50.0 and d["per_class"] == [100.0, 0.0]
+
+
+def test_superpixels_json_is_the_set_summary_and_sets_are_frozen(demo_ws, capsys, monkeypatch):
+    import alc_data.superpixels.utils as utils
+    from alc_data.workspace import SuperpixelSet
+
+    spy = Spy(monkeypatch, utils, "set_summary")
+    printed = cli_json(capsys, "superpixels", "-w", demo_ws.root, "--method", "slic", "--name", "sl",
+                       "--param", "n_segments=20")
+    summary = spy.one
+    timing = {k: printed.pop(k) for k in ("seconds", "seconds_per_image")}
+    assert printed == summary.to_dict() and timing["seconds"] >= 0
+    assert printed["name"] == "sl" and printed["method"] == "slic" and printed["images"] == len(demo_ws.image_ids())
+    stored = demo_ws.superpixel_set("sl")
+    assert isinstance(stored, SuperpixelSet) and stored.method == "slic" and stored.params == printed["params"]
+    assert stored.stamp and stored.to_dict()["stamp"] == stored.stamp
+    assert [s.name for s in demo_ws.superpixel_sets()][-1] == "sl"
+    assert_frozen(stored)
+
+
+def test_pseudo_label_result_to_dict(tmp_path):
+    from test_foundation_pseudo_label import BOXES, BoxMasker, StubDetector, make_ws
+
+    from alc_data.foundation.pseudo_label import PseudoLabelResult, run_pseudo_label
+
+    res = run_pseudo_label(make_ws(tmp_path / "ws"), detector=StubDetector(BOXES), sam=BoxMasker(), batch_size=2)
+    assert isinstance(res, PseudoLabelResult)
+    d = res.to_dict()
+    assert list(d) == ["version", "instances_set", "images", "computed", "resumed", "boxes", "boxes_per_class",
+                       "mask_coverage", "background", "seconds", "images_per_second"]
+    assert d["boxes_per_class"] == {"car": 1, "pottedplant": 1, "tvmonitor": 1}
+    assert json.loads(json.dumps(d)) == d
+    assert_frozen(res)
