@@ -79,7 +79,7 @@ def test_to_dict_is_json_ready_and_keeps_the_field_order():
 
 def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
     import alc_data.correction.run as correction_run
-    import alc_data.evaluate as evaluate
+    import alc_data.evaluate.evaluate as evaluate  # where evaluate_labels_or_model finds data_miou
     import alc_data.rounds as rounds
     from alc_data.correction.apply import AppliedVersion
     from alc_data.correction.run import CorrectResult
