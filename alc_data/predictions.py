@@ -8,7 +8,7 @@ header first (shape and dtype, no data) so a missing or wrong file is a one-line
 is registered; then the arrays are read one image at a time. :func:`save_prediction` writes such a file
 from any framework's output.
 
-Python callers with their own model skip the files: :func:`alc_data.rounds.score_probabilities` takes an iterable of
+Python callers with their own model skip the files: :func:`alc_data.score_round.score_probabilities` takes an iterable of
 ``(image_id, probs)`` ((K, H, W) numpy arrays or torch tensors) and scores a round from it.
 """
 

@@ -123,10 +123,10 @@ def one_round(base, tmp: Path, key: str, *, checkpoint, budget: int, seed: int, 
               acquisition: str, expansions: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Score one round on a copy of ``base`` (labels v0), then apply the same answers with each
     expansion mode on its own copy; {expansion: row}."""
-    from alc_data.correction.run import correct_round
+    from alc_data.correction.correct import correct_round
     from alc_data.evaluate import data_miou
     from alc_data.queries import round_queries
-    from alc_data.rounds import score_round
+    from alc_data.score_round import score_round
 
     scored = copy_workspace(base, tmp / key)
     rnd = score_round(scored, checkpoint=checkpoint, budget=budget, acquisition=acquisition, superpixel_set=sp_set,
@@ -154,7 +154,7 @@ def multi_round(base, tmp: Path, acquisition: str, *, checkpoint, args: argparse
     """``args.rounds`` rounds of the loop from the round-0 model; its round table."""
     from alc_data.loop import load_recipe
     from alc_data.loop.recipes import merge
-    from alc_data.loop.run import Loop
+    from alc_data.loop.loop import Loop
 
     ws = copy_workspace(base, tmp / f"multi-{acquisition}")
     recipe = merge(load_recipe("demo"), {
@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = lambda m: p
     import datetime
 
     from alc_data import __version__
-    from alc_data.loop.run import git_revision
+    from alc_data.loop.loop import git_revision
 
     args = parse_args(argv)
     if args.render is not None:

@@ -29,7 +29,7 @@ def correct(
 
     With neither --answers nor --oracle, applies the answers already in the ledger (from `alc-data annotate`,
     or left unapplied by an interrupted run). A `.json` answers file is read as a Label Studio export."""
-    from alc_data.correction.run import correct_round
+    from alc_data.correction.correct import correct_round
 
     ws = open_workspace(workspace)
     result = correct_round(

@@ -30,7 +30,7 @@ def score(
 ) -> None:
     """Stream probabilities (from --model or --predictions) into the scorer, write the round's score
     table, select the top-B queries."""
-    from alc_data.rounds import score_checkpoint_or_predictions
+    from alc_data.score_round import score_checkpoint_or_predictions
 
     result = score_checkpoint_or_predictions(
         open_workspace(workspace), checkpoint=model, predictions=predictions, logits=logits, batch_size=batch_size,

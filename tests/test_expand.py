@@ -11,10 +11,10 @@ import pytest
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.correction import expand_answers, rebuild_version
-from alc_data.correction.run import correct_round
+from alc_data.correction.correct import correct_round
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.ingest.base import DatasetSource, IngestItem, ingest
-from alc_data.rounds import asked_before
+from alc_data.score_round import asked_before
 from alc_data.scoring import ScoreTable
 from alc_data.queries import create_round
 from alc_data.workspace import ClassInfo

@@ -18,7 +18,7 @@ import pytest
 from cli_helpers import run_cli
 from test_correction import make_round
 
-from alc_data.correction.run import correct_round
+from alc_data.correction.correct import correct_round
 from alc_data.errors import AlreadyExists, Conflict, WorkspaceBusy
 from alc_data.workspace import Workspace
 from alc_data.workspace.lock import write_lock
@@ -196,7 +196,7 @@ def test_killed_correct_leaves_answers_that_score_refuses_and_correct_applies(de
     assert code == 2 and f"alc-data correct -w {ws.root} --round 1" in err
     assert len(ws.ledger.rounds()) == 1
     with pytest.raises(Conflict):
-        from alc_data.rounds import score_round
+        from alc_data.score_round import score_round
 
         score_round(ws, checkpoint=ckpt, budget=4)
     # the command the message names applies them, exactly as an uninterrupted run would

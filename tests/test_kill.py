@@ -52,7 +52,7 @@ def template(tmp_path_factory) -> Path:
     """A tiny demo workspace (6 + 2 images of 32×32) with a trained checkpoint (runs/t0/final.pt) and
     one scored, unanswered round: every command's recipe starts from a copy of it."""
     from alc_data.demo import build_demo_workspace
-    from alc_data.rounds import score_round
+    from alc_data.score_round import score_round
     from alc_data.train import TrainConfig, train_model
 
     root = tmp_path_factory.mktemp("kill-template") / "ws"

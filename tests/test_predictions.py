@@ -10,7 +10,7 @@ import pytest
 
 from alc_data.errors import AlcError
 from alc_data.predictions import save_prediction, softmax
-from alc_data.rounds import score_probabilities
+from alc_data.score_round import score_probabilities
 from cli_helpers import run_cli
 
 

@@ -78,14 +78,14 @@ def test_to_dict_is_json_ready_and_keeps_the_field_order():
 
 
 def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
-    import alc_data.correction.run as correction_run
+    import alc_data.correction.correct as correction_run
     import alc_data.evaluate.evaluate as evaluate  # where evaluate_labels_or_model finds data_miou
-    import alc_data.rounds as rounds
+    import alc_data.score_round as rounds
     from alc_data.correction.apply import AppliedVersion
-    from alc_data.correction.run import CorrectResult
+    from alc_data.correction.correct import CorrectResult
     from alc_data.evaluate import MiouResult
     from alc_data.predictions import save_prediction
-    from alc_data.rounds import ScoreResult
+    from alc_data.score_round import ScoreResult
 
     ws = demo_ws
     rng = np.random.default_rng(0)

@@ -2,6 +2,6 @@
 
 from alc_data.loop.config import Recipe
 from alc_data.loop.recipes import apply_overrides, load_recipe, read_recipe
-from alc_data.loop.run import Loop, plot_runs, prepare_workspace
+from alc_data.loop.loop import Loop, plot_runs, prepare_workspace
 
 __all__ = ["Loop", "Recipe", "apply_overrides", "load_recipe", "plot_runs", "prepare_workspace", "read_recipe"]

@@ -10,7 +10,7 @@ import dataclasses
 
 from alc_data.loop.config import Recipe
 from alc_data.loop.recipes import apply_overrides, load_recipe
-from alc_data.loop.run import Loop, plot_runs, prepare_workspace
+from alc_data.loop.loop import Loop, plot_runs, prepare_workspace
 
 
 def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:

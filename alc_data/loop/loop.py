@@ -155,7 +155,7 @@ class Loop:
         return None
 
     def _score(self, t: int, ckpt: Path, version: str, sp_set: str) -> int:
-        from alc_data.rounds import score_round
+        from alc_data.score_round import score_round
 
         rnd = self._ledger_round(t)
         if rnd is None:
@@ -212,7 +212,7 @@ class Loop:
     def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
-        from alc_data.correction.run import correct_round
+        from alc_data.correction.correct import correct_round
 
         rs = self._round_state(t)
         out = self.ws.ledger.round(rnd).output_version
