@@ -7,6 +7,7 @@ number of images (docs/contracts.md, Performance).
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -68,20 +69,32 @@ def score_round(
     representative: str = "pool",
     device: str | None = None,
     extra_params: dict[str, Any] | None = None,
+    predictions: str | os.PathLike | None = None,
+    logits: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    concurrency: int | None = None,
 ) -> ScoreResult:
     """Score every candidate superpixel of ``split`` and register the top-``budget`` as a new round.
 
     Writes ``rounds/<n>/scores.parquet`` (one row per candidate superpixel) and the round's queries in
     the ledger; returns a :class:`ScoreResult` with the round number. The probabilities come from ``checkpoint``
-    (an alc-data model) or ``probabilities``: (image_id, (K, H, W) probs) pairs from any model, one
-    per image of ``split`` (checked; see :mod:`alc_data.predictions`). Nothing is registered when
+    (an alc-data model), ``predictions`` (a folder of prediction files; ``logits`` says they hold
+    logits) or ``probabilities``: (image_id, (K, H, W) probs) pairs from any model, one
+    per image of ``split`` (checked; see :mod:`alc_data.predictions`). The scores are written as
+    Parquet shards in a staging folder and the top-``budget`` is selected from them by streaming
+    (:mod:`alc_data.scoring.shards`). ``engine="ray"`` scores the images on a Ray cluster
+    (``ray_address``; ``concurrency`` actors; a checkpoint or a prediction folder, not an iterable):
+    see :mod:`alc_data.engine`; the result is identical to the local engine's. Nothing is registered when
     anything fails. ``representative``: ``"pool"`` (the diversified pixel pool) or ``"random"`` (a
     seeded random pixel of each superpixel); see :func:`alc_data.scoring.score_superpixels`.
     """
-    from alc_data.predict import iter_probabilities
+    from alc_data.predictions import checked_probabilities
     from alc_data.progress import track
     from alc_data.queries import create_round
-    from alc_data.scoring import ACQUISITIONS, ScoreTable, score_superpixels, select_top
+    from alc_data.scoring import ACQUISITIONS
+    from alc_data.scoring.shards import merge_shards, ordered_shards, select_top_from_shards, write_shards
+    from alc_data.scoring.stream import probability_stream, score_stream
 
     from alc_data.scoring.pool import REPRESENTATIVES
 
@@ -90,8 +103,14 @@ def score_round(
         raise InvalidInput(f"--representative {representative!r} is unknown; use one of {', '.join(REPRESENTATIVES)}")
     if budget <= 0:
         raise InvalidInput(f"--budget {budget} must be a positive number of queries")
-    if (checkpoint is None) == (probabilities is None):
-        raise InvalidInput("give a model checkpoint or probabilities to score, one of the two")
+    if sum(x is not None for x in (checkpoint, probabilities, predictions)) != 1:
+        raise InvalidInput("give a model checkpoint, a predictions folder or probabilities to score, one of them")
+    from alc_data.engine import check_engine
+
+    check_engine(engine)
+    if engine == "ray" and probabilities is not None:
+        raise InvalidInput("--engine ray scores a model checkpoint or a --predictions folder, not probabilities "
+                           "from this process; write them with save_prediction and pass the folder")
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
         if not checkpoint.is_file():
@@ -103,36 +122,48 @@ def score_round(
         if not image_ids:
             raise InvalidInput(f"split {split!r} has no images")
         refuse_unapplied(ws)
-        if probabilities is not None:
-            from alc_data.predictions import checked_probabilities
-
-            stream = checked_probabilities(ws, probabilities, image_ids)
-            source: dict[str, Any] = {"probabilities": "given"}
+        options: dict[str, Any] = {"version": version, "superpixel_set": sp_set, "acquisition": acquisition, "seed": seed,
+                   "representative": representative}
+        if predictions is not None:
+            source: dict[str, Any] = {"predictions": str(Path(predictions).resolve()), "logits": bool(logits)}
         elif checkpoint is not None:
-            stream = iter_probabilities(ws, checkpoint, image_ids, batch_size=batch_size, device=device)
             source = {"checkpoint": str(Path(checkpoint).resolve())}
-        tables = []
-        for image_id, probs in track(stream, f"score {acquisition}", total=len(image_ids)):
-            labels = ws.read_label(version, image_id)
-            sp = ws.read_superpixels(sp_set, image_id)
-            tables.append(score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id,
-                                            representative=representative))
-        scores = ScoreTable.concat(tables)
-        del tables
-        exclude = asked_before(ws, sp_set) if skip_asked else None
-        selected = select_top(scores, budget, exclude=exclude)
+        else:
+            source = {"probabilities": "given"}
+        staging = ws.root / "rounds" / f".scores.{os.getpid()}.shards.tmp"
         staged = ws.root / "rounds" / f".scores.{os.getpid()}.parquet.tmp"
-        scores.to_parquet(staged)
-        kill_point("score:staged")
-
-        def place_table(round_no: int) -> str:
-            final = ws.rounds_dir(round_no) / "scores.parquet"
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final)
-            kill_point("score:renamed")
-            return str(final.relative_to(ws.root))
-
         try:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            if engine == "ray":
+                from alc_data.engine.ray_score import score_shards_ray
+                from alc_data.predictions import scan_prediction_folder
+
+                if predictions is not None:  # every header checked here: a bad file is one line before Ray starts
+                    scan_prediction_folder(ws, predictions, image_ids)
+
+                shards = score_shards_ray(ws, image_ids, staging, source=source, options=options, address=ray_address,
+                                          concurrency=concurrency, batch_size=batch_size, device=device)
+            else:
+                if probabilities is not None:
+                    stream = checked_probabilities(ws, probabilities, image_ids)
+                else:
+                    stream = probability_stream(ws, source, image_ids, batch_size=batch_size, device=device)
+                tables = score_stream(ws, track(stream, f"score {acquisition}", total=len(image_ids)), **options)
+                shards = write_shards(staging, tables)
+            paths = [s.path for s in ordered_shards(shards, len(image_ids))]
+            exclude = asked_before(ws, sp_set) if skip_asked else None
+            selected = select_top_from_shards(paths, budget, exclude=exclude)
+            candidates = merge_shards(paths, staged)
+            kill_point("score:staged")
+
+            def place_table(round_no: int) -> str:
+                final = ws.rounds_dir(round_no) / "scores.parquet"
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, final)
+                kill_point("score:renamed")
+                return str(final.relative_to(ws.root))
+
             round_no = create_round(
                 ws,
                 selected,
@@ -142,17 +173,19 @@ def score_round(
                 budget=budget,
                 score_table=place_table,
                 params={**source, "split": split, "seed": seed, "skip_asked": skip_asked,
-                        "representative": representative, **(extra_params or {})},
+                        "representative": representative, **({"engine": engine} if engine != "local" else {}),
+                        **(extra_params or {})},
             )
         finally:
             staged.unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
     return ScoreResult(
         round=round_no,
         label_version=version,
         superpixel_set=sp_set,
         acquisition=acquisition,
         representative=representative,
-        candidates=len(scores),
+        candidates=candidates,
         selected=len(selected),
         score_table=ws.rounds_dir(round_no) / "scores.parquet",
     )
@@ -175,11 +208,7 @@ def score_prediction_folder(
     ws: Workspace, folder: str | os.PathLike, *, budget: int, logits: bool = False, split: str = "train", **kwargs: Any
 ) -> ScoreResult:
     """``alc-data score --predictions DIR``: check every file's header, then score a round from them."""
-    from alc_data.predictions import open_prediction_folder
-
-    stream = open_prediction_folder(ws, folder, ws.image_ids(split), logits=logits)
-    extra = {"predictions": str(Path(folder).resolve()), "logits": bool(logits), **(kwargs.pop("extra_params", None) or {})}
-    return score_round(ws, probabilities=stream, budget=budget, split=split, extra_params=extra, **kwargs)
+    return score_round(ws, predictions=folder, logits=logits, budget=budget, split=split, **kwargs)
 
 
 def score_checkpoint_or_predictions(

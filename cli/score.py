@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
+from alc_data_cli.options import DEFAULT_WORKSPACE, EngineOpt, JsonOpt, RayAddressOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
 
 
 def score(
@@ -26,6 +26,8 @@ def score(
     representative: Annotated[str, typer.Option(
         "--representative", help="Representative pixel per superpixel: pool (the diversified pixel pool) or random "
         "(any pixel of the superpixel, seeded).")] = "pool",
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream probabilities (from --model or --predictions) into the scorer, write the round's score
@@ -36,6 +38,7 @@ def score(
         open_workspace(workspace), checkpoint=model, predictions=predictions, logits=logits, batch_size=batch_size,
         budget=budget, acquisition=acquisition, superpixel_set=superpixels, label_version=version, split=split,
         skip_asked=skip_asked, seed=seed, representative=representative,
+        engine=engine, ray_address=ray_address,
     )
     if as_json:
         print_json(result.to_dict())

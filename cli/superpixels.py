@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+from alc_data_cli.options import DEFAULT_WORKSPACE, EngineOpt, JsonOpt, RayAddressOpt, WorkspaceOpt, console, open_workspace, print_json
 
 
 def superpixels(
@@ -21,6 +21,8 @@ def superpixels(
     sam: Annotated[Optional[Path], typer.Option("--sam", help="SAM checkpoint for the SAM-based methods (same as --param checkpoint=PATH).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing set of the same name.")] = False,
     list_methods: Annotated[bool, typer.Option("--list", help="List the registered methods and their parameters, then exit.")] = False,
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute superpixels for every image and store them as a named set; prints regions per image."""
@@ -47,7 +49,8 @@ def superpixels(
     params = with_checkpoint(parse_overrides(param, option="--param"), None if sam is None else str(sam))
     ws = open_workspace(workspace)
     start = time.perf_counter()
-    set_name = compute_superpixel_set(ws, method, name=name, params=params, overwrite=overwrite)
+    set_name = compute_superpixel_set(ws, method, name=name, params=params, overwrite=overwrite, engine=engine,
+                                      ray_address=ray_address)
     seconds = time.perf_counter() - start
     summary = set_summary(ws, set_name).to_dict()
     summary["seconds"] = round(seconds, 3)

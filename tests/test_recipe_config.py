@@ -109,8 +109,17 @@ def test_a_bad_key_in_any_table_is_one_error_before_anything_is_written(tmp_path
 
 
 def test_unknown_tables_and_library_defaults():
-    with pytest.raises(InvalidInput, match="recipe has no table \\[engine\\]"):
+    with pytest.raises(InvalidInput, match="recipe has no table \\[cluster\\]"):
+        Recipe.from_dict({"cluster": {"workers": 2}})
+    with pytest.raises(InvalidInput, match="recipe \\[engine\\] has no key 'workers'"):
         Recipe.from_dict({"engine": {"workers": 2}})
+    with pytest.raises(InvalidInput, match="engine.kind = 'spark'; use one of local, ray"):
+        Recipe.from_dict({"engine": {"kind": "spark"}})
+    with pytest.raises(InvalidInput, match="engine.concurrency = 0"):
+        Recipe.from_dict({"engine": {"concurrency": 0}})
+    recipe = Recipe.from_dict({"engine": {"kind": "local"}})
+    assert recipe.engine.options() == {"engine": "local", "ray_address": None, "concurrency": None}
+    assert Recipe.from_dict(recipe.to_dict()) == recipe
     with pytest.raises(InvalidInput, match="recipe \\[loop\\] is 3, not a table"):
         Recipe.from_dict({"loop": 3})
     recipe = Recipe.from_dict({})  # a library caller without a name or any table

@@ -16,6 +16,8 @@ Tables:
   workspace lacks it.
 - ``[train]``: :class:`alc_data.train.TrainConfig` plus ``warm_start``.
 - ``[loop]``: :class:`LoopSettings`. ``[eval]``: :class:`EvalSettings`.
+- ``[engine]``: :class:`EngineSettings`, where scoring and superpixels run (``kind = "local"`` or
+  ``"ray"``, ``address``, ``concurrency``).
 """
 
 from __future__ import annotations
@@ -420,7 +422,30 @@ class EvalSettings:
     model_split: str = "val"
 
 
-TABLES = ("data", "pseudo_label", "superpixels", "train", "loop", "eval")
+@dataclass(frozen=True)
+class EngineSettings:
+    """``[engine]``: where the per-image work of scoring and superpixels runs: ``kind`` local or ray
+    (Ray Data; ``address`` of the cluster, default a local instance; ``concurrency`` actors, default
+    one per GPU or CPU)."""
+
+    kind: str = "local"
+    address: str | None = None
+    concurrency: int | None = None
+
+    def check(self) -> None:
+        from alc_data.engine import ENGINES, check_engine
+
+        _choice("engine.kind", self.kind, ENGINES)
+        if self.concurrency is not None and self.concurrency < 1:
+            raise InvalidInput(f"engine.concurrency = {self.concurrency}; it must be at least 1 actor")
+        check_engine(self.kind, where="engine.kind")
+
+    def options(self) -> dict[str, Any]:
+        """Keywords for :func:`~alc_data.score_round.score_round` and ``compute_superpixel_set``."""
+        return {"engine": self.kind, "ray_address": self.address, "concurrency": self.concurrency}
+
+
+TABLES = ("data", "pseudo_label", "superpixels", "train", "loop", "eval", "engine")
 
 
 @dataclass(frozen=True)
@@ -434,6 +459,7 @@ class Recipe:
     train: TrainSettings
     loop: LoopSettings
     eval: EvalSettings
+    engine: EngineSettings = EngineSettings()
 
     @classmethod
     def from_dict(cls, recipe: dict[str, Any]) -> "Recipe":
@@ -454,6 +480,8 @@ class Recipe:
         superpixels.check()
         loop = build_table(LoopSettings, recipe.get("loop", {}), "loop")
         loop.check()
+        engine = build_table(EngineSettings, recipe.get("engine", {}), "engine")
+        engine.check()
         return cls(
             name=name,
             data=data_table(recipe.get("data", {})),
@@ -462,6 +490,7 @@ class Recipe:
             train=TrainSettings.from_table(recipe.get("train", {})),
             loop=loop,
             eval=build_table(EvalSettings, recipe.get("eval", {}), "eval"),
+            engine=engine,
         )
 
     @classmethod
@@ -490,6 +519,7 @@ class Recipe:
             "train": self.train.to_dict(),
             "loop": table_dict(self.loop),
             "eval": table_dict(self.eval),
+            "engine": table_dict(self.engine),
         }
 
     def replace(self, **tables: Any) -> "Recipe":

@@ -85,7 +85,7 @@ def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
             )
         from alc_data.superpixels import compute_superpixel_set
 
-        compute_superpixel_set(ws, sp.method, name=sp.name, params=sp.params)
+        compute_superpixel_set(ws, sp.method, name=sp.name, params=sp.params, **recipe.engine.options())
     return sp.name
 
 
@@ -165,7 +165,7 @@ class Loop:
                 self.ws, checkpoint=ckpt, budget=loop.budget, acquisition=loop.acquisition,
                 superpixel_set=sp_set, label_version=version, split=loop.split, skip_asked=loop.skip_asked,
                 batch_size=loop.batch_size, seed=loop.seed + t, representative=loop.representative,
-                extra_params={"run": self.name, "loop_round": t},
+                extra_params={"run": self.name, "loop_round": t}, **self.recipe.engine.options(),
             )
             rnd = res.round
         self._round_state(t)["ledger_round"] = rnd

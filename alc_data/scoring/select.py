@@ -71,6 +71,7 @@ def select_top(
     budget: int,
     *,
     exclude: Any = None,
+    buffer_rows: int | None = None,
 ) -> ScoreTable:
     """The global top-``budget`` superpixels over all images (not per image).
 
@@ -80,6 +81,8 @@ def select_top(
         budget: number of queries B (>= 1).
         exclude: (image_id, superpixel_id) pairs already asked (a set of tuples, or a
             ScoreTable of earlier selections); they are skipped.
+        buffer_rows: cut the buffer back to the running top-B when it exceeds max(4 B,
+            ``buffer_rows``) rows (default 2**20); the result does not depend on it.
 
     Returns:
         A ScoreTable of ``budget`` rows ordered by (-score, image_id, superpixel_id): the best
@@ -89,7 +92,7 @@ def select_top(
         AlcError: ``budget`` < 1, or more than the candidates left after ``exclude``.
 
     Memory: tables are buffered and cut back to the running top-B whenever the buffer exceeds
-    max(4 B, 2**20) rows, so a stream of tables never holds much more than that.
+    max(4 B, ``buffer_rows``) rows, so a stream of tables never holds much more than that.
     """
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise AlcError(
@@ -99,7 +102,7 @@ def select_top(
     if isinstance(tables, ScoreTable):
         tables = [tables]
     excl = _exclusions(exclude)
-    limit = max(4 * budget, _MIN_BUFFER_ROWS)
+    limit = max(4 * budget, _MIN_BUFFER_ROWS if buffer_rows is None else int(buffer_rows))
     buffer: list[ScoreTable] = []
     buffered = 0
     left = 0

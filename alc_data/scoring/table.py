@@ -122,9 +122,10 @@ class ScoreTable:
         return ScoreTable(**{name: getattr(self, name)[rows] for name in COLUMNS})
 
     def equals(self, other: "ScoreTable") -> bool:
-        """True when both tables hold the same rows in the same order (scores compared exactly)."""
+        """True when both tables hold the same rows in the same order (scores compared exactly; NaN
+        scores equal NaN)."""
         return len(self) == len(other) and all(
-            np.array_equal(getattr(self, c), getattr(other, c)) for c in COLUMNS
+            np.array_equal(getattr(self, c), getattr(other, c), equal_nan=c == "score") for c in COLUMNS
         )
 
     # -- building ---------------------------------------------------------------------------------

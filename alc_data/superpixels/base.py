@@ -8,6 +8,8 @@ ids < 0 mark pixels that are no candidate.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -92,6 +94,15 @@ def with_checkpoint(params: dict[str, Any], checkpoint: str | None) -> dict[str,
     return out
 
 
+def compute_map(ws: Workspace, fn: Callable[..., Any], method: str, params: dict[str, Any], image_id: str) -> np.ndarray:
+    """One image's (H, W) int32 superpixel map with method ``fn``; AlcError when its shape is wrong."""
+    image = ws.load_image(image_id)
+    sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
+    if sp.shape != image.shape[:2]:
+        raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
+    return sp.astype(np.int32, copy=False)
+
+
 def compute_superpixel_set(
     ws: Workspace,
     method: str | None,
@@ -99,24 +110,35 @@ def compute_superpixel_set(
     name: str | None = None,
     params: dict[str, Any] | None = None,
     overwrite: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    concurrency: int | None = None,
 ) -> str:
     """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
-    (default: the method's name). Returns the set name."""
+    (default: the method's name). Returns the set name. ``engine="ray"`` computes the maps on a Ray
+    cluster (``ray_address``, ``concurrency`` actors) into a staging folder of the workspace, and this
+    process registers them (:mod:`alc_data.engine.ray_superpixels`); the set is identical."""
+    from alc_data.engine import check_engine
     from alc_data.progress import track
 
+    check_engine(engine)
     fn = check_superpixel_params(method, params or {})
     method = str(method)  # not None: checked above
     name = name or method
     params = dict(params or {})
     ws.check_superpixel_target(name, overwrite=overwrite)
+    if engine == "ray":
+        from alc_data.engine.ray_superpixels import compute_superpixel_set_ray
+
+        compute = functools.partial(compute_map, fn=fn, method=method, params=params)  # travels to the actors
+        compute_superpixel_set_ray(ws, method, compute, name=name, params=params, overwrite=overwrite,
+                                   address=ray_address, concurrency=concurrency, gpu=method in ("sam", "gsam"))
+        kill_point("superpixels:registered")
+        return name
 
     def maps():
         for n, image_id in enumerate(track(ws.image_ids(), f"superpixels {method}")):
-            image = ws.load_image(image_id)
-            sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
-            if sp.shape != image.shape[:2]:
-                raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
-            yield image_id, sp.astype(np.int32, copy=False)
+            yield image_id, compute_map(ws, fn, method, params, image_id)
             if n == 0:
                 kill_point("superpixels:partial")  # the first map is in the staging folder
 

@@ -1,0 +1,46 @@
+"""Per-image scoring of a probability stream, shared by the local engine and the Ray actors.
+
+:func:`probability_stream` gives (image_id, probs) for some images from a checkpoint or a prediction
+folder; :func:`score_stream` turns such a stream into one :class:`~alc_data.scoring.ScoreTable` per
+image, reading the labels and superpixels from the workspace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
+
+
+def probability_stream(
+    ws: Workspace, source: dict[str, Any], image_ids: Sequence[str], *, batch_size: int = 4,
+    device: str | None = None, model: Any = None,
+) -> Iterator[tuple[str, Any]]:
+    """(image_id, probs) for ``image_ids`` from a ``source`` dict: ``{"checkpoint": path}`` (or an
+    already loaded ``model``) or ``{"predictions": folder, "logits": bool}``; checked against the
+    workspace. Used by the local engine and by each Ray actor for its batch."""
+    from alc_data.predictions import checked_probabilities, open_prediction_folder
+
+    if "predictions" in source:
+        files = open_prediction_folder(ws, source["predictions"], image_ids, logits=bool(source.get("logits")))
+        return checked_probabilities(ws, files, image_ids)
+    from alc_data.predict import iter_probabilities
+
+    return iter_probabilities(ws, model if model is not None else source["checkpoint"], image_ids,
+                              batch_size=batch_size, device=device)
+
+
+def score_stream(
+    ws: Workspace, stream: Iterable[tuple[str, Any]], *, version: str, superpixel_set: str, acquisition: str,
+    seed: int, representative: str,
+) -> Iterator[Any]:
+    """One :class:`~alc_data.scoring.ScoreTable` per (image_id, probs) of ``stream``, scored against
+    label version ``version`` and superpixel set ``superpixel_set`` read from the workspace."""
+    from alc_data.scoring import score_superpixels
+
+    for image_id, probs in stream:
+        labels = ws.read_label(version, image_id)
+        sp = ws.read_superpixels(superpixel_set, image_id)
+        yield score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id,
+                                representative=representative)

@@ -1,0 +1,167 @@
+"""--engine ray: score (every acquisition) and superpixels on a local Ray instance give exactly the local
+engine's tables; an actor killed in the middle changes nothing; without Ray, one line naming the extra."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alc_data.engine.ray_score import ScoreActor, score_shards_ray
+from alc_data.predictions import save_prediction, softmax
+from alc_data.scoring import ACQUISITIONS, ScoreTable
+from alc_data.scoring.shards import merge_shards, ordered_shards
+from cli_helpers import run_cli
+
+ray = pytest.importorskip("ray", reason='needs the ray extra: pip install "alc-data[ray]"')
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_instance():
+    os.environ["RAY_DISABLE_USAGE_STATS"] = "1"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=200_000_000,
+             configure_logging=False)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test's actor classes travel by value
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """A demo workspace and a folder of seeded probabilities for its training images."""
+    from alc_data.demo import build_demo_workspace
+
+    root = tmp_path_factory.mktemp("ray")
+    ws = build_demo_workspace(root / "ws", n_train=10, n_val=2, size=(40, 48), seed=0)
+    rng = np.random.default_rng(0)
+    folder = root / "preds"
+    for image_id in ws.image_ids("train"):
+        rec = ws.image_record(image_id)
+        logits = 3 * rng.standard_normal((ws.num_classes, int(rec["height"]), int(rec["width"])))
+        save_prediction(folder, image_id, softmax(logits.astype(np.float32)), dtype=np.float32)
+    return ws, folder
+
+
+def _round(ws, rnd: int) -> tuple[ScoreTable, list[tuple[str, int, int]]]:
+    r = ws.ledger.round(rnd)
+    return (ScoreTable.from_parquet(ws.root / r.score_table),
+            [(q.image_id, q.superpixel_id, q.rank) for q in ws.ledger.queries(rnd)])
+
+
+def _score(capsys, ws, folder, acquisition: str, *engine: str) -> int:
+    code, out, err = run_cli(capsys, "score", "-w", ws.root, "--predictions", folder, "--budget", 6, "-a", acquisition,
+                             "--superpixels", "sam", "--no-skip-asked", "--json", *engine)
+    assert code == 0, err
+    return json.loads(out)["round"]
+
+
+@pytest.mark.parametrize("acquisition", ACQUISITIONS.names())
+def test_score_on_ray_equals_local(scored, capsys, acquisition):
+    ws, folder = scored
+    local = _score(capsys, ws, folder, acquisition)
+    on_ray = _score(capsys, ws, folder, acquisition, "--engine", "ray")
+    table_local, queries_local = _round(ws, local)
+    table_ray, queries_ray = _round(ws, on_ray)
+    assert len(table_local) > 0 and table_ray.equals(table_local)
+    assert queries_ray == queries_local
+    assert ws.ledger.round(on_ray).params["engine"] == "ray"
+    assert not list((ws.root / "rounds").glob(".scores.*"))  # staging shards removed
+
+
+def test_score_from_a_checkpoint_on_ray_equals_local(scored, capsys, tmp_path):
+    import torch
+
+    from alc_data.models import build_model
+    from alc_data.train import save_checkpoint
+
+    ws, _ = scored
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "model.pt", {
+        "model_name": "demo-tiny", "num_classes": ws.num_classes, "class_names": ws.class_names,
+        "model": build_model("demo-tiny", ws.num_classes).state_dict(), "iteration": 0})
+    rounds = []
+    for engine in ("local", "ray"):  # one image per forward pass: the same arithmetic in any batch layout
+        code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 5, "--superpixels", "sam",
+                                 "--no-skip-asked", "--batch-size", 1, "--engine", engine, "--json")
+        assert code == 0, err
+        rounds.append(_round(ws, json.loads(out)["round"]))
+    (table_local, queries_local), (table_ray, queries_ray) = rounds
+    assert len(table_local) > 0 and table_ray.equals(table_local)
+    assert queries_ray == queries_local
+
+
+class DiesOnce(ScoreActor):
+    """Writes its first batch's shard, then its process dies (once: a marker file remembers)."""
+
+    marker = ""
+
+    def __call__(self, batch):
+        out = super().__call__(batch)
+        if not Path(self.marker).exists():
+            Path(self.marker).write_text(str(os.getpid()))
+            os._exit(1)
+        return out
+
+
+def test_an_actor_killed_in_the_middle_changes_nothing(scored, capsys, tmp_path):
+    ws, folder = scored
+    local = _score(capsys, ws, folder, "sim")
+    table_local, _ = _round(ws, local)
+    DiesOnce.marker = str(tmp_path / "died")
+    ids = ws.image_ids("train")
+    options = {"version": "v0", "superpixel_set": "sam", "acquisition": "sim", "seed": 0, "representative": "pool"}
+    staging = tmp_path / "shards"
+    staging.mkdir()
+    shards = score_shards_ray(ws, ids, staging, source={"predictions": str(folder), "logits": False}, options=options,
+                              concurrency=2, actor_class=DiesOnce, images_per_batch=3)
+    assert Path(DiesOnce.marker).exists()  # an actor did die
+    paths = [s.path for s in ordered_shards(shards, len(ids))]
+    merge_shards(paths, tmp_path / "scores.parquet")
+    assert ScoreTable.from_parquet(tmp_path / "scores.parquet").equals(table_local)
+
+
+def test_superpixels_on_ray_equal_local(scored, capsys):
+    ws, _ = scored
+    for name, engine in (("slic_local", ()), ("slic_ray", ("--engine", "ray"))):
+        code, _, err = run_cli(capsys, "superpixels", "-w", ws.root, "-m", "slic", "--name", name,
+                               "--param", "n_segments=20", *engine)
+        assert code == 0, err
+    for image_id in ws.image_ids():
+        assert np.array_equal(ws.read_superpixels("slic_ray", image_id), ws.read_superpixels("slic_local", image_id))
+    assert not list((ws.root / "superpixels").glob(".*"))  # staging removed
+
+
+def test_without_ray_engine_ray_is_one_line_naming_the_extra(scored, capsys, monkeypatch):
+    ws, folder = scored
+    rounds = len(ws.ledger.rounds())
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
+    code, _, err = run_cli(capsys, "score", "-w", ws.root, "--predictions", folder, "--budget", 2, "--engine", "ray")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and 'pip install "alc-data[ray]"' in err, err
+    assert len(ws.ledger.rounds()) == rounds
+    code, _, err = run_cli(capsys, "score", "-w", ws.root, "--predictions", folder, "--budget", 2, "--engine", "spark")
+    assert code == 2 and "--engine 'spark' is unknown" in err, err
+
+
+def test_workspace_checks_clean_after_ray_runs(scored, assert_workspace_ok):
+    assert_workspace_ok(scored[0])
+
+
+def test_a_bad_file_found_by_an_actor_is_one_line_and_nothing_registered(scored, capsys, tmp_path):
+    ws, folder = scored
+    bad = tmp_path / "preds"
+    for path in folder.iterdir():
+        (bad / path.name).parent.mkdir(exist_ok=True)
+        (bad / path.name).write_bytes(path.read_bytes())
+    first = ws.image_ids("train")[3]
+    probs = np.load(bad / f"{first}.npz")["probs"].copy()
+    probs[0, 0, 0] = np.nan  # the header is fine: only the actor reading the data finds it
+    save_prediction(bad, first, probs, dtype=np.float32)
+    rounds = len(ws.ledger.rounds())
+    code, _, err = run_cli(capsys, "score", "-w", ws.root, "--predictions", bad, "--budget", 2, "--engine", "ray")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and first in err, err
+    assert len(ws.ledger.rounds()) == rounds
+    assert not list((ws.root / "rounds").glob(".scores.*"))
