@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from alc_data.answers.choice import answer_from_choice
 from alc_data.answers.record import Answer
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.names import parse_ascii_int
 from alc_data.workspace import Workspace
 
 MAX_LISTED = 20
@@ -100,9 +101,9 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
         if not isinstance(data, dict):
             data = {}
         qid = data.get("query_id")
-        if isinstance(qid, str) and qid.isdigit():
-            qid = int(qid)
-        if not isinstance(qid, int):
+        if isinstance(qid, str):
+            qid = parse_ascii_int(qid)
+        if not isinstance(qid, int) or isinstance(qid, bool):
             errors.append(f"{where}: no data.query_id; import the tasks `alc-data queries export --format label-studio` writes")
             continue
         if data.get("workspace", tag) != tag:

@@ -25,7 +25,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from alc_data.errors import AlcError
-from alc_data.foundation.common import autocast, check_hf_folder, first_line, quiet_transformers, resolve_device
+from alc_data.foundation.common import (
+    autocast,
+    check_hf_folder,
+    first_line,
+    quiet_transformers,
+    resolve_device,
+)
+from alc_data.names import parse_ascii_int
 
 #: The ids GroundingDINO hard-codes for [CLS], [SEP], "." and "?" (its BERT-uncased vocabulary).
 SPECIAL_TOKEN_IDS = {"[CLS]": 101, "[SEP]": 102, ".": 1012, "?": 1029}
@@ -140,8 +147,8 @@ def class_prompts(
         k = str(key).strip()
         if k.lower() in lookup:
             idx = lookup[k.lower()]
-        elif k.isdigit() and int(k) < len(class_names):
-            idx = int(k)
+        elif (index := parse_ascii_int(k)) is not None and index < len(class_names):
+            idx = index
         else:
             raise AlcError(f"prompt for unknown class {k!r}; use one of: {', '.join(class_names)}")
         by_index[idx] = " ".join(str(phrase).lower().split())

@@ -30,6 +30,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, NotFound, WorkspaceDamaged
+from alc_data.names import parse_ascii_int
 from alc_data.workspace.workspace import DB_NAME, SET_STAMP, Workspace
 
 #: kinds of problem that ``--repair`` fixes
@@ -319,7 +320,7 @@ def workspace_debris(ws: Workspace, versions: set[str], sets: set[str], rounds: 
                 out.append(_debris(p, "superpixel folder with no catalogue row (a crash before registration)"))
     if rounds_root.is_dir():
         for p in sorted(rounds_root.iterdir()):
-            if p.is_dir() and p.name.isdigit() and int(p.name) not in rounds:
+            if p.is_dir() and parse_ascii_int(p.name) not in (None, *rounds):
                 names = {c.name for c in p.iterdir()}
                 if all(n == "scores.parquet" or _is_temp_file(n) for n in names):
                     out.append(_debris(p, "round folder with no catalogue row (a crash while scoring)"))

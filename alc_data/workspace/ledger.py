@@ -243,12 +243,6 @@ class Ledger:
         rows = self.ws.query("SELECT round FROM rounds WHERE superpixel_set=? ORDER BY round", (superpixel_set,))
         return [int(r[0]) for r in rows]
 
-    def rounds_using_version(self, name: str) -> list[int]:
-        rows = self.ws.query(
-            "SELECT round FROM rounds WHERE label_version=? OR output_version=? ORDER BY round", (name, name)
-        )
-        return [int(r[0]) for r in rows]
-
     # ------------------------------------------------------------------ queries
     def queries(self, round_no: int) -> list[Query]:
         """The queries of a round, in rank order."""
