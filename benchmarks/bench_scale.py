@@ -1,15 +1,20 @@
 """Scoring at scale, local engine vs Ray Data on this machine: images per second and the driver's peak memory.
 
-For each dataset size, a demo workspace of that many training images (PASCAL size by default,
-500×375) gets a folder of seeded random probabilities (one ``<image_id>.npy`` per image, float16;
-the files are hard links to a pool of 32 distinct arrays, so making them costs nothing), then
-``alc-data score --predictions`` runs in a fresh process per engine; the driver's peak resident set
-size (VmHWM; Ray's workers are other processes) and the wall time are read there. The target:
-the driver's peak stays flat from the smallest to the largest size, for both engines. On a 2-core
-machine Ray adds its start-up and scheduling, it cannot speed anything up: the figure to read is
-its overhead. Also reported: the Parquet score table's bytes per superpixel row.
+For each dataset size, a workspace of that many training images (PASCAL size by default, 500×375;
+the demo's synthetic scenes, a pool of 32 of them repeated so that building 10,000 images takes
+minutes, not half an hour) gets a folder of seeded random probabilities (one ``<image_id>.npy`` per
+image, float16; hard links to a pool of 32 distinct arrays, so making them costs nothing), then
+``alc-data score --predictions`` runs in a fresh process per engine and superpixel set; the driver's
+peak resident set size (VmHWM; Ray's workers are other processes) and the wall time are read there.
+Two sets: ``sam``, the demo's SAM-like regions (~18 per image), and ``grid``, square blocks giving
+about ``--regions`` per image (2,000 by default, what SAM gives on a PASCAL image: 10,000 images are
+20 million score rows). The target: the driver's peak stays flat from the smallest to the largest
+size, for both engines. On a 2-core machine Ray adds its start-up and scheduling, it cannot speed
+anything up: the figure to read is its overhead. Also reported: the Parquet score table's bytes per
+superpixel row.
 
-    python benchmarks/bench_scale.py [--sizes 1000,10000] [--height 375] [--width 500] [--engines local,ray] [--json]
+    python benchmarks/bench_scale.py [--sizes 1000,10000] [--height 375] [--width 500] [--regions 2000]
+                                     [--engines local,ray] [--sets sam,grid] [--json]
 
 K is the demo workspace's number of classes (7).
 """
@@ -47,6 +52,35 @@ print("PEAK_KB", hwm, file=sys.stderr)
 POOL = 32
 
 
+def build_workspace(path: Path, n: int, size: tuple[int, int], regions: int):
+    """A workspace of ``n`` training images (+1 validation) cycling through POOL demo scenes, with the
+    demo's ``sam`` set and a ``grid`` set of square blocks (about ``regions`` per image)."""
+    from alc_data.demo.synth import DEMO_CLASSES, generate
+    from alc_data.demo.workspace import _png
+    from alc_data.ingest.base import DatasetSource, IngestItem, ingest
+    from alc_data.workspace import ClassInfo
+
+    scenes = [(scene, _png(scene.image)) for scene in generate(POOL, seed=0, size=size)]
+
+    def items():
+        for i in range(n + 1):
+            scene, png = scenes[i % POOL]
+            split = "train" if i < n else "val"
+            yield IngestItem(image_id=f"img_{i:07d}", image_path=Path(f"img_{i:07d}.png"), splits=(split,), gt=scene.gt,
+                             labels=scene.noisy if split == "train" else scene.gt, superpixels=scene.regions,
+                             image_bytes=png)
+
+    classes = [ClassInfo(i, name, color) for i, (name, color) in enumerate(DEMO_CLASSES)]
+    ws = ingest(path, DatasetSource(name="bench-scale", classes=classes, items=items, count=n + 1), superpixel_set="sam")
+    h, w = size
+    side = max(1, round((h * w / regions) ** 0.5))
+    rows, cols = -(-h // side), -(-w // side)
+    grid = ((np.arange(h)[:, None] // side) * cols + np.arange(w)[None, :] // side).astype(np.int32)
+    ws.write_superpixel_set("grid", ((i, grid) for i in ws.image_ids()), method="imported",
+                            params={"source": f"bench grid {side}x{side}, {rows * cols} blocks"})
+    return ws
+
+
 def write_predictions(ws, folder: Path, *, seed: int = 0) -> None:
     """One float16 (K, H, W) probability file per training image: hard links to POOL seeded arrays."""
     from alc_data.predictions import softmax
@@ -67,12 +101,12 @@ def write_predictions(ws, folder: Path, *, seed: int = 0) -> None:
         os.link(sources[n % len(sources)], folder / f"{image_id}.npy")
 
 
-def run_score(ws: Path, preds: Path, engine: str, budget: int) -> dict:
+def run_score(ws: Path, preds: Path, engine: str, budget: int, superpixels: str) -> dict:
     env = dict(os.environ, ALC_PROGRESS="0", RAY_DISABLE_USAGE_STATS="1")
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, "score", "-w", str(ws), "--predictions", str(preds), "--budget", str(budget),
-         "--superpixels", "sam", "--no-skip-asked", "--engine", engine, "--json"],
+         "--superpixels", superpixels, "--no-skip-asked", "--engine", engine, "--json"],
         env=env, capture_output=True, text=True,
     )
     seconds = time.perf_counter() - start
@@ -90,30 +124,32 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000", help="dataset sizes (training images), comma-separated")
     ap.add_argument("--height", type=int, default=375)
     ap.add_argument("--width", type=int, default=500)
+    ap.add_argument("--regions", type=int, default=2000, help="about this many blocks per image in the grid set")
     ap.add_argument("--engines", default="local,ray")
+    ap.add_argument("--sets", default="sam,grid", help="superpixel sets to score: sam (demo regions), grid")
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("ALC_PROGRESS", "0")
 
-    from alc_data.demo import build_demo_workspace
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             t0 = time.perf_counter()
-            ws = build_demo_workspace(Path(tmp) / f"ws{n}", n_train=n, n_val=1, size=(args.height, args.width))
+            ws = build_workspace(Path(tmp) / f"ws{n}", n, (args.height, args.width), args.regions)
             preds = Path(tmp) / f"preds{n}"
             write_predictions(ws, preds)
             setup = time.perf_counter() - t0
-            for engine in args.engines.split(","):
-                r = run_score(ws.root, preds, engine, args.budget)
-                rows.append({"images": n, "engine": engine, "height": args.height, "width": args.width,
-                             "classes": ws.num_classes, **r, "images_per_s": round(n / r["seconds"], 1),
-                             "bytes_per_row": round(r["table_bytes"] / max(1, r["candidates"]), 2),
-                             "setup_s": round(setup, 1)})
-                if not args.json:
-                    print(json.dumps(rows[-1]), flush=True)
+            for sp_set in args.sets.split(","):
+                for engine in args.engines.split(","):
+                    r = run_score(ws.root, preds, engine, args.budget, sp_set)
+                    rows.append({"images": n, "engine": engine, "set": sp_set, "height": args.height, "width": args.width,
+                                 "classes": ws.num_classes, **r, "images_per_s": round(n / r["seconds"], 1),
+                                 "rows_per_image": round(r["candidates"] / n, 1),
+                                 "bytes_per_row": round(r["table_bytes"] / max(1, r["candidates"]), 2),
+                                 "setup_s": round(setup, 1)})
+                    if not args.json:
+                        print(json.dumps(rows[-1]), flush=True)
             shutil.rmtree(ws.root, ignore_errors=True)
             shutil.rmtree(preds, ignore_errors=True)
     if args.json:

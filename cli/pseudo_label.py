@@ -6,7 +6,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
+from alc_data_cli.options import (
+    DEFAULT_WORKSPACE,
+    EngineOpt,
+    JsonOpt,
+    RayAddressOpt,
+    WorkspaceOpt,
+    open_workspace,
+    print_json,
+)
 
 
 def pseudo_label(
@@ -24,6 +32,8 @@ def pseudo_label(
     amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision (bfloat16) on CUDA.")] = True,
     sam_type: Annotated[Optional[str], typer.Option("--sam-type", help="Check the .pth is vit_h, vit_l or vit_b (read from the file otherwise).")] = None,
     instances_set: Annotated[str, typer.Option("--instances-set", help="Superpixel set to store the instance maps in.")] = "gsam",
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Label every image with Grounded-SAM; resumes an interrupted run (same settings) where it stopped."""
@@ -34,6 +44,7 @@ def pseudo_label(
         open_workspace(workspace), detector=detector, sam=sam, version=version, box_threshold=box_threshold,
         text_threshold=text_threshold, nms_iou=nms_iou, prompts=parse_prompt_overrides(prompt), background=background,
         batch_size=batch_size, device=device, amp=amp, sam_type=sam_type, instances_set=instances_set,
+        engine=engine, ray_address=ray_address,
     )
     if as_json:
         print_json(result.to_dict())

@@ -1,5 +1,6 @@
-"""--engine ray: score (every acquisition) and superpixels on a local Ray instance give exactly the local
-engine's tables; an actor killed in the middle changes nothing; without Ray, one line naming the extra."""
+"""--engine ray: score (every acquisition), superpixels (SLIC, SAM) and Grounded-SAM pseudo labels on a
+local Ray instance give exactly the local engine's results; an actor killed in the middle changes nothing;
+a run interrupted on one engine resumes on the other; without Ray, one line naming the extra."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from alc_data.engine.ray_pseudo_label import PseudoLabelActor, pseudo_label_ray
 from alc_data.engine.ray_score import ScoreActor, score_shards_ray
 from alc_data.predictions import save_prediction, softmax
 from alc_data.scoring import ACQUISITIONS, ScoreTable
@@ -165,3 +167,124 @@ def test_a_bad_file_found_by_an_actor_is_one_line_and_nothing_registered(scored,
     assert code == 2 and len(err.strip().splitlines()) == 1 and first in err, err
     assert len(ws.ledger.rounds()) == rounds
     assert not list((ws.root / "rounds").glob(".scores.*"))
+
+
+# ------------------------------------------------------------------ Grounded-SAM and SAM on actors
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+
+    root = tmp_path_factory.mktemp("models")
+    return {"dino": build_tiny_grounding_dino(root / "dino"), "sam": build_tiny_sam_pth(root / "sam_tiny.pth")}
+
+
+def _pseudo_label(capsys, ws, models, name: str, *extra) -> dict:
+    code, out, err = run_cli(capsys, "pseudo-label", "-w", ws.root, "--detector", models["dino"], "--sam", models["sam"],
+                             "--device", "cpu", "--batch-size", 3, "--box-threshold", 0.05, "--version", name,
+                             "--instances-set", f"gsam_{name}", "--json", *extra)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _same_pseudo_labels(ws, a: str, b: str) -> None:
+    for image_id in ws.image_ids():
+        assert np.array_equal(ws.read_label(a, image_id), ws.read_label(b, image_id)), image_id
+        assert np.array_equal(ws.read_superpixels(f"gsam_{a}", image_id), ws.read_superpixels(f"gsam_{b}", image_id))
+
+
+def test_pseudo_labels_on_ray_equal_local(scored, capsys, tiny_models):
+    ws, _ = scored
+    local = _pseudo_label(capsys, ws, tiny_models, "pl_local")
+    on_ray = _pseudo_label(capsys, ws, tiny_models, "pl_ray", "--engine", "ray")
+    assert local["boxes"] > 0 and on_ray["computed"] == on_ray["images"] == len(ws.image_ids())
+    assert {k: on_ray[k] for k in ("boxes", "boxes_per_class", "mask_coverage")} == \
+        {k: local[k] for k in ("boxes", "boxes_per_class", "mask_coverage")}
+    _same_pseudo_labels(ws, "pl_local", "pl_ray")
+    assert not (ws.root / "pseudo").exists()  # staging removed
+
+
+class LabelsThenDies(PseudoLabelActor):
+    """Stages its first batch's results, then its process dies (once: a marker file remembers)."""
+
+    marker = ""
+
+    def __call__(self, batch):
+        out = super().__call__(batch)
+        if not Path(self.marker).exists():
+            Path(self.marker).write_text(str(os.getpid()))
+            os._exit(1)
+        return out
+
+
+def test_a_pseudo_label_actor_killed_in_the_middle_changes_nothing(scored, capsys, tiny_models, tmp_path):
+    from alc_data.foundation.grounded_sam import load_staged
+
+    ws, _ = scored
+    if "pl_local" not in {v.name for v in ws.label_versions()}:
+        _pseudo_label(capsys, ws, tiny_models, "pl_local")
+    LabelsThenDies.marker = str(tmp_path / "died")
+    version = ws.version("pl_local")
+    models = {"detector": tiny_models["dino"], "sam": tiny_models["sam"], "device": "cpu"}
+    options = {"prompts": [(i, p) for i, p in enumerate(ws.class_names) if p in version.params["prompts"].values()],
+               "box_threshold": 0.05, "text_threshold": None, "nms_iou": 0.5,
+               "background": version.params["background_label"]}
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    ids = list(pseudo_label_ray(ws, ws.image_ids(), stage, models=models, options=options, batch_size=3,
+                                concurrency=2, actor_class=LabelsThenDies))
+    assert Path(LabelsThenDies.marker).exists()  # an actor did die
+    assert sorted(ids) == sorted(ws.image_ids())
+    for image_id in ws.image_ids():
+        res = load_staged(stage / f"{image_id}.npz")
+        assert np.array_equal(res["labels"], ws.read_label("pl_local", image_id)), image_id
+        assert np.array_equal(res["instances"], ws.read_superpixels("gsam_pl_local", image_id))
+
+
+def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, tiny_models, monkeypatch):
+    from alc_data.foundation import pseudo_label as pl
+
+    ws, _ = scored
+    if "pl_local" not in {v.name for v in ws.label_versions()}:
+        _pseudo_label(capsys, ws, tiny_models, "pl_local")
+    real, calls = pl.pseudo_label_images, []
+
+    def interrupted(images, *a, **k):
+        calls.append(len(images))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(images, *a, **k)
+
+    monkeypatch.setattr(pl, "pseudo_label_images", interrupted)
+    code, _, err = run_cli(capsys, "pseudo-label", "-w", ws.root, "--detector", tiny_models["dino"], "--sam",
+                           tiny_models["sam"], "--device", "cpu", "--batch-size", 3, "--box-threshold", 0.05,
+                           "--version", "pl_resumed", "--instances-set", "gsam_pl_resumed")
+    assert code == 130, err
+    assert len(list((ws.root / "pseudo" / "pl_resumed").glob("*.npz"))) == 3
+    monkeypatch.undo()
+    res = _pseudo_label(capsys, ws, tiny_models, "pl_resumed", "--engine", "ray")
+    assert res["resumed"] == 3 and res["computed"] == len(ws.image_ids()) - 3
+    _same_pseudo_labels(ws, "pl_local", "pl_resumed")
+
+
+def test_a_model_an_actor_cannot_load_is_one_line_and_nothing_written(scored, capsys, tiny_models, tmp_path):
+    ws, _ = scored
+    bad = tmp_path / "sam_vit_b_damaged.pth"
+    bad.write_bytes(b"not a checkpoint")
+    versions = [v.name for v in ws.label_versions()]
+    code, _, err = run_cli(capsys, "pseudo-label", "-w", ws.root, "--detector", tiny_models["dino"], "--sam", bad,
+                           "--device", "cpu", "--version", "pl_bad", "--instances-set", "gsam_bad", "--engine", "ray")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and bad.name in err, err
+    assert [v.name for v in ws.label_versions()] == versions
+    assert not (ws.root / "pseudo" / "pl_bad").exists()
+
+
+def test_sam_superpixels_on_ray_equal_local(scored, capsys, tiny_models):
+    ws, _ = scored
+    for name, engine in (("samsp_local", ()), ("samsp_ray", ("--engine", "ray"))):
+        code, _, err = run_cli(capsys, "superpixels", "-w", ws.root, "-m", "sam", "--sam", tiny_models["sam"],
+                               "--name", name, "--param", "device=cpu", "--param", "points_per_side=4",
+                               "--param", "pred_iou_thresh=0", "--param", "stability_score_thresh=0", *engine)
+        assert code == 0, err
+    for image_id in ws.image_ids():
+        assert np.array_equal(ws.read_superpixels("samsp_ray", image_id), ws.read_superpixels("samsp_local", image_id))
+    assert len(np.unique(ws.read_superpixels("samsp_ray", ws.image_ids()[0]))) > 1

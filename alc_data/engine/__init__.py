@@ -1,8 +1,9 @@
 """Where the per-image work runs: ``local`` (this process) or ``ray`` (Ray Data over a cluster).
 
-With ``ray``, ``score`` and ``superpixels`` run their per-image work as Ray Data ``map_batches`` over
-an actor pool (:mod:`alc_data.engine.ray_score`, :mod:`alc_data.engine.ray_superpixels`); the driver
-alone selects, writes the ledger and registers versions and sets, so the results are identical to the
+With ``ray``, ``score``, ``superpixels`` and ``pseudo-label`` run their per-image work as Ray Data
+``map_batches`` over an actor pool (:mod:`alc_data.engine.ray_score`,
+:mod:`alc_data.engine.ray_superpixels`, :mod:`alc_data.engine.ray_pseudo_label`); the driver alone
+selects, writes the ledger and registers versions and sets, so the results are identical to the
 local engine's. Ray is an optional dependency: ``pip install "alc-data[ray]"``.
 """
 

@@ -7,50 +7,41 @@ semantic label map and an instance map. Results are staged per image in
 end the instance maps become a superpixel set (default ``gsam``) and the label maps a label version,
 each written atomically, and the staging folder is removed.
 
-The per-image step, :func:`pseudo_label_images`, has no workspace in it, so the work can be spread
-over machines by an engine such as Ray Data or ``datasets.map`` (one model pair per worker).
+The per-image step, :func:`~alc_data.foundation.grounded_sam.pseudo_label_images`, has no workspace
+in it; ``engine="ray"`` spreads it over a Ray cluster (one model pair per actor,
+:mod:`alc_data.engine.ray_pseudo_label`), whose actors write the same staged files, so a run
+interrupted on one engine resumes on the other.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
-from alc_data.foundation.detector import Detections, class_prompts, is_background_name
-from alc_data.foundation.paint import paint_masks
+from alc_data.foundation.detector import class_prompts, is_background_name
+from alc_data.foundation.grounded_sam import (
+    BoxDetector,
+    MaskPredictor,
+    load_models,
+    load_staged,
+    pseudo_label_images,
+    save_staged,
+)
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
 
 BACKGROUND_MODES = ("auto", "background", "void")
-
-
-class BoxDetector(Protocol):
-    """What the driver needs from a detector (``GroundingDinoDetector`` or a stub in tests)."""
-
-    def detect(self, images: Sequence[np.ndarray], prompts: Sequence[tuple[int, str]], *, box_threshold: float,
-               text_threshold: float | None, nms_iou: float) -> list[Detections]: ...
-
-    def describe(self) -> dict[str, Any]: ...
-
-
-class MaskPredictor(Protocol):
-    """What the driver needs from SAM (``SamMasker`` or a stub in tests)."""
-
-    def masks_from_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray: ...
-
-    def describe(self) -> dict[str, Any]: ...
 
 
 def default_version_name(ws: Workspace) -> str:
@@ -79,59 +70,6 @@ def background_label(ws: Workspace, mode: str) -> tuple[str, int]:
     if not bg:
         raise AlcError("--background background: this dataset has no class named 'background'; use --background void")
     return mode, bg[0]
-
-
-def pseudo_label_images(
-    images: Sequence[np.ndarray],
-    detector: BoxDetector,
-    masker: MaskPredictor,
-    prompts: Sequence[tuple[int, str]],
-    *,
-    box_threshold: float = 0.2,
-    text_threshold: float | None = None,
-    nms_iou: float = 0.5,
-    background: int = 0,
-) -> list[dict[str, np.ndarray]]:
-    """Grounded-SAM for a batch of (H, W, 3) uint8 RGB images.
-
-    Returns one dict per image: ``labels`` (H, W) uint8, ``instances`` (H, W) int32 (-1 uncovered),
-    ``instance_classes`` (n,) int64 class of each instance id, ``boxes`` (N, 4) float32 xyxy,
-    ``scores`` (N,) float32, ``classes`` (N,) int64 (all detections after NMS).
-    """
-    dets = detector.detect(list(images), prompts, box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou)
-    if len(dets) != len(images):
-        raise AlcError(f"detector returned {len(dets)} results for {len(images)} images")
-    out = []
-    for image, det in zip(images, dets):
-        h, w = image.shape[:2]
-        masks = masker.masks_from_boxes(image, det.boxes) if len(det) else np.zeros((0, h, w), dtype=bool)
-        masks = np.asarray(masks, dtype=bool)
-        if masks.shape != (len(det), h, w):
-            raise AlcError(f"mask predictor returned shape {masks.shape} for {len(det)} boxes on a {h}×{w} image")
-        labels, instances, sources = paint_masks(masks, det.classes, scores=det.scores, background=background)
-        inst_classes = np.asarray(det.classes, dtype=np.int64)[sources]
-        out.append(
-            dict(labels=labels, instances=instances, instance_classes=inst_classes,
-                 boxes=det.boxes.astype(np.float32), scores=det.scores.astype(np.float32), classes=det.classes.astype(np.int64))
-        )
-    return out
-
-
-def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    from alc_data.io.atomic import atomic_write_bytes
-
-    buf = io.BytesIO()
-    named: dict[str, Any] = dict(arrays)  # numpy types **kwds as arrays or the bool allow_pickle
-    np.savez_compressed(buf, **named)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError) as exc:
-        raise AlcError(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
 
 
 @dataclass(frozen=True)
@@ -178,6 +116,9 @@ def run_pseudo_label(
     amp: bool = True,
     sam_type: str | None = None,
     instances_set: str = "gsam",
+    engine: str = "local",
+    ray_address: str | None = None,
+    concurrency: int | None = None,
 ) -> PseudoLabelResult:
     """Make Grounded-SAM pseudo labels for every image of ``ws`` and store them.
 
@@ -187,14 +128,22 @@ def run_pseudo_label(
     overrides (empty phrase = do not prompt that class); ``background``: auto | background | void
     (label of uncovered pixels); ``instances_set``: superpixel set for the instance maps.
 
-    Re-running after an interruption skips the images already staged (the settings must match).
+    ``engine``: ``local`` (this process) or ``ray``: Ray Data actors on the cluster at ``ray_address``
+    (default: a local instance), ``concurrency`` of them (default: one per GPU, else per CPU), each
+    loading both models once (:mod:`alc_data.engine.ray_pseudo_label`); the results are the same.
+
+    Re-running after an interruption skips the images already staged (the settings must match), on
+    either engine.
     Returns a :class:`PseudoLabelResult` (version, set, counts, boxes, coverage, timing).
     """
     from alc_data.foundation.common import fingerprint_path
     from alc_data.progress import track
     from alc_data.workspace.workspace import check_name
 
+    from alc_data.engine import check_engine
+
     _check_thresholds(box_threshold, text_threshold, nms_iou, batch_size)
+    check_engine(engine)
     version = version or default_version_name(ws)
     check_name("label version", version)
     check_name("superpixel set", instances_set)
@@ -254,35 +203,35 @@ def run_pseudo_label(
     todo = [i for i in ids if not (stage / f"{i}.npz").is_file()]
     t0 = time.perf_counter()
     if todo:
-        # load (and so validate) both models before anything is written
-        det_obj: BoxDetector
-        sam_obj: MaskPredictor
-        if isinstance(det, Path):
-            from alc_data.foundation.detector import GroundingDinoDetector
-
-            det_obj = GroundingDinoDetector.load(det, device=device, amp=amp)
-        else:
-            det_obj = det
-        if isinstance(sam_given, Path):
-            from alc_data.foundation.sam import load_sam
-
-            sam_obj = load_sam(sam_given, model_type=sam_type, device=device, amp=amp)
-        else:
-            sam_obj = sam_given
+        models: dict[str, Any] = {"detector": det, "sam": sam_given, "device": device, "amp": amp, "sam_type": sam_type}
+        options: dict[str, Any] = {"prompts": class_phrases, "box_threshold": box_threshold, "text_threshold": text_threshold,
+                   "nms_iou": nms_iou, "background": bg_value}
+        # the local engine loads (and so validates) both models before anything is written; Ray's actors
+        # load them on their first batch and report a failure as the same one-line error
+        loaded = load_models(**models) if engine == "local" else None
         if not staged_any:
             from alc_data.io.atomic import atomic_write_bytes
 
             atomic_write_bytes(settings_file, json.dumps(settings, indent=2).encode())
-        batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
         t0 = time.perf_counter()
-        for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
-            images = [ws.load_image(i) for i in batch]
-            results = pseudo_label_images(
-                images, det_obj, sam_obj, class_phrases,
-                box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou, background=bg_value,
-            )
-            for image_id, res in zip(batch, results):
-                _save_npz(stage / f"{image_id}.npz", res)
+        try:
+            if loaded is None:
+                from alc_data.engine.ray_pseudo_label import pseudo_label_ray
+
+                staged = pseudo_label_ray(ws, todo, stage, models=models, options=options, batch_size=int(batch_size),
+                                          address=ray_address, concurrency=concurrency)
+                for _ in track(staged, f"pseudo-label {version} (ray)", total=len(todo)):
+                    pass
+            else:
+                batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
+                for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
+                    results = pseudo_label_images([ws.load_image(i) for i in batch], *loaded, **options)
+                    for image_id, res in zip(batch, results):
+                        save_staged(stage / f"{image_id}.npz", res)
+        except BaseException:
+            if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
+                shutil.rmtree(stage, ignore_errors=True)
+            raise
     seconds = time.perf_counter() - t0
 
     # the staged results become the superpixel set, then the label version; counted on the way
@@ -294,7 +243,7 @@ def run_pseudo_label(
 
     def instance_maps() -> Iterator[tuple[str, np.ndarray]]:
         for image_id in ids:
-            res = _load_npz(stage / f"{image_id}.npz")
+            res = load_staged(stage / f"{image_id}.npz")
             boxes_per_class[:] += np.bincount(res["classes"], minlength=len(names))[: len(names)]
             totals["boxes"] += int(res["classes"].size)
             totals["covered"] += int((res["instances"] >= 0).sum())
@@ -303,7 +252,7 @@ def run_pseudo_label(
 
     def label_maps() -> Iterator[tuple[str, np.ndarray]]:
         for image_id in ids:
-            yield image_id, _load_npz(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
+            yield image_id, load_staged(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
 
     params = {**settings, "instances_set": instances_set, "device": device, "amp": bool(amp), "batch_size": int(batch_size)}
     with ws.writing("pseudo-label"):

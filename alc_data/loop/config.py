@@ -16,7 +16,7 @@ Tables:
   workspace lacks it.
 - ``[train]``: :class:`alc_data.train.TrainConfig` plus ``warm_start``.
 - ``[loop]``: :class:`LoopSettings`. ``[eval]``: :class:`EvalSettings`.
-- ``[engine]``: :class:`EngineSettings`, where scoring and superpixels run (``kind = "local"`` or
+- ``[engine]``: :class:`EngineSettings`, where pseudo labels, scoring and superpixels run (``kind = "local"`` or
   ``"ray"``, ``address``, ``concurrency``).
 """
 
@@ -424,7 +424,7 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """``[engine]``: where the per-image work of scoring and superpixels runs: ``kind`` local or ray
+    """``[engine]``: where the per-image work of pseudo labels, scoring and superpixels runs: ``kind`` local or ray
     (Ray Data; ``address`` of the cluster, default a local instance; ``concurrency`` actors, default
     one per GPU or CPU)."""
 
@@ -441,7 +441,7 @@ class EngineSettings:
         check_engine(self.kind, where="engine.kind")
 
     def options(self) -> dict[str, Any]:
-        """Keywords for :func:`~alc_data.score_round.score_round` and ``compute_superpixel_set``."""
+        """Keywords for :func:`~alc_data.score_round.score_round`, ``compute_superpixel_set`` and ``run_pseudo_label``."""
         return {"engine": self.kind, "ray_address": self.address, "concurrency": self.concurrency}
 
 

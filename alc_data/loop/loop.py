@@ -76,7 +76,7 @@ def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
     if pl.enabled and pl.version not in {v.name for v in ws.label_versions()}:
         from alc_data.foundation.pseudo_label import run_pseudo_label
 
-        run_pseudo_label(ws, **pl.arguments())
+        run_pseudo_label(ws, **pl.arguments(), **recipe.engine.options())
     sp = recipe.superpixels
     if sp.name not in {s.name for s in ws.superpixel_sets()}:
         if not sp.method:
