@@ -96,31 +96,32 @@ def test_score_from_a_checkpoint_on_ray_equals_local(scored, capsys, tmp_path):
     assert queries_ray == queries_local
 
 
-class DiesOnce(ScoreActor):
-    """Writes its first batch's shard, then its process dies (once: a marker file remembers)."""
+def dies_once(actor_class: type, marker: Path) -> type:
+    """``actor_class`` whose first batch is done (its files written), then its process dies; once only:
+    the ``marker`` file remembers."""
 
-    marker = ""
+    class DiesOnce(actor_class):
+        def __call__(self, batch):
+            out = super().__call__(batch)
+            if not marker.exists():
+                marker.write_text(str(os.getpid()))
+                os._exit(1)
+            return out
 
-    def __call__(self, batch):
-        out = super().__call__(batch)
-        if not Path(self.marker).exists():
-            Path(self.marker).write_text(str(os.getpid()))
-            os._exit(1)
-        return out
+    return DiesOnce
 
 
 def test_an_actor_killed_in_the_middle_changes_nothing(scored, capsys, tmp_path):
     ws, folder = scored
     local = _score(capsys, ws, folder, "sim")
     table_local, _ = _round(ws, local)
-    DiesOnce.marker = str(tmp_path / "died")
     ids = ws.image_ids("train")
     options = {"version": "v0", "superpixel_set": "sam", "acquisition": "sim", "seed": 0, "representative": "pool"}
     staging = tmp_path / "shards"
     staging.mkdir()
     shards = score_shards_ray(ws, ids, staging, source={"predictions": str(folder), "logits": False}, options=options,
-                              concurrency=2, actor_class=DiesOnce, images_per_batch=3)
-    assert Path(DiesOnce.marker).exists()  # an actor did die
+                              concurrency=2, actor_class=dies_once(ScoreActor, tmp_path / "died"), images_per_batch=3)
+    assert (tmp_path / "died").exists()  # an actor did die
     paths = [s.path for s in ordered_shards(shards, len(ids))]
     merge_shards(paths, tmp_path / "scores.parquet")
     assert ScoreTable.from_parquet(tmp_path / "scores.parquet").equals(table_local)
@@ -203,26 +204,12 @@ def test_pseudo_labels_on_ray_equal_local(scored, capsys, tiny_models):
     assert not (ws.root / "pseudo").exists()  # staging removed
 
 
-class LabelsThenDies(PseudoLabelActor):
-    """Stages its first batch's results, then its process dies (once: a marker file remembers)."""
-
-    marker = ""
-
-    def __call__(self, batch):
-        out = super().__call__(batch)
-        if not Path(self.marker).exists():
-            Path(self.marker).write_text(str(os.getpid()))
-            os._exit(1)
-        return out
-
-
 def test_a_pseudo_label_actor_killed_in_the_middle_changes_nothing(scored, capsys, tiny_models, tmp_path):
     from alc_data.foundation.grounded_sam import load_staged
 
     ws, _ = scored
     if "pl_local" not in {v.name for v in ws.label_versions()}:
         _pseudo_label(capsys, ws, tiny_models, "pl_local")
-    LabelsThenDies.marker = str(tmp_path / "died")
     version = ws.version("pl_local")
     models = {"detector": tiny_models["dino"], "sam": tiny_models["sam"], "device": "cpu"}
     options = {"prompts": [(i, p) for i, p in enumerate(ws.class_names) if p in version.params["prompts"].values()],
@@ -231,8 +218,8 @@ def test_a_pseudo_label_actor_killed_in_the_middle_changes_nothing(scored, capsy
     stage = tmp_path / "stage"
     stage.mkdir()
     ids = list(pseudo_label_ray(ws, ws.image_ids(), stage, models=models, options=options, batch_size=3,
-                                concurrency=2, actor_class=LabelsThenDies))
-    assert Path(LabelsThenDies.marker).exists()  # an actor did die
+                                concurrency=2, actor_class=dies_once(PseudoLabelActor, tmp_path / "died")))
+    assert (tmp_path / "died").exists()  # an actor did die
     assert sorted(ids) == sorted(ws.image_ids())
     for image_id in ws.image_ids():
         res = load_staged(stage / f"{image_id}.npz")

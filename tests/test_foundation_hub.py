@@ -89,3 +89,29 @@ def test_hub_id_without_cache_offline_is_one_line(tmp_path, capsys, monkeypatch)
     assert "GroundingDINO checkpoint 'IDEA-Research/grounding-dino-base'" in err
     assert f"hf download {DINO_ID}" in err and str(tmp_path / "empty-cache") in err
     assert sorted(p.name for p in ws_dir.iterdir()) == before
+
+
+def test_a_hub_model_reaches_another_machine_pinned_at_the_commit_resolved_here(tmp_path, offline_cache, monkeypatch):
+    """Ray actors on another node see neither the driver's cache path nor, maybe, the same 'main':
+    they get the repo id at the driver's commit and load it from their own cache."""
+    from alc_data.errors import NotFound
+    from alc_data.foundation.grounded_sam import load_models
+    from alc_data.foundation.hub import PinnedSnapshot, pinned
+    from alc_data.foundation.testing import put_in_hub_cache
+
+    here = local_or_hub(DINO_ID)
+    ref = pinned(DINO_ID, here)
+    assert ref == PinnedSnapshot(DINO_ID, here.name, here)
+    assert pinned(str(here), here) == here  # a local path is handed on as it is
+    # the other node: the driver's cache path does not exist there; its own cache has the same commit
+    elsewhere = PinnedSnapshot(DINO_ID, ref.revision, tmp_path / "driver-only" / "snapshots" / ref.revision)
+    other_cache = tmp_path / "node2-cache"
+    node2 = put_in_hub_cache(here, DINO_ID, other_cache, revision=ref.revision)
+    monkeypatch.setenv("HF_HUB_CACHE", str(other_cache))
+    assert elsewhere.local() == node2
+    det, _ = load_models(detector=elsewhere, sam=PinnedSnapshot(SAM_ID, "0" * 40, offline_cache["sam"]), device="cpu")
+    assert det.source["path"] == str(node2.resolve())
+    # that node's cache holds another commit only: one line naming the commit to fetch
+    moved = PinnedSnapshot(DINO_ID, "f" * 40, elsewhere.path)
+    with pytest.raises(NotFound, match=f"hf download {DINO_ID} --revision {'f' * 40}"):
+        moved.local("GroundingDINO checkpoint")

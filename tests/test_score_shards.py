@@ -87,3 +87,22 @@ def test_a_batch_is_split_into_runs_of_consecutive_images():
     assert batch_runs([7, 3, 4, 9, 8]) == [(3, [1, 2]), (7, [0, 4, 3])]
     assert batch_runs([]) == []
     assert images_per_batch(10, 2, 64) == 5 and images_per_batch(10_000, 4, 64) == 64 and images_per_batch(0, 2, 64) == 1
+
+
+@pytest.mark.parametrize("resources, gpu, concurrency, expected", [
+    ({"CPU": 16.0, "GPU": 4.0}, True, None, (4, 1)),  # a model: one actor per GPU, each holding one
+    ({"CPU": 16.0, "GPU": 4.0}, False, None, (16, 0)),  # CPU work on a GPU cluster: one actor per CPU
+    ({"CPU": 8.0}, True, None, (8, 0)),  # a model on a CPU-only cluster: CPU actors
+    ({"CPU": 16.0, "GPU": 4.0}, True, 2, (2, 1)),  # concurrency given
+])
+def test_actor_pool_follows_the_cluster(resources, gpu, concurrency, expected):
+    from types import SimpleNamespace
+
+    from alc_data.engine import actor_options
+
+    fake_ray = SimpleNamespace(cluster_resources=lambda: resources,
+                               data=SimpleNamespace(ActorPoolStrategy=lambda size: SimpleNamespace(size=size)))
+    pool = actor_options(fake_ray, gpu=gpu, concurrency=concurrency)
+    assert (pool["compute"].size, pool["num_gpus"]) == expected and pool["num_cpus"] == 1
+    with pytest.raises(AlcError, match="at least 1 actor"):
+        actor_options(fake_ray, gpu=gpu, concurrency=0)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from alc_data.errors import AlcError
 from alc_data.foundation.detector import Detections
 from alc_data.foundation.paint import paint_masks
+
+if TYPE_CHECKING:
+    from alc_data.foundation.hub import PinnedSnapshot
 
 
 class BoxDetector(Protocol):
@@ -92,12 +95,19 @@ def load_staged(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_models(
-    *, detector: Path | BoxDetector, sam: Path | MaskPredictor, device: str = "auto", amp: bool = True,
-    sam_type: str | None = None,
+    *, detector: Path | PinnedSnapshot | BoxDetector, sam: Path | PinnedSnapshot | MaskPredictor, device: str = "auto",
+    amp: bool = True, sam_type: str | None = None,
 ) -> tuple[BoxDetector, MaskPredictor]:
-    """The detector and SAM, loaded from their local folders / files (model objects are used as given)."""
+    """The detector and SAM, loaded from their local folders / files or pinned hub snapshots (model
+    objects are used as given)."""
+    from alc_data.foundation.hub import PinnedSnapshot
+
     det: BoxDetector
     masker: MaskPredictor
+    if isinstance(detector, PinnedSnapshot):
+        detector = detector.local("GroundingDINO checkpoint")
+    if isinstance(sam, PinnedSnapshot):
+        sam = sam.local("SAM checkpoint")
     if isinstance(detector, Path):
         from alc_data.foundation.detector import GroundingDinoDetector
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from alc_data.errors import InvalidInput, NotFound
@@ -123,4 +124,27 @@ def resolve_pretrained(value: str | os.PathLike, *, what: str = "model", revisio
     return folder
 
 
-__all__ = ["MODEL_FILES", "download_files", "hub_cache_dir", "hub_offline", "local_or_hub", "looks_like_hub_id", "resolve_pretrained"]
+@dataclass(frozen=True)
+class PinnedSnapshot:
+    """A hub model as this process resolved it (``repo_id`` at commit ``revision``, cached at ``path``),
+    to be loaded by another process, maybe on another machine: :meth:`local` is ``path`` when that
+    machine sees it (a shared cache), else the same commit from its own cache (fetched when online)."""
+
+    repo_id: str
+    revision: str
+    path: Path
+
+    def local(self, what: str = "model") -> Path:
+        return self.path if self.path.exists() else resolve_pretrained(self.repo_id, what=what, revision=self.revision)
+
+
+def pinned(value: str | os.PathLike, resolved: Path) -> Path | PinnedSnapshot:
+    """What to hand another process for ``value``, which :func:`local_or_hub` resolved to ``resolved``:
+    a :class:`PinnedSnapshot` for a hub id found as a cache snapshot (``.../snapshots/<commit>``),
+    else ``resolved`` (a local path: it must be on a filesystem the other process sees)."""
+    if looks_like_hub_id(value) and resolved.parent.name == "snapshots":
+        return PinnedSnapshot(repo_id=str(value), revision=resolved.name, path=resolved)
+    return resolved
+
+
+__all__ = ["MODEL_FILES", "PinnedSnapshot", "pinned", "download_files", "hub_cache_dir", "hub_offline", "local_or_hub", "looks_like_hub_id", "resolve_pretrained"]

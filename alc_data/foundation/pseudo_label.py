@@ -204,6 +204,12 @@ def run_pseudo_label(
     t0 = time.perf_counter()
     if todo:
         models: dict[str, Any] = {"detector": det, "sam": sam_given, "device": device, "amp": amp, "sam_type": sam_type}
+        if engine == "ray":  # a hub model goes to the actors pinned at the commit resolved here
+            from alc_data.foundation.hub import pinned
+
+            for key, given in (("detector", detector), ("sam", sam)):
+                if isinstance(given, (str, os.PathLike)):
+                    models[key] = pinned(given, models[key])
         options: dict[str, Any] = {"prompts": class_phrases, "box_threshold": box_threshold, "text_threshold": text_threshold,
                    "nms_iou": nms_iou, "background": bg_value}
         # the local engine loads (and so validates) both models before anything is written; Ray's actors
