@@ -4,6 +4,7 @@ a run interrupted on one engine resumes on the other; without Ray, one line nami
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -229,6 +230,7 @@ def test_a_pseudo_label_actor_killed_in_the_middle_changes_nothing(scored, capsy
 
 def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, tiny_models, monkeypatch):
     from alc_data.foundation import pseudo_label as pl
+    from alc_data.workspace.check import check_workspace
 
     ws, _ = scored
     if "pl_local" not in {v.name for v in ws.label_versions()}:
@@ -247,6 +249,8 @@ def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, ti
                            "--version", "pl_resumed", "--instances-set", "gsam_pl_resumed")
     assert code == 130, err
     assert len(list((ws.root / "pseudo" / "pl_resumed").glob("*.npz"))) == 3
+    notices = check_workspace(ws.root).notices
+    assert [n.kind for n in notices] == ["unfinished-run"] and "3 of 12 images staged" in notices[0].message
     monkeypatch.undo()
     res = _pseudo_label(capsys, ws, tiny_models, "pl_resumed", "--engine", "ray")
     assert res["resumed"] == 3 and res["computed"] == len(ws.image_ids()) - 3
@@ -275,3 +279,43 @@ def test_sam_superpixels_on_ray_equal_local(scored, capsys, tiny_models):
     for image_id in ws.image_ids():
         assert np.array_equal(ws.read_superpixels("samsp_ray", image_id), ws.read_superpixels("samsp_local", image_id))
     assert len(np.unique(ws.read_superpixels("samsp_ray", ws.image_ids()[0]))) > 1
+
+
+def test_a_stopped_superpixel_run_on_ray_resumes_where_it_stopped(scored, tmp_path):
+    from alc_data.engine.ray_superpixels import compute_superpixel_set_ray, staging_folder
+    from alc_data.errors import AlcError, InvalidInput
+    from alc_data.superpixels import compute_superpixel_set
+    from alc_data.superpixels.base import check_superpixel_params, compute_map
+    from alc_data.workspace.check import check_workspace
+
+    ws, _ = scored
+    params = {"n_segments": 20}
+    compute_superpixel_set(ws, "slic", name="slic_reference", params=params)
+    ids = ws.image_ids()
+    log = tmp_path / "computed"
+
+    def compute(ws_, *, image_id, fail=None):
+        if image_id == fail:
+            raise InvalidInput(f"{image_id}: a planted failure")
+        with open(log, "a") as f:
+            f.write(image_id + "\n")
+        return compute_map(ws_, check_superpixel_params("slic", params), "slic", params, image_id)
+
+    run = dict(name="slic_resumed", concurrency=2, images_per_batch=3)
+    with pytest.raises(InvalidInput, match="a planted failure"):
+        compute_superpixel_set_ray(ws, "slic", functools.partial(compute, fail=ids[7]), params=params, **run)
+    staged = {p.stem for p in staging_folder(ws, "slic_resumed").glob("*.npz")}
+    assert staged and ids[7] not in staged and len(staged) < len(ids)
+    report = check_workspace(ws.root)  # a consistent state waiting for its command, not debris
+    assert report.ok and [n.kind for n in report.notices] == ["unfinished-run"]
+    assert f"{len(staged)} of {len(ids)} images staged" in report.notices[0].message
+    assert "superpixels --name slic_resumed --engine ray" in report.notices[0].message
+    with pytest.raises(AlcError, match="staged with other settings"):
+        compute_superpixel_set_ray(ws, "slic", compute, params={"n_segments": 30}, **run)
+    assert {p.stem for p in staging_folder(ws, "slic_resumed").glob("*.npz")} == staged  # kept
+    log.unlink()
+    compute_superpixel_set_ray(ws, "slic", compute, params=params, **run)
+    assert sorted(log.read_text().split()) == sorted(set(ids) - staged)  # only what the stopped run missed
+    for image_id in ids:
+        assert np.array_equal(ws.read_superpixels("slic_resumed", image_id), ws.read_superpixels("slic_reference", image_id))
+    assert not (ws.root / "staging").exists()

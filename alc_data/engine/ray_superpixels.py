@@ -1,15 +1,20 @@
 """Superpixels on Ray Data: actors compute the maps into a staging folder; the driver registers the set.
 
 Each actor opens the workspace by path and receives the method bound to its parameters; for each
-batch of image ids it writes ``<staging>/<image_id>.npz`` atomically and returns the ids. The staging folder lies in the workspace (a filesystem every node sees). When every
-image has its map, the driver registers the set through :meth:`Workspace.write_superpixel_set` (under
-the workspace lock), which reads the staged maps, so the set is written exactly as the local engine
-writes it; a dead actor's batch is redone by Ray and only rewrites its own files.
+batch of image ids it writes ``<staging>/<image_id>.npz`` atomically and returns the ids. The staging
+folder, ``WORKSPACE/staging/superpixels/<set>/``, lies in the workspace (a filesystem every node
+sees). When every image has its map, the driver registers the set through
+:meth:`Workspace.write_superpixel_set` (under the workspace lock), which reads the staged maps, so the
+set is written exactly as the local engine writes it, and removes the staging folder. A dead actor's
+batch is redone by Ray and only rewrites its own files. A run that stops (a driver killed, an error
+in one image, the lock refused) keeps what was staged: the same command resumes with the images not
+yet computed, as ``pseudo-label`` does (SAM over a large dataset costs GPU-hours); other settings are
+refused until the folder is deleted.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -63,30 +68,29 @@ def compute_superpixel_set_ray(
     images_per_batch: int = 16,
 ) -> None:
     """Compute set ``name`` (``method`` with ``params``, recorded in the catalogue) on Ray with
-    ``compute`` and register it (see the module docstring); ``gpu``: GPU actors when the cluster has GPUs."""
+    ``compute`` and register it, resuming a stopped run (see the module docstring); ``gpu``: GPU
+    actors when the cluster has GPUs."""
     from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
     from alc_data.io.superpixels import read_superpixels
 
     image_ids = ws.image_ids()
-    staging = ws.root / "superpixels" / f".{name}.ray-{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = staging_folder(ws, name)
+    todo = resumable(staging, image_ids, {"method": method, "params": params})
     try:
-        with ray_session(address) as ray:
-            pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
-            per_batch = batch_images(len(image_ids), pool["compute"].max_size, images_per_batch)
-            ds = image_dataset(ray, image_ids, per_batch).map_batches(
-                actor_class,
-                fn_constructor_kwargs={"root": str(ws.root), "staging": str(staging), "compute": compute},
-                batch_size=per_batch,
-                batch_format="numpy",
-                **pool,
-            )
-            done: set[str] = set()
-            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                raise_reported_error(out)
-                done.update(str(i) for i in out["image_id"])
-        missing = [i for i in image_ids if i not in done]
+        if todo:
+            with ray_session(address) as ray:
+                pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
+                per_batch = batch_images(len(todo), pool["compute"].max_size, images_per_batch)
+                ds = image_dataset(ray, todo, per_batch).map_batches(
+                    actor_class,
+                    fn_constructor_kwargs={"root": str(ws.root), "staging": str(staging), "compute": compute},
+                    batch_size=per_batch,
+                    batch_format="numpy",
+                    **pool,
+                )
+                for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                    raise_reported_error(out)
+        missing = [i for i in image_ids if not (staging / f"{i}.npz").is_file()]
         if missing:
             raise AlcError(f"the Ray run returned no superpixel map for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
 
@@ -96,5 +100,45 @@ def compute_superpixel_set_ray(
 
         with ws.writing("superpixels"):
             ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite, stage="superpixels")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        if not any(staging.glob("*.npz")):  # nothing to resume from: leave no folder behind
+            remove_staging(ws, staging)
+        raise
+    remove_staging(ws, staging)
+
+
+def staging_folder(ws: Workspace, name: str) -> Path:
+    """Where a Ray run stages the maps of set ``name``."""
+    return ws.root / "staging" / "superpixels" / name
+
+
+def resumable(staging: Path, image_ids: list[str], settings: dict[str, Any]) -> list[str]:
+    """The images still to compute into ``staging``, which is created (with ``settings.json``) when
+    absent; staged by an earlier run with other ``settings`` → AlcError naming the folder."""
+    from alc_data.io.atomic import atomic_write_bytes
+
+    record = staging / "settings.json"
+    now = json.loads(json.dumps(settings, default=str))
+    if staging.is_dir() and any(staging.glob("*.npz")):
+        try:
+            before = json.loads(record.read_text())
+        except (OSError, json.JSONDecodeError):
+            before = None
+        if before != now:
+            raise AlcError(f"{staging}: holds superpixel maps staged with other settings; re-run with the same "
+                           "method and parameters to resume, or delete that folder to start over")
+        return [i for i in image_ids if not (staging / f"{i}.npz").is_file()]
+    staging.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(record, json.dumps(now, indent=2).encode())
+    return list(image_ids)
+
+
+def remove_staging(ws: Workspace, staging: Path) -> None:
+    """Remove ``staging`` and the ``staging/`` folders above it that it leaves empty."""
+    shutil.rmtree(staging, ignore_errors=True)
+    for folder in (staging.parent, staging.parent.parent):
+        if folder != ws.root:
+            try:
+                folder.rmdir()
+            except OSError:
+                break

@@ -8,7 +8,9 @@ Checks, in order:
   file already read under another version is not read again);
 - every superpixel set has one integer (H, W) map per image;
 - every round's score table exists, and every label version a round or an answer names exists;
-- answers recorded but never applied are listed with the command that applies them;
+- answers recorded but never applied are listed with the command that applies them, and so are
+  the resumable stagings of a stopped ``pseudo-label`` or Ray ``superpixels`` run (notices, not
+  problems: each is a consistent state waiting for its command);
 - debris left by crashes is listed: ingest staging folders beside the workspace
   (``.<ws>.ingest-*``), hidden staging folders in ``labels/`` and ``superpixels/``
   (``.<name>.*.tmp``, ``.<name>.new*``, ``.<name>.old``), temp files ``.*.tmp`` anywhere, label-version,
@@ -51,7 +53,7 @@ class Problem:
         return {"kind": self.kind, "path_or_name": self.path_or_name, "message": self.message, "repairable": self.repairable}
 
 
-NOTICE_KINDS = frozenset({"unapplied-answers"})
+NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run"})
 """Kinds that are listed with the command that resolves them but do not fail the check."""
 
 
@@ -338,6 +340,22 @@ def workspace_debris(ws: Workspace, versions: set[str], sets: set[str], rounds: 
     return out
 
 
+def unfinished_runs(ws: Workspace) -> list[Problem]:
+    """Notices for the resumable staging of a stopped ``pseudo-label`` (``pseudo/<version>/``) or Ray
+    ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
+    out = []
+    commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name} --engine ray"))
+    for folder, command in commands:
+        base = ws.root / folder
+        for p in sorted(base.iterdir()) if base.is_dir() else ():
+            if p.is_dir():
+                n = sum(1 for _ in p.glob("*.npz"))
+                out.append(Problem("unfinished-run", str(p),
+                                   f"{p}: a stopped run left {n} of {len(ws.image_ids())} images staged; "
+                                   f"re-run `alc-data {command.format(name=p.name)}` with the same settings to finish it"))
+    return out
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -400,6 +418,7 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
         problems += superpixel_set_problems(ws, name, sizes)
     problems += round_problems(ws, set(versions))
     problems += workspace_debris(ws, set(versions), set(sets), {r for r, _, _ in rounds})
+    problems += unfinished_runs(ws)
     checked = {"images": len(sizes), "label_versions": len(versions), "label_files_read": len(cache),
                "superpixel_sets": len(sets), "rounds": len(rounds)}
     notices = tuple(p for p in problems if p.kind in NOTICE_KINDS)
