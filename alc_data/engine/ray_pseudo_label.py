@@ -65,7 +65,7 @@ def pseudo_label_ray(
     actor_class: type = PseudoLabelActor,
 ) -> Iterator[str]:
     """Stage the results of ``image_ids`` under ``stage`` on Ray (``address``; ``concurrency`` actors,
-    GPU actors when the cluster has GPUs), ``batch_size`` images per detector pass; yields the number
+    GPU actors when the cluster has GPUs), ``batch_size`` images per detector pass; yields the
     id of each image staged, as its batch finishes (for a progress bar)."""
     from alc_data.engine import actor_options, image_dataset, images_per_batch, raise_reported_error, ray_session
 
