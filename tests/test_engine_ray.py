@@ -310,7 +310,7 @@ def test_a_stopped_superpixel_run_on_ray_resumes_where_it_stopped(scored, tmp_pa
     assert report.ok and [n.kind for n in report.notices] == ["unfinished-run"]
     assert f"{len(staged)} of {len(ids)} images staged" in report.notices[0].message
     assert "superpixels --name slic_resumed --engine ray" in report.notices[0].message
-    with pytest.raises(AlcError, match="staged with other settings"):
+    with pytest.raises(AlcError, match=r"superpixel maps made with other settings \(params\)"):
         compute_superpixel_set_ray(ws, "slic", compute, params={"n_segments": 30}, **run)
     assert {p.stem for p in staging_folder(ws, "slic_resumed").glob("*.npz")} == staged  # kept
     log.unlink()

@@ -14,8 +14,6 @@ refused until the folder is deleted.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -73,9 +71,14 @@ def compute_superpixel_set_ray(
     from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
     from alc_data.io.superpixels import read_superpixels
 
+    from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
+
     image_ids = ws.image_ids()
     staging = staging_folder(ws, name)
-    todo = resumable(staging, image_ids, {"method": method, "params": params})
+    settings = {"method": method, "params": params}
+    if not check_resumable(staging, settings, "superpixel maps"):
+        record_settings(staging, settings)
+    todo = still_to_do(staging, image_ids)
     try:
         if todo:
             with ray_session(address) as ray:
@@ -90,7 +93,7 @@ def compute_superpixel_set_ray(
                 )
                 for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
                     raise_reported_error(out)
-        missing = [i for i in image_ids if not (staging / f"{i}.npz").is_file()]
+        missing = still_to_do(staging, image_ids)
         if missing:
             raise AlcError(f"the Ray run returned no superpixel map for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
 
@@ -102,43 +105,11 @@ def compute_superpixel_set_ray(
             ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite, stage="superpixels")
     except BaseException:
         if not any(staging.glob("*.npz")):  # nothing to resume from: leave no folder behind
-            remove_staging(ws, staging)
+            remove_stage(staging, ws.root)
         raise
-    remove_staging(ws, staging)
+    remove_stage(staging, ws.root)
 
 
 def staging_folder(ws: Workspace, name: str) -> Path:
     """Where a Ray run stages the maps of set ``name``."""
     return ws.root / "staging" / "superpixels" / name
-
-
-def resumable(staging: Path, image_ids: list[str], settings: dict[str, Any]) -> list[str]:
-    """The images still to compute into ``staging``, which is created (with ``settings.json``) when
-    absent; staged by an earlier run with other ``settings`` → AlcError naming the folder."""
-    from alc_data.io.atomic import atomic_write_bytes
-
-    record = staging / "settings.json"
-    now = json.loads(json.dumps(settings, default=str))
-    if staging.is_dir() and any(staging.glob("*.npz")):
-        try:
-            before = json.loads(record.read_text())
-        except (OSError, json.JSONDecodeError):
-            before = None
-        if before != now:
-            raise AlcError(f"{staging}: holds superpixel maps staged with other settings; re-run with the same "
-                           "method and parameters to resume, or delete that folder to start over")
-        return [i for i in image_ids if not (staging / f"{i}.npz").is_file()]
-    staging.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(record, json.dumps(now, indent=2).encode())
-    return list(image_ids)
-
-
-def remove_staging(ws: Workspace, staging: Path) -> None:
-    """Remove ``staging`` and the ``staging/`` folders above it that it leaves empty."""
-    shutil.rmtree(staging, ignore_errors=True)
-    for folder in (staging.parent, staging.parent.parent):
-        if folder != ws.root:
-            try:
-                folder.rmdir()
-            except OSError:
-                break

@@ -15,9 +15,7 @@ interrupted on one engine resumes on the other.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from alc_data.foundation.grounded_sam import (
     pseudo_label_images,
     save_staged,
 )
+from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
@@ -184,23 +183,10 @@ def run_pseudo_label(
         "background_label": int(bg_value),
     }
     stage = ws.root / "pseudo" / version
-    settings_file = stage / "settings.json"
-    staged_any = stage.is_dir() and any(stage.glob("*.npz"))
-    if staged_any:
-        try:
-            before = json.loads(settings_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            before = None
-        now = json.loads(json.dumps(settings))
-        if before != now:
-            diff = sorted(k for k in now if (before or {}).get(k) != now[k])
-            raise AlcError(
-                f"{stage}: holds pseudo labels made with other settings ({', '.join(diff) or 'unreadable settings'}); "
-                "re-run with the same settings, or delete that folder to start over"
-            )
+    staged_any = check_resumable(stage, settings, "pseudo labels")
 
     ids = ws.image_ids()
-    todo = [i for i in ids if not (stage / f"{i}.npz").is_file()]
+    todo = still_to_do(stage, ids)
     t0 = time.perf_counter()
     if todo:
         models: dict[str, Any] = {"detector": det, "sam": sam_given, "device": device, "amp": amp, "sam_type": sam_type}
@@ -216,9 +202,7 @@ def run_pseudo_label(
         # load them on their first batch and report a failure as the same one-line error
         loaded = load_models(**models) if engine == "local" else None
         if not staged_any:
-            from alc_data.io.atomic import atomic_write_bytes
-
-            atomic_write_bytes(settings_file, json.dumps(settings, indent=2).encode())
+            record_settings(stage, settings)
         t0 = time.perf_counter()
         try:
             if loaded is None:
@@ -236,12 +220,12 @@ def run_pseudo_label(
                         save_staged(stage / f"{image_id}.npz", res)
         except BaseException:
             if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
-                shutil.rmtree(stage, ignore_errors=True)
+                remove_stage(stage, ws.root)
             raise
     seconds = time.perf_counter() - t0
 
     # the staged results become the superpixel set, then the label version; counted on the way
-    missing = [i for i in ids if not (stage / f"{i}.npz").is_file()]
+    missing = still_to_do(stage, ids)
     if missing:  # another process removed them under us
         raise AlcError(f"{stage}: staged result of {missing[0]!r} vanished; re-run the same command")
     boxes_per_class = np.zeros(len(names), dtype=np.int64)
@@ -267,11 +251,7 @@ def run_pseudo_label(
             overwrite=old_set is not None,
         )
         ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
-    shutil.rmtree(stage, ignore_errors=True)
-    try:
-        stage.parent.rmdir()  # 'pseudo/' when no other run is staged
-    except OSError:
-        pass
+    remove_stage(stage, ws.root)
     return PseudoLabelResult(
         version=version,
         instances_set=instances_set,
