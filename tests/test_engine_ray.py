@@ -4,7 +4,6 @@ a run interrupted on one engine resumes on the other; without Ray, one line nami
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -281,41 +280,68 @@ def test_sam_superpixels_on_ray_equal_local(scored, capsys, tiny_models):
     assert len(np.unique(ws.read_superpixels("samsp_ray", ws.image_ids()[0]))) > 1
 
 
-def test_a_stopped_superpixel_run_on_ray_resumes_where_it_stopped(scored, tmp_path):
-    from alc_data.engine.ray_superpixels import compute_superpixel_set_ray, staging_folder
-    from alc_data.errors import AlcError, InvalidInput
-    from alc_data.superpixels import compute_superpixel_set
-    from alc_data.superpixels.base import check_superpixel_params, compute_map
+def flaky_slic(image, *, context, fail_file: str = "", log: str = "", n_segments: int = 20):
+    """SLIC that fails on the image named in ``fail_file`` while that file exists, and logs the images it computes."""
+    from alc_data.errors import InvalidInput
+    from alc_data.superpixels import SUPERPIXEL_METHODS, load_methods
+
+    load_methods()  # in a Ray actor the registry starts empty
+    if Path(fail_file).is_file() and Path(fail_file).read_text() == context.image_id:
+        raise InvalidInput(f"{context.image_id}: a planted failure")
+    with open(log, "a") as f:
+        f.write(context.image_id + "\n")
+    return SUPERPIXEL_METHODS.get("slic")(image, n_segments=n_segments)
+
+
+def test_a_stopped_superpixel_run_resumes_where_it_stopped_on_either_engine(scored, capsys, tmp_path, monkeypatch):
+    from alc_data.superpixels import SUPERPIXEL_METHODS
+    from alc_data.superpixels.base import staging_folder
     from alc_data.workspace.check import check_workspace
 
     ws, _ = scored
-    params = {"n_segments": 20}
-    compute_superpixel_set(ws, "slic", name="slic_reference", params=params)
+    monkeypatch.setitem(SUPERPIXEL_METHODS._items, "flaky-slic", flaky_slic)
     ids = ws.image_ids()
-    log = tmp_path / "computed"
-
-    def compute(ws_, *, image_id, fail=None):
-        if image_id == fail:
-            raise InvalidInput(f"{image_id}: a planted failure")
-        with open(log, "a") as f:
-            f.write(image_id + "\n")
-        return compute_map(ws_, check_superpixel_params("slic", params), "slic", params, image_id)
-
-    run = dict(name="slic_resumed", concurrency=2, images_per_batch=3)
-    with pytest.raises(InvalidInput, match="a planted failure"):
-        compute_superpixel_set_ray(ws, "slic", functools.partial(compute, fail=ids[7]), params=params, **run)
+    fail, log = tmp_path / "fail", tmp_path / "computed"
+    fail.write_text(ids[7])
+    args = ("superpixels", "-w", ws.root, "-m", "flaky-slic", "--name", "slic_resumed", "--param", f"fail_file={fail}",
+            "--param", f"log={log}")
+    code, _, err = run_cli(capsys, *args, "--engine", "ray")
+    assert code == 2 and "a planted failure" in err and len(err.strip().splitlines()) == 1, err
     staged = {p.stem for p in staging_folder(ws, "slic_resumed").glob("*.npz")}
     assert staged and ids[7] not in staged and len(staged) < len(ids)
     report = check_workspace(ws.root)  # a consistent state waiting for its command, not debris
     assert report.ok and [n.kind for n in report.notices] == ["unfinished-run"]
     assert f"{len(staged)} of {len(ids)} images staged" in report.notices[0].message
-    assert "superpixels --name slic_resumed --engine ray" in report.notices[0].message
-    with pytest.raises(AlcError, match=r"superpixel maps made with other settings \(params\)"):
-        compute_superpixel_set_ray(ws, "slic", compute, params={"n_segments": 30}, **run)
+    code, _, err = run_cli(capsys, *args, "--param", "n_segments=30")
+    assert code == 2 and "superpixel maps made with other settings (params)" in err, err
     assert {p.stem for p in staging_folder(ws, "slic_resumed").glob("*.npz")} == staged  # kept
+    fail.unlink()
     log.unlink()
-    compute_superpixel_set_ray(ws, "slic", compute, params=params, **run)
+    code, _, err = run_cli(capsys, *args)  # the local engine finishes what Ray began
+    assert code == 0, err
     assert sorted(log.read_text().split()) == sorted(set(ids) - staged)  # only what the stopped run missed
+    for name, engine in (("slic_reference", ()), ("slic_resumed_ray", ("--engine", "ray"))):
+        assert run_cli(capsys, "superpixels", "-w", ws.root, "-m", "slic", "--name", name, "--param", "n_segments=20",
+                       *engine)[0] == 0
     for image_id in ids:
-        assert np.array_equal(ws.read_superpixels("slic_resumed", image_id), ws.read_superpixels("slic_reference", image_id))
+        reference = ws.read_superpixels("slic_reference", image_id)
+        assert np.array_equal(ws.read_superpixels("slic_resumed", image_id), reference)
+        assert np.array_equal(ws.read_superpixels("slic_resumed_ray", image_id), reference)
     assert not (ws.root / "staging").exists()
+
+
+def test_a_second_writer_is_refused_before_any_work_on_ray(scored, capsys, tiny_models):
+    from test_integrity import hold_lock
+
+    ws, _ = scored
+    holder = hold_lock(ws.root, 60)
+    try:
+        for args in (("superpixels", "-w", ws.root, "-m", "slic", "--name", "slic_busy"),
+                     ("pseudo-label", "-w", ws.root, "--detector", tiny_models["dino"], "--sam", tiny_models["sam"],
+                      "--device", "cpu", "--version", "pl_busy", "--instances-set", "gsam_busy")):
+            code, _, err = run_cli(capsys, "--no-wait", *args, "--engine", "ray")
+            assert code == 2 and f"pid {holder.pid}" in err and len(err.strip().splitlines()) == 1, err
+            assert not (ws.root / "staging").exists() and not (ws.root / "pseudo").exists()  # no work was done
+    finally:
+        holder.kill()
+        holder.wait()

@@ -234,7 +234,7 @@ def test_cli_resume_after_interrupt(tmp_path, capsys, models, monkeypatch):
 def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys, models):
     ws_dir = tmp_path / "ws"
     ws = make_ws(ws_dir)
-    before = sorted(p.name for p in ws_dir.iterdir())
+    before = sorted(p.name for p in ws_dir.iterdir() if p.name != ".alc.lock")  # the lock file is made by any writer
     cases = [
         (("--detector", models["dino"], "--sam", tmp_path / "sam_vit_h_4b8939.pth"), "SAM checkpoint not found"),
         (("--detector", models["pth"], "--sam", models["pth"]), "is a file; expected a GroundingDINO folder"),
@@ -249,5 +249,23 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys, models):
         code, out, err = run_cli(capsys, "pseudo-label", "-w", ws_dir, *extra)
         assert code == 2, (extra, err)
         assert err.startswith("error: ") and msg in err and err.count("\n") == 1, err
-        assert sorted(p.name for p in ws_dir.iterdir()) == before  # no staging folder, no version
+        assert sorted(p.name for p in ws_dir.iterdir() if p.name != ".alc.lock") == before  # no staging, no version
+    assert [v.name for v in ws.label_versions()] == ["v0"]
+
+
+def test_a_second_writer_is_refused_before_any_work(tmp_path, capsys, models):
+    """Reported class: the staging was written outside the workspace lock, so a run refused by
+    --no-wait had already done (and left behind) all its work, and two runs of one version raced."""
+    from test_integrity import hold_lock
+
+    ws = make_ws(tmp_path / "ws")
+    holder = hold_lock(ws.root, 60)
+    try:
+        code, _, err = run_cli(capsys, "--no-wait", "pseudo-label", "-w", ws.root, "--detector", models["dino"],
+                               "--sam", models["pth"], "--device", "cpu")
+        assert code == 2 and f"pid {holder.pid}" in err and err.count("\n") == 1, err
+        assert not (ws.root / "pseudo").exists()  # refused before the first image
+    finally:
+        holder.kill()
+        holder.wait()
     assert [v.name for v in ws.label_versions()] == ["v0"]

@@ -1,25 +1,21 @@
-"""Superpixels on Ray Data: actors compute the maps into a staging folder; the driver registers the set.
+"""Superpixels on Ray Data: actors compute the maps into the run's staging folder.
 
 Each actor opens the workspace by path and receives the method bound to its parameters; for each
 batch of image ids it writes ``<staging>/<image_id>.npz`` atomically and returns the ids. The staging
-folder, ``WORKSPACE/staging/superpixels/<set>/``, lies in the workspace (a filesystem every node
-sees). When every image has its map, the driver registers the set through
-:meth:`Workspace.write_superpixel_set` (under the workspace lock), which reads the staged maps, so the
-set is written exactly as the local engine writes it, and removes the staging folder. A dead actor's
-batch is redone by Ray and only rewrites its own files. A run that stops (a driver killed, an error
-in one image, the lock refused) keeps what was staged: the same command resumes with the images not
-yet computed, as ``pseudo-label`` does (SAM over a large dataset costs GPU-hours); other settings are
-refused until the folder is deleted.
+folder, ``WORKSPACE/staging/superpixels/<set>/``, is the one the local engine stages into and lies in
+the workspace (a filesystem every node sees). The driver,
+:func:`alc_data.superpixels.compute_superpixel_set`, registers the set from it, so the set is written
+exactly as the local engine writes it, and a stopped run resumes on either engine. A dead actor's
+batch is redone by Ray and only rewrites its own files.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
-from alc_data.errors import AlcError
 from alc_data.workspace import Workspace
 
 
@@ -51,65 +47,31 @@ class SuperpixelActor:
         return {"image_id": np.asarray(done, dtype=object)}
 
 
-def compute_superpixel_set_ray(
+def stage_superpixels_ray(
     ws: Workspace,
-    method: str,
+    image_ids: list[str],
+    staging: Path,
     compute: Callable[..., np.ndarray],
     *,
-    name: str,
-    params: dict[str, Any],
-    overwrite: bool = False,
     address: str | None = None,
     concurrency: int | None = None,
     gpu: bool = False,
     actor_class: type = SuperpixelActor,
     images_per_batch: int = 16,
 ) -> None:
-    """Compute set ``name`` (``method`` with ``params``, recorded in the catalogue) on Ray with
-    ``compute`` and register it, resuming a stopped run (see the module docstring); ``gpu``: GPU
-    actors when the cluster has GPUs."""
+    """Compute the maps of ``image_ids`` with ``compute`` on Ray (``address``; ``concurrency`` actors,
+    GPU actors when ``gpu`` and the cluster has GPUs) into ``staging``; the caller registers the set."""
     from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
-    from alc_data.io.superpixels import read_superpixels
 
-    from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
-
-    image_ids = ws.image_ids()
-    staging = staging_folder(ws, name)
-    settings = {"method": method, "params": params}
-    if not check_resumable(staging, settings, "superpixel maps"):
-        record_settings(staging, settings)
-    todo = still_to_do(staging, image_ids)
-    try:
-        if todo:
-            with ray_session(address) as ray:
-                pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
-                per_batch = batch_images(len(todo), pool["compute"].max_size, images_per_batch)
-                ds = image_dataset(ray, todo, per_batch).map_batches(
-                    actor_class,
-                    fn_constructor_kwargs={"root": str(ws.root), "staging": str(staging), "compute": compute},
-                    batch_size=per_batch,
-                    batch_format="numpy",
-                    **pool,
-                )
-                for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                    raise_reported_error(out)
-        missing = still_to_do(staging, image_ids)
-        if missing:
-            raise AlcError(f"the Ray run returned no superpixel map for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
-
-        def maps() -> Iterator[tuple[str, np.ndarray]]:
-            for image_id in image_ids:
-                yield image_id, read_superpixels(staging / f"{image_id}.npz")
-
-        with ws.writing("superpixels"):
-            ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite, stage="superpixels")
-    except BaseException:
-        if not any(staging.glob("*.npz")):  # nothing to resume from: leave no folder behind
-            remove_stage(staging, ws.root)
-        raise
-    remove_stage(staging, ws.root)
-
-
-def staging_folder(ws: Workspace, name: str) -> Path:
-    """Where a Ray run stages the maps of set ``name``."""
-    return ws.root / "staging" / "superpixels" / name
+    with ray_session(address) as ray:
+        pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
+        per_batch = batch_images(len(image_ids), pool["compute"].max_size, images_per_batch)
+        ds = image_dataset(ray, image_ids, per_batch).map_batches(
+            actor_class,
+            fn_constructor_kwargs={"root": str(ws.root), "staging": str(staging), "compute": compute},
+            batch_size=per_batch,
+            batch_format="numpy",
+            **pool,
+        )
+        for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            raise_reported_error(out)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, AlreadyExists
 from alc_data.foundation.detector import class_prompts, is_background_name
 from alc_data.foundation.grounded_sam import (
     BoxDetector,
@@ -50,6 +50,12 @@ def default_version_name(ws: Workspace) -> str:
         if cand not in names:
             return cand
     raise AlcError("label versions v0 and pseudo exist already; pass --version NAME for the pseudo labels")
+
+
+def refuse_taken_version(ws: Workspace, version: str) -> None:
+    """AlreadyExists when label version ``version`` exists."""
+    if any(v.name == version for v in ws.label_versions()):
+        raise AlreadyExists(f"label version {version!r} already exists; pass --version NAME to write the pseudo labels elsewhere")
 
 
 def background_label(ws: Workspace, mode: str) -> tuple[str, int]:
@@ -146,8 +152,7 @@ def run_pseudo_label(
     version = version or default_version_name(ws)
     check_name("label version", version)
     check_name("superpixel set", instances_set)
-    if any(v.name == version for v in ws.label_versions()):
-        raise AlcError(f"label version {version!r} already exists; pass --version NAME to write the pseudo labels elsewhere")
+    refuse_taken_version(ws, version)
     old_set = next((s for s in ws.superpixel_sets() if s.name == instances_set), None)
     if old_set is not None and old_set.params.get("label_version") != version:
         raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
@@ -183,75 +188,78 @@ def run_pseudo_label(
         "background_label": int(bg_value),
     }
     stage = ws.root / "pseudo" / version
-    staged_any = check_resumable(stage, settings, "pseudo labels")
-
-    ids = ws.image_ids()
-    todo = still_to_do(stage, ids)
-    t0 = time.perf_counter()
-    if todo:
-        models: dict[str, Any] = {"detector": det, "sam": sam_given, "device": device, "amp": amp, "sam_type": sam_type}
-        if engine == "ray":  # a hub model goes to the actors pinned at the commit resolved here
-            from alc_data.foundation.hub import pinned
-
-            for key, given in (("detector", detector), ("sam", sam)):
-                if isinstance(given, (str, os.PathLike)):
-                    models[key] = pinned(given, models[key])
-        options: dict[str, Any] = {"prompts": class_phrases, "box_threshold": box_threshold, "text_threshold": text_threshold,
-                   "nms_iou": nms_iou, "background": bg_value}
-        # the local engine loads (and so validates) both models before anything is written; Ray's actors
-        # load them on their first batch and report a failure as the same one-line error
-        loaded = load_models(**models) if engine == "local" else None
-        if not staged_any:
-            record_settings(stage, settings)
-        t0 = time.perf_counter()
-        try:
-            if loaded is None:
-                from alc_data.engine.ray_pseudo_label import pseudo_label_ray
-
-                staged = pseudo_label_ray(ws, todo, stage, models=models, options=options, batch_size=int(batch_size),
-                                          address=ray_address, concurrency=concurrency)
-                for _ in track(staged, f"pseudo-label {version} (ray)", total=len(todo)):
-                    pass
-            else:
-                batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
-                for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
-                    results = pseudo_label_images([ws.load_image(i) for i in batch], *loaded, **options)
-                    for image_id, res in zip(batch, results):
-                        save_staged(stage / f"{image_id}.npz", res)
-        except BaseException:
-            if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
-                remove_stage(stage, ws.root)
-            raise
-    seconds = time.perf_counter() - t0
-
-    # the staged results become the superpixel set, then the label version; counted on the way
-    missing = still_to_do(stage, ids)
-    if missing:  # another process removed them under us
-        raise AlcError(f"{stage}: staged result of {missing[0]!r} vanished; re-run the same command")
-    boxes_per_class = np.zeros(len(names), dtype=np.int64)
-    totals = {"boxes": 0, "covered": 0, "pixels": 0}
-
-    def instance_maps() -> Iterator[tuple[str, np.ndarray]]:
-        for image_id in ids:
-            res = load_staged(stage / f"{image_id}.npz")
-            boxes_per_class[:] += np.bincount(res["classes"], minlength=len(names))[: len(names)]
-            totals["boxes"] += int(res["classes"].size)
-            totals["covered"] += int((res["instances"] >= 0).sum())
-            totals["pixels"] += int(res["instances"].size)
-            yield image_id, res["instances"].astype(np.int32)
-
-    def label_maps() -> Iterator[tuple[str, np.ndarray]]:
-        for image_id in ids:
-            yield image_id, load_staged(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
-
-    params = {**settings, "instances_set": instances_set, "device": device, "amp": bool(amp), "batch_size": int(batch_size)}
+    # one writer from the first staged file to the registration: a second run of the same version
+    # waits (or, with --no-wait, is refused before any work) instead of racing on the staging folder
     with ws.writing("pseudo-label"):
+        refuse_taken_version(ws, version)  # again: a run of the same version may have ended while this one waited
+        staged_any = check_resumable(stage, settings, "pseudo labels")
+
+        ids = ws.image_ids()
+        todo = still_to_do(stage, ids)
+        t0 = time.perf_counter()
+        if todo:
+            models: dict[str, Any] = {"detector": det, "sam": sam_given, "device": device, "amp": amp, "sam_type": sam_type}
+            if engine == "ray":  # a hub model goes to the actors pinned at the commit resolved here
+                from alc_data.foundation.hub import pinned
+
+                for key, given in (("detector", detector), ("sam", sam)):
+                    if isinstance(given, (str, os.PathLike)):
+                        models[key] = pinned(given, models[key])
+            options: dict[str, Any] = {"prompts": class_phrases, "box_threshold": box_threshold,
+                                       "text_threshold": text_threshold, "nms_iou": nms_iou, "background": bg_value}
+            # the local engine loads (and so validates) both models before anything is written; Ray's actors
+            # load them on their first batch and report a failure as the same one-line error
+            loaded = load_models(**models) if engine == "local" else None
+            if not staged_any:
+                record_settings(stage, settings)
+            t0 = time.perf_counter()
+            try:
+                if loaded is None:
+                    from alc_data.engine.ray_pseudo_label import pseudo_label_ray
+
+                    staged = pseudo_label_ray(ws, todo, stage, models=models, options=options, batch_size=int(batch_size),
+                                              address=ray_address, concurrency=concurrency)
+                    for _ in track(staged, f"pseudo-label {version} (ray)", total=len(todo)):
+                        pass
+                else:
+                    batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
+                    for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
+                        results = pseudo_label_images([ws.load_image(i) for i in batch], *loaded, **options)
+                        for image_id, res in zip(batch, results):
+                            save_staged(stage / f"{image_id}.npz", res)
+            except BaseException:
+                if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
+                    remove_stage(stage, ws.root)
+                raise
+        seconds = time.perf_counter() - t0
+
+        # the staged results become the superpixel set, then the label version; counted on the way
+        missing = still_to_do(stage, ids)
+        if missing:  # another process removed them under us
+            raise AlcError(f"{stage}: staged result of {missing[0]!r} vanished; re-run the same command")
+        boxes_per_class = np.zeros(len(names), dtype=np.int64)
+        totals = {"boxes": 0, "covered": 0, "pixels": 0}
+
+        def instance_maps() -> Iterator[tuple[str, np.ndarray]]:
+            for image_id in ids:
+                res = load_staged(stage / f"{image_id}.npz")
+                boxes_per_class[:] += np.bincount(res["classes"], minlength=len(names))[: len(names)]
+                totals["boxes"] += int(res["classes"].size)
+                totals["covered"] += int((res["instances"] >= 0).sum())
+                totals["pixels"] += int(res["instances"].size)
+                yield image_id, res["instances"].astype(np.int32)
+
+        def label_maps() -> Iterator[tuple[str, np.ndarray]]:
+            for image_id in ids:
+                yield image_id, load_staged(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
+
+        params = {**settings, "instances_set": instances_set, "device": device, "amp": bool(amp), "batch_size": int(batch_size)}
         ws.write_superpixel_set(
             instances_set, instance_maps(), method="gsam", params={"source": "pseudo-label", "label_version": version},
             overwrite=old_set is not None,
         )
         ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
-    remove_stage(stage, ws.root)
+        remove_stage(stage, ws.root)
     return PseudoLabelResult(
         version=version,
         instances_set=instances_set,

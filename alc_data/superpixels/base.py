@@ -9,8 +9,8 @@ ids < 0 mark pixels that are no candidate.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -103,6 +103,12 @@ def compute_map(ws: Workspace, fn: Callable[..., Any], method: str, params: dict
     return sp.astype(np.int32, copy=False)
 
 
+def staging_folder(ws: Workspace, name: str) -> Path:
+    """Where a run stages the maps of set ``name`` until it registers them (resumable, see
+    :mod:`alc_data.io.staging`)."""
+    return ws.root / "staging" / "superpixels" / name
+
+
 def compute_superpixel_set(
     ws: Workspace,
     method: str | None,
@@ -115,10 +121,16 @@ def compute_superpixel_set(
     concurrency: int | None = None,
 ) -> str:
     """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
-    (default: the method's name). Returns the set name. ``engine="ray"`` computes the maps on a Ray
-    cluster (``ray_address``, ``concurrency`` actors) into a staging folder of the workspace, and this
-    process registers them (:mod:`alc_data.engine.ray_superpixels`); the set is identical."""
+    (default: the method's name). Returns the set name.
+
+    The maps are staged in ``staging/superpixels/<name>/`` and registered when every image has one,
+    under the workspace lock held for the whole run. A run that stops keeps them: the same command
+    (same method and parameters, either engine) computes only the missing images. ``engine="ray"``
+    computes them on a Ray cluster (``ray_address``, ``concurrency`` actors;
+    :mod:`alc_data.engine.ray_superpixels`); the set is identical."""
     from alc_data.engine import check_engine
+    from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
+    from alc_data.io.superpixels import read_superpixels, write_superpixels
     from alc_data.progress import track
 
     check_engine(engine)
@@ -127,22 +139,35 @@ def compute_superpixel_set(
     name = name or method
     params = dict(params or {})
     ws.check_superpixel_target(name, overwrite=overwrite)
-    if engine == "ray":
-        from alc_data.engine.ray_superpixels import compute_superpixel_set_ray
-
-        compute = functools.partial(compute_map, fn=fn, method=method, params=params)  # travels to the actors
-        compute_superpixel_set_ray(ws, method, compute, name=name, params=params, overwrite=overwrite,
-                                   address=ray_address, concurrency=concurrency, gpu=method in ("sam", "gsam"))
-        kill_point("superpixels:registered")
-        return name
-
-    def maps():
-        for n, image_id in enumerate(track(ws.image_ids(), f"superpixels {method}")):
-            yield image_id, compute_map(ws, fn, method, params, image_id)
-            if n == 0:
-                kill_point("superpixels:partial")  # the first map is in the staging folder
-
+    compute = functools.partial(compute_map, fn=fn, method=method, params=params)  # travels to Ray's actors
+    stage = staging_folder(ws, name)
+    settings = {"method": method, "params": params}
+    image_ids = ws.image_ids()
     with ws.writing("superpixels"):
-        ws.write_superpixel_set(name, maps(), method=method, params=params, overwrite=overwrite, stage="superpixels")
+        ws.check_superpixel_target(name, overwrite=overwrite)  # again: another run may have registered it meanwhile
+        if not check_resumable(stage, settings, "superpixel maps"):
+            record_settings(stage, settings)
+        todo = still_to_do(stage, image_ids)
+        try:
+            if engine == "ray" and todo:
+                from alc_data.engine.ray_superpixels import stage_superpixels_ray
+
+                stage_superpixels_ray(ws, todo, stage, compute, address=ray_address, concurrency=concurrency,
+                                      gpu=method in ("sam", "gsam"))
+            elif todo:
+                for n, image_id in enumerate(track(todo, f"superpixels {method}")):
+                    write_superpixels(stage / f"{image_id}.npz", compute(ws, image_id=image_id))
+                    if n == 0:
+                        kill_point("superpixels:partial")  # the first map is staged
+            missing = still_to_do(stage, image_ids)
+            if missing:
+                raise AlcError(f"no superpixel map was staged for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
+            maps = ((image_id, read_superpixels(stage / f"{image_id}.npz")) for image_id in image_ids)
+            ws.write_superpixel_set(name, maps, method=method, params=params, overwrite=overwrite, stage="superpixels")
+        except BaseException:
+            if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
+                remove_stage(stage, ws.root)
+            raise
+        remove_stage(stage, ws.root)
     kill_point("superpixels:registered")
     return name

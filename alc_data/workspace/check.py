@@ -9,7 +9,7 @@ Checks, in order:
 - every superpixel set has one integer (H, W) map per image;
 - every round's score table exists, and every label version a round or an answer names exists;
 - answers recorded but never applied are listed with the command that applies them, and so are
-  the resumable stagings of a stopped ``pseudo-label`` or Ray ``superpixels`` run (notices, not
+  the resumable stagings of a stopped ``pseudo-label`` or ``superpixels`` run (notices, not
   problems: each is a consistent state waiting for its command);
 - debris left by crashes is listed: ingest staging folders beside the workspace
   (``.<ws>.ingest-*``), hidden staging folders in ``labels/`` and ``superpixels/``
@@ -341,10 +341,10 @@ def workspace_debris(ws: Workspace, versions: set[str], sets: set[str], rounds: 
 
 
 def unfinished_runs(ws: Workspace) -> list[Problem]:
-    """Notices for the resumable staging of a stopped ``pseudo-label`` (``pseudo/<version>/``) or Ray
+    """Notices for the resumable staging of a stopped ``pseudo-label`` (``pseudo/<version>/``) or
     ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
     out = []
-    commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name} --engine ray"))
+    commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name}"))
     for folder, command in commands:
         base = ws.root / folder
         for p in sorted(base.iterdir()) if base.is_dir() else ():
