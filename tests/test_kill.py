@@ -103,7 +103,7 @@ def _from_template(template: Path, where: Path) -> dict[str, Any]:
 def _ingest_result(ctx):
     ws = Workspace.open(ctx["ws"])
     return {"ids": ws.image_ids(), "v0": labels_of(ws, "v0"),
-            "sam": {i: ws.read_superpixels("sam", i) for i in ws.image_ids()}}
+            **{s: {i: ws.read_superpixels(s, i) for i in ws.image_ids()} for s in ("sam", "gsam")}}
 
 
 def _superpixel_result(ctx):

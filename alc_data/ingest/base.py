@@ -83,12 +83,15 @@ def ingest(
     *,
     labels_from: str | os.PathLike = "gt",
     superpixel_set: str = "imported",
+    finish: Callable[[Workspace], None] | None = None,
 ) -> Workspace:
     """Create a workspace at ``workspace`` from ``source``.
 
     ``labels_from``: ``"gt"`` (version v0 = the dataset's own annotation, the PASCAL+ case) or a
     folder of ``<image_id>.png`` label maps (pseudo labels, the Grounded-SAM case). The dataset's
-    annotation is kept separately as reference ground truth either way.
+    annotation is kept separately as reference ground truth either way. ``finish``: called with the
+    staged workspace before it is moved into place, for what else belongs in it from the start (the
+    demo's second superpixel set), so a crash leaves either no workspace or a whole one.
     """
     from alc_data.faults import kill_point
     from alc_data.io.images import exif_orientation, open_image, upright, upright_rgb_png
@@ -206,6 +209,8 @@ def ingest(
             raise AlcError("superpixels were given for some images but not all; give one map per image")
         ws.add_images(records)
         ws.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
+        if finish is not None:
+            finish(ws)
         kill_point("ingest:staged")
         if target.exists():
             target.rmdir()
