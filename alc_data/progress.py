@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Iterable, Iterator, Sized, TypeVar
+from typing import Callable, Iterable, Iterator, Sized, TypeVar
 
 T = TypeVar("T")
 
@@ -28,3 +29,16 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         disable=not progress_enabled(),
         transient=True,
     )
+
+
+@contextlib.contextmanager
+def counting(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (transient) for work that finishes in chunks (a Ray batch, a shard):
+    yields ``advance(n)``, to call with the number of items each chunk finished."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), disable=not progress_enabled(), transient=True) as bar:
+        task = bar.add_task(escape(description), total=total)
+        yield lambda n: bar.advance(task, n)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -63,11 +63,11 @@ def pseudo_label_ray(
     address: str | None = None,
     concurrency: int | None = None,
     actor_class: type = PseudoLabelActor,
-) -> Iterator[str]:
+) -> None:
     """Stage the results of ``image_ids`` under ``stage`` on Ray (``address``; ``concurrency`` actors,
-    GPU actors when the cluster has GPUs), ``batch_size`` images per detector pass; yields the
-    id of each image staged, as its batch finishes (for a progress bar)."""
+    GPU actors when the cluster has GPUs), ``batch_size`` images per detector pass, with a progress bar."""
     from alc_data.engine import actor_options, image_dataset, images_per_batch, raise_reported_error, ray_session
+    from alc_data.progress import counting
 
     with ray_session(address) as ray:
         pool = actor_options(ray, gpu=True, concurrency=concurrency)
@@ -79,6 +79,7 @@ def pseudo_label_ray(
             batch_format="numpy",
             **pool,
         )
-        for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            raise_reported_error(out)
-            yield from (str(i) for i in out["image_id"])
+        with counting(f"pseudo-label {Path(stage).name} (ray)", len(image_ids)) as advance:
+            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                raise_reported_error(out)
+                advance(len(out["image_id"]))

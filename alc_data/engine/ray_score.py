@@ -79,6 +79,7 @@ def score_shards_ray(
     """Score ``image_ids`` on Ray (``address``; ``concurrency`` actors, GPU actors for a checkpoint
     when the cluster has GPUs) into shards under ``staging``; returns the shards the batches reported."""
     from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
+    from alc_data.progress import counting
     from alc_data.scoring.shards import IMAGES_PER_SHARD
 
     with ray_session(address) as ray:
@@ -93,8 +94,10 @@ def score_shards_ray(
             **pool,
         )
         shards = []
-        for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            raise_reported_error(out)
-            for start, images, rows, path in zip(out["start"], out["images"], out["rows"], out["path"]):
-                shards.append(Shard(start=int(start), images=int(images), rows=int(rows), path=Path(str(path))))
+        with counting("score (ray)", len(image_ids)) as advance:
+            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                raise_reported_error(out)
+                for start, images, rows, path in zip(out["start"], out["images"], out["rows"], out["path"]):
+                    shards.append(Shard(start=int(start), images=int(images), rows=int(rows), path=Path(str(path))))
+                    advance(int(images))
     return shards

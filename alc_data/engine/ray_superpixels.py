@@ -62,6 +62,7 @@ def stage_superpixels_ray(
     """Compute the maps of ``image_ids`` with ``compute`` on Ray (``address``; ``concurrency`` actors,
     GPU actors when ``gpu`` and the cluster has GPUs) into ``staging``; the caller registers the set."""
     from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
+    from alc_data.progress import counting
 
     with ray_session(address) as ray:
         pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
@@ -73,5 +74,7 @@ def stage_superpixels_ray(
             batch_format="numpy",
             **pool,
         )
-        for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            raise_reported_error(out)
+        with counting(f"superpixels {Path(staging).name} (ray)", len(image_ids)) as advance:
+            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                raise_reported_error(out)
+                advance(len(out["image_id"]))

@@ -217,10 +217,8 @@ def run_pseudo_label(
                 if loaded is None:
                     from alc_data.engine.ray_pseudo_label import pseudo_label_ray
 
-                    staged = pseudo_label_ray(ws, todo, stage, models=models, options=options, batch_size=int(batch_size),
-                                              address=ray_address, concurrency=concurrency)
-                    for _ in track(staged, f"pseudo-label {version} (ray)", total=len(todo)):
-                        pass
+                    pseudo_label_ray(ws, todo, stage, models=models, options=options, batch_size=int(batch_size),
+                                     address=ray_address, concurrency=concurrency)
                 else:
                     batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
                     for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
