@@ -178,3 +178,31 @@ def test_superpixel_set_round_trip_and_atomicity(made, assert_workspace_ok):
     assert _state(ws) == before
     np.testing.assert_array_equal(ws.read_superpixels("sp", "a"), maps["a"])
     assert_workspace_ok(ws)
+
+
+def test_superpixel_set_from_staged_files_links_them_after_checking_their_header(made, tmp_path, assert_workspace_ok):
+    from alc_data.io.superpixels import write_superpixels
+
+    ws, _, _ = made
+    rng = np.random.default_rng(2)
+    staged = tmp_path / "stage"
+    staged.mkdir()
+    maps = {i: rng.integers(-1, 9, SIZES[i]).astype(np.int32) for i in SIZES}
+    for image_id, sp in maps.items():
+        write_superpixels(staged / f"{image_id}.npz", sp)
+    (ws.root / "superpixels").mkdir(exist_ok=True)  # the (empty) parent a first set creates
+    before = _state(ws)
+    write_superpixels(tmp_path / "wrong.npz", np.zeros((2, 3), np.int32))
+    np.savez_compressed(tmp_path / "int64.npz", superpixels=np.zeros(SIZES["a"], np.int64))
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip")
+    for bad, message in (("wrong.npz", r"has shape \(2, 3\)"), ("int64.npz", "dtype int64, expected int32"),
+                         ("broken.npz", "broken.npz: corrupt superpixel map")):
+        wrong = {i: staged / f"{i}.npz" for i in SIZES} | {"a": tmp_path / bad}
+        with pytest.raises(AlcError, match=message):
+            ws.write_superpixel_set("linked", sorted(wrong.items()), method="test")
+    assert _state(ws) == before  # nothing registered, nothing left
+    ws.write_superpixel_set("linked", sorted((i, staged / f"{i}.npz") for i in SIZES), method="test")
+    for image_id, sp in maps.items():
+        np.testing.assert_array_equal(ws.read_superpixels("linked", image_id), sp)
+        assert (ws.root / "superpixels" / "linked" / f"{image_id}.npz").samefile(staged / f"{image_id}.npz")  # linked
+    assert_workspace_ok(ws)

@@ -1,5 +1,5 @@
 """Resumable staging folders: one ``<image_id>.npz`` per image of a long run (Grounded-SAM pseudo
-labels, Ray superpixels), kept when the run stops, with the settings they were made with in
+labels, superpixels), kept when the run stops, with the settings they were made with in
 ``settings.json``; the same command resumes with the images still missing, other settings are refused.
 """
 

@@ -36,3 +36,21 @@ def read_superpixels(path: str | os.PathLike) -> np.ndarray:
         raise AlcError(f"{path}: superpixel map not found; run `alc-data superpixels` first") from None
     except (OSError, ValueError, KeyError) as exc:
         raise AlcError(f"{path}: corrupt superpixel map ({exc}); recompute the set") from None
+
+
+def stored_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape of the int32 map in a file written by :func:`write_superpixels`, read from the
+    array's header without decompressing it; AlcError naming the file when it is not such a file."""
+    import zipfile
+
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as z, z.open("superpixels.npy") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise AlcError(f"{path}: corrupt superpixel map ({exc}); recompute it") from None
+    if dtype != np.dtype(np.int32):
+        raise AlcError(f"{path}: superpixel map of dtype {dtype}, expected int32; recompute it")
+    return tuple(int(n) for n in shape)

@@ -130,7 +130,7 @@ def compute_superpixel_set(
     :mod:`alc_data.engine.ray_superpixels`); the set is identical."""
     from alc_data.engine import check_engine
     from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
-    from alc_data.io.superpixels import read_superpixels, write_superpixels
+    from alc_data.io.superpixels import write_superpixels
     from alc_data.progress import track
 
     check_engine(engine)
@@ -162,8 +162,8 @@ def compute_superpixel_set(
             missing = still_to_do(stage, image_ids)
             if missing:
                 raise AlcError(f"no superpixel map was staged for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
-            maps = ((image_id, read_superpixels(stage / f"{image_id}.npz")) for image_id in image_ids)
-            ws.write_superpixel_set(name, maps, method=method, params=params, overwrite=overwrite, stage="superpixels")
+            staged = ((image_id, stage / f"{image_id}.npz") for image_id in image_ids)  # hard-linked into the set
+            ws.write_superpixel_set(name, staged, method=method, params=params, overwrite=overwrite, stage="superpixels")
         except BaseException:
             if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
                 remove_stage(stage, ws.root)

@@ -539,7 +539,7 @@ class Workspace:
     def write_superpixel_set(
         self,
         name: str,
-        maps: Iterable[tuple[str, np.ndarray]],
+        maps: Iterable[tuple[str, np.ndarray | Path]],
         *,
         method: str,
         params: dict[str, Any] | None = None,
@@ -548,12 +548,13 @@ class Workspace:
     ) -> None:
         """Write a named superpixel set (one (H, W) int32 map per image) atomically.
 
-        The maps go to a staging folder; then, in one transaction, the old folder (when overwriting) is
+        A map is an array, or the path of a file :func:`~alc_data.io.superpixels.write_superpixels`
+        wrote (a staged map: hard-linked, not re-encoded). The maps go to a staging folder; then, in one transaction, the old folder (when overwriting) is
         moved aside, the new one renamed into place and the catalogue row replaced. Kill points
         ``<stage>:staged`` and ``<stage>:renamed`` (none without ``stage``).
         """
         from alc_data.faults import kill_point
-        from alc_data.io.superpixels import write_superpixels
+        from alc_data.io.superpixels import stored_shape, write_superpixels
 
         self.check_superpixel_target(name, overwrite=overwrite)
         final = self.root / "superpixels" / name
@@ -569,11 +570,18 @@ class Workspace:
                 rec = records.get(image_id)
                 if rec is None:
                     raise NotFound(f"superpixel map for unknown image id {image_id!r}")
-                if sp.shape != (rec["height"], rec["width"]):
+                shape = stored_shape(sp) if isinstance(sp, Path) else sp.shape
+                if shape != (rec["height"], rec["width"]):
                     raise InvalidInput(
-                        f"superpixel map of {image_id!r} has shape {sp.shape}, image is {(rec['height'], rec['width'])}"
+                        f"superpixel map of {image_id!r} has shape {shape}, image is {(rec['height'], rec['width'])}"
                     )
-                write_superpixels(tmp / f"{image_id}.npz", sp)
+                if isinstance(sp, Path):
+                    try:
+                        os.link(sp, tmp / f"{image_id}.npz")
+                    except OSError:
+                        shutil.copy2(sp, tmp / f"{image_id}.npz")
+                else:
+                    write_superpixels(tmp / f"{image_id}.npz", sp)
                 written.add(image_id)
             missing = sorted(set(records) - written)
             if missing:
