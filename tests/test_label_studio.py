@@ -173,26 +173,30 @@ def doc_shaped_export(ws) -> str:
   }
 ]
 """
-    text = text.replace("@0@", str(names[q[0].shown_label]))
-    text = text.replace("@1@", str(q[0].query_id))
-    text = text.replace("@2@", str(q[0].image_id))
-    text = text.replace("@3@", str(q[0].superpixel_id))
-    text = text.replace("@4@", str(names[q[0].shown_label]))
-    text = text.replace("@5@", str(names[q[1].shown_label]))
-    text = text.replace("@6@", str(other(1)))
-    text = text.replace("@7@", str(names[q[1].shown_label]))
-    text = text.replace("@8@", str(q[1].query_id))
-    text = text.replace("@9@", str(q[1].image_id))
-    text = text.replace("@10@", str(q[2].query_id))
-    text = text.replace("@11@", str(q[2].image_id))
-    text = text.replace("@12@", str(q[3].query_id))
-    text = text.replace("@13@", str(q[3].image_id))
-    text = text.replace("@14@", str(q[4].query_id))
-    text = text.replace("@15@", str(q[4].image_id))
-    text = text.replace("@sp1@", str(q[1].superpixel_id))
-    text = text.replace("@sp2@", str(q[2].superpixel_id))
-    text = text.replace("@sp3@", str(q[3].superpixel_id))
-    text = text.replace("@sp4@", str(q[4].superpixel_id))
+    values = {
+        "@0@": names[q[0].shown_label],
+        "@1@": q[0].query_id,
+        "@2@": q[0].image_id,
+        "@3@": q[0].superpixel_id,
+        "@4@": names[q[0].shown_label],
+        "@5@": names[q[1].shown_label],
+        "@6@": other(1),
+        "@7@": names[q[1].shown_label],
+        "@8@": q[1].query_id,
+        "@9@": q[1].image_id,
+        "@10@": q[2].query_id,
+        "@11@": q[2].image_id,
+        "@12@": q[3].query_id,
+        "@13@": q[3].image_id,
+        "@14@": q[4].query_id,
+        "@15@": q[4].image_id,
+        "@sp1@": q[1].superpixel_id,
+        "@sp2@": q[2].superpixel_id,
+        "@sp3@": q[3].superpixel_id,
+        "@sp4@": q[4].superpixel_id,
+    }
+    for key, value in values.items():  # @1@ never matches inside @10@: the closing @ differs
+        text = text.replace(key, str(value))
     return text
 
 

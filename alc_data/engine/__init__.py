@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -127,3 +127,33 @@ def actor_options(ray: Any, *, gpu: bool, concurrency: int | None) -> dict[str, 
 def images_per_batch(n_images: int, concurrency: int, most: int) -> int:
     """Images per actor batch: ``most``, or fewer so that every actor gets work on a small set."""
     return max(1, min(int(most), -(-int(n_images) // max(1, int(concurrency)))))
+
+
+def run_actor_pool(
+    actor_class: type,
+    constructor: dict[str, Any],
+    image_ids: Sequence[str],
+    *,
+    address: str | None,
+    concurrency: int | None,
+    gpu: bool,
+    most_per_batch: int,
+    description: str,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Run ``actor_class(**constructor)`` as Ray Data ``map_batches`` over an actor pool (see
+    :func:`actor_options`) on ``image_ids``, at most ``most_per_batch`` images per batch; yield each
+    output batch, an error an actor reported raised as its one-line error, with a progress bar of the
+    images done (an output's ``images`` column when it has one, else one image per row)."""
+    from alc_data.progress import counting
+
+    with ray_session(address) as ray:
+        pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
+        per_batch = images_per_batch(len(image_ids), pool["compute"].max_size, most_per_batch)
+        ds = image_dataset(ray, list(image_ids), per_batch).map_batches(
+            actor_class, fn_constructor_kwargs=constructor, batch_size=per_batch, batch_format="numpy", **pool
+        )
+        with counting(description, len(image_ids)) as advance:
+            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                raise_reported_error(out)
+                yield out
+                advance(int(np.sum(out["images"])) if "images" in out else len(out["error"]))

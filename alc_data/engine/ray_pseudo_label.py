@@ -66,20 +66,9 @@ def pseudo_label_ray(
 ) -> None:
     """Stage the results of ``image_ids`` under ``stage`` on Ray (``address``; ``concurrency`` actors,
     GPU actors when the cluster has GPUs), ``batch_size`` images per detector pass, with a progress bar."""
-    from alc_data.engine import actor_options, image_dataset, images_per_batch, raise_reported_error, ray_session
-    from alc_data.progress import counting
+    from alc_data.engine import run_actor_pool
 
-    with ray_session(address) as ray:
-        pool = actor_options(ray, gpu=True, concurrency=concurrency)
-        per_batch = images_per_batch(len(image_ids), pool["compute"].max_size, batch_size)
-        ds = image_dataset(ray, list(image_ids), per_batch).map_batches(
-            actor_class,
-            fn_constructor_kwargs={"root": str(ws.root), "stage": str(stage), "models": models, "options": options},
-            batch_size=per_batch,
-            batch_format="numpy",
-            **pool,
-        )
-        with counting(f"pseudo-label {Path(stage).name} (ray)", len(image_ids)) as advance:
-            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                raise_reported_error(out)
-                advance(len(out["image_id"]))
+    constructor = {"root": str(ws.root), "stage": str(stage), "models": models, "options": options}
+    for _ in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency, gpu=True,
+                            most_per_batch=batch_size, description=f"pseudo-label {Path(stage).name} (ray)"):
+        pass

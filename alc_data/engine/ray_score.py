@@ -78,26 +78,15 @@ def score_shards_ray(
 ) -> list[Shard]:
     """Score ``image_ids`` on Ray (``address``; ``concurrency`` actors, GPU actors for a checkpoint
     when the cluster has GPUs) into shards under ``staging``; returns the shards the batches reported."""
-    from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
-    from alc_data.progress import counting
+    from alc_data.engine import run_actor_pool
     from alc_data.scoring.shards import IMAGES_PER_SHARD
 
-    with ray_session(address) as ray:
-        pool = actor_options(ray, gpu="checkpoint" in source, concurrency=concurrency)
-        per_batch = batch_images(len(image_ids), pool["compute"].max_size, images_per_batch or IMAGES_PER_SHARD)
-        ds = image_dataset(ray, list(image_ids), per_batch).map_batches(
-            actor_class,
-            fn_constructor_kwargs={"root": str(ws.root), "staging": str(staging), "source": source, "options": options,
-                                   "batch_size": batch_size, "device": device},
-            batch_size=per_batch,
-            batch_format="numpy",
-            **pool,
-        )
-        shards = []
-        with counting("score (ray)", len(image_ids)) as advance:
-            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                raise_reported_error(out)
-                for start, images, rows, path in zip(out["start"], out["images"], out["rows"], out["path"]):
-                    shards.append(Shard(start=int(start), images=int(images), rows=int(rows), path=Path(str(path))))
-                    advance(int(images))
+    constructor = {"root": str(ws.root), "staging": str(staging), "source": source, "options": options,
+                   "batch_size": batch_size, "device": device}
+    shards = []
+    for out in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency,
+                              gpu="checkpoint" in source, most_per_batch=images_per_batch or IMAGES_PER_SHARD,
+                              description="score (ray)"):
+        for start, images, rows, path in zip(out["start"], out["images"], out["rows"], out["path"]):
+            shards.append(Shard(start=int(start), images=int(images), rows=int(rows), path=Path(str(path))))
     return shards

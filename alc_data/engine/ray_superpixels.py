@@ -61,20 +61,9 @@ def stage_superpixels_ray(
 ) -> None:
     """Compute the maps of ``image_ids`` with ``compute`` on Ray (``address``; ``concurrency`` actors,
     GPU actors when ``gpu`` and the cluster has GPUs) into ``staging``; the caller registers the set."""
-    from alc_data.engine import actor_options, image_dataset, images_per_batch as batch_images, raise_reported_error, ray_session
-    from alc_data.progress import counting
+    from alc_data.engine import run_actor_pool
 
-    with ray_session(address) as ray:
-        pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
-        per_batch = batch_images(len(image_ids), pool["compute"].max_size, images_per_batch)
-        ds = image_dataset(ray, image_ids, per_batch).map_batches(
-            actor_class,
-            fn_constructor_kwargs={"root": str(ws.root), "staging": str(staging), "compute": compute},
-            batch_size=per_batch,
-            batch_format="numpy",
-            **pool,
-        )
-        with counting(f"superpixels {Path(staging).name} (ray)", len(image_ids)) as advance:
-            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                raise_reported_error(out)
-                advance(len(out["image_id"]))
+    constructor = {"root": str(ws.root), "staging": str(staging), "compute": compute}
+    for _ in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency, gpu=gpu,
+                            most_per_batch=images_per_batch, description=f"superpixels {staging.name} (ray)"):
+        pass

@@ -344,6 +344,7 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
     """Notices for the resumable staging of a stopped ``pseudo-label`` (``pseudo/<version>/``) or
     ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
     out = []
+    n_images = len(ws.image_ids())
     commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name}"))
     for folder, command in commands:
         base = ws.root / folder
@@ -351,7 +352,7 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
             if p.is_dir():
                 n = sum(1 for _ in p.glob("*.npz"))
                 out.append(Problem("unfinished-run", str(p),
-                                   f"{p}: a stopped run left {n} of {len(ws.image_ids())} images staged; "
+                                   f"{p}: a stopped run left {n} of {n_images} images staged; "
                                    f"re-run `alc-data {command.format(name=p.name)}` with the same settings to finish it"))
     return out
 
