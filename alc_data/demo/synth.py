@@ -22,6 +22,7 @@ Everything is vectorised numpy and reproducible from ``seed``; 500 images of 64Ã
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -94,8 +95,27 @@ def _boundary(label: np.ndarray) -> np.ndarray:
     return (c != p[:-2, 1:-1]) | (c != p[2:, 1:-1]) | (c != p[1:-1, :-2]) | (c != p[1:-1, 2:])
 
 
-def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates()) -> Scene:
-    """One synthetic scene (see the module docstring for the arrays returned)."""
+RARE_CLASS = 6
+"""The class an imbalanced demo makes rare (``sign``)."""
+
+
+def _object_class(rng: np.random.Generator, k: int, rare_share: float | None) -> int:
+    """A uniform object class 1..K-1, or with ``rare_share`` the share of :data:`RARE_CLASS` among objects
+    (the other classes share the rest evenly)."""
+    if rare_share is None:
+        return int(rng.integers(1, k))
+    if rng.random() < rare_share:
+        return RARE_CLASS
+    others = [c for c in range(1, k) if c != RARE_CLASS]
+    return others[int(rng.integers(len(others)))]
+
+
+def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates(),
+               rare_share: float | None = None) -> Scene:
+    """One synthetic scene (see the module docstring for the arrays returned).
+
+    ``rare_share``: None (every object class equally likely) or the share of objects of the rare class
+    :data:`RARE_CLASS` (an imbalanced demo, where class-balanced acquisition matters)."""
     h, w = size
     k = len(DEMO_CLASSES)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -109,7 +129,7 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates
     objects: list[tuple[int, np.ndarray]] = []
     n_obj = int(rng.integers(1, 5))
     for _ in range(n_obj):
-        cls = int(rng.integers(1, k))
+        cls = _object_class(rng, k, rare_share)
         ry, rx = rng.uniform(0.08, 0.28, size=2) * (h, w)
         cy, cx = rng.uniform(0.15, 0.85) * h, rng.uniform(0.15, 0.85) * w
         mask = _shape_mask(_SHAPE[cls], yy, xx, cy, cx, max(ry, 2.5), max(rx, 2.5))
@@ -201,7 +221,9 @@ def _relabel(sp: np.ndarray) -> np.ndarray:
     return inv.reshape(sp.shape).astype(np.int32)
 
 
-def generate(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates()):
-    """Yield ``n`` scenes, reproducible from ``seed`` (scene i depends only on seed and i)."""
+def generate(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates(),
+             rare_share: float | None = None) -> Iterator[Scene]:
+    """Yield ``n`` scenes, reproducible from ``seed`` (scene i depends only on seed and i); ``rare_share``
+    as :func:`make_scene`."""
     for i in range(n):
-        yield make_scene(np.random.default_rng([seed, i]), size, rates)
+        yield make_scene(np.random.default_rng([seed, i]), size, rates, rare_share)

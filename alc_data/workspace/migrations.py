@@ -43,6 +43,30 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             expires_at REAL NOT NULL     -- unix time; an expired lease returns the query to the pool
         )""",
     ),
+    # 3: relabels made by the label-correction module (``correct --propagate``): one row per region, with
+    # the version it produced, old and new class, the module's confidence and the model whose
+    # probabilities gave the features; ``review`` records a person's verdict (accepted | rejected).
+    3: (
+        """CREATE TABLE IF NOT EXISTS propagations (
+            propagation_id INTEGER PRIMARY KEY,
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            label_version TEXT NOT NULL,   -- the version this relabel produced
+            image_id TEXT NOT NULL,
+            superpixel_set TEXT NOT NULL,
+            superpixel_id INTEGER NOT NULL,
+            old_class INTEGER NOT NULL,    -- the region's majority label before
+            new_class INTEGER NOT NULL,
+            confidence REAL NOT NULL,
+            pixels INTEGER NOT NULL,       -- pixels whose label changed
+            model TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            review TEXT,                   -- NULL | accepted | rejected
+            reviewed_by TEXT,
+            reviewed_at TEXT,
+            review_version TEXT            -- the version a rejection wrote
+        )""",
+        "CREATE INDEX IF NOT EXISTS propagations_by_version ON propagations(label_version)",
+    ),
 }
 
 

@@ -1,0 +1,181 @@
+"""The label-correction module (LCM) of A2LC (AAAI 2026): a small classifier, trained on the regions
+people answered this round, that relabels regions nobody was asked about where it is very sure.
+
+Everything here works on arrays, one row per region; :mod:`alc_data.correction.propagate` reads them
+from a workspace. Notation: K classes; a region's feature is the mean softmax of the round's model over
+its pixels (K numbers); its majority label y_m is the most frequent current label of its pixels (void
+included; ties: the smallest value).
+
+A candidate region m is relabelled to ĉ = argmax ψ(f_m) only when all hold (A2LC's rules):
+
+1. ĉ ≠ y_m;
+2. max ψ(f_m) ≥ the threshold (0.99 as A2LC, a list per round, or chosen by :func:`auto_threshold`);
+3. ĉ is not among the ⌊K/2⌋ classes with the fewest answered regions this round (they are too rare
+   for the module to have learned them);
+4. y_m is not the single rarest class (its few pixels are never overwritten).
+
+Unlike A2LC, the module is trained with cross-entropy on its logits (A2LC applies cross-entropy to the
+softmax output, i.e. softmax twice) and its confidence is the softmax of the logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+
+HIDDEN = (256, 128, 64)
+"""A2LC's MLP: K → 256 → 128 → 64 → K with ReLU."""
+
+AUTO_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999)
+"""Thresholds :func:`auto_threshold` tries, lowest first."""
+
+AUTO_PRECISION = 0.9
+"""``--propagate-threshold auto``: the lowest threshold whose held-out relabels are at least this right."""
+
+AUTO_MIN_RELABELS = 3
+"""A threshold's held-out precision counts only when it relabels at least this many regions."""
+
+
+@dataclass(frozen=True)
+class LcmSettings:
+    """Training settings of the module (A2LC's defaults)."""
+
+    epochs: int = 100
+    batch_size: int = 8
+    lr: float = 1e-4
+    seed: int = 0
+
+
+def region_features(probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per region of one image: ``(ids (R,) int64, features (R, K) float64, majority (R,) int64,
+    area (R,) int64)``.
+
+    ``probs`` (K, H, W) softmax; ``labels`` (H, W) uint8 current labels; ``superpixels`` (H, W) int
+    (ids < 0: no region). The feature is the mean of ``probs`` over the region's pixels; the
+    majority is the most frequent label value (``IGNORE_INDEX`` included; ties: the smallest).
+    """
+    sp = np.asarray(superpixels).ravel()
+    keep = sp >= 0
+    ids, seg, area = np.unique(sp[keep], return_inverse=True, return_counts=True)
+    K = probs.shape[0]
+    flat = np.asarray(probs).reshape(K, -1)[:, keep]
+    features = np.stack([np.bincount(seg, weights=flat[k], minlength=len(ids)) for k in range(K)], axis=1)
+    features /= area[:, None]
+    lab = np.asarray(labels).ravel()[keep].astype(np.int64)
+    votes = np.zeros((len(ids), IGNORE_INDEX + 1), np.int64)
+    np.add.at(votes, (seg, lab), 1)
+    return ids.astype(np.int64), features, votes.argmax(axis=1).astype(np.int64), area.astype(np.int64)
+
+
+def class_weights(targets: np.ndarray, num_classes: int) -> np.ndarray:
+    """(K,) float32 loss weights ∝ 1 / (answered regions per class), normalised to sum 1 (0 for a
+    class with no answered region), as A2LC."""
+    counts = np.bincount(targets, minlength=num_classes)[:num_classes].astype(np.float64)
+    inv = np.where(counts > 0, counts.sum() / np.maximum(counts, 1), 0.0)
+    return (inv / inv.sum()).astype(np.float32) if inv.sum() > 0 else inv.astype(np.float32)
+
+
+def rare_classes(targets: np.ndarray, num_classes: int) -> tuple[np.ndarray, int]:
+    """The ⌊K/2⌋ classes with the fewest answered regions (ties: the smaller class index first) and
+    the single rarest class."""
+    counts = np.bincount(targets, minlength=num_classes)[:num_classes]
+    order = np.argsort(counts, kind="stable")
+    return order[: num_classes // 2], int(order[0])
+
+
+class LabelCorrectionModule:
+    """The trained MLP ψ: :meth:`predict` gives (confidence, class) per feature row."""
+
+    def __init__(self, net: Any, num_classes: int) -> None:
+        self.net = net
+        self.num_classes = num_classes
+
+    @classmethod
+    def train(cls, features: np.ndarray, targets: np.ndarray, num_classes: int,
+              settings: LcmSettings = LcmSettings()) -> "LabelCorrectionModule":
+        """Fit ψ on (n, K) features and (n,) target classes 0..K-1 (deterministic for ``settings.seed``
+        on CPU)."""
+        import torch
+
+        gen = torch.Generator().manual_seed(settings.seed)
+        torch.manual_seed(settings.seed)
+        sizes = (num_classes, *HIDDEN)
+        layers: list[Any] = []
+        for a, b in zip(sizes, sizes[1:]):
+            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        net = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], num_classes)).double()
+        x = torch.as_tensor(np.asarray(features, np.float64))
+        y = torch.as_tensor(np.asarray(targets, np.int64))
+        weight = torch.as_tensor(class_weights(np.asarray(targets), num_classes), dtype=torch.float64)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+        opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
+        net.train()
+        for _ in range(settings.epochs):
+            for batch in torch.randperm(len(y), generator=gen).split(settings.batch_size):
+                opt.zero_grad()
+                loss_fn(net(x[batch]), y[batch]).backward()
+                opt.step()
+        net.eval()
+        return cls(net, num_classes)
+
+    def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence (n,) float64, class (n,) int64) for (n, K) features."""
+        import torch
+
+        if len(features) == 0:
+            return np.zeros(0), np.zeros(0, np.int64)
+        with torch.no_grad():
+            p = torch.softmax(self.net(torch.as_tensor(np.asarray(features, np.float64))), dim=1)
+            conf, cls = p.max(dim=1)
+        return conf.numpy(), cls.numpy().astype(np.int64)
+
+
+def relabel_mask(confidence: np.ndarray, proposed: np.ndarray, majority: np.ndarray, *, threshold: float,
+                 rare: np.ndarray, rarest: int) -> np.ndarray:
+    """(n,) bool: the candidates that pass A2LC's four rules (module docstring)."""
+    return ((proposed != majority) & (confidence >= threshold) & ~np.isin(proposed, rare)
+            & (majority != rarest))
+
+
+def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray, num_classes: int,
+                   settings: LcmSettings = LcmSettings(), *, folds: int = 3,
+                   precision: float = AUTO_PRECISION) -> tuple[float | None, dict[float, tuple[int, int]]]:
+    """The lowest threshold of :data:`AUTO_GRID` whose relabels, on held-out folds of this round's
+    answered regions, are at least ``precision`` right.
+
+    ``features`` (n, K) and ``targets`` (n,): the answered regions and their answered majority class;
+    ``before`` (n,): their majority label before the answers (what a relabel would have changed).
+    Each fold's module is trained on the other folds; a held-out region is relabelled when it passes
+    the rules of :func:`relabel_mask` with the fold's rare classes, and is right when the proposal is
+    the answered class. Returns ``(threshold or None when no threshold reaches the precision,
+    {threshold: (relabelled, right)})``.
+    """
+    n = len(targets)
+    order = np.random.default_rng(settings.seed).permutation(n)
+    conf = np.zeros(n)
+    prop = np.zeros(n, np.int64)
+    rare_of = np.zeros((n, num_classes // 2), np.int64)
+    rarest_of = np.zeros(n, np.int64)
+    for f in range(min(folds, n)):
+        held = order[f::folds]
+        train = np.setdiff1d(order, held)
+        if len(train) == 0:
+            continue
+        module = LabelCorrectionModule.train(features[train], targets[train], num_classes, settings)
+        conf[held], prop[held] = module.predict(features[held])
+        rare, rarest = rare_classes(targets[train], num_classes)
+        rare_of[held], rarest_of[held] = rare, rarest
+    table: dict[float, tuple[int, int]] = {}
+    for t in AUTO_GRID:
+        hit = np.array([relabel_mask(conf[i:i + 1], prop[i:i + 1], before[i:i + 1], threshold=t,
+                                     rare=rare_of[i], rarest=int(rarest_of[i]))[0] for i in range(n)], bool)
+        table[t] = (int(hit.sum()), int((hit & (prop == targets)).sum()))
+    for t in AUTO_GRID:
+        done, right = table[t]
+        if done >= AUTO_MIN_RELABELS and right >= precision * done:
+            return t, table
+    return None, table

@@ -1,0 +1,201 @@
+"""Propagation: after a round's answers are applied, the label-correction module relabels the regions
+nobody was asked about where it is very sure (A2LC's LCM, :mod:`alc_data.correction.lcm`).
+
+Each relabel is a ledger row of its own (``propagations``: region, old and new class, confidence, the
+round and the model whose probabilities gave the features), written in the same transaction as the
+label version it produces (kind ``propagation``, parent: the round's answers). A propagated region is not
+a query: it still counts as never asked, so a person can be asked about it later, and that person's
+answer, applied in a later version, wins.
+
+Which pixels of a relabelled region change follows the expansion: ``label`` (only the pixels that carry
+the region's majority label y_m) or ``superpixel`` (every pixel, as A2LC).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.correction.lcm import LabelCorrectionModule, LcmSettings, auto_threshold, rare_classes, region_features, relabel_mask
+from alc_data.errors import Conflict, InvalidInput
+from alc_data.results import JsonResult
+from alc_data.workspace import Workspace
+from alc_data.workspace.ledger import AnswerStatus
+from alc_data.workspace.propagations import record_propagations
+
+AUTO = "auto"
+DEFAULT_THRESHOLD = 0.99
+"""A2LC's confidence threshold on PASCAL."""
+
+
+@dataclass(frozen=True)
+class Relabel:
+    """One region the module relabels: its majority label before (``old_class``) and the proposal."""
+
+    image_id: str
+    superpixel_id: int
+    old_class: int
+    new_class: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class PropagationResult(JsonResult):
+    """What :func:`propagate_round` did: the version it wrote (None when nothing passed the rules), the
+    threshold it used (None: ``auto`` found none precise enough), and counts."""
+
+    round: int
+    version: str | None
+    parent: str
+    threshold: float | None
+    threshold_mode: str
+    trained_on: int
+    candidates: int
+    relabelled: int
+    changed_images: int
+    changed_pixels: int
+
+
+@dataclass
+class RegionRows:
+    """The regions of a round, as arrays: the answered ones (training) and the never-asked ones."""
+
+    train_features: list[np.ndarray]
+    train_targets: list[int]
+    train_before: list[int]
+    cand_keys: list[tuple[str, int]]
+    cand_features: list[np.ndarray]
+    cand_majority: list[int]
+
+
+def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, labels_version: str) -> RegionRows:
+    """Features and majority labels of every region of the round's superpixel set, from (image_id,
+    (K, H, W) probs) pairs: the regions answered this round (accepted or corrected) with their majority
+    label after the answers (``labels_version``) and before them (the round's scored labels), and the
+    regions never asked in any round."""
+    rnd = ws.ledger.round(round_no)
+    answers = ws.ledger.answers(round_no)
+    answered = {(q.image_id, q.superpixel_id) for q in ws.ledger.queries(round_no)
+                if q.query_id in answers and answers[q.query_id].status is not AnswerStatus.UNANSWERABLE}
+    asked = ws.ledger.asked(rnd.superpixel_set)
+    rows = RegionRows([], [], [], [], [], [])
+    for image_id, probs in stream:
+        p = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)
+        sp = ws.read_superpixels(rnd.superpixel_set, image_id)
+        ids, feats, major, _ = region_features(p, ws.read_label(labels_version, image_id), sp)
+        _, _, before, _ = region_features(p, ws.read_label(rnd.label_version, image_id), sp)
+        for i, sp_id in enumerate(ids.tolist()):
+            key = (image_id, sp_id)
+            if key in answered and major[i] != IGNORE_INDEX:
+                rows.train_features.append(feats[i])
+                rows.train_targets.append(int(major[i]))
+                rows.train_before.append(int(before[i]))
+            elif key not in asked:
+                rows.cand_keys.append(key)
+                rows.cand_features.append(feats[i])
+                rows.cand_majority.append(int(major[i]))
+    return rows
+
+
+def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | str,
+                    settings: LcmSettings) -> tuple[list[Relabel], float | None]:
+    """Train the module on the answered regions and return the candidates that pass A2LC's rules, with
+    the threshold used (``"auto"``: chosen on held-out folds; None when none is precise enough)."""
+    if not rows.train_targets or not rows.cand_keys:
+        return [], None if threshold == AUTO else float(threshold)
+    x = np.stack(rows.train_features)
+    y = np.asarray(rows.train_targets, np.int64)
+    if threshold == AUTO:
+        chosen, _ = auto_threshold(x, y, np.asarray(rows.train_before, np.int64), num_classes, settings)
+        if chosen is None:
+            return [], None
+    else:
+        chosen = float(threshold)
+    module = LabelCorrectionModule.train(x, y, num_classes, settings)
+    conf, proposed = module.predict(np.stack(rows.cand_features))
+    major = np.asarray(rows.cand_majority, np.int64)
+    rare, rarest = rare_classes(y, num_classes)
+    keep = relabel_mask(conf, proposed, major, threshold=chosen, rare=rare, rarest=rarest)
+    return [Relabel(rows.cand_keys[i][0], rows.cand_keys[i][1], int(major[i]), int(proposed[i]), float(conf[i]))
+            for i in np.flatnonzero(keep)], chosen
+
+
+def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str) -> tuple[np.ndarray, list[int]]:
+    """``labels`` with each relabel applied (``expand``: ``label`` changes the region's pixels that carry
+    its old majority label, ``superpixel`` every pixel of it); returns the labels and the pixels changed
+    per relabel."""
+    out = labels.copy()
+    changed = []
+    for r in relabels:
+        region = superpixels == r.superpixel_id
+        if expand == "label":
+            region &= labels == r.old_class
+        changed.append(int((region & (out != r.new_class)).sum()))
+        out[region] = r.new_class
+    return out, changed
+
+
+def check_propagation(threshold: float | str, expand: str) -> None:
+    """One-line errors for a threshold outside (0, 1] that is not ``auto``, and for ``--expand pixel``."""
+    if threshold != AUTO and not (isinstance(threshold, (int, float)) and 0.0 < float(threshold) <= 1.0):
+        raise InvalidInput(f"--propagate-threshold {threshold!r} must be a number in (0, 1] or 'auto'")
+    if expand not in ("label", "superpixel"):
+        raise InvalidInput(f"--propagate relabels whole regions; use it with --expand label or superpixel, not {expand!r}")
+
+
+def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, model: str,
+                    threshold: float | str = DEFAULT_THRESHOLD, expand: str = "label",
+                    settings: LcmSettings = LcmSettings()) -> PropagationResult:
+    """Relabel the never-asked regions of round ``round_no``'s superpixel set that the module is sure
+    of, into a new label version whose parent is the round's answers (see the module docstring).
+
+    ``stream``: (image_id, (K, H, W) probs) of the round's model for every image of the split;
+    ``model``: what it came from (a checkpoint or prediction folder), recorded with each relabel.
+    """
+    check_propagation(threshold, expand)
+    with ws.writing("correct"):
+        rnd = ws.ledger.round(round_no)
+        if rnd.output_version is None:
+            raise Conflict(f"round {round_no} has no applied answers yet; run `alc-data correct -w {ws.root} --round {round_no}` first")
+        parent = ws.version().name
+        rows = collect_regions(ws, round_no, stream, labels_version=parent)
+        relabels, used = choose_relabels(rows, ws.num_classes, threshold=threshold, settings=settings)
+        mode = AUTO if threshold == AUTO else "fixed"
+        result = dict(round=round_no, parent=parent, threshold=used, threshold_mode=mode,
+                      trained_on=len(rows.train_targets), candidates=len(rows.cand_keys), relabelled=len(relabels))
+        if not relabels:
+            return PropagationResult(version=None, changed_images=0, changed_pixels=0, **result)
+        name = ws.next_version_name()
+        by_image: dict[str, list[Relabel]] = defaultdict(list)
+        for r in relabels:
+            by_image[r.image_id].append(r)
+        pixels: dict[tuple[str, int], int] = {}
+
+        def new_labels() -> Iterator[tuple[str, np.ndarray]]:
+            for image_id in sorted(by_image):
+                labels, changed = relabel_image(ws.read_label(parent, image_id),
+                                                ws.read_superpixels(rnd.superpixel_set, image_id),
+                                                by_image[image_id], expand=expand)
+                pixels.update({(image_id, r.superpixel_id): n for r, n in zip(by_image[image_id], changed)})
+                yield image_id, labels
+
+        def on_commit(con: Any) -> None:
+            record_propagations(con, round_no=round_no, version=name, superpixel_set=rnd.superpixel_set,
+                                          relabels=relabels, pixels=pixels, model=model)
+
+        ws.write_version(name, new_labels(), parent=parent, kind="propagation", round=round_no,
+                         params={"expand": expand, "threshold": used, "threshold_mode": mode, "model": model,
+                                 "seed": settings.seed},
+                         on_commit=on_commit, stage="propagate")
+    return PropagationResult(version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())),
+                             **result)
+
+
+def replay_propagation(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str) -> np.ndarray:
+    """What a propagation version holds for one image, from its parent's labels and its ledger rows
+    (``rebuild`` of a ``propagation`` version)."""
+    return relabel_image(labels, superpixels, relabels, expand=expand)[0]

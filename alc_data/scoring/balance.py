@@ -1,0 +1,55 @@
+"""ABC, the class-balanced acquisition weight of A2LC (AAAI 2026), from the current labels.
+
+Counted over the covered pixels (superpixel id >= 0) of the regions not asked in earlier rounds,
+``n_c`` is the number of pixels whose current label is class c (void pixels are not counted). With
+the classes present (n_c > 0), K' of them:
+
+- rarity ŵ_c = min_k n_k / n_c;
+- imbalance D = Σ_c P(c) ln(P(c) K'), P(c) = n_c / Σ_k n_k (the KL divergence from uniform);
+- weight w_c = ŵ_c ** (D³); a class absent from the labels weighs 0.
+
+Balanced labels (D → 0) give w → 1, plain SIM. The weight multiplies each pixel's term of a sum over
+the region, ``w[y(x)]`` with y(x) the current label, or the prediction where the label is void.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+
+
+def class_pixel_counts(
+    labels: np.ndarray, superpixels: np.ndarray, num_classes: int, *, exclude: Iterable[int] = ()
+) -> np.ndarray:
+    """(K,) int64 pixel counts per current label over the covered pixels of one image.
+
+    ``labels`` (H, W) uint8 (``IGNORE_INDEX`` = void, not counted); ``superpixels`` (H, W) int
+    (ids < 0: not covered); ``exclude``: superpixel ids asked in earlier rounds, not counted.
+    """
+    sp = np.asarray(superpixels)
+    lab = np.asarray(labels)
+    keep = sp >= 0
+    excluded = np.fromiter(exclude, dtype=np.int64)
+    if excluded.size:
+        keep &= ~np.isin(sp, excluded)
+    values = lab[keep & (lab != IGNORE_INDEX)].astype(np.int64)
+    return np.bincount(values, minlength=num_classes)[:num_classes].astype(np.int64)
+
+
+def abc_weights(counts: np.ndarray) -> np.ndarray:
+    """(K,) float64 class weights w_c = (min_k n_k / n_c) ** (D³) from (K,) pixel counts.
+
+    Classes with no pixel weigh 0; when no class has a pixel every weight is 1 (nothing to balance).
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    present = n > 0
+    if not present.any():
+        return np.ones_like(n)
+    p = n[present] / n[present].sum()
+    imbalance = float(np.sum(p * np.log(p * present.sum())))
+    weights = np.zeros_like(n)
+    weights[present] = (n[present].min() / n[present]) ** (imbalance ** 3)
+    return weights

@@ -1,0 +1,65 @@
+"""The ledger's record of automatic relabels (``correct --propagate``): written inside the transaction
+that registers the version they produced, read by rebuild, diff, info and the dataset card."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from alc_data.workspace.clock import now_iso
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
+
+PROPAGATED = "propagated"
+"""The source name of automatic relabels, beside a person's ``annotate``/``csv``/``label-studio`` and the
+oracle's ``gt``."""
+
+_COLUMNS = ("propagation_id, round, label_version, image_id, superpixel_set, superpixel_id, old_class, new_class,"
+            " confidence, pixels, model, created_at, review")
+
+
+@dataclass(frozen=True)
+class PropagationRow:
+    """One automatic relabel as the ledger holds it."""
+
+    propagation_id: int
+    round: int
+    label_version: str
+    image_id: str
+    superpixel_set: str
+    superpixel_id: int
+    old_class: int
+    new_class: int
+    confidence: float
+    pixels: int
+    model: str
+    created_at: str
+    review: str | None
+
+
+def record_propagations(con: sqlite3.Connection, *, round_no: int, version: str, superpixel_set: str,
+                        relabels: Sequence[Any], pixels: Mapping[tuple[str, int], int], model: str) -> None:
+    """Inside the transaction that registers ``version``: one row per relabel (objects with image_id,
+    superpixel_id, old_class, new_class, confidence)."""
+    at = now_iso()
+    con.executemany(
+        "INSERT INTO propagations(round, label_version, image_id, superpixel_set, superpixel_id, old_class, new_class,"
+        " confidence, pixels, model, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(round_no, version, r.image_id, superpixel_set, r.superpixel_id, r.old_class, r.new_class, r.confidence,
+          pixels.get((r.image_id, r.superpixel_id), 0), model, at) for r in relabels],
+    )
+
+
+def propagations(ws: "Workspace", versions: Sequence[str] | None = None) -> list[PropagationRow]:
+    """The automatic relabels (of ``versions``, or all), by version, image and region."""
+    sql = f"SELECT {_COLUMNS} FROM propagations"
+    params: tuple[Any, ...] = ()
+    if versions is not None:
+        if not versions:
+            return []
+        sql += f" WHERE label_version IN ({','.join('?' * len(versions))})"
+        params = tuple(versions)
+    rows = ws.query(sql + " ORDER BY label_version, image_id, superpixel_id", params)
+    return [PropagationRow(*r) for r in rows]

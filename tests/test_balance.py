@@ -1,0 +1,104 @@
+"""ABC class weights (A2LC's class-balanced acquisition) against a loop written from the equations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.scoring.balance import abc_weights, class_pixel_counts
+
+
+def weights_by_loop(counts: list[int]) -> list[float]:
+    present = [c for c in counts if c > 0]
+    total = sum(present)
+    kp = len(present)
+    d = sum((c / total) * math.log((c / total) * kp) for c in present)
+    return [(min(present) / c) ** (d ** 3) if c > 0 else 0.0 for c in counts]
+
+
+@pytest.mark.parametrize("counts", [[10, 10, 10], [1000, 10, 0, 1], [5, 0, 0, 0], [3, 7], [1, 1, 2, 90000]])
+def test_weights_equal_the_equations(counts):
+    np.testing.assert_allclose(abc_weights(np.array(counts)), weights_by_loop(counts), rtol=1e-12, atol=0)
+
+
+def test_balanced_labels_weigh_one_and_rare_classes_weigh_most():
+    assert abc_weights(np.array([7, 7, 7])).tolist() == [1.0, 1.0, 1.0]
+    w = abc_weights(np.array([5000, 50, 500]))
+    assert w[1] == 1.0 and w[0] < w[2] < 1.0
+    assert abc_weights(np.zeros(3, np.int64)).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_counts_skip_void_uncovered_and_asked_regions():
+    labels = np.array([[0, 0, 1, IGNORE_INDEX], [2, 2, 1, 1]], np.uint8)
+    sp = np.array([[0, 0, 1, 1], [-1, 2, 1, 3]], np.int32)
+    assert class_pixel_counts(labels, sp, 3).tolist() == [2, 3, 1]  # (1,0) uncovered, (0,3) void
+    assert class_pixel_counts(labels, sp, 3, exclude=[1]).tolist() == [2, 1, 1]
+
+
+# ---------------------------------------------------------------- SIM with ABC, and a2lc, exact
+def scores_by_loop(probs, labels, sp, weights):
+    """Per region (sorted ids): SIM with the class weight, and A2LC's score, from the equations."""
+    K, H, W = probs.shape
+    pred = probs.argmax(0)
+    out_sim, out_a2lc = [], []
+    for s in sorted(set(sp.ravel().tolist()) - {-1}):
+        pix = [(r, c) for r in range(H) for c in range(W) if sp[r, c] == s]
+        votes = np.bincount([pred[p] for p in pix], minlength=K)
+        dom = int(votes.argmax())
+        sprime = [p for p in pix if pred[p] == dom]
+        fbar = np.mean([probs[:, r, c] for r, c in sprime], axis=0)
+
+        def cos(a, b):
+            return float(a @ b / (max(np.linalg.norm(a), 1e-12) * max(np.linalg.norm(b), 1e-12)))
+
+        rep = max(sprime, key=lambda p: (cos(probs[:, p[0], p[1]], fbar), -p[0] * W - p[1]))
+        sim = a2lc = 0.0
+        for r, c in pix:
+            y = int(labels[r, c]) if labels[r, c] != IGNORE_INDEX else int(pred[r, c])
+            term = weights[y] * (1.0 - probs[y, r, c])
+            sim += cos(probs[:, rep[0], rep[1]], probs[:, r, c]) * term
+            a2lc += cos(probs[:, r, c], fbar) * term
+        out_sim.append(sim)
+        out_a2lc.append(a2lc)
+    return np.array(out_sim), np.array(out_a2lc)
+
+
+def random_image(seed: int, K: int = 4, H: int = 9, W: int = 11):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(K, H, W)) * 2
+    probs = np.exp(logits) / np.exp(logits).sum(0)
+    probs[:, 0, :3] = 1.0 / K  # exact ties in pred and in the cosines
+    labels = rng.integers(0, K, (H, W)).astype(np.uint8)
+    labels[rng.random((H, W)) < 0.2] = IGNORE_INDEX
+    sp = (np.arange(H)[:, None] // 3 * 4 + np.arange(W)[None, :] // 3).astype(np.int32)
+    sp[rng.random((H, W)) < 0.1] = -1
+    return probs, labels, sp
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_sim_and_a2lc_equal_the_loop(backend, seed):
+    from alc_data.scoring import score_superpixels
+
+    probs, labels, sp = random_image(seed)
+    weights = abc_weights(class_pixel_counts(labels, sp, 4))
+    sim_ref, a2lc_ref = scores_by_loop(probs, labels, sp, weights)
+    sim = score_superpixels(probs, labels, sp, acquisition="sim", class_weights=weights, backend=backend).score
+    a2lc = score_superpixels(probs, labels, sp, acquisition="a2lc", class_weights=weights, backend=backend).score
+    np.testing.assert_allclose(sim, sim_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a2lc, a2lc_ref, rtol=1e-9, atol=1e-12)
+    plain = score_superpixels(probs, labels, sp, acquisition="sim", backend=backend).score
+    np.testing.assert_allclose(plain, scores_by_loop(probs, labels, sp, np.ones(4))[0], rtol=1e-9, atol=1e-12)
+
+
+def test_balance_is_refused_where_no_per_pixel_term_is_summed():
+    from alc_data.errors import InvalidInput
+    from alc_data.scoring import score_superpixels
+
+    probs, labels, sp = random_image(0)
+    for acquisition in ("lcil", "margin", "entropy", "random", "cil", "softmin"):
+        with pytest.raises(InvalidInput, match="balance"):
+            score_superpixels(probs, labels, sp, acquisition=acquisition, class_weights=np.ones(4))

@@ -1,0 +1,74 @@
+"""The label-correction module: region features, A2LC's rules, and a planted look-alike it fixes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alc_data.constants import IGNORE_INDEX
+from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, auto_threshold, class_weights, rare_classes,
+                                     region_features, relabel_mask)
+
+
+def test_region_features_are_means_and_majorities():
+    probs = np.zeros((2, 2, 3))
+    probs[0] = [[1.0, 0.5, 0.0], [0.2, 0.2, 0.2]]
+    probs[1] = 1.0 - probs[0]
+    labels = np.array([[1, 1, 0], [IGNORE_INDEX, IGNORE_INDEX, 0]], np.uint8)
+    sp = np.array([[4, 4, 7], [9, 9, -1]])
+    ids, feats, major, area = region_features(probs, labels, sp)
+    assert ids.tolist() == [4, 7, 9] and area.tolist() == [2, 1, 2]
+    np.testing.assert_allclose(feats[:, 0], [0.75, 0.0, 0.2])
+    assert major.tolist() == [1, 0, IGNORE_INDEX]
+
+
+def test_weights_and_rare_classes_follow_the_answered_counts():
+    targets = np.array([0, 0, 0, 0, 1, 1, 3])
+    np.testing.assert_allclose(class_weights(targets, 4), np.array([7 / 4, 7 / 2, 0, 7]) / (7 / 4 + 7 / 2 + 7), rtol=1e-6)
+    rare, rarest = rare_classes(targets, 4)
+    assert rare.tolist() == [2, 3] and rarest == 2
+
+
+def planted(rng: np.random.Generator, n: int, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Features that name their class: a sharp softmax around the class, with noise."""
+    cls = rng.integers(0, k, n)
+    feats = np.full((n, k), 0.02) + rng.random((n, k)) * 0.02
+    feats[np.arange(n), cls] = 0.9
+    return feats / feats.sum(1, keepdims=True), cls
+
+
+def test_a_planted_look_alike_is_relabelled_and_the_rarest_class_is_left_alone():
+    rng = np.random.default_rng(0)
+    feats, cls = planted(rng, 240)
+    cls[cls == 3] = 2  # class 3 is never answered: the rarest class
+    feats[cls == 2] = np.eye(4)[2] * 0.9 + 0.025
+    module = LabelCorrectionModule.train(feats, cls, 4, LcmSettings(epochs=60, batch_size=16, lr=3e-3))
+    rare, rarest = rare_classes(cls, 4)
+    assert rarest == 3
+    # candidates: a region labelled 0 that looks like class 1 (the look-alike), one labelled 3 (rarest)
+    cand = np.stack([np.eye(4)[1] * 0.9 + 0.025, np.eye(4)[1] * 0.9 + 0.025])
+    conf, prop = module.predict(cand)
+    assert prop.tolist() == [1, 1] and (conf > 0.9).all()
+    mask = relabel_mask(conf, prop, np.array([0, 3]), threshold=0.9, rare=rare, rarest=rarest)
+    assert mask.tolist() == [True, False]
+    assert not relabel_mask(conf, prop, np.array([1, 0]), threshold=0.9, rare=rare, rarest=rarest)[0]
+
+
+def test_training_is_deterministic_for_a_seed():
+    rng = np.random.default_rng(1)
+    feats, cls = planted(rng, 40)
+    a = LabelCorrectionModule.train(feats, cls, 4, LcmSettings(epochs=3, seed=5)).predict(feats)[0]
+    b = LabelCorrectionModule.train(feats, cls, 4, LcmSettings(epochs=3, seed=5)).predict(feats)[0]
+    assert np.array_equal(a, b)
+
+
+def test_auto_threshold_reaches_the_precision_on_held_out_folds():
+    rng = np.random.default_rng(2)
+    feats, cls = planted(rng, 90, k=3)
+    before = (cls + 1) % 3  # every answered region was wrong before its answer
+    t, table = auto_threshold(feats, cls, before, 3, LcmSettings(epochs=40, batch_size=16, lr=3e-3))
+    assert t is not None
+    done, right = table[t]
+    assert done >= 3 and right >= 0.9 * done
+    noisy = rng.integers(0, 3, 90)  # answers unrelated to the features: nothing is precise enough
+    t2, _ = auto_threshold(feats, noisy, (noisy + 1) % 3, 3, LcmSettings(epochs=5, batch_size=16, lr=3e-3))
+    assert t2 is None or t2 >= 0.9
