@@ -1,7 +1,7 @@
 """Grounded-SAM for a batch of images, with no workspace in it: GroundingDINO boxes → SAM masks → label maps.
 
 :func:`pseudo_label_images` is the per-image step of ``alc-data pseudo-label``
-(:mod:`alc_data.foundation.pseudo_label` drives it over a workspace, in this process or on Ray's
+(:mod:`alc_data.pseudo_label` drives it over a workspace, in this process or on Ray's
 actors); :func:`load_models` loads the two models once per process, and each image's result is
 staged with :func:`save_staged` so an interrupted run resumes.
 """

@@ -31,7 +31,10 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 from alc_data.faults import kill_point
+from alc_data.publish.card import render_card
 from alc_data.publish.features import correction_features, default_features
+from alc_data.publish.result import BuildResult
+from alc_data.queries.cost import ledger_summary
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -39,45 +42,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
 ROWS_PER_GROUP = 100
 _SPLIT_RE = re.compile(r"^\w+(\.\w+)*$")
-
-
-@dataclass
-class BuildResult:
-    """What :func:`build_dataset_folder` wrote, and the numbers the card reports."""
-
-    folder: Path
-    version: str
-    original: str
-    lineage: list[str]
-    splits: dict[str, int]  # split -> rows
-    data_files: dict[str, dict[str, list[str]]]  # config -> split -> shard paths (relative)
-    num_bytes: dict[str, dict[str, int]]  # config -> split -> arrow bytes
-    corrections: int
-    images: int
-    pixels: int
-    changed_pixels: int
-    images_changed: int
-    miou: dict[str, dict[str, Any]] | None = None  # split -> {images, before, after (percent), coverage_* (0..1)}
-    left_out: int = 0  # images in no published split
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": str(self.folder),
-            "version": self.version,
-            "original": self.original,
-            "lineage": self.lineage,
-            "splits": self.splits,
-            "data_files": self.data_files,
-            "corrections": self.corrections,
-            "images": self.images,
-            "pixels": self.pixels,
-            "changed_pixels": self.changed_pixels,
-            "changed_share": round(self.changed_pixels / self.pixels, 8) if self.pixels else 0.0,
-            "images_changed": self.images_changed,
-            "data_miou": self.miou,
-            "images_in_no_split": self.left_out,
-        }
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -382,8 +346,6 @@ def build_dataset_folder(
     renamed into place at the end, so a failure leaves nothing behind. ``repo_id`` only feeds the usage
     snippet of the card. Returns a :class:`BuildResult`.
     """
-    from alc_data.publish.card import ledger_summary, render_card
-
     target = check_target_dir(out_dir).resolve()
     plan = _plan_build(ws, version, splits)
     staging = _staging_folder(target)

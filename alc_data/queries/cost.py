@@ -39,3 +39,15 @@ def cost_summary(ws: Workspace) -> dict[str, Any]:
         entry["correction_query_seconds"] = round(entry["answered"] * SECONDS_PER_CORRECTION_QUERY, 2)
         entry["classification_query_seconds"] = round(entry["answered"] * SECONDS_PER_CLASSIFICATION_QUERY, 2)
     return {"rounds": per_round, "total": total}
+
+
+def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
+    """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
+    keep = {r.round: r for r in ws.ledger.rounds() if r.output_version in set(lineage)}
+    cost = [r for r in cost_summary(ws)["rounds"] if r["round"] in keep]
+    for r in cost:
+        r["budget"] = keep[r["round"]].budget
+        r["output_version"] = keep[r["round"]].output_version
+    sources = ws.ledger.answer_sources(sorted(keep))
+    total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
+    return {"rounds": cost, "total": total, "sources": sources}
