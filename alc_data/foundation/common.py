@@ -9,6 +9,13 @@ from typing import Any, Sequence
 
 from alc_data.errors import AlcError
 
+SAM_HINT = (
+    "a SAM ViT-H/L/B .pth from segment-anything's model checkpoints (sam_vit_h_4b8939.pth, sam_vit_l_0b3195.pth, "
+    "sam_vit_b_01ec64.pth), a Hugging Face SAM folder, or a hub id such as facebook/sam-vit-huge (resolved "
+    "through the Hugging Face cache)"
+)
+"""What a SAM checkpoint may be, for error messages."""
+
 
 def resolve_device(device: str | None = "auto") -> str:
     """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; AlcError for cuda without a GPU."""

@@ -106,7 +106,7 @@ def build_tiny_sam_pth(path: str | os.PathLike, *, decoder_num_heads: int = 8, s
 
     import torch
 
-    from alc_data.foundation.sam import build_sam, sidecar_path
+    from alc_data.foundation.sam_pth import build_sam, sidecar_path
 
     torch.manual_seed(seed)
     sam = build_sam(tiny_sam_architecture(decoder_num_heads=decoder_num_heads))
