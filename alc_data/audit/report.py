@@ -12,6 +12,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+from alc_data.io.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from alc_data.audit.diff import LabelDiff
@@ -203,8 +204,6 @@ def _regions_table(diff, image_id: str) -> str:
 
 def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, bytes] | None = None) -> Path:
     """Write the HTML report atomically to ``path`` (its folder is created)."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     path = Path(path)
     if path.is_dir():
         raise AlcError(f"{path}: is a folder; pass a file name such as report.html to --report")

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.foundation.common import (
     autocast,
     check_hf_folder,
@@ -32,6 +32,7 @@ from alc_data.foundation.common import (
     quiet_transformers,
     resolve_device,
 )
+from alc_data.foundation.hub import local_or_hub
 from alc_data.names import parse_ascii_int
 
 #: The ids GroundingDINO hard-codes for [CLS], [SEP], "." and "?" (its BERT-uncased vocabulary).
@@ -116,8 +117,6 @@ def is_background_name(name: str) -> bool:
 
 def parse_prompt_overrides(items: Sequence[str] | None) -> dict[str, str]:
     """``["CLASS=PHRASE", ...]`` (``--prompt``) → {class: phrase}; an empty phrase skips the class."""
-    from alc_data.errors import InvalidInput
-
     out: dict[str, str] = {}
     for item in items or []:
         if "=" not in item:
@@ -281,8 +280,6 @@ class GroundingDinoDetector:
     def load(cls, path: str | os.PathLike, *, device: str = "auto", amp: bool = True) -> "GroundingDinoDetector":
         """Load from a folder or a hub id (``IDEA-Research/grounding-dino-base``, resolved through the
         Hugging Face cache); AlcError (one line, with where to get it) for anything else."""
-        from alc_data.foundation.hub import local_or_hub
-
         path = local_or_hub(path, what="GroundingDINO checkpoint")
         check_hf_folder(path, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
         device = resolve_device(device)

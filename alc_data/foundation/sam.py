@@ -31,6 +31,7 @@ import numpy as np
 
 from alc_data.errors import AlcError
 from alc_data.foundation.common import SAM_HINT, autocast, resolve_device
+from alc_data.foundation.hub import local_or_hub
 from alc_data.foundation.sam_hf import load_sam_hf
 from alc_data.foundation.sam_pth import MODEL_TYPES, load_sam_pth
 
@@ -214,8 +215,6 @@ def load_sam(
     AlcError, one line with where to get the right file, for a missing path, the wrong kind of file
     or folder, a corrupt file, or a ``model_type`` that does not match.
     """
-    from alc_data.foundation.hub import local_or_hub
-
     path = local_or_hub(path, what="SAM checkpoint")
     device = resolve_device(device)
     if not path.exists():
@@ -253,8 +252,6 @@ _CACHE: dict[tuple, SamMasker] = {}
 def cached_sam(path: str | os.PathLike, *, model_type: str | None = None, device: str = "auto", amp: bool = True) -> SamMasker:
     """:func:`load_sam`, kept in memory across calls (keyed by path, file time and size, type,
     device); only the latest model is kept."""
-    from alc_data.foundation.hub import local_or_hub
-
     p = local_or_hub(path, what="SAM checkpoint")
     try:
         st = p.stat()

@@ -28,13 +28,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alc_data.audit.diff import lineage as version_lineage
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
+from alc_data.evaluate.metrics import GroundTruthConfusion
 from alc_data.faults import kill_point
+from alc_data.io.labels import encode_label_png, read_label_png
+from alc_data.progress import track
 from alc_data.publish.card import render_card
 from alc_data.publish.features import correction_features, default_features
 from alc_data.publish.result import BuildResult
 from alc_data.queries.cost import ledger_summary
+from alc_data.workspace.check import require_version_ok
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -158,8 +163,6 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
     """
     from PIL import Image
 
-    from alc_data.io.labels import encode_label_png, read_label_png
-
     data = _file_bytes(path, what)
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -228,9 +231,6 @@ class _SplitStats:
 
 def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
     """Everything checked before a byte is written: the version and its lineage, the splits, damaged labels."""
-    from alc_data.audit.diff import lineage as version_lineage
-    from alc_data.workspace.check import require_version_ok
-
     v = ws.version(version)
     chain = version_lineage(ws, v.name)
     split_plan = plan_splits(ws, splits)
@@ -255,9 +255,6 @@ def _image_bytes_checked(ws, image_id: str, sha256: str) -> bytes:
 
 def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, features, max_shard_bytes: int) -> _SplitStats:
     """One split's shards (image, label, original label per row) and its statistics."""
-    from alc_data.evaluate.metrics import GroundTruthConfusion
-    from alc_data.progress import track
-
     k = len(plan.names)
     writer = _ShardWriter(folder, split, features, max_shard_bytes)
     before, after = GroundTruthConfusion(k), GroundTruthConfusion(k)
