@@ -24,7 +24,7 @@ class HFSamPredictor:
 
     mask_threshold = 0.0
 
-    def __init__(self, model, processor):
+    def __init__(self, model: Any, processor: Any) -> None:
         from segment_anything.utils.transforms import ResizeLongestSide
 
         self.model = model
@@ -38,7 +38,7 @@ class HFSamPredictor:
         self.reset_image()
 
     @property
-    def device(self):
+    def device(self) -> Any:
         return next(self.model.parameters()).device
 
     def reset_image(self) -> None:
@@ -60,12 +60,14 @@ class HFSamPredictor:
         self.input_size = tuple(int(v) for v in enc["reshaped_input_sizes"][0])
         self.is_image_set = True
 
-    def predict_torch(self, point_coords, point_labels, boxes=None, mask_input=None, multimask_output=True, return_logits=False):
+    def predict_torch(self, point_coords: Any, point_labels: Any, boxes: Any = None, mask_input: Any = None,
+                      multimask_output: bool = True, return_logits: bool = False) -> tuple[Any, Any, Any]:
         """(B, M, H, W) masks (bool, or float logits), (B, M) predicted IoU, (B, M, h, w) low-res logits."""
         import torch
         import torch.nn.functional as F
 
-        if not self.is_image_set:
+        size, shown = self.original_size, self.input_size
+        if not self.is_image_set or size is None or shown is None:
             raise RuntimeError("set_image must be called before predict_torch")
         kwargs: dict[str, Any] = {}
         if point_coords is not None:
@@ -79,15 +81,15 @@ class HFSamPredictor:
         iou = out.iou_scores[0].float()  # (B, M)
         b, m = low.shape[:2]
         x = F.interpolate(low.flatten(0, 1)[:, None], self.pad_hw, mode="bilinear", align_corners=False)
-        x = x[..., : self.input_size[0], : self.input_size[1]]
-        x = F.interpolate(x, self.original_size, mode="bilinear", align_corners=False)[:, 0]
-        masks = x.reshape(b, m, *self.original_size)
+        x = x[..., : shown[0], : shown[1]]
+        x = F.interpolate(x, size, mode="bilinear", align_corners=False)[:, 0]
+        masks = x.reshape(b, m, *size)
         if not return_logits:
             masks = masks > self.mask_threshold
         return masks, iou, low
 
 
-def load_sam_hf(path: Path):
+def load_sam_hf(path: Path) -> tuple[HFSamPredictor, dict[str, Any]]:
     """(HFSamPredictor on CPU, config dict) from a Hugging Face SAM folder."""
     check_hf_folder(path, ("sam",), "a SAM checkpoint", SAM_HINT)
     quiet_transformers()

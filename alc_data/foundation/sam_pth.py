@@ -102,7 +102,7 @@ def sam_architecture(sd: dict) -> dict[str, Any]:
     }
 
 
-def build_sam(arch: dict[str, Any], *, device: str | None = None):
+def build_sam(arch: dict[str, Any], *, device: str | None = None) -> Any:
     """A segment-anything ``Sam`` with the given architecture (see :func:`sam_architecture`)."""
     from functools import partial
 
@@ -184,7 +184,7 @@ def _read_state_dict(path: Path) -> dict:
     return obj
 
 
-def load_sam_pth(path: Path, *, model_type: str | None = None):
+def load_sam_pth(path: Path, *, model_type: str | None = None) -> tuple[Any, dict[str, Any]]:
     """A segment-anything ``Sam`` (on CPU, float32, eval) from a ``.pth`` state dict.
 
     Returns (model, architecture dict). AlcError for a corrupt file, a file that is no SAM state
