@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlreadyExists
 from alc_data.io.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -206,6 +206,6 @@ def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, b
     """Write the HTML report atomically to ``path`` (its folder is created)."""
     path = Path(path)
     if path.is_dir():
-        raise AlcError(f"{path}: is a folder; pass a file name such as report.html to --report")
+        raise AlreadyExists(f"{path}: is a folder; pass a file name such as report.html to --report")
     atomic_write_bytes(path, render_report(diff, pictures).encode("utf-8"))
     return path

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.foundation.common import SAM_HINT, autocast, resolve_device
 from alc_data.foundation.hub import local_or_hub
 from alc_data.foundation.sam_hf import load_sam_hf
@@ -218,17 +218,17 @@ def load_sam(
     path = local_or_hub(path, what="SAM checkpoint")
     device = resolve_device(device)
     if not path.exists():
-        raise AlcError(f"{path}: SAM checkpoint not found; expected {SAM_HINT}")
+        raise NotFound(f"{path}: SAM checkpoint not found; expected {SAM_HINT}")
     if path.is_dir():
         if not (path / "config.json").is_file() and any(path.glob("*.pth")):
-            raise AlcError(f"{path}: is a folder; pass the .pth file in it ({next(path.glob('*.pth')).name}) to --sam")
+            raise InvalidInput(f"{path}: is a folder; pass the .pth file in it ({next(path.glob('*.pth')).name}) to --sam")
         predictor, info = load_sam_hf(path)
         if model_type is not None:
             mt = str(model_type).lower()
             if mt not in MODEL_TYPES:
-                raise AlcError(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
+                raise InvalidInput(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
             if info["vision_hidden_size"] != MODEL_TYPES[mt][0]:
-                raise AlcError(f"{path}: holds a SAM encoder of width {info['vision_hidden_size']}, not {mt}; fix --sam-type")
+                raise InvalidInput(f"{path}: holds a SAM encoder of width {info['vision_hidden_size']}, not {mt}; fix --sam-type")
         predictor.model.to(device)
         source = {"kind": "sam-transformers", "path": str(path.resolve()), **info}
     else:

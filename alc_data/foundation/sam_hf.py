@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.foundation.common import SAM_HINT, check_hf_folder, first_line, quiet_transformers
 
 
@@ -98,14 +98,14 @@ def load_sam_hf(path: Path) -> tuple[HFSamPredictor, dict[str, Any]]:
     try:
         model = SamModel.from_pretrained(path, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
-        raise AlcError(f"{path}: cannot load the SAM weights ({first_line(exc)}); expected {SAM_HINT}") from None
+        raise InvalidInput(f"{path}: cannot load the SAM weights ({first_line(exc)}); expected {SAM_HINT}") from None
     # a SamVisionConfig (transformers types the sub-config as config, dict or None)
     vision: Any = model.config.vision_config
     if any((path / n).is_file() for n in ("preprocessor_config.json", "processor_config.json")):
         try:
             processor = SamProcessor.from_pretrained(path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
-            raise AlcError(f"{path}: cannot load the SAM processor ({first_line(exc)}); expected {SAM_HINT}") from None
+            raise InvalidInput(f"{path}: cannot load the SAM processor ({first_line(exc)}); expected {SAM_HINT}") from None
     else:  # the model's own input size, SAM's normalisation
         size = int(vision.image_size)
         processor = SamProcessor(SamImageProcessor(size={"longest_edge": size}, pad_size={"height": size, "width": size}))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.foundation.common import SAM_HINT, first_line
 
 
@@ -164,7 +164,7 @@ def _read_state_dict(path: Path) -> dict:
     import torch
 
     if path.name == "config.json" or path.suffix in (".json", ".safetensors"):
-        raise AlcError(f"{path}: a Hugging Face file; pass its folder ({path.parent}) or {SAM_HINT}")
+        raise InvalidInput(f"{path}: a Hugging Face file; pass its folder ({path.parent}) or {SAM_HINT}")
     errors = (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError, AttributeError, TypeError)
     try:
         try:
@@ -174,13 +174,13 @@ def _read_state_dict(path: Path) -> dict:
                 raise
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except errors as exc:
-        raise AlcError(f"{path}: corrupt file or not a PyTorch state dict ({type(exc).__name__}); expected {SAM_HINT}") from None
+        raise InvalidInput(f"{path}: corrupt file or not a PyTorch state dict ({type(exc).__name__}); expected {SAM_HINT}") from None
     for key in ("model", "state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict) and _REQUIRED_KEYS[0] in obj[key]:
             obj = obj[key]
     if not isinstance(obj, dict) or any(k not in obj for k in _REQUIRED_KEYS):
         got = ", ".join(list(obj)[:3]) if isinstance(obj, dict) else type(obj).__name__
-        raise AlcError(f"{path}: not a SAM state dict (found {got or 'nothing'}); expected {SAM_HINT}")
+        raise InvalidInput(f"{path}: not a SAM state dict (found {got or 'nothing'}); expected {SAM_HINT}")
     return obj
 
 
@@ -196,25 +196,25 @@ def load_sam_pth(path: Path, *, model_type: str | None = None) -> tuple[Any, dic
     try:
         arch = sam_architecture(sd)
     except (KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
-        raise AlcError(f"{path}: SAM state dict lacks {first_line(exc)}; expected {SAM_HINT}") from None
+        raise InvalidInput(f"{path}: SAM state dict lacks {first_line(exc)}; expected {SAM_HINT}") from None
     side = sidecar_path(path)
     if side.is_file():
         try:
             extra = json.loads(side.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AlcError(f"{side}: unreadable architecture overrides ({exc}); fix or delete the file") from None
+            raise InvalidInput(f"{side}: unreadable architecture overrides ({exc}); fix or delete the file") from None
         unknown = sorted(set(extra) - set(arch)) if isinstance(extra, dict) else ["<not an object>"]
         if unknown:
-            raise AlcError(f"{side}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(arch))}")
+            raise InvalidInput(f"{side}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(arch))}")
         arch.update(extra)
     if model_type is not None:
         mt = str(model_type).lower()
         if mt not in MODEL_TYPES:
-            raise AlcError(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
+            raise InvalidInput(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
         want = MODEL_TYPES[mt]
         got = (arch["encoder_embed_dim"], arch["encoder_depth"])
         if got != want:
-            raise AlcError(
+            raise InvalidInput(
                 f"{path}: holds a SAM encoder of width {got[0]} and depth {got[1]}, not {mt} ({want[0]}, {want[1]}); "
                 "fix --sam-type or the checkpoint"
             )
@@ -222,11 +222,11 @@ def load_sam_pth(path: Path, *, model_type: str | None = None) -> tuple[Any, dic
         sam = build_sam(arch, device="meta")
         sam.load_state_dict(sd, strict=True, assign=True)
     except (RuntimeError, ValueError, TypeError, AssertionError) as exc:
-        raise AlcError(f"{path}: weights do not fit the SAM architecture read from them ({first_line(exc)})") from None
+        raise InvalidInput(f"{path}: weights do not fit the SAM architecture read from them ({first_line(exc)})") from None
     # non-persistent buffers are not in the file: recreate them on CPU
     sam.register_buffer("pixel_mean", torch.tensor(arch["pixel_mean"], dtype=torch.float32).view(-1, 1, 1), False)
     sam.register_buffer("pixel_std", torch.tensor(arch["pixel_std"], dtype=torch.float32).view(-1, 1, 1), False)
     leftovers = [n for n, t in [*sam.named_parameters(), *sam.named_buffers()] if t.is_meta]
     if leftovers:
-        raise AlcError(f"{path}: SAM state dict lacks {leftovers[0]}; expected {SAM_HINT}")
+        raise InvalidInput(f"{path}: SAM state dict lacks {leftovers[0]}; expected {SAM_HINT}")
     return sam.float().eval(), arch

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.scoring.pool import COS_EPS, ScoringContext, random_offsets
 
 def _group_pixels(sp_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -163,7 +163,7 @@ class NumpyContext(ScoringContext):
         nf = _norms(F)
         if not np.isfinite(nf).all():  # NaN or inf somewhere in the probabilities
             bad = int(np.count_nonzero(~np.isfinite(_norms(self._F))))
-            raise AlcError(
+            raise InvalidInput(
                 f"probs hold NaN or inf at {bad} candidate pixel{'s' if bad != 1 else ''}; "
                 "check the model's output (softmax of finite logits)"
             )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.scoring.pool import COS_EPS, ScoringContext, random_offsets
 
 class TorchContext(ScoringContext):
@@ -61,7 +61,7 @@ class TorchContext(ScoringContext):
         nf = F.pow(2).sum(0).sqrt()
         if not bool(torch.isfinite(nf).all()):
             bad = int((~torch.isfinite(nf)).sum())
-            raise AlcError(
+            raise InvalidInput(
                 f"probs hold NaN or inf at {bad} candidate pixel{'s' if bad != 1 else ''}; "
                 "check the model's output (softmax of finite logits)"
             )
