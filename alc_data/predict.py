@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence, cast
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
+from alc_data.models import build_model, input_multiple, select_device
+from alc_data.train.checkpoint import check_checkpoint_classes, read_checkpoint
+from alc_data.train.data import normalize_image
 
 if TYPE_CHECKING:  # pragma: no cover
     from alc_data.workspace import Workspace
@@ -28,18 +31,15 @@ def load_model(checkpoint: str | os.PathLike, *, device: "str | torch.device | N
     (default: CUDA when available) in eval mode. Returns (model, meta): meta holds ``model_name``,
     ``num_classes``, ``class_names``, ``iteration``, ``label_version``, ``split``, ``config`` and
     ``path``."""
-    from alc_data.models import build_model, select_device
-    from alc_data.train.checkpoint import read_checkpoint
-
     path = Path(checkpoint)
     ckpt = read_checkpoint(path)
     try:
         model = build_model(str(ckpt["model_name"]), int(ckpt["num_classes"]), model_config=ckpt.get("model_config"))
         model.load_state_dict(ckpt["model"])
     except KeyError as exc:
-        raise AlcError(f"{path}: checkpoint lacks {exc}; it is incomplete, retrain the model") from None
+        raise InvalidInput(f"{path}: checkpoint lacks {exc}; it is incomplete, retrain the model") from None
     except RuntimeError as exc:
-        raise AlcError(f"{path}: weights do not fit model {ckpt['model_name']} ({str(exc).splitlines()[0]})") from None
+        raise InvalidInput(f"{path}: weights do not fit model {ckpt['model_name']} ({str(exc).splitlines()[0]})") from None
     model.to(select_device(device)).eval()
     meta = {k: v for k, v in ckpt.items() if k not in ("model", "optimizer", "scheduler", "scaler", "rng", "losses")}
     meta["path"] = str(path)
@@ -71,15 +71,11 @@ class _Images:
         return len(self.image_ids)
 
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, int]:
-        from alc_data.train.data import normalize_image
-
         return index, normalize_image(self.ws.load_image(self.image_ids[index])), self.multiple
 
 
 def _resolve_model(ws: Workspace, model_or_checkpoint, device):
     import torch
-
-    from alc_data.models import select_device
 
     if isinstance(model_or_checkpoint, torch.nn.Module):
         model = model_or_checkpoint
@@ -89,8 +85,6 @@ def _resolve_model(ws: Workspace, model_or_checkpoint, device):
     else:
         model, meta = load_model(model_or_checkpoint, device=device)
         name = f"{meta['model_name']} ({meta['path']})"
-        from alc_data.train.checkpoint import check_checkpoint_classes
-
         check_checkpoint_classes(meta, meta["path"], ws.class_names)
     return model, name
 
@@ -108,10 +102,8 @@ def iter_logits(
     import torch
     import torch.nn.functional as F
 
-    from alc_data.models import input_multiple
-
     if int(batch_size) < 1:
-        raise AlcError(f"batch_size must be ≥ 1, got {batch_size}")
+        raise InvalidInput(f"batch_size must be ≥ 1, got {batch_size}")
     image_ids = list(image_ids)
     if not image_ids:
         return
@@ -139,7 +131,7 @@ def iter_logits(
                 if logits.shape[-2:] != x.shape[-2:]:
                     logits = F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
                 if logits.shape[1] != ws.num_classes:
-                    raise AlcError(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.num_classes}")
+                    raise InvalidInput(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.num_classes}")
             for j, (index, (h, w)) in enumerate(zip(indices, sizes)):
                 yield image_ids[index], logits[j, :, :h, :w]
             del logits, x

@@ -7,7 +7,15 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
+from alc_data.ingest.base import sha256_file
+
+SAM_HINT = (
+    "a SAM ViT-H/L/B .pth from segment-anything's model checkpoints (sam_vit_h_4b8939.pth, sam_vit_l_0b3195.pth, "
+    "sam_vit_b_01ec64.pth), a Hugging Face SAM folder, or a hub id such as facebook/sam-vit-huge (resolved "
+    "through the Hugging Face cache)"
+)
+"""What a SAM checkpoint may be, for error messages."""
 
 
 def resolve_device(device: str | None = "auto") -> str:
@@ -18,9 +26,9 @@ def resolve_device(device: str | None = "auto") -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise AlcError(f"--device {device}: no CUDA GPU is visible; use --device cpu or auto")
+        raise InvalidInput(f"--device {device}: no CUDA GPU is visible; use --device cpu or auto")
     if device != "cpu" and not device.startswith("cuda"):
-        raise AlcError(f"--device {device!r}: use auto, cpu or cuda")
+        raise InvalidInput(f"--device {device!r}: use auto, cpu or cuda")
     return device
 
 
@@ -49,8 +57,6 @@ def fingerprint_path(path: str | os.PathLike) -> dict[str, Any]:
     """{"path", "sha256"} of a checkpoint file, or of a folder (config.json + weight files)."""
     import hashlib
 
-    from alc_data.ingest.base import sha256_file
-
     p = Path(path).resolve()
     if p.is_file():
         return {"path": str(p), "sha256": sha256_file(p)}
@@ -66,19 +72,19 @@ def fingerprint_path(path: str | os.PathLike) -> dict[str, Any]:
 def check_hf_folder(path: Path, model_types: Sequence[str], what: str, hint: str) -> dict[str, Any]:
     """The parsed config.json of a Hugging Face model folder, or AlcError naming what is expected."""
     if not path.exists():
-        raise AlcError(f"{path}: {what} not found; expected {hint}")
+        raise NotFound(f"{path}: {what} not found; expected {hint}")
     if not path.is_dir():
-        raise AlcError(f"{path}: is a file; expected {hint}")
+        raise InvalidInput(f"{path}: is a file; expected {hint}")
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
-        raise AlcError(f"{path}: no config.json in this folder; expected {hint}")
+        raise InvalidInput(f"{path}: no config.json in this folder; expected {hint}")
     try:
         cfg = json.loads(cfg_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AlcError(f"{cfg_path}: unreadable config ({exc}); re-download {what}") from None
+        raise InvalidInput(f"{cfg_path}: unreadable config ({exc}); re-download {what}") from None
     mtype = cfg.get("model_type") if isinstance(cfg, dict) else None
     if mtype not in model_types:
-        raise AlcError(f"{cfg_path}: model_type {mtype!r} is not {what} ({', '.join(model_types)}); expected {hint}")
+        raise InvalidInput(f"{cfg_path}: model_type {mtype!r} is not {what} ({', '.join(model_types)}); expected {hint}")
     return cfg
 
 

@@ -1,7 +1,7 @@
 """Grounded-SAM for a batch of images, with no workspace in it: GroundingDINO boxes → SAM masks → label maps.
 
 :func:`pseudo_label_images` is the per-image step of ``alc-data pseudo-label``
-(:mod:`alc_data.foundation.pseudo_label` drives it over a workspace, in this process or on Ray's
+(:mod:`alc_data.pseudo_label` drives it over a workspace, in this process or on Ray's
 actors); :func:`load_models` loads the two models once per process, and each image's result is
 staged with :func:`save_staged` so an interrupted run resumes.
 """
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from alc_data.errors import AlcError
-from alc_data.foundation.detector import Detections
+from alc_data.errors import InvalidInput, WorkspaceDamaged
+from alc_data.foundation.detector import Detections, GroundingDinoDetector
+from alc_data.foundation.hub import PinnedSnapshot
 from alc_data.foundation.paint import paint_masks
-
-if TYPE_CHECKING:
-    from alc_data.foundation.hub import PinnedSnapshot
+from alc_data.foundation.sam import load_sam
+from alc_data.io.atomic import atomic_write_bytes
 
 
 class BoxDetector(Protocol):
@@ -58,14 +58,14 @@ def pseudo_label_images(
     """
     dets = detector.detect(list(images), prompts, box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou)
     if len(dets) != len(images):
-        raise AlcError(f"detector returned {len(dets)} results for {len(images)} images")
+        raise InvalidInput(f"detector returned {len(dets)} results for {len(images)} images")
     out = []
     for image, det in zip(images, dets):
         h, w = image.shape[:2]
         masks = masker.masks_from_boxes(image, det.boxes) if len(det) else np.zeros((0, h, w), dtype=bool)
         masks = np.asarray(masks, dtype=bool)
         if masks.shape != (len(det), h, w):
-            raise AlcError(f"mask predictor returned shape {masks.shape} for {len(det)} boxes on a {h}×{w} image")
+            raise InvalidInput(f"mask predictor returned shape {masks.shape} for {len(det)} boxes on a {h}×{w} image")
         labels, instances, sources = paint_masks(masks, det.classes, scores=det.scores, background=background)
         inst_classes = np.asarray(det.classes, dtype=np.int64)[sources]
         out.append(
@@ -77,8 +77,6 @@ def pseudo_label_images(
 
 def save_staged(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Stage one image's result (the dict of :func:`pseudo_label_images`) at ``path``, atomically."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     buf = io.BytesIO()
     named: dict[str, Any] = dict(arrays)  # numpy types **kwds as arrays or the bool allow_pickle
     np.savez_compressed(buf, **named)
@@ -91,7 +89,7 @@ def load_staged(path: Path) -> dict[str, np.ndarray]:
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError) as exc:
-        raise AlcError(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
+        raise WorkspaceDamaged(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
 
 
 def load_models(
@@ -100,8 +98,6 @@ def load_models(
 ) -> tuple[BoxDetector, MaskPredictor]:
     """The detector and SAM, loaded from their local folders / files or pinned hub snapshots (model
     objects are used as given)."""
-    from alc_data.foundation.hub import PinnedSnapshot
-
     det: BoxDetector
     masker: MaskPredictor
     if isinstance(detector, PinnedSnapshot):
@@ -109,14 +105,10 @@ def load_models(
     if isinstance(sam, PinnedSnapshot):
         sam = sam.local("SAM checkpoint")
     if isinstance(detector, Path):
-        from alc_data.foundation.detector import GroundingDinoDetector
-
         det = GroundingDinoDetector.load(detector, device=device, amp=amp)
     else:
         det = detector
     if isinstance(sam, Path):
-        from alc_data.foundation.sam import load_sam
-
         masker = load_sam(sam, model_type=sam_type, device=device, amp=amp)
     else:
         masker = sam

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict
+from alc_data.io.atomic import atomic_write_bytes
 
 
 def check_resumable(stage: Path, settings: dict[str, Any], what: str) -> bool:
@@ -25,15 +26,13 @@ def check_resumable(stage: Path, settings: dict[str, Any], what: str) -> bool:
     now = json.loads(json.dumps(settings, default=str))
     if before != now:
         diff = sorted(k for k in now if (before or {}).get(k) != now[k])
-        raise AlcError(f"{stage}: holds {what} made with other settings ({', '.join(diff) or 'unreadable settings'}); "
+        raise Conflict(f"{stage}: holds {what} made with other settings ({', '.join(diff) or 'unreadable settings'}); "
                        "re-run with the same settings, or delete that folder to start over")
     return True
 
 
 def record_settings(stage: Path, settings: dict[str, Any]) -> None:
     """Create ``stage`` and write the settings its results are made with."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     stage.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(stage / "settings.json", json.dumps(settings, indent=2, default=str).encode())
 

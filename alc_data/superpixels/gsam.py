@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
+from alc_data.superpixels.imported import imported
 
 
 @SUPERPIXEL_METHODS.register("gsam")
@@ -35,13 +36,11 @@ def gsam_superpixels(
 ) -> np.ndarray:
     """Instance map of ``context.image_id`` from set ``source`` with ``policy`` skip or fill →
     (H, W) int32 (see the module doc); ``image`` is (H, W, 3) uint8 RGB."""
-    from alc_data.superpixels.imported import imported
-
     if context is None:
-        raise AlcError("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
+        raise InvalidInput("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
     ws = context.workspace
     if not any(s.name == str(source) for s in ws.superpixel_sets()):
-        raise AlcError(
+        raise NotFound(
             f"no superpixel set {source!r} in {ws.root}; run `alc-data pseudo-label` first "
             "(or pass --param source=SET naming its --instances-set)"
         )
