@@ -78,7 +78,7 @@ def random_image(seed: int, K: int = 4, H: int = 9, W: int = 11):
     return probs, labels, sp
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", ["numba", "numpy", "torch"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_weighted_sim_and_a2lc_equal_the_loop(backend, seed):
     from alc_data.scoring import score_superpixels

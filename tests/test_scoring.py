@@ -357,7 +357,7 @@ def test_bad_inputs_raise_alc_error():
     bad[5, 5] = 200
     with pytest.raises(AlcError, match=r"value 7 on 6 pixels \(and 1 other"):
         score_superpixels(probs, bad, sp)
-    with pytest.raises(AlcError, match="choose one of: cil, entropy, lcil"):
+    with pytest.raises(AlcError, match="choose one of: a2lc, cil, entropy, lcil"):
         score_superpixels(probs, labels, sp, acquisition="nope")
     with pytest.raises(AlcError, match="integers"):
         score_superpixels(probs, labels.astype(np.float32), sp)

@@ -32,12 +32,17 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "entropy": ("rep",),
     "margin": ("rep",),
     "softmin": (),
+    "a2lc": (),
 }
 """What each acquisition reads from the context (``"rep"``: rep(s); ``"u"``: u(x); ``"sim"``: the
 cosines to f(rep(s)) with u). A lazy context computes only these; an acquisition missing here is
 assumed to read everything."""
 
 ALL_NEEDS = ("sim",)
+
+WEIGHTED = ("sim", "a2lc")
+"""Acquisitions that sum a per-pixel term over the region, so a class weight per pixel (ABC,
+:mod:`alc_data.scoring.balance`) can multiply it; ``a2lc`` has it built in."""
 
 SOFTMIN_TEMPERATURE = 0.1
 """Temperature of the ``softmin`` baseline (cleanlab's default for segmentation scores)."""
@@ -65,6 +70,14 @@ def sim(ctx: ScoringContext) -> np.ndarray:
     The paper's choice (Kim et al., ICML 2024).
     """
     return ctx.sim_sum()
+
+
+@ACQUISITIONS.register("a2lc")
+def a2lc(ctx: ScoringContext) -> np.ndarray:
+    """A2LC's score (AAAI 2026): sum over x in s of cos(f(x), m(s)) w[y(x)] u(x), with m(s) the mean of
+    f over the pixels predicted as dom(s) (instead of SIM's f(rep(s))) and w the class-balanced weight
+    (the context's ``class_weights``; 1 when none are given)."""
+    return ctx.a2lc_sum()
 
 
 @ACQUISITIONS.register("random")

@@ -19,7 +19,7 @@ BACKENDS = ("auto", "numba", "numpy", "torch")
 
 def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | None = None,
                   seed: int = 0, backend: str = "auto", representative: str = "pool",
-                  from_logits: bool = False) -> ScoringContext:
+                  from_logits: bool = False, class_weights: Any = None) -> ScoringContext:
     """Validate the inputs of one image and compute its pool.
 
     Args:
@@ -40,6 +40,8 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
         from_logits: ``probs`` holds the model's (K, H, W) logits; the softmax over classes is
             taken here (on the tensors' device with the torch path, for the candidate pixels only,
             so no probability map is copied to the host).
+        class_weights: None, or (K,) non-negative finite weights per class that multiply each pixel's
+            term of the summed acquisitions (``sim``, ``a2lc``): ABC.
     """
     if representative not in REPRESENTATIVES:
         raise InvalidInput(
@@ -76,10 +78,24 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
             for x in (probs, labels, superpixels)
         )
     K, H, W = validate_inputs(probs, labels, superpixels)
+    weights = None if class_weights is None else check_class_weights(class_weights, K)
     if backend == "torch":
-        return TorchContext(probs, labels, superpixels, K, H, W, image_id, int(seed), representative,
-                             from_logits=from_logits)
+        ctx: ScoringContext = TorchContext(probs, labels, superpixels, K, H, W, image_id, int(seed), representative,
+                                           from_logits=from_logits)
+        ctx.class_weights = weights
+        return ctx
     if from_logits:
         probs = softmax_classes(probs)
     cls = NumpyContext if backend == "numpy" else FusedContext
-    return cls(probs, labels, superpixels, K, H, W, image_id, int(seed), representative)
+    ctx = cls(probs, labels, superpixels, K, H, W, image_id, int(seed), representative)
+    ctx.class_weights = weights
+    return ctx
+
+
+def check_class_weights(class_weights: Any, num_classes: int) -> np.ndarray:
+    """``class_weights`` as a (K,) float64 array; a one-line error unless it has K finite values >= 0."""
+    w = np.asarray(class_weights, dtype=np.float64)
+    if w.shape != (num_classes,) or not np.isfinite(w).all() or (w < 0).any():
+        raise InvalidInput(f"class_weights must be {num_classes} finite non-negative numbers (one per class), "
+                           f"got shape {w.shape}")
+    return w

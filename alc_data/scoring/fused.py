@@ -138,7 +138,12 @@ class FusedContext(ScoringContext):
         return self._run("u")[3]
 
     def sim_sum(self) -> np.ndarray:
+        if self.class_weights is not None:
+            return self._per_pixel().sim_sum()
         return self._run("sim")[4]
+
+    def a2lc_sum(self) -> np.ndarray:
+        return self._per_pixel().a2lc_sum()
 
     def softmin_quality(self, temperature: float) -> np.ndarray:
         from alc_data.scoring import kernels
@@ -161,6 +166,7 @@ class FusedContext(ScoringContext):
             K, (H, W) = self.num_classes, self.shape
             self._numpy = NumpyContext(*self._inputs, K, H, W, self.image_id, self.seed,
                                         self.representative)
+            self._numpy.class_weights = self.class_weights
         return self._numpy
 
     def uncertainty(self) -> np.ndarray:
@@ -171,6 +177,12 @@ class FusedContext(ScoringContext):
 
     def self_confidence(self) -> tuple[np.ndarray, np.ndarray]:
         return self._per_pixel().self_confidence()
+
+    def current_class(self) -> np.ndarray:
+        return self._per_pixel().current_class()
+
+    def cos_to_mean(self) -> np.ndarray:
+        return self._per_pixel().cos_to_mean()
 
     def at_rep(self, values: Any) -> np.ndarray:
         return self._per_pixel().at_rep(values)

@@ -199,6 +199,9 @@ class ScoringContext:
     dominant: np.ndarray
     rep_flat: np.ndarray
     label_at_rep: np.ndarray
+    class_weights: np.ndarray | None = None
+    """(K,) float64 weight per class multiplying each pixel's term of the summed acquisitions (sim,
+    a2lc): A2LC's class-balanced weight (:mod:`alc_data.scoring.balance`); None = 1."""
 
     @property
     def rep_row(self) -> np.ndarray:
@@ -229,6 +232,23 @@ class ScoringContext:
     def at_rep(self, values: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def current_class(self) -> Any:  # pragma: no cover - abstract
+        """y(x) per pixel: the label, or pred(x) where the label is void (int64)."""
+        raise NotImplementedError
+
+    def cos_to_mean(self) -> Any:  # pragma: no cover - abstract
+        """cos(f(x), m(s)) per pixel, m(s) the mean of f over s' (float64)."""
+        raise NotImplementedError
+
+    def pixel_weights(self) -> Any:
+        """w[y(x)] per pixel from :attr:`class_weights` (float64, same backend as the pixels)."""
+        y = self.current_class()
+        if _is_tensor(y):
+            import torch
+
+            return torch.as_tensor(self.class_weights, dtype=torch.float64, device=y.device)[y]
+        return np.asarray(self.class_weights, dtype=np.float64)[y]
+
     @property
     def rep_probs(self) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -248,8 +268,20 @@ class ScoringContext:
         return self.segment_sum(self.uncertainty())
 
     def sim_sum(self) -> np.ndarray:
-        """Sum over x in s of cos(f(rep(s)), f(x)) u(x), (S,) float64."""
-        return self.segment_sum(self.cos_to_rep() * self.uncertainty())
+        """Sum over x in s of cos(f(rep(s)), f(x)) u(x), times w[y(x)] with :attr:`class_weights`;
+        (S,) float64."""
+        terms = self.cos_to_rep() * self.uncertainty()
+        if self.class_weights is not None:
+            terms = terms * self.pixel_weights()
+        return self.segment_sum(terms)
+
+    def a2lc_sum(self) -> np.ndarray:
+        """A2LC's score: sum over x in s of cos(f(x), m(s)) w[y(x)] u(x) (w = 1 without
+        :attr:`class_weights`), (S,) float64."""
+        terms = self.cos_to_mean() * self.uncertainty()
+        if self.class_weights is not None:
+            terms = terms * self.pixel_weights()
+        return self.segment_sum(terms)
 
     def softmin_quality(self, temperature: float) -> np.ndarray:
         """Softmin over the non-void pixels of s of c(x) = f(x)[label(x)]; NaN where all are void."""

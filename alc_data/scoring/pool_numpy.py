@@ -122,6 +122,8 @@ class NumpyContext(ScoringContext):
         self._nf = np.empty(n, dtype=self._F.dtype)  # max(|f(x)|, COS_EPS)
         self._dominant = np.empty(S, dtype=np.int64)
         self._rep_pos = np.empty(S, dtype=np.int64)
+        self._mean = np.empty((self.num_classes, S), dtype=np.float64)  # m(s)
+        self._mean_norm = np.empty(S, dtype=np.float64)  # max(|m(s)|, COS_EPS)
         for a, b, p0, p1 in self._batches:
             self._pool_batch(a, b, p0, p1)
         if self.representative == "random":
@@ -169,12 +171,12 @@ class NumpyContext(ScoringContext):
             )
         nf = np.maximum(nf, COS_EPS)
         self._nf[p0:p1] = nf
-        if self.representative == "random":
-            return
-
         # m(s): float64 sums over s'.
         m = np.add.reduceat(F * in_sp, starts, axis=1, dtype=np.float64) / n_dom
         nm = np.maximum(np.sqrt(np.einsum("ks,ks->s", m, m)), COS_EPS)
+        self._mean[:, a:b], self._mean_norm[a:b] = m, nm
+        if self.representative == "random":
+            return
 
         # cos(f(x), m(s)) over s' in the work dtype; rep(s) then decided in float64.
         cos = np.einsum("kn,kn->n", F, np.repeat(m.astype(F.dtype), counts, axis=1))
@@ -201,6 +203,20 @@ class NumpyContext(ScoringContext):
             frep = np.take(self._F, rep, axis=1)
             dot = np.einsum("kn,kn->n", F, np.repeat(frep, counts, axis=1))
             out[p0:p1] = dot / (self._nf[p0:p1] * np.repeat(self._nf[rep], counts))
+        return out
+
+    def current_class(self) -> np.ndarray:
+        """y(x): the label, pred(x) where it is void, (n,) int64."""
+        return np.where(self._labels == IGNORE_INDEX, self._pool()._pred, self._labels)
+
+    def cos_to_mean(self) -> np.ndarray:
+        """cos(f(x), m(s)) for every pixel x of s, (n,) float64."""
+        out = np.empty(self._n, dtype=np.float64)
+        self._pool()
+        for a, b, p0, p1 in self._batches:
+            counts = self._counts[a:b]
+            dot = np.einsum("kn,kn->n", self._F[:, p0:p1].astype(np.float64), np.repeat(self._mean[:, a:b], counts, axis=1))
+            out[p0:p1] = dot / (self._nf[p0:p1].astype(np.float64) * np.repeat(self._mean_norm[a:b], counts))
         return out
 
     def self_confidence(self) -> tuple[np.ndarray, np.ndarray]:

@@ -45,6 +45,7 @@ class TorchContext(ScoringContext):
             self.dominant = self.rep_flat = self.label_at_rep = np.empty(0, dtype=np.int64)
             self._pred = self._labels
             self._nf = F.new_zeros(0)
+            self._cos_mean = F.new_zeros(0)
             self._rep_pos = pix
             return
 
@@ -68,6 +69,7 @@ class TorchContext(ScoringContext):
         nf = nf.clamp_min(COS_EPS)
         self._nf = nf
         cos = (F * m[:, seg]).sum(0) / (nf * nm[seg])
+        self._cos_mean = cos
         cos = torch.where(in_sp, cos, torch.full_like(cos, -torch.inf))
         segmax = torch.full((S,), -torch.inf, dtype=cos.dtype, device=device)
         segmax.scatter_reduce_(0, seg, cos, reduce="amax")
@@ -91,6 +93,13 @@ class TorchContext(ScoringContext):
             y = torch.where(self._labels == IGNORE_INDEX, self._pred, self._labels)
             self._u = 1.0 - self._F.gather(0, y[None, :])[0]
         return self._u
+
+    def current_class(self) -> Any:
+        torch = self._torch
+        return torch.where(self._labels == IGNORE_INDEX, self._pred, self._labels)
+
+    def cos_to_mean(self) -> Any:
+        return self._cos_mean.to(self._torch.float64)
 
     def cos_to_rep(self) -> Any:
         frep = self._F[:, self._rep_pos]

@@ -6,7 +6,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS
+from alc_data.errors import InvalidInput
+from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS, WEIGHTED
 from alc_data.scoring.backends import build_context
 from alc_data.scoring.pool import ScoringContext
 from alc_data.scoring.table import ScoreTable
@@ -25,6 +26,13 @@ def _table(ctx: ScoringContext, scores: np.ndarray) -> ScoreTable:
     )
 
 
+def refuse_weights(acquisition: str, class_weights: Any) -> None:
+    """A one-line error when class weights (``--balance``) meet an acquisition that sums no per-pixel term."""
+    if class_weights is not None and acquisition not in WEIGHTED:
+        raise InvalidInput(f"--balance weighs each pixel's term of a summed acquisition ({', '.join(WEIGHTED)}); "
+                           f"{acquisition!r} sums none: drop --balance or use --acquisition sim")
+
+
 def score_superpixels(
     probs: Any,
     labels: Any,
@@ -36,6 +44,7 @@ def score_superpixels(
     backend: str = "auto",
     representative: str = "pool",
     from_logits: bool = False,
+    class_weights: Any = None,
 ) -> ScoreTable:
     """Score every candidate superpixel of one image; higher score = ask first.
 
@@ -59,6 +68,8 @@ def score_superpixels(
         from_logits: ``probs`` holds the model's (K, H, W) logits instead of probabilities; the
             softmax is fused into scoring (with CUDA tensors: on the GPU, only the per-superpixel
             rows come back to the host).
+        class_weights: None, or (K,) weights per class multiplying each pixel's term of ``sim`` (ABC,
+            :mod:`alc_data.scoring.balance`) or ``a2lc``; refused with any other acquisition.
 
     Returns:
         A :class:`ScoreTable` with one row per candidate superpixel (id >= 0, area > 0), sorted by
@@ -69,8 +80,10 @@ def score_superpixels(
             >= K other than ``IGNORE_INDEX``, NaN/inf probabilities.
     """
     fn = ACQUISITIONS.get(acquisition)
+    refuse_weights(acquisition, class_weights)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
-                        representative=representative, from_logits=from_logits)
+                        representative=representative, from_logits=from_logits,
+                        class_weights=class_weights)
     ctx.require("rep", *NEEDS.get(acquisition, ALL_NEEDS))
     return _table(ctx, fn(ctx))
 
@@ -86,6 +99,7 @@ def superpixel_scores(
     backend: str = "auto",
     representative: str = "pool",
     from_logits: bool = False,
+    class_weights: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The scores alone: ``(superpixel_ids (S,) int64, scores (S,) float64)``, no table.
 
@@ -95,8 +109,10 @@ def superpixel_scores(
     unnoticed: nothing else is read.)
     """
     fn = ACQUISITIONS.get(acquisition)
+    refuse_weights(acquisition, class_weights)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
-                        representative=representative, from_logits=from_logits)
+                        representative=representative, from_logits=from_logits,
+                        class_weights=class_weights)
     ctx.require(*NEEDS.get(acquisition, ALL_NEEDS))
     return ctx.superpixel_ids, np.asarray(fn(ctx), dtype=np.float64)
 
@@ -112,6 +128,7 @@ def score_superpixels_many(
     backend: str = "auto",
     representative: str = "pool",
     from_logits: bool = False,
+    class_weights: Any = None,
 ) -> dict[str, ScoreTable]:
     """Like :func:`score_superpixels` for several acquisitions, computing the pool once.
 
@@ -119,7 +136,10 @@ def score_superpixels_many(
     """
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
     fns = {name: ACQUISITIONS.get(name) for name in names}
+    for name in names:
+        refuse_weights(name, class_weights)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
-                        representative=representative, from_logits=from_logits)
+                        representative=representative, from_logits=from_logits,
+                        class_weights=class_weights)
     ctx.require("rep", *(need for name in names for need in NEEDS.get(name, ALL_NEEDS)))
     return {name: _table(ctx, fn(ctx)) for name, fn in fns.items()}
