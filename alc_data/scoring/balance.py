@@ -14,11 +14,13 @@ the region, ``w[y(x)]`` with y(x) the current label, or the prediction where the
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
+from alc_data.progress import track
+from alc_data.workspace import Workspace
 
 
 def class_pixel_counts(
@@ -53,3 +55,19 @@ def abc_weights(counts: np.ndarray) -> np.ndarray:
     weights = np.zeros_like(n)
     weights[present] = (n[present].min() / n[present]) ** (imbalance ** 3)
     return weights
+
+
+def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str, image_ids: Sequence[str]) -> np.ndarray:
+    """ABC's (K,) weights for a round: pixel counts per current label (version ``version``) over the
+    covered pixels of ``image_ids`` whose region on ``superpixel_set`` was not asked in an earlier round.
+
+    One pass over the label and superpixel files, before any image is scored (so the Ray engine's
+    shards all use the same global weights)."""
+    asked: dict[str, list[int]] = {}
+    for image_id, sp_id in ws.ledger.asked(superpixel_set):
+        asked.setdefault(image_id, []).append(sp_id)
+    counts = np.zeros(ws.num_classes, np.int64)
+    for image_id in track(image_ids, "class counts (ABC)"):
+        counts += class_pixel_counts(ws.read_label(version, image_id), ws.read_superpixels(superpixel_set, image_id),
+                                     ws.num_classes, exclude=asked.get(image_id, ()))
+    return abc_weights(counts)
