@@ -42,11 +42,12 @@ AUTO_MIN_RELABELS = 3
 
 @dataclass(frozen=True)
 class LcmSettings:
-    """Training settings of the module (A2LC's defaults)."""
+    """Training settings of the module: A2LC's, except the learning rate (A2LC's 1e-4 is tuned for
+    1,000 answered regions a round; on the demo's 58, no region reached confidence 0.9 with it)."""
 
     epochs: int = 100
     batch_size: int = 8
-    lr: float = 1e-4
+    lr: float = 1e-3
     seed: int = 0
 
 
