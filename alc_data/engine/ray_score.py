@@ -18,18 +18,19 @@ from typing import Any, Sequence
 import numpy as np
 
 from alc_data.scoring.shards import Shard
+from alc_data.scoring.stream import ImageScoring
 from alc_data.workspace import Workspace
 
 
 class ScoreActor:
     """Ray Data callable class: ``{"index", "image_id"}`` batches → ``{"start", "images", "rows", "path"}``."""
 
-    def __init__(self, root: str, staging: str, source: dict[str, Any], options: dict[str, Any],
+    def __init__(self, root: str, staging: str, source: dict[str, Any], scoring: ImageScoring,
                  batch_size: int = 4, device: str | None = None) -> None:
         self.ws = Workspace(root)
         self.staging = Path(staging)
         self.source = source
-        self.options = options
+        self.scoring = scoring
         self.batch_size = batch_size
         self.device = device
         self.model = None
@@ -54,7 +55,7 @@ class ScoreActor:
             ids = [str(batch["image_id"][r]) for r in rows]
             stream = probability_stream(self.ws, self.source, ids, batch_size=self.batch_size, device=self.device,
                                         model=self.model)
-            shard = write_shard(self.staging, start, list(score_stream(self.ws, stream, **self.options)))
+            shard = write_shard(self.staging, start, list(score_stream(self.ws, stream, self.scoring)))
             for key, value in (("start", shard.start), ("images", shard.images), ("rows", shard.rows),
                                ("path", str(shard.path))):
                 out[key].append(value)
@@ -68,7 +69,7 @@ def score_shards_ray(
     staging: str | os.PathLike,
     *,
     source: dict[str, Any],
-    options: dict[str, Any],
+    scoring: ImageScoring,
     address: str | None = None,
     concurrency: int | None = None,
     batch_size: int = 4,
@@ -81,7 +82,7 @@ def score_shards_ray(
     from alc_data.engine import run_actor_pool
     from alc_data.scoring.shards import IMAGES_PER_SHARD
 
-    constructor = {"root": str(ws.root), "staging": str(staging), "source": source, "options": options,
+    constructor = {"root": str(ws.root), "staging": str(staging), "source": source, "scoring": scoring,
                    "batch_size": batch_size, "device": device}
     shards = []
     for out in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency,

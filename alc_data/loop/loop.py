@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alc_data.errors import AlcError
-from alc_data.loop.config import Recipe
+from alc_data.loop.config import AnswerSource, Recipe
+from alc_data.stages.correct import CorrectOptions, correct
+from alc_data.stages.score import score
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
 
@@ -155,19 +157,13 @@ class Loop:
         return None
 
     def _score(self, t: int, ckpt: Path, version: str, sp_set: str) -> int:
-        from alc_data.score_round import score_round
-
         rnd = self._ledger_round(t)
         if rnd is None:
             loop = self.recipe.loop
             self.log(f"round {t}: scoring with {loop.acquisition}, budget {loop.budget}")
-            res = score_round(
-                self.ws, checkpoint=ckpt, budget=loop.budget, acquisition=loop.acquisition,
-                superpixel_set=sp_set, label_version=version, split=loop.split, skip_asked=loop.skip_asked,
-                batch_size=loop.batch_size, seed=loop.seed + t, representative=loop.representative,
-                extra_params={"run": self.name, "loop_round": t}, **self.recipe.engine.options(),
-            )
-            rnd = res.round
+            options = loop.score_options(t, checkpoint=ckpt, label_version=version, superpixel_set=sp_set,
+                                         engine=self.recipe.engine, run=self.name)
+            rnd = score(self.ws, options).round
         self._round_state(t)["ledger_round"] = rnd
         self._save()
         return rnd
@@ -176,16 +172,17 @@ class Loop:
         rs["waiting"] = message
         self._save()
 
-    def _answer_source(self, t: int, rnd: int, answers_csv: Path | None) -> dict[str, Any] | None:
-        """Where round ``rnd``'s answers come from, as :func:`correct_round` arguments; None (and
+    def _correct_options(self, t: int, rnd: int, answers_csv: Path | None) -> CorrectOptions | None:
+        """The correct stage's options for round ``rnd`` (where its answers come from); None (and
         ``rs["waiting"]`` set) while people still have to answer in the browser or in a CSV file."""
         from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
         loop = self.recipe.loop
-        if loop.answers_from == "oracle":
-            return {"oracle": "gt", "oracle_mode": loop.oracle_mode, "annotator": "oracle"}
-        if loop.answers_from == "annotate":
+        checkpoint = rs.get("checkpoint")
+        if loop.answers_from is AnswerSource.ORACLE:
+            return loop.correct_options(rnd, checkpoint=checkpoint)
+        if loop.answers_from is AnswerSource.ANNOTATE:
             from alc_data.workspace.annotation import round_progress
 
             progress = round_progress(self.ws, rnd)
@@ -196,7 +193,7 @@ class Loop:
                     "again to continue"
                 ))
                 return None
-            return {}  # the answers already in the ledger
+            return loop.correct_options(rnd, checkpoint=checkpoint)  # the answers already in the ledger
         if answers_csv is None:
             path = self.paths.root / f"round-{t:02d}" / "queries.csv"
             if not path.exists():  # never over a file people may be filling in
@@ -207,24 +204,22 @@ class Loop:
                 f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
             ))
             return None
-        return {"answers_csv": answers_csv, "annotator": os.environ.get("USER", "annotator")}
+        return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_csv,
+                                    annotator=os.environ.get("USER", "annotator"))
 
     def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
-        from alc_data.correction.correct import correct_round
-
         rs = self._round_state(t)
         out = self.ws.ledger.round(rnd).output_version
         if out:
             rs["version"] = out
             self._save()
             return out
-        source = self._answer_source(t, rnd, answers_csv)
-        if source is None:
+        options = self._correct_options(t, rnd, answers_csv)
+        if options is None:
             return None
-        loop = self.recipe.loop
-        res = correct_round(self.ws, round_no=rnd, tau=loop.tau, expand=loop.expand, checkpoint=rs.get("checkpoint"), **source)
+        res = correct(self.ws, options)
         applied = res.applied
         version = applied.version if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
 
@@ -643,8 +644,14 @@ class _TorchContext(ScoringContext):
 # -------------------------------------------------------------------------------------------------
 
 
-REPRESENTATIVES = ("pool", "random")
-"""How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
+class Representative(TextChoice):
+    """How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
+
+    POOL = "pool"
+    RANDOM = "random"
+
+
+REPRESENTATIVES = Representative.values()
 
 
 def random_offsets(counts: np.ndarray, seed: int, image_id: str) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS
+from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS, AcquisitionName, acquisition_name
 from alc_data.scoring.backends import build_context
 from alc_data.scoring.pool import ScoringContext
 from alc_data.scoring.table import ScoreTable
@@ -68,6 +68,24 @@ def score_superpixels(
         AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values
             >= K other than ``IGNORE_INDEX``, NaN/inf probabilities.
     """
+    return score_table(probs, labels, superpixels, acquisition=acquisition_name(acquisition), seed=seed,
+                       image_id=image_id, backend=backend, representative=representative, from_logits=from_logits)
+
+
+def score_table(
+    probs: Any,
+    labels: Any,
+    superpixels: Any,
+    *,
+    acquisition: AcquisitionName,
+    seed: int = 0,
+    image_id: str | None = None,
+    backend: str = "auto",
+    representative: str = "pool",
+    from_logits: bool = False,
+) -> ScoreTable:
+    """:func:`score_superpixels` for an acquisition name checked already (the score stage calls it
+    for every image and checked the name once, in :class:`alc_data.stages.score.ScoreOptions`)."""
     fn = ACQUISITIONS.get(acquisition)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
@@ -94,7 +112,7 @@ def superpixel_scores(
     never builds the pool. (With ``softmin`` this way, NaN in classes other than the labels' goes
     unnoticed: nothing else is read.)
     """
-    fn = ACQUISITIONS.get(acquisition)
+    fn = ACQUISITIONS.get(acquisition_name(acquisition))
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
     ctx.require(*NEEDS.get(acquisition, ALL_NEEDS))
@@ -118,7 +136,7 @@ def score_superpixels_many(
     ``acquisitions`` defaults to every registered name. Returns ``{name: ScoreTable}``.
     """
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
-    fns = {name: ACQUISITIONS.get(name) for name in names}
+    fns = {name: ACQUISITIONS.get(acquisition_name(name)) for name in names}
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
     ctx.require("rep", *(need for name in names for need in NEEDS.get(name, ALL_NEEDS)))
