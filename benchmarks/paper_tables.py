@@ -164,7 +164,7 @@ def multi_round(base, tmp: Path, acquisition: str, *, checkpoint, args: argparse
     })
     table = Loop(ws, recipe, name=f"paper-{acquisition}", log=lambda m: None).run()
     shutil.rmtree(ws.root)
-    return {"rounds": table["rounds"]}
+    return {"rounds": table.to_dict()["rounds"]}
 
 
 def run_seed(seed: int, args: argparse.Namespace, tmp: Path, log: Callable[[str], None]) -> dict[str, Any]:

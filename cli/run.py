@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, SetOpt, WorkspaceOpt, console, print_json
 
+if TYPE_CHECKING:  # the loop's modules are imported when a command runs: `alc-data --help` stays fast
+    from alc_data.loop.table import RunTable
 
-def round_table(table: dict[str, Any], title: str | None = None):
+
+def round_table(table: RunTable, title: str | None = None) -> Any:
     """A rich table of a run's rounds."""
     from rich import box
     from rich.table import Table
 
-    t = Table(title=title or f"{table['run']} ({table['acquisition']})", box=box.SIMPLE_HEAD)
-    measured = any(r.get("measured_median_seconds") is not None for r in table["rounds"])
+    t = Table(title=title or f"{table.run} ({table.acquisition})", box=box.SIMPLE_HEAD)
+    measured = any(r.measured_median_seconds is not None for r in table.rounds)
     cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes", *(("measured s/query",) if measured else ()),
             "data mIoU", "model mIoU")
     for col in cols:
@@ -25,12 +28,12 @@ def round_table(table: dict[str, Any], title: str | None = None):
     if measured:
         t.caption += "; measured: median seconds per query answered in `alc-data annotate`"
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
-    for r in table["rounds"]:
+    for r in table.rounds:
         t.add_row(
-            str(r["round"]), r["label_version"], str(r["clicks"]), str(r["accepted"]), str(r["corrected"]),
-            f"{r['minutes_correction_queries']:.1f}",
-            *((fmt(r.get("measured_median_seconds")),) if measured else ()),
-            fmt(r["data_miou"]), fmt(r["model_miou"]),
+            str(r.round), r.label_version, str(r.clicks), str(r.accepted), str(r.corrected),
+            f"{r.minutes_correction_queries:.1f}",
+            *((fmt(r.measured_median_seconds),) if measured else ()),
+            fmt(r.data_miou), fmt(r.model_miou),
         )
     return t
 
@@ -52,11 +55,11 @@ def run(
     log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
     table = Loop(ws, checked, name=name, log=log).run(answers_csv=answers)
     if as_json:
-        print_json(table)
+        print_json(table.to_dict())
         return
     console().print(round_table(table))
-    if not table["waiting_for_answers"]:
-        typer.echo(f"plot: {Path(table['run_dir']) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
+    if not table.waiting_for_answers:
+        typer.echo(f"plot: {Path(table.run_dir) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
 
 
 def register(app: typer.Typer) -> None:

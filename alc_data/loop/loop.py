@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from alc_data.errors import AlcError
 from alc_data.loop.config import AnswerSource, Recipe
+from alc_data.loop.table import RoundRow, RunTable, plot_runs
 from alc_data.stages.correct import CorrectOptions, correct
 from alc_data.stages.score import score
 from alc_data.workspace import Workspace
@@ -241,14 +242,14 @@ class Loop:
         return ev
 
     # ---------------------------------------------------------------- the loop
-    def run(self, *, answers_csv: Path | None = None) -> dict[str, Any]:
+    def run(self, *, answers_csv: Path | None = None) -> RunTable:
         """Run (or resume) every round; returns the round table. Stops early when waiting for answers.
 
         Holds the workspace's write lock for the whole run."""
         with self.ws.writing(f"run {self.name}"):
             return self._run(answers_csv=answers_csv)
 
-    def _run(self, *, answers_csv: Path | None) -> dict[str, Any]:
+    def _run(self, *, answers_csv: Path | None) -> RunTable:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if self.state.get("start_version") is None:
@@ -286,7 +287,7 @@ class Loop:
                 return t
         return 0
 
-    def table(self, *, waiting: bool = False) -> dict[str, Any]:
+    def table(self, *, waiting: bool = False) -> RunTable:
         """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU."""
         from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
         from alc_data.workspace.annotation import round_progress
@@ -305,54 +306,23 @@ class Loop:
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
             measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 and rnd is not None else None
-            rows.append({
-                "round": t,
-                "label_version": self.state["start_version"] if t == 0 else self._round_state(t)["version"],
-                "clicks": clicks,
-                "accepted": accepted,
-                "corrected": corrected,
-                "minutes_correction_queries": round(clicks * SECONDS_PER_CORRECTION_QUERY / 60, 2),
-                "minutes_classification_queries": round(clicks * SECONDS_PER_CLASSIFICATION_QUERY / 60, 2),
-                "measured_median_seconds": measured,
-                "data_miou": ev.get("data_miou"),
-                "model_miou": ev.get("model_miou"),
-            })
-        out = {"run": self.name, "acquisition": self.recipe.loop.acquisition, "waiting_for_answers": waiting,
-               "run_dir": str(self.paths.root), "rounds": rows}
-        _write_json(self.paths.root / "rounds.json", out)
+            rows.append(RoundRow(
+                round=t,
+                label_version=self.state["start_version"] if t == 0 else self._round_state(t)["version"],
+                clicks=clicks,
+                accepted=accepted,
+                corrected=corrected,
+                minutes_correction_queries=round(clicks * SECONDS_PER_CORRECTION_QUERY / 60, 2),
+                minutes_classification_queries=round(clicks * SECONDS_PER_CLASSIFICATION_QUERY / 60, 2),
+                measured_median_seconds=measured,
+                data_miou=ev.get("data_miou"),
+                model_miou=ev.get("model_miou"),
+            ))
+        out = RunTable(run=self.name, acquisition=str(self.recipe.loop.acquisition), waiting_for_answers=waiting,
+                       run_dir=str(self.paths.root), rounds=tuple(rows))
+        _write_json(self.paths.root / "rounds.json", out.to_dict())
         return out
 
-    def plot(self, table: dict[str, Any]) -> Path:
+    def plot(self, table: RunTable) -> Path:
         """PNG of data and model mIoU against clicks."""
         return plot_runs([table], self.paths.root / "miou.png")
-
-
-def plot_runs(tables: list[dict[str, Any]], path: Path) -> Path:
-    """Plot data mIoU (solid) and model mIoU (dashed) against clicks for one or more runs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for table in tables:
-        rows = table["rounds"]
-        x = [r["clicks"] for r in rows]
-        label = table.get("acquisition", table.get("run"))
-        line = None
-        if any(r["data_miou"] is not None for r in rows):
-            (line,) = ax.plot(x, [r["data_miou"] for r in rows], marker="o", label=f"{label}: data mIoU")
-        if any(r["model_miou"] is not None for r in rows):
-            ax.plot(x, [r["model_miou"] for r in rows], marker="s", linestyle="--",
-                    color=line.get_color() if line else None, label=f"{label}: model mIoU")
-    ax.set_xlabel("clicks (correction queries)")
-    ax.set_ylabel("mIoU (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
