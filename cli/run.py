@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
+from alc_data.loop.config import ANSWER_SOURCES
+from alc_data.loop.table import RunTable
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, SetOpt, WorkspaceOpt, console, print_json
-
-if TYPE_CHECKING:  # the loop's modules are imported when a command runs: `alc-data --help` stays fast
-    from alc_data.loop.table import RunTable
 
 
 def round_table(table: RunTable, title: str | None = None) -> Any:
@@ -44,7 +43,7 @@ def run(
     overrides: SetOpt = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the recipe's name).")] = None,
     answers: Annotated[Optional[Path], typer.Option("--answers", help="Answers CSV for the round waiting for people.")] = None,
-    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help="oracle, csv or annotate (overrides loop.answers_from).")] = None,
+    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help=f"{', '.join(ANSWER_SOURCES[:-1])} or {ANSWER_SOURCES[-1]} (overrides loop.answers_from).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run rounds of train → score → query → correct → eval; re-run the same command to resume."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alc_data.results import JsonResult
 
@@ -51,10 +52,12 @@ def plot_runs(tables: list[RunTable], path: Path) -> Path:
         x = [r.clicks for r in rows]
         label = table.acquisition or table.run
         line = None
-        if any(r.data_miou is not None for r in rows):
-            (line,) = ax.plot(x, [r.data_miou for r in rows], marker="o", label=f"{label}: data mIoU")
-        if any(r.model_miou is not None for r in rows):
-            ax.plot(x, [r.model_miou for r in rows], marker="s", linestyle="--",
+        data: list[Any] = [r.data_miou for r in rows]  # None: a gap in the line
+        model: list[Any] = [r.model_miou for r in rows]
+        if any(v is not None for v in data):
+            (line,) = ax.plot(x, data, marker="o", label=f"{label}: data mIoU")
+        if any(v is not None for v in model):
+            ax.plot(x, model, marker="s", linestyle="--",
                     color=line.get_color() if line else None, label=f"{label}: model mIoU")
     ax.set_xlabel("clicks (correction queries)")
     ax.set_ylabel("mIoU (%)")
