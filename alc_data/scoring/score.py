@@ -68,29 +68,24 @@ def score_superpixels(
         AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values
             >= K other than ``IGNORE_INDEX``, NaN/inf probabilities.
     """
-    return score_table(probs, labels, superpixels, acquisition=acquisition_name(acquisition), seed=seed,
-                       image_id=image_id, backend=backend, representative=representative, from_logits=from_logits)
-
-
-def score_table(
-    probs: Any,
-    labels: Any,
-    superpixels: Any,
-    *,
-    acquisition: AcquisitionName,
-    seed: int = 0,
-    image_id: str | None = None,
-    backend: str = "auto",
-    representative: str = "pool",
-    from_logits: bool = False,
-) -> ScoreTable:
-    """:func:`score_superpixels` for an acquisition name checked already (the score stage calls it
-    for every image and checked the name once, in :class:`alc_data.stages.score.ScoreOptions`)."""
-    fn = ACQUISITIONS.get(acquisition)
+    name = acquisition_name(acquisition)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
+    return _scored(ctx, name)
+
+
+def _scored(ctx: ScoringContext, acquisition: AcquisitionName) -> ScoreTable:
     ctx.require("rep", *NEEDS.get(acquisition, ALL_NEEDS))
-    return _table(ctx, fn(ctx))
+    return _table(ctx, ACQUISITIONS.get(acquisition)(ctx))
+
+
+def score_table(probs: Any, labels: Any, superpixels: Any, *, acquisition: AcquisitionName, seed: int, image_id: str,
+                representative: str) -> ScoreTable:
+    """:func:`score_superpixels` (automatic backend) for an acquisition name checked already: the score
+    stage calls it for every image, having checked the name once in
+    :class:`alc_data.stages.score.ScoreOptions`."""
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, representative=representative)
+    return _scored(ctx, acquisition)
 
 
 def superpixel_scores(
