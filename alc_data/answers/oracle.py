@@ -20,7 +20,7 @@ import numpy as np
 from alc_data.answers.record import Answer, AnswerStatus
 from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import NotFound
 from alc_data.queries.create import Query
 from alc_data.workspace import Workspace
 
@@ -49,7 +49,7 @@ def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str,
         by_image[q.image_id].append(q)
     missing = [i for i in by_image if not ws.has_gt(i)]
     if missing:
-        raise AlcError(f"image {missing[0]!r} has no reference ground truth; answer with --answers FILE.csv instead")
+        raise NotFound(f"image {missing[0]!r} has no reference ground truth; answer with --answers FILE.csv instead")
     answers: dict[int, Answer] = {}
     for image_id, qs in by_image.items():
         gt = ws.read_gt(image_id)
