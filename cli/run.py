@@ -52,7 +52,7 @@ def run(
     checked = read_recipe(recipe, overrides, answers_from=answers_from)  # every recipe error before anything is written
     ws = prepare_workspace(workspace, checked)
     log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
-    table = Loop(ws, checked, name=name, log=log).run(answers_csv=answers)
+    table = Loop(ws, checked, name=name, log=log).run(answers_file=answers)
     if as_json:
         print_json(table.to_dict())
         return

@@ -228,7 +228,8 @@ class EngineSettings:
         check_engine(self.kind, where="engine.kind")
 
     def options(self) -> dict[str, Any]:
-        """Keywords for :func:`~alc_data.score_round.score_round`, ``compute_superpixel_set`` and ``run_pseudo_label``."""
+        """Keywords for ``compute_superpixel_set`` and ``run_pseudo_label`` (scoring takes them as
+        :class:`~alc_data.stages.score.ScoreOptions` fields, :meth:`LoopSettings.score_options`)."""
         return {"engine": self.kind, "ray_address": self.address, "concurrency": self.concurrency}
 
 

@@ -173,7 +173,7 @@ class Loop:
         rs["waiting"] = message
         self._save()
 
-    def _correct_options(self, t: int, rnd: int, answers_csv: Path | None) -> CorrectOptions | None:
+    def _correct_options(self, t: int, rnd: int, answers_file: Path | None) -> CorrectOptions | None:
         """The correct stage's options for round ``rnd`` (where its answers come from); None (and
         ``rs["waiting"]`` set) while people still have to answer in the browser or in a CSV file."""
         from alc_data.queries import export_queries_csv
@@ -195,7 +195,7 @@ class Loop:
                 ))
                 return None
             return loop.correct_options(rnd, checkpoint=checkpoint)  # the answers already in the ledger
-        if answers_csv is None:
+        if answers_file is None:
             path = self.paths.root / f"round-{t:02d}" / "queries.csv"
             if not path.exists():  # never over a file people may be filling in
                 export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
@@ -205,10 +205,10 @@ class Loop:
                 f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
             ))
             return None
-        return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_csv,
+        return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_file,
                                     annotator=os.environ.get("USER", "annotator"))
 
-    def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
+    def _answer_and_apply(self, t: int, rnd: int, answers_file: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
         rs = self._round_state(t)
@@ -217,7 +217,7 @@ class Loop:
             rs["version"] = out
             self._save()
             return out
-        options = self._correct_options(t, rnd, answers_csv)
+        options = self._correct_options(t, rnd, answers_file)
         if options is None:
             return None
         res = correct(self.ws, options)
@@ -242,14 +242,14 @@ class Loop:
         return ev
 
     # ---------------------------------------------------------------- the loop
-    def run(self, *, answers_csv: Path | None = None) -> RunTable:
+    def run(self, *, answers_file: Path | None = None) -> RunTable:
         """Run (or resume) every round; returns the round table. Stops early when waiting for answers.
 
         Holds the workspace's write lock for the whole run."""
         with self.ws.writing(f"run {self.name}"):
-            return self._run(answers_csv=answers_csv)
+            return self._run(answers_file=answers_file)
 
-    def _run(self, *, answers_csv: Path | None) -> RunTable:
+    def _run(self, *, answers_file: Path | None) -> RunTable:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if self.state.get("start_version") is None:
@@ -265,11 +265,11 @@ class Loop:
             ckpt = self._train(t, version)
             self._evaluate(str(t - 1), version, ckpt)
             rnd = self._score(t, ckpt, version, sp_set)
-            new_version = self._answer_and_apply(t, rnd, answers_csv if t == self._first_open_round() else None)
+            new_version = self._answer_and_apply(t, rnd, answers_file if t == self._first_open_round() else None)
             if new_version is None:
                 self.log(rs["waiting"])
                 return self.table(waiting=True)
-            answers_csv = None
+            answers_file = None
             version = new_version
             rs["done"] = True
             self._save()
