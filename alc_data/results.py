@@ -44,7 +44,8 @@ class JsonResult:
 
     def json_keys(self) -> tuple[str, ...]:
         """The JSON's keys in order: each names a field or property, or is ``"key=attribute"`` to show an
-        attribute under another key (``attribute`` may be dotted: ``build.version``). Default: the fields."""
+        attribute under another key (``attribute`` may be dotted, ``build.version``, and a step may be a
+        dict's key, ``totals.pixels``). Default: the fields."""
         return tuple(f.name for f in dataclasses.fields(self))  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,6 +56,6 @@ class JsonResult:
             key, _, attribute = spec.partition("=")
             value: Any = self
             for name in (attribute or key).split("."):
-                value = getattr(value, name)
+                value = value[name] if isinstance(value, dict) else getattr(value, name)
             out[key] = json_ready(value)
         return out

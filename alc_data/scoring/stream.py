@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
+from alc_data.predict import iter_probabilities
+from alc_data.predictions import checked_probabilities, open_prediction_folder
 from alc_data.scoring.acquisitions import AcquisitionName
 from alc_data.scoring.pool import Representative
+from alc_data.scoring.score import score_table
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -36,12 +39,9 @@ def probability_stream(
     """(image_id, probs) for ``image_ids`` from a ``source`` dict: ``{"checkpoint": path}`` (or an
     already loaded ``model``) or ``{"predictions": folder, "logits": bool}``; checked against the
     workspace. Used by the local engine and by each Ray actor for its batch."""
-    from alc_data.predictions import checked_probabilities, open_prediction_folder
-
     if "predictions" in source:
         files = open_prediction_folder(ws, source["predictions"], image_ids, logits=bool(source.get("logits")))
         return checked_probabilities(ws, files, image_ids)
-    from alc_data.predict import iter_probabilities
 
     return iter_probabilities(ws, model if model is not None else source["checkpoint"], image_ids,
                               batch_size=batch_size, device=device)
@@ -51,8 +51,6 @@ def score_stream(ws: Workspace, stream: Iterable[tuple[str, Any]], scoring: Imag
     """One :class:`~alc_data.scoring.ScoreTable` per (image_id, probs) of ``stream``, scored against
     the label version and superpixel set of ``scoring`` read from the workspace (the acquisition is
     not checked again: :class:`ImageScoring` holds a checked name)."""
-    from alc_data.scoring.score import score_table
-
     for image_id, probs in stream:
         labels = ws.read_label(scoring.version, image_id)
         sp = ws.read_superpixels(scoring.superpixel_set, image_id)
