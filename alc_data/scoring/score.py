@@ -7,7 +7,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from alc_data.errors import InvalidInput
-from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS, WEIGHTED
+from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS, WEIGHTED, AcquisitionName, acquisition_name
 from alc_data.scoring.backends import build_context
 from alc_data.scoring.pool import ScoringContext
 from alc_data.scoring.table import ScoreTable
@@ -79,13 +79,26 @@ def score_superpixels(
         AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values
             >= K other than ``IGNORE_INDEX``, NaN/inf probabilities.
     """
-    fn = ACQUISITIONS.get(acquisition)
-    refuse_weights(acquisition, class_weights)
+    name = acquisition_name(acquisition)
+    refuse_weights(name, class_weights)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
-                        representative=representative, from_logits=from_logits,
-                        class_weights=class_weights)
+                        representative=representative, from_logits=from_logits, class_weights=class_weights)
+    return _scored(ctx, name)
+
+
+def _scored(ctx: ScoringContext, acquisition: AcquisitionName) -> ScoreTable:
     ctx.require("rep", *NEEDS.get(acquisition, ALL_NEEDS))
-    return _table(ctx, fn(ctx))
+    return _table(ctx, ACQUISITIONS.get(acquisition)(ctx))
+
+
+def score_table(probs: Any, labels: Any, superpixels: Any, *, acquisition: AcquisitionName, seed: int, image_id: str,
+                representative: str, class_weights: np.ndarray | None = None) -> ScoreTable:
+    """:func:`score_superpixels` (automatic backend) for an acquisition name checked already: the score
+    stage calls it for every image, having checked the name once in
+    :class:`alc_data.stages.score.ScoreOptions`."""
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, representative=representative,
+                        class_weights=class_weights)
+    return _scored(ctx, acquisition)
 
 
 def superpixel_scores(
@@ -108,7 +121,7 @@ def superpixel_scores(
     never builds the pool. (With ``softmin`` this way, NaN in classes other than the labels' goes
     unnoticed: nothing else is read.)
     """
-    fn = ACQUISITIONS.get(acquisition)
+    fn = ACQUISITIONS.get(acquisition_name(acquisition))
     refuse_weights(acquisition, class_weights)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits,
@@ -135,7 +148,7 @@ def score_superpixels_many(
     ``acquisitions`` defaults to every registered name. Returns ``{name: ScoreTable}``.
     """
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
-    fns = {name: ACQUISITIONS.get(name) for name in names}
+    fns = {name: ACQUISITIONS.get(acquisition_name(name)) for name in names}
     for name in names:
         refuse_weights(name, class_weights)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
