@@ -10,6 +10,7 @@ import typer
 
 from alc_data.answers.oracle import OracleMode
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion
+from alc_data.correction.propagate import AUTO, DEFAULT_THRESHOLD
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
 
 
@@ -24,8 +25,17 @@ def correct(
         "--expand", help=f"Pixels that take an answer: {Expansion.LABEL} (only the region's pixels that carry the rejected "
         f"label), {Expansion.SUPERPIXEL} (the paper's: the whole region) or {Expansion.PIXEL} (only the asked pixel).")
     ] = DEFAULT_EXPANSION.value,
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint for --tau > 0 (default: the round's model).")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint for --tau > 0 and --propagate (default: the round's model).")] = None,
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
+    propagate: Annotated[bool, typer.Option(
+        "--propagate", help="After the answers, relabel never-asked regions the label-correction module (A2LC's LCM, "
+        "trained on this round's answers) is sure of; each relabel is a ledger row of source 'propagated'.")] = False,
+    propagate_threshold: Annotated[str, typer.Option(
+        "--propagate-threshold", help=f"The module's confidence threshold: a number in (0, 1] (A2LC: {DEFAULT_THRESHOLD}) "
+        f"or '{AUTO}' (chosen from held-out folds of this round's answers: the lowest whose relabels are ≥ 90 % right).")
+    ] = str(DEFAULT_THRESHOLD),
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="With --propagate: the round's prediction folder (default: the round's own).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the label-correction module's training.")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and record the answers in the ledger, then spread them over their superpixels as a new version.
@@ -36,7 +46,8 @@ def correct(
 
     options = CorrectOptions(
         round=round_no, answers_file=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau, expand=expand,
-        checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
+        checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()), propagate=propagate,
+        propagate_threshold=propagate_threshold, predictions=predictions, seed=seed,
     )
     result = correct(open_workspace(workspace), options)
     if as_json:
@@ -54,6 +65,13 @@ def correct(
             f"labels {applied.version} (parent {applied.parent}): {applied.corrected} corrected, "
             f"{applied.accepted} accepted, {applied.unanswerable} unanswerable; "
             f"{applied.changed_pixels} pixels changed in {applied.changed_images} images"
+        )
+    prop = result.propagated
+    if prop is not None:
+        typer.echo(
+            f"propagated: {prop.relabelled} of {prop.candidates} never-asked regions relabelled "
+            f"(module trained on {prop.trained_on} answered regions, threshold {prop.threshold})"
+            + (f" into labels {prop.version}: {prop.changed_pixels} pixels in {prop.changed_images} images" if prop.version else "")
         )
 
 

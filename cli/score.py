@@ -9,6 +9,7 @@ import typer
 
 from alc_data.engine import Engine
 from alc_data.scoring.acquisitions import ACQUISITIONS
+from alc_data.scoring.balance import Balance
 from alc_data.scoring.pool import Representative
 from alc_data_cli.options import DEFAULT_WORKSPACE, EngineOpt, JsonOpt, RayAddressOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
 
@@ -29,6 +30,9 @@ def score(
     representative: Annotated[str, typer.Option(
         "--representative", help=f"Representative pixel per superpixel: {Representative.POOL} (the diversified pixel "
         f"pool) or {Representative.RANDOM} (any pixel of the superpixel, seeded).")] = Representative.POOL.value,
+    balance: Annotated[str, typer.Option(
+        "--balance", help=f"Class balance of the acquisition: {' | '.join(Balance.values())} (abc: A2LC's class weight "
+        "on each pixel's term of sim, from the current labels).")] = Balance.NONE.value,
     engine: EngineOpt = Engine.LOCAL.value,
     ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
@@ -41,7 +45,7 @@ def score(
     options = ScoreOptions(
         budget=budget, acquisition=acquisition, representative=representative, split=split, skip_asked=skip_asked,
         batch_size=batch_size, seed=seed, checkpoint=model, predictions=predictions, logits=logits,
-        superpixel_set=superpixels, label_version=version, engine=engine, ray_address=ray_address,
+        superpixel_set=superpixels, label_version=version, engine=engine, ray_address=ray_address, balance=balance,
     )
     result = score(open_workspace(workspace), options)
     if as_json:

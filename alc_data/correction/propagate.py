@@ -139,12 +139,26 @@ def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Re
     return out, changed
 
 
-def check_propagation(threshold: float | str, expand: str) -> None:
-    """One-line errors for a threshold outside (0, 1] that is not ``auto``, and for ``--expand pixel``."""
-    if threshold != AUTO and not (isinstance(threshold, (int, float)) and 0.0 < float(threshold) <= 1.0):
-        raise InvalidInput(f"--propagate-threshold {threshold!r} must be a number in (0, 1] or 'auto'")
+def check_propagation(threshold: float | str, expand: str) -> float | str:
+    """The threshold as a float (or ``"auto"``); one-line errors for one outside (0, 1] and for
+    ``--expand pixel``."""
     if expand not in ("label", "superpixel"):
-        raise InvalidInput(f"--propagate relabels whole regions; use it with --expand label or superpixel, not {expand!r}")
+        raise InvalidInput(f"--propagate relabels whole regions; use it with --expand label or superpixel, not {expand}")
+    if threshold == AUTO:
+        return AUTO
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(threshold, bool) or not 0.0 < value <= 1.0:
+        raise InvalidInput(f"--propagate-threshold {threshold!r} must be a number in (0, 1] or 'auto'")
+    return value
+
+
+def propagated_already(ws: Workspace, round_no: int) -> bool:
+    """Whether a propagation version of round ``round_no`` exists (a re-run of ``correct --propagate``
+    then does nothing more)."""
+    return any(v.kind == "propagation" and v.round == round_no for v in ws.label_versions())
 
 
 def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, model: str,
@@ -156,7 +170,7 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     ``stream``: (image_id, (K, H, W) probs) of the round's model for every image of the split;
     ``model``: what it came from (a checkpoint or prediction folder), recorded with each relabel.
     """
-    check_propagation(threshold, expand)
+    threshold = check_propagation(threshold, expand)
     with ws.writing("correct"):
         rnd = ws.ledger.round(round_no)
         if rnd.output_version is None:

@@ -9,14 +9,20 @@ import numpy as np
 
 from alc_data.correction.apply import _probabilities, corrections_by_image, expand_image
 from alc_data.correction.expand import Expansion
+from alc_data.correction.propagate import Relabel, replay_propagation
 from alc_data.errors import InvalidInput
 from alc_data.workspace import Workspace
+from alc_data.workspace.propagations import propagations
 
 
 def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (image_id, labels) for every image of version ``name``, recomputed from its parent and
-    the corrected answers that produced it. Equal to the stored version when the ledger is intact."""
+    the corrected answers that produced it (a ``propagation`` version: its parent and its automatic
+    relabels). Equal to the stored version when the ledger is intact."""
     version = ws.version(name)
+    if version.kind == "propagation" and version.parent is not None:
+        yield from _rebuild_propagation(ws, name, version.parent, Expansion(version.params.get("expand", "label")))
+        return
     if version.kind != "correction" or version.parent is None:
         raise InvalidInput(f"label version {name!r} was not made by corrections ({version.kind}); nothing to rebuild from")
     tau = float(version.params.get("tau", 0.0))
@@ -30,4 +36,20 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike |
         if image_id in by_image:
             labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id),
                                      expand=expand)
+        yield image_id, labels
+
+
+def _rebuild_propagation(ws: Workspace, name: str, parent: str, expand: Expansion) -> Iterator[tuple[str, np.ndarray]]:
+    """A ``propagation`` version replayed from its parent and its ledger rows (source ``propagated``)."""
+    by_image: dict[str, list[Relabel]] = {}
+    sets: dict[str, str] = {}
+    for row in propagations(ws, [name]):
+        by_image.setdefault(row.image_id, []).append(
+            Relabel(row.image_id, row.superpixel_id, row.old_class, row.new_class, row.confidence))
+        sets[row.image_id] = row.superpixel_set
+    for image_id in ws.image_ids():
+        labels = ws.read_label(parent, image_id)
+        if image_id in by_image:
+            labels = replay_propagation(labels, ws.read_superpixels(sets[image_id], image_id), by_image[image_id],
+                                        expand=expand)
         yield image_id, labels

@@ -18,9 +18,17 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
 from alc_data.progress import track
 from alc_data.workspace import Workspace
+
+
+class Balance(TextChoice):
+    """``--balance``: ``none`` (plain scores) or ``abc`` (A2LC's class weight on each pixel's term)."""
+
+    NONE = "none"
+    ABC = "abc"
 
 
 def class_pixel_counts(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
+import numpy as np
+
 from alc_data.predict import iter_probabilities
 from alc_data.predictions import checked_probabilities, open_prediction_folder
 from alc_data.scoring.acquisitions import AcquisitionName
@@ -30,6 +32,7 @@ class ImageScoring:
     acquisition: AcquisitionName
     seed: int
     representative: Representative
+    class_weights: tuple[float, ...] | None = None  #: ABC's weight per class (sim with --balance abc, a2lc)
 
 
 def probability_stream(
@@ -54,5 +57,6 @@ def score_stream(ws: Workspace, stream: Iterable[tuple[str, Any]], scoring: Imag
     for image_id, probs in stream:
         labels = ws.read_label(scoring.version, image_id)
         sp = ws.read_superpixels(scoring.superpixel_set, image_id)
+        weights = None if scoring.class_weights is None else np.asarray(scoring.class_weights, dtype=np.float64)
         yield score_table(probs, labels, sp, acquisition=scoring.acquisition, seed=scoring.seed, image_id=image_id,
-                          representative=scoring.representative)
+                          representative=scoring.representative, class_weights=weights)

@@ -16,9 +16,14 @@ from alc_data.answers.oracle import OracleMode, check_oracle_mode
 from alc_data.answers.record import Answer
 from alc_data.correction.apply import AppliedVersion, apply_answers
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expansion
+from alc_data.correction.lcm import LcmSettings
+from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_propagation, propagate_round,
+                                           propagated_already)
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
+from alc_data.progress import track
 from alc_data.results import JsonResult
+from alc_data.scoring.stream import probability_stream
 from alc_data.stages.common import set_field
 from alc_data.workspace import Workspace
 
@@ -44,6 +49,10 @@ class CorrectOptions:
     expand: Expansion | str = DEFAULT_EXPANSION
     checkpoint: Path | None = None
     annotator: str = "oracle"
+    propagate: bool = False
+    propagate_threshold: float | str = DEFAULT_THRESHOLD
+    predictions: Path | None = None
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.answers_file is not None and self.oracle is not None:
@@ -55,9 +64,13 @@ class CorrectOptions:
         check_tau(self.tau)
         if not isinstance(self.expand, Expansion):
             set_field(self, "expand", check_expansion(self.expand))
-        for name in ("answers_file", "checkpoint"):
+        for name in ("answers_file", "checkpoint", "predictions"):
             if getattr(self, name) is not None:
                 set_field(self, name, Path(getattr(self, name)))
+        if self.propagate:
+            set_field(self, "propagate_threshold", check_propagation(self.propagate_threshold, Expansion(self.expand)))
+        if self.checkpoint is not None and self.predictions is not None:
+            raise InvalidInput("give at most one of --model and --predictions (the round's probabilities)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,7 @@ class CorrectResult(JsonResult):
     recorded: int
     already_recorded: int
     applied: AppliedVersion | None
+    propagated: PropagationResult | None = None
 
 
 def _checkpoint(options: CorrectOptions, round_params: dict[str, Any]) -> Path | None:
@@ -109,10 +123,42 @@ def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
         rnd = ws.ledger.round(options.round)
         checkpoint = _checkpoint(options, rnd.params)
         answers, source = _answers(ws, options, rnd.round, rnd.label_version)
+        source_of_features = _feature_source(options, rnd.params, rnd.round) if options.propagate else None
         inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
         kill_point("correct:recorded")
         applied = apply_answers(ws, rnd.round, tau=options.tau, expand=Expansion(options.expand), checkpoint=checkpoint)
-    return CorrectResult(round=rnd.round, source=source, recorded=inserted, already_recorded=present, applied=applied)
+        propagated = None
+        if source_of_features is not None and not propagated_already(ws, rnd.round):
+            propagated = _propagate(ws, options, rnd.round, rnd.params.get("split", "train"), source_of_features)
+    return CorrectResult(round=rnd.round, source=source, recorded=inserted, already_recorded=present, applied=applied,
+                         propagated=propagated)
+
+
+def _feature_source(options: CorrectOptions, round_params: dict[str, Any], round_no: int) -> dict[str, Any]:
+    """Where the round's probabilities come from for ``--propagate``: the options' model or folder, else
+    the round's own checkpoint or prediction folder; a one-line error when there is neither."""
+    if options.predictions is not None:
+        return {"predictions": str(options.predictions), "logits": False}
+    if options.checkpoint is not None:
+        return {"checkpoint": str(options.checkpoint)}
+    if round_params.get("predictions"):
+        return {"predictions": round_params["predictions"], "logits": bool(round_params.get("logits"))}
+    checkpoint = round_params.get("checkpoint")
+    if checkpoint and Path(checkpoint).is_file():
+        return {"checkpoint": checkpoint}
+    raise NotFound(f"--propagate needs round {round_no}'s probabilities, but the round has no checkpoint or prediction "
+                   f"folder ({checkpoint or 'scored from probabilities in memory'}); pass --model CHECKPOINT or "
+                   "--predictions DIR")
+
+
+def _propagate(ws: Workspace, options: CorrectOptions, round_no: int, split: str,
+               source: dict[str, Any]) -> PropagationResult:
+    """The label-correction module over the round's never-asked regions (:mod:`alc_data.correction.propagate`)."""
+    image_ids = ws.image_ids(split)
+    stream = track(probability_stream(ws, source, image_ids), f"propagate round {round_no}", total=len(image_ids))
+    model = source.get("checkpoint") or source["predictions"]
+    return propagate_round(ws, round_no, stream, model=str(model), threshold=options.propagate_threshold,
+                           expand=Expansion(options.expand), settings=LcmSettings(seed=options.seed))
 
 
 def correct_round(ws: Workspace, *, round_no: int | None = None, **options: Any) -> CorrectResult:

@@ -21,7 +21,8 @@ from alc_data.predictions import checked_probabilities, scan_prediction_folder
 from alc_data.progress import track
 from alc_data.queries import create_round
 from alc_data.results import JsonResult
-from alc_data.scoring.acquisitions import acquisition_name
+from alc_data.scoring.acquisitions import WEIGHTED, acquisition_name
+from alc_data.scoring.balance import Balance, workspace_class_weights
 from alc_data.scoring.pool import REPRESENTATIVES, Representative
 from alc_data.scoring.shards import Shard, merge_shards, ordered_shards, select_top_from_shards, write_shards
 from alc_data.scoring.stream import ImageScoring, probability_stream, score_stream
@@ -57,9 +58,15 @@ class ScoreOptions:
     ray_address: str | None = None
     concurrency: int | None = None
     extra_params: Mapping[str, Any] = field(default_factory=dict)
+    balance: Balance | str = Balance.NONE
 
     def __post_init__(self) -> None:
         set_field(self, "acquisition", acquisition_name(self.acquisition))
+        set_field(self, "balance", Balance.parse(str(self.balance), "--balance {value!r} is unknown; use one of {choices}"))
+        if self.balance is Balance.ABC and (self.acquisition not in WEIGHTED or self.acquisition == "a2lc"):
+            why = ("has the class weight built in: drop --balance" if self.acquisition == "a2lc"
+                   else "sums no per-pixel term: drop --balance or use --acquisition sim")
+            raise InvalidInput(f"--balance abc weighs each pixel's term of sim; {self.acquisition!r} {why}")
         if self.representative not in REPRESENTATIVES:
             raise InvalidInput(f"--representative {self.representative!r} is unknown; "
                                f"use one of {', '.join(REPRESENTATIVES)}")
@@ -92,8 +99,13 @@ class ScoreOptions:
     def round_params(self) -> dict[str, Any]:
         """The params stored with the round in the ledger."""
         engine = {"engine": Engine(self.engine).value} if self.engine is not Engine.LOCAL else {}
+        balance = {"balance": Balance(self.balance).value} if self.balance is not Balance.NONE else {}
         return {**self.source(), "split": self.split, "seed": self.seed, "skip_asked": self.skip_asked,
-                "representative": Representative(self.representative).value, **engine, **self.extra_params}
+                "representative": Representative(self.representative).value, **engine, **balance, **self.extra_params}
+
+    def weighted(self) -> bool:
+        """Whether the round's scores take ABC's class weight (``--balance abc``, or ``a2lc``)."""
+        return self.balance is Balance.ABC or self.acquisition == "a2lc"
 
 
 def checkpoint_or_predictions(checkpoint: Path | None, predictions: Path | None, logits: bool) -> None:
@@ -202,8 +214,11 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
         if not image_ids:
             raise InvalidInput(f"split {options.split!r} has no images")
         refuse_unapplied(ws)
+        weights = (tuple(workspace_class_weights(ws, version=version, superpixel_set=sp_set, image_ids=image_ids).tolist())
+                   if options.weighted() else None)
         scoring = ImageScoring(version=version, superpixel_set=sp_set, acquisition=acquisition_name(options.acquisition),
-                               seed=options.seed, representative=Representative(options.representative))
+                               seed=options.seed, representative=Representative(options.representative),
+                               class_weights=weights)
         staging = ws.root / "rounds" / f".scores.{os.getpid()}.shards.tmp"
         staged = ws.root / "rounds" / f".scores.{os.getpid()}.parquet.tmp"
         try:

@@ -1,0 +1,80 @@
+"""``correct --propagate``: the label-correction module relabels never-asked regions, records each
+relabel in the ledger, rebuilds from it, and a re-run changes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alc_data.correction.rebuild import rebuild_version
+from alc_data.stages.score import ScoreOptions, score
+from alc_data.train import TrainConfig, train_model
+from alc_data.workspace.propagations import propagations
+from tests.cli_helpers import run_cli
+
+
+@pytest.fixture
+def scored(demo_ws, tmp_path):
+    cfg = TrainConfig.from_dict({"model": "demo-tiny", "iterations": 30, "batch_size": 4, "crop_size": 48},
+                                seed=0, device="cpu", num_workers=0, checkpoint_every=0)
+    ckpt = train_model(demo_ws, config=cfg, run_dir=tmp_path / "m").checkpoint
+    score(demo_ws, ScoreOptions(budget=24, checkpoint=ckpt, superpixel_set="sam"))
+    return demo_ws, ckpt
+
+
+def test_propagation_is_recorded_rebuilt_and_idempotent(scored, capsys, assert_workspace_ok):
+    ws, _ = scored
+    code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate",
+                             "--propagate-threshold", "0.05", "--json")
+    assert code == 0, err
+    import json
+
+    result = json.loads(out)
+    prop = result["propagated"]
+    assert prop["trained_on"] > 0 and prop["relabelled"] > 0 and prop["version"] == "v2"
+    version = ws.version("v2")
+    assert version.kind == "propagation" and version.parent == "v1" and version.round == 1
+    rows = propagations(ws, ["v2"])
+    assert len(rows) == prop["relabelled"] and all(r.old_class != r.new_class for r in rows)
+    assert sum(r.pixels for r in rows) == prop["changed_pixels"]
+    asked = ws.ledger.asked("sam")
+    assert not any((r.image_id, r.superpixel_id) in asked for r in rows)  # a relabel is not a query
+    for image_id, labels in rebuild_version(ws, "v2"):
+        np.testing.assert_array_equal(labels, ws.read_label("v2", image_id))
+    code, out, _ = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate",
+                           "--propagate-threshold", "0.05", "--json")
+    again = json.loads(out)
+    assert code == 0 and again["applied"] is None and again["propagated"] is None
+    assert [v.name for v in ws.label_versions()] == ["v0", "v1", "v2"]
+    assert_workspace_ok(ws)
+
+
+def test_label_expansion_changes_only_the_majority_label(scored, capsys):
+    ws, _ = scored
+    run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    for r in propagations(ws, ["v2"]):
+        sp = ws.read_superpixels("sam", r.image_id) == r.superpixel_id
+        before, after = ws.read_label("v1", r.image_id), ws.read_label("v2", r.image_id)
+        changed = sp & (before != after)
+        assert (before[changed] == r.old_class).all() and (after[changed] == r.new_class).all()
+        assert (before[sp & (before != r.old_class)] == after[sp & (before != r.old_class)]).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--propagate-threshold", "1.5"], "must be a number in (0, 1] or 'auto'"),
+    (["--propagate-threshold", "often"], "must be a number in (0, 1] or 'auto'"),
+    (["--expand", "pixel"], "use it with --expand label or superpixel"),
+])
+def test_bad_propagation_options_are_one_line(scored, capsys, args, message):
+    ws, _ = scored
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert ws.ledger.answers(1) == {}  # nothing recorded
+
+
+def test_propagate_without_the_rounds_probabilities_is_refused(scored, capsys):
+    ws, ckpt = scored
+    ckpt.unlink()
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate")
+    assert code == 2 and "--propagate needs round 1's probabilities" in err
+    assert ws.ledger.answers(1) == {}
