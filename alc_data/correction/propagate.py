@@ -155,6 +155,13 @@ def check_propagation(threshold: float | str, expand: str) -> float | str:
     return value
 
 
+def round_output(ws: Workspace, round_no: int) -> str | None:
+    """The last label version round ``round_no`` wrote: its propagation version when there is one, else
+    the version of its answers (None when nothing was applied)."""
+    versions = [v.name for v in ws.label_versions() if v.round == round_no and v.kind in ("correction", "propagation")]
+    return versions[-1] if versions else ws.ledger.round(round_no).output_version
+
+
 def propagated_already(ws: Workspace, round_no: int) -> bool:
     """Whether a propagation version of round ``round_no`` exists (a re-run of ``correct --propagate``
     then does nothing more)."""

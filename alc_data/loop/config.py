@@ -38,7 +38,9 @@ from alc_data.scoring.acquisitions import check_acquisition
 from alc_data.scoring.pool import REPRESENTATIVES, Representative
 from alc_data.stages.common import set_field
 from alc_data.stages.correct import CorrectOptions
-from alc_data.stages.score import ScoreOptions
+from alc_data.stages.score import ScoreOptions, check_balance
+from alc_data.scoring.balance import Balance
+from alc_data.correction.propagate import DEFAULT_THRESHOLD, check_propagation
 
 __all__ = ["DATA_FORMATS", "DataTable", "Recipe"]
 
@@ -154,7 +156,7 @@ class LoopSettings:
     name, once, so the options built from them check nothing again."""
 
     rounds: int = 3
-    budget: int = 100
+    budget: int | list[int] = 100
     acquisition: str = "sim"
     representative: Representative | str = Representative.POOL
     split: str = "train"
@@ -167,11 +169,17 @@ class LoopSettings:
     init_model: str | None = None
     seed: int = 0
     batch_size: int = 8
+    balance: Balance | str = Balance.NONE
+    propagate: bool = False
+    propagate_threshold: Any = DEFAULT_THRESHOLD
 
     def check(self) -> None:
-        for key in ("rounds", "budget", "batch_size"):
+        for key in ("rounds", "batch_size"):
             if getattr(self, key) < 1:
                 raise InvalidInput(f"loop.{key} = {getattr(self, key)}; it must be at least 1")
+        for t, budget in enumerate(per_round(self.budget), 1):
+            if budget < 1:
+                raise InvalidInput(f"loop.budget = {self.budget!r}: round {t}'s budget {budget} must be at least 1")
         check_choice("loop.answers_from", self.answers_from, ANSWER_SOURCES)
         set_field(self, "answers_from", AnswerSource(self.answers_from))
         set_field(self, "expand", check_expansion(self.expand, where="loop.expand"))
@@ -182,12 +190,15 @@ class LoopSettings:
         if not 0.0 <= self.tau <= 1.0:
             raise InvalidInput(f"loop.tau = {self.tau} is outside 0..1; 0 spreads an answer over its whole superpixel")
         set_field(self, "acquisition", check_acquisition(self.acquisition, where="loop.acquisition"))
+        set_field(self, "balance", check_balance(self.balance, self.acquisition, where="loop.balance ="))
+        set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
+                                                                self.expand if self.propagate else Expansion.LABEL))
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:
         """The score stage's options for loop round ``round_no`` of run ``run``."""
         return ScoreOptions(
-            budget=self.budget, acquisition=self.acquisition, representative=self.representative, split=self.split,
+            budget=self.budget_of(round_no), balance=self.balance, acquisition=self.acquisition, representative=self.representative, split=self.split,
             skip_asked=self.skip_asked, batch_size=self.batch_size, seed=self.seed + round_no, checkpoint=checkpoint,
             superpixel_set=superpixel_set, label_version=label_version, engine=engine.kind,
             ray_address=engine.address, concurrency=engine.concurrency,
@@ -195,13 +206,42 @@ class LoopSettings:
         )
 
     def correct_options(self, round_no: int, *, checkpoint: str | None, answers_file: Path | None = None,
-                        annotator: str = "oracle") -> CorrectOptions:
+                        annotator: str = "oracle", loop_round: int = 1) -> CorrectOptions:
         """The correct stage's options for ledger round ``round_no`` (``answers_file`` for csv answers)."""
         return CorrectOptions(
             round=round_no, answers_file=answers_file, oracle="gt" if self.answers_from is AnswerSource.ORACLE else None,
             oracle_mode=self.oracle_mode, tau=self.tau, expand=self.expand,
             checkpoint=None if checkpoint is None else Path(checkpoint), annotator=annotator,
+            propagate=self.propagate, propagate_threshold=self.threshold_of(loop_round), seed=self.seed + loop_round,
         )
+
+    def budget_of(self, loop_round: int) -> int:
+        """Loop round ``loop_round``'s budget (a list gives one per round; its last value repeats)."""
+        return pick(per_round(self.budget), loop_round)
+
+    def threshold_of(self, loop_round: int) -> float | str:
+        """Loop round ``loop_round``'s propagation threshold (a list, as A2LC's Cityscapes schedule)."""
+        return pick(per_round(self.propagate_threshold), loop_round)
+
+
+def per_round(value: Any) -> list[Any]:
+    """A per-round recipe value as a list (one value means the same every round)."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def pick(values: list[Any], loop_round: int) -> Any:
+    """The value for loop round ``loop_round`` (1-based); past the list's end its last value."""
+    return values[min(loop_round, len(values)) - 1]
+
+
+def check_thresholds(value: Any, expand: Expansion) -> Any:
+    """``loop.propagate_threshold``: a number in (0, 1], ``"auto"``, or a list of those, one per round
+    (``expand``: the loop's, refused when it is ``pixel``)."""
+    values = per_round(value)
+    if not values:
+        raise InvalidInput("loop.propagate_threshold = []; give a number, 'auto' or one per round")
+    checked = [check_propagation(v, expand) for v in values]
+    return checked if isinstance(value, (list, tuple)) else checked[0]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from alc_data.errors import Conflict, NotFound
 from alc_data.loop.config import AnswerSource, Recipe
 from alc_data.loop.table import RoundRow, RunTable, plot_runs
+from alc_data.correction.propagate import propagated_already, round_output
 from alc_data.stages.correct import CorrectOptions, correct
 from alc_data.stages.score import score
 from alc_data.workspace import Workspace
@@ -161,7 +162,7 @@ class Loop:
         rnd = self._ledger_round(t)
         if rnd is None:
             loop = self.recipe.loop
-            self.log(f"round {t}: scoring with {loop.acquisition}, budget {loop.budget}")
+            self.log(f"round {t}: scoring with {loop.acquisition}, budget {loop.budget_of(t)}")
             options = loop.score_options(t, checkpoint=ckpt, label_version=version, superpixel_set=sp_set,
                                          engine=self.recipe.engine, run=self.name)
             rnd = score(self.ws, options).round
@@ -182,7 +183,7 @@ class Loop:
         loop = self.recipe.loop
         checkpoint = rs.get("checkpoint")
         if loop.answers_from is AnswerSource.ORACLE:
-            return loop.correct_options(rnd, checkpoint=checkpoint)
+            return loop.correct_options(rnd, checkpoint=checkpoint, loop_round=t)
         if loop.answers_from is AnswerSource.ANNOTATE:
             from alc_data.workspace.annotation import round_progress
 
@@ -194,7 +195,7 @@ class Loop:
                     "again to continue"
                 ))
                 return None
-            return loop.correct_options(rnd, checkpoint=checkpoint)  # the answers already in the ledger
+            return loop.correct_options(rnd, checkpoint=checkpoint, loop_round=t)  # the answers already in the ledger
         if answers_file is None:
             path = self.paths.root / f"round-{t:02d}" / "queries.csv"
             if not path.exists():  # never over a file people may be filling in
@@ -206,23 +207,22 @@ class Loop:
             ))
             return None
         return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_file,
-                                    annotator=os.environ.get("USER", "annotator"))
+                                    annotator=os.environ.get("USER", "annotator"), loop_round=t)
 
     def _answer_and_apply(self, t: int, rnd: int, answers_file: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
         rs = self._round_state(t)
         out = self.ws.ledger.round(rnd).output_version
-        if out:
-            rs["version"] = out
+        if out and (not self.recipe.loop.propagate or propagated_already(self.ws, rnd)):
+            rs["version"] = round_output(self.ws, rnd) or out
             self._save()
-            return out
+            return rs["version"]
         options = self._correct_options(t, rnd, answers_file)
         if options is None:
             return None
-        res = correct(self.ws, options)
-        applied = res.applied
-        version = applied.version if applied else self.ws.ledger.round(rnd).output_version
+        correct(self.ws, options)
+        version = round_output(self.ws, rnd)
         if version is None:  # every answer accepted and nothing pending: labels unchanged
             version = self.ws.version().name
         rs["version"] = version

@@ -23,6 +23,9 @@ def convert_value(where: str, value: Any, typ: Any) -> Any:
         inner = [a for a in args if a is not type(None)]
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
             return None
+        lists = [a for a in inner if typing.get_origin(a) is list]
+        if lists and isinstance(value, (list, tuple)):  # ``int | list[int]``: a list is read as the list
+            return convert_value(where, value, lists[0])
         return convert_value(where, value, inner[0])
     if typ is bool:
         if not isinstance(value, bool):

@@ -62,11 +62,7 @@ class ScoreOptions:
 
     def __post_init__(self) -> None:
         set_field(self, "acquisition", acquisition_name(self.acquisition))
-        set_field(self, "balance", Balance.parse(str(self.balance), "--balance {value!r} is unknown; use one of {choices}"))
-        if self.balance is Balance.ABC and (self.acquisition not in WEIGHTED or self.acquisition == "a2lc"):
-            why = ("has the class weight built in: drop --balance" if self.acquisition == "a2lc"
-                   else "sums no per-pixel term: drop --balance or use --acquisition sim")
-            raise InvalidInput(f"--balance abc weighs each pixel's term of sim; {self.acquisition!r} {why}")
+        set_field(self, "balance", check_balance(self.balance, self.acquisition))
         if self.representative not in REPRESENTATIVES:
             raise InvalidInput(f"--representative {self.representative!r} is unknown; "
                                f"use one of {', '.join(REPRESENTATIVES)}")
@@ -106,6 +102,17 @@ class ScoreOptions:
     def weighted(self) -> bool:
         """Whether the round's scores take ABC's class weight (``--balance abc``, or ``a2lc``)."""
         return self.balance is Balance.ABC or self.acquisition == "a2lc"
+
+
+def check_balance(balance: Balance | str, acquisition: str, *, where: str = "--balance") -> Balance:
+    """``balance`` as the enum; a one-line error for an unknown value and for ``abc`` with an acquisition
+    that sums no per-pixel term (or ``a2lc``, which has the weight built in)."""
+    value = Balance.parse(str(balance), where + " {value!r} is unknown; use one of {choices}")
+    if value is Balance.ABC and (acquisition not in WEIGHTED or acquisition == "a2lc"):
+        why = ("has the class weight built in: drop the balance" if acquisition == "a2lc"
+               else "sums no per-pixel term: drop the balance or use the acquisition sim")
+        raise InvalidInput(f"{where} abc weighs each pixel's term of sim; {acquisition!r} {why}")
+    return value
 
 
 def checkpoint_or_predictions(checkpoint: Path | None, predictions: Path | None, logits: bool) -> None:
