@@ -9,6 +9,7 @@ that model on labels v0, so rows differ only in what the row changes:
     sim+abc        SIM with A2LC's class weight (--balance abc)
     sim+lcm        SIM, then the label-correction module after each round (--propagate)
     sim+abc+lcm    both
+    sim+abc+lcm-auto  both, the module's threshold chosen each round (--propagate-threshold auto)
     a2lc+lcm       A2LC as A2LC scores (--acquisition a2lc) with its module
 
     python benchmarks/a2lc_table.py                  # 3 seeds, 5 rounds of 60 queries, the demo's size
@@ -36,6 +37,7 @@ ROWS: dict[str, dict[str, Any]] = {
     "sim+abc": {"acquisition": "sim", "balance": "abc"},
     "sim+lcm": {"acquisition": "sim", "propagate": True},
     "sim+abc+lcm": {"acquisition": "sim", "balance": "abc", "propagate": True},
+    "sim+abc+lcm-auto": {"acquisition": "sim", "balance": "abc", "propagate": True, "propagate_threshold": "auto"},
     "a2lc+lcm": {"acquisition": "a2lc", "propagate": True},
 }
 RARE_SHARE = 0.04
