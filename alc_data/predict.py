@@ -73,7 +73,7 @@ class _Images:
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, int]:
         from alc_data.train.data import normalize_image
 
-        return index, normalize_image(self.ws.load_image(self.image_ids[index])), self.multiple
+        return index, normalize_image(self.ws.catalogue.load_image(self.image_ids[index])), self.multiple
 
 
 def _resolve_model(ws: Workspace, model_or_checkpoint, device):
@@ -91,7 +91,7 @@ def _resolve_model(ws: Workspace, model_or_checkpoint, device):
         name = f"{meta['model_name']} ({meta['path']})"
         from alc_data.train.checkpoint import check_checkpoint_classes
 
-        check_checkpoint_classes(meta, meta["path"], ws.class_names)
+        check_checkpoint_classes(meta, meta["path"], ws.catalogue.class_names)
     return model, name
 
 
@@ -138,8 +138,8 @@ def iter_logits(
                 logits = logits.float()
                 if logits.shape[-2:] != x.shape[-2:]:
                     logits = F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
-                if logits.shape[1] != ws.num_classes:
-                    raise AlcError(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.num_classes}")
+                if logits.shape[1] != ws.catalogue.num_classes:
+                    raise AlcError(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.catalogue.num_classes}")
             for j, (index, (h, w)) in enumerate(zip(indices, sizes)):
                 yield image_ids[index], logits[j, :, :h, :w]
             del logits, x

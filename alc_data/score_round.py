@@ -116,9 +116,9 @@ def score_round(
         if not checkpoint.is_file():
             raise NotFound(f"{checkpoint}: model checkpoint not found; pass the final.pt of an `alc-data train` run")
     with ws.writing("score"):
-        version = ws.version(label_version).name
-        sp_set = ws.superpixel_set(superpixel_set).name
-        image_ids = ws.image_ids(split)
+        version = ws.labels.version(label_version).name
+        sp_set = ws.superpixels.superpixel_set(superpixel_set).name
+        image_ids = ws.catalogue.image_ids(split)
         if not image_ids:
             raise InvalidInput(f"split {split!r} has no images")
         refuse_unapplied(ws)

@@ -66,7 +66,7 @@ def export(
 
     ws = open_workspace(workspace)
     path = export_version(ws, out, version=version, overwrite=overwrite)
-    typer.echo(f"wrote {len(ws.image_ids())} label maps of {ws.version(version).name} to {path}")
+    typer.echo(f"wrote {len(ws.catalogue.image_ids())} label maps of {ws.labels.version(version).name} to {path}")
 
 
 def register(app: typer.Typer) -> None:

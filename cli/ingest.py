@@ -24,8 +24,8 @@ def _run(workspace: Path, source, labels_from: str) -> None:
     from alc_data.ingest import ingest
 
     ws = ingest(workspace, source, labels_from=labels_from)
-    splits = ", ".join(f"{k} {v}" for k, v in ws.splits().items())
-    typer.echo(f"ingested {len(ws.image_ids())} images of {ws.meta('dataset')} into {ws.root} ({splits}); labels v0")
+    splits = ", ".join(f"{k} {v}" for k, v in ws.catalogue.splits().items())
+    typer.echo(f"ingested {len(ws.catalogue.image_ids())} images of {ws.catalogue.meta('dataset')} into {ws.root} ({splits}); labels v0")
 
 
 @ingest_app.command("voc")
@@ -154,6 +154,6 @@ def demo(
 
     ws = build_demo_workspace(workspace, n_train=n_train, n_val=n_val, size=(size, size), seed=seed)
     typer.echo(
-        f"generated {len(ws.image_ids())} demo images into {ws.root} (train {n_train}, val {n_val}); "
+        f"generated {len(ws.catalogue.image_ids())} demo images into {ws.root} (train {n_train}, val {n_val}); "
         "labels v0 = noisy pseudo labels, superpixel sets 'sam' and 'gsam'"
     )

@@ -56,7 +56,7 @@ def run(
         return
     console().print(round_table(table))
     if not table["waiting_for_answers"]:
-        typer.echo(f"plot: {Path(table['run_dir']) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
+        typer.echo(f"plot: {Path(table['run_dir']) / 'miou.png'}; labels: {ws.labels.version().name} in {ws.labels.version_dir(ws.labels.version().name)}")
 
 
 def register(app: typer.Typer) -> None:

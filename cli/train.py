@@ -58,7 +58,7 @@ def train(
         print_json(result.to_dict())
         return
     typer.echo(
-        f"trained {result.model} for {result.iterations} iterations on {ws.version(version).name} "
+        f"trained {result.model} for {result.iterations} iterations on {ws.labels.version(version).name} "
         f"({split}); final loss {result.final_loss:.4f}; {result.seconds:.1f} s",
         err=True,
     )

@@ -70,10 +70,10 @@ def test_pseudo_label_cli_takes_hub_ids(tmp_path, capsys, offline_cache):
                              "--device", "cpu", "--json")
     assert code == 0, err
     assert json.loads(out)["images"] == 3
-    params = ws.version("pseudo").params
+    params = ws.labels.version("pseudo").params
     assert params["detector"]["path"] == str(offline_cache["dino"].resolve())
     assert params["sam"]["path"] == str(offline_cache["sam"].resolve())
-    assert ws.read_label("pseudo", "img0").dtype == np.uint8
+    assert ws.labels.read_label("pseudo", "img0").dtype == np.uint8
 
 
 def test_hub_id_without_cache_offline_is_one_line(tmp_path, capsys, monkeypatch):

@@ -88,7 +88,7 @@ def test_16bit_grey_image_through_ingest(tmp_path):
         yield IngestItem("g", tmp_path / "g.png", ("train",), gt=np.zeros((8, 8), np.uint8))
 
     ws = ingest(tmp_path / "ws", DatasetSource("g16", [ClassInfo(0, "x", (0, 0, 0))], items))
-    assert int(ws.load_image("g")[..., 1].max()) == round(63000 / 257)
+    assert int(ws.catalogue.load_image("g")[..., 1].max()) == round(63000 / 257)
 
 
 # ---------------------------------------------------------------- image ids
@@ -117,7 +117,7 @@ def test_folder_image_with_a_padded_name_is_one_line(tmp_path, capsys):
 def test_good_unusual_ids_survive_ingest(tmp_path):
     ids = ("=1+2", "-x", "@home", "café", "a b", "'q")
     ws = tiny_ws(tmp_path / "ws", ["x", "y"], image_ids=ids)
-    assert ws.image_ids() == sorted(ids)
+    assert ws.catalogue.image_ids() == sorted(ids)
 
 
 # ---------------------------------------------------------------- class names
@@ -237,7 +237,7 @@ def test_failure_mid_ingest_leaves_nothing_and_a_rerun_works(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     good.items = make
     ws = ingest(tmp_path / "ws", good)
-    assert ws.image_ids() == ["a", "b", "c"]
+    assert ws.catalogue.image_ids() == ["a", "b", "c"]
 
 
 KILL_SCRIPT = """
@@ -260,7 +260,7 @@ def test_ingest_killed_at_a_point_never_blocks_a_rerun(tmp_path, point):
         assert not target.exists()
         assert [p.name.startswith(".ws.ingest-") for p in tmp_path.iterdir()] == [True]  # debris beside it
         ws = tiny_ws(target, ["x", "y"])  # the leftover staging folder does not block a re-run
-        assert ws.image_ids() == ["a", "b", "c"]
+        assert ws.catalogue.image_ids() == ["a", "b", "c"]
         from alc_data.workspace.check import check_workspace
 
         report = check_workspace(target)  # ... and is debris that `alc-data check --repair` removes
@@ -269,7 +269,7 @@ def test_ingest_killed_at_a_point_never_blocks_a_rerun(tmp_path, point):
         from alc_data.workspace import Workspace
 
         ws = Workspace.open(target)  # complete: images stored relative to the workspace still load
-        assert ws.image_ids() == ["a", "b", "c"] and ws.load_image("a").shape == (8, 8, 3)
+        assert ws.catalogue.image_ids() == ["a", "b", "c"] and ws.catalogue.load_image("a").shape == (8, 8, 3)
         with pytest.raises(AlcError, match="already holds dataset"):
             tiny_ws(target, ["x", "y"])
 

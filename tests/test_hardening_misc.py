@@ -63,7 +63,7 @@ def test_checkpoint_of_another_class_list_is_refused(tmp_path):
     ws = tiny_ws(tmp_path / "ws", ["sky", "road", "car"])
     ckpt = _checkpoint(tmp_path / "m.pt", ["sky", "building", "car"])
     with pytest.raises(InvalidInput) as err:
-        list(iter_probabilities(ws, ckpt, ws.image_ids(), device="cpu"))
+        list(iter_probabilities(ws, ckpt, ws.catalogue.image_ids(), device="cpu"))
     msg = str(err.value)
     assert str(ckpt) in msg and "class 1" in msg and "'building'" in msg and "'road'" in msg and "\n" not in msg
 
@@ -75,7 +75,7 @@ def test_warm_start_from_another_class_list_is_refused(tmp_path):
     ws = tiny_ws(tmp_path / "ws", ["sky", "road"])
     ckpt = _checkpoint(tmp_path / "m.pt", ["road", "sky"])
     with pytest.raises(InvalidInput, match="class 0"):
-        load_warm_start(build_model("demo-tiny", 2), ckpt, "demo-tiny", 2, class_names=ws.class_names)
+        load_warm_start(build_model("demo-tiny", 2), ckpt, "demo-tiny", 2, class_names=ws.catalogue.class_names)
 
 
 def test_checkpoint_without_class_names_works_with_a_warning(tmp_path):
@@ -85,7 +85,7 @@ def test_checkpoint_without_class_names_works_with_a_warning(tmp_path):
     ckpt = _checkpoint(tmp_path / "m.pt", ["a", "b"], with_names=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = list(iter_probabilities(ws, ckpt, ws.image_ids(), device="cpu"))
+        out = list(iter_probabilities(ws, ckpt, ws.catalogue.image_ids(), device="cpu"))
     assert len(out) == 3
     assert any("no class names" in str(w.message) and str(ckpt) in str(w.message) for w in caught)
 
@@ -97,7 +97,7 @@ def test_checkpoint_with_the_same_class_list_is_silent(tmp_path):
     ckpt = _checkpoint(tmp_path / "m.pt", ["sky", "road"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert len(list(iter_probabilities(ws, ckpt, ws.image_ids(), device="cpu"))) == 3
+        assert len(list(iter_probabilities(ws, ckpt, ws.catalogue.image_ids(), device="cpu"))) == 3
 
 
 # ---------------------------------------------------------------- diff's class file

@@ -90,9 +90,9 @@ def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsy
     ws = demo_ws
     rng = np.random.default_rng(0)
     folder = tmp_path / "preds"
-    for image_id in ws.image_ids("train"):
-        rec = ws.image_record(image_id)
-        logits = rng.standard_normal((ws.num_classes, int(rec["height"]), int(rec["width"]))).astype(np.float32)
+    for image_id in ws.catalogue.image_ids("train"):
+        rec = ws.catalogue.image_record(image_id)
+        logits = rng.standard_normal((ws.catalogue.num_classes, int(rec.height), int(rec.width))).astype(np.float32)
         save_prediction(folder, image_id, logits, dtype=np.float32)
     w = ("-w", ws.root)
 
@@ -143,11 +143,11 @@ def test_superpixels_json_is_the_set_summary_and_sets_are_frozen(demo_ws, capsys
     summary = spy.one
     timing = {k: printed.pop(k) for k in ("seconds", "seconds_per_image")}
     assert printed == summary.to_dict() and timing["seconds"] >= 0
-    assert printed["name"] == "sl" and printed["method"] == "slic" and printed["images"] == len(demo_ws.image_ids())
-    stored = demo_ws.superpixel_set("sl")
+    assert printed["name"] == "sl" and printed["method"] == "slic" and printed["images"] == len(demo_ws.catalogue.image_ids())
+    stored = demo_ws.superpixels.superpixel_set("sl")
     assert isinstance(stored, SuperpixelSet) and stored.method == "slic" and stored.params == printed["params"]
     assert stored.stamp and stored.to_dict()["stamp"] == stored.stamp
-    assert [s.name for s in demo_ws.superpixel_sets()][-1] == "sl"
+    assert [s.name for s in demo_ws.superpixels.superpixel_sets()][-1] == "sl"
     assert_frozen(stored)
 
 

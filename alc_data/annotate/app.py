@@ -24,7 +24,7 @@ from alc_data.answers.choice import CANT_TELL, YES, answer_from_choice
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
 from alc_data.workspace import Workspace
-from alc_data.workspace import annotation as ledger
+from alc_data.workspace.ledger import LEASE_SECONDS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLASS_KEYS = "1234567890abcdefghijklmnopqrstuvwz"
@@ -95,13 +95,13 @@ class AnnotationSession:
         self.annotator = annotator
         self.lease_seconds = lease_seconds
         self.queries = {q.query_id: q for q in round_queries(ws, round_no)}
-        self.sizes = {i: (r["height"], r["width"]) for i, r in ws.image_records().items()}
+        self.sizes = {i: (r.height, r.width) for i, r in ws.catalogue.image_records().items()}
 
     def classes(self) -> list[dict[str, Any]]:
         return [
             {"index": c.index, "name": c.name, "color": list(c.color),
              "key": CLASS_KEYS[c.index] if c.index < len(CLASS_KEYS) else None}
-            for c in self.ws.classes
+            for c in self.ws.catalogue.classes
         ]
 
     def query_json(self, query_id: int) -> dict[str, Any]:
@@ -115,7 +115,7 @@ class AnnotationSession:
         }
 
     def progress(self) -> dict[str, Any]:
-        return ledger.round_progress(self.ws, self.round_no)
+        return self.ws.ledger.round_progress(self.round_no).to_dict()
 
     @functools.lru_cache(maxsize=256)
     def overlay(self, query_id: int) -> bytes:
@@ -126,7 +126,7 @@ class AnnotationSession:
 
     @functools.lru_cache(maxsize=8)
     def _superpixels(self, set_name: str, image_id: str):
-        return self.ws.read_superpixels(set_name, image_id)
+        return self.ws.superpixels.read_superpixels(set_name, image_id)
 
 
 def _quote(text: str) -> str:
@@ -162,7 +162,7 @@ def create_app(
     annotator: str,
     token: str | None = None,
     allowed_hosts: set[str] | None = None,
-    lease_seconds: float = ledger.LEASE_SECONDS,
+    lease_seconds: float = LEASE_SECONDS,
     correct_command: str | None = None,
 ):
     """The Starlette application serving ``round_no``'s queries of ``ws``.
@@ -214,7 +214,7 @@ def create_app(
         })
 
     def _lease(holder: str, name: str) -> dict[str, Any]:
-        ids = ledger.lease_queries(ws, round_no, holder=holder, annotator=name, lease_seconds=lease_seconds)
+        ids = ws.ledger.lease_queries(round_no, holder=holder, annotator=name, lease_seconds=lease_seconds)
         return {"queries": [session.query_json(i) for i in ids], "progress": session.progress()}
 
     @guarded
@@ -232,14 +232,14 @@ def create_app(
             raise InvalidInput(f"seconds {seconds!r} is not a number")
         cls = data.get("class_index")
         if cls is not None:
-            if not isinstance(cls, int) or not 0 <= cls < ws.num_classes:
-                raise InvalidInput(f"unknown class index {cls!r}; this workspace has classes 0..{ws.num_classes - 1}")
+            if not isinstance(cls, int) or not 0 <= cls < ws.catalogue.num_classes:
+                raise InvalidInput(f"unknown class index {cls!r}; this workspace has classes 0..{ws.catalogue.num_classes - 1}")
             choice: str | int = cls
         else:
             choice = _text(data, "choice")
         answer = answer_from_choice(ws, qid, q.shown_label, choice)
-        recorded = ledger.record_timed_answer(
-            ws, round_no, answer, annotator=_text(data, "annotator", annotator),
+        recorded = ws.ledger.record_timed_answer(
+            round_no, answer, annotator=_text(data, "annotator", annotator),
             seconds=None if seconds is None else float(seconds),
         )
         return {"recorded": recorded, "status": answer.status, "progress": session.progress()}
@@ -252,7 +252,7 @@ def create_app(
         qid = data.get("query_id")
         if qid is not None and (not isinstance(qid, int) or qid not in session.queries):
             raise NotFound(f"query {qid!r} is not a query of round {round_no}")
-        undone = ledger.retract_answer(ws, round_no, annotator=_text(data, "annotator", annotator),
+        undone = ws.ledger.retract_answer(round_no, annotator=_text(data, "annotator", annotator),
                                        holder=_text(data, "holder"), query_id=qid, lease_seconds=lease_seconds)
         return {"query": session.query_json(undone), "progress": session.progress()}
 
@@ -264,7 +264,7 @@ def create_app(
         image_id = request.path_params["image_id"]
         if image_id not in session.sizes:
             return _error(404, f"unknown image id {image_id!r}")
-        path = ws.image_path(image_id)
+        path = ws.catalogue.image_path(image_id)
         media = RAW_IMAGE_TYPES.get(path.suffix.lower())
         headers = {"Cache-Control": "private, max-age=3600"}
         if media is not None and path.is_file():
@@ -305,5 +305,5 @@ def _png_of(ws: Workspace, image_id: str) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(ws.load_image(image_id)).save(buf, format="PNG", compress_level=1)
+    Image.fromarray(ws.catalogue.load_image(image_id)).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

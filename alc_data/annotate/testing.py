@@ -37,14 +37,14 @@ def open_round_workspace(root: Path, *, n_train: int = 6, size=(48, 48), budget:
     ws = build_demo_workspace(root, n_train=n_train, n_val=1, size=size, seed=seed)
     tables = []
     rng = np.random.default_rng(seed)
-    for i in ws.image_ids("train"):
-        g = ws.read_gt(i).astype(int)
-        noisy = ws.read_label("v0", i).astype(int)
+    for i in ws.catalogue.image_ids("train"):
+        g = ws.catalogue.read_gt(i).astype(int)
+        noisy = ws.labels.read_label("v0", i).astype(int)
         target = np.where(g == IGNORE_INDEX, noisy, g)
-        logits = np.eye(ws.num_classes)[target].transpose(2, 0, 1) * 4.0
+        logits = np.eye(ws.catalogue.num_classes)[target].transpose(2, 0, 1) * 4.0
         e = np.exp(logits + rng.normal(0.0, 0.3, logits.shape))  # a little noise: representatives vary
-        tables.append(score_superpixels((e / e.sum(0)).astype(np.float32), ws.read_label("v0", i),
-                                        ws.read_superpixels("sam", i), acquisition="sim", image_id=i))
+        tables.append(score_superpixels((e / e.sum(0)).astype(np.float32), ws.labels.read_label("v0", i),
+                                        ws.superpixels.read_superpixels("sam", i), acquisition="sim", image_id=i))
     selected = select_top(ScoreTable.concat(tables), budget)
     create_round(ws, selected, label_version="v0", superpixel_set="sam", acquisition="sim", budget=budget)
     return ws

@@ -198,7 +198,7 @@ def _name(value: int, names: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------- ledger
 def lineage(ws: Workspace, version: str) -> list[str]:
     """Version names from ``version`` up to its root (``version`` first)."""
-    by_name = {v.name: v for v in ws.label_versions()}
+    by_name = {v.name: v for v in ws.labels.label_versions()}
     out: list[str] = []
     name: str | None = version
     while name is not None and name not in out:
@@ -242,7 +242,7 @@ def link_regions(
         sp = None
         if set_name is not None:
             try:
-                sp = ws.read_superpixels(set_name, image_id)
+                sp = ws.superpixels.read_superpixels(set_name, image_id)
             except AlcError:
                 sp = None
             if sp is not None and sp.shape != lab.shape:
@@ -367,7 +367,7 @@ def diff_labels(
     if ws is not None:
         if classes_file is not None:
             raise AlcError("--classes is only for two label folders; a label version uses its workspace's classes")
-        names, palette = ws.class_names, ws.palette
+        names, palette = ws.catalogue.class_names, ws.catalogue.palette
     elif classes_file is not None:
         names = read_class_file(classes_file)
         if len(names) >= IGNORE_INDEX:

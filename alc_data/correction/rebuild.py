@@ -15,7 +15,7 @@ from alc_data.workspace import Workspace
 def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (image_id, labels) for every image of version ``name``, recomputed from its parent and
     the corrected answers that produced it. Equal to the stored version when the ledger is intact."""
-    version = ws.version(name)
+    version = ws.labels.version(name)
     if version.kind != "correction" or version.parent is None:
         raise AlcError(f"label version {name!r} was not made by corrections ({version.kind}); nothing to rebuild from")
     tau = float(version.params.get("tau", 0.0))
@@ -24,8 +24,8 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike |
     probs: dict[str, np.ndarray] = {}
     if tau > 0 and by_image:
         probs = _probabilities(ws, checkpoint, sorted(by_image))
-    for image_id in ws.image_ids():
-        labels = ws.read_label(version.parent, image_id)
+    for image_id in ws.catalogue.image_ids():
+        labels = ws.labels.read_label(version.parent, image_id)
         if image_id in by_image:
             labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id),
                                      expand=expand)

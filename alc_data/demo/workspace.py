@@ -74,7 +74,7 @@ def build_demo_workspace(
 
     def add_instance_set(staged: Workspace) -> None:  # inside the staged workspace: one rename publishes both sets
         scenes = {image_id: scene.instances for image_id, _, scene in _scenes(n_train, n_val, size, seed)}
-        staged.write_superpixel_set("gsam", ((i, scenes[i]) for i in staged.image_ids()), method="imported",
+        staged.superpixels.write_superpixel_set("gsam", ((i, scenes[i]) for i in staged.catalogue.image_ids()), method="imported",
                                     params={"source": "demo"})
 
     return ingest(path, demo_source(n_train=n_train, n_val=n_val, size=size, seed=seed), superpixel_set="sam",

@@ -45,7 +45,7 @@ BACKGROUND_MODES = ("auto", "background", "void")
 
 def default_version_name(ws: Workspace) -> str:
     """``v0`` when the workspace has no v0 yet, else ``pseudo``; AlcError when both are taken."""
-    names = {v.name for v in ws.label_versions()}
+    names = {v.name for v in ws.labels.label_versions()}
     for cand in ("v0", "pseudo"):
         if cand not in names:
             return cand
@@ -54,7 +54,7 @@ def default_version_name(ws: Workspace) -> str:
 
 def refuse_taken_version(ws: Workspace, version: str) -> None:
     """AlreadyExists when label version ``version`` exists."""
-    if any(v.name == version for v in ws.label_versions()):
+    if any(v.name == version for v in ws.labels.label_versions()):
         raise AlreadyExists(f"label version {version!r} already exists; pass --version NAME to write the pseudo labels elsewhere")
 
 
@@ -67,7 +67,7 @@ def background_label(ws: Workspace, mode: str) -> tuple[str, int]:
     mode = (mode or "auto").lower()
     if mode not in BACKGROUND_MODES:
         raise AlcError(f"--background {mode!r}: use auto, background or void")
-    bg = [c.index for c in ws.classes if is_background_name(c.name)]
+    bg = [c.index for c in ws.catalogue.classes if is_background_name(c.name)]
     if mode == "auto":
         mode = "background" if bg else "void"
     if mode == "void":
@@ -143,7 +143,7 @@ def run_pseudo_label(
     """
     from alc_data.foundation.common import fingerprint_path
     from alc_data.progress import track
-    from alc_data.workspace.workspace import check_name
+    from alc_data.workspace import check_name
 
     from alc_data.engine import check_engine
 
@@ -153,13 +153,13 @@ def run_pseudo_label(
     check_name("label version", version)
     check_name("superpixel set", instances_set)
     refuse_taken_version(ws, version)
-    old_set = next((s for s in ws.superpixel_sets() if s.name == instances_set), None)
+    old_set = next((s for s in ws.superpixels.superpixel_sets() if s.name == instances_set), None)
     if old_set is not None and old_set.params.get("label_version") != version:
         raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
-    ws.check_superpixel_target(instances_set, overwrite=old_set is not None)
+    ws.superpixels.check_superpixel_target(instances_set, overwrite=old_set is not None)
     bg_mode, bg_value = background_label(ws, background)
-    class_phrases = class_prompts(ws.class_names, prompts)
-    names = ws.class_names
+    class_phrases = class_prompts(ws.catalogue.class_names, prompts)
+    names = ws.catalogue.class_names
 
     # what the results depend on: recorded in the version and checked on resume
     from alc_data.foundation.hub import local_or_hub
@@ -194,7 +194,7 @@ def run_pseudo_label(
         refuse_taken_version(ws, version)  # again: a run of the same version may have ended while this one waited
         staged_any = check_resumable(stage, settings, "pseudo labels")
 
-        ids = ws.image_ids()
+        ids = ws.catalogue.image_ids()
         todo = still_to_do(stage, ids)
         t0 = time.perf_counter()
         if todo:
@@ -222,7 +222,7 @@ def run_pseudo_label(
                 else:
                     batches = [todo[i : i + int(batch_size)] for i in range(0, len(todo), int(batch_size))]
                     for batch in track(batches, f"pseudo-label {version}", total=len(batches)):
-                        results = pseudo_label_images([ws.load_image(i) for i in batch], *loaded, **options)
+                        results = pseudo_label_images([ws.catalogue.load_image(i) for i in batch], *loaded, **options)
                         for image_id, res in zip(batch, results):
                             save_staged(stage / f"{image_id}.npz", res)
             except BaseException:
@@ -252,11 +252,11 @@ def run_pseudo_label(
                 yield image_id, load_staged(stage / f"{image_id}.npz")["labels"].astype(np.uint8)
 
         params = {**settings, "instances_set": instances_set, "device": device, "amp": bool(amp), "batch_size": int(batch_size)}
-        ws.write_superpixel_set(
+        ws.superpixels.write_superpixel_set(
             instances_set, instance_maps(), method="gsam", params={"source": "pseudo-label", "label_version": version},
             overwrite=old_set is not None,
         )
-        ws.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
+        ws.labels.write_version(version, label_maps(), parent=None, kind="pseudo-label", params=params)
         remove_stage(stage, ws.root)
     return PseudoLabelResult(
         version=version,

@@ -103,7 +103,7 @@ def ingest(
     if Workspace.exists_at(target):
         existing = Workspace.open(target)
         raise AlcError(
-            f"{target}: already holds dataset {existing.meta('dataset')!r}; use another -w/--workspace "
+            f"{target}: already holds dataset {existing.catalogue.meta('dataset')!r}; use another -w/--workspace "
             "or delete that folder"
         )
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -127,7 +127,7 @@ def ingest(
             extra_meta={"format_meta": source.meta, "labels_from": str(labels_from)},
         )
         k = len(source.classes)
-        palette = ws.palette
+        palette = ws.catalogue.palette
         records: list[dict[str, Any]] = []
         seen: set[str] = set()
         has_sp = False
@@ -207,8 +207,8 @@ def ingest(
                 )
         if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
             raise AlcError("superpixels were given for some images but not all; give one map per image")
-        ws.add_images(records)
-        ws.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
+        ws.catalogue.add_images(records)
+        ws.labels.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
         if finish is not None:
             finish(ws)
         kill_point("ingest:staged")

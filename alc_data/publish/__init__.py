@@ -67,7 +67,7 @@ def publish(
         raise AlcError("--revision needs --repo-id (it names the hub branch to upload to)")
     if to_dir is not None:
         check_target_dir(to_dir)
-    v = ws.version(version)  # AlcError for an unknown version, before anything is written
+    v = ws.labels.version(version)  # AlcError for an unknown version, before anything is written
     plan_splits(ws, splits)
     say = echo or (lambda _msg: None)
 

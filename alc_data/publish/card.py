@@ -95,9 +95,9 @@ def _pct(x: float | None) -> str:
 
 def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
     """The markdown prose of the card."""
-    dataset = ws.meta("dataset")
+    dataset = ws.catalogue.meta("dataset")
     load_id = repo_id or "path/to/this/folder"
-    void_rgb = tuple(int(c) for c in ws.palette[IGNORE_INDEX])
+    void_rgb = tuple(int(c) for c in ws.catalogue.palette[IGNORE_INDEX])
     first = next(iter(result.splits), "train")
     lines = [
         f"# {pretty_name}",
@@ -156,7 +156,7 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
         "",
         "| index | name | colour |",
         "| ---: | --- | --- |",
-        *[f"| {c.index} | {c.name} | {tuple(int(x) for x in c.color)} |" for c in ws.classes],
+        *[f"| {c.index} | {c.name} | {tuple(int(x) for x in c.color)} |" for c in ws.catalogue.classes],
         f"| {IGNORE_INDEX} | void (ignore: borders and unlabelled pixels) | {void_rgb} |",
         "",
         "## How it was made",
@@ -290,7 +290,7 @@ def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
         for split in splits:
             rows = result.splits[split] if config == "default" else result.corrections
             sd.add(SplitInfo(name=split, num_bytes=result.num_bytes[config][split], num_examples=rows))
-        feats = default_features(ws.class_names) if config == "default" else correction_features()
+        feats = default_features(ws.catalogue.class_names) if config == "default" else correction_features()
         size = sum(result.num_bytes[config].values())
         download = sum((folder / p).stat().st_size for ps in splits.values() for p in ps)
         infos[config] = DatasetInfo(features=feats, splits=sd, dataset_size=size, download_size=download)
@@ -302,7 +302,7 @@ def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: st
     :class:`~alc_data.publish.build.BuildResult` (its ``extra["ledger"]`` from :func:`ledger_summary`)."""
     from huggingface_hub import DatasetCard
 
-    pretty = pretty_name or f"{ws.meta('dataset')} (labels corrected with ALC, {result.version})"
+    pretty = pretty_name or f"{ws.catalogue.meta('dataset')} (labels corrected with ALC, {result.version})"
     ledger = result.extra.get("ledger") or ledger_summary(ws, result.lineage)
     data = card_data(ws, result, folder, license=license, pretty_name=pretty)
     body = render_body(ws, result, pretty_name=pretty, repo_id=repo_id, ledger=ledger)

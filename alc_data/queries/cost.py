@@ -20,15 +20,13 @@ def cost_summary(ws: Workspace) -> dict[str, Any]:
     """
     import statistics
 
-    from alc_data.workspace.annotation import measured_seconds
-
     per_round = []
     for c in ws.ledger.cost():
         row = asdict(c)
         del row["budget"]
         per_round.append(row)
     total: dict[str, Any] = {k: sum(r[k] for r in per_round) for k in _COUNTS}
-    timed = measured_seconds(ws)
+    timed = ws.ledger.measured_seconds()
     for entry in per_round:
         entry["measured_seconds"] = timed.get(entry["round"], [])
     total["measured_seconds"] = [s for entry in per_round for s in entry["measured_seconds"]]

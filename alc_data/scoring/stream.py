@@ -40,7 +40,7 @@ def score_stream(
     from alc_data.scoring import score_superpixels
 
     for image_id, probs in stream:
-        labels = ws.read_label(version, image_id)
-        sp = ws.read_superpixels(superpixel_set, image_id)
+        labels = ws.labels.read_label(version, image_id)
+        sp = ws.superpixels.read_superpixels(superpixel_set, image_id)
         yield score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id,
                                 representative=representative)

@@ -96,7 +96,7 @@ def with_checkpoint(params: dict[str, Any], checkpoint: str | None) -> dict[str,
 
 def compute_map(ws: Workspace, fn: Callable[..., Any], method: str, params: dict[str, Any], image_id: str) -> np.ndarray:
     """One image's (H, W) int32 superpixel map with method ``fn``; AlcError when its shape is wrong."""
-    image = ws.load_image(image_id)
+    image = ws.catalogue.load_image(image_id)
     sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
     if sp.shape != image.shape[:2]:
         raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
@@ -138,13 +138,13 @@ def compute_superpixel_set(
     method = str(method)  # not None: checked above
     name = name or method
     params = dict(params or {})
-    ws.check_superpixel_target(name, overwrite=overwrite)
+    ws.superpixels.check_superpixel_target(name, overwrite=overwrite)
     compute = functools.partial(compute_map, fn=fn, method=method, params=params)  # travels to Ray's actors
     stage = staging_folder(ws, name)
     settings = {"method": method, "params": params}
-    image_ids = ws.image_ids()
+    image_ids = ws.catalogue.image_ids()
     with ws.writing("superpixels"):
-        ws.check_superpixel_target(name, overwrite=overwrite)  # again: another run may have registered it meanwhile
+        ws.superpixels.check_superpixel_target(name, overwrite=overwrite)  # again: another run may have registered it meanwhile
         if not check_resumable(stage, settings, "superpixel maps"):
             record_settings(stage, settings)
         todo = still_to_do(stage, image_ids)
@@ -163,7 +163,7 @@ def compute_superpixel_set(
             if missing:
                 raise AlcError(f"no superpixel map was staged for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
             staged = ((image_id, stage / f"{image_id}.npz") for image_id in image_ids)  # hard-linked into the set
-            ws.write_superpixel_set(name, staged, method=method, params=params, overwrite=overwrite, stage="superpixels")
+            ws.superpixels.write_superpixel_set(name, staged, method=method, params=params, overwrite=overwrite, stage="superpixels")
         except BaseException:
             if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
                 remove_stage(stage, ws.root)

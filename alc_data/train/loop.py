@@ -281,8 +281,8 @@ def _train_model(
     from alc_data.train.data import BatchKeys, LabelledImages, TrainCrops, round_up
     from alc_data.train.memory import warn_if_too_big
 
-    version_name = ws.version(version).name
-    image_ids = ws.image_ids(split)
+    version_name = ws.labels.version(version).name
+    image_ids = ws.catalogue.image_ids(split)
     if not image_ids:
         raise AlcError(f"split {split!r} has no images to train on")
     device = select_device(config.device)
@@ -293,7 +293,7 @@ def _train_model(
     except OSError as exc:
         raise AlcError(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
     last_path, final_path = run_dir / LAST, run_dir / FINAL
-    num_classes = ws.num_classes
+    num_classes = ws.catalogue.num_classes
     identity = {
         "model_name": config.model,
         "num_classes": num_classes,
@@ -325,12 +325,12 @@ def _train_model(
         config.model, num_classes,
         encoder_weights=None if resume_state else config.encoder_weights,
         pretrained=None if resume_state else config.pretrained,
-        class_names=ws.class_names,
+        class_names=ws.catalogue.class_names,
         model_config=resume_state.get("model_config") if resume_state else None,
     )
     model_config = getattr(model, "alc_model_config", None)
     if resume_state is None and init_checkpoint is not None:
-        load_warm_start(model, init_checkpoint, config.model, num_classes, class_names=ws.class_names)
+        load_warm_start(model, init_checkpoint, config.model, num_classes, class_names=ws.catalogue.class_names)
     if resume_state is not None:
         model.load_state_dict(resume_state["model"])
     model.to(device)
@@ -369,7 +369,7 @@ def _train_model(
 
     info = {
         **identity,
-        "class_names": ws.class_names,
+        "class_names": ws.catalogue.class_names,
         "workspace": str(ws.root),
         "images": len(image_ids),
         "device": str(device),
@@ -383,7 +383,7 @@ def _train_model(
         data: dict[str, Any] = {
             **identity,
             "config": config.as_dict(),
-            "class_names": ws.class_names,
+            "class_names": ws.catalogue.class_names,
             "model_config": model_config,
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "iteration": iteration,

@@ -31,7 +31,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, NotFound, WorkspaceDamaged
-from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair, workspace_debris
+from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
 from alc_data.workspace.db import DB_NAME
 from alc_data.workspace.workspace import Workspace
 
@@ -268,7 +268,7 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
                           f"{root_path}: no workspace here, only the staging of an interrupted ingest; re-run the ingest")
         if repair:
             for d in debris:
-                repair(d)
+                repair_problem(d)
             return CheckReport(str(root_path), (missing,), tuple(debris), {})
         return CheckReport(str(root_path), (missing, *debris), (), {})
 
@@ -302,6 +302,6 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     if not repaired:
         return CheckReport(str(root_path), tuple(problems), (), checked, notices)
     for p in repaired:
-        repair(p)
+        repair_problem(p)
     after = _check(ws, root_path, repair=False)  # what is left, with a restored set checked file by file
     return CheckReport(str(root_path), after.problems, tuple(repaired), after.checked, after.notices)

@@ -113,7 +113,7 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def repair(problem: Problem) -> None:
+def repair_problem(problem: Problem) -> None:
     path = Path(problem.path_or_name)
     if problem.kind == "superpixels-interrupted":
         target = path.parent / path.name[1:-4]
