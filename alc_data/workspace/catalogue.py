@@ -15,6 +15,8 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.io.images import load_image as load_image_file
+from alc_data.io.labels import default_palette, read_label_png
 from alc_data.names import parse_ascii_int
 from alc_data.workspace.db import Database
 
@@ -111,8 +113,6 @@ class Catalogue:
     @property
     def palette(self) -> np.ndarray:
         """(256, 3) uint8: the classes' colours, VOC colours for unused entries."""
-        from alc_data.io.labels import default_palette
-
         return default_palette([c.color for c in self.classes])
 
     def class_index(self, value: str | int) -> int:
@@ -190,9 +190,7 @@ class Catalogue:
 
     def load_image(self, image_id: str) -> np.ndarray:
         """(H, W, 3) uint8 RGB, EXIF orientation applied."""
-        from alc_data.io.images import load_image
-
-        return load_image(self.image_path(image_id))
+        return load_image_file(self.image_path(image_id))
 
     # ------------------------------------------------------------------ ground truth
     def gt_path(self, image_id: str) -> Path:
@@ -205,8 +203,6 @@ class Catalogue:
         return self.image_record(image_id).has_gt
 
     def read_gt(self, image_id: str) -> np.ndarray:
-        from alc_data.io.labels import read_label_png
-
         if not self.has_gt(image_id):
             raise NotFound(f"image {image_id!r} has no reference ground truth in this workspace")
         return read_label_png(self.gt_path(image_id))

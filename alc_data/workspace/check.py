@@ -31,6 +31,8 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, NotFound, WorkspaceDamaged
+from alc_data.io.labels import read_label_png
+from alc_data.progress import track
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
 from alc_data.workspace.db import DB_NAME
 from alc_data.workspace.workspace import Workspace
@@ -83,8 +85,6 @@ def image_problems(ws: Workspace) -> list[Problem]:
 # ---------------------------------------------------------------------------------------------- labels
 def _read_label_facts(path: Path, k: int) -> tuple[tuple[int, int] | None, list[tuple[int, int]], str | None]:
     """((H, W), [(bad value, pixels)], error) of one label PNG, read once."""
-    from alc_data.io.labels import read_label_png
-
     try:
         arr = read_label_png(path)
     except AlcError as exc:
@@ -139,8 +139,6 @@ def version_problems(
     cache: dict[tuple, tuple] | None = None,
 ) -> list[Problem]:
     """Problems of label version ``version`` (all its images, or ``image_ids``)."""
-    from alc_data.progress import track
-
     folder = ws.labels.version_dir(version)
     if not folder.is_dir():
         return [Problem("version-folder-missing", str(folder),
@@ -187,8 +185,6 @@ def superpixel_file_problems(path: Path, size: tuple[int, int]) -> list[Problem]
 
 
 def superpixel_set_problems(ws: Workspace, name: str, sizes: dict[str, tuple[int, int]]) -> list[Problem]:
-    from alc_data.progress import track
-
     folder = ws.superpixels.set_dir(name)
     old = folder.parent / f".{name}.old"
     if interrupted_overwrite(ws, name):

@@ -20,6 +20,8 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, InvalidInput, NotFound
+from alc_data.faults import kill_point
+from alc_data.io.labels import encode_label_png, read_label_png
 from alc_data.workspace.catalogue import Catalogue, ImageRecord
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database, check_name
@@ -103,8 +105,6 @@ class LabelStore:
 
     def read_label(self, version: str | None, image_id: str) -> np.ndarray:
         """(H, W) uint8 labels of one image in a version (``None`` = latest)."""
-        from alc_data.io.labels import read_label_png
-
         return read_label_png(self.label_path(self.version(version).name, image_id))
 
     def register_ingest(self, *, labels_from: str, superpixel_set: str | None) -> None:
@@ -136,8 +136,6 @@ class LabelStore:
         the folder this call renamed is removed. Kill points ``<stage>:staged`` and ``<stage>:renamed``
         mark the two moments a crash matters (no kill points without ``stage``).
         """
-        from alc_data.faults import kill_point
-
         check_name("label version", name)
         if any(v.name == name for v in self.label_versions()):
             raise AlreadyExists(f"label version {name!r} already exists; choose another --version name")
@@ -158,8 +156,6 @@ class LabelStore:
 
     def _stage(self, tmp: Path, name: str, labels: Iterable[tuple[str, np.ndarray]], parent: str | None) -> None:
         """Write ``labels`` into ``tmp`` and link (or copy) the parent's files of every other image."""
-        from alc_data.io.labels import encode_label_png
-
         palette = self._catalogue.palette
         records = self._catalogue.image_records()
         written: set[str] = set()
@@ -201,8 +197,6 @@ class LabelStore:
         stage: str | None,
     ) -> None:
         """Rename ``tmp`` to ``final`` and register the version in one transaction holding the write lock."""
-        from alc_data.faults import kill_point
-
         renamed = False
         try:
             with self._db.connect(immediate=True) as con:

@@ -19,6 +19,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from alc_data.faults import kill_point
+from alc_data.io.superpixels import read_superpixels as read_superpixel_file
+from alc_data.io.superpixels import stored_shape, write_superpixels
 from alc_data.results import JsonResult
 from alc_data.workspace.catalogue import Catalogue
 from alc_data.workspace.clock import now_iso
@@ -97,9 +100,7 @@ class SuperpixelStore:
         return self.set_dir(set_name) / f"{image_id}.npz"
 
     def read_superpixels(self, set_name: str, image_id: str) -> np.ndarray:
-        from alc_data.io.superpixels import read_superpixels
-
-        return read_superpixels(self.superpixel_path(set_name, image_id))
+        return read_superpixel_file(self.superpixel_path(set_name, image_id))
 
     def check_superpixel_target(self, name: str, *, overwrite: bool = False) -> None:
         """Refuse, before any work, a set name that is taken (without ``overwrite``) or that rounds use.
@@ -137,8 +138,6 @@ class SuperpixelStore:
         the catalogue row replaced. Kill points ``<stage>:staged`` and ``<stage>:renamed`` (none without
         ``stage``).
         """
-        from alc_data.faults import kill_point
-
         self.check_superpixel_target(name, overwrite=overwrite)
         final = self.set_dir(name)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -163,8 +162,6 @@ class SuperpixelStore:
 
     def _stage(self, tmp: Path, name: str, maps: Iterable[tuple[str, np.ndarray | Path]]) -> None:
         """Put one map per image into ``tmp`` (staged files linked, arrays written), shapes checked."""
-        from alc_data.io.superpixels import stored_shape, write_superpixels
-
         records = self._catalogue.image_records()
         written = set()
         for image_id, sp in maps:
@@ -188,8 +185,6 @@ class SuperpixelStore:
     def _register(self, tmp: Path, final: Path, old: Path, name: str, *, method: str, params: dict[str, Any],
                   stage: str | None) -> None:
         """Move the old set aside, rename ``tmp`` into place and replace the row, in one transaction."""
-        from alc_data.faults import kill_point
-
         with self._db.connect(immediate=True) as con:
             if con.execute("SELECT 1 FROM rounds WHERE superpixel_set=? LIMIT 1", (name,)).fetchone():
                 raise Conflict(f"superpixel set {name!r} was used by a round meanwhile; write it under another --name")
