@@ -11,9 +11,9 @@ import contextlib
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from alc_data.errors import InvalidInput, WorkspaceBusy, WorkspaceDamaged
+from alc_data.errors import InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
 
 DB_NAME = "alc.sqlite"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -88,3 +88,24 @@ def chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
     """``values`` in slices of at most ``size`` (SQLite's limit on bound parameters)."""
     for i in range(0, len(values), size):
         yield values[i : i + size]
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=_Named)
+
+
+def named_or_latest(items: Sequence[NamedT], name: str | None, *, kind: str, none_yet: str) -> NamedT:
+    """The item called ``name`` (None or ``"latest"``: the last); NotFound ``none_yet`` when there are
+    none, or naming the ``kind`` and the items there are."""
+    if not items:
+        raise NotFound(none_yet)
+    if name in (None, "latest"):
+        return items[-1]
+    for item in items:
+        if item.name == name:
+            return item
+    raise NotFound(f"unknown {kind} {name!r}; this workspace has: {', '.join(i.name for i in items)}")

@@ -24,7 +24,7 @@ from alc_data.faults import kill_point
 from alc_data.io.labels import encode_label_png, read_label_png
 from alc_data.workspace.catalogue import Catalogue, ImageRecord
 from alc_data.workspace.clock import now_iso
-from alc_data.workspace.db import Database, check_name
+from alc_data.workspace.db import Database, check_name, named_or_latest
 from alc_data.workspace.superpixels import insert_set_row
 
 
@@ -80,15 +80,8 @@ class LabelStore:
 
     def version(self, name: str | None = None) -> LabelVersion:
         """A label version by name; ``None`` or ``"latest"`` gives the newest."""
-        versions = self.label_versions()
-        if not versions:
-            raise NotFound(f"{self.root}: no label versions yet; ingest a dataset first")
-        if name in (None, "latest"):
-            return versions[-1]
-        for v in versions:
-            if v.name == name:
-                return v
-        raise NotFound(f"unknown label version {name!r}; this workspace has: {', '.join(v.name for v in versions)}")
+        return named_or_latest(self.label_versions(), name, kind="label version",
+                               none_yet=f"{self.root}: no label versions yet; ingest a dataset first")
 
     def next_version_name(self) -> str:
         used = {v.name for v in self.label_versions()}

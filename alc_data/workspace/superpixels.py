@@ -25,7 +25,7 @@ from alc_data.io.superpixels import stored_shape, write_superpixels
 from alc_data.results import JsonResult
 from alc_data.workspace.catalogue import Catalogue
 from alc_data.workspace.clock import now_iso
-from alc_data.workspace.db import Database, check_name
+from alc_data.workspace.db import Database, check_name, named_or_latest
 from alc_data.workspace.ledger import Ledger
 
 _STAMP_KEY = "_folder_stamp"
@@ -83,15 +83,9 @@ class SuperpixelStore:
 
     def superpixel_set(self, name: str | None = None) -> SuperpixelSet:
         """The set called ``name`` (None or ``"latest"``: the newest); NotFound naming the sets otherwise."""
-        sets = self.superpixel_sets()
-        if not sets:
-            raise NotFound(f"{self.root}: no superpixel sets; run `alc-data superpixels --method seeds` first")
-        if name in (None, "latest"):
-            return sets[-1]
-        for s in sets:
-            if s.name == name:
-                return s
-        raise NotFound(f"unknown superpixel set {name!r}; this workspace has: {', '.join(s.name for s in sets)}")
+        return named_or_latest(
+            self.superpixel_sets(), name, kind="superpixel set",
+            none_yet=f"{self.root}: no superpixel sets; run `alc-data superpixels --method seeds` first")
 
     def set_dir(self, set_name: str) -> Path:
         return self.root / "superpixels" / set_name
