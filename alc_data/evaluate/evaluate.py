@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.evaluate.metrics import GroundTruthConfusion
+from alc_data.predict import iter_predictions
+from alc_data.progress import track
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
@@ -24,7 +26,8 @@ class MiouResult(JsonResult):
     ``miou``, ``per_class`` (None for absent classes) and ``pixel_accuracy`` are in percent;
     ``coverage`` (share of pixels counted) and ``skipped`` (1 − coverage) are fractions 0..1;
     ``images`` counts the evaluated images, ``images_without_gt`` those of the split left out.
-    :meth:`to_dict` names the mIoU ``data_miou`` or ``model_miou`` as well as ``miou``.
+    :meth:`to_dict` names the mIoU ``data_miou`` or ``model_miou`` as well as ``miou``, and shows
+    ``version`` (data) or ``checkpoint`` (model), not both.
     """
 
     kind: str
@@ -42,19 +45,10 @@ class MiouResult(JsonResult):
     version: str | None = None
     checkpoint: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        head: dict[str, Any] = {"kind": self.kind}
-        if self.kind == "model":
-            head["checkpoint"] = out.pop("checkpoint")
-            out.pop("version")
-        else:
-            head["version"] = out.pop("version")
-            out.pop("checkpoint")
-        head["split"] = out.pop("split")
-        head[f"{self.kind}_miou"] = self.miou
-        del out["kind"]
-        return {**head, **out}
+    def json_keys(self) -> tuple[str, ...]:
+        head = ("kind", "checkpoint" if self.kind == "model" else "version", "split", f"{self.kind}_miou=miou")
+        shown = {h.partition("=")[0] for h in head} | {"version", "checkpoint"}
+        return (*head, *(f.name for f in fields(self) if f.name not in shown))
 
 
 def _gt_ids(ws: Workspace, split: str | None, what: str) -> list[str]:
@@ -93,8 +87,6 @@ def data_miou(ws: Workspace, version: str | None = None, *, split: str | None = 
     ``coverage`` (share of pixels counted, 0..1), ``skipped`` (1 − coverage), ``pixels``,
     ``evaluated_pixels``, ``images`` (evaluated), ``images_without_gt``, ``version``, ``split``.
     """
-    from alc_data.progress import track
-
     name = ws.labels.version(version).name
     ids = _gt_ids(ws, split, "data mIoU")
     maps = ((i, ws.labels.read_label(name, i), f"labels in {name}") for i in track(ids, f"data mIoU of {name}"))
@@ -114,9 +106,6 @@ def model_miou(
     ``checkpoint_or_model``: an alc-data checkpoint path or a model. A :class:`MiouResult` of kind
     ``"model"``, with ``checkpoint`` (the path, when one was given) instead of ``version``.
     """
-    from alc_data.predict import iter_predictions
-    from alc_data.progress import track
-
     ids = _gt_ids(ws, split, "model mIoU")
     stream = iter_predictions(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device)
     maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
 from alc_data.io.labels import read_label_png
 from alc_data.progress import track
+from alc_data.results import JsonResult
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
 from alc_data.workspace.db import DB_NAME
 from alc_data.workspace.workspace import Workspace
@@ -48,7 +49,7 @@ NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run"})
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(JsonResult):
     """The result of :func:`check_workspace`: ``problems`` found (after repair: those left),
     ``repaired`` (what ``repair=True`` removed or put back) and ``notices``: consistent states that wait
     for a command (answers recorded, e.g. by ``annotate`` or a killed ``correct``, not yet applied),
@@ -70,15 +71,8 @@ class CheckReport:
         if not self.ok:
             raise ChecksFailed(f"{self.workspace}: {len(self.problems)} problems" if summary else "")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "workspace": self.workspace,
-            "ok": self.ok,
-            "checked": dict(self.checked),
-            "problems": [p.to_dict() for p in self.problems],
-            "repaired": [p.to_dict() for p in self.repaired],
-            "notices": [p.to_dict() for p in self.notices],
-        }
+    def json_keys(self) -> tuple[str, ...]:
+        return ("workspace", "ok", "checked", "problems", "repaired", "notices")
 
 
 # ---------------------------------------------------------------------------------------------- images

@@ -11,15 +11,15 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from alc_data.names import parse_ascii_int
+from alc_data.results import JsonResult
 from alc_data.workspace.superpixels import SET_STAMP
 from alc_data.workspace.workspace import Workspace
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(JsonResult):
     """One thing wrong: what kind, where (a path or a name), a one-line message, and whether
     ``alc-data check --repair`` fixes it."""
 
@@ -27,9 +27,6 @@ class Problem:
     path_or_name: str
     message: str
     repairable: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path_or_name": self.path_or_name, "message": self.message, "repairable": self.repairable}
 
 
 def _stamp(folder: Path) -> str | None:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -93,7 +93,7 @@ class PendingAnswer:
 
 
 @dataclass(frozen=True)
-class CorrectionRow:
+class CorrectionRow(JsonResult):
     """One correction (an answer that changed pixels of one version) with its query and answer."""
 
     correction_id: int
@@ -114,9 +114,6 @@ class CorrectionRow:
     source: str | None
     annotator: str | None
     answered_at: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
