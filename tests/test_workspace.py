@@ -13,7 +13,8 @@ os.environ.setdefault("ALC_PROGRESS", "0")
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
 from alc_data.errors import AlcError  # noqa: E402
 from alc_data.ingest import DatasetSource, IngestItem, ingest  # noqa: E402
-from alc_data.workspace import ClassInfo, Workspace  # noqa: E402
+from alc_data.workspace import ClassInfo, ImageRecord, Workspace  # noqa: E402
+from alc_data.workspace.ledger import RoundProgress  # noqa: E402
 
 CLASSES = [ClassInfo(0, "sky", (10, 20, 30)), ClassInfo(1, "road", (200, 100, 50)), ClassInfo(2, "car", (1, 2, 3))]
 SIZES = {"a": (6, 8), "b": (5, 7), "c": (4, 4)}
@@ -206,3 +207,16 @@ def test_superpixel_set_from_staged_files_links_them_after_checking_their_header
         np.testing.assert_array_equal(ws.superpixels.read_superpixels("linked", image_id), sp)
         assert (ws.root / "superpixels" / "linked" / f"{image_id}.npz").samefile(staged / f"{image_id}.npz")  # linked
     assert_workspace_ok(ws)
+
+
+def test_the_workspace_is_a_facade_over_typed_stores(made):
+    ws, _, _ = made
+    assert not hasattr(ws, "connect") and not hasattr(ws, "query")  # SQL stays inside the stores
+    rec = ws.catalogue.image_record("b")
+    assert isinstance(rec, ImageRecord) and (rec.height, rec.width, rec.has_gt) == (5, 7, True)
+    assert ws.catalogue.image_records()["b"] == rec and ws.catalogue.image_sizes()["b"] == (5, 7)
+    progress = ws.ledger.round_progress(1)
+    assert isinstance(progress, RoundProgress) and progress.to_dict() == {
+        "round": 1, "total": 0, "answered": 0, "accepted": 0, "corrected": 0, "unanswerable": 0,
+        "retracted": 0, "median_seconds": None}
+    assert ws.ledger.timed_answers(1) == [] and ws.ledger.answer_counts() == []
