@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from enum import Enum
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from alc_data.errors import AlcError, InvalidInput, MissingDependency
 
-ENGINES = ("local", "ray")
+
+class Engine(str, Enum):
+    """Where the per-image work runs (``--engine``, a recipe's ``engine.kind``)."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+ENGINES = tuple(e.value for e in Engine)
 
 
 def check_engine(engine: str, *, where: str = "--engine") -> None:
@@ -26,6 +35,12 @@ def check_engine(engine: str, *, where: str = "--engine") -> None:
         raise InvalidInput(f"{where} {engine!r} is unknown; use one of {', '.join(ENGINES)}")
     if engine == "ray":
         require_ray()
+
+
+def as_engine(engine: str | Engine, *, where: str = "--engine") -> Engine:
+    """``engine`` as an :class:`Engine`, after :func:`check_engine`."""
+    check_engine(engine, where=where)
+    return Engine(engine)
 
 
 def require_ray() -> Any:
