@@ -264,7 +264,7 @@ class _SplitStats:
 
 def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
     """Everything checked before a byte is written: the version and its lineage, the splits, damaged labels."""
-    from alc_data.audit.diff import lineage as version_lineage
+    from alc_data.audit.ledger_links import lineage as version_lineage
     from alc_data.workspace.check import require_version_ok
 
     v = ws.version(version)

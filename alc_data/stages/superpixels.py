@@ -11,7 +11,7 @@ from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
 from alc_data.stages.common import set_field
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, check_superpixel_params, write_method_set
-from alc_data.superpixels.utils import set_summary
+from alc_data.superpixels import utils as superpixel_utils
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -68,7 +68,7 @@ def superpixels(ws: Workspace, options: SuperpixelOptions) -> SuperpixelsResult:
         concurrency=options.concurrency,
     )
     seconds = time.perf_counter() - start
-    summary = set_summary(ws, name)
+    summary = superpixel_utils.set_summary(ws, name)
     values = {f.name: getattr(summary, f.name) for f in fields(summary)}
     per_image = round(seconds / summary.images, 4) if summary.images else 0.0
     return SuperpixelsResult(**values, seconds=round(seconds, 3), seconds_per_image=per_image)
