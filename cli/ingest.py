@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from alc_data.stages.ingest import IngestOptions, ingest
+from alc_data.stages.ingest import IngestOptions
 from alc_data_cli.options import DEFAULT_WORKSPACE, WorkspaceOpt
 
 ingest_app = typer.Typer(help="Create a workspace from a dataset (one sub-command per format).", no_args_is_help=True)
@@ -22,6 +22,8 @@ LabelsFromOpt = Annotated[
 
 
 def _run(workspace: Path, options: IngestOptions) -> None:
+    from alc_data.stages.ingest import ingest
+
     result = ingest(workspace, options)
     splits = ", ".join(f"{k} {v}" for k, v in result.splits.items())
     typer.echo(f"ingested {result.images} images of {result.dataset} into {result.workspace} ({splits}); labels v0")

@@ -8,7 +8,6 @@ import typer
 
 from alc_data.engine import as_engine
 from alc_data.stages.pseudo_label import Background, PseudoLabelOptions
-from alc_data.stages.pseudo_label import pseudo_label as run_stage
 from alc_data_cli.options import (
     DEFAULT_WORKSPACE,
     EngineOpt,
@@ -41,6 +40,7 @@ def pseudo_label(
 ) -> None:
     """Label every image with Grounded-SAM; resumes an interrupted run (same settings) where it stopped."""
     from alc_data.foundation.detector import parse_prompt_overrides
+    from alc_data.stages.pseudo_label import pseudo_label as run_stage
 
     options = PseudoLabelOptions(
         detector, sam, version=version, box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou,

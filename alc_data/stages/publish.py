@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -24,16 +24,13 @@ class PublishOptions:
     private: bool = False
     tag: str | None = None
     revision: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # stays out of logs and tracebacks
     license: str = "other"
     pretty_name: str | None = None
     splits: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_publish_values(to_dir=self.to_dir, repo_id=self.repo_id, tag=self.tag, revision=self.revision)
-
-    def __repr__(self) -> str:  # the token stays out of logs and tracebacks
-        return f"PublishOptions(version={self.version!r}, to_dir={self.to_dir!r}, repo_id={self.repo_id!r})"
 
 
 def publish(ws: Workspace, options: PublishOptions, *, echo: Callable[[str], None] | None = None) -> PublishResult:
