@@ -25,7 +25,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -213,7 +213,7 @@ def read_coco(
             anns_by_image[int(ann["image_id"])].append(ann)
     ordered = sorted(by_id.values(), key=lambda im: Path(im["file_name"]).stem)
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for im in ordered:
             image_id = Path(im["file_name"]).stem
             h, w = int(im["height"]), int(im["width"])

@@ -55,7 +55,7 @@ class TrainResult:
         }
 
 
-def _progress(total: int, start: int, description: str):
+def _progress(total: int, start: int, description: str) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 

@@ -25,7 +25,7 @@ def param_groups(model: "torch.nn.Module", config: TrainConfig) -> list[dict[str
     return groups
 
 
-def make_optimizer(model: "torch.nn.Module", config: TrainConfig):
+def make_optimizer(model: "torch.nn.Module", config: TrainConfig) -> "torch.optim.Optimizer":
     import torch
 
     groups = param_groups(model, config)
@@ -34,7 +34,7 @@ def make_optimizer(model: "torch.nn.Module", config: TrainConfig):
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def make_scheduler(optimizer, config: TrainConfig, total: int):
+def make_scheduler(optimizer: "torch.optim.Optimizer", config: TrainConfig, total: int) -> Any:
     """Poly schedule: lr(it) = base_lr × (1 − it / total) ** poly_power."""
     import torch
 
@@ -63,7 +63,8 @@ def segmentation_loss(logits: "torch.Tensor", target: "torch.Tensor") -> "torch.
 class TrainStep:
     """One optimisation step (forward, loss, backward, step, schedule), with AMP on CUDA."""
 
-    def __init__(self, model, optimizer, scheduler, device, *, amp: bool) -> None:
+    def __init__(self, model: "torch.nn.Module", optimizer: "torch.optim.Optimizer", scheduler: Any,
+                 device: "torch.device", *, amp: bool) -> None:
         import torch
 
         self.model = model
