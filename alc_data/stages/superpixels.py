@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from alc_data.engine import Engine, as_engine
 from alc_data.errors import InvalidInput
-from alc_data.results import JsonResult
 from alc_data.stages.common import set_field
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, check_superpixel_params, write_method_set
 from alc_data.superpixels import utils as superpixel_utils
@@ -44,16 +43,9 @@ class SuperpixelOptions:
 
 
 @dataclass(frozen=True)
-class SuperpixelsResult(JsonResult):
+class SuperpixelsResult(superpixel_utils.SetSummary):
     """The stored set's numbers (:class:`~alc_data.superpixels.utils.SetSummary`) and the time taken."""
 
-    name: str
-    method: str
-    params: dict[str, Any]
-    images: int
-    regions: dict[str, float | int]
-    mean_region_area: float
-    candidate_share: float
     seconds: float
     seconds_per_image: float
 
