@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,13 +24,14 @@ from alc_data.audit.ledger_links import ledger_rows, link_regions
 from alc_data.audit.regions import Region, changed_regions, region_details
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
 
-@dataclass
-class ImageChange:
+@dataclass(frozen=True)
+class ImageChange(JsonResult):
     """Counts for one image present on both sides."""
 
     image_id: str
@@ -45,21 +47,27 @@ class ImageChange:
     def changed_share(self) -> float:
         return self.changed / self.pixels if self.pixels else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "image_id": self.image_id,
-            "pixels": self.pixels,
-            "changed_pixels": self.changed,
-            "changed_share": round(self.changed_share, 8),
-            "agreement": None if self.agreement is None else round(self.agreement, 8),
-            "regions": self.regions,
-            "became_void": self.became_void,
-            "stopped_void": self.stopped_void,
-        }
+    @property
+    def rounded_changed_share(self) -> float:
+        return round(self.changed_share, 8)
+
+    @property
+    def rounded_agreement(self) -> float | None:
+        return None if self.agreement is None else round(self.agreement, 8)
+
+    def json_keys(self) -> tuple[str, ...]:
+        return ("image_id", "pixels", "changed_pixels=changed", "changed_share=rounded_changed_share",
+                "agreement=rounded_agreement", "regions", "became_void", "stopped_void")
 
 
-@dataclass
-class LabelDiff:
+#: the keys of :meth:`LabelDiff.totals`, as the JSON shows them (its ``regions`` count gives way to the
+#: regions themselves)
+_TOTALS = ("images_compared", "images_changed", "pixels", "changed_pixels", "changed_share", "agreement", "became_void",
+           "stopped_void")
+
+
+@dataclass(frozen=True)
+class LabelDiff(JsonResult):
     """The result of :func:`diff_labels`."""
 
     a: LabelSource
@@ -136,35 +144,46 @@ class LabelDiff:
             for r, c in zip(rows[order], cols[order])
         ]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready numbers."""
-        out: dict[str, Any] = {
-            "a": {"kind": self.a.kind, "name": self.a.name},
-            "b": {"kind": self.b.kind, "name": self.b.name},
-            "mode": self.mode,
-            "classes": self.class_names,
-            "ignore_index": IGNORE_INDEX,
-            **self.totals(),
-            "only_in_a": self.only_in_a,
-            "only_in_b": self.only_in_b,
-            "size_mismatch": self.size_mismatch,
-            "transition_labels": self.labels_with_void,
-            "transition_matrix": self.transition_matrix.tolist(),
-            "transitions": self.transitions(),
-            "top": [self.image(i).to_dict() for i in self.top],
-            "per_image": [im.to_dict() for im in self.images],
-            "regions": {
-                image_id: [
-                    {"region": r.region, "pixels": r.pixels, "bbox": list(r.bbox),
-                     "old_class": _name(r.old_class, self.class_names), "new_class": _name(r.new_class, self.class_names),
-                     "links": r.links}
-                    for r in regs
-                ]
-                for image_id, regs in self.regions.items()
-            },
-            "ledger": self.ledger,
+    @property
+    def sides(self) -> dict[str, dict[str, str]]:
+        """{"a": {kind, name}, "b": {kind, name}}."""
+        return {"a": {"kind": self.a.kind, "name": self.a.name}, "b": {"kind": self.b.kind, "name": self.b.name}}
+
+    @property
+    def ignore_index(self) -> int:
+        return IGNORE_INDEX
+
+    @cached_property
+    def _totals(self) -> dict[str, Any]:
+        return self.totals()
+
+    @property
+    def top_images(self) -> list[ImageChange]:
+        return [self.image(i) for i in self.top]
+
+    @property
+    def region_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """The changed regions of each detailed image, with class names."""
+        return {
+            image_id: [
+                {"region": r.region, "pixels": r.pixels, "bbox": list(r.bbox),
+                 "old_class": _name(r.old_class, self.class_names), "new_class": _name(r.new_class, self.class_names),
+                 "links": r.links}
+                for r in regs
+            ]
+            for image_id, regs in self.regions.items()
         }
-        return out
+
+    @property
+    def transition_rows(self) -> list[dict[str, Any]]:
+        return self.transitions()
+
+    def json_keys(self) -> tuple[str, ...]:
+        return (
+            "a=sides.a", "b=sides.b", "mode", "classes=class_names", "ignore_index", *(f"{k}=_totals.{k}" for k in _TOTALS),
+            "regions=region_rows", "only_in_a", "only_in_b", "size_mismatch", "transition_labels=labels_with_void",
+            "transition_matrix", "transitions=transition_rows", "top=top_images", "per_image=images", "ledger",
+        )
 
 
 def _index(i: int, k: int) -> int:
@@ -188,7 +207,7 @@ def _check_values(counts: np.ndarray, k: int, src: LabelSource, other: LabelSour
     per_value = counts.sum(axis=1 - axis)  # axis 0: values of A, axis 1: values of B
     bad = [v for v in np.flatnonzero(per_value) if v >= k and v != IGNORE_INDEX]
     if bad:
-        raise AlcError(
+        raise InvalidInput(
             f"{src.path(image_id)}: label value {bad[0]} ({int(per_value[bad[0]])} pixels) is not a class (K={k}) "
             f"nor {IGNORE_INDEX}; pass the right --classes file"
         )
@@ -216,7 +235,7 @@ def diff_labels(
     calls with checked options).
     """
     if top < 0:
-        raise AlcError(f"--top must be ≥ 0, got {top}")
+        raise InvalidInput(f"--top must be ≥ 0, got {top}")
     return compare_labels(a, b, workspace=workspace, classes_file=classes_file, images=images, top=top)
 
 
@@ -241,7 +260,7 @@ def compare_labels(
     set_a, set_b = set(ids_a), set(ids_b)
     common = sorted(set_a & set_b)
     if not common:
-        raise AlcError(
+        raise InvalidInput(
             f"{sa.name} and {sb.name} share no image ids ({len(ids_a)} and {len(ids_b)} label maps); "
             "compare labels of the same images"
         )
@@ -286,12 +305,12 @@ def _classes(ws: Workspace | None, classes_file: str | os.PathLike | None) -> tu
 
     if ws is not None:
         if classes_file is not None:
-            raise AlcError("--classes is only for two label folders; a label version uses its workspace's classes")
+            raise InvalidInput("--classes is only for two label folders; a label version uses its workspace's classes")
         return ws.class_names, ws.palette
     if classes_file is not None:
         names = read_class_file(classes_file)
         if len(names) >= IGNORE_INDEX:
-            raise AlcError(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
+            raise InvalidInput(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
         return names, default_palette()
     return None, default_palette()
 
@@ -324,7 +343,16 @@ class _Accumulator:
         valid = counts[:IGNORE_INDEX, :IGNORE_INDEX]
         both = int(valid.sum())
         v = IGNORE_INDEX
-        ch = ImageChange(
+        linked = 0
+        if n and ws is not None and image_id in ledger:  # ledger rows come from a workspace
+            links, linked = link_regions(ws, image_id, lab, changed, ledger[image_id])
+            regs = region_details(la, lb, lab, n)
+            for r in regs:
+                r.links = links.get(r.region, [])
+            self.regions[image_id] = regs
+            self.linked_total += linked
+            self.links_total += len({d["correction_id"] for ls in links.values() for d in ls})
+        self.changes.append(ImageChange(
             image_id=image_id,
             pixels=int(la.size),
             changed=int(la.size - np.trace(counts)),
@@ -332,13 +360,5 @@ class _Accumulator:
             stopped_void=int(counts[v, :].sum() - counts[v, v]),
             regions=n,
             agreement=(int(np.trace(valid)) / both) if both else None,
-        )
-        if n and ws is not None and image_id in ledger:  # ledger rows come from a workspace
-            links, ch.linked_pixels = link_regions(ws, image_id, lab, changed, ledger[image_id])
-            regs = region_details(la, lb, lab, n)
-            for r in regs:
-                r.links = links.get(r.region, [])
-            self.regions[image_id] = regs
-            self.linked_total += ch.linked_pixels
-            self.links_total += len({d["correction_id"] for ls in links.values() for d in ls})
-        self.changes.append(ch)
+            linked_pixels=linked,
+        ))

@@ -9,27 +9,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from alc_data.errors import AlcError
-from alc_data.publish.build import BuildResult, build_dataset_folder, check_target_dir, plan_splits
+from alc_data.errors import AlcError, InvalidInput
+from alc_data.publish.build import BUILD_JSON_KEYS, BuildResult, build_dataset_folder, check_target_dir, plan_splits
 from alc_data.publish.card import ALC_BIBTEX, source_citation
 from alc_data.publish.upload import DELETE_PATTERNS, UploadResult, check_repo_id, check_tag, scrub, upload_dataset
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
 
 
-@dataclass
-class PublishResult:
+@dataclass(frozen=True)
+class PublishResult(JsonResult):
+    """The built folder's numbers (``folder`` None when only a temporary build was uploaded) and the
+    upload's commit; the JSON is the build's keys followed by ``upload``."""
+
     build: BuildResult
     upload: UploadResult | None
     kept: bool  # whether the built folder is still on disk
 
-    def to_dict(self) -> dict[str, Any]:
-        out = self.build.to_dict()
-        if not self.kept:
-            out["folder"] = None
-        out["upload"] = self.upload.to_dict() if self.upload else None
-        return out
+    @property
+    def kept_folder(self) -> Path | None:
+        """The built folder, or None when it was a temporary one (removed after the upload)."""
+        return self.build.folder if self.kept else None
+
+    def json_keys(self) -> tuple[str, ...]:
+        build = (k.partition("=") for k in BUILD_JSON_KEYS)
+        return ("folder=kept_folder", *(f"{key}=build.{attr or key}" for key, _, attr in build if key != "folder"), "upload")
 
 
 def publish(
@@ -67,15 +73,15 @@ def check_publish_values(
     """AlcError when there is nothing to do, a hub option lacks ``repo_id``, a name is malformed or
     ``to_dir`` is not a missing or empty folder."""
     if to_dir is None and repo_id is None:
-        raise AlcError("nothing to do: pass --to-dir DIR to build the dataset folder and/or --repo-id ORG/NAME to upload it")
+        raise InvalidInput("nothing to do: pass --to-dir DIR to build the dataset folder and/or --repo-id ORG/NAME to upload it")
     if repo_id is not None:
         check_repo_id(repo_id)
     if tag is not None:
         if repo_id is None:
-            raise AlcError("--tag needs --repo-id (tags are made on the hub)")
+            raise InvalidInput("--tag needs --repo-id (tags are made on the hub)")
         check_tag(tag)
     if revision is not None and repo_id is None:
-        raise AlcError("--revision needs --repo-id (it names the hub branch to upload to)")
+        raise InvalidInput("--revision needs --repo-id (it names the hub branch to upload to)")
     if to_dir is not None:
         check_target_dir(to_dir)
 
@@ -127,7 +133,7 @@ def publish_checked(
             commit_message=f"Publish label version {v.name} with alc-data", api=api,
         )
     except AlcError as exc:
-        raise AlcError(f"{scrub(str(exc), token)}; the built dataset folder is kept at {result.folder}") from None
+        raise type(exc)(f"{scrub(str(exc), token)}; the built dataset folder is kept at {result.folder}") from None
     if temp_root is not None:
         shutil.rmtree(temp_root, ignore_errors=True)
     say(f"uploaded to {repo_id}: {up.commit_url}" + (f" (tag {tag})" if tag else ""))

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.faults import kill_point
 from alc_data.publish.features import correction_features, default_features
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -41,8 +42,16 @@ ROWS_PER_GROUP = 100
 _SPLIT_RE = re.compile(r"^\w+(\.\w+)*$")
 
 
-@dataclass
-class BuildResult:
+#: the JSON of a :class:`BuildResult` (``--json`` of ``alc-data publish``): its keys, and the attribute
+#: each shows where it is named otherwise
+BUILD_JSON_KEYS = (
+    "folder", "version", "original", "lineage", "splits", "data_files", "corrections", "images", "pixels",
+    "changed_pixels", "changed_share", "images_changed", "data_miou=miou", "images_in_no_split=left_out",
+)
+
+
+@dataclass(frozen=True)
+class BuildResult(JsonResult):
     """What :func:`build_dataset_folder` wrote, and the numbers the card reports."""
 
     folder: Path
@@ -61,23 +70,13 @@ class BuildResult:
     left_out: int = 0  # images in no published split
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": str(self.folder),
-            "version": self.version,
-            "original": self.original,
-            "lineage": self.lineage,
-            "splits": self.splits,
-            "data_files": self.data_files,
-            "corrections": self.corrections,
-            "images": self.images,
-            "pixels": self.pixels,
-            "changed_pixels": self.changed_pixels,
-            "changed_share": round(self.changed_pixels / self.pixels, 8) if self.pixels else 0.0,
-            "images_changed": self.images_changed,
-            "data_miou": self.miou,
-            "images_in_no_split": self.left_out,
-        }
+    @property
+    def changed_share(self) -> float:
+        """Changed pixels over all pixels (8 decimals; 0 without pixels)."""
+        return round(self.changed_pixels / self.pixels, 8) if self.pixels else 0.0
+
+    def json_keys(self) -> tuple[str, ...]:
+        return BUILD_JSON_KEYS
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -85,7 +84,7 @@ def check_target_dir(path: str | os.PathLike) -> Path:
     """AlcError unless ``path`` is missing or an empty folder."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise AlcError(f"{path}: exists and is not an empty folder; choose a new --to-dir (nothing was written)")
+        raise AlreadyExists(f"{path}: exists and is not an empty folder; choose a new --to-dir (nothing was written)")
     return path
 
 
@@ -99,13 +98,13 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
     have = ws.splits()
     if not have:
         if wanted and wanted != ["train"]:
-            raise AlcError(f"this workspace has no splits; drop --split or pass --split train (got {wanted[0]!r})")
+            raise InvalidInput(f"this workspace has no splits; drop --split or pass --split train (got {wanted[0]!r})")
         return {"train": ws.image_ids()}
     ids = {s: set(ws.image_ids(s)) for s in have}
     if wanted:
         unknown = [s for s in wanted if s not in have]
         if unknown:
-            raise AlcError(f"unknown split {unknown[0]!r}; this workspace has: {', '.join(have)}")
+            raise NotFound(f"unknown split {unknown[0]!r}; this workspace has: {', '.join(have)}")
         chosen = list(dict.fromkeys(wanted))
     else:
         chosen = []
@@ -116,7 +115,7 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
             chosen.append(s)
     for s in chosen:
         if not _SPLIT_RE.match(s):
-            raise AlcError(f"split name {s!r} cannot be a dataset split (letters, digits, '_' only); pick splits with --split")
+            raise InvalidInput(f"split name {s!r} cannot be a dataset split (letters, digits, '_' only); pick splits with --split")
     return {s: sorted(ids[s]) for s in chosen if ids[s]}
 
 
@@ -181,9 +180,9 @@ def _file_bytes(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise AlcError(f"{path}: {what} not found; restore it or re-ingest the dataset") from None
+        raise NotFound(f"{path}: {what} not found; restore it or re-ingest the dataset") from None
     except OSError as exc:
-        raise AlcError(f"{path}: cannot read {what} ({exc.strerror})") from None
+        raise InvalidInput(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
 def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.ndarray]:
@@ -202,7 +201,7 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
             full = img.mode == "P" and len(img.getpalette() or []) == 768
             arr = np.asarray(img, dtype=np.uint8).copy() if full else None
     except (OSError, SyntaxError) as exc:
-        raise AlcError(f"{path}: corrupt label PNG ({exc}); rewrite this label version") from None
+        raise WorkspaceDamaged(f"{path}: corrupt label PNG ({exc}); rewrite this label version") from None
     if arr is None:
         arr = read_label_png(path)
         data = encode_label_png(arr, palette)
@@ -271,7 +270,7 @@ def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
     chain = version_lineage(ws, v.name)
     split_plan = plan_splits(ws, splits)
     if not split_plan:
-        raise AlcError("no images to publish: the chosen splits are empty")
+        raise InvalidInput("no images to publish: the chosen splits are empty")
     labels_from = str(ws.meta("labels_from", "gt"))
     plan = _Plan(version=v.name, original=chain[-1], chain=chain, splits=split_plan, names=ws.class_names,
                  palette=ws.palette, labels_from=labels_from, independent_gt=labels_from != "gt" and ws.has_gt(),
@@ -285,7 +284,7 @@ def _image_bytes_checked(ws, image_id: str, sha256: str) -> bytes:
     img_path = ws.image_path(image_id)
     img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
     if hashlib.sha256(img_bytes).hexdigest() != sha256:
-        raise AlcError(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
+        raise Conflict(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
     return img_bytes
 
 
@@ -352,7 +351,7 @@ def _staging_folder(target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".build", dir=target.parent))
     except OSError as exc:
-        raise AlcError(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
+        raise InvalidInput(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
 
 
 def _move_into_place(staging: Path, target: Path) -> None:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,13 +85,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise AlcError(f"{path}: model checkpoint not found; train one with `alc-data train`")
+        raise NotFound(f"{path}: model checkpoint not found; train one with `alc-data train`")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load raises many types on a corrupt file
-        raise AlcError(f"{path}: cannot read the model checkpoint ({type(exc).__name__}); it is corrupt or not an alc-data checkpoint") from None
+        raise InvalidInput(f"{path}: cannot read the model checkpoint ({type(exc).__name__}); it is corrupt or not an alc-data checkpoint") from None
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise AlcError(f"{path}: not an alc-data model checkpoint (train one with `alc-data train`)")
+        raise InvalidInput(f"{path}: not an alc-data model checkpoint (train one with `alc-data train`)")
     return data
 
 
@@ -103,7 +103,7 @@ def load_warm_start(
     ``class_names``, the checkpoint must have been trained on them."""
     ckpt = read_checkpoint(path)
     if ckpt.get("model_name") != model_name or int(ckpt.get("num_classes", -1)) != int(num_classes):
-        raise AlcError(
+        raise InvalidInput(
             f"{path}: warm start needs a {model_name} checkpoint with {num_classes} classes, "
             f"got {ckpt.get('model_name')} with {ckpt.get('num_classes')}; retrain from scratch instead"
         )
@@ -112,5 +112,5 @@ def load_warm_start(
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:
-        raise AlcError(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
+        raise InvalidInput(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
                        "retrain from scratch instead") from None

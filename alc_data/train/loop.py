@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict, InvalidInput
+from alc_data.results import JsonResult
 from alc_data.train.checkpoint import FINAL, LAST, load_warm_start, read_checkpoint, save_checkpoint
 from alc_data.train.config import TrainConfig
 from alc_data.train.step import TrainStep, make_optimizer, make_scheduler, rng_state, set_rng_state
@@ -24,7 +25,7 @@ LOSS_WINDOW = 20
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(JsonResult):
     """What :func:`train_model` returns.
 
     ``checkpoint``: ``final.pt`` when the training is complete, else ``last.pt`` (stopped early by
@@ -41,18 +42,14 @@ class TrainResult:
     run_dir: Path
     model: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (paths as strings, seconds rounded to milliseconds)."""
-        return {
-            "checkpoint": str(self.checkpoint),
-            "final_loss": self.final_loss,
-            "iterations": self.iterations,
-            "total_iterations": self.total_iterations,
-            "completed": self.completed,
-            "seconds": round(self.seconds, 3),
-            "run_dir": str(self.run_dir),
-            "model": self.model,
-        }
+    @property
+    def rounded_seconds(self) -> float:
+        """``seconds`` to the millisecond, as the JSON shows it."""
+        return round(self.seconds, 3)
+
+    def json_keys(self) -> tuple[str, ...]:
+        return ("checkpoint", "final_loss", "iterations", "total_iterations", "completed", "seconds=rounded_seconds",
+                "run_dir", "model")
 
 
 def _progress(total: int, start: int, description: str) -> tuple[Any, Any]:
@@ -84,7 +81,7 @@ def _check_same_training(ckpt: dict[str, Any], path: Path, expected: dict[str, A
         if "config" in diff:
             cdiff = sorted(k for k in expected["config"] if got["config"].get(k) != expected["config"][k])
             diff = [d for d in diff if d != "config"] + [f"config.{k}" for k in cdiff]
-        raise AlcError(
+        raise Conflict(
             f"{path} belongs to a different training ({', '.join(diff)} differ); "
             "use another run directory or --no-resume to start over"
         )
@@ -161,7 +158,7 @@ def _train_model(
         resume_state = read_checkpoint(run.last_path)
         _check_same_training(resume_state, run.last_path, run.identity)
         if "optimizer" not in resume_state:
-            raise AlcError(f"{run.last_path}: has no optimizer state to resume from; use --no-resume")
+            raise Conflict(f"{run.last_path}: has no optimizer state to resume from; use --no-resume")
     elif not resume:
         for p in (run.last_path, run.final_path):
             p.unlink(missing_ok=True)
@@ -213,13 +210,13 @@ def _plan_run(
     version_name = ws.version(version).name
     image_ids = ws.image_ids(split)
     if not image_ids:
-        raise AlcError(f"split {split!r} has no images to train on")
+        raise InvalidInput(f"split {split!r} has no images to train on")
     device = select_device(config.device)
     total = config.total_iterations(len(image_ids))
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AlcError(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
+        raise InvalidInput(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
     identity = {
         "model_name": config.model,
         "num_classes": ws.num_classes,
@@ -359,7 +356,7 @@ def _iterate(
             iteration += 1
             ran += 1
             if not math.isfinite(loss):
-                raise AlcError(
+                raise InvalidInput(
                     f"training loss became {loss} at iteration {iteration}; lower lr (now {config.lr}) "
                     "or check the labels"
                 )
