@@ -4,6 +4,7 @@ HTML report and comparison pictures."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,14 @@ class DiffResult(JsonResult):
     report: Path | None
     pictures: tuple[Path, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The comparison's numbers with ``report`` and ``pictures`` (paths as text) added."""
-        return {**self.diff.to_dict(), "report": None if self.report is None else str(self.report),
-                "pictures": [str(p) for p in self.pictures]}
+    @cached_property
+    def _diff(self) -> dict[str, Any]:
+        return self.diff.to_dict()
+
+    def json_keys(self) -> tuple[str, ...]:
+        """The comparison's keys, then ``report`` and ``pictures``."""
+        keys = (spec.partition("=")[0] for spec in self.diff.json_keys())
+        return (*(f"{k}=_diff.{k}" for k in keys), "report", "pictures")
 
 
 def diff(workspace: Path, options: DiffOptions) -> DiffResult:
