@@ -154,7 +154,7 @@ def test_superpixels_json_is_the_set_summary_and_sets_are_frozen(demo_ws, capsys
 def test_pseudo_label_result_to_dict(tmp_path):
     from test_foundation_pseudo_label import BOXES, BoxMasker, StubDetector, make_ws
 
-    from alc_data.foundation.pseudo_label import PseudoLabelResult, run_pseudo_label
+    from alc_data.pseudo_label import PseudoLabelResult, run_pseudo_label
 
     res = run_pseudo_label(make_ws(tmp_path / "ws"), detector=StubDetector(BOXES), sam=BoxMasker(), batch_size=2)
     assert isinstance(res, PseudoLabelResult)
@@ -234,3 +234,36 @@ def test_results_use_the_one_to_dict_and_are_frozen():
             if not any("frozen=True" in ast.unparse(d) for d in node.decorator_list):
                 offenders.append(f"{where} is not @dataclass(frozen=True)")
     assert seen >= 15 and offenders == []
+
+
+class PrintedResult:
+    """Records the results whose ``to_dict`` a command calls (outermost calls only, not the nested ones)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.results: list[JsonResult] = []
+        self.depth = 0
+        original = JsonResult.to_dict
+
+        def recording(result: JsonResult) -> dict:
+            if self.depth == 0:
+                self.results.append(result)
+            self.depth += 1
+            try:
+                return original(result)
+            finally:
+                self.depth -= 1
+
+        monkeypatch.setattr(JsonResult, "to_dict", recording)
+
+
+@pytest.mark.parametrize("args", [
+    ("train", "--model", "demo-tiny", "--iterations", 2, "--batch-size", 2, "--crop-size", 16, "--device", "cpu"),
+    ("eval", "--split", "val"),
+    ("check",),
+], ids=lambda a: a[0])
+def test_json_is_the_frozen_result_the_command_printed(args, demo_ws, capsys, monkeypatch):
+    record = PrintedResult(monkeypatch)
+    printed = cli_json(capsys, args[0], "-w", demo_ws.root, *args[1:])
+    result = record.results[-1]
+    assert printed == json.loads(json.dumps(result.to_dict()))
+    assert_frozen(result)

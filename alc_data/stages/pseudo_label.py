@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from alc_data.engine import Engine, as_engine
 from alc_data.errors import InvalidInput
-from alc_data.foundation.pseudo_label import PseudoLabelResult, check_pseudo_label_values, make_pseudo_labels
+from alc_data.pseudo_label import PseudoLabelResult, check_pseudo_label_values, make_pseudo_labels
 from alc_data.stages.common import choice, set_field
 from alc_data.workspace.workspace import check_name
 
@@ -29,7 +29,7 @@ class Background(str, Enum):
 class PseudoLabelOptions:
     """``detector``/``sam``: checkpoints (a local path or a hub id); ``version``: the label version to
     write (default: v0 when free, else ``pseudo``); ``prompts``: class name → phrase overrides; the
-    rest as :func:`alc_data.foundation.pseudo_label.run_pseudo_label` documents them."""
+    rest as :func:`alc_data.pseudo_label.run_pseudo_label` documents them."""
 
     detector: str
     sam: str
