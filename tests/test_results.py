@@ -78,11 +78,11 @@ def test_to_dict_is_json_ready_and_keeps_the_field_order():
 
 
 def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
-    import alc_data.correction.correct as correction_run
+    import alc_data.stages.correct as correct_stage
+    import alc_data.stages.score as score_stage
     import alc_data.evaluate.evaluate as evaluate  # where evaluate_labels_or_model finds data_miou
-    import alc_data.score_round as rounds
     from alc_data.correction.apply import AppliedVersion
-    from alc_data.correction.correct import CorrectResult
+    from alc_data.stages.correct import CorrectResult
     from alc_data.evaluate import MiouResult
     from alc_data.predictions import save_prediction
     from alc_data.score_round import ScoreResult
@@ -96,14 +96,14 @@ def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsy
         save_prediction(folder, image_id, logits, dtype=np.float32)
     w = ("-w", ws.root)
 
-    spy = Spy(monkeypatch, rounds, "score_prediction_folder")
+    spy = Spy(monkeypatch, score_stage, "score")
     printed = cli_json(capsys, "score", *w, "--predictions", folder, "--logits", "--budget", 6, "--superpixels", "sam")
     score = spy.one
     assert isinstance(score, ScoreResult) and printed == score.to_dict()
     assert printed["round"] == 1 and printed["selected"] == 6 and printed["score_table"] == str(score.score_table)
     assert_frozen(score)
 
-    spy = Spy(monkeypatch, correction_run, "correct_round")
+    spy = Spy(monkeypatch, correct_stage, "correct")
     printed = cli_json(capsys, "correct", *w, "--oracle", "gt")
     corrected = spy.one
     assert isinstance(corrected, CorrectResult) and isinstance(corrected.applied, AppliedVersion)
