@@ -260,6 +260,8 @@ class PrintedResult:
     ("train", "--model", "demo-tiny", "--iterations", 2, "--batch-size", 2, "--crop-size", 16, "--device", "cpu"),
     ("eval", "--split", "val"),
     ("check",),
+    ("diff", "v0", "v0"),
+    ("superpixels", "--method", "slic", "--name", "sl2", "--param", "n_segments=20"),
 ], ids=lambda a: a[0])
 def test_json_is_the_frozen_result_the_command_printed(args, demo_ws, capsys, monkeypatch):
     record = PrintedResult(monkeypatch)
