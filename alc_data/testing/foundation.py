@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from alc_data.foundation.sam import build_sam, sidecar_path
+
 #: Words the tiny tokenizer knows besides the special tokens (BERT-uncased word pieces).
 TINY_WORDS = (
     "background", "road", "car", "traffic", "light", "potted", "plant", "tv", "monitor", "dining", "table",
@@ -105,8 +107,6 @@ def build_tiny_sam_pth(path: str | os.PathLike, *, decoder_num_heads: int = 8, s
     import json
 
     import torch
-
-    from alc_data.foundation.sam import build_sam, sidecar_path
 
     torch.manual_seed(seed)
     sam = build_sam(tiny_sam_architecture(decoder_num_heads=decoder_num_heads))
