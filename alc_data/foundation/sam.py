@@ -27,7 +27,7 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,13 @@ from alc_data.foundation.common import (
     quiet_transformers,
     resolve_device,
 )
+
+if TYPE_CHECKING:
+    import torch
+    from segment_anything import SamAutomaticMaskGenerator, SamPredictor
+    from segment_anything.modeling import Sam
+    from segment_anything.utils.amg import MaskData
+    from transformers import SamModel, SamProcessor
 
 SAM_HINT = (
     "a SAM ViT-H/L/B .pth from segment-anything's model checkpoints (sam_vit_h_4b8939.pth, sam_vit_l_0b3195.pth, "
@@ -134,7 +141,7 @@ def sam_architecture(sd: dict) -> dict[str, Any]:
     }
 
 
-def build_sam(arch: dict[str, Any], *, device: str | None = None):
+def build_sam(arch: dict[str, Any], *, device: str | None = None) -> Sam:
     """A segment-anything ``Sam`` with the given architecture (see :func:`sam_architecture`)."""
     from functools import partial
 
@@ -216,7 +223,7 @@ def _read_state_dict(path: Path) -> dict:
     return obj
 
 
-def load_sam_pth(path: Path, *, model_type: str | None = None):
+def load_sam_pth(path: Path, *, model_type: str | None = None) -> tuple[Sam, dict[str, Any]]:
     """A segment-anything ``Sam`` (on CPU, float32, eval) from a ``.pth`` state dict.
 
     Returns (model, architecture dict). AlcError for a corrupt file, a file that is no SAM state
@@ -277,7 +284,7 @@ class HFSamPredictor:
 
     mask_threshold = 0.0
 
-    def __init__(self, model, processor):
+    def __init__(self, model: SamModel, processor: SamProcessor) -> None:
         from segment_anything.utils.transforms import ResizeLongestSide
 
         self.model = model
@@ -287,11 +294,12 @@ class HFSamPredictor:
         pad = getattr(ip, "pad_size", None) or {"height": self.target_length, "width": self.target_length}
         self.pad_hw = (int(pad["height"]), int(pad["width"]))
         self.transform = ResizeLongestSide(self.target_length)
-        self.model.mask_threshold = self.mask_threshold  # read by SamAutomaticMaskGenerator
+        # read by SamAutomaticMaskGenerator (a plain attribute, which torch's typed __setattr__ does not describe)
+        setattr(self.model, "mask_threshold", self.mask_threshold)  # noqa: B010
         self.reset_image()
 
     @property
-    def device(self):
+    def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
     def reset_image(self) -> None:
@@ -313,15 +321,25 @@ class HFSamPredictor:
         self.input_size = tuple(int(v) for v in enc["reshaped_input_sizes"][0])
         self.is_image_set = True
 
-    def predict_torch(self, point_coords, point_labels, boxes=None, mask_input=None, multimask_output=True, return_logits=False):
+    def predict_torch(
+        self,
+        point_coords: torch.Tensor | None,
+        point_labels: torch.Tensor | None,
+        boxes: torch.Tensor | None = None,
+        mask_input: torch.Tensor | None = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, M, H, W) masks (bool, or float logits), (B, M) predicted IoU, (B, M, h, w) low-res logits."""
         import torch
         import torch.nn.functional as F
 
-        if not self.is_image_set:
+        if not self.is_image_set or self.original_size is None or self.input_size is None:
             raise RuntimeError("set_image must be called before predict_torch")
         kwargs: dict[str, Any] = {}
         if point_coords is not None:
+            if point_labels is None:
+                raise RuntimeError("point_labels must come with point_coords")
             kwargs["input_points"] = point_coords[None].float()  # (1, B, n, 2)
             kwargs["input_labels"] = point_labels[None].long()  # (1, B, n)
         if boxes is not None:
@@ -340,7 +358,7 @@ class HFSamPredictor:
         return masks, iou, low
 
 
-def load_sam_hf(path: Path):
+def load_sam_hf(path: Path) -> tuple[HFSamPredictor, dict[str, Any]]:
     """(HFSamPredictor on CPU, config dict) from a Hugging Face SAM folder."""
     check_hf_folder(path, ("sam",), "a SAM checkpoint", SAM_HINT)
     quiet_transformers()
@@ -367,7 +385,7 @@ def load_sam_hf(path: Path):
 # the wrapper used by pseudo-label and the superpixel method
 # ---------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
-def _generator_class():
+def _generator_class() -> type[SamAutomaticMaskGenerator]:
     """segment-anything's automatic mask generator, guarded and working with any predictor."""
     import types
 
@@ -380,13 +398,13 @@ def _generator_class():
         returns no masks instead of crashing when ``crop_n_layers ≥ 1`` and no mask survives
         (segment-anything issue 614: ``box_area`` of an empty crop-box list)."""
 
-        def __init__(self, predictor, **kwargs):
+        def __init__(self, predictor: AmpPredictor, **kwargs: Any) -> None:
             # the parent builds a throwaway SamPredictor from model.image_encoder.img_size only
             stub = types.SimpleNamespace(image_encoder=types.SimpleNamespace(img_size=predictor.transform.target_length))
             super().__init__(stub, **kwargs)
             self.predictor = predictor
 
-        def _generate_masks(self, image):
+        def _generate_masks(self, image: np.ndarray) -> MaskData:
             from segment_anything.utils.amg import generate_crop_boxes
 
             crop_boxes, layer_idxs = generate_crop_boxes(image.shape[:2], self.crop_n_layers, self.crop_overlap_ratio)
@@ -419,12 +437,12 @@ class AmpPredictor:
     """Runs a predictor's model calls under mixed precision (bfloat16 on CUDA) and hands back
     float32 outputs, so the mask generator's own maths (stability, NMS) stays in float32."""
 
-    def __init__(self, inner, device: str, amp: bool = True):
+    def __init__(self, inner: SamPredictor | HFSamPredictor, device: str, amp: bool = True) -> None:
         self.inner = inner
         self.device_name = device
         self.amp = amp
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
@@ -433,7 +451,7 @@ class AmpPredictor:
         with torch.inference_mode(), autocast(self.device_name, self.amp):
             self.inner.set_image(np.ascontiguousarray(image), image_format)
 
-    def predict_torch(self, *args, **kwargs):
+    def predict_torch(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         import torch
 
         with torch.inference_mode(), autocast(self.device_name, self.amp):
@@ -450,7 +468,10 @@ class SamMasker:
     Wraps a predictor with ``SamPredictor``'s interface; ``source`` describes the checkpoint.
     """
 
-    def __init__(self, predictor, *, device: str = "cpu", amp: bool = True, source: dict | None = None, box_batch: int = 64):
+    def __init__(
+        self, predictor: SamPredictor | HFSamPredictor, *, device: str = "cpu", amp: bool = True,
+        source: dict | None = None, box_batch: int = 64,
+    ) -> None:
         self.predictor = predictor
         self.amp_predictor = AmpPredictor(predictor, device, amp)
         self.device = device
@@ -558,7 +579,7 @@ def load_sam(
                 raise AlcError(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
             if info["vision_hidden_size"] != MODEL_TYPES[mt][0]:
                 raise AlcError(f"{path}: holds a SAM encoder of width {info['vision_hidden_size']}, not {mt}; fix --sam-type")
-        predictor.model.to(device)
+        predictor.model.to(device)  # type: ignore[arg-type]  # transformers types PreTrainedModel.to unbound
         source = {"kind": "sam-transformers", "path": str(path.resolve()), **info}
     else:
         from segment_anything import SamPredictor

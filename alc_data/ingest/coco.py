@@ -25,7 +25,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -61,7 +61,7 @@ def _classes(categories: list[dict], *, background: bool) -> tuple[list[ClassInf
     return classes, {int(c["id"]): i + offset for i, c in enumerate(cats)}
 
 
-def _annotation_rle(segm: Any, h: int, w: int):
+def _annotation_rle(segm: Any, h: int, w: int) -> dict[str, Any] | None:
     """A COCO segmentation (polygons, uncompressed or compressed RLE) as one compressed RLE, or None."""
     from pycocotools import mask as mask_utils
 
@@ -192,7 +192,7 @@ def read_coco(
             anns_by_image[int(ann["image_id"])].append(ann)
     ordered = sorted(by_id.values(), key=lambda im: Path(im["file_name"]).stem)
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         from alc_data.io.images import open_image
 
         for im in ordered:

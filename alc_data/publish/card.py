@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 
 if TYPE_CHECKING:
+    from huggingface_hub import DatasetCardData
+
     from alc_data.publish.build import BuildResult
     from alc_data.workspace import Workspace
 
@@ -278,7 +280,7 @@ def card_data(ws: Workspace, result: BuildResult, folder: Path, *, license: str,
     return data
 
 
-def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
+def _add_dataset_info(data: DatasetCardData, ws: Workspace, result: BuildResult, folder: Path) -> None:
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
 

@@ -16,8 +16,10 @@ from alc_data.train.checkpoint import FINAL, LAST, read_checkpoint, save_checkpo
 from alc_data.train.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alc_data.workspace import Workspace
     import torch
+    from rich.progress import Progress, TaskID
+
+    from alc_data.workspace import Workspace
 
 #: final loss = mean training loss over this many last iterations
 LOSS_WINDOW = 20
@@ -69,7 +71,7 @@ def param_groups(model: "torch.nn.Module", config: TrainConfig) -> list[dict[str
     return groups
 
 
-def make_optimizer(model: "torch.nn.Module", config: TrainConfig):
+def make_optimizer(model: "torch.nn.Module", config: TrainConfig) -> torch.optim.Optimizer:
     import torch
 
     groups = param_groups(model, config)
@@ -78,7 +80,7 @@ def make_optimizer(model: "torch.nn.Module", config: TrainConfig):
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def make_scheduler(optimizer, config: TrainConfig, total: int):
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Poly schedule: lr(it) = base_lr × (1 − it / total) ** poly_power."""
     import torch
 
@@ -107,7 +109,10 @@ def segmentation_loss(logits: "torch.Tensor", target: "torch.Tensor") -> "torch.
 class TrainStep:
     """One optimisation step (forward, loss, backward, step, schedule), with AMP on CUDA."""
 
-    def __init__(self, model, optimizer, scheduler, device, *, amp: bool) -> None:
+    def __init__(
+        self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device, *, amp: bool,
+    ) -> None:
         import torch
 
         self.model = model
@@ -156,7 +161,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
             pass
 
 
-def _progress(total: int, start: int, description: str):
+def _progress(total: int, start: int, description: str) -> tuple[Progress, TaskID]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
