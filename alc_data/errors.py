@@ -1,9 +1,12 @@
 """The project's error types: every problem a user can fix is an :class:`AlcError` subclass.
 
 Each subclass also inherits the builtin exception it refines (as ``huggingface_hub.errors`` does), so
-library callers can catch ``LookupError`` or ``ValueError`` as usual. The command line prints any
-``AlcError`` as ``error: <message>`` on one line and exits with code 2; anything else is a bug and is
-reported as such (exit code 3, traceback with ``ALC_DEBUG=1``).
+library callers can catch ``LookupError`` or ``ValueError`` as usual. Code raises a subclass, never the
+base class (``tests/test_errors.py`` checks it). Each class carries the command line's exit code
+(:attr:`AlcError.exit_code`) and the line it prints (:meth:`AlcError.report`): the CLI prints
+``error: <message>`` on one line and exits with code 2; :class:`ChecksFailed` (``alc-data check``
+found problems) exits 1. Anything else is a bug and is reported as such (exit code 3, traceback with
+``ALC_DEBUG=1``).
 
 Library errors from sqlite3, PIL, csv or rich are translated where they arise, with the file and the
 fix in the message, never by a catch-all in the CLI.
@@ -11,9 +14,28 @@ fix in the message, never by a catch-all in the CLI.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+#: exit codes of the command line: 1 = checks failed, 2 = a problem the user can fix, 3 = a bug
+EXIT_CHECKS_FAILED = 1
+EXIT_USER_ERROR = 2
+EXIT_BUG = 3
+
 
 class AlcError(Exception):
-    """A problem the user can fix: the message names the file or value and the fix."""
+    """A problem the user can fix: the message names the file or value and the fix.
+
+    Abstract: raise one of the subclasses below.
+    """
+
+    #: the command line's exit status for this error
+    exit_code: ClassVar[int] = EXIT_USER_ERROR
+    #: whether ``ALC_DEBUG=1`` shows this error's traceback
+    debug_traceback: ClassVar[bool] = True
+
+    def report(self) -> str:
+        """The line the command line prints on stderr ("" prints nothing)."""
+        return f"error: {self}"
 
 
 class InvalidInput(AlcError, ValueError):
@@ -43,3 +65,18 @@ class WorkspaceDamaged(AlcError, OSError):
 
 class MissingDependency(AlcError, ImportError):
     """An optional package is needed; the message names the extra to install."""
+
+
+class HubError(AlcError):
+    """The Hugging Face hub refused a request or could not be reached (network, token, permissions)."""
+
+
+class ChecksFailed(AlcError):
+    """``alc-data check`` found problems: the command has listed them; the message is its last line
+    (empty with ``--json``, whose report says it all). Exit code 1."""
+
+    exit_code: ClassVar[int] = EXIT_CHECKS_FAILED
+    debug_traceback: ClassVar[bool] = False
+
+    def report(self) -> str:
+        return str(self)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence, cast
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 
 if TYPE_CHECKING:  # pragma: no cover
     from alc_data.workspace import Workspace
@@ -37,9 +37,9 @@ def load_model(checkpoint: str | os.PathLike, *, device: "str | torch.device | N
         model = build_model(str(ckpt["model_name"]), int(ckpt["num_classes"]), model_config=ckpt.get("model_config"))
         model.load_state_dict(ckpt["model"])
     except KeyError as exc:
-        raise AlcError(f"{path}: checkpoint lacks {exc}; it is incomplete, retrain the model") from None
+        raise InvalidInput(f"{path}: checkpoint lacks {exc}; it is incomplete, retrain the model") from None
     except RuntimeError as exc:
-        raise AlcError(f"{path}: weights do not fit model {ckpt['model_name']} ({str(exc).splitlines()[0]})") from None
+        raise InvalidInput(f"{path}: weights do not fit model {ckpt['model_name']} ({str(exc).splitlines()[0]})") from None
     model.to(select_device(device)).eval()
     meta = {k: v for k, v in ckpt.items() if k not in ("model", "optimizer", "scheduler", "scaler", "rng", "losses")}
     meta["path"] = str(path)
@@ -113,7 +113,7 @@ def iter_logits(
     from alc_data.models import input_multiple
 
     if int(batch_size) < 1:
-        raise AlcError(f"batch_size must be ≥ 1, got {batch_size}")
+        raise InvalidInput(f"batch_size must be ≥ 1, got {batch_size}")
     image_ids = list(image_ids)
     if not image_ids:
         return
@@ -141,7 +141,7 @@ def iter_logits(
                 if logits.shape[-2:] != x.shape[-2:]:
                     logits = F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
                 if logits.shape[1] != ws.num_classes:
-                    raise AlcError(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.num_classes}")
+                    raise InvalidInput(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.num_classes}")
             for j, (index, (h, w)) in enumerate(zip(indices, sizes)):
                 yield image_ids[index], logits[j, :, :h, :w]
             del logits, x

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             choices = ", ".join(sorted(self._items))
-            raise AlcError(f"unknown {self.kind} {name!r}; choose one of: {choices}") from None
+            raise InvalidInput(f"unknown {self.kind} {name!r}; choose one of: {choices}") from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

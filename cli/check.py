@@ -38,10 +38,7 @@ def check(
                 f"{report.workspace}: ok ({c.get('label_versions', 0)} label versions, {c.get('images', 0)} images, "
                 f"{c.get('superpixel_sets', 0)} superpixel sets, {c.get('rounds', 0)} rounds)"
             )
-        else:
-            typer.echo(f"{report.workspace}: {len(report.problems)} problems", err=True)
-    if not report.ok:
-        raise typer.Exit(1)
+    report.raise_unless_ok(summary=not as_json)
 
 
 def register(app: typer.Typer) -> None:

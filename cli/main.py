@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from alc_data import __version__
+from alc_data.errors import EXIT_BUG, AlcError
 
 app = typer.Typer(
     name="alc-data",
@@ -50,20 +51,15 @@ def _register() -> None:
 
 _register()
 
-#: exit codes: 2 = a problem the user can fix (one line on stderr), 3 = a bug (an unexpected exception)
-EXIT_USER_ERROR = 2
-EXIT_BUG = 3
-
 
 def main() -> None:
     """Console-script entry point and the one place that turns exceptions into exit codes.
 
-    An :class:`AlcError` prints ``error: <message>`` and exits 2; an unexpected exception is a bug: one
-    line naming it, a pointer to ``ALC_DEBUG=1`` for the traceback, exit 3. With ``ALC_DEBUG=1`` both
-    raise with their traceback.
+    An :class:`AlcError` prints its :meth:`~AlcError.report` line (``error: <message>``) and exits with
+    its class's ``exit_code`` (2; 1 for :class:`~alc_data.errors.ChecksFailed`); an unexpected exception
+    is a bug: one line naming it, a pointer to ``ALC_DEBUG=1`` for the traceback, exit 3. With
+    ``ALC_DEBUG=1`` both raise with their traceback (except an error whose class says otherwise).
     """
-    from alc_data.errors import AlcError
-
     debug = os.environ.get("ALC_DEBUG", "") not in ("", "0")
     try:
         app()
@@ -71,10 +67,12 @@ def main() -> None:
         typer.echo("interrupted; re-run the same command to resume", err=True)
         sys.exit(130)
     except AlcError as exc:
-        if debug:
+        if debug and exc.debug_traceback:
             raise
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USER_ERROR)
+        line = exc.report()
+        if line:
+            typer.echo(line, err=True)
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one place that reports bugs
         if debug:
             raise

@@ -19,7 +19,7 @@ import numpy as np
 
 from alc_data.answers.record import Answer, AnswerStatus
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.queries.create import Query
 from alc_data.workspace import Workspace
 
@@ -29,13 +29,13 @@ ORACLE_MODES = ("pixel", "region-majority")
 def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str, mode: str = "pixel") -> list[Answer]:
     """Answers to ``queries`` from the ground truth, against the labels of ``label_version``."""
     if mode not in ORACLE_MODES:
-        raise AlcError(f"unknown oracle mode {mode!r}; choose one of: {', '.join(ORACLE_MODES)}")
+        raise InvalidInput(f"unknown oracle mode {mode!r}; choose one of: {', '.join(ORACLE_MODES)}")
     by_image: dict[str, list[Query]] = defaultdict(list)
     for q in queries:
         by_image[q.image_id].append(q)
     missing = [i for i in by_image if not ws.has_gt(i)]
     if missing:
-        raise AlcError(f"image {missing[0]!r} has no reference ground truth; answer with --answers FILE.csv instead")
+        raise NotFound(f"image {missing[0]!r} has no reference ground truth; answer with --answers FILE.csv instead")
     answers: dict[int, Answer] = {}
     for image_id, qs in by_image.items():
         gt = ws.read_gt(image_id)

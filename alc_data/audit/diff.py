@@ -21,7 +21,7 @@ import numpy as np
 
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -332,7 +332,7 @@ def _check_values(counts: np.ndarray, k: int, src: LabelSource, other: LabelSour
     per_value = counts.sum(axis=1 - axis)  # axis 0: values of A, axis 1: values of B
     bad = [v for v in np.flatnonzero(per_value) if v >= k and v != IGNORE_INDEX]
     if bad:
-        raise AlcError(
+        raise InvalidInput(
             f"{src.path(image_id)}: label value {bad[0]} ({int(per_value[bad[0]])} pixels) is not a class (K={k}) "
             f"nor {IGNORE_INDEX}; pass the right --classes file"
         )
@@ -360,18 +360,18 @@ def diff_labels(
     from alc_data.progress import track
 
     if top < 0:
-        raise AlcError(f"--top must be ≥ 0, got {top}")
+        raise InvalidInput(f"--top must be ≥ 0, got {top}")
     sa = a if isinstance(a, LabelSource) else open_source(a, workspace=workspace, images=images)
     sb = b if isinstance(b, LabelSource) else open_source(b, workspace=workspace, images=images)
     ws = sa.ws if sa.kind == "version" else sb.ws if sb.kind == "version" else None
     if ws is not None:
         if classes_file is not None:
-            raise AlcError("--classes is only for two label folders; a label version uses its workspace's classes")
+            raise InvalidInput("--classes is only for two label folders; a label version uses its workspace's classes")
         names, palette = ws.class_names, ws.palette
     elif classes_file is not None:
         names = read_class_file(classes_file)
         if len(names) >= IGNORE_INDEX:
-            raise AlcError(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
+            raise InvalidInput(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
         palette = default_palette()
     else:
         names, palette = None, default_palette()
@@ -383,7 +383,7 @@ def diff_labels(
     only_a = sorted(set_a - set_b)
     only_b = sorted(set_b - set_a)
     if not common:
-        raise AlcError(
+        raise InvalidInput(
             f"{sa.name} and {sb.name} share no image ids ({len(ids_a)} and {len(ids_b)} label maps); "
             "compare labels of the same images"
         )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlreadyExists, InvalidInput
 
 if TYPE_CHECKING:
     from alc_data.audit.diff import LabelDiff
@@ -63,7 +63,7 @@ def render_comparison(
     from PIL import Image, ImageDraw
 
     if before.shape != after.shape:
-        raise AlcError(f"labels before {before.shape} and after {after.shape} differ in size")
+        raise InvalidInput(f"labels before {before.shape} and after {after.shape} differ in size")
     h, w = before.shape
     if image is not None and image.shape[:2] != (h, w):
         image = None  # an image that does not match its labels is not drawn
@@ -120,7 +120,7 @@ def write_pictures(pictures: dict[str, bytes], out_dir: str | os.PathLike) -> li
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise AlcError(f"{out}: exists and is not a folder; pass another --out")
+        raise AlreadyExists(f"{out}: exists and is not a folder; pass another --out")
     paths = []
     for image_id, data in pictures.items():
         path = out / f"{image_id}.png"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlreadyExists
 
 if TYPE_CHECKING:
     from alc_data.audit.diff import LabelDiff
@@ -186,6 +186,6 @@ def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, b
 
     path = Path(path)
     if path.is_dir():
-        raise AlcError(f"{path}: is a folder; pass a file name such as report.html to --report")
+        raise AlreadyExists(f"{path}: is a folder; pass a file name such as report.html to --report")
     atomic_write_bytes(path, render_report(diff, pictures).encode("utf-8"))
     return path

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -39,7 +39,7 @@ class LabelSource:
 
     def _folder(self) -> Path:
         if self.folder is None:
-            raise AlcError(f"label source {self.name!r} has neither a label version nor a folder")
+            raise InvalidInput(f"label source {self.name!r} has neither a label version nor a folder")
         return self.folder
 
     def ids(self) -> list[str]:
@@ -91,11 +91,11 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
 
         names = [line.strip() for line in text_lines(path.read_text(encoding="utf-8")) if line.strip()]
     except FileNotFoundError:
-        raise AlcError(f"{path}: class file not found; pass a text file with one class name per line") from None
+        raise NotFound(f"{path}: class file not found; pass a text file with one class name per line") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise AlcError(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
+        raise InvalidInput(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
     if not names:
-        raise AlcError(f"{path}: class file is empty; write one class name per line")
+        raise InvalidInput(f"{path}: class file is empty; write one class name per line")
     from alc_data.names import check_class_names
 
     return check_class_names(names, str(path))
@@ -111,13 +111,13 @@ def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None",
             kind="folder", name=str(spec), folder=path, images=Path(images) if images is not None else None
         )
     if workspace is None:
-        raise AlcError(f"{spec!r} is not a folder, and no workspace was given to look up a label version")
+        raise InvalidInput(f"{spec!r} is not a folder, and no workspace was given to look up a label version")
     if isinstance(workspace, Workspace):
         ws = workspace
     else:
         root = Path(workspace)
         if not Workspace.exists_at(root):
-            raise AlcError(
+            raise NotFound(
                 f"{spec!r} is neither an existing label folder nor a label version (no workspace at {root}); "
                 "check the path or pass -w/--workspace"
             )

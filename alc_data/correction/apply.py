@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from alc_data.correction.expand import DEFAULT_EXPANSION, Change, check_expansion, expand_answers
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus, PendingAnswer
@@ -68,7 +68,7 @@ def _probabilities(ws: Workspace, checkpoint: str | os.PathLike | None, image_id
     from alc_data.predict import iter_probabilities
 
     if checkpoint is None:
-        raise AlcError("--tau > 0 needs the model's probabilities; pass --model CHECKPOINT (or use --tau 0)")
+        raise InvalidInput("--tau > 0 needs the model's probabilities; pass --model CHECKPOINT (or use --tau 0)")
     out = {}
     for image_id, probs in iter_probabilities(ws, checkpoint, image_ids):
         out[image_id] = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)

@@ -10,7 +10,7 @@ from typing import Iterator
 import numpy as np
 
 from alc_data.demo.synth import DEMO_CLASSES, Scene, generate
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo, Workspace
 
@@ -25,9 +25,9 @@ def _png(image: np.ndarray) -> bytes:
 
 def _scenes(n_train: int, n_val: int, size: tuple[int, int], seed: int) -> Iterator[tuple[str, str, Scene]]:
     if n_train < 1 or n_val < 0:
-        raise AlcError(f"demo needs at least 1 training image (got {n_train}) and ≥ 0 validation images (got {n_val})")
+        raise InvalidInput(f"demo needs at least 1 training image (got {n_train}) and ≥ 0 validation images (got {n_val})")
     if min(size) < 16:
-        raise AlcError(f"demo image size {size} is too small; use at least 16×16")
+        raise InvalidInput(f"demo image size {size} is too small; use at least 16×16")
     for i, scene in enumerate(generate(n_train + n_val, seed=seed, size=size)):
         split = "train" if i < n_train else "val"
         yield f"demo_{i:05d}", split, scene

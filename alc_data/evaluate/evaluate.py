@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.evaluate.metrics import GroundTruthConfusion
 from alc_data.results import JsonResult
 
@@ -60,11 +60,11 @@ class MiouResult(JsonResult):
 def _gt_ids(ws: Workspace, split: str | None, what: str) -> list[str]:
     ids = ws.image_ids(split)
     if not ids:
-        raise AlcError(f"split {split!r} has no images to evaluate")
+        raise InvalidInput(f"split {split!r} has no images to evaluate")
     with_gt = [i for i in ids if ws.has_gt(i)]
     if not with_gt:
         where = "this workspace" if split is None else f"split {split!r}"
-        raise AlcError(
+        raise NotFound(
             f"{what} needs reference ground truth, and no image of {where} has any "
             "(ingest a dataset with its annotation, e.g. --labels-from FOLDER keeps it as ground truth)"
         )

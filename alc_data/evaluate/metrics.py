@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 
 
 def confusion_matrix(pred: Any, gt: Any, num_classes: int) -> np.ndarray:
@@ -23,14 +23,14 @@ def confusion_matrix(pred: Any, gt: Any, num_classes: int) -> np.ndarray:
     pred = np.asarray(pred)
     gt = np.asarray(gt)
     if pred.shape != gt.shape:
-        raise AlcError(f"prediction has shape {pred.shape}, ground truth {gt.shape}; they must match")
+        raise InvalidInput(f"prediction has shape {pred.shape}, ground truth {gt.shape}; they must match")
     p = pred.reshape(-1).astype(np.int64, copy=False)
     g = gt.reshape(-1).astype(np.int64, copy=False)
     keep = (p != IGNORE_INDEX) & (g != IGNORE_INDEX)
     p, g = p[keep], g[keep]
     if p.size and (p.min() < 0 or g.min() < 0 or p.max() >= k or g.max() >= k):
         bad = int(p.max() if (p.max() >= k or p.min() < 0) else g.max())
-        raise AlcError(f"class value {bad} is outside 0..{k - 1} and is not {IGNORE_INDEX}; check num_classes or the maps")
+        raise InvalidInput(f"class value {bad} is outside 0..{k - 1} and is not {IGNORE_INDEX}; check num_classes or the maps")
     return np.bincount(g * k + p, minlength=k * k).reshape(k, k).astype(np.int64, copy=False)
 
 
@@ -41,11 +41,11 @@ def _confusion_torch(pred: Any, gt: Any, k: int) -> np.ndarray:
     p = torch.as_tensor(pred, device=device).reshape(-1).long()
     g = torch.as_tensor(gt, device=device).reshape(-1).long()
     if p.shape != g.shape:
-        raise AlcError(f"prediction has {p.numel()} pixels, ground truth {g.numel()}; they must match")
+        raise InvalidInput(f"prediction has {p.numel()} pixels, ground truth {g.numel()}; they must match")
     keep = (p != IGNORE_INDEX) & (g != IGNORE_INDEX)
     p, g = p[keep], g[keep]
     if p.numel() and (int(p.min()) < 0 or int(g.min()) < 0 or int(p.max()) >= k or int(g.max()) >= k):
-        raise AlcError(f"class values outside 0..{k - 1} (and not {IGNORE_INDEX}); check num_classes or the maps")
+        raise InvalidInput(f"class values outside 0..{k - 1} (and not {IGNORE_INDEX}); check num_classes or the maps")
     return torch.bincount(g * k + p, minlength=k * k).reshape(k, k).cpu().numpy().astype(np.int64)
 
 
@@ -64,7 +64,7 @@ class GroundTruthConfusion:
 
     def add(self, labels: Any, gt: Any, what: str = "labels") -> None:
         if tuple(labels.shape) != tuple(gt.shape):
-            raise AlcError(f"{what} has shape {tuple(labels.shape)}, ground truth {tuple(gt.shape)}; they must match")
+            raise InvalidInput(f"{what} has shape {tuple(labels.shape)}, ground truth {tuple(gt.shape)}; they must match")
         self.matrix += confusion_matrix(labels, gt, self.num_classes)
         self.pixels += int(np.prod(gt.shape))
         self.images += 1

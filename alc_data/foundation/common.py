@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 
 
 def resolve_device(device: str | None = "auto") -> str:
@@ -19,9 +19,9 @@ def resolve_device(device: str | None = "auto") -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise AlcError(f"--device {device}: no CUDA GPU is visible; use --device cpu or auto")
+        raise InvalidInput(f"--device {device}: no CUDA GPU is visible; use --device cpu or auto")
     if device != "cpu" and not device.startswith("cuda"):
-        raise AlcError(f"--device {device!r}: use auto, cpu or cuda")
+        raise InvalidInput(f"--device {device!r}: use auto, cpu or cuda")
     return device
 
 
@@ -65,19 +65,19 @@ def fingerprint_path(path: str | os.PathLike) -> dict[str, Any]:
 def check_hf_folder(path: Path, model_types: Sequence[str], what: str, hint: str) -> dict[str, Any]:
     """The parsed config.json of a Hugging Face model folder, or AlcError naming what is expected."""
     if not path.exists():
-        raise AlcError(f"{path}: {what} not found; expected {hint}")
+        raise NotFound(f"{path}: {what} not found; expected {hint}")
     if not path.is_dir():
-        raise AlcError(f"{path}: is a file; expected {hint}")
+        raise InvalidInput(f"{path}: is a file; expected {hint}")
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
-        raise AlcError(f"{path}: no config.json in this folder; expected {hint}")
+        raise InvalidInput(f"{path}: no config.json in this folder; expected {hint}")
     try:
         cfg = json.loads(cfg_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AlcError(f"{cfg_path}: unreadable config ({exc}); re-download {what}") from None
+        raise InvalidInput(f"{cfg_path}: unreadable config ({exc}); re-download {what}") from None
     mtype = cfg.get("model_type") if isinstance(cfg, dict) else None
     if mtype not in model_types:
-        raise AlcError(f"{cfg_path}: model_type {mtype!r} is not {what} ({', '.join(model_types)}); expected {hint}")
+        raise InvalidInput(f"{cfg_path}: model_type {mtype!r} is not {what} ({', '.join(model_types)}); expected {hint}")
     return cfg
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.foundation.common import (
     autocast,
     check_hf_folder,
@@ -119,8 +119,6 @@ def is_background_name(name: str) -> bool:
 
 def parse_prompt_overrides(items: Sequence[str] | None) -> dict[str, str]:
     """``["CLASS=PHRASE", ...]`` (``--prompt``) → {class: phrase}; an empty phrase skips the class."""
-    from alc_data.errors import InvalidInput
-
     out: dict[str, str] = {}
     for item in items or []:
         if "=" not in item:
@@ -153,7 +151,7 @@ def class_prompts(
         elif (index := parse_ascii_int(k)) is not None and index < len(class_names):
             idx = index
         else:
-            raise AlcError(f"prompt for unknown class {k!r}; use one of: {', '.join(class_names)}")
+            raise InvalidInput(f"prompt for unknown class {k!r}; use one of: {', '.join(class_names)}")
         by_index[idx] = " ".join(str(phrase).lower().split())
     out = []
     for i, name in enumerate(class_names):
@@ -166,10 +164,10 @@ def class_prompts(
         if not phrase:
             continue
         if "." in phrase or "?" in phrase:
-            raise AlcError(f"prompt {phrase!r} for class {name!r} contains '.' or '?'; they separate phrases")
+            raise InvalidInput(f"prompt {phrase!r} for class {name!r} contains '.' or '?'; they separate phrases")
         out.append((i, phrase))
     if not out:
-        raise AlcError("no class to prompt the detector with; check the class list and --prompt overrides")
+        raise InvalidInput("no class to prompt the detector with; check the class list and --prompt overrides")
     return out
 
 
@@ -183,7 +181,7 @@ def build_captions(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[tuple[i
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     dot_id = tokenizer.convert_tokens_to_ids(".")
     if (cls_id, sep_id, dot_id) != (SPECIAL_TOKEN_IDS["[CLS]"], SPECIAL_TOKEN_IDS["[SEP]"], SPECIAL_TOKEN_IDS["."]):
-        raise AlcError(
+        raise InvalidInput(
             f"detector tokenizer maps [CLS], [SEP], '.' to {cls_id}, {sep_id}, {dot_id}; GroundingDINO needs "
             "101, 102, 1012 (BERT uncased); use the tokenizer files shipped with the GroundingDINO checkpoint"
         )
@@ -191,9 +189,9 @@ def build_captions(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[tuple[i
     for idx, phrase in prompts:
         ids = list(tokenizer(phrase, add_special_tokens=False)["input_ids"])
         if not ids:
-            raise AlcError(f"prompt {phrase!r} gives no tokens; choose another phrase")
+            raise InvalidInput(f"prompt {phrase!r} gives no tokens; choose another phrase")
         if len(ids) + 3 > max_len:
-            raise AlcError(f"prompt {phrase!r} has {len(ids)} tokens; the detector takes {max_len - 3} at most")
+            raise InvalidInput(f"prompt {phrase!r} has {len(ids)} tokens; the detector takes {max_len - 3} at most")
         tokenized.append((idx, phrase, ids))
     captions: list[Caption] = []
     ids_now: list[int] = [cls_id]
@@ -298,15 +296,15 @@ class GroundingDinoDetector:
         try:
             model = AutoModelForZeroShotObjectDetection.from_pretrained(path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
-            raise AlcError(f"{path}: cannot load the GroundingDINO weights ({first_line(exc)}); expected {DETECTOR_HINT}") from None
+            raise InvalidInput(f"{path}: cannot load the GroundingDINO weights ({first_line(exc)}); expected {DETECTOR_HINT}") from None
         try:
             processor = AutoProcessor.from_pretrained(path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
-            raise AlcError(
+            raise InvalidInput(
                 f"{path}: cannot load the GroundingDINO processor/tokenizer ({first_line(exc)}); expected {DETECTOR_HINT}"
             ) from None
         if getattr(processor, "tokenizer", None) is None or getattr(processor, "image_processor", None) is None:
-            raise AlcError(f"{path}: no tokenizer or image-processor files; expected {DETECTOR_HINT}")
+            raise InvalidInput(f"{path}: no tokenizer or image-processor files; expected {DETECTOR_HINT}")
         model.to(device).eval()
         return cls(model, processor, device=device, amp=amp, source={"path": str(path.resolve())})
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, WorkspaceDamaged
 from alc_data.foundation.detector import Detections
 from alc_data.foundation.paint import paint_masks
 
@@ -58,14 +58,14 @@ def pseudo_label_images(
     """
     dets = detector.detect(list(images), prompts, box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou)
     if len(dets) != len(images):
-        raise AlcError(f"detector returned {len(dets)} results for {len(images)} images")
+        raise InvalidInput(f"detector returned {len(dets)} results for {len(images)} images")
     out = []
     for image, det in zip(images, dets):
         h, w = image.shape[:2]
         masks = masker.masks_from_boxes(image, det.boxes) if len(det) else np.zeros((0, h, w), dtype=bool)
         masks = np.asarray(masks, dtype=bool)
         if masks.shape != (len(det), h, w):
-            raise AlcError(f"mask predictor returned shape {masks.shape} for {len(det)} boxes on a {h}×{w} image")
+            raise InvalidInput(f"mask predictor returned shape {masks.shape} for {len(det)} boxes on a {h}×{w} image")
         labels, instances, sources = paint_masks(masks, det.classes, scores=det.scores, background=background)
         inst_classes = np.asarray(det.classes, dtype=np.int64)[sources]
         out.append(
@@ -91,7 +91,7 @@ def load_staged(path: Path) -> dict[str, np.ndarray]:
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError) as exc:
-        raise AlcError(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
+        raise WorkspaceDamaged(f"{path}: corrupt staged pseudo label ({exc}); delete the file and re-run") from None
 
 
 def load_models(

@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 
 
 def _as_masks(masks: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
     masks = np.asarray(masks)
     if masks.ndim != 3:
-        raise AlcError(f"masks must be (N, H, W), got shape {masks.shape}")
+        raise InvalidInput(f"masks must be (N, H, W), got shape {masks.shape}")
     if shape is not None and masks.shape[1:] != tuple(shape):
-        raise AlcError(f"masks have size {masks.shape[1:]}, expected {tuple(shape)}")
+        raise InvalidInput(f"masks have size {masks.shape[1:]}, expected {tuple(shape)}")
     return masks.astype(bool, copy=False)
 
 
@@ -75,11 +75,11 @@ def paint_masks(
     masks = _as_masks(masks)
     classes = np.asarray(classes, dtype=np.int64).reshape(-1)
     if classes.shape[0] != masks.shape[0]:
-        raise AlcError(f"{masks.shape[0]} masks but {classes.shape[0]} classes; give one class per mask")
+        raise InvalidInput(f"{masks.shape[0]} masks but {classes.shape[0]} classes; give one class per mask")
     if classes.size and (classes.min() < 0 or classes.max() >= IGNORE_INDEX):
-        raise AlcError(f"mask classes must be in 0..{IGNORE_INDEX - 1}, got {classes.min()}..{classes.max()}")
+        raise InvalidInput(f"mask classes must be in 0..{IGNORE_INDEX - 1}, got {classes.min()}..{classes.max()}")
     if not (0 <= int(background) <= IGNORE_INDEX):
-        raise AlcError(f"background label must be a class index or {IGNORE_INDEX}, got {background}")
+        raise InvalidInput(f"background label must be a class index or {IGNORE_INDEX}, got {background}")
     owner = winning_mask(masks, scores)
     lut = np.append(classes, int(background)).astype(np.uint8)  # owner -1 -> last entry = background
     labels = lut[owner]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, AlreadyExists
+from alc_data.errors import AlreadyExists, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.foundation.detector import class_prompts, is_background_name
 from alc_data.foundation.grounded_sam import (
     BoxDetector,
@@ -49,7 +49,7 @@ def default_version_name(ws: Workspace) -> str:
     for cand in ("v0", "pseudo"):
         if cand not in names:
             return cand
-    raise AlcError("label versions v0 and pseudo exist already; pass --version NAME for the pseudo labels")
+    raise AlreadyExists("label versions v0 and pseudo exist already; pass --version NAME for the pseudo labels")
 
 
 def refuse_taken_version(ws: Workspace, version: str) -> None:
@@ -66,14 +66,14 @@ def background_label(ws: Workspace, mode: str) -> tuple[str, int]:
     """
     mode = (mode or "auto").lower()
     if mode not in BACKGROUND_MODES:
-        raise AlcError(f"--background {mode!r}: use auto, background or void")
+        raise InvalidInput(f"--background {mode!r}: use auto, background or void")
     bg = [c.index for c in ws.classes if is_background_name(c.name)]
     if mode == "auto":
         mode = "background" if bg else "void"
     if mode == "void":
         return mode, IGNORE_INDEX
     if not bg:
-        raise AlcError("--background background: this dataset has no class named 'background'; use --background void")
+        raise InvalidInput("--background background: this dataset has no class named 'background'; use --background void")
     return mode, bg[0]
 
 
@@ -100,9 +100,9 @@ class PseudoLabelResult(JsonResult):
 def _check_thresholds(box_threshold: float, text_threshold: float | None, nms_iou: float, batch_size: int) -> None:
     for name, val in (("--box-threshold", box_threshold), ("--text-threshold", text_threshold), ("--nms-iou", nms_iou)):
         if val is not None and not (0.0 <= float(val) <= 1.0):
-            raise AlcError(f"{name} {val}: must be between 0 and 1")
+            raise InvalidInput(f"{name} {val}: must be between 0 and 1")
     if int(batch_size) < 1:
-        raise AlcError(f"--batch-size {batch_size}: must be at least 1")
+        raise InvalidInput(f"--batch-size {batch_size}: must be at least 1")
 
 
 def run_pseudo_label(
@@ -155,7 +155,7 @@ def run_pseudo_label(
     refuse_taken_version(ws, version)
     old_set = next((s for s in ws.superpixel_sets() if s.name == instances_set), None)
     if old_set is not None and old_set.params.get("label_version") != version:
-        raise AlcError(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
+        raise AlreadyExists(f"superpixel set {instances_set!r} already exists; pass --instances-set NAME")
     ws.check_superpixel_target(instances_set, overwrite=old_set is not None)
     bg_mode, bg_value = background_label(ws, background)
     class_phrases = class_prompts(ws.class_names, prompts)
@@ -175,7 +175,7 @@ def run_pseudo_label(
     if isinstance(sam_given, Path) and not sam_given.exists():
         from alc_data.foundation.sam import SAM_HINT
 
-        raise AlcError(f"{sam_given}: SAM checkpoint not found; expected {SAM_HINT}")
+        raise NotFound(f"{sam_given}: SAM checkpoint not found; expected {SAM_HINT}")
     settings = {
         "detector": fingerprint_path(det) if isinstance(det, Path) else det.describe(),
         "sam": fingerprint_path(sam_given) if isinstance(sam_given, Path) else sam_given.describe(),
@@ -234,7 +234,7 @@ def run_pseudo_label(
         # the staged results become the superpixel set, then the label version; counted on the way
         missing = still_to_do(stage, ids)
         if missing:  # another process removed them under us
-            raise AlcError(f"{stage}: staged result of {missing[0]!r} vanished; re-run the same command")
+            raise WorkspaceDamaged(f"{stage}: staged result of {missing[0]!r} vanished; re-run the same command")
         boxes_per_class = np.zeros(len(names), dtype=np.int64)
         totals = {"boxes": 0, "covered": 0, "pixels": 0}
 

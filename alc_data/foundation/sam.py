@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.foundation.common import (
     autocast,
     check_hf_folder,
@@ -203,7 +203,7 @@ def _read_state_dict(path: Path) -> dict:
     import torch
 
     if path.name == "config.json" or path.suffix in (".json", ".safetensors"):
-        raise AlcError(f"{path}: a Hugging Face file; pass its folder ({path.parent}) or {SAM_HINT}")
+        raise InvalidInput(f"{path}: a Hugging Face file; pass its folder ({path.parent}) or {SAM_HINT}")
     errors = (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError, AttributeError, TypeError)
     try:
         try:
@@ -213,13 +213,13 @@ def _read_state_dict(path: Path) -> dict:
                 raise
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except errors as exc:
-        raise AlcError(f"{path}: corrupt file or not a PyTorch state dict ({type(exc).__name__}); expected {SAM_HINT}") from None
+        raise InvalidInput(f"{path}: corrupt file or not a PyTorch state dict ({type(exc).__name__}); expected {SAM_HINT}") from None
     for key in ("model", "state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict) and _REQUIRED_KEYS[0] in obj[key]:
             obj = obj[key]
     if not isinstance(obj, dict) or any(k not in obj for k in _REQUIRED_KEYS):
         got = ", ".join(list(obj)[:3]) if isinstance(obj, dict) else type(obj).__name__
-        raise AlcError(f"{path}: not a SAM state dict (found {got or 'nothing'}); expected {SAM_HINT}")
+        raise InvalidInput(f"{path}: not a SAM state dict (found {got or 'nothing'}); expected {SAM_HINT}")
     return obj
 
 
@@ -235,25 +235,25 @@ def load_sam_pth(path: Path, *, model_type: str | None = None) -> tuple[Sam, dic
     try:
         arch = sam_architecture(sd)
     except (KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
-        raise AlcError(f"{path}: SAM state dict lacks {first_line(exc)}; expected {SAM_HINT}") from None
+        raise InvalidInput(f"{path}: SAM state dict lacks {first_line(exc)}; expected {SAM_HINT}") from None
     side = sidecar_path(path)
     if side.is_file():
         try:
             extra = json.loads(side.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AlcError(f"{side}: unreadable architecture overrides ({exc}); fix or delete the file") from None
+            raise InvalidInput(f"{side}: unreadable architecture overrides ({exc}); fix or delete the file") from None
         unknown = sorted(set(extra) - set(arch)) if isinstance(extra, dict) else ["<not an object>"]
         if unknown:
-            raise AlcError(f"{side}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(arch))}")
+            raise InvalidInput(f"{side}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(arch))}")
         arch.update(extra)
     if model_type is not None:
         mt = str(model_type).lower()
         if mt not in MODEL_TYPES:
-            raise AlcError(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
+            raise InvalidInput(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
         want = MODEL_TYPES[mt]
         got = (arch["encoder_embed_dim"], arch["encoder_depth"])
         if got != want:
-            raise AlcError(
+            raise InvalidInput(
                 f"{path}: holds a SAM encoder of width {got[0]} and depth {got[1]}, not {mt} ({want[0]}, {want[1]}); "
                 "fix --sam-type or the checkpoint"
             )
@@ -261,13 +261,13 @@ def load_sam_pth(path: Path, *, model_type: str | None = None) -> tuple[Sam, dic
         sam = build_sam(arch, device="meta")
         sam.load_state_dict(sd, strict=True, assign=True)
     except (RuntimeError, ValueError, TypeError, AssertionError) as exc:
-        raise AlcError(f"{path}: weights do not fit the SAM architecture read from them ({first_line(exc)})") from None
+        raise InvalidInput(f"{path}: weights do not fit the SAM architecture read from them ({first_line(exc)})") from None
     # non-persistent buffers are not in the file: recreate them on CPU
     sam.register_buffer("pixel_mean", torch.tensor(arch["pixel_mean"], dtype=torch.float32).view(-1, 1, 1), False)
     sam.register_buffer("pixel_std", torch.tensor(arch["pixel_std"], dtype=torch.float32).view(-1, 1, 1), False)
     leftovers = [n for n, t in [*sam.named_parameters(), *sam.named_buffers()] if t.is_meta]
     if leftovers:
-        raise AlcError(f"{path}: SAM state dict lacks {leftovers[0]}; expected {SAM_HINT}")
+        raise InvalidInput(f"{path}: SAM state dict lacks {leftovers[0]}; expected {SAM_HINT}")
     return sam.float().eval(), arch
 
 
@@ -367,14 +367,14 @@ def load_sam_hf(path: Path) -> tuple[HFSamPredictor, dict[str, Any]]:
     try:
         model = SamModel.from_pretrained(path, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
-        raise AlcError(f"{path}: cannot load the SAM weights ({first_line(exc)}); expected {SAM_HINT}") from None
+        raise InvalidInput(f"{path}: cannot load the SAM weights ({first_line(exc)}); expected {SAM_HINT}") from None
     # a SamVisionConfig (transformers types the sub-config as config, dict or None)
     vision: Any = model.config.vision_config
     if any((path / n).is_file() for n in ("preprocessor_config.json", "processor_config.json")):
         try:
             processor = SamProcessor.from_pretrained(path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to load is the same user fix
-            raise AlcError(f"{path}: cannot load the SAM processor ({first_line(exc)}); expected {SAM_HINT}") from None
+            raise InvalidInput(f"{path}: cannot load the SAM processor ({first_line(exc)}); expected {SAM_HINT}") from None
     else:  # the model's own input size, SAM's normalisation
         size = int(vision.image_size)
         processor = SamProcessor(SamImageProcessor(size={"longest_edge": size}, pad_size={"height": size, "width": size}))
@@ -568,17 +568,17 @@ def load_sam(
     path = local_or_hub(path, what="SAM checkpoint")
     device = resolve_device(device)
     if not path.exists():
-        raise AlcError(f"{path}: SAM checkpoint not found; expected {SAM_HINT}")
+        raise NotFound(f"{path}: SAM checkpoint not found; expected {SAM_HINT}")
     if path.is_dir():
         if not (path / "config.json").is_file() and any(path.glob("*.pth")):
-            raise AlcError(f"{path}: is a folder; pass the .pth file in it ({next(path.glob('*.pth')).name}) to --sam")
+            raise InvalidInput(f"{path}: is a folder; pass the .pth file in it ({next(path.glob('*.pth')).name}) to --sam")
         predictor, info = load_sam_hf(path)
         if model_type is not None:
             mt = str(model_type).lower()
             if mt not in MODEL_TYPES:
-                raise AlcError(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
+                raise InvalidInput(f"SAM model type {model_type!r}: use one of vit_h, vit_l, vit_b (or leave it out)")
             if info["vision_hidden_size"] != MODEL_TYPES[mt][0]:
-                raise AlcError(f"{path}: holds a SAM encoder of width {info['vision_hidden_size']}, not {mt}; fix --sam-type")
+                raise InvalidInput(f"{path}: holds a SAM encoder of width {info['vision_hidden_size']}, not {mt}; fix --sam-type")
         predictor.model.to(device)  # type: ignore[arg-type]  # transformers types PreTrainedModel.to unbound
         source = {"kind": "sam-transformers", "path": str(path.resolve()), **info}
     else:

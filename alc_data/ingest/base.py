@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import AlreadyExists, InvalidInput, NotFound
 from alc_data.names import check_class_names, check_image_id
 from alc_data.registry import Registry
 from alc_data.workspace import ClassInfo, Workspace, check_label_values
@@ -73,7 +73,7 @@ def read_labels_folder(folder: Path, image_id: str) -> np.ndarray:
 
     path = folder / f"{image_id}.png"
     if not path.is_file():
-        raise AlcError(f"{path}: no label for image {image_id!r}; add it or drop the image from the split lists")
+        raise NotFound(f"{path}: no label for image {image_id!r}; add it or drop the image from the split lists")
     return read_label_png(path)
 
 
@@ -102,23 +102,23 @@ def ingest(
     target = Path(workspace).resolve()
     if Workspace.exists_at(target):
         existing = Workspace.open(target)
-        raise AlcError(
+        raise AlreadyExists(
             f"{target}: already holds dataset {existing.meta('dataset')!r}; use another -w/--workspace "
             "or delete that folder"
         )
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise AlcError(f"{target}: exists and is not an empty folder; choose a new -w/--workspace")
+        raise AlreadyExists(f"{target}: exists and is not an empty folder; choose a new -w/--workspace")
     check_class_names([c.name for c in source.classes], f"classes of {source.name}")
     labels_dir = None if str(labels_from) == "gt" else Path(labels_from)
     if labels_dir is not None and not labels_dir.is_dir():
-        raise AlcError(f"{labels_dir}: label folder not found; pass --labels-from gt or an existing folder")
+        raise NotFound(f"{labels_dir}: label folder not found; pass --labels-from gt or an existing folder")
     created = _missing_ancestors(target.parent)  # folders this call creates, removed again on failure
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.ingest-", dir=target.parent))
     except OSError as exc:
         _remove_empty(created)
-        raise AlcError(f"{target}: cannot create the workspace ({exc.strerror}); choose a writable folder") from None
+        raise InvalidInput(f"{target}: cannot create the workspace ({exc.strerror}); choose a writable folder") from None
     try:
         ws = Workspace.initialise(
             staging,
@@ -146,7 +146,7 @@ def ingest(
                 stored_path, check_path = str(rel), staging / rel
             else:
                 if not path.is_file():
-                    raise AlcError(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
+                    raise NotFound(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
                 stored_path, check_path = str(path.resolve()), path
             img = open_image(check_path)
             up = upright(img)
@@ -170,7 +170,7 @@ def ingest(
                 what = labels_dir / f"{item.image_id}.png"
             else:
                 if gt is None:
-                    raise AlcError(
+                    raise NotFound(
                         f"image {item.image_id!r} has no annotation to start from; pass --labels-from FOLDER"
                     )
                 labels, what = gt, item.source_files.get("gt", path)
@@ -179,7 +179,7 @@ def ingest(
             if item.superpixels is not None:
                 sp = np.asarray(item.superpixels)
                 if sp.shape != (h, w):
-                    raise AlcError(
+                    raise InvalidInput(
                         f"superpixels of {item.image_id!r} ({item.source_files.get('superpixels', '')}) have "
                         f"shape {sp.shape}, image is {(h, w)}; they must match the image"
                     )
@@ -197,16 +197,16 @@ def ingest(
                 )
             )
         if not records:
-            raise AlcError(f"no images found in the {source.name} source; check the folder and split lists")
+            raise NotFound(f"no images found in the {source.name} source; check the folder and split lists")
         if labels_dir is not None:
             extra = sorted(p.stem for p in labels_dir.glob("*.png") if p.stem not in seen)
             if extra:
-                raise AlcError(
+                raise InvalidInput(
                     f"{labels_dir / (extra[0] + '.png')}: label without an image ({len(extra)} such files); "
                     "remove them or add the images"
                 )
         if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
-            raise AlcError("superpixels were given for some images but not all; give one map per image")
+            raise InvalidInput("superpixels were given for some images but not all; give one map per image")
         ws.add_images(records)
         ws.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
         if finish is not None:
@@ -244,5 +244,5 @@ def _remove_empty(folders: list[Path]) -> None:
 def _check_map(arr: np.ndarray, size: tuple[int, int], k: int, what: str) -> None:
     arr = np.asarray(arr)
     if arr.shape != size:
-        raise AlcError(f"{what}: size {arr.shape[::-1]} (W, H) differs from its image {size[::-1]}; they must match")
+        raise InvalidInput(f"{what}: size {arr.shape[::-1]} (W, H) differs from its image {size[::-1]}; they must match")
     check_label_values(arr, k, what)

@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import NotFound
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo
 
@@ -85,14 +85,14 @@ def read_cityscapes(
     root = Path(root)
     img_root, gt_root = root / "leftImg8bit", root / "gtFine"
     if not img_root.is_dir():
-        raise AlcError(f"{img_root}: folder not found; pass the Cityscapes root that holds leftImg8bit/ and gtFine/")
+        raise NotFound(f"{img_root}: folder not found; pass the Cityscapes root that holds leftImg8bit/ and gtFine/")
     if not gt_root.is_dir():
-        raise AlcError(f"{gt_root}: folder not found; unpack gtFine_trainvaltest next to leftImg8bit/")
+        raise NotFound(f"{gt_root}: folder not found; unpack gtFine_trainvaltest next to leftImg8bit/")
     split_dirs = sorted(p for p in img_root.iterdir() if p.is_dir())
     if splits:
         missing = sorted(set(splits) - {p.name for p in split_dirs})
         if missing:
-            raise AlcError(f"{img_root / missing[0]}: split folder not found; choose among {[p.name for p in split_dirs]}")
+            raise NotFound(f"{img_root / missing[0]}: split folder not found; choose among {[p.name for p in split_dirs]}")
         split_dirs = [p for p in split_dirs if p.name in set(splits)]
     suffix = "_gtFine_labelTrainIds.png" if train_ids else "_gtFine_labelIds.png"
     entries: list[tuple[str, str, Path, Path]] = []  # image_id, split, image, label
@@ -101,12 +101,12 @@ def read_cityscapes(
             image_id = img.name[: -len(_IMAGE_SUFFIX)]
             label = gt_root / split_dir.name / img.parent.name / f"{image_id}{suffix}"
             if not label.is_file():
-                raise AlcError(
+                raise NotFound(
                     f"{label}: missing annotation for image {img.name}; add the gtFine file or remove the image"
                 )
             entries.append((image_id, split_dir.name, img, label))
     if not entries:
-        raise AlcError(f"{img_root}: no <split>/<city>/*{_IMAGE_SUFFIX} images found; check the Cityscapes root")
+        raise NotFound(f"{img_root}: no <split>/<city>/*{_IMAGE_SUFFIX} images found; check the Cityscapes root")
     lut = label_id_to_train_id_lut()
 
     def items() -> Iterator[IngestItem]:

@@ -30,20 +30,20 @@ from typing import Any, Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import AlcError, InvalidInput, NotFound
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo, rgb
 
 
 def _load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise AlcError(f"{path}: annotation file not found; pass the COCO instances or panoptic JSON")
+        raise NotFound(f"{path}: annotation file not found; pass the COCO instances or panoptic JSON")
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AlcError(f"{path}: not valid JSON ({exc}); replace the file") from None
+        raise InvalidInput(f"{path}: not valid JSON ({exc}); replace the file") from None
     if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations", "categories")):
-        raise AlcError(f"{path}: not a COCO annotation file (needs images, annotations, categories)")
+        raise InvalidInput(f"{path}: not a COCO annotation file (needs images, annotations, categories)")
     return data
 
 
@@ -72,7 +72,7 @@ def _annotation_rle(segm: Any, h: int, w: int) -> dict[str, Any] | None:
         return mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
     if isinstance(segm, dict) and "counts" in segm:
         if [int(v) for v in segm.get("size", ())] != [h, w]:
-            raise AlcError(f"RLE size {segm.get('size')} differs from its image ({h}, {w}); fix the annotation")
+            raise InvalidInput(f"RLE size {segm.get('size')} differs from its image ({h}, {w}); fix the annotation")
         return mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
     return None
 
@@ -91,7 +91,7 @@ def instances_to_semantic(anns: list[dict], h: int, w: int, cat_to_class: dict[i
         try:
             rle = _annotation_rle(ann.get("segmentation"), h, w)
         except (AlcError, TypeError, ValueError, KeyError) as exc:
-            raise AlcError(f"annotation id {ann.get('id')} (image id {ann.get('image_id')}): bad segmentation ({exc})") from None
+            raise InvalidInput(f"annotation id {ann.get('id')} (image id {ann.get('image_id')}): bad segmentation ({exc})") from None
         if rle is None:
             continue
         value = IGNORE_INDEX if ann.get("iscrowd") else cat_to_class[int(ann["category_id"])]
@@ -113,7 +113,7 @@ def panoptic_to_semantic(rgb: np.ndarray, segments: list[dict], cat_to_class: di
     uniq, inverse = np.unique(ids, return_inverse=True)
     unknown = [int(u) for u in uniq if int(u) not in seg_class]
     if unknown:
-        raise AlcError(f"{what}: segment id {unknown[0]} is not in the JSON's segments_info; fix the PNG or the JSON")
+        raise InvalidInput(f"{what}: segment id {unknown[0]} is not in the JSON's segments_info; fix the PNG or the JSON")
     values = np.array([seg_class[int(u)] for u in uniq], dtype=np.uint8)
     return values[inverse.reshape(ids.shape)]
 
@@ -156,7 +156,7 @@ def read_coco(
     data = _load_json(ann_path)
     image_dir = Path(images)
     if not image_dir.is_dir():
-        raise AlcError(f"{image_dir}: image folder not found; pass --images with the folder of the JSON's file names")
+        raise NotFound(f"{image_dir}: image folder not found; pass --images with the folder of the JSON's file names")
     panoptic = any("segments_info" in a for a in data["annotations"])
     try:
         classes, cat_to_class = _classes(data["categories"], background=not panoptic)
@@ -165,12 +165,12 @@ def read_coco(
             im["file_name"], im["height"], im["width"]  # noqa: B018 - presence check
         for ann in data["annotations"]:
             if int(ann["image_id"]) not in by_id:
-                raise AlcError(f"{ann_path}: annotation refers to image id {ann['image_id']} missing from 'images'")
+                raise NotFound(f"{ann_path}: annotation refers to image id {ann['image_id']} missing from 'images'")
             for c in ann["segments_info"] if panoptic else [ann]:
                 if int(c["category_id"]) not in cat_to_class:
-                    raise AlcError(f"{ann_path}: category id {c['category_id']} is not in 'categories'; fix the JSON")
+                    raise NotFound(f"{ann_path}: category id {c['category_id']} is not in 'categories'; fix the JSON")
     except (KeyError, TypeError, ValueError) as exc:
-        raise AlcError(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
+        raise InvalidInput(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
     for im in by_id.values():
         _check_inside(ann_path, "images", im, image_dir, "--images")
         _check_size(ann_path, im)
@@ -178,13 +178,13 @@ def read_coco(
     if panoptic:
         pan_dir = Path(panoptic_dir) if panoptic_dir is not None else ann_path.with_suffix("")
         if not pan_dir.is_dir():
-            raise AlcError(f"{pan_dir}: panoptic PNG folder not found; pass --panoptic-dir")
+            raise NotFound(f"{pan_dir}: panoptic PNG folder not found; pass --panoptic-dir")
         pan_by_image = {int(a["image_id"]): a for a in data["annotations"]}
         for pan in pan_by_image.values():
             _check_inside(ann_path, "annotations", pan, pan_dir, "--panoptic-dir")
         missing = sorted(set(by_id) - set(pan_by_image))
         if missing:
-            raise AlcError(f"{ann_path}: image id {missing[0]} has no panoptic annotation; every image needs one")
+            raise NotFound(f"{ann_path}: image id {missing[0]} has no panoptic annotation; every image needs one")
     else:
         pan_dir = None
         anns_by_image: dict[int, list[dict]] = {i: [] for i in by_id}
@@ -202,17 +202,17 @@ def read_coco(
                 pan = pan_by_image[int(im["id"])]
                 png = pan_dir / pan["file_name"]
                 if not png.is_file():
-                    raise AlcError(f"{png}: panoptic PNG not found for image {image_id!r}; check --panoptic-dir")
+                    raise NotFound(f"{png}: panoptic PNG not found for image {image_id!r}; check --panoptic-dir")
                 img = open_image(png)
                 if img.mode != "RGB":
-                    raise AlcError(f"{png}: panoptic PNG has mode {img.mode!r}; expected RGB segment ids")
+                    raise InvalidInput(f"{png}: panoptic PNG has mode {img.mode!r}; expected RGB segment ids")
                 gt = panoptic_to_semantic(np.asarray(img), pan["segments_info"], cat_to_class, str(png))
                 source = png
             else:
                 try:
                     gt = instances_to_semantic(anns_by_image[int(im["id"])], h, w, cat_to_class)
                 except AlcError as exc:
-                    raise AlcError(f"{ann_path}: {exc}") from None
+                    raise type(exc)(f"{ann_path}: {exc}") from None
                 source = ann_path
             yield IngestItem(
                 image_id=image_id,

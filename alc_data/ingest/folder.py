@@ -23,7 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.names import bad_character, check_class_names, parse_ascii_int, text_lines
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo, rgb
@@ -47,7 +47,7 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
 
     path = Path(path)
     if not path.is_file():
-        raise AlcError(f"{path}: class list not found; pass --classes with one class name per line")
+        raise NotFound(f"{path}: class list not found; pass --classes with one class name per line")
     text = _read_text(path, "class list")
     pal = default_palette()
     classes: list[ClassInfo] = []
@@ -85,7 +85,7 @@ def read_classes_file(path: str | Path) -> list[ClassInfo]:
         idx = len(classes)
         classes.append(ClassInfo(idx, name, color or rgb(pal[idx])))
     if not classes:
-        raise AlcError(f"{path}: class list is empty; write one class name per line")
+        raise InvalidInput(f"{path}: class list is empty; write one class name per line")
     return classes
 
 
@@ -95,10 +95,10 @@ def read_superpixel_png(path: Path) -> np.ndarray:
 
     img = open_image(path)
     if img.mode not in ("L", "I;16", "I;16B", "I;16L", "I"):
-        raise AlcError(f"{path}: superpixel PNG has mode {img.mode!r}; save region ids as a 16-bit grey PNG")
+        raise InvalidInput(f"{path}: superpixel PNG has mode {img.mode!r}; save region ids as a 16-bit grey PNG")
     arr = np.asarray(img).astype(np.int64)
     if arr.size and arr.min() < 0:
-        raise AlcError(f"{path}: negative region ids; store region v as v+1 and 0 for uncovered pixels")
+        raise InvalidInput(f"{path}: negative region ids; store region v as v+1 and 0 for uncovered pixels")
     return (arr - 1).astype(np.int32)
 
 
@@ -111,12 +111,12 @@ def _read_text(path: Path, what: str) -> str:
 
 def _scan(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
     if not folder.is_dir():
-        raise AlcError(f"{folder}: {what} folder not found; check the path")
+        raise NotFound(f"{folder}: {what} folder not found; check the path")
     found: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."):
             if p.stem in found:
-                raise AlcError(f"{p}: same image id as {found[p.stem].name}; keep one file per image id")
+                raise InvalidInput(f"{p}: same image id as {found[p.stem].name}; keep one file per image id")
             found[p.stem] = p
     return found
 
@@ -124,11 +124,11 @@ def _scan(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]
 def _match(images: dict[str, Path], files: dict[str, Path], folder: Path, what: str, *, every_image: bool) -> None:
     extra = sorted(set(files) - set(images))
     if extra:
-        raise AlcError(f"{files[extra[0]]}: {what} without an image ({len(extra)} such files); remove it or add the image")
+        raise InvalidInput(f"{files[extra[0]]}: {what} without an image ({len(extra)} such files); remove it or add the image")
     if every_image:
         missing = sorted(set(images) - set(files))
         if missing:
-            raise AlcError(
+            raise NotFound(
                 f"{folder / (missing[0] + '.png')}: missing {what} for image {images[missing[0]].name} "
                 f"({len(missing)} images lack one); add it or remove the image"
             )
@@ -139,13 +139,13 @@ def _read_split_lists(splits: dict[str, Path], images: dict[str, Path]) -> dict[
     for name, list_path in splits.items():
         list_path = Path(list_path)
         if not list_path.is_file():
-            raise AlcError(f"{list_path}: split list not found; pass --split NAME=FILE with one image id per line")
+            raise NotFound(f"{list_path}: split list not found; pass --split NAME=FILE with one image id per line")
         for lineno, line in enumerate(text_lines(_read_text(list_path, "split list")), start=1):
             if not line.strip():
                 continue
             image_id = line.split()[0]
             if image_id not in images:
-                raise AlcError(f"{list_path}:{lineno}: image id {image_id!r} has no image; fix the list or add the image")
+                raise NotFound(f"{list_path}:{lineno}: image id {image_id!r} has no image; fix the list or add the image")
             membership.setdefault(image_id, []).append(name)
     return membership
 
@@ -204,7 +204,7 @@ def read_folder(
     image_dir = Path(images)
     image_files = _scan(image_dir, IMAGE_SUFFIXES, "image")
     if not image_files:
-        raise AlcError(f"{image_dir}: no .jpg/.jpeg/.png images; check --images")
+        raise NotFound(f"{image_dir}: no .jpg/.jpeg/.png images; check --images")
     class_list = read_classes_file(classes) if isinstance(classes, (str, Path)) else list(classes)
     dirs: dict[str, tuple[Path, dict[str, Path]]] = {}
     for key, folder, every in (("labels", labels, True), ("gt", gt, False), ("superpixels", superpixels, True)):
@@ -213,7 +213,7 @@ def read_folder(
             _match(image_files, files, Path(folder), {"labels": "label", "gt": "ground truth"}.get(key, "superpixel map"),
                    every_image=every)
             if key == "gt" and not files:
-                raise AlcError(f"{folder}: no <image_id>.png ground-truth files; check --gt")
+                raise NotFound(f"{folder}: no <image_id>.png ground-truth files; check --gt")
             dirs[key] = (Path(folder), files)
     membership = _read_split_lists({k: Path(v) for k, v in splits.items()}, image_files) if splits else None
     ids = sorted(image_files)

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import AlcError, InvalidInput, NotFound
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.workspace import ClassInfo, rgb
 
@@ -49,16 +49,16 @@ def _load(source: str, cache_dir: str | None) -> dict[str, Any]:
             else:
                 loaded = datasets.load_dataset(str(path), cache_dir=cache_dir)
         elif path.exists():
-            raise AlcError(f"{path}: not a folder; pass a folder written by save_to_disk or of parquet files")
+            raise InvalidInput(f"{path}: not a folder; pass a folder written by save_to_disk or of parquet files")
         elif source.startswith((".", "/", "~")) or source.count("/") > 1:
-            raise AlcError(f"{path}: dataset folder not found; check the path (or pass a hub name owner/name)")
+            raise NotFound(f"{path}: dataset folder not found; check the path (or pass a hub name owner/name)")
         else:
             loaded = datasets.load_dataset(source, cache_dir=cache_dir)
     except AlcError:
         raise
     except Exception as exc:  # noqa: BLE001 - any loading failure of the third-party library
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AlcError(
+        raise InvalidInput(
             f"{source}: cannot load the dataset ({type(exc).__name__}: {first}); pass a local folder, "
             "or a hub name while online"
         ) from None
@@ -66,7 +66,7 @@ def _load(source: str, cache_dir: str | None) -> dict[str, Any]:
         return dict(loaded)
     if isinstance(loaded, datasets.Dataset):
         return {str(loaded.split) if loaded.split is not None else "train": loaded}
-    raise AlcError(f"{source}: loaded a {type(loaded).__name__}, expected a Dataset or DatasetDict")
+    raise InvalidInput(f"{source}: loaded a {type(loaded).__name__}, expected a Dataset or DatasetDict")
 
 
 def _id2label_classes(data: dict, where: str) -> list[ClassInfo]:
@@ -75,10 +75,10 @@ def _id2label_classes(data: dict, where: str) -> list[ClassInfo]:
     try:
         table = {int(k): str(v) for k, v in data.items() if int(k) != IGNORE_INDEX}
     except (ValueError, AttributeError):
-        raise AlcError(f"{where}: expected a JSON object of class id → name; fix the file") from None
+        raise InvalidInput(f"{where}: expected a JSON object of class id → name; fix the file") from None
     missing = sorted(set(range(len(table))) - set(table))
     if missing:
-        raise AlcError(f"{where}: class id {missing[0]} is missing; ids must be 0..K-1 with no gaps")
+        raise InvalidInput(f"{where}: class id {missing[0]} is missing; ids must be 0..K-1 with no gaps")
     pal = default_palette()
     return [ClassInfo(i, table[i], rgb(pal[i])) for i in range(len(table))]
 
@@ -102,7 +102,7 @@ def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
         try:
             return _id2label_classes(json.loads(id2label.read_text()), str(id2label))
         except json.JSONDecodeError as exc:
-            raise AlcError(f"{id2label}: not valid JSON ({exc}); fix the file") from None
+            raise InvalidInput(f"{id2label}: not valid JSON ({exc}); fix the file") from None
     pal = default_palette()
     for ds in dsets.values():
         for feature in ds.features.values():
@@ -186,9 +186,9 @@ def _label_array(cell: Any, what: str, roots: tuple[Path, ...]) -> np.ndarray:
         return decode_label_bytes(_cell_bytes(cell, what, roots)[0], what)
     arr = np.asarray(cell)
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
-        raise AlcError(f"{what}: label is {arr.dtype} with shape {arr.shape}; expected a 2-D integer array or an image")
+        raise InvalidInput(f"{what}: label is {arr.dtype} with shape {arr.shape}; expected a 2-D integer array or an image")
     if arr.size and (arr.min() < 0 or arr.max() > 255):
-        raise AlcError(f"{what}: label values outside 0..255; use class ids and {IGNORE_INDEX} for ignore")
+        raise InvalidInput(f"{what}: label values outside 0..255; use class ids and {IGNORE_INDEX} for ignore")
     return arr.astype(np.uint8)
 
 
@@ -217,19 +217,19 @@ def read_hf(
     if splits:
         unknown = [s for s in splits if s not in dsets]
         if unknown:
-            raise AlcError(f"{source}: no split {unknown[0]!r}; it has {', '.join(dsets)}")
+            raise NotFound(f"{source}: no split {unknown[0]!r}; it has {', '.join(dsets)}")
         dsets = {s: dsets[s] for s in splits}
     for split, ds in dsets.items():
         for col in (image_column, label_column):
             if col not in ds.column_names:
-                raise AlcError(
+                raise NotFound(
                     f"{source} [{split}]: no column {col!r}; it has {', '.join(ds.column_names)} "
                     "(use --image-column / --label-column)"
                 )
     if classes is None:
         class_list = _find_classes(source, dsets)
         if class_list is None:
-            raise AlcError(f"{source}: no class names (no id2label.json, no ClassLabel feature); pass --classes FILE")
+            raise NotFound(f"{source}: no class names (no id2label.json, no ClassLabel feature); pass --classes FILE")
     elif isinstance(classes, (str, Path)):
         class_list = read_classes_file(classes)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
 from alc_data.io.labels import VOC_PALETTE
 from alc_data.workspace import ClassInfo, rgb
@@ -25,7 +25,7 @@ def _find_root(root: Path) -> Path:
     for cand in (root, root / "VOC2012", root / "VOCdevkit" / "VOC2012"):
         if (cand / "JPEGImages").is_dir() and (cand / "ImageSets" / "Segmentation").is_dir():
             return cand
-    raise AlcError(
+    raise InvalidInput(
         f"{root}: not a VOC folder (no JPEGImages/ and ImageSets/Segmentation/ in it or in VOC2012/); "
         "pass the VOCdevkit or VOC2012 folder"
     )
@@ -50,7 +50,7 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
     base = _find_root(Path(root))
     seg_dir = base / ("SegmentationClassAug" if aug else "SegmentationClass")
     if not seg_dir.is_dir():
-        raise AlcError(f"{seg_dir}: label folder not found; " + ("drop --aug" if aug else "is this a VOC 2012 tree?"))
+        raise NotFound(f"{seg_dir}: label folder not found; " + ("drop --aug" if aug else "is this a VOC 2012 tree?"))
     lists = sorted((base / "ImageSets" / "Segmentation").glob("*.txt"))
     if not aug:
         lists = [p for p in lists if p.stem != "train_aug"]
@@ -59,9 +59,9 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
         lists = [p for p in lists if p.stem in wanted]
         missing = wanted - {p.stem for p in lists}
         if missing:
-            raise AlcError(f"split list {sorted(missing)[0]}.txt not found in {base / 'ImageSets' / 'Segmentation'}")
+            raise NotFound(f"split list {sorted(missing)[0]}.txt not found in {base / 'ImageSets' / 'Segmentation'}")
     if not lists:
-        raise AlcError(f"{base / 'ImageSets' / 'Segmentation'}: no split lists (*.txt)")
+        raise NotFound(f"{base / 'ImageSets' / 'Segmentation'}: no split lists (*.txt)")
     membership: dict[str, list[str]] = {}
     for lst in lists:
         for image_id in _read_list(lst):
@@ -71,7 +71,7 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
         for image_id in sorted(membership):
             label_path = seg_dir / f"{image_id}.png"
             if not label_path.is_file():
-                raise AlcError(f"{label_path}: image {image_id!r} has no label; remove it from the split lists")
+                raise NotFound(f"{label_path}: image {image_id!r} has no label; remove it from the split lists")
             yield IngestItem(
                 image_id=image_id,
                 image_path=base / "JPEGImages" / f"{image_id}.jpg",

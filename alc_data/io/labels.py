@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, InvalidInput, NotFound
+from alc_data.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -53,14 +53,14 @@ def encode_label_png(label: np.ndarray, palette: np.ndarray | None = None) -> by
 
     label = np.asarray(label)
     if label.ndim != 2:
-        raise AlcError(f"label map must be 2-D (H, W), got shape {label.shape}")
+        raise InvalidInput(f"label map must be 2-D (H, W), got shape {label.shape}")
     if label.dtype != np.uint8:
         if label.size and (label.min() < 0 or label.max() > 255):
-            raise AlcError(f"label values must be in 0..255, got {label.min()}..{label.max()}")
+            raise InvalidInput(f"label values must be in 0..255, got {label.min()}..{label.max()}")
         label = label.astype(np.uint8)
     pal = default_palette() if palette is None else np.asarray(palette, dtype=np.uint8)
     if pal.shape != (256, 3):
-        raise AlcError(f"palette must have shape (256, 3), got {pal.shape}")
+        raise InvalidInput(f"palette must have shape (256, 3), got {pal.shape}")
     img = Image.frombytes("P", (label.shape[1], label.shape[0]), np.ascontiguousarray(label).tobytes())
     img.putpalette(pal.reshape(-1).tolist())
     buf = io.BytesIO()

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict
 
 
 def check_resumable(stage: Path, settings: dict[str, Any], what: str) -> bool:
@@ -25,7 +25,7 @@ def check_resumable(stage: Path, settings: dict[str, Any], what: str) -> bool:
     now = json.loads(json.dumps(settings, default=str))
     if before != now:
         diff = sorted(k for k in now if (before or {}).get(k) != now[k])
-        raise AlcError(f"{stage}: holds {what} made with other settings ({', '.join(diff) or 'unreadable settings'}); "
+        raise Conflict(f"{stage}: holds {what} made with other settings ({', '.join(diff) or 'unreadable settings'}); "
                        "re-run with the same settings, or delete that folder to start over")
     return True
 

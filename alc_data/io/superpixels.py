@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound, WorkspaceDamaged
 
 
 def write_superpixels(path: str | os.PathLike, sp: np.ndarray) -> None:
@@ -20,7 +20,7 @@ def write_superpixels(path: str | os.PathLike, sp: np.ndarray) -> None:
 
     sp = np.asarray(sp)
     if sp.ndim != 2:
-        raise AlcError(f"superpixel map must be 2-D (H, W), got shape {sp.shape}")
+        raise InvalidInput(f"superpixel map must be 2-D (H, W), got shape {sp.shape}")
     buf = io.BytesIO()
     np.savez_compressed(buf, superpixels=sp.astype(np.int32))
     atomic_write_bytes(path, buf.getvalue())
@@ -33,9 +33,9 @@ def read_superpixels(path: str | os.PathLike) -> np.ndarray:
         with np.load(path) as z:
             return z["superpixels"].astype(np.int32, copy=False)
     except FileNotFoundError:
-        raise AlcError(f"{path}: superpixel map not found; run `alc-data superpixels` first") from None
+        raise NotFound(f"{path}: superpixel map not found; run `alc-data superpixels` first") from None
     except (OSError, ValueError, KeyError) as exc:
-        raise AlcError(f"{path}: corrupt superpixel map ({exc}); recompute the set") from None
+        raise WorkspaceDamaged(f"{path}: corrupt superpixel map ({exc}); recompute the set") from None
 
 
 def stored_shape(path: str | os.PathLike) -> tuple[int, ...]:
@@ -50,7 +50,7 @@ def stored_shape(path: str | os.PathLike) -> tuple[int, ...]:
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, _, dtype = read_header(f)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise AlcError(f"{path}: corrupt superpixel map ({exc}); recompute it") from None
+        raise WorkspaceDamaged(f"{path}: corrupt superpixel map ({exc}); recompute it") from None
     if dtype != np.dtype(np.int32):
-        raise AlcError(f"{path}: superpixel map of dtype {dtype}, expected int32; recompute it")
+        raise WorkspaceDamaged(f"{path}: superpixel map of dtype {dtype}, expected int32; recompute it")
     return tuple(int(n) for n in shape)

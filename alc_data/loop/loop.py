@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict, NotFound
 from alc_data.loop.config import Recipe
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
@@ -80,7 +80,7 @@ def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
     sp = recipe.superpixels
     if sp.name not in {s.name for s in ws.superpixel_sets()}:
         if not sp.method:
-            raise AlcError(
+            raise NotFound(
                 f"superpixel set {sp.name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
             )
         from alc_data.superpixels import compute_superpixel_set
@@ -115,7 +115,7 @@ class Loop:
         recipe_path = self.paths.root / "recipe.json"
         if recipe_path.exists():
             if Recipe.from_saved(json.loads(recipe_path.read_text())) != self.recipe:
-                raise AlcError(
+                raise Conflict(
                     f"run {self.name!r} exists with a different recipe ({recipe_path}); "
                     "resume it with the same recipe, or pass --name NEW for a new run"
                 )
@@ -133,7 +133,7 @@ class Loop:
         if t == 1 and loop.init_model:
             ckpt = Path(loop.init_model)
             if not ckpt.is_file():
-                raise AlcError(f"loop.init_model {ckpt} not found; train one with `alc-data train` or remove the key")
+                raise NotFound(f"loop.init_model {ckpt} not found; train one with `alc-data train` or remove the key")
         else:
             cfg = self.recipe.train.config
             init = None

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, MissingDependency, NotFound
 from alc_data.loop.config import Recipe
 
 if sys.version_info >= (3, 11):
@@ -30,7 +30,7 @@ def builtin_recipes_dir() -> Path:
 
     spec = importlib.util.find_spec("alc_data_recipes")
     if spec is None or not spec.submodule_search_locations:
-        raise AlcError("the built-in recipes are not installed; reinstall alc-data or pass a recipe file path")
+        raise MissingDependency("the built-in recipes are not installed; reinstall alc-data or pass a recipe file path")
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -51,7 +51,7 @@ def find_recipe(name_or_path: str | os.PathLike, *, relative_to: Path | None = N
     for cand in candidates:
         if cand.is_file():
             return cand.resolve()
-    raise AlcError(
+    raise NotFound(
         f"recipe {text!r} not found; pass a .toml file or one of: {', '.join(builtin_recipe_names())}"
     )
 
@@ -71,11 +71,11 @@ def load_recipe(name_or_path: str | os.PathLike, *, _seen: tuple[Path, ...] = ()
     """Load a recipe with its ``extends`` chain resolved (``extends`` itself is removed)."""
     path = find_recipe(name_or_path, relative_to=_relative_to)
     if path in _seen:
-        raise AlcError(f"{path}: recipes extend each other in a cycle ({' → '.join(p.name for p in (*_seen, path))})")
+        raise InvalidInput(f"{path}: recipes extend each other in a cycle ({' → '.join(p.name for p in (*_seen, path))})")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise AlcError(f"{path}: not valid TOML ({exc}); fix the recipe") from None
+        raise InvalidInput(f"{path}: not valid TOML ({exc}); fix the recipe") from None
     parent = data.pop("extends", None)
     name = data.pop("name", None) or path.stem
     if parent:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alc_data.errors import AlcError, InvalidInput, NotFound
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -256,7 +256,7 @@ def _unwrap_state_dict(obj: Any, path: Path) -> dict[str, Any]:
                 obj = obj[key]
                 break
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise AlcError(f"{path}: not a state dict of tensors; pass a local encoder checkpoint (.pth)")
+        raise InvalidInput(f"{path}: not a state dict of tensors; pass a local encoder checkpoint (.pth)")
     return obj
 
 
@@ -278,7 +278,7 @@ def load_encoder_weights(
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load raises many types on a corrupt file
-        raise AlcError(f"{path}: cannot read encoder weights ({type(exc).__name__}); the file is corrupt or not a torch checkpoint") from None
+        raise InvalidInput(f"{path}: cannot read encoder weights ({type(exc).__name__}); the file is corrupt or not a torch checkpoint") from None
     state = _unwrap_state_dict(obj, path)
     encoder = model.get_submodule("encoder")
     target = encoder.state_dict()
@@ -297,7 +297,7 @@ def load_encoder_weights(
     n_target = sum(1 for k in target if not k.endswith("num_batches_tracked"))
     n_loaded = sum(1 for k in loaded if not k.endswith("num_batches_tracked"))
     if n_target == 0 or n_loaded < min_match * n_target:
-        raise AlcError(
+        raise InvalidInput(
             f"{path}: only {n_loaded} of {n_target} encoder tensors match this model's encoder "
             f"({name or getattr(model, 'alc_model_name', type(model).__name__)}); pass weights of the same encoder"
         )
@@ -314,9 +314,9 @@ def select_device(device: "str | torch.device | None" = None) -> "torch.device":
     try:
         dev = torch.device(str(device))
     except RuntimeError:
-        raise AlcError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+        raise InvalidInput(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise AlcError(f"device {device!r} requested but CUDA is not available here; use --device cpu or auto")
+        raise InvalidInput(f"device {device!r} requested but CUDA is not available here; use --device cpu or auto")
     if dev.type not in ("cpu", "cuda"):
-        raise AlcError(f"device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
+        raise InvalidInput(f"device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
     return dev

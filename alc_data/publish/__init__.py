@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.publish.build import BuildResult, build_dataset_folder, check_target_dir, plan_splits
 from alc_data.publish.card import ALC_BIBTEX, source_citation
 from alc_data.publish.upload import DELETE_PATTERNS, UploadResult, check_repo_id, check_tag, scrub, upload_dataset
@@ -56,15 +56,15 @@ def publish(
     :func:`~alc_data.publish.upload.upload_dataset`.
     """
     if to_dir is None and repo_id is None:
-        raise AlcError("nothing to do: pass --to-dir DIR to build the dataset folder and/or --repo-id ORG/NAME to upload it")
+        raise InvalidInput("nothing to do: pass --to-dir DIR to build the dataset folder and/or --repo-id ORG/NAME to upload it")
     if repo_id is not None:
         check_repo_id(repo_id)
     if tag is not None:
         if repo_id is None:
-            raise AlcError("--tag needs --repo-id (tags are made on the hub)")
+            raise InvalidInput("--tag needs --repo-id (tags are made on the hub)")
         check_tag(tag)
     if revision is not None and repo_id is None:
-        raise AlcError("--revision needs --repo-id (it names the hub branch to upload to)")
+        raise InvalidInput("--revision needs --repo-id (it names the hub branch to upload to)")
     if to_dir is not None:
         check_target_dir(to_dir)
     v = ws.version(version)  # AlcError for an unknown version, before anything is written
@@ -97,7 +97,7 @@ def publish(
             commit_message=f"Publish label version {v.name} with alc-data", api=api,
         )
     except AlcError as exc:
-        raise AlcError(f"{scrub(str(exc), token)}; the built dataset folder is kept at {result.folder}") from None
+        raise type(exc)(f"{scrub(str(exc), token)}; the built dataset folder is kept at {result.folder}") from None
     if temp_root is not None:
         shutil.rmtree(temp_root, ignore_errors=True)
     say(f"uploaded to {repo_id}: {up.commit_url}" + (f" (tag {tag})" if tag else ""))

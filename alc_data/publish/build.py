@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.faults import kill_point
 from alc_data.publish.features import correction_features, default_features
 
@@ -88,7 +88,7 @@ def check_target_dir(path: str | os.PathLike) -> Path:
     """AlcError unless ``path`` is missing or an empty folder."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise AlcError(f"{path}: exists and is not an empty folder; choose a new --to-dir (nothing was written)")
+        raise AlreadyExists(f"{path}: exists and is not an empty folder; choose a new --to-dir (nothing was written)")
     return path
 
 
@@ -102,13 +102,13 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
     have = ws.splits()
     if not have:
         if wanted and wanted != ["train"]:
-            raise AlcError(f"this workspace has no splits; drop --split or pass --split train (got {wanted[0]!r})")
+            raise InvalidInput(f"this workspace has no splits; drop --split or pass --split train (got {wanted[0]!r})")
         return {"train": ws.image_ids()}
     ids = {s: set(ws.image_ids(s)) for s in have}
     if wanted:
         unknown = [s for s in wanted if s not in have]
         if unknown:
-            raise AlcError(f"unknown split {unknown[0]!r}; this workspace has: {', '.join(have)}")
+            raise NotFound(f"unknown split {unknown[0]!r}; this workspace has: {', '.join(have)}")
         chosen = list(dict.fromkeys(wanted))
     else:
         chosen = []
@@ -119,7 +119,7 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
             chosen.append(s)
     for s in chosen:
         if not _SPLIT_RE.match(s):
-            raise AlcError(f"split name {s!r} cannot be a dataset split (letters, digits, '_' only); pick splits with --split")
+            raise InvalidInput(f"split name {s!r} cannot be a dataset split (letters, digits, '_' only); pick splits with --split")
     return {s: sorted(ids[s]) for s in chosen if ids[s]}
 
 
@@ -184,9 +184,9 @@ def _file_bytes(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise AlcError(f"{path}: {what} not found; restore it or re-ingest the dataset") from None
+        raise NotFound(f"{path}: {what} not found; restore it or re-ingest the dataset") from None
     except OSError as exc:
-        raise AlcError(f"{path}: cannot read {what} ({exc.strerror})") from None
+        raise InvalidInput(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
 def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.ndarray]:
@@ -205,7 +205,7 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
             full = img.mode == "P" and len(img.getpalette() or []) == 768
             arr = np.asarray(img, dtype=np.uint8).copy() if full else None
     except (OSError, SyntaxError) as exc:
-        raise AlcError(f"{path}: corrupt label PNG ({exc}); rewrite this label version") from None
+        raise WorkspaceDamaged(f"{path}: corrupt label PNG ({exc}); rewrite this label version") from None
     if arr is None:
         arr = read_label_png(path)
         data = encode_label_png(arr, palette)
@@ -274,7 +274,7 @@ def _plan_build(ws: Workspace, version: str | None, splits: list[str] | None) ->
     chain = version_lineage(ws, v.name)
     split_plan = plan_splits(ws, splits)
     if not split_plan:
-        raise AlcError("no images to publish: the chosen splits are empty")
+        raise InvalidInput("no images to publish: the chosen splits are empty")
     labels_from = str(ws.meta("labels_from", "gt"))
     plan = _Plan(version=v.name, original=chain[-1], chain=chain, splits=split_plan, names=ws.class_names,
                  palette=ws.palette, labels_from=labels_from, independent_gt=labels_from != "gt" and ws.has_gt(),
@@ -288,7 +288,7 @@ def _image_bytes_checked(ws: Workspace, image_id: str, sha256: str) -> bytes:
     img_path = ws.image_path(image_id)
     img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
     if hashlib.sha256(img_bytes).hexdigest() != sha256:
-        raise AlcError(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
+        raise Conflict(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
     return img_bytes
 
 
@@ -357,7 +357,7 @@ def _staging_folder(target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".build", dir=target.parent))
     except OSError as exc:
-        raise AlcError(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
+        raise InvalidInput(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
 
 
 def _move_into_place(staging: Path, target: Path) -> None:

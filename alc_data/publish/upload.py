@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, HubError, InvalidInput
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -29,13 +29,13 @@ DELETE_PATTERNS = ["data/*", "corrections/*"]
 def check_repo_id(repo_id: str) -> str:
     """AlcError unless ``repo_id`` is ``org/name`` (letters, digits, ``_ . -``; at most 96 characters)."""
     if not repo_id or len(repo_id) > 96 or not _REPO_ID_RE.match(repo_id) or "--" in repo_id or ".." in repo_id:
-        raise AlcError(f"repo id {repo_id!r} is not 'org/name' (letters, digits, '_', '.', '-'); pass e.g. --repo-id my-org/pascal-plus")
+        raise InvalidInput(f"repo id {repo_id!r} is not 'org/name' (letters, digits, '_', '.', '-'); pass e.g. --repo-id my-org/pascal-plus")
     return repo_id
 
 
 def check_tag(tag: str) -> str:
     if not _TAG_RE.match(tag or "") or len(tag) > 128:
-        raise AlcError(f"tag {tag!r} is not allowed; use letters, digits, '_', '.', '-' (e.g. --tag v1.0)")
+        raise InvalidInput(f"tag {tag!r} is not allowed; use letters, digits, '_', '.', '-' (e.g. --tag v1.0)")
     return tag
 
 
@@ -128,10 +128,10 @@ def upload_dataset(
             step = f"tag the commit as {tag}"
             api.create_tag(repo_id, repo_type="dataset", tag=tag, revision=oid or revision, exist_ok=False)
     except AlcError as exc:
-        raise AlcError(scrub(str(exc), token)) from None
+        raise type(exc)(scrub(str(exc), token)) from None
     except Exception as exc:  # noqa: BLE001 - every client error (HTTP, connection, OS, auth) becomes one line
         hint = _hint(exc)
-        raise AlcError(scrub(f"could not {step}: {_one_line(exc, token)}{hint}", token)) from None
+        raise HubError(scrub(f"could not {step}: {_one_line(exc, token)}{hint}", token)) from None
     return UploadResult(repo_id=repo_id, commit_url=scrub(commit_url, token), commit_oid=oid, revision=revision, tag=tag)
 
 

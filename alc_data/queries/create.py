@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict, WorkspaceDamaged
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import Query
 
@@ -26,7 +26,7 @@ def region_boxes(superpixels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     pos = np.clip(np.searchsorted(uniq, ids), 0, len(uniq) - 1)
     if np.any(uniq[pos] != ids):
         missing = ids[uniq[pos] != ids][0]
-        raise AlcError(f"superpixel {missing} does not occur in its map; recompute the superpixel set")
+        raise WorkspaceDamaged(f"superpixel {missing} does not occur in its map; recompute the superpixel set")
     rows, cols = np.divmod(order, superpixels.shape[1])
     box = np.stack(
         [
@@ -60,7 +60,7 @@ def create_round(
     """
     n = len(selected)
     if n == 0:
-        raise AlcError("no queries selected; nothing to ask (all candidates already asked?)")
+        raise Conflict("no queries selected; nothing to ask (all candidates already asked?)")
     image_ids = np.asarray(selected["image_id"]).astype(str)
     sp_ids = np.asarray(selected["superpixel_id"]).astype(np.int64)
     boxes = np.zeros((n, 4), dtype=np.int64)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError, InvalidInput, MissingDependency
+from alc_data.errors import InvalidInput, MissingDependency
 from alc_data.scoring.fused import FusedContext, numba_available
 from alc_data.scoring.pool import (
     REPRESENTATIVES,
@@ -51,9 +51,9 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
             f"unknown representative {representative!r}; choose one of: {', '.join(REPRESENTATIVES)}"
         )
     if backend not in BACKENDS:
-        raise AlcError(f"unknown scoring backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        raise InvalidInput(f"unknown scoring backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise AlcError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InvalidInput(f"seed must be a non-negative integer, got {seed!r}")
     image_id = "" if image_id is None else str(image_id)
     tensors = [x for x in (probs, labels, superpixels) if _is_tensor(x)]
     if backend == "auto":

@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.scoring.pool import COS_EPS, ScoringContext, _NumpyContext, random_offsets
 
 NEEDS = {
@@ -196,7 +196,7 @@ def _work(name: str, size: int, dtype: Any) -> np.ndarray:
 
 def _check_finite(bad: int) -> None:
     if bad:
-        raise AlcError(
+        raise InvalidInput(
             f"probs hold NaN or inf at {bad} candidate pixel{'s' if bad != 1 else ''}; "
             "check the model's output (softmax of finite logits)"
         )

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 
 COS_EPS = 1e-8
 """Lower bound on vector norms in cosines (as ``torch.nn.functional.cosine_similarity``)."""
@@ -91,18 +91,18 @@ def validate_inputs(probs: Any, labels: Any, superpixels: Any) -> tuple[int, int
     ``IGNORE_INDEX``, ``superpixels`` (H, W) integer with ids < 2**31 (ids < 0 = no candidate).
     """
     if len(probs.shape) != 3:
-        raise AlcError(
+        raise InvalidInput(
             f"probs must be 3-D (K, H, W) softmax probabilities of one image, got shape "
             f"{_shape(probs)}; pass one image at a time"
         )
     K, H, W = _shape(probs)
     if _dtype_kind(probs) != "f":
-        raise AlcError(
+        raise InvalidInput(
             f"probs must be floating point softmax probabilities, got dtype {probs.dtype}; "
             "apply softmax to the model's logits"
         )
     if K < 1 or K > IGNORE_INDEX:
-        raise AlcError(
+        raise InvalidInput(
             f"probs has K={K} classes; 1 to {IGNORE_INDEX} are supported (labels are uint8 with "
             f"{IGNORE_INDEX} = ignore)"
         )
@@ -111,17 +111,17 @@ def validate_inputs(probs: Any, labels: Any, superpixels: Any) -> tuple[int, int
         ("superpixels", superpixels, "superpixel map"),
     ):
         if _shape(arr) != (H, W):
-            raise AlcError(
+            raise InvalidInput(
                 f"probs has shape {_shape(probs)} but {name} has {_shape(arr)}; pass the (H, W) "
                 f"{what} of the same image, at the probabilities' full resolution"
             )
         if _dtype_kind(arr) != "i":
-            raise AlcError(f"{name} must hold integers, got dtype {arr.dtype}; pass a {what}")
+            raise InvalidInput(f"{name} must hold integers, got dtype {arr.dtype}; pass a {what}")
     if H * W == 0:
         return K, H, W
     _check_label_values(labels, K)
     if int(superpixels.max()) > _INT32_MAX:
-        raise AlcError(
+        raise InvalidInput(
             f"superpixel ids go up to {int(superpixels.max())}, beyond int32; renumber the "
             "superpixel map (ids 0..S-1)"
         )
@@ -148,7 +148,7 @@ def _check_label_values(labels: Any, K: int) -> None:
         values, counts = np.unique(lab[bad], return_counts=True)
     first = f"value {int(values[0])} on {int(counts[0])} pixel{'s' if counts[0] != 1 else ''}"
     more = f" (and {len(values) - 1} other out-of-range values)" if len(values) > 1 else ""
-    raise AlcError(
+    raise InvalidInput(
         f"labels hold {first}{more} but probs has K={K} classes (valid: 0..{K - 1} and "
         f"{IGNORE_INDEX} = ignore); check the class list or the label files"
     )
@@ -410,7 +410,7 @@ class _NumpyContext(ScoringContext):
         nf = _norms(F)
         if not np.isfinite(nf).all():  # NaN or inf somewhere in the probabilities
             bad = int(np.count_nonzero(~np.isfinite(_norms(self._F))))
-            raise AlcError(
+            raise InvalidInput(
                 f"probs hold NaN or inf at {bad} candidate pixel{'s' if bad != 1 else ''}; "
                 "check the model's output (softmax of finite logits)"
             )
@@ -565,7 +565,7 @@ class _TorchContext(ScoringContext):
         nf = F.pow(2).sum(0).sqrt()
         if not bool(torch.isfinite(nf).all()):
             bad = int((~torch.isfinite(nf)).sum())
-            raise AlcError(
+            raise InvalidInput(
                 f"probs hold NaN or inf at {bad} candidate pixel{'s' if bad != 1 else ''}; "
                 "check the model's output (softmax of finite logits)"
             )

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.scoring.table import ScoreTable
 
 _MIN_BUFFER_ROWS = 1 << 20
@@ -25,7 +25,7 @@ def _exclusions(exclude: Any) -> dict[str, np.ndarray]:
         try:
             image_id, sp_id = pair
         except (TypeError, ValueError):
-            raise AlcError(
+            raise InvalidInput(
                 f"exclude must hold (image_id, superpixel_id) pairs, got {pair!r}"
             ) from None
         by_image.setdefault(str(image_id), []).append(int(sp_id))
@@ -95,7 +95,7 @@ def select_top(
     max(4 B, ``buffer_rows``) rows, so a stream of tables never holds much more than that.
     """
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise AlcError(
+        raise InvalidInput(
             f"budget must be a positive number of queries, got {budget!r}; pass --budget 1 or more"
         )
     budget = int(budget)
@@ -108,7 +108,7 @@ def select_top(
     left = 0
     for table in tables:
         if not isinstance(table, ScoreTable):
-            raise AlcError(f"select_top expects ScoreTable objects, got {type(table).__name__}")
+            raise InvalidInput(f"select_top expects ScoreTable objects, got {type(table).__name__}")
         table = _drop_excluded(table, excl)
         left += len(table)
         buffer.append(table)
@@ -117,5 +117,5 @@ def select_top(
             buffer = [_top(ScoreTable.concat(buffer), budget)]
             buffered = len(buffer[0])
     if budget > left:
-        raise AlcError(f"budget {budget} exceeds the {left} candidates left; lower --budget")
+        raise InvalidInput(f"budget {budget} exceeds the {left} candidates left; lower --budget")
     return _top(ScoreTable.concat(buffer), budget)

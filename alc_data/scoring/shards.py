@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, WorkspaceDamaged
 from alc_data.scoring.select import select_top
 from alc_data.scoring.table import ScoreTable
 
@@ -56,7 +56,7 @@ def write_shards(
     """Write a stream of per-image score tables as shards of ``images_per_shard`` images each; only
     one shard's tables are held at a time."""
     if images_per_shard < 1:
-        raise AlcError(f"images_per_shard must be at least 1, got {images_per_shard}")
+        raise InvalidInput(f"images_per_shard must be at least 1, got {images_per_shard}")
     Path(folder).mkdir(parents=True, exist_ok=True)
     shards: list[Shard] = []
     pending: list[ScoreTable] = []
@@ -78,13 +78,13 @@ def ordered_shards(shards: Iterable[Shard], total_images: int) -> list[Shard]:
     expected = 0
     for shard in ordered:
         if shard.start != expected:
-            raise AlcError(
+            raise WorkspaceDamaged(
                 f"score shards do not cover the images exactly (expected image {expected}, shard {shard.path.name} "
                 f"starts at {shard.start}); rerun the scoring"
             )
         expected += shard.images
     if expected != total_images:
-        raise AlcError(f"score shards cover {expected} of {total_images} images; rerun the scoring")
+        raise WorkspaceDamaged(f"score shards cover {expected} of {total_images} images; rerun the scoring")
     return ordered
 
 

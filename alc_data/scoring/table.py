@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 
 COLUMNS: tuple[str, ...] = (
     "image_id",
@@ -82,13 +82,13 @@ class ScoreTable:
             else:
                 col = np.asarray(value)
                 if col.ndim != 1:
-                    raise AlcError(
+                    raise InvalidInput(
                         f"score table column {name!r} must be 1-D, got shape {col.shape}; "
                         "pass one value per superpixel"
                     )
                 col = col.astype(_DTYPES[name], copy=False)
             if len(col) != n:
-                raise AlcError(
+                raise InvalidInput(
                     f"score table column {name!r} has {len(col)} rows but superpixel_id has {n}; "
                     "pass columns of equal length"
                 )
@@ -141,7 +141,7 @@ class ScoreTable:
         tables = list(tables)
         for t in tables:
             if not isinstance(t, ScoreTable):
-                raise AlcError(f"expected ScoreTable objects to concatenate, got {type(t).__name__}")
+                raise InvalidInput(f"expected ScoreTable objects to concatenate, got {type(t).__name__}")
         if not tables:
             return cls.empty()
         if len(tables) == 1:
@@ -174,7 +174,7 @@ class ScoreTable:
         """Build a score table from a ``pyarrow.Table`` holding at least the score-table columns."""
         missing = [c for c in COLUMNS if c not in table.column_names]
         if missing:
-            raise AlcError(
+            raise InvalidInput(
                 f"{source}: not a score table, missing column(s) {', '.join(missing)}; "
                 "pass a file written by ScoreTable.to_parquet"
             )
@@ -186,7 +186,7 @@ class ScoreTable:
                 col[:] = chunked.to_pylist()
             else:
                 if chunked.null_count:
-                    raise AlcError(f"{source}: column {name!r} holds nulls; recompute the scores")
+                    raise InvalidInput(f"{source}: column {name!r} holds nulls; recompute the scores")
                 col = chunked.to_numpy()
             cols[name] = col
         return cls(**cols)
@@ -211,7 +211,7 @@ class ScoreTable:
         try:
             table = pq.read_table(path)
         except FileNotFoundError:
-            raise AlcError(f"{path}: score table not found; run the scoring step first") from None
+            raise NotFound(f"{path}: score table not found; run the scoring step first") from None
         except (pa.ArrowException, OSError) as exc:
-            raise AlcError(f"{path}: unreadable score table ({exc}); recompute the scores") from None
+            raise InvalidInput(f"{path}: unreadable score table ({exc}); recompute the scores") from None
         return cls.from_arrow(table, source=str(path))

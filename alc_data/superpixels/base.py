@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import AlcError, InvalidInput, WorkspaceDamaged
 from alc_data.faults import kill_point
 from alc_data.registry import Registry
 
@@ -99,7 +99,7 @@ def compute_map(ws: Workspace, fn: Callable[..., Any], method: str, params: dict
     image = ws.load_image(image_id)
     sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
     if sp.shape != image.shape[:2]:
-        raise AlcError(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
+        raise InvalidInput(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
     return sp.astype(np.int32, copy=False)
 
 
@@ -161,7 +161,7 @@ def compute_superpixel_set(
                         kill_point("superpixels:partial")  # the first map is staged
             missing = still_to_do(stage, image_ids)
             if missing:
-                raise AlcError(f"no superpixel map was staged for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
+                raise WorkspaceDamaged(f"no superpixel map was staged for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
             staged = ((image_id, stage / f"{image_id}.npz") for image_id in image_ids)  # hard-linked into the set
             ws.write_superpixel_set(name, staged, method=method, params=params, overwrite=overwrite, stage="superpixels")
         except BaseException:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.superpixels.utils import (
     check_image,
     check_map,
@@ -33,7 +33,7 @@ def resolve_fill_method(method: str, params: dict[str, Any] | None = None) -> Ca
 
     name = str(method).strip().lower()
     if name not in FILL_METHODS:
-        raise AlcError(f"fill method {method!r}: use one of {', '.join(FILL_METHODS)}")
+        raise InvalidInput(f"fill method {method!r}: use one of {', '.join(FILL_METHODS)}")
     fn = getattr(classic, name)
     check_params(fn, {k: v for k, v in (params or {}).items() if k not in FILL_OWN_PARAMS}, f"fill method {name}")
     return fn
@@ -65,7 +65,7 @@ def fill_uncovered(
     sp = check_map(superpixels, "superpixels to fill")
     img = check_image(image)
     if sp.shape != img.shape[:2]:
-        raise AlcError(f"superpixels to fill have shape {sp.shape}, image is {img.shape[:2]}; they must match")
+        raise InvalidInput(f"superpixels to fill have shape {sp.shape}, image is {img.shape[:2]}; they must match")
     fn = resolve_fill_method(method, params)
     holes = sp < 0
     out = sp.astype(np.int32, copy=True)
@@ -76,6 +76,6 @@ def fill_uncovered(
     pieces = merge_small_regions(pieces, param_int("min_area", min_area, minimum=0))
     offset = int(sp.max()) + 1 if (~holes).any() else 0
     if offset + int(pieces.max()) >= np.iinfo(np.int32).max:
-        raise AlcError(f"region ids up to {int(sp.max())} leave no int32 ids for the fill; renumber the regions first")
+        raise InvalidInput(f"region ids up to {int(sp.max())} leave no int32 ids for the fill; renumber the regions first")
     out[holes] = pieces[holes] + offset
     return out

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 
 
@@ -38,10 +38,10 @@ def gsam_superpixels(
     from alc_data.superpixels.imported import imported
 
     if context is None:
-        raise AlcError("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
+        raise InvalidInput("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
     ws = context.workspace
     if not any(s.name == str(source) for s in ws.superpixel_sets()):
-        raise AlcError(
+        raise NotFound(
             f"no superpixel set {source!r} in {ws.root}; run `alc-data pseudo-label` first "
             "(or pass --param source=SET naming its --instances-set)"
         )

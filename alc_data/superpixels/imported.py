@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 from alc_data.superpixels.utils import check_connectivity, check_image, param_choice, param_int
 
@@ -30,11 +30,11 @@ def read_source(context: SuperpixelContext | None, source: str) -> np.ndarray:
     """The stored (H, W) int32 map of ``context.image_id`` in set ``source``; AlcError naming the
     sets the workspace has when ``source`` is not one of them."""
     if context is None:
-        raise AlcError("superpixel method imported reads stored region maps; run it on a workspace")
+        raise InvalidInput("superpixel method imported reads stored region maps; run it on a workspace")
     ws = context.workspace
     names = [s.name for s in ws.superpixel_sets()]
     if source not in names:
-        raise AlcError(
+        raise NotFound(
             f"no superpixel set {source!r} in {ws.root} (it has: {', '.join(names) or 'none'}); ingest regions "
             "with the dataset or pass --param source=SET"
         )
@@ -69,7 +69,7 @@ def imported(
     img = check_image(image)
     if sp.shape != img.shape[:2]:
         image_id = context.image_id if context is not None else "?"  # read_source needs a context
-        raise AlcError(
+        raise InvalidInput(
             f"region map {source}/{image_id} has shape {sp.shape}, image is {img.shape[:2]}; re-ingest the regions"
         )
     if policy_v == "skip":

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 from alc_data.superpixels.utils import check_image, param_bool, param_float, param_int
 
@@ -87,11 +87,11 @@ def sam_superpixels(
     from alc_data.superpixels.fill import resolve_fill_method
 
     if not checkpoint:
-        raise AlcError(f"superpixel method sam needs a checkpoint: pass --sam PATH ({SAM_HINT})")
+        raise InvalidInput(f"superpixel method sam needs a checkpoint: pass --sam PATH ({SAM_HINT})")
     if fill_method is not None and str(fill_method).strip().lower() not in NO_FILL:
         resolve_fill_method(fill_method, fill_params)  # typos fail before the model loads
     elif fill_params:
-        raise AlcError(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam")
+        raise InvalidInput(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam")
     opts: dict[str, Any] = dict(
         points_per_side=param_int("points_per_side", points_per_side, minimum=1),
         points_per_batch=param_int("points_per_batch", points_per_batch, minimum=1),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
@@ -26,9 +26,9 @@ def check_map(sp: Any, what: str = "superpixel map") -> np.ndarray:
     """``sp`` as a 2-D integer array; AlcError naming ``what`` otherwise."""
     arr = np.asarray(sp)
     if arr.ndim != 2:
-        raise AlcError(f"{what}: expected shape (H, W), got {arr.shape}")
+        raise InvalidInput(f"{what}: expected shape (H, W), got {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
-        raise AlcError(f"{what}: expected integer region ids, got dtype {arr.dtype}")
+        raise InvalidInput(f"{what}: expected integer region ids, got dtype {arr.dtype}")
     return arr
 
 
@@ -39,7 +39,7 @@ def check_connectivity(connectivity: Any) -> int:
     except (TypeError, ValueError):
         value = -1
     if value not in CONNECTIVITIES:
-        raise AlcError(f"connectivity={connectivity!r}: use 4 (edge neighbours) or 8 (edge and corner neighbours)")
+        raise InvalidInput(f"connectivity={connectivity!r}: use 4 (edge neighbours) or 8 (edge and corner neighbours)")
     return value
 
 
@@ -174,7 +174,7 @@ def check_params(fn: Callable[..., Any], params: dict[str, Any], what: str) -> N
     ]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise AlcError(f"unknown parameter {unknown[0]!r} for {what}; it takes: {', '.join(allowed) or 'none'}")
+        raise InvalidInput(f"unknown parameter {unknown[0]!r} for {what}; it takes: {', '.join(allowed) or 'none'}")
 
 
 # ---------------------------------------------------------------- parameter values
@@ -189,9 +189,9 @@ def param_int(name: str, value: Any, *, minimum: int | None = None) -> int:
             raise ValueError
         result = int(number)
     except (TypeError, ValueError):
-        raise AlcError(f"superpixel parameter {name}={value!r}: expected an integer") from None
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: expected an integer") from None
     if minimum is not None and result < minimum:
-        raise AlcError(f"superpixel parameter {name}={result}: must be at least {minimum}")
+        raise InvalidInput(f"superpixel parameter {name}={result}: must be at least {minimum}")
     return result
 
 
@@ -202,9 +202,9 @@ def param_float(name: str, value: Any, *, minimum: float | None = None) -> float
             raise ValueError
         result = float(value)
     except (TypeError, ValueError):
-        raise AlcError(f"superpixel parameter {name}={value!r}: expected a number") from None
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: expected a number") from None
     if not np.isfinite(result) or (minimum is not None and result < minimum):
-        raise AlcError(f"superpixel parameter {name}={value!r}: must be a finite number ≥ {minimum}")
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number ≥ {minimum}")
     return result
 
 
@@ -217,14 +217,14 @@ def param_bool(name: str, value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise AlcError(f"superpixel parameter {name}={value!r}: expected true or false")
+    raise InvalidInput(f"superpixel parameter {name}={value!r}: expected true or false")
 
 
 def param_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """``value`` (case-insensitive) as one of ``choices``; AlcError listing them otherwise."""
     text = str(value).strip().lower()
     if text not in choices:
-        raise AlcError(f"superpixel parameter {name}={value!r}: use one of {', '.join(choices)}")
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: use one of {', '.join(choices)}")
     return text
 
 
@@ -234,9 +234,9 @@ def check_image(image: Any) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise AlcError(f"image: expected shape (H, W, 3) RGB, got {np.asarray(image).shape}")
+        raise InvalidInput(f"image: expected shape (H, W, 3) RGB, got {np.asarray(image).shape}")
     if arr.dtype != np.uint8:
-        raise AlcError(f"image: expected uint8 pixels, got dtype {arr.dtype}")
+        raise InvalidInput(f"image: expected uint8 pixels, got dtype {arr.dtype}")
     return np.ascontiguousarray(arr)
 
 

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
 
 CHECKPOINT_FORMAT = "alc-data/segmentation-checkpoint/1"
@@ -82,11 +82,11 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise AlcError(f"{path}: model checkpoint not found; train one with `alc-data train`")
+        raise NotFound(f"{path}: model checkpoint not found; train one with `alc-data train`")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load raises many types on a corrupt file
-        raise AlcError(f"{path}: cannot read the model checkpoint ({type(exc).__name__}); it is corrupt or not an alc-data checkpoint") from None
+        raise InvalidInput(f"{path}: cannot read the model checkpoint ({type(exc).__name__}); it is corrupt or not an alc-data checkpoint") from None
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise AlcError(f"{path}: not an alc-data model checkpoint (train one with `alc-data train`)")
+        raise InvalidInput(f"{path}: not an alc-data model checkpoint (train one with `alc-data train`)")
     return data

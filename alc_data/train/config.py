@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alc_data.errors import AlcError, InvalidInput
+from alc_data.errors import InvalidInput
 
 #: iterations when neither ``iterations`` nor ``epochs`` is given (the paper's VOC schedule)
 DEFAULT_ITERATIONS = 30_000
@@ -87,7 +87,7 @@ class TrainConfig:
         valid = cls.keys()
         unknown = sorted(k for k in merged if k not in valid)
         if unknown:
-            raise AlcError(f"unknown train setting(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
+            raise InvalidInput(f"unknown train setting(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
         return cls(**{k: _convert(k, v) for k, v in merged.items()})
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,26 +118,26 @@ class TrainConfig:
                 "encoder_weights (imagenet or a local .pth), or pick a segformer-* model"
             )
         if self.iterations is not None and self.epochs is not None:
-            raise AlcError("give iterations (--iterations) or epochs (--epochs), not both")
+            raise InvalidInput("give iterations (--iterations) or epochs (--epochs), not both")
         if self.iterations is not None and int(self.iterations) < 1:
-            raise AlcError(f"iterations must be ≥ 1, got {self.iterations}")
+            raise InvalidInput(f"iterations must be ≥ 1, got {self.iterations}")
         if self.epochs is not None and not float(self.epochs) > 0:
-            raise AlcError(f"epochs must be > 0, got {self.epochs}")
+            raise InvalidInput(f"epochs must be > 0, got {self.epochs}")
         if int(self.batch_size) < 2:
-            raise AlcError(f"batch_size must be ≥ 2 (batch norm needs two crops per batch), got {self.batch_size}")
+            raise InvalidInput(f"batch_size must be ≥ 2 (batch norm needs two crops per batch), got {self.batch_size}")
         if int(self.crop_size) < 8:
-            raise AlcError(f"crop_size must be ≥ 8 pixels, got {self.crop_size}")
+            raise InvalidInput(f"crop_size must be ≥ 8 pixels, got {self.crop_size}")
         lo, hi = self.scale_range
         if not (0 < lo <= hi):
-            raise AlcError(f"scale_range must be two numbers 0 < low ≤ high, got {tuple(self.scale_range)}")
+            raise InvalidInput(f"scale_range must be two numbers 0 < low ≤ high, got {tuple(self.scale_range)}")
         if not self.lr > 0:
-            raise AlcError(f"lr must be > 0, got {self.lr}")
+            raise InvalidInput(f"lr must be > 0, got {self.lr}")
         if self.backbone_lr_mult < 0 or self.weight_decay < 0 or self.momentum < 0 or self.poly_power < 0:
-            raise AlcError("backbone_lr_mult, momentum, weight_decay and poly_power must be ≥ 0")
+            raise InvalidInput("backbone_lr_mult, momentum, weight_decay and poly_power must be ≥ 0")
         if self.optimizer not in ("sgd", "adamw"):
-            raise AlcError(f"optimizer must be sgd or adamw, got {self.optimizer!r}")
+            raise InvalidInput(f"optimizer must be sgd or adamw, got {self.optimizer!r}")
         if self.num_workers < 0 or self.checkpoint_every < 0 or self.cache_megapixels < 0:
-            raise AlcError("num_workers, checkpoint_every and cache_megapixels must be ≥ 0")
+            raise InvalidInput("num_workers, checkpoint_every and cache_megapixels must be ≥ 0")
 
     def total_iterations(self, num_images: int) -> int:
         """Iterations to run for a split of ``num_images`` images."""
@@ -197,7 +197,7 @@ def _convert(key: str, value: Any) -> Any:
             return int(f)
         return typ(value)
     except (TypeError, ValueError) as exc:
-        raise AlcError(f"train setting {key}={value!r} is not valid ({exc})") from None
+        raise InvalidInput(f"train setting {key}={value!r} is not valid ({exc})") from None
 
 
 __all__ = ["DEFAULT_ITERATIONS", "TrainConfig"]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import InvalidInput
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -60,7 +60,7 @@ class LabelledImages:
         image = self.ws.load_image(image_id)
         label = self.ws.read_label(self.version, image_id)
         if label.shape != image.shape[:2]:
-            raise AlcError(
+            raise InvalidInput(
                 f"labels of {image_id!r} in version {self.version!r} have shape {label.shape}, "
                 f"the image {image.shape[:2]}; re-create the label version"
             )
@@ -160,7 +160,7 @@ class BatchKeys:
 
     def __init__(self, num_images: int, batch_size: int, seed: int, start: int, total: int) -> None:
         if num_images < 1:
-            raise AlcError("no training images; the split is empty")
+            raise InvalidInput("no training images; the split is empty")
         self.n = int(num_images)
         self.batch_size = int(batch_size)
         self.seed = int(seed)

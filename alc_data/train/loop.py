@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import Conflict, InvalidInput
 from alc_data.train.checkpoint import FINAL, LAST, read_checkpoint, save_checkpoint
 from alc_data.train.config import TrainConfig
 
@@ -190,7 +190,7 @@ def _check_same_training(ckpt: dict[str, Any], path: Path, expected: dict[str, A
         if "config" in diff:
             cdiff = sorted(k for k in expected["config"] if got["config"].get(k) != expected["config"][k])
             diff = [d for d in diff if d != "config"] + [f"config.{k}" for k in cdiff]
-        raise AlcError(
+        raise Conflict(
             f"{path} belongs to a different training ({', '.join(diff)} differ); "
             "use another run directory or --no-resume to start over"
         )
@@ -221,7 +221,7 @@ def load_warm_start(
 
     ckpt = read_checkpoint(path)
     if ckpt.get("model_name") != model_name or int(ckpt.get("num_classes", -1)) != int(num_classes):
-        raise AlcError(
+        raise InvalidInput(
             f"{path}: warm start needs a {model_name} checkpoint with {num_classes} classes, "
             f"got {ckpt.get('model_name')} with {ckpt.get('num_classes')}; retrain from scratch instead"
         )
@@ -230,7 +230,7 @@ def load_warm_start(
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:
-        raise AlcError(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
+        raise InvalidInput(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
                        "retrain from scratch instead") from None
 
 
@@ -289,14 +289,14 @@ def _train_model(
     version_name = ws.version(version).name
     image_ids = ws.image_ids(split)
     if not image_ids:
-        raise AlcError(f"split {split!r} has no images to train on")
+        raise InvalidInput(f"split {split!r} has no images to train on")
     device = select_device(config.device)
     total = config.total_iterations(len(image_ids))
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AlcError(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
+        raise InvalidInput(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
     last_path, final_path = run_dir / LAST, run_dir / FINAL
     num_classes = ws.num_classes
     identity = {
@@ -318,7 +318,7 @@ def _train_model(
         resume_state = read_checkpoint(last_path)
         _check_same_training(resume_state, last_path, identity)
         if "optimizer" not in resume_state:
-            raise AlcError(f"{last_path}: has no optimizer state to resume from; use --no-resume")
+            raise Conflict(f"{last_path}: has no optimizer state to resume from; use --no-resume")
     elif not resume:
         for p in (last_path, final_path):
             p.unlink(missing_ok=True)
@@ -417,7 +417,7 @@ def _train_model(
             iteration += 1
             ran += 1
             if not math.isfinite(loss):
-                raise AlcError(
+                raise InvalidInput(
                     f"training loss became {loss} at iteration {iteration}; lower lr (now {config.lr}) "
                     "or check the labels"
                 )

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, NotFound, WorkspaceDamaged
+from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
 from alc_data.names import parse_ascii_int
 from alc_data.workspace.workspace import DB_NAME, SET_STAMP, Workspace
 
@@ -73,6 +73,12 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def raise_unless_ok(self, *, summary: bool = True) -> None:
+        """:class:`ChecksFailed` (exit code 1) when problems were found; its message is the last line
+        ``<workspace>: N problems`` (``summary=False``: none, as ``--json`` prints the report only)."""
+        if not self.ok:
+            raise ChecksFailed(f"{self.workspace}: {len(self.problems)} problems" if summary else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {

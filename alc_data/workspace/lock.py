@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from alc_data.errors import AlcError, WorkspaceBusy
+from alc_data.errors import WorkspaceBusy, WorkspaceDamaged
 from alc_data.workspace.clock import now_iso
 
 LOCK_NAME = ".alc.lock"
@@ -72,7 +72,7 @@ def write_lock(root: str | os.PathLike, command: str, *, wait: bool | None = Non
     try:
         fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise AlcError(f"{root / LOCK_NAME}: cannot open the workspace lock ({exc.strerror}); check the folder's permissions") from None
+        raise WorkspaceDamaged(f"{root / LOCK_NAME}: cannot open the workspace lock ({exc.strerror}); check the folder's permissions") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
+from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
 from alc_data.results import JsonResult
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.migrations import latest_version, upgrade
@@ -56,7 +56,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 def check_name(kind: str, name: str) -> str:
     """Names of versions and sets become folder names: letters, digits, ``_ . -``."""
     if not _NAME_RE.match(name or ""):
-        raise AlcError(f"{kind} name {name!r} is not allowed; use letters, digits, '_', '.', '-'")
+        raise InvalidInput(f"{kind} name {name!r} is not allowed; use letters, digits, '_', '.', '-'")
     return name
 
 
@@ -117,7 +117,7 @@ class Workspace:
     def open(cls, root: str | os.PathLike) -> "Workspace":
         ws = cls(root)
         if not ws.db_path.is_file():
-            raise AlcError(
+            raise NotFound(
                 f"{ws.root}: not an alc-data workspace (no {DB_NAME}); "
                 "run `alc-data ingest ...` or `alc-data demo` first, or pass -w/--workspace"
             )
@@ -155,7 +155,7 @@ class Workspace:
         root.mkdir(parents=True, exist_ok=True)
         ws = cls(root)
         if ws.db_path.exists():
-            raise AlcError(f"{ws.root}: already holds a workspace; use another -w/--workspace")
+            raise AlreadyExists(f"{ws.root}: already holds a workspace; use another -w/--workspace")
         validate_classes(classes)
         raw = sqlite3.connect(ws.db_path)
         try:
@@ -208,7 +208,7 @@ class Workspace:
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "readonly" in text or "unable to open" in text:
-                raise AlcError(f"{self.db_path}: workspace is not writable ({exc}); fix its permissions") from None
+                raise WorkspaceDamaged(f"{self.db_path}: workspace is not writable ({exc}); fix its permissions") from None
             if "locked" in text or "busy" in text:
                 raise WorkspaceBusy(f"{self.db_path}: the database stayed locked by another process for 30 s; retry") from None
             if "no such table" in text or "no such column" in text:
@@ -314,7 +314,7 @@ class Workspace:
             return [r[0] for r in self.query("SELECT image_id FROM images ORDER BY image_id")]
         rows = self.query("SELECT image_id FROM splits WHERE split=? ORDER BY image_id", (split,))
         if not rows and split not in self.splits():
-            raise AlcError(f"unknown split {split!r}; this workspace has: {', '.join(self.splits()) or 'none'}")
+            raise NotFound(f"unknown split {split!r}; this workspace has: {', '.join(self.splits()) or 'none'}")
         return [r[0] for r in rows]
 
     def splits(self) -> dict[str, int]:
@@ -323,7 +323,7 @@ class Workspace:
     def image_record(self, image_id: str) -> dict[str, Any]:
         rows = self.query("SELECT image_id, path, sha256, height, width, has_gt FROM images WHERE image_id=?", (image_id,))
         if not rows:
-            raise AlcError(f"unknown image id {image_id!r} in workspace {self.root}")
+            raise NotFound(f"unknown image id {image_id!r} in workspace {self.root}")
         keys = ("image_id", "path", "sha256", "height", "width", "has_gt")
         return dict(zip(keys, rows[0]))
 
@@ -360,7 +360,7 @@ class Workspace:
         from alc_data.io.labels import read_label_png
 
         if not self.has_gt(image_id):
-            raise AlcError(f"image {image_id!r} has no reference ground truth in this workspace")
+            raise NotFound(f"image {image_id!r} has no reference ground truth in this workspace")
         return read_label_png(self.gt_path(image_id))
 
     # ------------------------------------------------------------------ label versions
@@ -374,13 +374,13 @@ class Workspace:
         """A label version by name; ``None`` or ``"latest"`` gives the newest."""
         versions = self.label_versions()
         if not versions:
-            raise AlcError(f"{self.root}: no label versions yet; ingest a dataset first")
+            raise NotFound(f"{self.root}: no label versions yet; ingest a dataset first")
         if name in (None, "latest"):
             return versions[-1]
         for v in versions:
             if v.name == name:
                 return v
-        raise AlcError(f"unknown label version {name!r}; this workspace has: {', '.join(v.name for v in versions)}")
+        raise NotFound(f"unknown label version {name!r}; this workspace has: {', '.join(v.name for v in versions)}")
 
     def next_version_name(self) -> str:
         used = {v.name for v in self.label_versions()}
@@ -502,13 +502,13 @@ class Workspace:
         """The set called ``name`` (None or ``"latest"``: the newest); AlcError naming the sets otherwise."""
         sets = self.superpixel_sets()
         if not sets:
-            raise AlcError(f"{self.root}: no superpixel sets; run `alc-data superpixels --method seeds` first")
+            raise NotFound(f"{self.root}: no superpixel sets; run `alc-data superpixels --method seeds` first")
         if name in (None, "latest"):
             return sets[-1]
         for s in sets:
             if s.name == name:
                 return s
-        raise AlcError(f"unknown superpixel set {name!r}; this workspace has: {', '.join(s.name for s in sets)}")
+        raise NotFound(f"unknown superpixel set {name!r}; this workspace has: {', '.join(s.name for s in sets)}")
 
     def superpixel_path(self, set_name: str, image_id: str) -> Path:
         return self.root / "superpixels" / set_name / f"{image_id}.npz"
@@ -638,27 +638,27 @@ class Workspace:
 
 def validate_classes(classes: list[ClassInfo]) -> None:
     if not classes:
-        raise AlcError("no classes given; a dataset needs at least one class")
+        raise InvalidInput("no classes given; a dataset needs at least one class")
     if len(classes) >= IGNORE_INDEX:
-        raise AlcError(f"{len(classes)} classes; at most {IGNORE_INDEX} fit in uint8 labels beside the ignore index")
+        raise InvalidInput(f"{len(classes)} classes; at most {IGNORE_INDEX} fit in uint8 labels beside the ignore index")
     for i, c in enumerate(classes):
         if c.index != i:
-            raise AlcError(f"class indices must be 0..K-1 in order; got {c.index} at position {i}")
+            raise InvalidInput(f"class indices must be 0..K-1 in order; got {c.index} at position {i}")
     names = [c.name for c in classes]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
-        raise AlcError(f"duplicate class names: {', '.join(sorted(dup))}; class names must be unique")
+        raise InvalidInput(f"duplicate class names: {', '.join(sorted(dup))}; class names must be unique")
 
 
 def check_label_values(label: np.ndarray, num_classes: int, what: str) -> None:
     """AlcError when a label map holds a value ≥ K other than IGNORE_INDEX."""
     label = np.asarray(label)
     if label.dtype != np.uint8:
-        raise AlcError(f"{what}: labels must be uint8, got {label.dtype}")
+        raise InvalidInput(f"{what}: labels must be uint8, got {label.dtype}")
     counts = np.bincount(label.ravel(), minlength=256)
     bad = [v for v in np.flatnonzero(counts) if v >= num_classes and v != IGNORE_INDEX]
     if bad:
-        raise AlcError(
+        raise InvalidInput(
             f"{what}: label value {bad[0]} ({int(counts[bad[0]])} pixels) is not a class (K={num_classes}) "
             f"nor {IGNORE_INDEX}; fix the label map or the class list"
         )
