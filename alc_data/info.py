@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists
-from alc_data.workspace import Workspace
+from alc_data.queries.cost import CostSummary, cost_summary
+from alc_data.results import JsonResult
+from alc_data.workspace import ClassInfo, Workspace
 
 
 def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
@@ -24,34 +27,64 @@ def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
     return counts
 
 
-def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> dict[str, Any]:
-    """A JSON-ready description of the workspace: classes, splits, versions, superpixel sets, rounds."""
-    from alc_data.constants import IGNORE_INDEX
-    from alc_data.queries.cost import cost_summary
+@dataclass(frozen=True)
+class VersionEntry:
+    """A label version as ``info`` lists it."""
 
-    info: dict[str, Any] = {
-        "workspace": str(ws.root),
-        "dataset": ws.meta("dataset"),
-        "ignore_index": IGNORE_INDEX,
-        "images": len(ws.image_ids()),
-        "with_ground_truth": ws.count_with_gt(),
-        "splits": ws.splits(),
-        "classes": [{"index": c.index, "name": c.name, "color": list(c.color)} for c in ws.classes],
-        "label_versions": [
-            {"name": v.name, "parent": v.parent, "kind": v.kind, "round": v.round, "created_at": v.created_at}
-            for v in ws.label_versions()
-        ],
-        "superpixel_sets": [{"name": s.name, "method": s.method} for s in ws.superpixel_sets()],
-        "cost": cost_summary(ws),
-    }
+    name: str
+    parent: str | None
+    kind: str
+    round: int | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SetEntry:
+    """A superpixel set as ``info`` lists it."""
+
+    name: str
+    method: str
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary(JsonResult):
+    """What ``alc-data info`` shows: classes, splits, label versions, superpixel sets, the rounds'
+    cost and, unless left out (None, not in the JSON), each class's share of a version's pixels."""
+
+    workspace: str
+    dataset: str | None
+    ignore_index: int
+    images: int
+    with_ground_truth: int
+    splits: dict[str, int]
+    classes: tuple[ClassInfo, ...]
+    label_versions: tuple[VersionEntry, ...]
+    superpixel_sets: tuple[SetEntry, ...]
+    cost: CostSummary
+    pixel_shares_version: str | None = None
+    pixel_shares: dict[str, float] | None = None  # class name (and "void") -> share of the version's pixels
+
+    def json_keys(self) -> tuple[str, ...]:
+        keys = super().json_keys()
+        return keys if self.pixel_shares is not None else keys[:-2]
+
+
+def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> WorkspaceSummary:
+    """A description of the workspace: classes, splits, versions, superpixel sets, rounds."""
+    shares_version, shares = None, None
     if pixel_shares:
-        name = ws.version(version).name
-        counts = class_pixel_counts(ws, name)
+        shares_version = ws.version(version).name
+        counts = class_pixel_counts(ws, shares_version)
         total = max(int(counts.sum()), 1)
-        info["pixel_shares_version"] = name
-        info["pixel_shares"] = {c.name: round(float(counts[c.index]) / total, 6) for c in ws.classes}
-        info["pixel_shares"]["void"] = round(float(counts[IGNORE_INDEX]) / total, 6)
-    return info
+        shares = {c.name: round(float(counts[c.index]) / total, 6) for c in ws.classes}
+        shares["void"] = round(float(counts[IGNORE_INDEX]) / total, 6)
+    return WorkspaceSummary(
+        workspace=str(ws.root), dataset=ws.meta("dataset"), ignore_index=IGNORE_INDEX, images=len(ws.image_ids()),
+        with_ground_truth=ws.count_with_gt(), splits=ws.splits(), classes=tuple(ws.classes),
+        label_versions=tuple(VersionEntry(v.name, v.parent, v.kind, v.round, v.created_at) for v in ws.label_versions()),
+        superpixel_sets=tuple(SetEntry(s.name, s.method) for s in ws.superpixel_sets()),
+        cost=cost_summary(ws), pixel_shares_version=shares_version, pixel_shares=shares,
+    )
 
 
 def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None = None, overwrite: bool = False) -> Path:

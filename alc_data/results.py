@@ -3,6 +3,8 @@
 A result class inherits :class:`JsonResult` and lists its fields in the order the JSON shows them;
 :meth:`JsonResult.to_dict` turns paths into strings, enums into their values, numpy scalars and
 arrays into Python numbers and lists, tuples into lists, and nested results into their own dicts.
+A result whose JSON is not exactly its fields (a derived share, a key named otherwise) says so in
+:meth:`JsonResult.json_keys`, never with a ``to_dict`` of its own.
 """
 
 from __future__ import annotations
@@ -37,9 +39,23 @@ def json_ready(value: Any) -> Any:
 
 
 class JsonResult:
-    """Mixin for frozen result dataclasses: ``to_dict()`` gives one JSON-ready key per field, in order."""
+    """Mixin for frozen result dataclasses: ``to_dict()`` gives one JSON-ready key per field, in order
+    (or per entry of :meth:`json_keys`)."""
+
+    def json_keys(self) -> tuple[str, ...]:
+        """The JSON's keys in order: each names a field or property, or is ``"key=attribute"`` to show an
+        attribute under another key (``attribute`` may be dotted, ``build.version``, and a step may be a
+        dict's key, ``totals.pixels``). Default: the fields."""
+        return tuple(f.name for f in dataclasses.fields(self))  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         if not dataclasses.is_dataclass(self):
             raise TypeError(f"{type(self).__name__} must be a dataclass to use JsonResult.to_dict")
-        return {f.name: json_ready(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        out: dict[str, Any] = {}
+        for spec in self.json_keys():
+            key, _, attribute = spec.partition("=")
+            value: Any = self
+            for name in (attribute or key).split("."):
+                value = value[name] if isinstance(value, dict) else getattr(value, name)
+            out[key] = json_ready(value)
+        return out

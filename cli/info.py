@@ -20,27 +20,27 @@ def info(
 
     data = summary(open_workspace(workspace), version=version)
     if as_json:
-        print_json(data)
+        print_json(data.to_dict())
         return
     from rich.table import Table
     from rich.text import Text
 
     con = console()
-    con.print(Text.assemble((data["dataset"], "bold"), f" in {data['workspace']}: {data['images']} images "
-                            f"({data['with_ground_truth']} with reference ground truth)"))
-    con.print("splits: " + ", ".join(f"{k} {v}" for k, v in data["splits"].items()))
-    t = Table(title=f"classes (pixel shares in {data['pixel_shares_version']})")
+    con.print(Text.assemble((data.dataset, "bold"), f" in {data.workspace}: {data.images} images "
+                            f"({data.with_ground_truth} with reference ground truth)"))
+    con.print("splits: " + ", ".join(f"{k} {v}" for k, v in data.splits.items()))
+    shares = data.pixel_shares or {}
+    t = Table(title=f"classes (pixel shares in {data.pixel_shares_version})")
     for col in ("index", "name", "share"):
         t.add_column(col)
-    for c in data["classes"]:
-        t.add_row(str(c["index"]), c["name"], f"{100 * data['pixel_shares'][c['name']]:.2f} %")
-    t.add_row("255", "void", f"{100 * data['pixel_shares']['void']:.2f} %")
+    for c in data.classes:
+        t.add_row(str(c.index), c.name, f"{100 * shares[c.name]:.2f} %")
+    t.add_row("255", "void", f"{100 * shares['void']:.2f} %")
     con.print(t)
-    con.print("label versions: " + " → ".join(v["name"] for v in data["label_versions"]))
-    if data["superpixel_sets"]:
-        con.print("superpixel sets: " + ", ".join(f"{s['name']} ({s['method']})" for s in data["superpixel_sets"]))
-    if data["cost"]["rounds"]:
-        rows = [*data["cost"]["rounds"], {**data["cost"]["total"], "round": "total"}]
+    con.print("label versions: " + " → ".join(v.name for v in data.label_versions))
+    if data.superpixel_sets:
+        con.print("superpixel sets: " + ", ".join(f"{s.name} ({s.method})" for s in data.superpixel_sets))
+    if data.cost.rounds:
         # two tables, so that each fits an 80-column terminal with its headers whole
         answers = Table(title="annotation cost: answers")
         for col in ("round", "queries", "accepted", "corrected", "unanswerable"):
@@ -48,17 +48,17 @@ def info(
         time = Table(title="annotation cost: time")
         for col in ("round", "correction queries", "classification queries", "measured s / query"):
             time.add_column(col)
-        for r in rows:
-            answers.add_row(str(r["round"]), str(r["queries"]), str(r["accepted"]), str(r["corrected"]), str(r["unanswerable"]))
-            time.add_row(str(r["round"]), f"{r['correction_query_seconds'] / 60:.1f} min",
-                         f"{r['classification_query_seconds'] / 60:.1f} min",
-                         "–" if r["measured_median_seconds"] is None else f"{r['measured_median_seconds']:.1f} s")
+        for r in [*data.cost.rounds, data.cost.total]:
+            name = "total" if r.round is None else str(r.round)
+            answers.add_row(name, str(r.queries), str(r.accepted), str(r.corrected), str(r.unanswerable))
+            time.add_row(name, f"{r.correction_query_seconds / 60:.1f} min", f"{r.classification_query_seconds / 60:.1f} min",
+                         "–" if r.measured_median_seconds is None else f"{r.measured_median_seconds:.1f} s")
         con.print(answers)
         con.print(time)
-        for r in data["cost"]["rounds"]:
-            if r["unapplied"]:
-                typer.echo(f"round {r['round']}: {r['unapplied']} answers recorded but not applied yet; "
-                           f"run `alc-data correct -w {data['workspace']} --round {r['round']}`")
+        for r in data.cost.rounds:
+            if r.unapplied:
+                typer.echo(f"round {r.round}: {r.unapplied} answers recorded but not applied yet; "
+                           f"run `alc-data correct -w {data.workspace} --round {r.round}`")
 
 
 def export(

@@ -61,5 +61,5 @@ def test_upgraded_workspace_takes_timed_answers_and_applies_them(old_ws):
     from alc_data.queries.cost import cost_summary
 
     cost = cost_summary(ws)
-    assert [r["measured_median_seconds"] for r in cost["rounds"]] == [None, 3.5]
-    assert cost["total"]["timed_answers"] == 4
+    assert [r.measured_median_seconds for r in cost.rounds] == [None, 3.5]
+    assert cost.total.timed_answers == 4

@@ -164,3 +164,73 @@ def test_pseudo_label_result_to_dict(tmp_path):
     assert d["boxes_per_class"] == {"car": 1, "pottedplant": 1, "tvmonitor": 1}
     assert json.loads(json.dumps(d)) == d
     assert_frozen(res)
+
+
+def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
+    import alc_data.info as info
+    import alc_data.publish as publish
+    import alc_data.workspace.check as check
+    from alc_data.info import WorkspaceSummary
+    from alc_data.publish import PublishResult
+    from alc_data.queries.cost import CostSummary
+    from alc_data.workspace.check import CheckReport
+
+    w = ("-w", demo_ws.root)
+    spy = Spy(monkeypatch, check, "check_workspace")
+    printed = cli_json(capsys, "check", *w)
+    assert isinstance(spy.one, CheckReport) and printed == spy.one.to_dict()
+    assert list(printed) == ["workspace", "ok", "checked", "problems", "repaired", "notices"] and printed["ok"]
+    assert_frozen(spy.one)
+
+    spy = Spy(monkeypatch, info, "summary")
+    printed = cli_json(capsys, "info", *w)
+    summary = spy.one
+    assert isinstance(summary, WorkspaceSummary) and isinstance(summary.cost, CostSummary)
+    assert printed == summary.to_dict() and list(printed)[-2:] == ["pixel_shares_version", "pixel_shares"]
+    assert printed["classes"][0] == {"index": 0, "name": demo_ws.classes[0].name, "color": list(demo_ws.classes[0].color)}
+    assert printed["cost"] == {"rounds": [], "total": summary.cost.total.to_dict()} and "round" not in printed["cost"]["total"]
+    assert "pixel_shares" not in info.summary(demo_ws, pixel_shares=False).to_dict()
+    for frozen in (summary, summary.cost, summary.cost.total):
+        assert_frozen(frozen)
+
+    spy = Spy(monkeypatch, publish, "publish")
+    printed = cli_json(capsys, "publish", *w, "--to-dir", tmp_path / "pub")
+    result = spy.one
+    assert isinstance(result, PublishResult) and printed == result.to_dict()
+    assert printed["folder"] == str(tmp_path / "pub") and printed["upload"] is None
+    assert printed["changed_share"] == result.build.changed_share and printed["images_in_no_split"] == result.build.left_out
+    assert "num_bytes" not in printed and "extra" not in printed
+    assert_frozen(result)
+    assert_frozen(result.build)
+
+
+@pytest.mark.damages_workspace
+def test_a_failed_check_prints_its_report_and_exits_1(demo_ws, capsys):
+    from alc_data.workspace.check import check_workspace
+
+    next(demo_ws.version_dir("v0").glob("*.png")).unlink()
+    report = check_workspace(demo_ws.root)
+    code, out, err = run_cli(capsys, "check", "-w", demo_ws.root, "--json")
+    assert code == 1 and json.loads(out) == report.to_dict() and err == ""
+    code, out, err = run_cli(capsys, "check", "-w", demo_ws.root)
+    assert code == 1 and err.splitlines()[-1] == f"{demo_ws.root}: {len(report.problems)} problems"
+    assert not err.startswith("error:")
+
+
+def test_results_use_the_one_to_dict_and_are_frozen():
+    """Every JsonResult subclass in alc_data/ is a frozen dataclass without a to_dict of its own."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "alc_data"
+    offenders, seen = [], 0
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or "JsonResult" not in {ast.unparse(b) for b in node.bases}:
+                continue
+            seen += 1
+            where = f"{path.relative_to(root.parent)}:{node.name}"
+            if any(isinstance(d, ast.FunctionDef) and d.name == "to_dict" for d in node.body):
+                offenders.append(f"{where} writes its own to_dict (list its keys in json_keys)")
+            if not any("frozen=True" in ast.unparse(d) for d in node.decorator_list):
+                offenders.append(f"{where} is not @dataclass(frozen=True)")
+    assert seen >= 15 and offenders == []

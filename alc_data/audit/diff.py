@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
 MAX_REGIONS_PER_IMAGE = 50
 
 
-@dataclass
-class ImageChange:
+@dataclass(frozen=True)
+class ImageChange(JsonResult):
     """Counts for one image present on both sides."""
 
     image_id: str
@@ -47,17 +49,17 @@ class ImageChange:
     def changed_share(self) -> float:
         return self.changed / self.pixels if self.pixels else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "image_id": self.image_id,
-            "pixels": self.pixels,
-            "changed_pixels": self.changed,
-            "changed_share": round(self.changed_share, 8),
-            "agreement": None if self.agreement is None else round(self.agreement, 8),
-            "regions": self.regions,
-            "became_void": self.became_void,
-            "stopped_void": self.stopped_void,
-        }
+    @property
+    def rounded_changed_share(self) -> float:
+        return round(self.changed_share, 8)
+
+    @property
+    def rounded_agreement(self) -> float | None:
+        return None if self.agreement is None else round(self.agreement, 8)
+
+    def json_keys(self) -> tuple[str, ...]:
+        return ("image_id", "pixels", "changed_pixels=changed", "changed_share=rounded_changed_share",
+                "agreement=rounded_agreement", "regions", "became_void", "stopped_void")
 
 
 @dataclass
@@ -76,8 +78,14 @@ class Region:
     links: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class LabelDiff:
+#: the keys of :meth:`LabelDiff.totals`, as the JSON shows them (its ``regions`` count gives way to the
+#: regions themselves)
+_TOTALS = ("images_compared", "images_changed", "pixels", "changed_pixels", "changed_share", "agreement", "became_void",
+           "stopped_void")
+
+
+@dataclass(frozen=True)
+class LabelDiff(JsonResult):
     """The result of :func:`diff_labels`."""
 
     a: LabelSource
@@ -154,35 +162,46 @@ class LabelDiff:
             for r, c in zip(rows[order], cols[order])
         ]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready numbers."""
-        out: dict[str, Any] = {
-            "a": {"kind": self.a.kind, "name": self.a.name},
-            "b": {"kind": self.b.kind, "name": self.b.name},
-            "mode": self.mode,
-            "classes": self.class_names,
-            "ignore_index": IGNORE_INDEX,
-            **self.totals(),
-            "only_in_a": self.only_in_a,
-            "only_in_b": self.only_in_b,
-            "size_mismatch": self.size_mismatch,
-            "transition_labels": self.labels_with_void,
-            "transition_matrix": self.transition_matrix.tolist(),
-            "transitions": self.transitions(),
-            "top": [self.image(i).to_dict() for i in self.top],
-            "per_image": [im.to_dict() for im in self.images],
-            "regions": {
-                image_id: [
-                    {"region": r.region, "pixels": r.pixels, "bbox": list(r.bbox),
-                     "old_class": _name(r.old_class, self.class_names), "new_class": _name(r.new_class, self.class_names),
-                     "links": r.links}
-                    for r in regs
-                ]
-                for image_id, regs in self.regions.items()
-            },
-            "ledger": self.ledger,
+    @property
+    def sides(self) -> dict[str, dict[str, str]]:
+        """{"a": {kind, name}, "b": {kind, name}}."""
+        return {"a": {"kind": self.a.kind, "name": self.a.name}, "b": {"kind": self.b.kind, "name": self.b.name}}
+
+    @property
+    def ignore_index(self) -> int:
+        return IGNORE_INDEX
+
+    @cached_property
+    def _totals(self) -> dict[str, Any]:
+        return self.totals()
+
+    @property
+    def top_images(self) -> list[ImageChange]:
+        return [self.image(i) for i in self.top]
+
+    @property
+    def region_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """The changed regions of each detailed image, with class names."""
+        return {
+            image_id: [
+                {"region": r.region, "pixels": r.pixels, "bbox": list(r.bbox),
+                 "old_class": _name(r.old_class, self.class_names), "new_class": _name(r.new_class, self.class_names),
+                 "links": r.links}
+                for r in regs
+            ]
+            for image_id, regs in self.regions.items()
         }
-        return out
+
+    @property
+    def transition_rows(self) -> list[dict[str, Any]]:
+        return self.transitions()
+
+    def json_keys(self) -> tuple[str, ...]:
+        return (
+            "a=sides.a", "b=sides.b", "mode", "classes=class_names", "ignore_index", *(f"{k}=_totals.{k}" for k in _TOTALS),
+            "regions=region_rows", "only_in_a", "only_in_b", "size_mismatch", "transition_labels=labels_with_void",
+            "transition_matrix", "transitions=transition_rows", "top=top_images", "per_image=images", "ledger",
+        )
 
 
 def _index(i: int, k: int) -> int:
@@ -415,7 +434,16 @@ def diff_labels(
         valid = counts[:IGNORE_INDEX, :IGNORE_INDEX]
         both = int(valid.sum())
         v = IGNORE_INDEX
-        ch = ImageChange(
+        linked = 0
+        if n and ws is not None and image_id in ledger:  # ledger rows come from a workspace
+            links, linked = link_regions(ws, image_id, lab, changed, ledger[image_id])
+            regs = region_details(la, lb, lab, n)
+            for r in regs:
+                r.links = links.get(r.region, [])
+            regions[image_id] = regs
+            linked_total += linked
+            links_total += len({d["correction_id"] for ls in links.values() for d in ls})
+        changes.append(ImageChange(
             image_id=image_id,
             pixels=int(la.size),
             changed=int(la.size - np.trace(counts)),
@@ -423,16 +451,8 @@ def diff_labels(
             stopped_void=int(counts[v, :].sum() - counts[v, v]),
             regions=n,
             agreement=(int(np.trace(valid)) / both) if both else None,
-        )
-        if n and ws is not None and image_id in ledger:  # ledger rows come from a workspace
-            links, ch.linked_pixels = link_regions(ws, image_id, lab, changed, ledger[image_id])
-            regs = region_details(la, lb, lab, n)
-            for r in regs:
-                r.links = links.get(r.region, [])
-            regions[image_id] = regs
-            linked_total += ch.linked_pixels
-            links_total += len({d["correction_id"] for ls in links.values() for d in ls})
-        changes.append(ch)
+            linked_pixels=linked,
+        ))
 
     if k is None:  # numeric classes: K = largest non-void value seen + 1
         seen = np.flatnonzero(hist.sum(0) + hist.sum(1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -24,7 +24,8 @@ class MiouResult(JsonResult):
     ``miou``, ``per_class`` (None for absent classes) and ``pixel_accuracy`` are in percent;
     ``coverage`` (share of pixels counted) and ``skipped`` (1 − coverage) are fractions 0..1;
     ``images`` counts the evaluated images, ``images_without_gt`` those of the split left out.
-    :meth:`to_dict` names the mIoU ``data_miou`` or ``model_miou`` as well as ``miou``.
+    :meth:`to_dict` names the mIoU ``data_miou`` or ``model_miou`` as well as ``miou``, and shows
+    ``version`` (data) or ``checkpoint`` (model), not both.
     """
 
     kind: str
@@ -42,19 +43,10 @@ class MiouResult(JsonResult):
     version: str | None = None
     checkpoint: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        head: dict[str, Any] = {"kind": self.kind}
-        if self.kind == "model":
-            head["checkpoint"] = out.pop("checkpoint")
-            out.pop("version")
-        else:
-            head["version"] = out.pop("version")
-            out.pop("checkpoint")
-        head["split"] = out.pop("split")
-        head[f"{self.kind}_miou"] = self.miou
-        del out["kind"]
-        return {**head, **out}
+    def json_keys(self) -> tuple[str, ...]:
+        head = ("kind", "checkpoint" if self.kind == "model" else "version", "split", f"{self.kind}_miou=miou")
+        shown = {h.partition("=")[0] for h in head} | {"version", "checkpoint"}
+        return (*head, *(f.name for f in fields(self) if f.name not in shown))
 
 
 def _gt_ids(ws: Workspace, split: str | None, what: str) -> list[str]:

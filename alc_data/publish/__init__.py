@@ -10,26 +10,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from alc_data.errors import AlcError, InvalidInput
-from alc_data.publish.build import BuildResult, build_dataset_folder, check_target_dir, plan_splits
+from alc_data.publish.build import BUILD_JSON_KEYS, BuildResult, build_dataset_folder, check_target_dir, plan_splits
 from alc_data.publish.card import ALC_BIBTEX, source_citation
 from alc_data.publish.upload import DELETE_PATTERNS, UploadResult, check_repo_id, check_tag, scrub, upload_dataset
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
 
 
-@dataclass
-class PublishResult:
+@dataclass(frozen=True)
+class PublishResult(JsonResult):
+    """The built folder's numbers (``folder`` None when only a temporary build was uploaded) and the
+    upload's commit; the JSON is the build's keys followed by ``upload``."""
+
     build: BuildResult
     upload: UploadResult | None
     kept: bool  # whether the built folder is still on disk
 
-    def to_dict(self) -> dict[str, Any]:
-        out = self.build.to_dict()
-        if not self.kept:
-            out["folder"] = None
-        out["upload"] = self.upload.to_dict() if self.upload else None
-        return out
+    @property
+    def kept_folder(self) -> Path | None:
+        """The built folder, or None when it was a temporary one (removed after the upload)."""
+        return self.build.folder if self.kept else None
+
+    def json_keys(self) -> tuple[str, ...]:
+        build = (k.partition("=") for k in BUILD_JSON_KEYS)
+        return ("folder=kept_folder", *(f"{key}=build.{attr or key}" for key, _, attr in build if key != "folder"), "upload")
 
 
 def publish(

@@ -32,6 +32,7 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.faults import kill_point
 from alc_data.publish.features import correction_features, default_features
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     import datasets
@@ -44,8 +45,16 @@ ROWS_PER_GROUP = 100
 _SPLIT_RE = re.compile(r"^\w+(\.\w+)*$")
 
 
-@dataclass
-class BuildResult:
+#: the JSON of a :class:`BuildResult` (``--json`` of ``alc-data publish``): its keys, and the attribute
+#: each shows where it is named otherwise
+BUILD_JSON_KEYS = (
+    "folder", "version", "original", "lineage", "splits", "data_files", "corrections", "images", "pixels",
+    "changed_pixels", "changed_share", "images_changed", "data_miou=miou", "images_in_no_split=left_out",
+)
+
+
+@dataclass(frozen=True)
+class BuildResult(JsonResult):
     """What :func:`build_dataset_folder` wrote, and the numbers the card reports."""
 
     folder: Path
@@ -64,23 +73,13 @@ class BuildResult:
     left_out: int = 0  # images in no published split
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": str(self.folder),
-            "version": self.version,
-            "original": self.original,
-            "lineage": self.lineage,
-            "splits": self.splits,
-            "data_files": self.data_files,
-            "corrections": self.corrections,
-            "images": self.images,
-            "pixels": self.pixels,
-            "changed_pixels": self.changed_pixels,
-            "changed_share": round(self.changed_pixels / self.pixels, 8) if self.pixels else 0.0,
-            "images_changed": self.images_changed,
-            "data_miou": self.miou,
-            "images_in_no_split": self.left_out,
-        }
+    @property
+    def changed_share(self) -> float:
+        """Changed pixels over all pixels (8 decimals; 0 without pixels)."""
+        return round(self.changed_pixels / self.pixels, 8) if self.pixels else 0.0
+
+    def json_keys(self) -> tuple[str, ...]:
+        return BUILD_JSON_KEYS
 
 
 # ---------------------------------------------------------------------------------------------- checks

@@ -70,7 +70,7 @@ def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
     from alc_data.queries.cost import cost_summary
 
     keep = {r.round: r for r in ws.ledger.rounds() if r.output_version in set(lineage)}
-    cost = [r for r in cost_summary(ws)["rounds"] if r["round"] in keep]
+    cost = [r.to_dict() for r in cost_summary(ws).rounds if r.round in keep]
     for r in cost:
         r["budget"] = keep[r["round"]].budget
         r["output_version"] = keep[r["round"]].output_version

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alc_data.errors import AlcError, HubError, InvalidInput
+from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -60,17 +61,15 @@ def default_api(token: str | None) -> HfApi:
     return HfApi(token=token)
 
 
-@dataclass
-class UploadResult:
+@dataclass(frozen=True)
+class UploadResult(JsonResult):
+    """The commit an upload made (``tag``: the tag made on it, if any)."""
+
     repo_id: str
     commit_url: str
     commit_oid: str | None
     revision: str | None
     tag: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"repo_id": self.repo_id, "commit_url": self.commit_url, "commit_oid": self.commit_oid,
-                "revision": self.revision, "tag": self.tag}
 
 
 def _one_line(exc: BaseException, token: str | None) -> str:

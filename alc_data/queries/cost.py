@@ -2,40 +2,70 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
+import statistics
+from dataclasses import dataclass
 
 from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
+from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
+from alc_data.workspace.annotation import measured_seconds
+from alc_data.workspace.ledger import RoundCost
 
 _COUNTS = ("queries", "answered", "accepted", "corrected", "unanswerable", "unapplied")
 
 
-def cost_summary(ws: Workspace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CostRow(JsonResult):
+    """The answers of one round (or of all rounds: ``round`` and ``acquisition`` None, and left out of
+    the JSON) and their annotation time: estimated (``*_query_seconds``) and measured."""
+
+    round: int | None
+    acquisition: str | None
+    queries: int
+    answered: int
+    accepted: int
+    corrected: int
+    unanswerable: int
+    unapplied: int  #: recorded answers no label version applies yet
+    timed_answers: int
+    measured_median_seconds: float | None
+    correction_query_seconds: float
+    classification_query_seconds: float
+
+    def json_keys(self) -> tuple[str, ...]:
+        keys = super().json_keys()
+        return keys if self.round is not None else keys[2:]
+
+
+@dataclass(frozen=True)
+class CostSummary(JsonResult):
+    """:class:`CostRow` of every round, and their total."""
+
+    rounds: tuple[CostRow, ...]
+    total: CostRow
+
+
+def _row(c: RoundCost | None, counts: dict[str, int], seconds: list[float]) -> CostRow:
+    return CostRow(
+        round=None if c is None else c.round, acquisition=None if c is None else c.acquisition,
+        queries=counts["queries"], answered=counts["answered"], accepted=counts["accepted"], corrected=counts["corrected"],
+        unanswerable=counts["unanswerable"], unapplied=counts["unapplied"], timed_answers=len(seconds),
+        measured_median_seconds=round(statistics.median(seconds), 2) if seconds else None,
+        correction_query_seconds=round(counts["answered"] * SECONDS_PER_CORRECTION_QUERY, 2),
+        classification_query_seconds=round(counts["answered"] * SECONDS_PER_CLASSIFICATION_QUERY, 2),
+    )
+
+
+def cost_summary(ws: Workspace) -> CostSummary:
     """Queries, accepted, corrected and unanswerable per round and in total, with estimated time.
 
     Time: correction queries at 4.76 s each against classification queries at 6.31 s (the paper's
     user study), over the answered queries; beside it the measured median seconds per query of the
     answers whose time was measured (given in ``alc-data annotate``; None when there are none).
     """
-    import statistics
-
-    from alc_data.workspace.annotation import measured_seconds
-
-    per_round = []
-    for c in ws.ledger.cost():
-        row = asdict(c)
-        del row["budget"]
-        per_round.append(row)
-    total: dict[str, Any] = {k: sum(r[k] for r in per_round) for k in _COUNTS}
+    costs = ws.ledger.cost()
     timed = measured_seconds(ws)
-    for entry in per_round:
-        entry["measured_seconds"] = timed.get(entry["round"], [])
-    total["measured_seconds"] = [s for entry in per_round for s in entry["measured_seconds"]]
-    for entry in [*per_round, total]:
-        seconds = entry.pop("measured_seconds")
-        entry["timed_answers"] = len(seconds)
-        entry["measured_median_seconds"] = round(statistics.median(seconds), 2) if seconds else None
-        entry["correction_query_seconds"] = round(entry["answered"] * SECONDS_PER_CORRECTION_QUERY, 2)
-        entry["classification_query_seconds"] = round(entry["answered"] * SECONDS_PER_CLASSIFICATION_QUERY, 2)
-    return {"rounds": per_round, "total": total}
+    seconds = [[] if c.round is None else timed.get(c.round, []) for c in costs]
+    rounds = tuple(_row(c, {k: getattr(c, k) for k in _COUNTS}, s) for c, s in zip(costs, seconds))
+    total = {k: sum(getattr(c, k) for c in costs) for k in _COUNTS}
+    return CostSummary(rounds, _row(None, total, [x for s in seconds for x in s]))

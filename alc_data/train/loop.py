@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import Conflict, InvalidInput
+from alc_data.results import JsonResult
 from alc_data.train.checkpoint import FINAL, LAST, read_checkpoint, save_checkpoint
 from alc_data.train.config import TrainConfig
 
@@ -26,7 +27,7 @@ LOSS_WINDOW = 20
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(JsonResult):
     """What :func:`train_model` returns.
 
     ``checkpoint``: ``final.pt`` when the training is complete, else ``last.pt`` (stopped early by
@@ -43,18 +44,14 @@ class TrainResult:
     run_dir: Path
     model: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (paths as strings, seconds rounded to milliseconds)."""
-        return {
-            "checkpoint": str(self.checkpoint),
-            "final_loss": self.final_loss,
-            "iterations": self.iterations,
-            "total_iterations": self.total_iterations,
-            "completed": self.completed,
-            "seconds": round(self.seconds, 3),
-            "run_dir": str(self.run_dir),
-            "model": self.model,
-        }
+    @property
+    def rounded_seconds(self) -> float:
+        """``seconds`` to the millisecond, as the JSON shows it."""
+        return round(self.seconds, 3)
+
+    def json_keys(self) -> tuple[str, ...]:
+        return ("checkpoint", "final_loss", "iterations", "total_iterations", "completed", "seconds=rounded_seconds",
+                "run_dir", "model")
 
 
 def param_groups(model: "torch.nn.Module", config: TrainConfig) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
 from alc_data.names import parse_ascii_int
+from alc_data.results import JsonResult
 from alc_data.workspace.workspace import DB_NAME, SET_STAMP, Workspace
 
 #: kinds of problem that ``--repair`` fixes
@@ -40,7 +41,7 @@ REPAIRABLE_KINDS = ("debris", "superpixels-interrupted")
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(JsonResult):
     """One thing wrong: what kind, where (a path or a name), a one-line message, and whether
     ``alc-data check --repair`` fixes it."""
 
@@ -49,16 +50,13 @@ class Problem:
     message: str
     repairable: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path_or_name": self.path_or_name, "message": self.message, "repairable": self.repairable}
-
 
 NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run"})
 """Kinds that are listed with the command that resolves them but do not fail the check."""
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(JsonResult):
     """The result of :func:`check_workspace`: ``problems`` found (after repair: those left),
     ``repaired`` (what ``repair=True`` removed or put back) and ``notices``: consistent states that wait
     for a command (answers recorded, e.g. by ``annotate`` or a killed ``correct``, not yet applied),
@@ -80,15 +78,8 @@ class CheckReport:
         if not self.ok:
             raise ChecksFailed(f"{self.workspace}: {len(self.problems)} problems" if summary else "")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "workspace": self.workspace,
-            "ok": self.ok,
-            "checked": dict(self.checked),
-            "problems": [p.to_dict() for p in self.problems],
-            "repaired": [p.to_dict() for p in self.repaired],
-            "notices": [p.to_dict() for p in self.notices],
-        }
+    def json_keys(self) -> tuple[str, ...]:
+        return ("workspace", "ok", "checked", "problems", "repaired", "notices")
 
 
 # ---------------------------------------------------------------------------------------------- queries

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
+from alc_data.results import JsonResult
 from alc_data.workspace.clock import now_iso
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class PendingAnswer:
 
 
 @dataclass(frozen=True)
-class CorrectionRow:
+class CorrectionRow(JsonResult):
     """One correction (an answer that changed pixels of one version) with its query and answer."""
 
     correction_id: int
@@ -128,11 +129,6 @@ class CorrectionRow:
     source: str | None
     annotator: str | None
     answered_at: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
 
 
 @dataclass(frozen=True)
