@@ -11,15 +11,16 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists
+from alc_data.io.outputs import check_output, replace_path
+from alc_data.progress import track
 from alc_data.queries.cost import CostSummary, cost_summary
 from alc_data.results import JsonResult
 from alc_data.workspace import ClassInfo, Workspace
+from alc_data.workspace.check import require_version_ok
 
 
 def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
     """(256,) int64 pixel counts per label value over all images of a version."""
-    from alc_data.progress import track
-
     name = ws.version(version).name
     counts = np.zeros(256, dtype=np.int64)
     for image_id in track(ws.image_ids(), f"count pixels of {name}"):
@@ -93,11 +94,6 @@ def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None
     The PNG files are byte-identical to the workspace's, so ingest → export is pixel-exact.
     """
     import tempfile
-
-    from alc_data.io.outputs import check_output, replace_path
-    from alc_data.progress import track
-
-    from alc_data.workspace.check import require_version_ok
 
     name = ws.version(version).name
     require_version_ok(ws, name)  # a damaged label is refused before anything is written

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence, cast
 import numpy as np
 
 from alc_data.errors import InvalidInput
+from alc_data.models import build_model, input_multiple, select_device
+from alc_data.train.checkpoint import check_checkpoint_classes, read_checkpoint
+from alc_data.train.data import normalize_image
 
 if TYPE_CHECKING:  # pragma: no cover
     from alc_data.workspace import Workspace
@@ -28,9 +31,6 @@ def load_model(checkpoint: str | os.PathLike, *, device: "str | torch.device | N
     (default: CUDA when available) in eval mode. Returns (model, meta): meta holds ``model_name``,
     ``num_classes``, ``class_names``, ``iteration``, ``label_version``, ``split``, ``config`` and
     ``path``."""
-    from alc_data.models import build_model, select_device
-    from alc_data.train.checkpoint import read_checkpoint
-
     path = Path(checkpoint)
     ckpt = read_checkpoint(path)
     try:
@@ -71,8 +71,6 @@ class _Images:
         return len(self.image_ids)
 
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, int]:
-        from alc_data.train.data import normalize_image
-
         return index, normalize_image(self.ws.load_image(self.image_ids[index])), self.multiple
 
 
@@ -80,8 +78,6 @@ def _resolve_model(
     ws: Workspace, model_or_checkpoint: torch.nn.Module | str | os.PathLike, device: str | torch.device | None
 ) -> tuple[torch.nn.Module, str]:
     import torch
-
-    from alc_data.models import select_device
 
     if isinstance(model_or_checkpoint, torch.nn.Module):
         model = model_or_checkpoint
@@ -91,8 +87,6 @@ def _resolve_model(
     else:
         model, meta = load_model(model_or_checkpoint, device=device)
         name = f"{meta['model_name']} ({meta['path']})"
-        from alc_data.train.checkpoint import check_checkpoint_classes
-
         check_checkpoint_classes(meta, meta["path"], ws.class_names)
     return model, name
 
@@ -109,8 +103,6 @@ def iter_logits(
     """Yield (image_id, (K, H, W) float32 logits at full resolution) on the model's device."""
     import torch
     import torch.nn.functional as F
-
-    from alc_data.models import input_multiple
 
     if int(batch_size) < 1:
         raise InvalidInput(f"batch_size must be ≥ 1, got {batch_size}")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.io.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -220,8 +221,6 @@ def save_prediction(
     """Write ``folder/<image_id>.npz`` (member ``probs``) from a (K, H, W) numpy array or torch tensor
     (any device), as ``dtype`` (float16 halves the disk; float32 keeps every bit). Atomic."""
     import io
-
-    from alc_data.io.atomic import atomic_write_bytes
 
     if hasattr(probs, "detach"):
         probs = probs.detach().float().cpu().numpy()

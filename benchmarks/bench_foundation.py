@@ -70,7 +70,7 @@ def _sync(device: str) -> None:
 
 def bench_pseudo(images, detector, masker, device: str, batch_size: int) -> dict:
     from alc_data.foundation.detector import class_prompts
-    from alc_data.foundation.pseudo_label import pseudo_label_images
+    from alc_data.foundation.grounded_sam import pseudo_label_images
 
     prompts = class_prompts(VOC_CLASSES)
     batches = [images[i : i + batch_size] for i in range(0, len(images), batch_size)]

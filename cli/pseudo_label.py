@@ -38,7 +38,7 @@ def pseudo_label(
 ) -> None:
     """Label every image with Grounded-SAM; resumes an interrupted run (same settings) where it stopped."""
     from alc_data.foundation.detector import parse_prompt_overrides
-    from alc_data.foundation.pseudo_label import run_pseudo_label
+    from alc_data.pseudo_label import run_pseudo_label
 
     result = run_pseudo_label(
         open_workspace(workspace), detector=detector, sam=sam, version=version, box_threshold=box_threshold,

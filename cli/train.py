@@ -76,7 +76,7 @@ def models(
 ) -> None:
     """List the registered models with their parameter counts (21 classes); --benchmark times them here."""
     from alc_data.models import MODELS, count_parameters
-    from alc_data.models.benchmark import benchmark_training
+    from alc_data.train.benchmark import benchmark_training
 
     rows = []
     for n in names or MODELS.names():

@@ -228,7 +228,7 @@ def test_a_pseudo_label_actor_killed_in_the_middle_changes_nothing(scored, capsy
 
 
 def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, tiny_models, monkeypatch):
-    from alc_data.foundation import pseudo_label as pl
+    from alc_data import pseudo_label as pl
     from alc_data.workspace.check import check_workspace
 
     ws, _ = scored

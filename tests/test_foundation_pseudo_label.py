@@ -14,9 +14,9 @@ import pytest
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError
-from alc_data.foundation import pseudo_label as pl
+from alc_data import pseudo_label as pl
 from alc_data.foundation.detector import Detections
-from alc_data.foundation.pseudo_label import run_pseudo_label
+from alc_data.pseudo_label import run_pseudo_label
 from cli_helpers import run_cli  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -11,7 +11,8 @@ import pytest
 
 from alc_data.errors import AlcError
 from alc_data.foundation import sam as fsam
-from alc_data.foundation.sam import load_sam, sam_architecture
+from alc_data.foundation.sam import load_sam
+from alc_data.foundation.sam_pth import MODEL_TYPES, sam_architecture
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -41,7 +42,7 @@ def test_architecture_of_published_checkpoints_is_read_from_shapes(model_type, h
     with torch.device("meta"):
         sd = sam_model_registry[model_type]().state_dict()
     arch = sam_architecture(sd)
-    width, depth = fsam.MODEL_TYPES[model_type]
+    width, depth = MODEL_TYPES[model_type]
     assert (arch["encoder_embed_dim"], arch["encoder_depth"], arch["encoder_num_heads"]) == (width, depth, heads)
     assert arch["global_attn_indexes"] == glob and arch["window_size"] == 14 and arch["img_size"] == 1024
     assert (arch["out_chans"], arch["decoder_mlp_dim"], arch["decoder_num_heads"], arch["iou_head_depth"]) == (256, 2048, 8, 3)
@@ -51,7 +52,7 @@ def test_pth_with_sidecar_reproduces_the_saved_model_exactly(ckpts, image):
     import torch
     from segment_anything import SamPredictor
 
-    from alc_data.foundation.sam import build_sam
+    from alc_data.foundation.sam_pth import build_sam
     from alc_data.testing.foundation import tiny_sam_architecture
 
     torch.manual_seed(1)

@@ -83,7 +83,7 @@ def test_sam_method_errors(tmp_path, sam_pth):
 
 
 def test_gsam_method_skip_and_fill(tmp_path):
-    from alc_data.foundation.pseudo_label import run_pseudo_label
+    from alc_data.pseudo_label import run_pseudo_label
 
     ws = make_ws(tmp_path / "ws")
     with pytest.raises(AlcError, match="run `alc-data pseudo-label` first"):

@@ -25,7 +25,7 @@ def test_models_lists_parameter_counts(capsys):
 
 
 def test_models_benchmark_measures_here(capsys, monkeypatch):
-    from alc_data.models import benchmark
+    from alc_data.train import benchmark
 
     ticks = iter([10.0, 13.0])  # the timed loop: 3 s for --iterations 2 → 1.5 s per iteration
     monkeypatch.setattr(benchmark.time, "perf_counter", lambda: next(ticks))

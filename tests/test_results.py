@@ -154,7 +154,7 @@ def test_superpixels_json_is_the_set_summary_and_sets_are_frozen(demo_ws, capsys
 def test_pseudo_label_result_to_dict(tmp_path):
     from test_foundation_pseudo_label import BOXES, BoxMasker, StubDetector, make_ws
 
-    from alc_data.foundation.pseudo_label import PseudoLabelResult, run_pseudo_label
+    from alc_data.pseudo_label import PseudoLabelResult, run_pseudo_label
 
     res = run_pseudo_label(make_ws(tmp_path / "ws"), detector=StubDetector(BOXES), sam=BoxMasker(), batch_size=2)
     assert isinstance(res, PseudoLabelResult)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alc_data.errors import AlreadyExists, InvalidInput
+from alc_data.io.atomic import atomic_write_bytes
+from alc_data.progress import track
 
 if TYPE_CHECKING:
     from alc_data.audit.diff import LabelDiff
@@ -100,8 +102,6 @@ def render_comparison(
 
 def diff_pictures(diff: LabelDiff, *, max_panel_width: int = 360) -> dict[str, bytes]:
     """PNG bytes per image id for the top images of a :class:`~alc_data.audit.diff.LabelDiff`."""
-    from alc_data.progress import track
-
     out: dict[str, bytes] = {}
     for image_id in track(diff.top, "draw changes"):
         before, after = diff.a.read(image_id), diff.b.read(image_id)
@@ -116,8 +116,6 @@ def diff_pictures(diff: LabelDiff, *, max_panel_width: int = 360) -> dict[str, b
 
 def write_pictures(pictures: dict[str, bytes], out_dir: str | os.PathLike) -> list[Path]:
     """Write ``<image_id>.png`` files into ``out_dir`` (created; each file written atomically)."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise AlreadyExists(f"{out}: exists and is not a folder; pass another --out")

@@ -6,12 +6,13 @@ import base64
 import html
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists
+from alc_data.io.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from alc_data.audit.diff import LabelDiff
@@ -64,7 +65,6 @@ def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> 
     """HTML text for a :class:`~alc_data.audit.diff.LabelDiff`; ``pictures``: PNG bytes per image id."""
     pictures = pictures or {}
     t = diff.totals()
-    names = diff.labels_with_void
     k = diff.num_classes
     pal = [diff.palette[i] for i in range(k)] + [diff.palette[IGNORE_INDEX]]
     parts = [
@@ -99,8 +99,19 @@ def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> 
             f"{lg['linked_changed_pixels']:,} changed pixels lie in a corrected superpixel, "
             f"{lg['unlinked_changed_pixels']:,} do not.</p>",
         ]
+    parts += _transitions(diff, pal)
+    parts += _most_changed(diff, pictures)
+    parts += _other_linked(diff)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _transitions(diff: LabelDiff, pal: list[Any]) -> list[str]:
+    """The transitions table (largest first) and the transition matrix of the classes involved."""
+    names = diff.labels_with_void
+    k = diff.num_classes
+    parts = ["<h2>Transitions (largest first)</h2>"]
     trans = diff.transitions()
-    parts.append("<h2>Transitions (largest first)</h2>")
     if trans:
         rows = [
             [_swatch(pal[r["from_index"] if r["from_index"] < k else k]) + _e(r["from"]),
@@ -126,24 +137,36 @@ def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> 
         parts.append(_table(header, mrows))
     else:
         parts.append("<p>No pixel changed.</p>")
-    if diff.top:
-        parts.append("<h2>Most changed images</h2>")
-        rows = []
-        for image_id in diff.top:
-            c = diff.image(image_id)
-            rows.append([_e(image_id), _pct(c.changed_share), f"{c.changed:,}", _e(c.regions), _pct(c.agreement),
-                         f"{c.became_void:,}", f"{c.stopped_void:,}"])
-        parts.append(_table(["image", "changed", "pixels", "regions", "agreement", "became void", "stopped void"], rows))
-        for image_id in diff.top:
-            c = diff.image(image_id)
-            parts.append(f"<h3>{_e(image_id)}</h3>")
-            if image_id in pictures:
-                data = base64.b64encode(pictures[image_id]).decode("ascii")
-                parts.append(
-                    f"<figure><img alt='{_e(image_id)}' src='data:image/png;base64,{data}'>"
-                    f"<figcaption>{_pct(c.changed_share)} of pixels changed in {c.regions} regions</figcaption></figure>"
-                )
-            parts.append(_regions_table(diff, image_id))
+    return parts
+
+
+def _most_changed(diff: LabelDiff, pictures: dict[str, bytes]) -> list[str]:
+    """The most changed images: their table, then each with its picture and its regions."""
+    if not diff.top:
+        return []
+    parts = ["<h2>Most changed images</h2>"]
+    rows = []
+    for image_id in diff.top:
+        c = diff.image(image_id)
+        rows.append([_e(image_id), _pct(c.changed_share), f"{c.changed:,}", _e(c.regions), _pct(c.agreement),
+                     f"{c.became_void:,}", f"{c.stopped_void:,}"])
+    parts.append(_table(["image", "changed", "pixels", "regions", "agreement", "became void", "stopped void"], rows))
+    for image_id in diff.top:
+        c = diff.image(image_id)
+        parts.append(f"<h3>{_e(image_id)}</h3>")
+        if image_id in pictures:
+            data = base64.b64encode(pictures[image_id]).decode("ascii")
+            parts.append(
+                f"<figure><img alt='{_e(image_id)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{_pct(c.changed_share)} of pixels changed in {c.regions} regions</figcaption></figure>"
+            )
+        parts.append(_regions_table(diff, image_id))
+    return parts
+
+
+def _other_linked(diff: LabelDiff) -> list[str]:
+    """The images outside the most changed ones whose changed regions link to the ledger."""
+    parts: list[str] = []
     linked = [i for i in diff.regions if i not in diff.top and any(r.links for r in diff.regions[i])]
     if linked:
         parts.append("<h2>Other images with ledger links</h2>")
@@ -151,8 +174,7 @@ def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> 
             parts.append(f"<h3>{_e(image_id)}</h3>" + _regions_table(diff, image_id))
         if len(linked) > LIST_LIMIT:
             parts.append(f"<p class='note'>… and {len(linked) - LIST_LIMIT} more images (see --json).</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def _regions_table(diff: LabelDiff, image_id: str) -> str:
@@ -182,8 +204,6 @@ def _regions_table(diff: LabelDiff, image_id: str) -> str:
 
 def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, bytes] | None = None) -> Path:
     """Write the HTML report atomically to ``path`` (its folder is created)."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     path = Path(path)
     if path.is_dir():
         raise AlreadyExists(f"{path}: is a folder; pass a file name such as report.html to --report")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alc_data.errors import AlcError, InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from alc_data.workspace import Workspace
+from alc_data.io.images import load_image
+from alc_data.io.labels import read_label_png
+from alc_data.names import check_class_names, text_lines
+from alc_data.workspace import Workspace
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG", ".webp", ".bmp")
 
@@ -57,14 +57,10 @@ class LabelSource:
 
     def read(self, image_id: str) -> np.ndarray:
         """(H, W) uint8 labels of one image."""
-        from alc_data.io.labels import read_label_png
-
         return read_label_png(self.path(image_id))
 
     def image(self, image_id: str) -> np.ndarray | None:
         """(H, W, 3) uint8 RGB image, or None when this side knows no image for the id."""
-        from alc_data.io.images import load_image
-
         side = self.workspace_version()
         if side is not None:
             try:
@@ -87,8 +83,6 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
     """Class names, one per line (blank lines skipped), index = line order."""
     path = Path(path)
     try:
-        from alc_data.names import text_lines
-
         names = [line.strip() for line in text_lines(path.read_text(encoding="utf-8")) if line.strip()]
     except FileNotFoundError:
         raise NotFound(f"{path}: class file not found; pass a text file with one class name per line") from None
@@ -96,15 +90,12 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
         raise InvalidInput(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
     if not names:
         raise InvalidInput(f"{path}: class file is empty; write one class name per line")
-    from alc_data.names import check_class_names
 
     return check_class_names(names, str(path))
 
 
 def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None", images: str | os.PathLike | None = None) -> LabelSource:
     """A folder when ``spec`` is an existing directory, else a label version of ``workspace``."""
-    from alc_data.workspace import Workspace
-
     path = Path(spec)
     if path.is_dir():
         return LabelSource(

@@ -98,35 +98,48 @@ def _boundary(label: np.ndarray) -> np.ndarray:
 def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates()) -> Scene:
     """One synthetic scene (see the module docstring for the arrays returned)."""
     h, w = size
-    k = len(DEMO_CLASSES)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     # background: smooth colour gradient + noise
     base = rng.uniform(90, 150, size=3).astype(np.float32)
     tilt = rng.uniform(-40, 40, size=(2, 3)).astype(np.float32)
     image = base + tilt[0] * (yy / h)[..., None] + tilt[1] * (xx / w)[..., None]
-
+    objects = _objects(rng, yy, xx)
+    # paint ground truth and image (later objects occlude earlier ones)
     gt = np.zeros((h, w), dtype=np.uint8)
-    noisy = np.zeros((h, w), dtype=np.uint8)
+    for cls, mask in objects:
+        gt[mask] = cls
+    for cls in range(1, len(DEMO_CLASSES)):
+        sel = gt == cls
+        image[sel] = _RENDER[cls]
+    image += rng.normal(0, 12, size=image.shape).astype(np.float32)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    noisy, instances = _paint_noisy(_noisy_masks(rng, objects, gt, yy, xx, rates), (h, w))
+    regions = _sam_regions(rng, objects, gt, yy, xx)
+    gt[_boundary(gt)] = IGNORE_INDEX
+    return Scene(image=image, gt=gt, noisy=noisy, instances=instances, regions=_relabel(regions))
+
+
+def _objects(rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """1 to 4 (class, (H, W) bool mask) objects of the class's shape; tiny ones are dropped."""
+    h, w = yy.shape
     objects: list[tuple[int, np.ndarray]] = []
     n_obj = int(rng.integers(1, 5))
     for _ in range(n_obj):
-        cls = int(rng.integers(1, k))
+        cls = int(rng.integers(1, len(DEMO_CLASSES)))
         ry, rx = rng.uniform(0.08, 0.28, size=2) * (h, w)
         cy, cx = rng.uniform(0.15, 0.85) * h, rng.uniform(0.15, 0.85) * w
         mask = _shape_mask(_SHAPE[cls], yy, xx, cy, cx, max(ry, 2.5), max(rx, 2.5))
         if mask.sum() < 12:
             continue
         objects.append((cls, mask))
-    # paint ground truth and image (later objects occlude earlier ones)
-    for cls, mask in objects:
-        gt[mask] = cls
-    for cls in range(1, k):
-        sel = gt == cls
-        image[sel] = _RENDER[cls]
-    image += rng.normal(0, 12, size=image.shape).astype(np.float32)
-    image = np.clip(image, 0, 255).astype(np.uint8)
+    return objects
 
-    # noisy Grounded-SAM-like masks: (class, mask) painted large to small, smallest on top
+
+def _noisy_masks(rng: np.random.Generator, objects: list[tuple[int, np.ndarray]], gt: np.ndarray, yy: np.ndarray,
+                 xx: np.ndarray, rates: NoiseRates) -> list[tuple[int, np.ndarray]]:
+    """Grounded-SAM-like (class, mask) pairs of the visible objects, with the errors of ``rates``."""
+    h, w = gt.shape
+    k = len(DEMO_CLASSES)
     masks: list[tuple[int, np.ndarray]] = []
     for cls, _ in objects:
         visible = gt == cls
@@ -153,16 +166,27 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates
         cls = int(rng.integers(1, k))
         cy, cx = rng.uniform(0.1, 0.9) * h, rng.uniform(0.1, 0.9) * w
         masks.append((cls, _shape_mask(_SHAPE[cls], yy, xx, cy, cx, 0.12 * h, 0.12 * w)))
-    instances = np.full((h, w), -1, dtype=np.int32)
+    return masks
+
+
+def _paint_noisy(masks: list[tuple[int, np.ndarray]], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy labels, instance map) of ``masks`` painted large to small, smallest on top."""
+    noisy = np.zeros(size, dtype=np.uint8)
+    instances = np.full(size, -1, dtype=np.int32)
     order = sorted(range(len(masks)), key=lambda i: -int(masks[i][1].sum()))
     for inst_id, i in enumerate(order):
         c, m = masks[i]
         noisy[m] = c
         instances[m] = inst_id
+    return noisy, instances
 
-    # SAM-like regions: the background in Voronoi cells, each true object (outline jittered by a
-    # pixel, sometimes split in two parts, with up to three small part masks), and a few small
-    # texture blobs, as SAM's automatic masks at several granularities
+
+def _sam_regions(rng: np.random.Generator, objects: list[tuple[int, np.ndarray]], gt: np.ndarray, yy: np.ndarray,
+                 xx: np.ndarray) -> np.ndarray:
+    """SAM-like regions: the background in Voronoi cells, each true object (outline jittered by a
+    pixel, sometimes split in two parts, with up to three small part masks), and a few small
+    texture blobs, as SAM's automatic masks at several granularities."""
+    h, w = gt.shape
     n_cells = int(rng.integers(6, 13))
     seeds = rng.uniform(0, 1, size=(n_cells, 2)) * (h, w)
     d = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
@@ -192,8 +216,7 @@ def make_scene(rng: np.random.Generator, size: tuple[int, int] = (64, 64), rates
             regions[m & _shape_mask("ellipse", yy, xx, ys[j], xs[j], 2.5, 2.5)] = next_id
         next_id += 1
 
-    gt[_boundary(gt)] = IGNORE_INDEX
-    return Scene(image=image, gt=gt, noisy=noisy, instances=instances, regions=_relabel(regions))
+    return regions
 
 
 def _relabel(sp: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from alc_data.demo.synth import DEMO_CLASSES, Scene, generate
 from alc_data.errors import InvalidInput
-from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
+from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem, ingest
 from alc_data.workspace import ClassInfo, Workspace
 
 
@@ -71,8 +71,6 @@ def build_demo_workspace(
     """Create a demo workspace at ``path``: labels v0 (noisy), reference ground truth, and two
     superpixel sets, ``sam`` (SAM-like regions covering every pixel) and ``gsam`` (the noisy
     instance masks, uncovered pixels < 0)."""
-    from alc_data.ingest.base import ingest
-
     def add_instance_set(staged: Workspace) -> None:  # inside the staged workspace: one rename publishes both sets
         scenes = {image_id: scene.instances for image_id, _, scene in _scenes(n_train, n_val, size, seed)}
         staged.write_superpixel_set("gsam", ((i, scenes[i]) for i in staged.image_ids()), method="imported",

@@ -15,7 +15,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from alc_data import errors
 from alc_data.errors import AlcError, InvalidInput, MissingDependency
+from alc_data.progress import counting
 
 ENGINES = ("local", "ray")
 
@@ -81,8 +83,6 @@ def reporting_errors(fn: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]
 
 def raise_reported_error(out: dict[str, np.ndarray]) -> None:
     """Raise the first error an actor reported in an output batch (see :func:`reporting_errors`)."""
-    from alc_data import errors
-
     for message in out["error"]:
         if message:
             name, _, text = str(message).partition("\t")
@@ -144,8 +144,6 @@ def run_actor_pool(
     :func:`actor_options`) on ``image_ids``, at most ``most_per_batch`` images per batch; yield each
     output batch, an error an actor reported raised as its one-line error, with a progress bar of the
     images done (an output's ``images`` column when it has one, else one image per row)."""
-    from alc_data.progress import counting
-
     with ray_session(address) as ray:
         pool = actor_options(ray, gpu=gpu, concurrency=concurrency)
         per_batch = images_per_batch(len(image_ids), pool["compute"].max_size, most_per_batch)

@@ -17,6 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from alc_data.engine import reporting_errors, run_actor_pool
+from alc_data.foundation.grounded_sam import load_models, pseudo_label_images, save_staged
 from alc_data.workspace import Workspace
 
 
@@ -35,14 +37,10 @@ class PseudoLabelActor:
         self.loaded: tuple[Any, Any] | None = None
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from alc_data.engine import reporting_errors
-
         return reporting_errors(self.label_batch, batch, {"image_id": ""})
 
     def label_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Pseudo-label a batch's images (one detector pass) and stage the results."""
-        from alc_data.foundation.grounded_sam import load_models, pseudo_label_images, save_staged
-
         if self.loaded is None:
             self.loaded = load_models(**self.models)
         ids = [str(i) for i in batch["image_id"]]
@@ -66,8 +64,6 @@ def pseudo_label_ray(
 ) -> None:
     """Stage the results of ``image_ids`` under ``stage`` on Ray (``address``; ``concurrency`` actors,
     GPU actors when the cluster has GPUs), ``batch_size`` images per detector pass, with a progress bar."""
-    from alc_data.engine import run_actor_pool
-
     constructor = {"root": str(ws.root), "stage": str(stage), "models": models, "options": options}
     for _ in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency, gpu=True,
                             most_per_batch=batch_size, description=f"pseudo-label {Path(stage).name} (ray)"):

@@ -17,7 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from alc_data.scoring.shards import Shard
+from alc_data.engine import batch_runs, reporting_errors, run_actor_pool
+from alc_data.predict import _resolve_model
+from alc_data.scoring.shards import IMAGES_PER_SHARD, Shard, write_shard
+from alc_data.scoring.stream import probability_stream, score_stream
 from alc_data.workspace import Workspace
 
 
@@ -34,21 +37,13 @@ class ScoreActor:
         self.device = device
         self.model = None
         if "checkpoint" in source:
-            from alc_data.predict import _resolve_model
-
             self.model, _ = _resolve_model(self.ws, source["checkpoint"], device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from alc_data.engine import reporting_errors
-
         return reporting_errors(self.score_batch, batch, {"start": -1, "images": 0, "rows": 0, "path": ""})
 
     def score_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Score a batch's images into shards, one per run of consecutive image positions."""
-        from alc_data.engine import batch_runs
-        from alc_data.scoring.stream import probability_stream, score_stream
-        from alc_data.scoring.shards import write_shard
-
         out: dict[str, list[Any]] = {"start": [], "images": [], "rows": [], "path": []}
         for start, rows in batch_runs(batch["index"]):
             ids = [str(batch["image_id"][r]) for r in rows]
@@ -78,9 +73,6 @@ def score_shards_ray(
 ) -> list[Shard]:
     """Score ``image_ids`` on Ray (``address``; ``concurrency`` actors, GPU actors for a checkpoint
     when the cluster has GPUs) into shards under ``staging``; returns the shards the batches reported."""
-    from alc_data.engine import run_actor_pool
-    from alc_data.scoring.shards import IMAGES_PER_SHARD
-
     constructor = {"root": str(ws.root), "staging": str(staging), "source": source, "options": options,
                    "batch_size": batch_size, "device": device}
     shards = []

@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from alc_data.engine import reporting_errors, run_actor_pool
+from alc_data.io.superpixels import write_superpixels
 from alc_data.workspace import Workspace
 
 
@@ -31,14 +33,10 @@ class SuperpixelActor:
         self.compute = compute
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from alc_data.engine import reporting_errors
-
         return reporting_errors(self.compute_batch, batch, {"image_id": ""})
 
     def compute_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Compute and stage the maps of a batch's images."""
-        from alc_data.io.superpixels import write_superpixels
-
         done = []
         for image_id in batch["image_id"]:
             image_id = str(image_id)
@@ -61,8 +59,6 @@ def stage_superpixels_ray(
 ) -> None:
     """Compute the maps of ``image_ids`` with ``compute`` on Ray (``address``; ``concurrency`` actors,
     GPU actors when ``gpu`` and the cluster has GPUs) into ``staging``; the caller registers the set."""
-    from alc_data.engine import run_actor_pool
-
     constructor = {"root": str(ws.root), "staging": str(staging), "compute": compute}
     for _ in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency, gpu=gpu,
                             most_per_batch=images_per_batch, description=f"superpixels {staging.name} (ray)"):

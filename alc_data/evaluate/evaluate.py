@@ -10,6 +10,8 @@ import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.evaluate.metrics import GroundTruthConfusion
+from alc_data.predict import iter_predictions
+from alc_data.progress import track
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
@@ -85,8 +87,6 @@ def data_miou(ws: Workspace, version: str | None = None, *, split: str | None = 
     ``coverage`` (share of pixels counted, 0..1), ``skipped`` (1 − coverage), ``pixels``,
     ``evaluated_pixels``, ``images`` (evaluated), ``images_without_gt``, ``version``, ``split``.
     """
-    from alc_data.progress import track
-
     name = ws.version(version).name
     ids = _gt_ids(ws, split, "data mIoU")
     maps = ((i, ws.read_label(name, i), f"labels in {name}") for i in track(ids, f"data mIoU of {name}"))
@@ -106,9 +106,6 @@ def model_miou(
     ``checkpoint_or_model``: an alc-data checkpoint path or a model. A :class:`MiouResult` of kind
     ``"model"``, with ``checkpoint`` (the path, when one was given) instead of ``version``.
     """
-    from alc_data.predict import iter_predictions
-    from alc_data.progress import track
-
     ids = _gt_ids(ws, split, "model mIoU")
     stream = iter_predictions(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device)
     maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))

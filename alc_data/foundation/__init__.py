@@ -7,12 +7,14 @@ the functions that need them.
 - :mod:`alc_data.foundation.sam`: SAM loading (segment-anything ``.pth`` or Hugging Face folder),
   box prompts → masks, automatic masks.
 - :mod:`alc_data.foundation.paint`: masks → semantic label map + instance map (smallest on top).
-- :mod:`alc_data.foundation.pseudo_label`: the workspace driver (:func:`run_pseudo_label`).
+- :mod:`alc_data.foundation.grounded_sam`: boxes → masks → label and instance maps for a batch of images.
+
+The workspace driver, :func:`alc_data.pseudo_label.run_pseudo_label`, sits above the engine layer.
 """
 
 from alc_data.foundation.detector import Detections, build_captions, class_nms, class_prompts
 from alc_data.foundation.paint import paint_masks, paint_regions, winning_mask
-from alc_data.foundation.pseudo_label import pseudo_label_images, run_pseudo_label
+from alc_data.foundation.grounded_sam import pseudo_label_images
 
 __all__ = [
     "Detections",
@@ -22,6 +24,5 @@ __all__ = [
     "paint_masks",
     "paint_regions",
     "pseudo_label_images",
-    "run_pseudo_label",
     "winning_mask",
 ]

@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.ingest.base import sha256_file
+
+SAM_HINT = (
+    "a SAM ViT-H/L/B .pth from segment-anything's model checkpoints (sam_vit_h_4b8939.pth, sam_vit_l_0b3195.pth, "
+    "sam_vit_b_01ec64.pth), a Hugging Face SAM folder, or a hub id such as facebook/sam-vit-huge (resolved "
+    "through the Hugging Face cache)"
+)
+"""What a SAM checkpoint may be, for error messages."""
 
 
 def resolve_device(device: str | None = "auto") -> str:
@@ -47,8 +55,6 @@ def quiet_transformers() -> None:
 def fingerprint_path(path: str | os.PathLike) -> dict[str, Any]:
     """{"path", "sha256"} of a checkpoint file, or of a folder (config.json + weight files)."""
     import hashlib
-
-    from alc_data.ingest.base import sha256_file
 
     p = Path(path).resolve()
     if p.is_file():

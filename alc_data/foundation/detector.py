@@ -32,6 +32,7 @@ from alc_data.foundation.common import (
     quiet_transformers,
     resolve_device,
 )
+from alc_data.foundation.hub import local_or_hub
 from alc_data.names import parse_ascii_int
 
 if TYPE_CHECKING:
@@ -285,8 +286,6 @@ class GroundingDinoDetector:
     def load(cls, path: str | os.PathLike, *, device: str = "auto", amp: bool = True) -> "GroundingDinoDetector":
         """Load from a folder or a hub id (``IDEA-Research/grounding-dino-base``, resolved through the
         Hugging Face cache); AlcError (one line, with where to get it) for anything else."""
-        from alc_data.foundation.hub import local_or_hub
-
         path = local_or_hub(path, what="GroundingDINO checkpoint")
         check_hf_folder(path, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
         device = resolve_device(device)

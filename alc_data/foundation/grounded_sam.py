@@ -1,7 +1,7 @@
 """Grounded-SAM for a batch of images, with no workspace in it: GroundingDINO boxes → SAM masks → label maps.
 
 :func:`pseudo_label_images` is the per-image step of ``alc-data pseudo-label``
-(:mod:`alc_data.foundation.pseudo_label` drives it over a workspace, in this process or on Ray's
+(:mod:`alc_data.pseudo_label` drives it over a workspace, in this process or on Ray's
 actors); :func:`load_models` loads the two models once per process, and each image's result is
 staged with :func:`save_staged` so an interrupted run resumes.
 """
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from alc_data.errors import InvalidInput, WorkspaceDamaged
-from alc_data.foundation.detector import Detections
+from alc_data.foundation.detector import Detections, GroundingDinoDetector
+from alc_data.foundation.hub import PinnedSnapshot
 from alc_data.foundation.paint import paint_masks
-
-if TYPE_CHECKING:
-    from alc_data.foundation.hub import PinnedSnapshot
+from alc_data.foundation.sam import load_sam
+from alc_data.io.atomic import atomic_write_bytes
 
 
 class BoxDetector(Protocol):
@@ -77,8 +77,6 @@ def pseudo_label_images(
 
 def save_staged(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Stage one image's result (the dict of :func:`pseudo_label_images`) at ``path``, atomically."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     buf = io.BytesIO()
     named: dict[str, Any] = dict(arrays)  # numpy types **kwds as arrays or the bool allow_pickle
     np.savez_compressed(buf, **named)
@@ -100,8 +98,6 @@ def load_models(
 ) -> tuple[BoxDetector, MaskPredictor]:
     """The detector and SAM, loaded from their local folders / files or pinned hub snapshots (model
     objects are used as given)."""
-    from alc_data.foundation.hub import PinnedSnapshot
-
     det: BoxDetector
     masker: MaskPredictor
     if isinstance(detector, PinnedSnapshot):
@@ -109,14 +105,10 @@ def load_models(
     if isinstance(sam, PinnedSnapshot):
         sam = sam.local("SAM checkpoint")
     if isinstance(detector, Path):
-        from alc_data.foundation.detector import GroundingDinoDetector
-
         det = GroundingDinoDetector.load(detector, device=device, amp=amp)
     else:
         det = detector
     if isinstance(sam, Path):
-        from alc_data.foundation.sam import load_sam
-
         masker = load_sam(sam, model_type=sam_type, device=device, amp=amp)
     else:
         masker = sam

@@ -15,6 +15,8 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.io.atomic import atomic_write_bytes
+from alc_data.io.images import open_image
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -70,15 +72,11 @@ def encode_label_png(label: np.ndarray, palette: np.ndarray | None = None) -> by
 
 def write_label_png(path: str | os.PathLike, label: np.ndarray, palette: np.ndarray | None = None) -> None:
     """Write a label map atomically as a palette PNG (see :func:`encode_label_png`)."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     atomic_write_bytes(path, encode_label_png(label, palette))
 
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
     """Read a label PNG as (H, W) uint8 class indices (see :func:`label_indices`)."""
-    from alc_data.io.images import open_image
-
     if not Path(path).is_file():
         raise NotFound(f"{path}: label file not found")
     return label_indices(open_image(path), str(path))

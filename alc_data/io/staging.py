@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from alc_data.errors import Conflict
+from alc_data.io.atomic import atomic_write_bytes
 
 
 def check_resumable(stage: Path, settings: dict[str, Any], what: str) -> bool:
@@ -32,8 +33,6 @@ def check_resumable(stage: Path, settings: dict[str, Any], what: str) -> bool:
 
 def record_settings(stage: Path, settings: dict[str, Any]) -> None:
     """Create ``stage`` and write the settings its results are made with."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     stage.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(stage / "settings.json", json.dumps(settings, indent=2, default=str).encode())
 

@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound, WorkspaceDamaged
+from alc_data.io.atomic import atomic_write_bytes
 
 
 def write_superpixels(path: str | os.PathLike, sp: np.ndarray) -> None:
     """Write a (H, W) integer superpixel map atomically as int32 ``.npz``."""
-    from alc_data.io.atomic import atomic_write_bytes
-
     sp = np.asarray(sp)
     if sp.ndim != 2:
         raise InvalidInput(f"superpixel map must be 2-D (H, W), got shape {sp.shape}")

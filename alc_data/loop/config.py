@@ -319,7 +319,7 @@ class PseudoLabelSettings:
         check_name("pseudo_label.instances_set", self.instances_set)
 
     def arguments(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`alc_data.foundation.pseudo_label.run_pseudo_label`."""
+        """Keyword arguments of :func:`alc_data.pseudo_label.run_pseudo_label`."""
         return {k: v for k, v in table_dict(self).items() if k != "enabled"}
 
 

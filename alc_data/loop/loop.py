@@ -74,7 +74,7 @@ def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
     """Pseudo labels and the superpixel set the recipe asks for; returns the superpixel set name."""
     pl = recipe.pseudo_label
     if pl.enabled and pl.version not in {v.name for v in ws.label_versions()}:
-        from alc_data.foundation.pseudo_label import run_pseudo_label
+        from alc_data.pseudo_label import run_pseudo_label
 
         run_pseudo_label(ws, **pl.arguments(), **recipe.engine.options())
     sp = recipe.superpixels

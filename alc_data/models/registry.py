@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.foundation.hub import download_files
+from alc_data.models.segformer import build_segformer
 from alc_data.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,8 +82,6 @@ class ModelSpec:
         from safetensors.torch import load_file
         from segmentation_models_pytorch.encoders import encoders
 
-        from alc_data.foundation.hub import download_files
-
         self.check_encoder_weights(weights)
         settings = encoders[self.encoder]["pretrained_settings"][weights]
         _, path = download_files(
@@ -132,8 +132,6 @@ class SegformerSpec:
         class_names: list[str] | None = None,
         model_config: str | None = None,
     ) -> "torch.nn.Module":
-        from alc_data.models.segformer import build_segformer
-
         if encoder_weights is not None:
             self.check_encoder_weights(encoder_weights)
         return build_segformer(self.variant, int(num_classes), pretrained=pretrained, class_names=class_names,

@@ -14,6 +14,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from alc_data.errors import InvalidInput
+from alc_data.foundation.common import check_hf_folder, first_line, quiet_transformers
+from alc_data.foundation.hub import local_or_hub
 
 if TYPE_CHECKING:
     import torch
@@ -76,8 +78,6 @@ def build_segformer(
     re-initialised when the checkpoint's label count or (given ``class_names``) names differ.
     Otherwise: random weights of the ``variant`` sizes.
     """
-    from alc_data.foundation.common import quiet_transformers
-
     quiet_transformers()
     from transformers import SegformerConfig, SegformerForSemanticSegmentation
 
@@ -104,9 +104,6 @@ def _from_pretrained(
 ) -> SegformerForSemanticSegmentation:
     from transformers import SegformerConfig, SegformerForSemanticSegmentation
     from transformers.utils import logging as hf_logging
-
-    from alc_data.foundation.common import check_hf_folder, first_line
-    from alc_data.foundation.hub import local_or_hub
 
     folder = local_or_hub(pretrained, what="SegFormer checkpoint")
     check_hf_folder(folder, ("segformer",), "a SegFormer checkpoint", HINT)

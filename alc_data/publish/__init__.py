@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from alc_data.errors import AlcError, InvalidInput
-from alc_data.publish.build import BUILD_JSON_KEYS, BuildResult, build_dataset_folder, check_target_dir, plan_splits
+from alc_data.publish.build import build_dataset_folder, check_target_dir, plan_splits
 from alc_data.publish.card import ALC_BIBTEX, source_citation
+from alc_data.publish.result import BUILD_JSON_KEYS, BuildResult
 from alc_data.publish.upload import DELETE_PATTERNS, UploadResult, check_repo_id, check_tag, scrub, upload_dataset
 from alc_data.results import JsonResult
 

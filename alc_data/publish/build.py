@@ -22,17 +22,24 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alc_data.audit.diff import lineage as version_lineage
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
+from alc_data.evaluate.metrics import GroundTruthConfusion
 from alc_data.faults import kill_point
+from alc_data.io.labels import encode_label_png, read_label_png
+from alc_data.progress import track
+from alc_data.publish.card import render_card
 from alc_data.publish.features import correction_features, default_features
-from alc_data.results import JsonResult
+from alc_data.publish.result import BuildResult
+from alc_data.queries.cost import ledger_summary
+from alc_data.workspace.check import require_version_ok
 
 if TYPE_CHECKING:
     import datasets
@@ -43,43 +50,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
 ROWS_PER_GROUP = 100
 _SPLIT_RE = re.compile(r"^\w+(\.\w+)*$")
-
-
-#: the JSON of a :class:`BuildResult` (``--json`` of ``alc-data publish``): its keys, and the attribute
-#: each shows where it is named otherwise
-BUILD_JSON_KEYS = (
-    "folder", "version", "original", "lineage", "splits", "data_files", "corrections", "images", "pixels",
-    "changed_pixels", "changed_share", "images_changed", "data_miou=miou", "images_in_no_split=left_out",
-)
-
-
-@dataclass(frozen=True)
-class BuildResult(JsonResult):
-    """What :func:`build_dataset_folder` wrote, and the numbers the card reports."""
-
-    folder: Path
-    version: str
-    original: str
-    lineage: list[str]
-    splits: dict[str, int]  # split -> rows
-    data_files: dict[str, dict[str, list[str]]]  # config -> split -> shard paths (relative)
-    num_bytes: dict[str, dict[str, int]]  # config -> split -> arrow bytes
-    corrections: int
-    images: int
-    pixels: int
-    changed_pixels: int
-    images_changed: int
-    miou: dict[str, dict[str, Any]] | None = None  # split -> {images, before, after (percent), coverage_* (0..1)}
-    left_out: int = 0  # images in no published split
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def changed_share(self) -> float:
-        """Changed pixels over all pixels (8 decimals; 0 without pixels)."""
-        return round(self.changed_pixels / self.pixels, 8) if self.pixels else 0.0
-
-    def json_keys(self) -> tuple[str, ...]:
-        return BUILD_JSON_KEYS
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -196,8 +166,6 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
     """
     from PIL import Image
 
-    from alc_data.io.labels import encode_label_png, read_label_png
-
     data = _file_bytes(path, what)
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -266,9 +234,6 @@ class _SplitStats:
 
 def _plan_build(ws: Workspace, version: str | None, splits: list[str] | None) -> _Plan:
     """Everything checked before a byte is written: the version and its lineage, the splits, damaged labels."""
-    from alc_data.audit.diff import lineage as version_lineage
-    from alc_data.workspace.check import require_version_ok
-
     v = ws.version(version)
     chain = version_lineage(ws, v.name)
     split_plan = plan_splits(ws, splits)
@@ -295,9 +260,6 @@ def _write_split(
     ws: Workspace, plan: _Plan, split: str, ids: list[str], folder: Path, features: datasets.Features, max_shard_bytes: int
 ) -> _SplitStats:
     """One split's shards (image, label, original label per row) and its statistics."""
-    from alc_data.evaluate.metrics import GroundTruthConfusion
-    from alc_data.progress import track
-
     k = len(plan.names)
     writer = _ShardWriter(folder, split, features, max_shard_bytes)
     before, after = GroundTruthConfusion(k), GroundTruthConfusion(k)
@@ -386,8 +348,6 @@ def build_dataset_folder(
     renamed into place at the end, so a failure leaves nothing behind. ``repo_id`` only feeds the usage
     snippet of the card. Returns a :class:`BuildResult`.
     """
-    from alc_data.publish.card import ledger_summary, render_card
-
     target = check_target_dir(out_dir).resolve()
     plan = _plan_build(ws, version, splits)
     staging = _staging_folder(target)

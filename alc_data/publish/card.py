@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
+from alc_data.publish.features import correction_features, default_features
+from alc_data.queries.cost import ledger_summary
 
 if TYPE_CHECKING:
     from huggingface_hub import DatasetCardData
 
-    from alc_data.publish.build import BuildResult
+    from alc_data.publish.result import BuildResult
     from alc_data.workspace import Workspace
 
 ALC_BIBTEX = """@inproceedings{kim2024active,
@@ -65,20 +67,6 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
-    """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
-    from alc_data.queries.cost import cost_summary
-
-    keep = {r.round: r for r in ws.ledger.rounds() if r.output_version in set(lineage)}
-    cost = [r.to_dict() for r in cost_summary(ws).rounds if r.round in keep]
-    for r in cost:
-        r["budget"] = keep[r["round"]].budget
-        r["output_version"] = keep[r["round"]].output_version
-    sources = ws.ledger.answer_sources(sorted(keep))
-    total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
-    return {"rounds": cost, "total": total, "sources": sources}
-
-
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -98,10 +86,33 @@ def _pct(x: float | None) -> str:
 def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
     """The markdown prose of the card."""
     dataset = ws.meta("dataset")
-    load_id = repo_id or "path/to/this/folder"
-    void_rgb = tuple(int(c) for c in ws.palette[IGNORE_INDEX])
-    first = next(iter(result.splits), "train")
     lines = [
+        *_intro_and_usage(dataset, result, pretty_name=pretty_name, load_id=repo_id or "path/to/this/folder"),
+        *_structure(ws, result),
+        *_history(dataset, result, ledger),
+        *_quality(result),
+        "## Licence",
+        "",
+        "The images and the original annotation keep the source dataset's terms of use; the `license` field above "
+        "applies to the corrections.",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        ALC_BIBTEX,
+        "```",
+        "",
+    ]
+    src = source_citation(dataset)
+    if src:
+        lines += ["Source dataset:", "", "```bibtex", src, "```", ""]
+    return "\n".join(lines)
+
+
+def _intro_and_usage(dataset: str | None, result: BuildResult, *, pretty_name: str, load_id: str) -> list[str]:
+    """The card's title, first paragraph and usage snippet."""
+    first = next(iter(result.splits), "train")
+    return [
         f"# {pretty_name}",
         "",
         f"`{dataset}` with its segmentation labels corrected by Active Label Correction (ALC; Kim et al., "
@@ -126,6 +137,13 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
         "Label PNGs are 8-bit palette images with the full 256-entry palette: `np.array(PIL image)` gives the "
         "class indices. Do not convert them to RGB or cast the column with `Image(mode=...)`; that loses the indices.",
         "",
+    ]
+
+
+def _structure(ws: Workspace, result: BuildResult) -> list[str]:
+    """The configs, splits, columns and classes of the folder."""
+    void_rgb = tuple(int(c) for c in ws.palette[IGNORE_INDEX])
+    lines = [
         "## Structure",
         "",
         "Config `default`:",
@@ -161,6 +179,13 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
         *[f"| {c.index} | {c.name} | {tuple(int(x) for x in c.color)} |" for c in ws.classes],
         f"| {IGNORE_INDEX} | void (ignore: borders and unlabelled pixels) | {void_rgb} |",
         "",
+    ]
+    return lines
+
+
+def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -> list[str]:
+    """How the labels were made: the version history and the ledger's rounds."""
+    lines = [
         "## How it was made",
         "",
         f"The labels `{result.original}` were ingested from `{dataset}` and corrected in rounds: a segmentation model "
@@ -196,8 +221,13 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
             lines += ["Answer sources: " + ", ".join(f"`{s}` ({n})" for s, n in ledger["sources"].items()) + ".", ""]
     else:
         lines += ["The ledger records no correction round for this version.", ""]
+    return lines
+
+
+def _quality(result: BuildResult) -> list[str]:
+    """What changed, and the data mIoU where there is a reference to measure it against."""
     share = result.changed_pixels / result.pixels if result.pixels else 0.0
-    lines += [
+    lines = [
         "## Changes and quality",
         "",
         f"{result.changed_pixels:,} of {result.pixels:,} pixels ({100 * share:.3f} %) differ between `label_original` "
@@ -225,23 +255,7 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
             "`alc-data diff` or by comparing `label` with `label_original`.",
             "",
         ]
-    lines += [
-        "## Licence",
-        "",
-        "The images and the original annotation keep the source dataset's terms of use; the `license` field above "
-        "applies to the corrections.",
-        "",
-        "## Citation",
-        "",
-        "```bibtex",
-        ALC_BIBTEX,
-        "```",
-        "",
-    ]
-    src = source_citation(dataset)
-    if src:
-        lines += ["Source dataset:", "", "```bibtex", src, "```", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def _origin(labels_from: str | None) -> str:
@@ -284,7 +298,6 @@ def _add_dataset_info(data: DatasetCardData, ws: Workspace, result: BuildResult,
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
 
-    from alc_data.publish.features import correction_features, default_features
 
     infos = {}
     for config, splits in result.data_files.items():
@@ -301,7 +314,8 @@ def _add_dataset_info(data: DatasetCardData, ws: Workspace, result: BuildResult,
 
 def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
     """The dataset card (``README.md``) of a built folder, as text; ``result`` is the
-    :class:`~alc_data.publish.build.BuildResult` (its ``extra["ledger"]`` from :func:`ledger_summary`)."""
+    :class:`~alc_data.publish.result.BuildResult` (its ``extra["ledger"]`` from
+    :func:`~alc_data.queries.cost.ledger_summary`)."""
     from huggingface_hub import DatasetCard
 
     pretty = pretty_name or f"{ws.meta('dataset')} (labels corrected with ALC, {result.version})"
@@ -311,4 +325,4 @@ def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: st
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
 
 
-__all__ = ["ALC_BIBTEX", "SOURCE_BIBTEX", "card_data", "ledger_summary", "render_body", "render_card", "source_citation"]
+__all__ = ["ALC_BIBTEX", "SOURCE_BIBTEX", "card_data", "render_body", "render_card", "source_citation"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 from alc_data.results import JsonResult
@@ -69,3 +70,15 @@ def cost_summary(ws: Workspace) -> CostSummary:
     rounds = tuple(_row(c, {k: getattr(c, k) for k in _COUNTS}, s) for c, s in zip(costs, seconds))
     total = {k: sum(getattr(c, k) for c in costs) for k in _COUNTS}
     return CostSummary(rounds, _row(None, total, [x for s in seconds for x in s]))
+
+
+def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
+    """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
+    keep = {r.round: r for r in ws.ledger.rounds() if r.output_version in set(lineage)}
+    cost = [r.to_dict() for r in cost_summary(ws).rounds if r.round in keep]
+    for r in cost:
+        r["budget"] = keep[r["round"]].budget
+        r["output_version"] = keep[r["round"]].output_version
+    sources = ws.ledger.answer_sources(sorted(keep))
+    total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
+    return {"rounds": cost, "total": total, "sources": sources}

@@ -1,5 +1,6 @@
 """Choosing a scoring backend for one image: the torch, fused numba or numpy context of
-:mod:`alc_data.scoring.pool` / :mod:`alc_data.scoring.fused`."""
+:mod:`alc_data.scoring.pool_torch`, :mod:`alc_data.scoring.fused` or
+:mod:`alc_data.scoring.pool_numpy`."""
 
 from __future__ import annotations
 
@@ -9,15 +10,9 @@ import numpy as np
 
 from alc_data.errors import InvalidInput, MissingDependency
 from alc_data.scoring.fused import FusedContext, numba_available
-from alc_data.scoring.pool import (
-    REPRESENTATIVES,
-    ScoringContext,
-    _is_tensor,
-    _NumpyContext,
-    _TorchContext,
-    softmax_classes,
-    validate_inputs,
-)
+from alc_data.scoring.pool import REPRESENTATIVES, ScoringContext, _is_tensor, softmax_classes, validate_inputs
+from alc_data.scoring.pool_numpy import NumpyContext
+from alc_data.scoring.pool_torch import TorchContext
 
 BACKENDS = ("auto", "numba", "numpy", "torch")
 
@@ -82,9 +77,9 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
         )
     K, H, W = validate_inputs(probs, labels, superpixels)
     if backend == "torch":
-        return _TorchContext(probs, labels, superpixels, K, H, W, image_id, int(seed), representative,
+        return TorchContext(probs, labels, superpixels, K, H, W, image_id, int(seed), representative,
                              from_logits=from_logits)
     if from_logits:
         probs = softmax_classes(probs)
-    cls = _NumpyContext if backend == "numpy" else FusedContext
+    cls = NumpyContext if backend == "numpy" else FusedContext
     return cls(probs, labels, superpixels, K, H, W, image_id, int(seed), representative)

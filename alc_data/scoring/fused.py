@@ -23,7 +23,8 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import InvalidInput
-from alc_data.scoring.pool import COS_EPS, ScoringContext, _NumpyContext, random_offsets
+from alc_data.scoring.pool import COS_EPS, ScoringContext, random_offsets
+from alc_data.scoring.pool_numpy import NumpyContext
 
 NEEDS = {
     "rep": 1,  # kernels.NEED_REP
@@ -83,7 +84,7 @@ class FusedContext(ScoringContext):
         self._need = 0
         self._done = -1  # the need mask the kernel last ran with (-1: never)
         self._out: tuple = ()
-        self._numpy: _NumpyContext | None = None
+        self._numpy: NumpyContext | None = None
         self._groups: tuple | None = None
 
     # -- the kernel -------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ class FusedContext(ScoringContext):
         return self._out
 
     # computed on first use: read-only properties over the base class's plain attributes (mypy reports
-    # such an override; the base class's attributes are only assigned by _NumpyContext)
+    # such an override; the base class's attributes are only assigned by NumpyContext)
     @property
     def dominant(self) -> np.ndarray:  # type: ignore[override]
         return self._run()[0]
@@ -155,10 +156,10 @@ class FusedContext(ScoringContext):
 
     # -- per-pixel primitives (custom acquisitions): from the numpy context -----------------------
 
-    def _per_pixel(self) -> _NumpyContext:
+    def _per_pixel(self) -> NumpyContext:
         if self._numpy is None:
             K, (H, W) = self.num_classes, self.shape
-            self._numpy = _NumpyContext(*self._inputs, K, H, W, self.image_id, self.seed,
+            self._numpy = NumpyContext(*self._inputs, K, H, W, self.image_id, self.seed,
                                         self.representative)
         return self._numpy
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
+from alc_data.predict import iter_probabilities
+from alc_data.predictions import checked_probabilities, open_prediction_folder
+from alc_data.scoring.score import score_superpixels
+
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
 
@@ -20,12 +24,9 @@ def probability_stream(
     """(image_id, probs) for ``image_ids`` from a ``source`` dict: ``{"checkpoint": path}`` (or an
     already loaded ``model``) or ``{"predictions": folder, "logits": bool}``; checked against the
     workspace. Used by the local engine and by each Ray actor for its batch."""
-    from alc_data.predictions import checked_probabilities, open_prediction_folder
-
     if "predictions" in source:
         files = open_prediction_folder(ws, source["predictions"], image_ids, logits=bool(source.get("logits")))
         return checked_probabilities(ws, files, image_ids)
-    from alc_data.predict import iter_probabilities
 
     return iter_probabilities(ws, model if model is not None else source["checkpoint"], image_ids,
                               batch_size=batch_size, device=device)
@@ -37,8 +38,6 @@ def score_stream(
 ) -> Iterator[Any]:
     """One :class:`~alc_data.scoring.ScoreTable` per (image_id, probs) of ``stream``, scored against
     label version ``version`` and superpixel set ``superpixel_set`` read from the workspace."""
-    from alc_data.scoring import score_superpixels
-
     for image_id, probs in stream:
         labels = ws.read_label(version, image_id)
         sp = ws.read_superpixels(superpixel_set, image_id)

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.io.atomic import atomic_write_bytes
 
 COLUMNS: tuple[str, ...] = (
     "image_id",
@@ -194,8 +195,6 @@ class ScoreTable:
     def to_parquet(self, path: str | os.PathLike) -> None:
         """Write the table to ``path`` as parquet, atomically (temp file + ``os.replace``)."""
         import pyarrow.parquet as pq
-
-        from alc_data.io.atomic import atomic_write_bytes
 
         buf = io.BytesIO()
         pq.write_table(self.to_arrow(), buf)

@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from alc_data.engine import check_engine
+from alc_data.engine.ray_superpixels import stage_superpixels_ray
 from alc_data.errors import AlcError, InvalidInput, WorkspaceDamaged
 from alc_data.faults import kill_point
+from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
+from alc_data.io.superpixels import write_superpixels
+from alc_data.progress import track
 from alc_data.registry import Registry
+from alc_data.superpixels.utils import check_params
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -46,8 +52,6 @@ def check_superpixel_params(method: str | None, params: dict[str, Any], *, where
 
     InvalidInput (prefixed with ``where``, e.g. ``superpixels.params``) for a missing or unknown
     method or a key it does not take; values are checked by the method itself."""
-    from alc_data.superpixels.utils import check_params
-
     load_methods()
     prefix = f"{where}: " if where else ""
     if not method:
@@ -128,11 +132,6 @@ def compute_superpixel_set(
     (same method and parameters, either engine) computes only the missing images. ``engine="ray"``
     computes them on a Ray cluster (``ray_address``, ``concurrency`` actors;
     :mod:`alc_data.engine.ray_superpixels`); the set is identical."""
-    from alc_data.engine import check_engine
-    from alc_data.io.staging import check_resumable, record_settings, remove_stage, still_to_do
-    from alc_data.io.superpixels import write_superpixels
-    from alc_data.progress import track
-
     check_engine(engine)
     fn = check_superpixel_params(method, params or {})
     method = str(method)  # not None: checked above
@@ -150,8 +149,6 @@ def compute_superpixel_set(
         todo = still_to_do(stage, image_ids)
         try:
             if engine == "ray" and todo:
-                from alc_data.engine.ray_superpixels import stage_superpixels_ray
-
                 stage_superpixels_ray(ws, todo, stage, compute, address=ray_address, concurrency=concurrency,
                                       gpu=method in ("sam", "gsam"))
             elif todo:

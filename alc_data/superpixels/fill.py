@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from alc_data.errors import InvalidInput
+from alc_data.superpixels import classic
 from alc_data.superpixels.utils import (
     check_image,
     check_map,
@@ -29,8 +30,6 @@ FILL_OWN_PARAMS = ("connectivity", "min_area")
 def resolve_fill_method(method: str, params: dict[str, Any] | None = None) -> Callable[..., np.ndarray]:
     """The classic function for fill ``method`` (seeds or slic); AlcError for an unknown method or a
     key of ``params`` that neither it nor :func:`fill_uncovered` (``connectivity``, ``min_area``) takes."""
-    from alc_data.superpixels import classic
-
     name = str(method).strip().lower()
     if name not in FILL_METHODS:
         raise InvalidInput(f"fill method {method!r}: use one of {', '.join(FILL_METHODS)}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
+from alc_data.superpixels.fill import fill_uncovered, resolve_fill_method
 from alc_data.superpixels.utils import check_connectivity, check_image, param_choice, param_int
 
 POLICIES = ("skip", "fill")
@@ -59,8 +60,6 @@ def imported(
     ``connectivity`` (4 or 8), ``min_area`` (fill pieces under it join a neighbouring fill piece)
     and any other keys (the fill method's own, e.g. ``num_superpixels``) go to the fill.
     """
-    from alc_data.superpixels.fill import fill_uncovered, resolve_fill_method
-
     policy_v = param_choice("policy", policy, POLICIES)
     resolve_fill_method(fill_method, fill_params)  # typos fail under policy=skip too
     check_connectivity(connectivity)

@@ -23,8 +23,12 @@ from typing import Any
 import numpy as np
 
 from alc_data.errors import InvalidInput
+from alc_data.foundation.common import SAM_HINT
+from alc_data.foundation.paint import paint_regions
+from alc_data.foundation.sam import cached_sam
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
-from alc_data.superpixels.utils import check_image, param_bool, param_float, param_int
+from alc_data.superpixels.fill import fill_uncovered, resolve_fill_method
+from alc_data.superpixels.utils import check_image, connected_components, param_bool, param_float, param_int
 
 NO_FILL = ("none", "off", "")
 
@@ -41,10 +45,6 @@ def regions_from_masks(
     """Superpixels from (N, H, W) bool masks of an (H, W, 3) uint8 image: small masks on top,
     uncovered pixels filled with ``fill_method`` regions (``none``: left -1), every region split into
     ``connectivity``-connected pieces, ids renumbered 0..n-1 in raster order. Returns (H, W) int32."""
-    from alc_data.foundation.paint import paint_regions
-    from alc_data.superpixels.fill import fill_uncovered
-    from alc_data.superpixels.utils import connected_components
-
     sp = paint_regions(masks, scores=scores)
     if fill_method is not None and str(fill_method).strip().lower() not in NO_FILL:
         sp = fill_uncovered(image, sp, method=str(fill_method), connectivity=connectivity, **fill_params)
@@ -83,9 +83,6 @@ def sam_superpixels(
     options; ``fill_method`` (seeds, slic, none), ``connectivity`` and other keys (e.g.
     ``num_superpixels``) go to the fill.
     """
-    from alc_data.foundation.sam import SAM_HINT, cached_sam
-    from alc_data.superpixels.fill import resolve_fill_method
-
     if not checkpoint:
         raise InvalidInput(f"superpixel method sam needs a checkpoint: pass --sam PATH ({SAM_HINT})")
     if fill_method is not None and str(fill_method).strip().lower() not in NO_FILL:

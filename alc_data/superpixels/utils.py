@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from alc_data.errors import InvalidInput
+from alc_data.progress import track
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
@@ -132,8 +133,6 @@ class SetSummary(JsonResult):
 def set_summary(ws: Workspace, name: str) -> SetSummary:
     """Summary of the stored superpixel set ``name`` of workspace ``ws`` (reads every map once, with a
     progress bar)."""
-    from alc_data.progress import track
-
     info = ws.superpixel_set(name)
     counts: list[int] = []
     candidate = pixels = 0

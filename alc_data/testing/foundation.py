@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from alc_data.foundation.sam import build_sam, sidecar_path
+from alc_data.foundation.sam_pth import build_sam, sidecar_path
 
 #: Words the tiny tokenizer knows besides the special tokens (BERT-uncased word pieces).
 TINY_WORDS = (

@@ -173,7 +173,7 @@ def run_pseudo_label(
 
         check_hf_folder(det, ("grounding-dino",), "a GroundingDINO checkpoint", DETECTOR_HINT)
     if isinstance(sam_given, Path) and not sam_given.exists():
-        from alc_data.foundation.sam import SAM_HINT
+        from alc_data.foundation.common import SAM_HINT
 
         raise NotFound(f"{sam_given}: SAM checkpoint not found; expected {SAM_HINT}")
     settings = {

@@ -11,6 +11,10 @@ import time
 from typing import Any
 
 from alc_data.errors import InvalidInput
+from alc_data.models import build_model, input_multiple, select_device
+from alc_data.train.config import TrainConfig
+from alc_data.train.data import round_up
+from alc_data.train.loop import TrainStep, make_optimizer, make_scheduler
 
 
 def benchmark_training(
@@ -24,11 +28,6 @@ def benchmark_training(
 ) -> dict[str, Any]:
     """Measure one model; returns {name, device, crop_size, batch_size, iterations, seconds_per_iteration}."""
     import torch
-
-    from alc_data.models import build_model, input_multiple, select_device
-    from alc_data.train.config import TrainConfig
-    from alc_data.train.data import round_up
-    from alc_data.train.loop import TrainStep, make_optimizer, make_scheduler
 
     if int(iterations) < 1:
         raise InvalidInput(f"--iterations must be ≥ 1, got {iterations}")
