@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("ALC_PROGRESS", "0")
 
-    from alc_data.correction.correct import correct_round
+    from alc_data.stages.correct import correct_round
     from alc_data.demo import build_demo_workspace
     from alc_data.evaluate import data_miou, model_miou
     from alc_data.loop import load_recipe

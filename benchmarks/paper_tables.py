@@ -123,7 +123,7 @@ def one_round(base, tmp: Path, key: str, *, checkpoint, budget: int, seed: int, 
               acquisition: str, expansions: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Score one round on a copy of ``base`` (labels v0), then apply the same answers with each
     expansion mode on its own copy; {expansion: row}."""
-    from alc_data.correction.correct import correct_round
+    from alc_data.stages.correct import correct_round
     from alc_data.evaluate import data_miou
     from alc_data.queries import round_queries
     from alc_data.score_round import score_round
@@ -164,7 +164,7 @@ def multi_round(base, tmp: Path, acquisition: str, *, checkpoint, args: argparse
     })
     table = Loop(ws, recipe, name=f"paper-{acquisition}", log=lambda m: None).run()
     shutil.rmtree(ws.root)
-    return {"rounds": table["rounds"]}
+    return {"rounds": table.to_dict()["rounds"]}
 
 
 def run_seed(seed: int, args: argparse.Namespace, tmp: Path, log: Callable[[str], None]) -> dict[str, Any]:

@@ -19,11 +19,11 @@ def annotate(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")] = False,
 ) -> None:
     """Serve the round's queries on a local web page, one at a time; every answer goes into the ledger at once."""
-    from alc_data.annotate import serve
+    from alc_data.stages.annotate import AnnotateOptions, annotate as annotate_stage
 
-    serve(open_workspace(workspace), round_no=round_no, host=host, port=port,
-          annotator=annotator or getpass.getuser(), open_browser=open_browser,
-          echo=lambda line: typer.echo(line))
+    options = AnnotateOptions(annotator=annotator or getpass.getuser(), round=round_no, host=host, port=port,
+                              open_browser=open_browser)
+    annotate_stage(open_workspace(workspace), options, echo=lambda line: typer.echo(line))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.answers.oracle import OracleMode
+from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
 
 
@@ -15,12 +17,13 @@ def correct(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     answers: Annotated[Optional[Path], typer.Option("--answers", help="CSV of answers (from `alc-data queries export`), or a Label Studio JSON export.")] = None,
     oracle: Annotated[Optional[str], typer.Option("--oracle", help="Answer from reference data: 'gt' (simulation).")] = None,
-    oracle_mode: Annotated[str, typer.Option("--oracle-mode", help="pixel (the paper's query) or region-majority.")] = "pixel",
+    oracle_mode: Annotated[str, typer.Option("--oracle-mode", help=f"{OracleMode.PIXEL} (the paper's query) or {OracleMode.REGION_MAJORITY}.")] = OracleMode.PIXEL.value,
     round_no: Annotated[Optional[int], typer.Option("--round", "-r", help="Round to answer (default: the latest).")] = None,
     tau: Annotated[float, typer.Option("--tau", help="Spread only to pixels with cos(f(x), f(rep)) ≥ tau (0 = no threshold).")] = 0.0,
-    expand: Annotated[Optional[str], typer.Option(
-        "--expand", help="Pixels that take an answer: label (only the region's pixels that carry the rejected label), "
-        "superpixel (the paper's: the whole region) or pixel (only the asked pixel). Default: label.")] = None,
+    expand: Annotated[str, typer.Option(
+        "--expand", help=f"Pixels that take an answer: {Expansion.LABEL} (only the region's pixels that carry the rejected "
+        f"label), {Expansion.SUPERPIXEL} (the paper's: the whole region) or {Expansion.PIXEL} (only the asked pixel).")
+    ] = DEFAULT_EXPANSION.value,
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint for --tau > 0 (default: the round's model).")] = None,
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Who answered (default: the user name).")] = None,
     as_json: JsonOpt = False,
@@ -29,13 +32,13 @@ def correct(
 
     With neither --answers nor --oracle, applies the answers already in the ledger (from `alc-data annotate`,
     or left unapplied by an interrupted run). A `.json` answers file is read as a Label Studio export."""
-    from alc_data.correction.correct import correct_round
+    from alc_data.stages.correct import CorrectOptions, correct
 
-    ws = open_workspace(workspace)
-    result = correct_round(
-        ws, round_no=round_no, answers_csv=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau,
-        expand=expand, checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
+    options = CorrectOptions(
+        round=round_no, answers_file=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau, expand=expand,
+        checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()),
     )
+    result = correct(open_workspace(workspace), options)
     if as_json:
         print_json(result.to_dict())
         return

@@ -23,16 +23,16 @@ def demo(
     log = (lambda m: typer.echo(m, err=True))
     result = run_demo(out, overrides=overrides, compare=tuple(c.strip() for c in compare.split(",") if c.strip()), log=log)
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
     con = console()
-    for table in result["runs"]:
+    for table in result.runs:
         con.print(round_table(table))
-    gains = ", ".join(f"{k} {v:+.2f}" for k, v in result["data_miou_gain"].items())
+    gains = ", ".join(f"{k} {v:+.2f}" for k, v in result.data_miou_gain.items())
     con.print(f"data mIoU gain after the budget: {gains}")
-    sim_run = result["runs"][0]
-    con.print(f"plot: {result['plot']}")
-    con.print(f"corrected labels: {Path(result['out']) / sim_run['acquisition'] / 'labels' / sim_run['rounds'][-1]['label_version']}")
+    sim_run = result.runs[0]
+    con.print(f"plot: {result.plot}")
+    con.print(f"corrected labels: {Path(result.out) / sim_run.acquisition / 'labels' / sim_run.rounds[-1].label_version}")
 
 
 def register(app: typer.Typer) -> None:

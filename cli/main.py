@@ -10,9 +10,11 @@ import typer
 
 from alc_data import __version__
 from alc_data.errors import EXIT_BUG, AlcError
+from alc_data_cli.commands import WorkOrder
 
 app = typer.Typer(
     name="alc-data",
+    cls=WorkOrder,
     help="Find and fix label errors in semantic-segmentation datasets (Active Label Correction).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

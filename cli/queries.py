@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.queries.export import QueryFormat
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
 
 queries_app = typer.Typer(help="Correction queries of a round.", no_args_is_help=True)
@@ -19,21 +20,21 @@ def export(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     round_no: RoundOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="csv, or label-studio (tasks JSON + labeling config XML).")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help=f"{QueryFormat.CSV}, or {QueryFormat.LABEL_STUDIO} (tasks JSON + labeling config XML).")] = QueryFormat.CSV.value,
     image_url_prefix: Annotated[Optional[str], typer.Option(
         "--image-url-prefix", help="Label Studio: URL folder holding the images (default: local-files URLs of their paths).")] = None,
 ) -> None:
     """Write the round's queries for people: a CSV with an empty `answer` column, or Label Studio tasks."""
     ws = open_workspace(workspace)
-    if fmt == "label-studio":
+    if fmt == QueryFormat.LABEL_STUDIO:
         from alc_data.queries.label_studio import export_label_studio
 
         tasks, config = export_label_studio(ws, out, round_no=round_no, image_url_prefix=image_url_prefix, overwrite=overwrite)
         typer.echo(f"wrote the tasks to {tasks} and the labeling config to {config}; in Label Studio paste the config, "
                    f"import the tasks, answer, export as JSON, then run `alc-data correct --answers EXPORT.json`")
         return
-    if fmt != "csv":
-        raise typer.BadParameter(f"--format {fmt!r}: use csv or label-studio")
+    if fmt != QueryFormat.CSV:
+        raise typer.BadParameter(f"--format {fmt!r}: use {' or '.join(QueryFormat.values())}")
     from alc_data.queries import export_queries_csv
 
     path = export_queries_csv(ws, out, round_no=round_no, overwrite=overwrite)

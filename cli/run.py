@@ -7,17 +7,19 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from alc_data.loop.config import ANSWER_SOURCES
+from alc_data.loop.table import RunTable
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, SetOpt, WorkspaceOpt, console, print_json
 
 
-def round_table(table: dict[str, Any], title: str | None = None):
+def round_table(table: RunTable, title: str | None = None) -> Any:
     """A rich table of a run's rounds."""
     from rich import box
     from rich.table import Table
 
-    measured = any(r.get("measured_median_seconds") is not None for r in table["rounds"])
+    measured = any(r.measured_median_seconds is not None for r in table.rounds)
     # the measured column fits an 80-column terminal with collapsed padding and stacked mIoU headers
-    t = Table(title=title or f"{table['run']} ({table['acquisition']})", box=box.SIMPLE_HEAD, collapse_padding=measured)
+    t = Table(title=title or f"{table.run} ({table.acquisition})", box=box.SIMPLE_HEAD, collapse_padding=measured)
     cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes",
             *(("s/query", "data\nmIoU", "model\nmIoU") if measured else ("data mIoU", "model mIoU")))
     for col in cols:
@@ -27,12 +29,12 @@ def round_table(table: dict[str, Any], title: str | None = None):
     if measured:
         t.caption += "; s/query: measured median seconds per query answered in `alc-data annotate`"
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
-    for r in table["rounds"]:
+    for r in table.rounds:
         t.add_row(
-            str(r["round"]), r["label_version"], str(r["clicks"]), str(r["accepted"]), str(r["corrected"]),
-            f"{r['minutes_correction_queries']:.1f}",
-            *((fmt(r.get("measured_median_seconds")),) if measured else ()),
-            fmt(r["data_miou"]), fmt(r["model_miou"]),
+            str(r.round), r.label_version, str(r.clicks), str(r.accepted), str(r.corrected),
+            f"{r.minutes_correction_queries:.1f}",
+            *((fmt(r.measured_median_seconds),) if measured else ()),
+            fmt(r.data_miou), fmt(r.model_miou),
         )
     return t
 
@@ -43,7 +45,7 @@ def run(
     overrides: SetOpt = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the recipe's name).")] = None,
     answers: Annotated[Optional[Path], typer.Option("--answers", help="Answers CSV for the round waiting for people.")] = None,
-    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help="oracle, csv or annotate (overrides loop.answers_from).")] = None,
+    answers_from: Annotated[Optional[str], typer.Option("--answers-from", help=f"{', '.join(ANSWER_SOURCES[:-1])} or {ANSWER_SOURCES[-1]} (overrides loop.answers_from).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run rounds of train → score → query → correct → eval; re-run the same command to resume."""
@@ -52,13 +54,13 @@ def run(
     checked = read_recipe(recipe, overrides, answers_from=answers_from)  # every recipe error before anything is written
     ws = prepare_workspace(workspace, checked)
     log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
-    table = Loop(ws, checked, name=name, log=log).run(answers_csv=answers)
+    table = Loop(ws, checked, name=name, log=log).run(answers_file=answers)
     if as_json:
-        print_json(table)
+        print_json(table.to_dict())
         return
     console().print(round_table(table))
-    if not table["waiting_for_answers"]:
-        typer.echo(f"plot: {Path(table['run_dir']) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
+    if not table.waiting_for_answers:
+        typer.echo(f"plot: {Path(table.run_dir) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.engine import Engine
+from alc_data.scoring.acquisitions import ACQUISITIONS
+from alc_data.scoring.pool import Representative
 from alc_data_cli.options import DEFAULT_WORKSPACE, EngineOpt, JsonOpt, RayAddressOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
 
 
@@ -16,7 +19,7 @@ def score(
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Instead of --model: a folder of <image_id>.npy/.npz (K, H, W) float16/float32 probabilities from any model.")] = None,
     logits: Annotated[bool, typer.Option("--logits", help="The --predictions files hold logits (softmax is applied).")] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    acquisition: Annotated[str, typer.Option("--acquisition", "-a", help="sim, lcil, cil, random, entropy, margin, softmin.")] = "sim",
+    acquisition: Annotated[str, typer.Option("--acquisition", "-a", help=f"{', '.join(ACQUISITIONS.names())}.")] = "sim",
     superpixels: Annotated[Optional[str], typer.Option("--superpixels", "-s", help="Superpixel set (default: the latest).")] = None,
     version: VersionOpt = None,
     split: Annotated[str, typer.Option("--split", help="Split whose labels are corrected.")] = "train",
@@ -24,22 +27,23 @@ def score(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random acquisition and the random representative.")] = 0,
     representative: Annotated[str, typer.Option(
-        "--representative", help="Representative pixel per superpixel: pool (the diversified pixel pool) or random "
-        "(any pixel of the superpixel, seeded).")] = "pool",
-    engine: EngineOpt = "local",
+        "--representative", help=f"Representative pixel per superpixel: {Representative.POOL} (the diversified pixel "
+        f"pool) or {Representative.RANDOM} (any pixel of the superpixel, seeded).")] = Representative.POOL.value,
+    engine: EngineOpt = Engine.LOCAL.value,
     ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream probabilities (from --model or --predictions) into the scorer, write the round's score
     table, select the top-B queries."""
-    from alc_data.score_round import score_checkpoint_or_predictions
+    from alc_data.stages.score import ScoreOptions, checkpoint_or_predictions, score
 
-    result = score_checkpoint_or_predictions(
-        open_workspace(workspace), checkpoint=model, predictions=predictions, logits=logits, batch_size=batch_size,
-        budget=budget, acquisition=acquisition, superpixel_set=superpixels, label_version=version, split=split,
-        skip_asked=skip_asked, seed=seed, representative=representative,
-        engine=engine, ray_address=ray_address,
+    checkpoint_or_predictions(model, predictions, logits)
+    options = ScoreOptions(
+        budget=budget, acquisition=acquisition, representative=representative, split=split, skip_asked=skip_asked,
+        batch_size=batch_size, seed=seed, checkpoint=model, predictions=predictions, logits=logits,
+        superpixel_set=superpixels, label_version=version, engine=engine, ray_address=ray_address,
     )
+    result = score(open_workspace(workspace), options)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -115,7 +115,7 @@ def test_undo_is_a_recorded_retraction_and_stops_at_applied_answers(ws):
     assert post(c, "/api/undo", {"holder": "tab", "annotator": "bob"}).status_code == 404  # bob has nothing to undo
     r = post(c, "/api/undo", {"holder": "tab", "annotator": "bob", "query_id": q["query_id"]})
     assert r.status_code == 409 and "answered by 'ann'" in r.json()["error"]
-    from alc_data.correction.correct import correct_round
+    from alc_data.stages.correct import correct_round
 
     applied = correct_round(ws, round_no=1).applied
     assert applied is not None and applied.answers == 1

@@ -15,7 +15,7 @@ SQL = re.compile(r"\b(SELECT\s+.+\s+FROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w
 # sub-package, or a module directly under alc_data/) may import its own layer and the layers below,
 # never a layer above; within a layer any direction is allowed, but no cycle.
 LAYERS: list[set[str]] = [
-    {"alc_data", "constants", "errors", "results", "faults", "progress", "registry", "names", "overrides"},
+    {"alc_data", "constants", "choices", "errors", "results", "faults", "progress", "registry", "names", "overrides"},
     {"io"},
     {"workspace"},
     {"ingest", "demo"},
@@ -40,7 +40,6 @@ LAYERS: list[set[str]] = [
 KNOWN_VIOLATIONS = {
     ("alc_data.workspace.ledger", "alc_data.workspace.workspace"),  # the cycle workspace.py <-> ledger.py
     ("alc_data.workspace.annotation", "alc_data.answers.record"),
-    ("alc_data.queries.label_studio", "alc_data.answers.choice"),
 }
 
 MAX_FUNCTION_LINES = 80
@@ -48,14 +47,11 @@ MAX_MODULE_LINES = 400
 # Functions and modules still over the limits, split in the same change by their owners (issue 19);
 # emptied at integration. A module as its path, a function as "path:name".
 SIZE_ALLOWLIST = {
-    "alc_data/annotate/app.py:create_app",
     "alc_data/audit/diff.py",
     "alc_data/audit/diff.py:diff_labels",
     "alc_data/pseudo_label.py:run_pseudo_label",
     "alc_data/ingest/base.py:ingest",
     "alc_data/ingest/coco.py:read_coco",
-    "alc_data/loop/config.py",
-    "alc_data/score_round.py:score_round",
     "alc_data/train/loop.py",
     "alc_data/train/loop.py:_train_model",
     "alc_data/workspace/check.py",

@@ -14,7 +14,7 @@ from alc_data.answers import oracle_answers, record_answers
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.correction import apply_answers, expand_answers, rebuild_version
-from alc_data.correction.correct import correct_round
+from alc_data.stages.correct import correct_round
 from alc_data.errors import AlcError
 from alc_data.queries import create_round, export_queries_csv, region_boxes, round_queries
 from alc_data.scoring import ScoreTable, score_superpixels, select_top

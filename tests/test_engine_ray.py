@@ -116,10 +116,14 @@ def test_an_actor_killed_in_the_middle_changes_nothing(scored, capsys, tmp_path)
     local = _score(capsys, ws, folder, "sim")
     table_local, _ = _round(ws, local)
     ids = ws.image_ids("train")
-    options = {"version": "v0", "superpixel_set": "sam", "acquisition": "sim", "seed": 0, "representative": "pool"}
+    from alc_data.scoring.acquisitions import check_acquisition
+    from alc_data.scoring.pool import Representative
+    from alc_data.scoring.stream import ImageScoring
+
+    scoring = ImageScoring("v0", "sam", check_acquisition("sim"), 0, Representative.POOL)
     staging = tmp_path / "shards"
     staging.mkdir()
-    shards = score_shards_ray(ws, ids, staging, source={"predictions": str(folder), "logits": False}, options=options,
+    shards = score_shards_ray(ws, ids, staging, source={"predictions": str(folder), "logits": False}, scoring=scoring,
                               concurrency=2, actor_class=dies_once(ScoreActor, tmp_path / "died"), images_per_batch=3)
     assert (tmp_path / "died").exists()  # an actor did die
     paths = [s.path for s in ordered_shards(shards, len(ids))]

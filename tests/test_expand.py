@@ -11,7 +11,7 @@ import pytest
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.correction import expand_answers, rebuild_version
-from alc_data.correction.correct import correct_round
+from alc_data.stages.correct import correct_round
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.ingest.base import DatasetSource, IngestItem, ingest
 from alc_data.score_round import asked_before

@@ -18,7 +18,7 @@ import pytest
 from cli_helpers import run_cli
 from test_correction import make_round
 
-from alc_data.correction.correct import correct_round
+from alc_data.stages.correct import correct_round
 from alc_data.errors import AlreadyExists, Conflict, WorkspaceBusy
 from alc_data.workspace import Workspace
 from alc_data.workspace.lock import write_lock

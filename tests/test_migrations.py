@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alc_data.answers.record import Answer
-from alc_data.correction.correct import correct_round
+from alc_data.stages.correct import correct_round
 from alc_data.workspace import Workspace
 from alc_data.workspace import annotation as ledger
 from alc_data.workspace.migrations import MIGRATIONS, latest_version

@@ -78,11 +78,11 @@ def test_to_dict_is_json_ready_and_keeps_the_field_order():
 
 
 def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
-    import alc_data.correction.correct as correction_run
+    import alc_data.stages.correct as correct_stage
+    import alc_data.stages.score as score_stage
     import alc_data.evaluate.evaluate as evaluate  # where evaluate_labels_or_model finds data_miou
-    import alc_data.score_round as rounds
     from alc_data.correction.apply import AppliedVersion
-    from alc_data.correction.correct import CorrectResult
+    from alc_data.stages.correct import CorrectResult
     from alc_data.evaluate import MiouResult
     from alc_data.predictions import save_prediction
     from alc_data.score_round import ScoreResult
@@ -96,14 +96,14 @@ def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsy
         save_prediction(folder, image_id, logits, dtype=np.float32)
     w = ("-w", ws.root)
 
-    spy = Spy(monkeypatch, rounds, "score_prediction_folder")
+    spy = Spy(monkeypatch, score_stage, "score")
     printed = cli_json(capsys, "score", *w, "--predictions", folder, "--logits", "--budget", 6, "--superpixels", "sam")
     score = spy.one
     assert isinstance(score, ScoreResult) and printed == score.to_dict()
     assert printed["round"] == 1 and printed["selected"] == 6 and printed["score_table"] == str(score.score_table)
     assert_frozen(score)
 
-    spy = Spy(monkeypatch, correction_run, "correct_round")
+    spy = Spy(monkeypatch, correct_stage, "correct")
     printed = cli_json(capsys, "correct", *w, "--oracle", "gt")
     corrected = spy.one
     assert isinstance(corrected, CorrectResult) and isinstance(corrected.applied, AppliedVersion)
@@ -234,3 +234,36 @@ def test_results_use_the_one_to_dict_and_are_frozen():
             if not any("frozen=True" in ast.unparse(d) for d in node.decorator_list):
                 offenders.append(f"{where} is not @dataclass(frozen=True)")
     assert seen >= 15 and offenders == []
+
+
+class PrintedResult:
+    """Records the results whose ``to_dict`` a command calls (outermost calls only, not the nested ones)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.results: list[JsonResult] = []
+        self.depth = 0
+        original = JsonResult.to_dict
+
+        def recording(result: JsonResult) -> dict:
+            if self.depth == 0:
+                self.results.append(result)
+            self.depth += 1
+            try:
+                return original(result)
+            finally:
+                self.depth -= 1
+
+        monkeypatch.setattr(JsonResult, "to_dict", recording)
+
+
+@pytest.mark.parametrize("args", [
+    ("train", "--model", "demo-tiny", "--iterations", 2, "--batch-size", 2, "--crop-size", 16, "--device", "cpu"),
+    ("eval", "--split", "val"),
+    ("check",),
+], ids=lambda a: a[0])
+def test_json_is_the_frozen_result_the_command_printed(args, demo_ws, capsys, monkeypatch):
+    record = PrintedResult(monkeypatch)
+    printed = cli_json(capsys, args[0], "-w", demo_ws.root, *args[1:])
+    result = record.results[-1]
+    assert printed == json.loads(json.dumps(result.to_dict()))
+    assert_frozen(result)

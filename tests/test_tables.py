@@ -94,13 +94,16 @@ def test_models_table_fits(capsys, monkeypatch, benchmark):
 def test_round_table_fits(measured):
     from rich.console import Console
 
+    from alc_data.loop.table import RoundRow, RunTable
     from alc_data_cli.run import round_table
 
-    rounds = [{"round": i, "label_version": f"v{i}", "clicks": 12345, "accepted": 8000, "corrected": 4345,
-               "minutes_correction_queries": 979.9, "measured_median_seconds": measured if i == 1 else None,
-               "data_miou": 93.07, "model_miou": 81.23} for i in (0, 1, 10)]
+    rounds = tuple(RoundRow(round=i, label_version=f"v{i}", clicks=12345, accepted=8000, corrected=4345,
+                            minutes_correction_queries=979.9, minutes_classification_queries=1299.1,
+                            measured_median_seconds=measured if i == 1 else None, data_miou=93.07, model_miou=81.23)
+                   for i in (0, 1, 10))
     console = Console(width=WIDTH, markup=False, emoji=False)
     with console.capture() as captured:
-        console.print(round_table({"run": "sim", "acquisition": "sim", "rounds": rounds}))
+        console.print(round_table(RunTable(run="sim", acquisition="sim", waiting_for_answers=False, run_dir="runs/sim",
+                                           rounds=rounds)))
     headers = ["round", "labels", "clicks", "accepted", "corrected", "minutes", "data mIoU", "model mIoU"]
     fits(captured.get(), *headers, *(["s/query"] if measured else []))

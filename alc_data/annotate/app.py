@@ -17,23 +17,33 @@ import functools
 import hmac
 import json
 import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from alc_data.answers.choice import CANT_TELL, YES, answer_from_choice
-from alc_data.constants import IGNORE_INDEX
+from alc_data.answers.choice import answer_from_choice, answer_with_class
+from alc_data.answers.record import Answer
+from alc_data.constants import CANT_TELL, IGNORE_INDEX, YES
 from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
 from alc_data.workspace import Workspace
 from alc_data.workspace import annotation as ledger
+
+if TYPE_CHECKING:
+    import numpy as np
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLASS_KEYS = "1234567890abcdefghijklmnopqrstuvwz"
 """Keyboard shortcut of class i (``y``/Enter = yes and ``x`` = can't tell are kept free)."""
 RAW_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 MAX_BODY = 16_384
+Endpoint = Callable[["Request"], Awaitable["Response"]]
 
 
-def _error(status: int, message: str):
+def _error(status: int, message: str) -> JSONResponse:
     from starlette.responses import JSONResponse
 
     return JSONResponse({"error": message}, status_code=status)
@@ -43,12 +53,12 @@ class RequestGuard:
     """ASGI middleware: the Host check (every request), the token (when one is set) and, for anything
     that is not GET/HEAD, the same-origin check and a JSON body, so another web page cannot post."""
 
-    def __init__(self, app, *, allowed_hosts: set[str] | None, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: set[str] | None, token: str | None) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.token = token
 
-    def _reject(self, scope) -> str | None:
+    def _reject(self, scope: Scope) -> str | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get("host", "")
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
@@ -75,7 +85,7 @@ class RequestGuard:
                 return "state-changing requests must send application/json"
         return None
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             reason = self._reject(scope)
             if reason is not None:
@@ -85,15 +95,19 @@ class RequestGuard:
 
 
 class AnnotationSession:
-    """What the endpoints share: the workspace, the round, its queries and the images' sizes."""
+    """What the endpoints share: the workspace, the round, its queries and the images' sizes, and the
+    server's settings (kept on the application as ``app.state.session``)."""
 
-    def __init__(self, ws: Workspace, round_no: int, *, annotator: str, lease_seconds: float) -> None:
+    def __init__(self, ws: Workspace, round_no: int, *, annotator: str, lease_seconds: float,
+                 token: str | None = None, correct_command: str | None = None) -> None:
         from alc_data.queries.create import round_queries
 
         self.ws = ws
         self.round_no = round_no
         self.annotator = annotator
         self.lease_seconds = lease_seconds
+        self.token = token
+        self.command = correct_command or f"alc-data correct -w {ws.root} --round {round_no}"
         self.queries = {q.query_id: q for q in round_queries(ws, round_no)}
         self.sizes = {i: (r["height"], r["width"]) for i, r in ws.image_records().items()}
 
@@ -117,6 +131,12 @@ class AnnotationSession:
     def progress(self) -> dict[str, Any]:
         return ledger.round_progress(self.ws, self.round_no)
 
+    def query_id(self, value: Any) -> int:
+        """``value`` when it is a query of this round; NotFound otherwise."""
+        if not isinstance(value, int) or value not in self.queries:
+            raise NotFound(f"query {value!r} is not a query of round {self.round_no}")
+        return value
+
     @functools.lru_cache(maxsize=256)
     def overlay(self, query_id: int) -> bytes:
         from alc_data.annotate.overlay import outline_png
@@ -125,7 +145,7 @@ class AnnotationSession:
         return outline_png(self._superpixels(q.superpixel_set, q.image_id), q.superpixel_id)
 
     @functools.lru_cache(maxsize=8)
-    def _superpixels(self, set_name: str, image_id: str):
+    def _superpixels(self, set_name: str, image_id: str) -> np.ndarray:
         return self.ws.read_superpixels(set_name, image_id)
 
 
@@ -135,7 +155,7 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-async def _body(request) -> dict[str, Any]:
+async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise InvalidInput("request body too large")
@@ -155,6 +175,175 @@ def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
     return value.strip()
 
 
+@dataclass(frozen=True)
+class PageAnswer:
+    """One ``POST /api/answer`` request, every field checked once, here: the query (of this round),
+    the class index (in range) or else the choice text, the seconds and the annotator."""
+
+    query_id: int
+    class_index: int | None
+    choice: str | None
+    seconds: float | None
+    annotator: str
+
+    @classmethod
+    def from_body(cls, data: dict[str, Any], session: AnnotationSession) -> "PageAnswer":
+        qid = session.query_id(data.get("query_id"))
+        seconds = data.get("seconds")
+        if seconds is not None and not isinstance(seconds, (int, float)):
+            raise InvalidInput(f"seconds {seconds!r} is not a number")
+        index = data.get("class_index")
+        num_classes = session.ws.num_classes
+        if index is not None and (not isinstance(index, int) or not 0 <= index < num_classes):
+            raise InvalidInput(f"unknown class index {index!r}; this workspace has classes 0..{num_classes - 1}")
+        return cls(query_id=qid, class_index=index, choice=None if index is not None else _text(data, "choice"),
+                   seconds=None if seconds is None else float(seconds),
+                   annotator=_text(data, "annotator", session.annotator))
+
+    def answer(self, session: AnnotationSession) -> Answer:
+        """The ledger's answer: from the class index as it is, or from the choice text."""
+        shown = session.queries[self.query_id].shown_label
+        if self.class_index is not None:
+            return answer_with_class(self.query_id, shown, self.class_index)
+        return answer_from_choice(session.ws, self.query_id, shown, str(self.choice))
+
+
+def guarded(fn: Endpoint) -> Endpoint:
+    """Library errors become JSON errors: 400 bad input, 404 unknown, 409 conflict."""
+
+    @functools.wraps(fn)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except InvalidInput as exc:
+            return _error(400, str(exc))
+        except NotFound as exc:
+            return _error(404, str(exc))
+        except Conflict as exc:
+            return _error(409, str(exc))
+        except AlcError as exc:
+            return _error(400, str(exc))
+
+    return endpoint
+
+
+def _session(request: Request) -> AnnotationSession:
+    return request.app.state.session
+
+
+async def index(request: Request) -> Response:
+    """``GET /``: the page (and the token's cookie)."""
+    from starlette.responses import FileResponse
+
+    token = _session(request).token
+    response = FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+    if token is not None:
+        response.set_cookie("alc_token", token, httponly=True, samesite="strict")
+    return response
+
+
+@guarded
+async def api_session(request: Request) -> Response:
+    """``GET /api/session``: round, classes, progress and the page's settings."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    s = _session(request)
+    progress = await run_in_threadpool(s.progress)
+    return JSONResponse({
+        "round": s.round_no, "workspace": s.ws.root.name, "annotator": s.annotator, "classes": s.classes(),
+        "lease_seconds": s.lease_seconds, "correct_command": s.command, "progress": progress,
+        "yes": YES, "cant_tell": CANT_TELL,
+    })
+
+
+def _lease(s: AnnotationSession, holder: str, name: str) -> dict[str, Any]:
+    ids = ledger.lease_queries(s.ws, s.round_no, holder=holder, annotator=name, lease_seconds=s.lease_seconds)
+    return {"queries": [s.query_json(i) for i in ids], "progress": s.progress()}
+
+
+@guarded
+async def api_lease(request: Request) -> Response:
+    """``POST /api/lease``: the queries this page shows now."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    s = _session(request)
+    data = await _body(request)
+    return JSONResponse(await run_in_threadpool(_lease, s, _text(data, "holder"), _text(data, "annotator", s.annotator)))
+
+
+def _answer(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
+    page = PageAnswer.from_body(data, s)
+    answer = page.answer(s)
+    recorded = ledger.record_timed_answer(s.ws, s.round_no, answer, annotator=page.annotator, seconds=page.seconds)
+    return {"recorded": recorded, "status": answer.status, "progress": s.progress()}
+
+
+@guarded
+async def api_answer(request: Request) -> Response:
+    """``POST /api/answer``: one answer into the ledger."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(await run_in_threadpool(_answer, _session(request), await _body(request)))
+
+
+def _undo(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
+    qid = data.get("query_id")
+    if qid is not None:
+        s.query_id(qid)
+    undone = ledger.retract_answer(s.ws, s.round_no, annotator=_text(data, "annotator", s.annotator),
+                                   holder=_text(data, "holder"), query_id=qid, lease_seconds=s.lease_seconds)
+    return {"query": s.query_json(undone), "progress": s.progress()}
+
+
+@guarded
+async def api_undo(request: Request) -> Response:
+    """``POST /api/undo``: retract the page's last answer not yet applied."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(await run_in_threadpool(_undo, _session(request), await _body(request)))
+
+
+async def image(request: Request) -> Response:
+    """``GET /image/{image_id}``: an image by its id (its file, or a PNG of it)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import FileResponse, Response
+
+    s = _session(request)
+    image_id = request.path_params["image_id"]
+    if image_id not in s.sizes:
+        return _error(404, f"unknown image id {image_id!r}")
+    path = s.ws.image_path(image_id)
+    media = RAW_IMAGE_TYPES.get(path.suffix.lower())
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if media is not None and path.is_file():
+        return FileResponse(path, media_type=media, headers=headers)
+    try:
+        png = await run_in_threadpool(_png_of, s.ws, image_id)
+    except AlcError as exc:
+        return _error(404, str(exc))
+    return Response(png, media_type="image/png", headers=headers)
+
+
+async def overlay(request: Request) -> Response:
+    """``GET /overlay/{query_id}``: the outline of the query's superpixel."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    s = _session(request)
+    try:
+        qid = int(request.path_params["query_id"])
+    except ValueError:
+        qid = -1
+    if qid not in s.queries:
+        return _error(404, f"unknown query {request.path_params['query_id']!r}")
+    png = await run_in_threadpool(s.overlay, qid)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
 def create_app(
     ws: Workspace,
     round_no: int,
@@ -164,126 +353,16 @@ def create_app(
     allowed_hosts: set[str] | None = None,
     lease_seconds: float = ledger.LEASE_SECONDS,
     correct_command: str | None = None,
-):
+) -> Starlette:
     """The Starlette application serving ``round_no``'s queries of ``ws``.
 
     ``allowed_hosts``: the accepted ``Host`` headers (None: any, for a server bound to a public
     address, where ``token`` must then be set); ``token``: required on every request when given.
     """
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
-    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
-
-    session = AnnotationSession(ws, round_no, annotator=annotator, lease_seconds=lease_seconds)
-    command = correct_command or f"alc-data correct -w {ws.root} --round {round_no}"
-
-    def guarded(fn):
-        """Library errors become JSON errors: 400 bad input, 404 unknown, 409 conflict."""
-
-        @functools.wraps(fn)
-        async def endpoint(request):
-            try:
-                return await fn(request)
-            except InvalidInput as exc:
-                return _error(400, str(exc))
-            except NotFound as exc:
-                return _error(404, str(exc))
-            except Conflict as exc:
-                return _error(409, str(exc))
-            except AlcError as exc:
-                return _error(400, str(exc))
-
-        return endpoint
-
-    async def index(request):
-        response = FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
-        if token is not None:
-            response.set_cookie("alc_token", token, httponly=True, samesite="strict")
-        return response
-
-    @guarded
-    async def api_session(request):
-        progress = await run_in_threadpool(session.progress)
-        return JSONResponse({
-            "round": round_no, "workspace": ws.root.name, "annotator": annotator, "classes": session.classes(),
-            "lease_seconds": lease_seconds, "correct_command": command, "progress": progress,
-            "yes": YES, "cant_tell": CANT_TELL,
-        })
-
-    def _lease(holder: str, name: str) -> dict[str, Any]:
-        ids = ledger.lease_queries(ws, round_no, holder=holder, annotator=name, lease_seconds=lease_seconds)
-        return {"queries": [session.query_json(i) for i in ids], "progress": session.progress()}
-
-    @guarded
-    async def api_lease(request):
-        data = await _body(request)
-        return JSONResponse(await run_in_threadpool(_lease, _text(data, "holder"), _text(data, "annotator", annotator)))
-
-    def _answer(data: dict[str, Any]) -> dict[str, Any]:
-        qid = data.get("query_id")
-        if not isinstance(qid, int) or qid not in session.queries:
-            raise NotFound(f"query {qid!r} is not a query of round {round_no}")
-        q = session.queries[qid]
-        seconds = data.get("seconds")
-        if seconds is not None and not isinstance(seconds, (int, float)):
-            raise InvalidInput(f"seconds {seconds!r} is not a number")
-        cls = data.get("class_index")
-        if cls is not None:
-            if not isinstance(cls, int) or not 0 <= cls < ws.num_classes:
-                raise InvalidInput(f"unknown class index {cls!r}; this workspace has classes 0..{ws.num_classes - 1}")
-            choice: str | int = cls
-        else:
-            choice = _text(data, "choice")
-        answer = answer_from_choice(ws, qid, q.shown_label, choice)
-        recorded = ledger.record_timed_answer(
-            ws, round_no, answer, annotator=_text(data, "annotator", annotator),
-            seconds=None if seconds is None else float(seconds),
-        )
-        return {"recorded": recorded, "status": answer.status, "progress": session.progress()}
-
-    @guarded
-    async def api_answer(request):
-        return JSONResponse(await run_in_threadpool(_answer, await _body(request)))
-
-    def _undo(data: dict[str, Any]) -> dict[str, Any]:
-        qid = data.get("query_id")
-        if qid is not None and (not isinstance(qid, int) or qid not in session.queries):
-            raise NotFound(f"query {qid!r} is not a query of round {round_no}")
-        undone = ledger.retract_answer(ws, round_no, annotator=_text(data, "annotator", annotator),
-                                       holder=_text(data, "holder"), query_id=qid, lease_seconds=lease_seconds)
-        return {"query": session.query_json(undone), "progress": session.progress()}
-
-    @guarded
-    async def api_undo(request):
-        return JSONResponse(await run_in_threadpool(_undo, await _body(request)))
-
-    async def image(request):
-        image_id = request.path_params["image_id"]
-        if image_id not in session.sizes:
-            return _error(404, f"unknown image id {image_id!r}")
-        path = ws.image_path(image_id)
-        media = RAW_IMAGE_TYPES.get(path.suffix.lower())
-        headers = {"Cache-Control": "private, max-age=3600"}
-        if media is not None and path.is_file():
-            return FileResponse(path, media_type=media, headers=headers)
-        try:
-            png = await run_in_threadpool(_png_of, ws, image_id)
-        except AlcError as exc:
-            return _error(404, str(exc))
-        return Response(png, media_type="image/png", headers=headers)
-
-    async def overlay(request):
-        try:
-            qid = int(request.path_params["query_id"])
-        except ValueError:
-            qid = -1
-        if qid not in session.queries:
-            return _error(404, f"unknown query {request.path_params['query_id']!r}")
-        png = await run_in_threadpool(session.overlay, qid)
-        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     mimetypes.add_type("text/javascript", ".js")
     routes = [
@@ -296,7 +375,10 @@ def create_app(
         Route("/overlay/{query_id:str}", overlay),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(RequestGuard, allowed_hosts=allowed_hosts, token=token)])
+    app = Starlette(routes=routes, middleware=[Middleware(RequestGuard, allowed_hosts=allowed_hosts, token=token)])
+    app.state.session = AnnotationSession(ws, round_no, annotator=annotator, lease_seconds=lease_seconds,
+                                          token=token, correct_command=correct_command)
+    return app
 
 
 def _png_of(ws: Workspace, image_id: str) -> bytes:

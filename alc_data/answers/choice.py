@@ -8,19 +8,24 @@ the shown class (not possible when the shown label is void), a class equal to th
 from __future__ import annotations
 
 from alc_data.answers.record import Answer
-from alc_data.constants import IGNORE_INDEX
+from alc_data.constants import CANT_TELL, IGNORE_INDEX, YES
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
 
-YES = "yes"
-CANT_TELL = "can't tell"
+__all__ = ["CANT_TELL", "YES", "answer_from_choice", "answer_with_class"]
 
 
-def answer_from_choice(ws: Workspace, query_id: int, shown_label: int, choice: str | int) -> Answer:
-    """The answer that ``choice`` (``"yes"``, ``"can't tell"``, a class name or index) gives to a query
-    showing ``shown_label``; InvalidInput naming the choice when it is none of these."""
-    text = str(choice).strip()
+def answer_with_class(query_id: int, shown_label: int, cls: int) -> Answer:
+    """The answer giving class index ``cls`` (checked by the caller) to a query showing ``shown_label``:
+    the shown class counts as "yes", another class is a correction."""
+    return Answer(query_id, AnswerStatus.ACCEPTED if cls == shown_label else AnswerStatus.CORRECTED, cls)
+
+
+def answer_from_choice(ws: Workspace, query_id: int, shown_label: int, choice: str) -> Answer:
+    """The answer that ``choice`` (``"yes"``, ``"can't tell"``, a class name or index as text) gives to
+    a query showing ``shown_label``; InvalidInput naming the choice when it is none of these."""
+    text = choice.strip()
     if text.lower() == YES:
         if shown_label == IGNORE_INDEX:
             raise InvalidInput(f"query {query_id} shows void; answer with a class, not {YES!r}")
@@ -31,4 +36,4 @@ def answer_from_choice(ws: Workspace, query_id: int, shown_label: int, choice: s
         cls = ws.class_index(text)
     except AlcError as exc:
         raise InvalidInput(str(exc)) from None
-    return Answer(query_id, AnswerStatus.ACCEPTED if cls == shown_label else AnswerStatus.CORRECTED, cls)
+    return answer_with_class(query_id, shown_label, cls)

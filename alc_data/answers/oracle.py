@@ -18,18 +18,32 @@ from collections import defaultdict
 import numpy as np
 
 from alc_data.answers.record import Answer, AnswerStatus
+from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import InvalidInput, NotFound
+from alc_data.errors import NotFound
 from alc_data.queries.create import Query
 from alc_data.workspace import Workspace
 
-ORACLE_MODES = ("pixel", "region-majority")
 
 
-def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str, mode: str = "pixel") -> list[Answer]:
+class OracleMode(TextChoice):
+    """How the ground-truth oracle answers (see the module docstring)."""
+
+    PIXEL = "pixel"
+    REGION_MAJORITY = "region-majority"
+
+
+ORACLE_MODES = OracleMode.values()
+
+
+def check_oracle_mode(mode: str) -> OracleMode:
+    """``mode`` as an :class:`OracleMode`; a one-line InvalidInput naming the modes otherwise."""
+    return OracleMode.parse(mode, f"unknown oracle mode {{value!r}}; choose one of: {', '.join(ORACLE_MODES)}")
+
+
+def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str,
+                   mode: OracleMode = OracleMode.PIXEL) -> list[Answer]:
     """Answers to ``queries`` from the ground truth, against the labels of ``label_version``."""
-    if mode not in ORACLE_MODES:
-        raise InvalidInput(f"unknown oracle mode {mode!r}; choose one of: {', '.join(ORACLE_MODES)}")
     by_image: dict[str, list[Query]] = defaultdict(list)
     for q in queries:
         by_image[q.image_id].append(q)
@@ -44,7 +58,7 @@ def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str, m
         cols = np.array([q.rep_col for q in qs])
         g = gt[rows, cols]
         cur = labels[rows, cols]
-        if mode == "region-majority":
+        if mode == OracleMode.REGION_MAJORITY:
             sp = ws.read_superpixels(qs[0].superpixel_set, image_id).ravel()
             ids = np.array([q.superpixel_id for q in qs])
             agree = np.bincount(np.where(sp >= 0, sp, 0), weights=(labels.ravel() == gt.ravel()) & (sp >= 0),

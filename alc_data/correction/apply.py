@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from alc_data.correction.expand import DEFAULT_EXPANSION, Change, check_expansion, expand_answers
+from alc_data.correction.expand import DEFAULT_EXPANSION, Change, Expansion, expand_answers
 from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
@@ -51,7 +51,7 @@ def corrections_by_image(answers: list[PendingAnswer]) -> dict[str, list[tuple]]
 
 
 def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tuple], *, tau: float = 0.0,
-                 probs: np.ndarray | None = None, expand: str = DEFAULT_EXPANSION) -> tuple[np.ndarray, list[Change]]:
+                 probs: np.ndarray | None = None, expand: Expansion = DEFAULT_EXPANSION) -> tuple[np.ndarray, list[Change]]:
     """Apply one image's corrected answers, rows of (query_id, superpixel_set, superpixel_id,
     new_class, rep_row, rep_col), over the superpixel maps they were asked on (``expand``: the
     expansion mode, see :mod:`alc_data.correction.expand`)."""
@@ -80,7 +80,7 @@ def apply_answers(
     round_no: int,
     *,
     tau: float = 0.0,
-    expand: str = DEFAULT_EXPANSION,
+    expand: Expansion = DEFAULT_EXPANSION,
     checkpoint: str | os.PathLike | None = None,
     version_name: str | None = None,
 ) -> AppliedVersion | None:
@@ -93,10 +93,9 @@ def apply_answers(
     Returns an :class:`AppliedVersion` (version, changed images and pixels, counts) or None when
     nothing is pending.
     The version row, the corrections, the verified marks and the answers' ``applied_version`` are
-    written in one transaction after the version's files are complete.
+    written in one transaction after the version's files are complete. ``tau`` and ``expand`` were
+    checked by :class:`alc_data.stages.correct.CorrectOptions`.
     """
-    check_tau(tau)
-    check_expansion(expand)
     with ws.writing("correct"):
         pending = pending_answers(ws, round_no)
         if not pending:
@@ -125,7 +124,7 @@ def apply_answers(
             parent=parent,
             kind="correction",
             round=round_no,
-            params={"tau": tau, "expand": expand, "answers": len(pending)},
+            params={"tau": tau, "expand": expand.value, "answers": len(pending)},
             on_commit=on_commit,
             stage="correct",
         )
@@ -134,7 +133,7 @@ def apply_answers(
         version=name,
         parent=parent,
         round=round_no,
-        expand=expand,
+        expand=expand.value,
         tau=tau,
         answers=len(pending),
         accepted=statuses.count(AnswerStatus.ACCEPTED),
@@ -144,8 +143,3 @@ def apply_answers(
         changed_pixels=int(sum(ch.pixels for _, ch in changes)),
     )
 
-
-def check_tau(tau: float) -> None:
-    """InvalidInput unless 0 ≤ tau ≤ 1 (checked before anything is recorded or written)."""
-    if not 0.0 <= tau <= 1.0:
-        raise InvalidInput(f"--tau {tau} is outside 0..1; 0 spreads an answer over its whole superpixel")

@@ -18,20 +18,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alc_data.errors import InvalidInput
+from alc_data.choices import TextChoice
 
-EXPANSION_MODES = ("superpixel", "label", "pixel")
-DEFAULT_EXPANSION = "label"
+
+class Expansion(TextChoice):
+    """Which pixels of an asked superpixel take its answer (see the module docstring)."""
+
+    SUPERPIXEL = "superpixel"
+    LABEL = "label"
+    PIXEL = "pixel"
+
+
+EXPANSION_MODES = Expansion.values()
+DEFAULT_EXPANSION = Expansion.LABEL
 """The default since issue 12 (docs/paper-tables.md): never worse than ``superpixel`` by more than one
 standard deviation across seeds on the demo, and it overwrites fewer right labels where regions cut
 across objects; ``superpixel`` (the paper's) stays one option away."""
 
 
-def check_expansion(mode: str) -> str:
-    """``mode`` when it is an expansion mode; otherwise a one-line error naming the choices."""
-    if mode not in EXPANSION_MODES:
-        raise InvalidInput(f"unknown expansion {mode!r}; use --expand {' | '.join(EXPANSION_MODES)}")
-    return mode
+def check_expansion(mode: str, *, where: str | None = None) -> Expansion:
+    """``mode`` as an :class:`Expansion`; otherwise a one-line error naming the choices (``where``: the
+    recipe key, e.g. ``loop.expand``). The one check of an expansion name: cores take the enum."""
+    if where is not None:
+        return Expansion.parse(mode, f"{where} = {{value!r}}; use one of {', '.join(EXPANSION_MODES)}")
+    return Expansion.parse(mode, f"unknown expansion {{value!r}}; use --expand {' | '.join(EXPANSION_MODES)}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ def expand_answers(
     *,
     tau: float = 0.0,
     probs: np.ndarray | None = None,
-    mode: str = DEFAULT_EXPANSION,
+    mode: Expansion | str = DEFAULT_EXPANSION,
 ) -> tuple[np.ndarray, list[Change]]:
     """Apply corrected answers of one image.
 
@@ -60,9 +70,11 @@ def expand_answers(
     (query_id, superpixel_id, new_class, rep_row, rep_col). The pixels of the superpixel that
     ``mode`` selects (see the module docstring) take the new class; with ``tau`` > 0 only those
     that also have cos(f(x), f(rep)) ≥ tau, which needs ``probs`` (K, H, W). Returns the new labels
-    and one :class:`Change` per correction that changed at least one pixel.
+    and one :class:`Change` per correction that changed at least one pixel. A ``mode`` given as text
+    is checked here (this is a public function); the stages pass the enum.
     """
-    check_expansion(mode)
+    if not isinstance(mode, Expansion):
+        mode = check_expansion(mode)
     out = np.asarray(labels).copy()
     if not corrections:
         return out, []

@@ -8,6 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from alc_data.correction.apply import _probabilities, corrections_by_image, expand_image
+from alc_data.correction.expand import Expansion
 from alc_data.errors import InvalidInput
 from alc_data.workspace import Workspace
 
@@ -19,7 +20,7 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike |
     if version.kind != "correction" or version.parent is None:
         raise InvalidInput(f"label version {name!r} was not made by corrections ({version.kind}); nothing to rebuild from")
     tau = float(version.params.get("tau", 0.0))
-    expand = version.params.get("expand", "superpixel")  # versions made before the option: whole superpixel
+    expand = Expansion(version.params.get("expand", "superpixel"))  # versions made before the option: whole superpixel
     by_image = corrections_by_image(ws.ledger.corrected_answers_of_version(name))
     probs: dict[str, np.ndarray] = {}
     if tau > 0 and by_image:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from enum import Enum
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -19,7 +20,15 @@ from alc_data import errors
 from alc_data.errors import AlcError, InvalidInput, MissingDependency
 from alc_data.progress import counting
 
-ENGINES = ("local", "ray")
+
+class Engine(str, Enum):
+    """Where the per-image work runs (``--engine``, a recipe's ``engine.kind``)."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+ENGINES = tuple(e.value for e in Engine)
 
 
 def check_engine(engine: str, *, where: str = "--engine") -> None:

@@ -20,19 +20,19 @@ import numpy as np
 from alc_data.engine import batch_runs, reporting_errors, run_actor_pool
 from alc_data.predict import _resolve_model
 from alc_data.scoring.shards import IMAGES_PER_SHARD, Shard, write_shard
-from alc_data.scoring.stream import probability_stream, score_stream
+from alc_data.scoring.stream import ImageScoring, probability_stream, score_stream
 from alc_data.workspace import Workspace
 
 
 class ScoreActor:
     """Ray Data callable class: ``{"index", "image_id"}`` batches → ``{"start", "images", "rows", "path"}``."""
 
-    def __init__(self, root: str, staging: str, source: dict[str, Any], options: dict[str, Any],
+    def __init__(self, root: str, staging: str, source: dict[str, Any], scoring: ImageScoring,
                  batch_size: int = 4, device: str | None = None) -> None:
         self.ws = Workspace(root)
         self.staging = Path(staging)
         self.source = source
-        self.options = options
+        self.scoring = scoring
         self.batch_size = batch_size
         self.device = device
         self.model = None
@@ -49,7 +49,7 @@ class ScoreActor:
             ids = [str(batch["image_id"][r]) for r in rows]
             stream = probability_stream(self.ws, self.source, ids, batch_size=self.batch_size, device=self.device,
                                         model=self.model)
-            shard = write_shard(self.staging, start, list(score_stream(self.ws, stream, **self.options)))
+            shard = write_shard(self.staging, start, list(score_stream(self.ws, stream, self.scoring)))
             for key, value in (("start", shard.start), ("images", shard.images), ("rows", shard.rows),
                                ("path", str(shard.path))):
                 out[key].append(value)
@@ -63,7 +63,7 @@ def score_shards_ray(
     staging: str | os.PathLike,
     *,
     source: dict[str, Any],
-    options: dict[str, Any],
+    scoring: ImageScoring,
     address: str | None = None,
     concurrency: int | None = None,
     batch_size: int = 4,
@@ -73,7 +73,7 @@ def score_shards_ray(
 ) -> list[Shard]:
     """Score ``image_ids`` on Ray (``address``; ``concurrency`` actors, GPU actors for a checkpoint
     when the cluster has GPUs) into shards under ``staging``; returns the shards the batches reported."""
-    constructor = {"root": str(ws.root), "staging": str(staging), "source": source, "options": options,
+    constructor = {"root": str(ws.root), "staging": str(staging), "source": source, "scoring": scoring,
                    "batch_size": batch_size, "device": device}
     shards = []
     for out in run_actor_pool(actor_class, constructor, image_ids, address=address, concurrency=concurrency,

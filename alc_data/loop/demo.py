@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Callable
-
 import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 from alc_data.loop.config import Recipe
+from alc_data.loop.loop import Loop, prepare_workspace
 from alc_data.loop.recipes import apply_overrides, load_recipe
-from alc_data.loop.loop import Loop, plot_runs, prepare_workspace
+from alc_data.loop.table import RunTable, plot_runs
+from alc_data.results import JsonResult
+
+
+@dataclass(frozen=True)
+class DemoResult(JsonResult):
+    """What :func:`run_demo` returns (``alc-data demo --json``): one round table per acquisition, SIM's
+    first, the data-mIoU gain of each after the budget, the plot and the output folder."""
+
+    runs: tuple[RunTable, ...]
+    data_miou_gain: dict[str, float]
+    plot: str
+    out: str
 
 
 def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
@@ -24,7 +37,7 @@ def run_demo(
     overrides: list[str] | None = None,
     compare: tuple[str, ...] = ("random", "lcil"),
     log: Callable[[str], None] = print,
-) -> dict[str, Any]:
+) -> DemoResult:
     """Run the demo recipe with its acquisition (SIM) and with each of ``compare`` at the same budget.
 
     Each acquisition gets its own workspace under ``out`` (same generated data, same seed). The
@@ -51,7 +64,7 @@ def run_demo(
     plot = plot_runs(runs, out / "miou.png")
     gains = {}
     for table in runs:
-        rows = table["rounds"]
-        if rows[0]["data_miou"] is not None and rows[-1]["data_miou"] is not None:
-            gains[table["acquisition"]] = round(rows[-1]["data_miou"] - rows[0]["data_miou"], 2)
-    return {"runs": runs, "data_miou_gain": gains, "plot": str(plot), "out": str(out)}
+        first, last = table.rounds[0].data_miou, table.rounds[-1].data_miou
+        if first is not None and last is not None:
+            gains[table.acquisition] = round(last - first, 2)
+    return DemoResult(runs=tuple(runs), data_miou_gain=gains, plot=str(plot), out=str(out))

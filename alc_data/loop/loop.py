@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alc_data.errors import Conflict, NotFound
-from alc_data.loop.config import Recipe
+from alc_data.loop.config import AnswerSource, Recipe
+from alc_data.loop.table import RoundRow, RunTable, plot_runs
+from alc_data.stages.correct import CorrectOptions, correct
+from alc_data.stages.score import score
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
 
@@ -155,19 +158,13 @@ class Loop:
         return None
 
     def _score(self, t: int, ckpt: Path, version: str, sp_set: str) -> int:
-        from alc_data.score_round import score_round
-
         rnd = self._ledger_round(t)
         if rnd is None:
             loop = self.recipe.loop
             self.log(f"round {t}: scoring with {loop.acquisition}, budget {loop.budget}")
-            res = score_round(
-                self.ws, checkpoint=ckpt, budget=loop.budget, acquisition=loop.acquisition,
-                superpixel_set=sp_set, label_version=version, split=loop.split, skip_asked=loop.skip_asked,
-                batch_size=loop.batch_size, seed=loop.seed + t, representative=loop.representative,
-                extra_params={"run": self.name, "loop_round": t}, **self.recipe.engine.options(),
-            )
-            rnd = res.round
+            options = loop.score_options(t, checkpoint=ckpt, label_version=version, superpixel_set=sp_set,
+                                         engine=self.recipe.engine, run=self.name)
+            rnd = score(self.ws, options).round
         self._round_state(t)["ledger_round"] = rnd
         self._save()
         return rnd
@@ -176,16 +173,17 @@ class Loop:
         rs["waiting"] = message
         self._save()
 
-    def _answer_source(self, t: int, rnd: int, answers_csv: Path | None) -> dict[str, Any] | None:
-        """Where round ``rnd``'s answers come from, as :func:`correct_round` arguments; None (and
+    def _correct_options(self, t: int, rnd: int, answers_file: Path | None) -> CorrectOptions | None:
+        """The correct stage's options for round ``rnd`` (where its answers come from); None (and
         ``rs["waiting"]`` set) while people still have to answer in the browser or in a CSV file."""
         from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
         loop = self.recipe.loop
-        if loop.answers_from == "oracle":
-            return {"oracle": "gt", "oracle_mode": loop.oracle_mode, "annotator": "oracle"}
-        if loop.answers_from == "annotate":
+        checkpoint = rs.get("checkpoint")
+        if loop.answers_from is AnswerSource.ORACLE:
+            return loop.correct_options(rnd, checkpoint=checkpoint)
+        if loop.answers_from is AnswerSource.ANNOTATE:
             from alc_data.workspace.annotation import round_progress
 
             progress = round_progress(self.ws, rnd)
@@ -196,8 +194,8 @@ class Loop:
                     "again to continue"
                 ))
                 return None
-            return {}  # the answers already in the ledger
-        if answers_csv is None:
+            return loop.correct_options(rnd, checkpoint=checkpoint)  # the answers already in the ledger
+        if answers_file is None:
             path = self.paths.root / f"round-{t:02d}" / "queries.csv"
             if not path.exists():  # never over a file people may be filling in
                 export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
@@ -207,24 +205,22 @@ class Loop:
                 f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
             ))
             return None
-        return {"answers_csv": answers_csv, "annotator": os.environ.get("USER", "annotator")}
+        return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_file,
+                                    annotator=os.environ.get("USER", "annotator"))
 
-    def _answer_and_apply(self, t: int, rnd: int, answers_csv: Path | None) -> str | None:
+    def _answer_and_apply(self, t: int, rnd: int, answers_file: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
         answers in the browser: then ``rs["waiting"]`` says what to run)."""
-        from alc_data.correction.correct import correct_round
-
         rs = self._round_state(t)
         out = self.ws.ledger.round(rnd).output_version
         if out:
             rs["version"] = out
             self._save()
             return out
-        source = self._answer_source(t, rnd, answers_csv)
-        if source is None:
+        options = self._correct_options(t, rnd, answers_file)
+        if options is None:
             return None
-        loop = self.recipe.loop
-        res = correct_round(self.ws, round_no=rnd, tau=loop.tau, expand=loop.expand, checkpoint=rs.get("checkpoint"), **source)
+        res = correct(self.ws, options)
         applied = res.applied
         version = applied.version if applied else self.ws.ledger.round(rnd).output_version
         if version is None:  # every answer accepted and nothing pending: labels unchanged
@@ -246,14 +242,14 @@ class Loop:
         return ev
 
     # ---------------------------------------------------------------- the loop
-    def run(self, *, answers_csv: Path | None = None) -> dict[str, Any]:
+    def run(self, *, answers_file: Path | None = None) -> RunTable:
         """Run (or resume) every round; returns the round table. Stops early when waiting for answers.
 
         Holds the workspace's write lock for the whole run."""
         with self.ws.writing(f"run {self.name}"):
-            return self._run(answers_csv=answers_csv)
+            return self._run(answers_file=answers_file)
 
-    def _run(self, *, answers_csv: Path | None) -> dict[str, Any]:
+    def _run(self, *, answers_file: Path | None) -> RunTable:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if self.state.get("start_version") is None:
@@ -269,11 +265,11 @@ class Loop:
             ckpt = self._train(t, version)
             self._evaluate(str(t - 1), version, ckpt)
             rnd = self._score(t, ckpt, version, sp_set)
-            new_version = self._answer_and_apply(t, rnd, answers_csv if t == self._first_open_round() else None)
+            new_version = self._answer_and_apply(t, rnd, answers_file if t == self._first_open_round() else None)
             if new_version is None:
                 self.log(rs["waiting"])
                 return self.table(waiting=True)
-            answers_csv = None
+            answers_file = None
             version = new_version
             rs["done"] = True
             self._save()
@@ -291,7 +287,7 @@ class Loop:
                 return t
         return 0
 
-    def table(self, *, waiting: bool = False) -> dict[str, Any]:
+    def table(self, *, waiting: bool = False) -> RunTable:
         """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU."""
         from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
         from alc_data.workspace.annotation import round_progress
@@ -310,54 +306,23 @@ class Loop:
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
             measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 and rnd is not None else None
-            rows.append({
-                "round": t,
-                "label_version": self.state["start_version"] if t == 0 else self._round_state(t)["version"],
-                "clicks": clicks,
-                "accepted": accepted,
-                "corrected": corrected,
-                "minutes_correction_queries": round(clicks * SECONDS_PER_CORRECTION_QUERY / 60, 2),
-                "minutes_classification_queries": round(clicks * SECONDS_PER_CLASSIFICATION_QUERY / 60, 2),
-                "measured_median_seconds": measured,
-                "data_miou": ev.get("data_miou"),
-                "model_miou": ev.get("model_miou"),
-            })
-        out = {"run": self.name, "acquisition": self.recipe.loop.acquisition, "waiting_for_answers": waiting,
-               "run_dir": str(self.paths.root), "rounds": rows}
-        _write_json(self.paths.root / "rounds.json", out)
+            rows.append(RoundRow(
+                round=t,
+                label_version=self.state["start_version"] if t == 0 else self._round_state(t)["version"],
+                clicks=clicks,
+                accepted=accepted,
+                corrected=corrected,
+                minutes_correction_queries=round(clicks * SECONDS_PER_CORRECTION_QUERY / 60, 2),
+                minutes_classification_queries=round(clicks * SECONDS_PER_CLASSIFICATION_QUERY / 60, 2),
+                measured_median_seconds=measured,
+                data_miou=ev.get("data_miou"),
+                model_miou=ev.get("model_miou"),
+            ))
+        out = RunTable(run=self.name, acquisition=str(self.recipe.loop.acquisition), waiting_for_answers=waiting,
+                       run_dir=str(self.paths.root), rounds=tuple(rows))
+        _write_json(self.paths.root / "rounds.json", out.to_dict())
         return out
 
-    def plot(self, table: dict[str, Any]) -> Path:
+    def plot(self, table: RunTable) -> Path:
         """PNG of data and model mIoU against clicks."""
         return plot_runs([table], self.paths.root / "miou.png")
-
-
-def plot_runs(tables: list[dict[str, Any]], path: Path) -> Path:
-    """Plot data mIoU (solid) and model mIoU (dashed) against clicks for one or more runs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for table in tables:
-        rows = table["rounds"]
-        x = [r["clicks"] for r in rows]
-        label = table.get("acquisition", table.get("run"))
-        line = None
-        if any(r["data_miou"] is not None for r in rows):
-            (line,) = ax.plot(x, [r["data_miou"] for r in rows], marker="o", label=f"{label}: data mIoU")
-        if any(r["model_miou"] is not None for r in rows):
-            ax.plot(x, [r["model_miou"] for r in rows], marker="s", linestyle="--",
-                    color=line.get_color() if line else None, label=f"{label}: model mIoU")
-    ax.set_xlabel("clicks (correction queries)")
-    ax.set_ylabel("mIoU (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path

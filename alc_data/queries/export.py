@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from alc_data.choices import TextChoice
 from alc_data.errors import AlreadyExists
 from alc_data.queries.create import check_round, round_queries
 from alc_data.workspace import Workspace
+
+class QueryFormat(TextChoice):
+    """What ``alc-data queries export`` writes: a CSV, or Label Studio tasks (JSON plus the labeling config)."""
+
+    CSV = "csv"
+    LABEL_STUDIO = "label-studio"
+
 
 QUERY_CSV_COLUMNS = (
     "query_id", "round", "rank", "image_id", "superpixel_id", "rep_row", "rep_col", "label_shown",

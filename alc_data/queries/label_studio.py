@@ -19,8 +19,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
-from alc_data.answers.choice import CANT_TELL
-from alc_data.constants import IGNORE_INDEX
+from alc_data.constants import CANT_TELL, IGNORE_INDEX
 from alc_data.workspace import Workspace
 
 KEYPOINT_FROM = "pt"

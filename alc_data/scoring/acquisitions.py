@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from alc_data.errors import InvalidInput
 from alc_data.registry import Registry
 from alc_data.scoring.pool import ScoringContext
 
@@ -38,6 +39,25 @@ cosines to f(rep(s)) with u). A lazy context computes only these; an acquisition
 assumed to read everything."""
 
 ALL_NEEDS = ("sim",)
+
+
+class AcquisitionName(str):
+    """An acquisition name already checked against :data:`ACQUISITIONS`; only :func:`check_acquisition`
+    makes one, so code that receives it never checks the name again."""
+
+
+def check_acquisition(name: str, *, where: str | None = None) -> AcquisitionName:
+    """``name`` as an :class:`AcquisitionName` when it is registered; otherwise a one-line InvalidInput
+    listing the registered names (``where``: the recipe key, e.g. ``loop.acquisition``)."""
+    if name not in ACQUISITIONS:
+        message = f"unknown acquisition {name!r}; choose one of: {', '.join(ACQUISITIONS.names())}"
+        raise InvalidInput(f"{where}: {message}" if where else message)
+    return AcquisitionName(name)
+
+
+def acquisition_name(name: str) -> AcquisitionName:
+    """``name`` unchanged when it was checked already, else checked once by :func:`check_acquisition`."""
+    return name if isinstance(name, AcquisitionName) else check_acquisition(name)
 
 SOFTMIN_TEMPERATURE = 0.1
 """Temperature of the ``softmin`` baseline (cleanlab's default for segmentation scores)."""

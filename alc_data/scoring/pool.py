@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import InvalidInput
 
@@ -262,8 +263,14 @@ class ScoringContext:
 # -------------------------------------------------------------------------------------------------
 
 
-REPRESENTATIVES = ("pool", "random")
-"""How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
+class Representative(TextChoice):
+    """How rep(s) is chosen: ``pool`` the diversified pool (the paper's), ``random`` any candidate pixel."""
+
+    POOL = "pool"
+    RANDOM = "random"
+
+
+REPRESENTATIVES = Representative.values()
 
 
 def random_offsets(counts: np.ndarray, seed: int, image_id: str) -> np.ndarray:

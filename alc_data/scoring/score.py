@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS
+from alc_data.scoring.acquisitions import ACQUISITIONS, ALL_NEEDS, NEEDS, AcquisitionName, acquisition_name
 from alc_data.scoring.backends import build_context
 from alc_data.scoring.pool import ScoringContext
 from alc_data.scoring.table import ScoreTable
@@ -68,11 +68,24 @@ def score_superpixels(
         AlcError: unknown acquisition or representative, wrong shapes or dtypes, label values
             >= K other than ``IGNORE_INDEX``, NaN/inf probabilities.
     """
-    fn = ACQUISITIONS.get(acquisition)
+    name = acquisition_name(acquisition)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
+    return _scored(ctx, name)
+
+
+def _scored(ctx: ScoringContext, acquisition: AcquisitionName) -> ScoreTable:
     ctx.require("rep", *NEEDS.get(acquisition, ALL_NEEDS))
-    return _table(ctx, fn(ctx))
+    return _table(ctx, ACQUISITIONS.get(acquisition)(ctx))
+
+
+def score_table(probs: Any, labels: Any, superpixels: Any, *, acquisition: AcquisitionName, seed: int, image_id: str,
+                representative: str) -> ScoreTable:
+    """:func:`score_superpixels` (automatic backend) for an acquisition name checked already: the score
+    stage calls it for every image, having checked the name once in
+    :class:`alc_data.stages.score.ScoreOptions`."""
+    ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, representative=representative)
+    return _scored(ctx, acquisition)
 
 
 def superpixel_scores(
@@ -94,7 +107,7 @@ def superpixel_scores(
     never builds the pool. (With ``softmin`` this way, NaN in classes other than the labels' goes
     unnoticed: nothing else is read.)
     """
-    fn = ACQUISITIONS.get(acquisition)
+    fn = ACQUISITIONS.get(acquisition_name(acquisition))
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
     ctx.require(*NEEDS.get(acquisition, ALL_NEEDS))
@@ -118,7 +131,7 @@ def score_superpixels_many(
     ``acquisitions`` defaults to every registered name. Returns ``{name: ScoreTable}``.
     """
     names = list(ACQUISITIONS.names() if acquisitions is None else acquisitions)
-    fns = {name: ACQUISITIONS.get(name) for name in names}
+    fns = {name: ACQUISITIONS.get(acquisition_name(name)) for name in names}
     ctx = build_context(probs, labels, superpixels, image_id=image_id, seed=seed, backend=backend,
                         representative=representative, from_logits=from_logits)
     ctx.require("rep", *(need for name in names for need in NEEDS.get(name, ALL_NEEDS)))

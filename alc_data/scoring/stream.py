@@ -7,14 +7,29 @@ image, reading the labels and superpixels from the workspace.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from alc_data.predict import iter_probabilities
 from alc_data.predictions import checked_probabilities, open_prediction_folder
-from alc_data.scoring.score import score_superpixels
+from alc_data.scoring.acquisitions import AcquisitionName
+from alc_data.scoring.pool import Representative
+from alc_data.scoring.score import score_table
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ImageScoring:
+    """What every image of a round is scored with: the label version and superpixel set (resolved
+    names), the checked acquisition, the seed and the representative. Picklable (Ray actors get it)."""
+
+    version: str
+    superpixel_set: str
+    acquisition: AcquisitionName
+    seed: int
+    representative: Representative
 
 
 def probability_stream(
@@ -32,14 +47,12 @@ def probability_stream(
                               batch_size=batch_size, device=device)
 
 
-def score_stream(
-    ws: Workspace, stream: Iterable[tuple[str, Any]], *, version: str, superpixel_set: str, acquisition: str,
-    seed: int, representative: str,
-) -> Iterator[Any]:
+def score_stream(ws: Workspace, stream: Iterable[tuple[str, Any]], scoring: ImageScoring) -> Iterator[Any]:
     """One :class:`~alc_data.scoring.ScoreTable` per (image_id, probs) of ``stream``, scored against
-    label version ``version`` and superpixel set ``superpixel_set`` read from the workspace."""
+    the label version and superpixel set of ``scoring`` read from the workspace (the acquisition is
+    not checked again: :class:`ImageScoring` holds a checked name)."""
     for image_id, probs in stream:
-        labels = ws.read_label(version, image_id)
-        sp = ws.read_superpixels(superpixel_set, image_id)
-        yield score_superpixels(probs, labels, sp, acquisition=acquisition, seed=seed, image_id=image_id,
-                                representative=representative)
+        labels = ws.read_label(scoring.version, image_id)
+        sp = ws.read_superpixels(scoring.superpixel_set, image_id)
+        yield score_table(probs, labels, sp, acquisition=scoring.acquisition, seed=scoring.seed, image_id=image_id,
+                          representative=scoring.representative)

@@ -1,0 +1,121 @@
+"""The correct stage: a round's answers → the ledger → a new label version.
+
+:class:`CorrectOptions` checks every value once (the answer source, the oracle mode, ``tau``, the
+expansion); :func:`correct` and the cores it calls (:mod:`alc_data.correction`) trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alc_data.answers import oracle_answers, read_answers_csv
+from alc_data.answers.label_studio import read_label_studio_export
+from alc_data.answers.oracle import OracleMode, check_oracle_mode
+from alc_data.answers.record import Answer
+from alc_data.correction.apply import AppliedVersion, apply_answers
+from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expansion
+from alc_data.errors import InvalidInput, NotFound
+from alc_data.faults import kill_point
+from alc_data.results import JsonResult
+from alc_data.stages.common import set_field
+from alc_data.workspace import Workspace
+
+
+def check_tau(tau: float) -> None:
+    """InvalidInput unless 0 ≤ tau ≤ 1 (checked before anything is recorded or written)."""
+    if not 0.0 <= tau <= 1.0:
+        raise InvalidInput(f"--tau {tau} is outside 0..1; 0 spreads an answer over its whole superpixel")
+
+
+@dataclass(frozen=True)
+class CorrectOptions:
+    """Which round (None: the latest), where its answers come from (``answers_file``: a CSV, or a Label
+    Studio JSON export when it ends in ``.json``; or ``oracle`` ``"gt"`` with ``oracle_mode``; with
+    neither, the answers already in the ledger), and how they spread: ``expand`` and ``tau`` (with
+    ``checkpoint``, default the round's model, for ``tau`` > 0)."""
+
+    round: int | None = None
+    answers_file: Path | None = None
+    oracle: str | None = None
+    oracle_mode: OracleMode | str = OracleMode.PIXEL
+    tau: float = 0.0
+    expand: Expansion | str = DEFAULT_EXPANSION
+    checkpoint: Path | None = None
+    annotator: str = "oracle"
+
+    def __post_init__(self) -> None:
+        if self.answers_file is not None and self.oracle is not None:
+            raise InvalidInput("give at most one of --answers FILE and --oracle gt")
+        if self.oracle is not None and self.oracle != "gt":
+            raise InvalidInput(f"unknown oracle {self.oracle!r}; the only oracle is 'gt' (reference ground truth)")
+        if not isinstance(self.oracle_mode, OracleMode):
+            set_field(self, "oracle_mode", check_oracle_mode(self.oracle_mode))
+        check_tau(self.tau)
+        if not isinstance(self.expand, Expansion):
+            set_field(self, "expand", check_expansion(self.expand))
+        for name in ("answers_file", "checkpoint"):
+            if getattr(self, name) is not None:
+                set_field(self, name, Path(getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class CorrectResult(JsonResult):
+    """What :func:`correct` did: the round, where its answers came from (``csv:NAME``,
+    ``label-studio:NAME``, ``oracle:gt:MODE`` or ``ledger``), how many were recorded now or were
+    already in the ledger, and the version written (None when nothing new was pending)."""
+
+    round: int
+    source: str
+    recorded: int
+    already_recorded: int
+    applied: AppliedVersion | None
+
+
+def _checkpoint(options: CorrectOptions, round_params: dict[str, Any]) -> Path | None:
+    """The model whose probabilities ``tau`` > 0 compares (NotFound when it is missing)."""
+    if options.tau <= 0:
+        return options.checkpoint
+    checkpoint = options.checkpoint or round_params.get("checkpoint")
+    if checkpoint is None or not Path(checkpoint).is_file():
+        raise NotFound(
+            f"--tau {options.tau} needs the model's probabilities but the checkpoint {checkpoint} is missing; "
+            "pass --model CHECKPOINT (or use --tau 0)"
+        )
+    return Path(checkpoint)
+
+
+def _answers(ws: Workspace, options: CorrectOptions, round_no: int, label_version: str) -> tuple[list[Answer], str]:
+    """The answers the options name, validated as a whole, and their source's name."""
+    path = options.answers_file
+    if path is not None and path.suffix.lower() == ".json":
+        return read_label_studio_export(ws, path, round_no=round_no), f"label-studio:{path.name}"
+    if path is not None:
+        return read_answers_csv(ws, path, round_no=round_no), f"csv:{path.name}"
+    if options.oracle == "gt":
+        mode = OracleMode(options.oracle_mode)
+        return oracle_answers(ws, ws.ledger.queries(round_no), label_version=label_version, mode=mode), f"oracle:gt:{mode}"
+    return [], "ledger"
+
+
+def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
+    """Record a round's answers and apply them as a new label version.
+
+    The whole answer file is validated before anything is recorded; every answer is in the ledger
+    before any label changes; re-running with the same answers records nothing and writes no version.
+    """
+    with ws.writing("correct"):
+        rnd = ws.ledger.round(options.round)
+        checkpoint = _checkpoint(options, rnd.params)
+        answers, source = _answers(ws, options, rnd.round, rnd.label_version)
+        inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
+        kill_point("correct:recorded")
+        applied = apply_answers(ws, rnd.round, tau=options.tau, expand=Expansion(options.expand), checkpoint=checkpoint)
+    return CorrectResult(round=rnd.round, source=source, recorded=inserted, already_recorded=present, applied=applied)
+
+
+def correct_round(ws: Workspace, *, round_no: int | None = None, **options: Any) -> CorrectResult:
+    """:func:`correct` with keywords: ``round_no`` and the fields of :class:`CorrectOptions`
+    (``answers_file``, ``oracle``, ``oracle_mode``, ``tau``, ``expand``, ``checkpoint``, ``annotator``)."""
+    return correct(ws, CorrectOptions(round=round_no, **options))
