@@ -81,9 +81,9 @@ def test_superpixel_methods_table_fits(capsys):
 
 @pytest.mark.parametrize("benchmark", [False, True], ids=["list", "benchmark"])
 def test_models_table_fits(capsys, monkeypatch, benchmark):
-    import alc_data.models.benchmark
+    import alc_data.train.benchmark
 
-    monkeypatch.setattr(alc_data.models.benchmark, "benchmark_training", lambda *a, **k: {"seconds_per_iteration": 12.345})
+    monkeypatch.setattr(alc_data.train.benchmark, "benchmark_training", lambda *a, **k: {"seconds_per_iteration": 12.345})
     args = ["models", "deeplabv3plus-mobilenet_v2", "demo-tiny"] + (["--benchmark"] if benchmark else [])
     out = cli_output(capsys, *args)
     fits(out, "name, description", "architecture, encoder", "parameters", *(["s/iter"] if benchmark else []))
