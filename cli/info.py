@@ -68,11 +68,11 @@ def export(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
 ) -> None:
     """Write the labels of a version as palette PNGs plus classes.txt."""
-    from alc_data.info import export_version
+    from alc_data.stages.export import ExportOptions
+    from alc_data.stages.export import export as run_stage
 
-    ws = open_workspace(workspace)
-    path = export_version(ws, out, version=version, overwrite=overwrite)
-    typer.echo(f"wrote {len(ws.image_ids())} label maps of {ws.version(version).name} to {path}")
+    result = run_stage(open_workspace(workspace), ExportOptions(out, version=version, overwrite=overwrite))
+    typer.echo(f"wrote {result.images} label maps of {result.version} to {result.folder}")
 
 
 def register(app: typer.Typer) -> None:

@@ -168,15 +168,15 @@ def test_pseudo_label_result_to_dict(tmp_path):
 
 def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
     import alc_data.info as info
-    import alc_data.publish as publish
-    import alc_data.workspace.check as check
+    import alc_data.stages.check as check
+    import alc_data.stages.publish as publish
     from alc_data.info import WorkspaceSummary
     from alc_data.publish import PublishResult
     from alc_data.queries.cost import CostSummary
     from alc_data.workspace.check import CheckReport
 
     w = ("-w", demo_ws.root)
-    spy = Spy(monkeypatch, check, "check_workspace")
+    spy = Spy(monkeypatch, check, "check")  # the stages the commands call
     printed = cli_json(capsys, "check", *w)
     assert isinstance(spy.one, CheckReport) and printed == spy.one.to_dict()
     assert list(printed) == ["workspace", "ok", "checked", "problems", "repaired", "notices"] and printed["ok"]
@@ -260,6 +260,8 @@ class PrintedResult:
     ("train", "--model", "demo-tiny", "--iterations", 2, "--batch-size", 2, "--crop-size", 16, "--device", "cpu"),
     ("eval", "--split", "val"),
     ("check",),
+    ("diff", "v0", "v0"),
+    ("superpixels", "--method", "slic", "--name", "sl2", "--param", "n_segments=20"),
 ], ids=lambda a: a[0])
 def test_json_is_the_frozen_result_the_command_printed(args, demo_ws, capsys, monkeypatch):
     record = PrintedResult(monkeypatch)

@@ -123,9 +123,8 @@ def evaluate_labels_or_model(
     device: Any = "auto",
 ) -> MiouResult:
     """``alc-data eval``: :func:`model_miou` of ``checkpoint`` on ``split`` (default ``val``) when one
-    is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take)."""
+    is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take:
+    :class:`alc_data.stages.evaluate.EvaluateOptions` refuses both)."""
     if checkpoint is None:
         return data_miou(ws, version, split=split)
-    if version is not None:
-        raise InvalidInput("--version applies to data mIoU; drop it when evaluating a --model")
     return model_miou(ws, checkpoint, split=split or "val", batch_size=batch_size, device=device)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alc_data.audit.diff import lineage as version_lineage
+from alc_data.audit.ledger_links import lineage as version_lineage
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.evaluate.metrics import GroundTruthConfusion

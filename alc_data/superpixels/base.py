@@ -127,16 +127,34 @@ def compute_superpixel_set(
     """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
     (default: the method's name). Returns the set name.
 
+    The library boundary: checks ``engine``, ``method`` and ``params`` once, then runs
+    :func:`write_method_set` (which the ``superpixels`` stage calls directly with checked options)."""
+    check_engine(engine)
+    fn = check_superpixel_params(method, params or {})
+    return write_method_set(ws, fn, str(method), name=name or str(method), params=dict(params or {}),
+                            overwrite=overwrite, engine=engine, ray_address=ray_address, concurrency=concurrency)
+
+
+def write_method_set(
+    ws: Workspace,
+    fn: Callable[..., Any],
+    method: str,
+    *,
+    name: str,
+    params: dict[str, Any],
+    overwrite: bool,
+    engine: str,
+    ray_address: str | None,
+    concurrency: int | None,
+) -> str:
+    """Compute set ``name`` with the registered method ``fn`` (named ``method``); the arguments are
+    trusted (checked by the caller). Returns the set name.
+
     The maps are staged in ``staging/superpixels/<name>/`` and registered when every image has one,
     under the workspace lock held for the whole run. A run that stops keeps them: the same command
     (same method and parameters, either engine) computes only the missing images. ``engine="ray"``
     computes them on a Ray cluster (``ray_address``, ``concurrency`` actors;
     :mod:`alc_data.engine.ray_superpixels`); the set is identical."""
-    check_engine(engine)
-    fn = check_superpixel_params(method, params or {})
-    method = str(method)  # not None: checked above
-    name = name or method
-    params = dict(params or {})
     ws.check_superpixel_target(name, overwrite=overwrite)
     compute = functools.partial(compute_map, fn=fn, method=method, params=params)  # travels to Ray's actors
     stage = staging_folder(ws, name)
