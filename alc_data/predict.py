@@ -74,7 +74,9 @@ class _Images:
         return index, normalize_image(self.ws.catalogue.load_image(self.image_ids[index])), self.multiple
 
 
-def _resolve_model(ws: Workspace, model_or_checkpoint, device):
+def _resolve_model(
+    ws: Workspace, model_or_checkpoint: torch.nn.Module | str | os.PathLike, device: str | torch.device | None
+) -> tuple[torch.nn.Module, str]:
     import torch
 
     if isinstance(model_or_checkpoint, torch.nn.Module):

@@ -67,9 +67,9 @@ def _list_methods(as_json: bool) -> None:
         return
     from rich.table import Table
 
-    t = Table(title="superpixel methods")
+    t = Table(title="superpixel methods", show_lines=True)
     for col in ("method", "what", "parameters (default)"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")  # a long word (a module path, a parameter) folds, never cut
     for r in rows:
         t.add_row(r["name"], r["summary"], ", ".join(f"{k}={v}" for k, v in r["params"].items()))
     console().print(t)

@@ -100,17 +100,20 @@ def models(
         print_json(rows)
         return
     from rich.table import Table
+    from rich.text import Text
 
     from alc_data_cli.options import console
 
     title = "models" + (f" (s/iteration at crop {crop_size}, batch {batch_size}, measured here)" if benchmark else "")
-    t = Table(title=title)
-    cols = ["name", "architecture", "encoder", "parameters"] + (["s/iter"] if benchmark else []) + ["description"]
+    t = Table(title=title, show_lines=True)
+    # the description under the name and the encoder under the architecture: 80 columns are enough
+    cols = ["name, description", "architecture, encoder", "parameters"] + (["s/iter"] if benchmark else [])
     for c in cols:
-        t.add_column(c, justify="right" if c in ("parameters", "s/iter") else "left", no_wrap=c != "description")
+        t.add_column(c, justify="right" if c in ("parameters", "s/iter") else "left", no_wrap=c != cols[0])
     for r in rows:
         extra = [f"{r['seconds_per_iteration']:.3f}"] if benchmark else []
-        t.add_row(r["name"], r["architecture"], r["encoder"], f"{r['parameters'] / 1e6:.1f} M", *extra, r["description"])
+        t.add_row(Text.assemble((r["name"], "bold"), "\n", r["description"]), f"{r['architecture']}\n{r['encoder']}",
+                  f"{r['parameters'] / 1e6:.1f} M", *extra)
     console().print(t)
 
 

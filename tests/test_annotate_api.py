@@ -10,7 +10,7 @@ import pytest
 from cli_helpers import run_cli
 
 from alc_data.annotate import create_app
-from alc_data.annotate.testing import open_round_workspace
+from alc_data.testing.annotate import open_round_workspace
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import Conflict, NotFound
@@ -241,7 +241,7 @@ def test_a_public_bind_address_prints_a_url_with_a_token_and_needs_it(ws):
     import urllib.parse
     import urllib.request
 
-    from alc_data.annotate.testing import free_port, start_server
+    from alc_data.testing.annotate import free_port, start_server
 
     port = free_port()
     proc, url = start_server(ws.root, "--host", "0.0.0.0", port=port)

@@ -17,7 +17,7 @@ import pytest
 from cli_helpers import run_cli
 
 from alc_data.annotate.app import CLASS_KEYS
-from alc_data.annotate.testing import launch_chromium, start_server
+from alc_data.testing.annotate import launch_chromium, start_server
 from alc_data.constants import IGNORE_INDEX
 from alc_data.workspace import Workspace
 

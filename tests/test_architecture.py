@@ -33,6 +33,7 @@ LAYERS: list[set[str]] = [
     {"publish"},
     {"stages", "score_round"},
     {"loop"},
+    {"testing"},
 ]
 
 # Imports that others remove in the same change (issue 19); removed at integration.

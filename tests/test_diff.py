@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ALC_PROGRESS", "0")
 
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
-from alc_data.errors import AlcError  # noqa: E402
+from alc_data.errors import AlcError, InvalidInput  # noqa: E402
 from alc_data.io.labels import write_label_png  # noqa: E402
 
 V = IGNORE_INDEX
@@ -250,3 +250,18 @@ def test_second_annotator_agrees_98_to_99_9_percent(tmp_path):
     assert d.totals()["became_void"] > d.totals()["stopped_void"]  # the official labels add void borders
     report = write_report(d, tmp_path / "voc.html", diff_pictures(d))
     assert report.read_text().count("data:image/png;base64,") == len(ids)  # one picture per image (top=3)
+
+
+# ---------------------------------------------------------------- diff's class file
+
+
+def test_diff_class_file_keeps_lines_whole_and_refuses_control_characters(tmp_path):
+    from alc_data.audit.sources import read_class_file
+
+    path = tmp_path / "classes.txt"
+    path.write_text("sky\r\nroad\rcar\n", encoding="utf-8")
+    assert read_class_file(path) == ["sky", "road", "car"]
+    path.write_text("sky\nroad\u2028car\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        read_class_file(path)
+    assert str(path) in str(err.value) and "\\u2028" in str(err.value)

@@ -177,7 +177,7 @@ def test_a_bad_file_found_by_an_actor_is_one_line_and_nothing_registered(scored,
 # ------------------------------------------------------------------ Grounded-SAM and SAM on actors
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_pth
 
     root = tmp_path_factory.mktemp("models")
     return {"dino": build_tiny_grounding_dino(root / "dino"), "sam": build_tiny_sam_pth(root / "sam_tiny.pth")}

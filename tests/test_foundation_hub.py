@@ -21,7 +21,7 @@ SAM_ID = "facebook/sam-vit-huge"
 @pytest.fixture(scope="module")
 def filled_cache(tmp_path_factory):
     """A hub cache holding a tiny GroundingDINO and a tiny HF SAM under the real repository ids."""
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_hf, put_in_hub_cache
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_hf, put_in_hub_cache
 
     root = tmp_path_factory.mktemp("hub")
     cache = root / "cache"
@@ -97,7 +97,7 @@ def test_a_hub_model_reaches_another_machine_pinned_at_the_commit_resolved_here(
     from alc_data.errors import NotFound
     from alc_data.foundation.grounded_sam import load_models
     from alc_data.foundation.hub import PinnedSnapshot, pinned
-    from alc_data.foundation.testing import put_in_hub_cache
+    from alc_data.testing.foundation import put_in_hub_cache
 
     here = local_or_hub(DINO_ID)
     ref = pinned(DINO_ID, here)

@@ -163,7 +163,7 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
 # ------------------------------------------------------------------ the real command, tiny models
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_hf, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_hf, build_tiny_sam_pth
 
     root = tmp_path_factory.mktemp("models")
     return {

@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="module")
 def sam_pth(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_sam_pth
 
     return build_tiny_sam_pth(tmp_path_factory.mktemp("sam") / "sam_tiny.pth")
 

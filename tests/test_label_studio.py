@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-from alc_data.annotate.testing import open_round_workspace
+from alc_data.testing.annotate import open_round_workspace
 from alc_data.answers.label_studio import read_label_studio_export
 from alc_data.errors import InvalidInput
 from alc_data.queries.create import round_queries

@@ -195,7 +195,7 @@ def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys, assert_works
 
 
 def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path, capsys, assert_workspace_ok):
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_pth
     from alc_data.workspace import Workspace
 
     dino = build_tiny_grounding_dino(tmp_path / "dino")

@@ -11,7 +11,7 @@ import pytest
 
 from alc_data.errors import AlcError
 from alc_data.models import build_model, input_multiple
-from alc_data.models.testing import build_tiny_segformer
+from alc_data.testing.models import build_tiny_segformer
 from cli_helpers import run_cli
 
 torch = pytest.importorskip("torch")
@@ -109,7 +109,7 @@ def test_train_resume_predict_and_score(tmp_path, demo_ws, capsys):
 
 
 def test_pretrained_hub_id_from_a_filled_cache(tmp_path, monkeypatch):
-    from alc_data.foundation.testing import put_in_hub_cache
+    from alc_data.testing.foundation import put_in_hub_cache
 
     folder = build_tiny_segformer(tmp_path / "mit")
     put_in_hub_cache(folder, "nvidia/mit-b0", tmp_path / "cache")

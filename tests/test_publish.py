@@ -356,3 +356,35 @@ def test_cli_bad_version_exit_code(ws, tmp_path, monkeypatch, capsys):
                                monkeypatch, capsys)
     assert code == 2 and stderr.startswith("error: unknown label version 'nope'") and stderr.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- hub token
+
+
+class _FailingHub:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def create_repo(self, *args, **kwargs):
+        raise RuntimeError(self.message)
+
+
+@pytest.mark.parametrize("token", ["s3cr3t-" * 8, "hf_" + "Ab1" * 12])
+@pytest.mark.parametrize("before", range(285, 300, 2))
+def test_token_straddling_the_message_cut_is_not_printed(tmp_path, token, before):
+    from alc_data.publish.upload import upload_dataset
+
+    message = "x" * before + f" {token} rest of the response"  # the cut at 300 falls inside the token
+    with pytest.raises(AlcError) as err:
+        upload_dataset(tmp_path, "org/name", token=token, api=_FailingHub(message))
+    text = str(err.value)
+    for n in range(4, len(token) + 1):
+        assert token[:n] not in text, (n, text[-80:])
+
+
+def test_long_error_is_still_cut(tmp_path):
+    from alc_data.publish.upload import upload_dataset
+
+    with pytest.raises(AlcError) as err:
+        upload_dataset(tmp_path, "org/name", token="tok-12345", api=_FailingHub("y" * 5000))
+    assert len(str(err.value)) < 500 and "…" in str(err.value)

@@ -111,7 +111,7 @@ def tiny_ws(tmp_path_factory):
 # ------------------------------------------------------------------ registry contract
 @pytest.fixture(scope="module")
 def tiny_sam(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_sam_pth
 
     return build_tiny_sam_pth(tmp_path_factory.mktemp("sam") / "sam_tiny.pth")
 

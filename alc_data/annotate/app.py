@@ -19,7 +19,7 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from alc_data.answers.choice import answer_from_choice, answer_with_class
 from alc_data.answers.record import Answer
@@ -28,15 +28,22 @@ from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import LEASE_SECONDS
 
+if TYPE_CHECKING:
+    import numpy as np
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLASS_KEYS = "1234567890abcdefghijklmnopqrstuvwz"
 """Keyboard shortcut of class i (``y``/Enter = yes and ``x`` = can't tell are kept free)."""
 RAW_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 MAX_BODY = 16_384
-Endpoint = Callable[[Any], Awaitable[Any]]
+Endpoint = Callable[["Request"], Awaitable["Response"]]
 
 
-def _error(status: int, message: str):
+def _error(status: int, message: str) -> JSONResponse:
     from starlette.responses import JSONResponse
 
     return JSONResponse({"error": message}, status_code=status)
@@ -46,12 +53,12 @@ class RequestGuard:
     """ASGI middleware: the Host check (every request), the token (when one is set) and, for anything
     that is not GET/HEAD, the same-origin check and a JSON body, so another web page cannot post."""
 
-    def __init__(self, app, *, allowed_hosts: set[str] | None, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: set[str] | None, token: str | None) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.token = token
 
-    def _reject(self, scope) -> str | None:
+    def _reject(self, scope: Scope) -> str | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get("host", "")
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
@@ -78,7 +85,7 @@ class RequestGuard:
                 return "state-changing requests must send application/json"
         return None
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             reason = self._reject(scope)
             if reason is not None:
@@ -138,7 +145,7 @@ class AnnotationSession:
         return outline_png(self._superpixels(q.superpixel_set, q.image_id), q.superpixel_id)
 
     @functools.lru_cache(maxsize=8)
-    def _superpixels(self, set_name: str, image_id: str):
+    def _superpixels(self, set_name: str, image_id: str) -> np.ndarray:
         return self.ws.superpixels.read_superpixels(set_name, image_id)
 
 
@@ -148,7 +155,7 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-async def _body(request) -> dict[str, Any]:
+async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise InvalidInput("request body too large")
@@ -205,7 +212,7 @@ def guarded(fn: Endpoint) -> Endpoint:
     """Library errors become JSON errors: 400 bad input, 404 unknown, 409 conflict."""
 
     @functools.wraps(fn)
-    async def endpoint(request: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
         try:
             return await fn(request)
         except InvalidInput as exc:
@@ -220,11 +227,11 @@ def guarded(fn: Endpoint) -> Endpoint:
     return endpoint
 
 
-def _session(request: Any) -> AnnotationSession:
+def _session(request: Request) -> AnnotationSession:
     return request.app.state.session
 
 
-async def index(request: Any) -> Any:
+async def index(request: Request) -> Response:
     """``GET /``: the page (and the token's cookie)."""
     from starlette.responses import FileResponse
 
@@ -236,7 +243,7 @@ async def index(request: Any) -> Any:
 
 
 @guarded
-async def api_session(request: Any) -> Any:
+async def api_session(request: Request) -> Response:
     """``GET /api/session``: round, classes, progress and the page's settings."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -256,7 +263,7 @@ def _lease(s: AnnotationSession, holder: str, name: str) -> dict[str, Any]:
 
 
 @guarded
-async def api_lease(request: Any) -> Any:
+async def api_lease(request: Request) -> Response:
     """``POST /api/lease``: the queries this page shows now."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -274,7 +281,7 @@ def _answer(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @guarded
-async def api_answer(request: Any) -> Any:
+async def api_answer(request: Request) -> Response:
     """``POST /api/answer``: one answer into the ledger."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -292,7 +299,7 @@ def _undo(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @guarded
-async def api_undo(request: Any) -> Any:
+async def api_undo(request: Request) -> Response:
     """``POST /api/undo``: retract the page's last answer not yet applied."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -300,7 +307,7 @@ async def api_undo(request: Any) -> Any:
     return JSONResponse(await run_in_threadpool(_undo, _session(request), await _body(request)))
 
 
-async def image(request: Any) -> Any:
+async def image(request: Request) -> Response:
     """``GET /image/{image_id}``: an image by its id (its file, or a PNG of it)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import FileResponse, Response
@@ -321,7 +328,7 @@ async def image(request: Any) -> Any:
     return Response(png, media_type="image/png", headers=headers)
 
 
-async def overlay(request: Any) -> Any:
+async def overlay(request: Request) -> Response:
     """``GET /overlay/{query_id}``: the outline of the query's superpixel."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
@@ -346,7 +353,7 @@ def create_app(
     allowed_hosts: set[str] | None = None,
     lease_seconds: float = LEASE_SECONDS,
     correct_command: str | None = None,
-) -> Any:
+) -> Starlette:
     """The Starlette application serving ``round_no``'s queries of ``ws``.
 
     ``allowed_hosts``: the accepted ``Host`` headers (None: any, for a server bound to a public

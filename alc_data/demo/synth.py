@@ -22,6 +22,7 @@ Everything is vectorised numpy and reproducible from ``seed``; 500 images of 64Ã
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -224,7 +225,7 @@ def _relabel(sp: np.ndarray) -> np.ndarray:
     return inv.reshape(sp.shape).astype(np.int32)
 
 
-def generate(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates()):
+def generate(n: int, *, seed: int = 0, size: tuple[int, int] = (64, 64), rates: NoiseRates = NoiseRates()) -> Iterator[Scene]:
     """Yield ``n`` scenes, reproducible from ``seed`` (scene i depends only on seed and i)."""
     for i in range(n):
         yield make_scene(np.random.default_rng([seed, i]), size, rates)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from alc_data.demo.synth import DEMO_CLASSES, generate
+from alc_data.demo.synth import DEMO_CLASSES, Scene, generate
 from alc_data.errors import InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem, ingest
 from alc_data.workspace import ClassInfo, Workspace
@@ -22,7 +23,7 @@ def _png(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _scenes(n_train: int, n_val: int, size: tuple[int, int], seed: int):
+def _scenes(n_train: int, n_val: int, size: tuple[int, int], seed: int) -> Iterator[tuple[str, str, Scene]]:
     if n_train < 1 or n_val < 0:
         raise InvalidInput(f"demo needs at least 1 training image (got {n_train}) and ≥ 0 validation images (got {n_val})")
     if min(size) < 16:
@@ -43,7 +44,7 @@ def demo_source(
     labels (only training labels are corrected).
     """
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for image_id, split, scene in _scenes(n_train, n_val, size, seed):
             yield IngestItem(
                 image_id=image_id,

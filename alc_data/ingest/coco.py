@@ -61,7 +61,7 @@ def _classes(categories: list[dict], *, background: bool) -> tuple[list[ClassInf
     return classes, {int(c["id"]): i + offset for i, c in enumerate(cats)}
 
 
-def _annotation_rle(segm: Any, h: int, w: int):
+def _annotation_rle(segm: Any, h: int, w: int) -> dict[str, Any] | None:
     """A COCO segmentation (polygons, uncompressed or compressed RLE) as one compressed RLE, or None."""
     from pycocotools import mask as mask_utils
 

@@ -42,6 +42,9 @@ from alc_data.queries.cost import ledger_summary
 from alc_data.workspace.check import require_version_ok
 
 if TYPE_CHECKING:
+    import datasets
+    import pyarrow.parquet as pq
+
     from alc_data.workspace import ImageRecord, Workspace
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
@@ -92,13 +95,13 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
 class _ShardWriter:
     """Write rows to ``<folder>/<split>-NNNNN-of-MMMMM.parquet`` in row groups, a new shard past ``max_bytes``."""
 
-    def __init__(self, folder: Path, split: str, features, max_bytes: int) -> None:
+    def __init__(self, folder: Path, split: str, features: datasets.Features, max_bytes: int) -> None:
         self.folder, self.split, self.features, self.max_bytes = folder, split, features, max_bytes
         meta = {"huggingface": json.dumps({"info": {"features": features.to_dict()}})}
         self.schema = features.arrow_schema.with_metadata(meta)
         self.rows: list[dict[str, Any]] = []
         self.buffered = 0
-        self.writer = None
+        self.writer: pq.ParquetWriter | None = None
         self.shard_bytes = 0
         self.parts: list[Path] = []
         self.nbytes = 0
@@ -181,7 +184,7 @@ def _ledger_rows(ws: Workspace, versions: list[str], names: list[str]) -> list[d
         return []
     rows = ws.ledger.corrections(versions, order="round")
 
-    def nm(v):
+    def nm(v: int | None) -> str | None:
         if v is None:
             return None
         return "void" if v == IGNORE_INDEX else names[v] if 0 <= v < len(names) else str(v)
@@ -229,7 +232,7 @@ class _SplitStats:
     miou: dict[str, Any] | None
 
 
-def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
+def _plan_build(ws: Workspace, version: str | None, splits: list[str] | None) -> _Plan:
     """Everything checked before a byte is written: the version and its lineage, the splits, damaged labels."""
     v = ws.labels.version(version)
     chain = version_lineage(ws, v.name)
@@ -245,7 +248,7 @@ def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
     return plan
 
 
-def _image_bytes_checked(ws, image_id: str, sha256: str) -> bytes:
+def _image_bytes_checked(ws: Workspace, image_id: str, sha256: str) -> bytes:
     img_path = ws.catalogue.image_path(image_id)
     img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
     if hashlib.sha256(img_bytes).hexdigest() != sha256:
@@ -253,7 +256,9 @@ def _image_bytes_checked(ws, image_id: str, sha256: str) -> bytes:
     return img_bytes
 
 
-def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, features, max_shard_bytes: int) -> _SplitStats:
+def _write_split(
+    ws: Workspace, plan: _Plan, split: str, ids: list[str], folder: Path, features: datasets.Features, max_shard_bytes: int
+) -> _SplitStats:
     """One split's shards (image, label, original label per row) and its statistics."""
     k = len(plan.names)
     writer = _ShardWriter(folder, split, features, max_shard_bytes)
@@ -289,7 +294,7 @@ def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, feat
                        per_image=per_image, miou=miou)
 
 
-def _write_corrections(ws, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
+def _write_corrections(ws: Workspace, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
     """The ledger's corrections along the lineage as config ``corrections``: (rows, shards, bytes)."""
     corrections = _ledger_rows(ws, plan.chain[:-1], plan.names)
     if not corrections:
@@ -301,7 +306,7 @@ def _write_corrections(ws, plan: _Plan, staging: Path, max_shard_bytes: int) -> 
     return len(corrections), [f"corrections/{p.name}" for p in cw.close()], cw.nbytes
 
 
-def _write_class_files(ws, staging: Path) -> None:
+def _write_class_files(ws: Workspace, staging: Path) -> None:
     (staging / "id2label.json").write_text(json.dumps({str(i): n for i, n in enumerate(ws.catalogue.class_names)}, indent=2) + "\n")
     (staging / "label2color.json").write_text(
         json.dumps({c.name: list(map(int, c.color)) for c in ws.catalogue.classes}, indent=2) + "\n"

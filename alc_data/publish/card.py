@@ -10,6 +10,8 @@ from alc_data.publish.features import correction_features, default_features
 from alc_data.queries.cost import ledger_summary
 
 if TYPE_CHECKING:
+    from huggingface_hub import DatasetCardData
+
     from alc_data.publish.result import BuildResult
     from alc_data.workspace import Workspace
 
@@ -292,7 +294,7 @@ def card_data(ws: Workspace, result: BuildResult, folder: Path, *, license: str,
     return data
 
 
-def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
+def _add_dataset_info(data: DatasetCardData, ws: Workspace, result: BuildResult, folder: Path) -> None:
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
 

@@ -9,7 +9,7 @@ number of DataLoader workers.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class LabelledImages:
             self._cache[index] = (image, label)
         return image, label
 
-    def __getstate__(self):  # DataLoader workers: send ids, not the cache
+    def __getstate__(self) -> dict[str, Any]:  # DataLoader workers: send ids, not the cache
         state = dict(self.__dict__)
         state["_cache"] = {}
         return state

@@ -17,8 +17,10 @@ from alc_data.train.config import TrainConfig
 from alc_data.train.step import TrainStep, make_optimizer, make_scheduler, rng_state, set_rng_state
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alc_data.workspace import Workspace
     import torch
+    from rich.progress import Progress, TaskID
+
+    from alc_data.workspace import Workspace
 
 #: final loss = mean training loss over this many last iterations
 LOSS_WINDOW = 20

@@ -1,4 +1,4 @@
-"""Input hardening at ingest (issue 9): decompression bombs, 16-bit grey images, image ids, class
+"""Untrusted input at ingest: decompression bombs, 16-bit grey images, image ids, class
 names that differ only by case, COCO / HF paths outside the dataset, and an all-or-nothing ingest."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from alc_data.errors import AlcError, InvalidInput
 from cli_helpers import run_cli
-from hardening_helpers import bomb_png, png_bytes, tiny_source, tiny_ws
+from tiny_workspaces import bomb_png, png_bytes, tiny_source, tiny_ws
 from test_ingest_errors import folder_args, make_dataset
 
 # ---------------------------------------------------------------- decompression bombs
@@ -242,7 +242,7 @@ def test_failure_mid_ingest_leaves_nothing_and_a_rerun_works(tmp_path):
 
 KILL_SCRIPT = """
 import sys
-from hardening_helpers import tiny_ws
+from tiny_workspaces import tiny_ws
 tiny_ws(sys.argv[1], ["x", "y"])
 print("finished")
 """

@@ -1,4 +1,4 @@
-"""Answers CSV hardening (issue 9): class names win over answer words and match exactly, ids are ASCII
+"""Answers CSV files (untrusted input): class names win over answer words and match exactly, ids are ASCII
 digits, oversized cells and odd characters are one line, exported cells cannot start a formula, and
 the project's own export reads back losslessly."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from alc_data.errors import AlcError, InvalidInput
 from cli_helpers import run_cli
-from hardening_helpers import make_round, tiny_ws
+from tiny_workspaces import make_round, tiny_ws
 
 
 def _rows(path):

@@ -1,4 +1,4 @@
-"""Names with square brackets (rich markup) print as they are (issue 9): class names, image ids,
+"""Names with square brackets (rich markup) print as they are: class names, image ids,
 dataset names and workspace paths reach rich only as plain text."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cli_helpers import run_cli
-from hardening_helpers import make_round, tiny_source
+from tiny_workspaces import make_round, tiny_source
 
 CLASSES = ["[unlabeled]", "[/bold]", "[red]car", ":smile:"]
 IDS = ("[b]", "[i]z", "plain")

@@ -1,4 +1,4 @@
-"""Helpers for the input-hardening tests: tiny workspaces with any class names and image ids, a
+"""Tiny workspaces for tests with any class names and image ids, a
 round of queries on them, and hand-made PNG files (a decompression bomb, 16-bit grey)."""
 
 from __future__ import annotations

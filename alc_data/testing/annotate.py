@@ -9,31 +9,37 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
+from alc_data.demo import build_demo_workspace
+from alc_data.queries import create_round
+from alc_data.scoring import ScoreTable, score_superpixels, select_top
+from alc_data.workspace import Workspace
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 """Headless Chromium as root on a machine without a GPU or network (Debian's `chromium` package)."""
 
 
-def launch_chromium(playwright):
+def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's `chromium` (on PATH) through Playwright; Playwright's own browser download is not used."""
     import shutil
 
     return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
 
 
-def open_round_workspace(root: Path, *, n_train: int = 6, size=(48, 48), budget: int = 12, seed: int = 0):
+def open_round_workspace(
+    root: Path, *, n_train: int = 6, size: tuple[int, int] = (48, 48), budget: int = 12, seed: int = 0
+) -> Workspace:
     """A demo workspace whose round 1 asks ``budget`` SIM queries of a model that knows the ground truth.
 
     ``size`` is (height, width)."""
-    from alc_data.demo import build_demo_workspace
-    from alc_data.queries import create_round
-    from alc_data.scoring import ScoreTable, score_superpixels, select_top
-
     ws = build_demo_workspace(root, n_train=n_train, n_val=1, size=size, seed=seed)
     tables = []
     rng = np.random.default_rng(seed)
