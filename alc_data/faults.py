@@ -5,8 +5,8 @@ staging folder is written, before a rename, after the rename and before the ledg
 When the environment variable ``ALC_KILL_AT`` names that point, the process sends itself SIGKILL
 there (nothing is flushed or cleaned up, exactly like ``kill -9``). Before dying it writes the point's
 name to the file named by ``ALC_KILL_LOG`` (when set), so a test can prove where the kill happened.
-Unset, a kill point costs one dictionary lookup. Shared writers (``Workspace.write_version``,
-``write_superpixel_set``) take a ``stage=`` name and call ``<stage>:staged`` / ``<stage>:renamed``.
+Unset, a kill point costs one dictionary lookup. Shared writers (``ws.labels.write_version``,
+``ws.superpixels.write_superpixel_set``) take a ``stage=`` name and call ``<stage>:staged`` / ``<stage>:renamed``.
 """
 
 from __future__ import annotations

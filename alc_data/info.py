@@ -21,10 +21,10 @@ from alc_data.workspace.check import require_version_ok
 
 def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
     """(256,) int64 pixel counts per label value over all images of a version."""
-    name = ws.version(version).name
+    name = ws.labels.version(version).name
     counts = np.zeros(256, dtype=np.int64)
-    for image_id in track(ws.image_ids(), f"count pixels of {name}"):
-        counts += np.bincount(ws.read_label(name, image_id).ravel(), minlength=256)
+    for image_id in track(ws.catalogue.image_ids(), f"count pixels of {name}"):
+        counts += np.bincount(ws.labels.read_label(name, image_id).ravel(), minlength=256)
     return counts
 
 
@@ -74,16 +74,16 @@ def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = T
     """A description of the workspace: classes, splits, versions, superpixel sets, rounds."""
     shares_version, shares = None, None
     if pixel_shares:
-        shares_version = ws.version(version).name
+        shares_version = ws.labels.version(version).name
         counts = class_pixel_counts(ws, shares_version)
         total = max(int(counts.sum()), 1)
-        shares = {c.name: round(float(counts[c.index]) / total, 6) for c in ws.classes}
+        shares = {c.name: round(float(counts[c.index]) / total, 6) for c in ws.catalogue.classes}
         shares["void"] = round(float(counts[IGNORE_INDEX]) / total, 6)
     return WorkspaceSummary(
-        workspace=str(ws.root), dataset=ws.meta("dataset"), ignore_index=IGNORE_INDEX, images=len(ws.image_ids()),
-        with_ground_truth=ws.count_with_gt(), splits=ws.splits(), classes=tuple(ws.classes),
-        label_versions=tuple(VersionEntry(v.name, v.parent, v.kind, v.round, v.created_at) for v in ws.label_versions()),
-        superpixel_sets=tuple(SetEntry(s.name, s.method) for s in ws.superpixel_sets()),
+        workspace=str(ws.root), dataset=ws.catalogue.meta("dataset"), ignore_index=IGNORE_INDEX, images=len(ws.catalogue.image_ids()),
+        with_ground_truth=ws.catalogue.count_with_gt(), splits=ws.catalogue.splits(), classes=tuple(ws.catalogue.classes),
+        label_versions=tuple(VersionEntry(v.name, v.parent, v.kind, v.round, v.created_at) for v in ws.labels.label_versions()),
+        superpixel_sets=tuple(SetEntry(s.name, s.method) for s in ws.superpixels.superpixel_sets()),
         cost=cost_summary(ws), pixel_shares_version=shares_version, pixel_shares=shares,
     )
 
@@ -95,7 +95,7 @@ def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None
     """
     import tempfile
 
-    name = ws.version(version).name
+    name = ws.labels.version(version).name
     require_version_ok(ws, name)  # a damaged label is refused before anything is written
     target = check_output(out, ws.root, overwrite=overwrite)
     if target.exists() and not target.is_dir():
@@ -103,9 +103,9 @@ def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        for image_id in track(ws.image_ids(), f"export {name}"):
-            shutil.copyfile(ws.label_path(name, image_id), tmp / f"{image_id}.png")
-        (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in ws.class_names))
+        for image_id in track(ws.catalogue.image_ids(), f"export {name}"):
+            shutil.copyfile(ws.labels.label_path(name, image_id), tmp / f"{image_id}.png")
+        (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in ws.catalogue.class_names))
         replace_path(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

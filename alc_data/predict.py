@@ -71,10 +71,12 @@ class _Images:
         return len(self.image_ids)
 
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, int]:
-        return index, normalize_image(self.ws.load_image(self.image_ids[index])), self.multiple
+        return index, normalize_image(self.ws.catalogue.load_image(self.image_ids[index])), self.multiple
 
 
-def _resolve_model(ws: Workspace, model_or_checkpoint, device):
+def _resolve_model(
+    ws: Workspace, model_or_checkpoint: torch.nn.Module | str | os.PathLike, device: str | torch.device | None
+) -> tuple[torch.nn.Module, str]:
     import torch
 
     if isinstance(model_or_checkpoint, torch.nn.Module):
@@ -85,7 +87,7 @@ def _resolve_model(ws: Workspace, model_or_checkpoint, device):
     else:
         model, meta = load_model(model_or_checkpoint, device=device)
         name = f"{meta['model_name']} ({meta['path']})"
-        check_checkpoint_classes(meta, meta["path"], ws.class_names)
+        check_checkpoint_classes(meta, meta["path"], ws.catalogue.class_names)
     return model, name
 
 
@@ -130,8 +132,8 @@ def iter_logits(
                 logits = logits.float()
                 if logits.shape[-2:] != x.shape[-2:]:
                     logits = F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
-                if logits.shape[1] != ws.num_classes:
-                    raise InvalidInput(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.num_classes}")
+                if logits.shape[1] != ws.catalogue.num_classes:
+                    raise InvalidInput(f"model {name} outputs {logits.shape[1]} classes, the workspace has {ws.catalogue.num_classes}")
             for j, (index, (h, w)) in enumerate(zip(indices, sizes)):
                 yield image_ids[index], logits[j, :, :h, :w]
             del logits, x

@@ -94,13 +94,13 @@ def scan_prediction_folder(ws: Workspace, folder: str | os.PathLike, image_ids: 
     folder = Path(folder)
     if not folder.is_dir():
         raise NotFound(f"{folder}: prediction folder not found; pass a folder of <image_id>.npy / .npz files")
-    k = ws.num_classes
+    k = ws.catalogue.num_classes
     out = []
     for image_id in image_ids:
         path = find_prediction_file(folder, image_id)
         member, shape, dtype = read_header(path)
-        rec = ws.image_record(image_id)
-        want = (k, int(rec["height"]), int(rec["width"]))
+        rec = ws.catalogue.image_record(image_id)
+        want = (k, int(rec.height), int(rec.width))
         if dtype not in DTYPES:
             raise InvalidInput(f"{path}: dtype {dtype}; write float16 or float32")
         if shape != want:
@@ -188,7 +188,7 @@ def checked_probabilities(ws: Workspace, pairs: Iterable[tuple[str, Any]], image
     (K, H, W) at the image's size, finite probabilities); at the end, every image must have come."""
     wanted = set(image_ids)
     seen: set[str] = set()
-    k = ws.num_classes
+    k = ws.catalogue.num_classes
     for image_id, probs in pairs:
         image_id = str(image_id)
         if image_id not in wanted:
@@ -196,8 +196,8 @@ def checked_probabilities(ws: Workspace, pairs: Iterable[tuple[str, Any]], image
         if image_id in seen:
             raise InvalidInput(f"probabilities for {image_id!r} given twice")
         seen.add(image_id)
-        rec = ws.image_record(image_id)
-        check_probabilities(probs, f"probabilities for {image_id!r}", shape=(k, int(rec["height"]), int(rec["width"])))
+        rec = ws.catalogue.image_record(image_id)
+        check_probabilities(probs, f"probabilities for {image_id!r}", shape=(k, int(rec.height), int(rec.width)))
         yield image_id, _at_least_float32(probs)
     missing = [i for i in image_ids if i not in seen]
     if missing:

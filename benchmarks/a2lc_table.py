@@ -80,7 +80,7 @@ def gt_majority(ws: Any, image_id: str, sp_set: str) -> dict[int, int]:
     """Region id -> majority ground-truth class (void skipped; -1 when all void)."""
     from alc_data.constants import IGNORE_INDEX
 
-    sp, gt = ws.read_superpixels(sp_set, image_id).ravel(), ws.read_gt(image_id).ravel().astype(np.int64)
+    sp, gt = ws.superpixels.read_superpixels(sp_set, image_id).ravel(), ws.catalogue.read_gt(image_id).ravel().astype(np.int64)
     out = {}
     for s in np.unique(sp[sp >= 0]):
         v = gt[(sp == s) & (gt != IGNORE_INDEX)]
@@ -97,8 +97,8 @@ def propagation_stats(ws: Any, version: str, parent: str) -> dict[str, int]:
     fixed = broken = right = regions = 0
     rows = propagations(ws, [version])
     for image_id in sorted({r.image_id for r in rows}):
-        gt = ws.read_gt(image_id)
-        before, after = ws.read_label(parent, image_id), ws.read_label(version, image_id)
+        gt = ws.catalogue.read_gt(image_id)
+        before, after = ws.labels.read_label(parent, image_id), ws.labels.read_label(version, image_id)
         known = gt != IGNORE_INDEX
         fixed += int((known & (before != gt) & (after == gt)).sum())
         broken += int((known & (before == gt) & (after != gt)).sum())
@@ -136,7 +136,7 @@ def run_row(base: Any, tmp: Path, row: str, *, checkpoint: Path, args: argparse.
     rounds = []
     start = data_miou(ws, "v0", split="train")
     for rnd in ws.ledger.rounds():
-        versions = [v for v in ws.label_versions() if v.round == rnd.round]
+        versions = [v for v in ws.labels.label_versions() if v.round == rnd.round]
         final = versions[-1].name if versions else rnd.label_version
         m = data_miou(ws, final, split="train")
         entry: dict[str, Any] = {"round": rnd.round, "clicks": args.budget * rnd.round, "data_miou": m.miou,

@@ -74,7 +74,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from alc_data.annotate.testing import launch_chromium, open_round_workspace, start_server
+    from alc_data.testing.annotate import launch_chromium, open_round_workspace, start_server
 
     if shutil.which("chromium") is None:
         raise SystemExit("needs `chromium` on PATH (apt-get install chromium)")

@@ -5,7 +5,7 @@ The workspace: ``--images`` synthetic images of ``--height``×``--width`` with l
 from the parent, as `alc-data correct` does). Both passes check every version's files (exists, opens,
 size, values 0..K-1 or 255):
 
-- baseline: per version and image, ``ws.read_label`` + ``ws.image_record`` (one query per image) +
+- baseline: per version and image, ``ws.labels.read_label`` + ``ws.catalogue.image_record`` (one query per image) +
   ``np.unique`` of the values;
 - check: :func:`alc_data.workspace.check.check_workspace` (one query for all sizes, each file read once
   per inode, ``max`` before any ``bincount``), superpixel and debris passes included.
@@ -52,11 +52,11 @@ def build(root: Path, n: int, h: int, w: int, versions: int, changed: float):
                              gt=label(), image_bytes=buf.getvalue())
 
     ws = ingest(root, DatasetSource("bench", classes, items, count=n))
-    ids = ws.image_ids()
+    ids = ws.catalogue.image_ids()
     parent = "v0"
     for v in range(1, versions + 1):
         pick = rng.choice(len(ids), max(1, int(changed * len(ids))), replace=False)
-        ws.write_version(f"v{v}", [(ids[j], label()) for j in sorted(pick)], parent=parent, kind="correction")
+        ws.labels.write_version(f"v{v}", [(ids[j], label()) for j in sorted(pick)], parent=parent, kind="correction")
         parent = f"v{v}"
     return ws
 
@@ -65,13 +65,13 @@ def baseline(ws) -> int:
     import numpy as np
 
     bad = 0
-    k = ws.num_classes
-    for v in ws.label_versions():
-        for image_id in ws.image_ids():
-            rec = ws.image_record(image_id)
-            lab = ws.read_label(v.name, image_id)
+    k = ws.catalogue.num_classes
+    for v in ws.labels.label_versions():
+        for image_id in ws.catalogue.image_ids():
+            rec = ws.catalogue.image_record(image_id)
+            lab = ws.labels.read_label(v.name, image_id)
             vals = np.unique(lab)
-            bad += int(lab.shape != (rec["height"], rec["width"])) + int(((vals >= k) & (vals != 255)).any())
+            bad += int(lab.shape != (rec.height, rec.width)) + int(((vals >= k) & (vals != 255)).any())
     return bad
 
 

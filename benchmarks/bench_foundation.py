@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = None
     if args.tiny:
-        from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+        from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_pth
 
         tmp = tempfile.TemporaryDirectory()
         args.detector = build_tiny_grounding_dino(Path(tmp.name) / "dino")

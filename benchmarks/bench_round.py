@@ -51,8 +51,8 @@ def main() -> None:
 
         t0 = time.perf_counter()
         tables = []
-        for image_id, probs in iter_probabilities(ws, result.checkpoint, ws.image_ids("train"), batch_size=8):
-            tables.append(score_superpixels(probs, ws.read_label("v0", image_id), ws.read_superpixels("sam", image_id),
+        for image_id, probs in iter_probabilities(ws, result.checkpoint, ws.catalogue.image_ids("train"), batch_size=8):
+            tables.append(score_superpixels(probs, ws.labels.read_label("v0", image_id), ws.superpixels.read_superpixels("sam", image_id),
                                             acquisition=args.acquisition, image_id=image_id))
         scores = ScoreTable.concat(tables)
         times["predict + score"] = time.perf_counter() - t0

@@ -76,7 +76,7 @@ def build_workspace(path: Path, n: int, size: tuple[int, int], regions: int):
     side = max(1, round((h * w / regions) ** 0.5))
     rows, cols = -(-h // side), -(-w // side)
     grid = ((np.arange(h)[:, None] // side) * cols + np.arange(w)[None, :] // side).astype(np.int32)
-    ws.write_superpixel_set("grid", ((i, grid) for i in ws.image_ids()), method="imported",
+    ws.superpixels.write_superpixel_set("grid", ((i, grid) for i in ws.catalogue.image_ids()), method="imported",
                             params={"source": f"bench grid {side}x{side}, {rows * cols} blocks"})
     return ws
 
@@ -90,9 +90,9 @@ def write_predictions(ws, folder: Path, *, seed: int = 0) -> None:
     pool.mkdir()
     rng = np.random.default_rng(seed)
     made: dict[tuple[int, int, int], list[Path]] = {}
-    for n, image_id in enumerate(ws.image_ids("train")):
-        rec = ws.image_record(image_id)
-        shape = (ws.num_classes, int(rec["height"]), int(rec["width"]))
+    for n, image_id in enumerate(ws.catalogue.image_ids("train")):
+        rec = ws.catalogue.image_record(image_id)
+        shape = (ws.catalogue.num_classes, int(rec.height), int(rec.width))
         sources = made.setdefault(shape, [])
         if len(sources) < POOL:
             path = pool / f"{len(made)}_{len(sources)}.npy"
@@ -144,7 +144,7 @@ def main() -> None:
                 for engine in args.engines.split(","):
                     r = run_score(ws.root, preds, engine, args.budget, sp_set)
                     rows.append({"images": n, "engine": engine, "set": sp_set, "height": args.height, "width": args.width,
-                                 "classes": ws.num_classes, **r, "images_per_s": round(n / r["seconds"], 1),
+                                 "classes": ws.catalogue.num_classes, **r, "images_per_s": round(n / r["seconds"], 1),
                                  "rows_per_image": round(r["candidates"] / n, 1),
                                  "bytes_per_row": round(r["table_bytes"] / max(1, r["candidates"]), 2),
                                  "setup_s": round(setup, 1)})

@@ -67,7 +67,7 @@ def loop_seconds(ws, name: str, *, crop: int, batch: int, iterations: int, run_d
 def predict_seconds(ws, checkpoint: Path, *, batch: int) -> float:
     from alc_data.predict import iter_probabilities
 
-    ids = ws.image_ids()
+    ids = ws.catalogue.image_ids()
     for _ in iter_probabilities(ws, checkpoint, ids[:batch], batch_size=batch):  # warm-up
         pass
     t = time.perf_counter()

@@ -94,8 +94,8 @@ def region_purity(ws, sp_set: str) -> dict[str, float]:
     from alc_data.constants import IGNORE_INDEX
 
     regions, outside, total = [], 0, 0
-    for image_id in ws.image_ids("train"):
-        sp, gt = ws.read_superpixels(sp_set, image_id).ravel(), ws.read_gt(image_id).ravel().astype(np.int64)
+    for image_id in ws.catalogue.image_ids("train"):
+        sp, gt = ws.superpixels.read_superpixels(sp_set, image_id).ravel(), ws.catalogue.read_gt(image_id).ravel().astype(np.int64)
         keep = (sp >= 0) & (gt != IGNORE_INDEX)
         regions.append(len(np.unique(sp[sp >= 0])))
         _, inv = np.unique(sp[keep], return_inverse=True)
@@ -111,8 +111,8 @@ def fixed_and_broken(ws, version: str) -> tuple[int, int]:
     from alc_data.constants import IGNORE_INDEX
 
     fixed = broken = 0
-    for image_id in ws.image_ids("train"):
-        gt, before, after = ws.read_gt(image_id), ws.read_label("v0", image_id), ws.read_label(version, image_id)
+    for image_id in ws.catalogue.image_ids("train"):
+        gt, before, after = ws.catalogue.read_gt(image_id), ws.labels.read_label("v0", image_id), ws.labels.read_label(version, image_id)
         known = gt != IGNORE_INDEX
         fixed += int((known & (before != gt) & (after == gt)).sum())
         broken += int((known & (before == gt) & (after != gt)).sum())

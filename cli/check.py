@@ -19,9 +19,10 @@ def check(
     """Check every label version, superpixel set and round against the catalogue; list crash debris and
     answers waiting to be applied. Exit code 0 when all is well (answers waiting are a note, not a failure),
     1 when anything is wrong, 2 when no workspace can be read."""
-    from alc_data.workspace.check import check_workspace
+    from alc_data.stages.check import CheckOptions
+    from alc_data.stages.check import check as run_stage
 
-    report = check_workspace(workspace, repair=repair)
+    report = run_stage(workspace, CheckOptions(repair=repair))
     if as_json:
         print_json(report.to_dict())
     else:

@@ -30,23 +30,19 @@ def diff(
     ] = None,
 ) -> None:
     """Per-class transitions, changed share per image, changed regions, void changes, ledger links."""
-    from alc_data.audit import diff_labels, diff_pictures, write_pictures, write_report
+    from alc_data.stages.diff import DiffOptions
+    from alc_data.stages.diff import diff as run_stage
 
-    result = diff_labels(a, b, workspace=workspace, classes_file=classes, images=images, top=top)
-    pictures = diff_pictures(result) if (report is not None or out is not None) else {}
-    written = write_pictures(pictures, out) if out is not None else []
-    report_path = write_report(result, report, pictures) if report is not None else None
+    options = DiffOptions(a, b, top=top, classes=classes, images=images, report=report, out=out)
+    result = run_stage(workspace, options)
     if as_json:
-        data = result.to_dict()
-        data["report"] = str(report_path) if report_path else None
-        data["pictures"] = [str(p) for p in written]
-        print_json(data)
+        print_json(result.to_dict())
         return
-    _print_summary(result)
-    if report_path:
-        typer.echo(f"report: {report_path}")
-    if written:
-        typer.echo(f"pictures: {len(written)} PNG files in {out}")
+    _print_summary(result.diff)
+    if result.report:
+        typer.echo(f"report: {result.report}")
+    if result.pictures:
+        typer.echo(f"pictures: {len(result.pictures)} PNG files in {out}")
 
 
 def _print_summary(result) -> None:

@@ -23,11 +23,12 @@ def evaluate(
 
     Coverage is the share of pixels counted: pixels either side marks 255 are skipped.
     """
-    from alc_data.evaluate import evaluate_labels_or_model, per_class_table, summary_line
+    from alc_data.evaluate import per_class_table, summary_line
+    from alc_data.stages.evaluate import EvaluateOptions
+    from alc_data.stages.evaluate import evaluate as run_stage
 
-    result = evaluate_labels_or_model(
-        open_workspace(workspace), version=version, checkpoint=model, split=split, batch_size=batch_size, device=device
-    )
+    options = EvaluateOptions(version=version, model=model, split=split, batch_size=batch_size, device=device)
+    result = run_stage(open_workspace(workspace), options)
     if as_json:
         print_json(result.to_dict())
         return

@@ -41,16 +41,20 @@ def info(
     if data.superpixel_sets:
         con.print("superpixel sets: " + ", ".join(f"{s.name} ({s.method})" for s in data.superpixel_sets))
     if data.cost.rounds:
-        t = Table(title="annotation cost")
-        for col in ("round", "queries", "accepted", "corrected", "unanswerable", "correction-query time", "classification-query time",
-                    "measured s / query"):
-            t.add_column(col)
+        # two tables, so that each fits an 80-column terminal with its headers whole
+        answers = Table(title="annotation cost: answers")
+        for col in ("round", "queries", "accepted", "corrected", "unanswerable"):
+            answers.add_column(col)
+        time = Table(title="annotation cost: time")
+        for col in ("round", "correction queries", "classification queries", "measured s / query"):
+            time.add_column(col)
         for r in [*data.cost.rounds, data.cost.total]:
-            t.add_row("total" if r.round is None else str(r.round), str(r.queries), str(r.accepted), str(r.corrected),
-                      str(r.unanswerable), f"{r.correction_query_seconds / 60:.1f} min",
-                      f"{r.classification_query_seconds / 60:.1f} min",
-                      "–" if r.measured_median_seconds is None else f"{r.measured_median_seconds:.1f} s")
-        con.print(t)
+            name = "total" if r.round is None else str(r.round)
+            answers.add_row(name, str(r.queries), str(r.accepted), str(r.corrected), str(r.unanswerable))
+            time.add_row(name, f"{r.correction_query_seconds / 60:.1f} min", f"{r.classification_query_seconds / 60:.1f} min",
+                         "–" if r.measured_median_seconds is None else f"{r.measured_median_seconds:.1f} s")
+        con.print(answers)
+        con.print(time)
         for r in data.cost.rounds:
             if r.unapplied:
                 typer.echo(f"round {r.round}: {r.unapplied} answers recorded but not applied yet; "
@@ -64,11 +68,11 @@ def export(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
 ) -> None:
     """Write the labels of a version as palette PNGs plus classes.txt."""
-    from alc_data.info import export_version
+    from alc_data.stages.export import ExportOptions
+    from alc_data.stages.export import export as run_stage
 
-    ws = open_workspace(workspace)
-    path = export_version(ws, out, version=version, overwrite=overwrite)
-    typer.echo(f"wrote {len(ws.image_ids())} label maps of {ws.version(version).name} to {path}")
+    result = run_stage(open_workspace(workspace), ExportOptions(out, version=version, overwrite=overwrite))
+    typer.echo(f"wrote {result.images} label maps of {result.version} to {result.folder}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.stages.ingest import IngestOptions
 from alc_data_cli.options import DEFAULT_WORKSPACE, WorkspaceOpt
 
 ingest_app = typer.Typer(help="Create a workspace from a dataset (one sub-command per format).", no_args_is_help=True)
@@ -20,12 +21,12 @@ LabelsFromOpt = Annotated[
 ]
 
 
-def _run(workspace: Path, source, labels_from: str) -> None:
-    from alc_data.ingest import ingest
+def _run(workspace: Path, options: IngestOptions) -> None:
+    from alc_data.stages.ingest import ingest
 
-    ws = ingest(workspace, source, labels_from=labels_from)
-    splits = ", ".join(f"{k} {v}" for k, v in ws.splits().items())
-    typer.echo(f"ingested {len(ws.image_ids())} images of {ws.meta('dataset')} into {ws.root} ({splits}); labels v0")
+    result = ingest(workspace, options)
+    splits = ", ".join(f"{k} {v}" for k, v in result.splits.items())
+    typer.echo(f"ingested {result.images} images of {result.dataset} into {result.workspace} ({splits}); labels v0")
 
 
 @ingest_app.command("voc")
@@ -36,9 +37,7 @@ def voc(
     labels_from: LabelsFromOpt = "gt",
 ) -> None:
     """PASCAL VOC 2012 (21 classes, splits from ImageSets/Segmentation)."""
-    from alc_data.ingest.voc import read_voc
-
-    _run(workspace, read_voc(root, aug=aug), labels_from)
+    _run(workspace, IngestOptions("voc", {"root": root, "aug": aug}, labels_from))
 
 
 @ingest_app.command("cityscapes")
@@ -54,9 +53,8 @@ def cityscapes(
     labels_from: LabelsFromOpt = "gt",
 ) -> None:
     """Cityscapes fine annotations mapped to the 19 train-id classes (others 255)."""
-    from alc_data.ingest.cityscapes import read_cityscapes
-
-    _run(workspace, read_cityscapes(root, train_ids=train_ids, splits=split or None), labels_from)
+    arguments = {"root": root, "train_ids": train_ids, "splits": split or None}
+    _run(workspace, IngestOptions("cityscapes", arguments, labels_from))
 
 
 @ingest_app.command("coco")
@@ -72,9 +70,8 @@ def coco(
     labels_from: LabelsFromOpt = "gt",
 ) -> None:
     """COCO instances (background 0, categories 1..N, crowd 255) or panoptic (all categories, void 255)."""
-    from alc_data.ingest.coco import read_coco
-
-    _run(workspace, read_coco(annotations, images=images, panoptic_dir=panoptic_dir, split=split), labels_from)
+    arguments = {"annotations": annotations, "images": images, "panoptic_dir": panoptic_dir, "split": split}
+    _run(workspace, IngestOptions("coco", arguments, labels_from))
 
 
 @ingest_app.command("folder")
@@ -103,13 +100,12 @@ def folder(
     ] = None,
 ) -> None:
     """Plain folders of images and label maps (+ optional ground truth and superpixels)."""
-    from alc_data.ingest.folder import folder_labels_from, parse_split_lists, read_folder
+    from alc_data.ingest.folder import folder_labels_from, parse_split_lists
 
     start = folder_labels_from(labels=labels, labels_from=labels_from, gt=gt)
-    source = read_folder(
-        images, classes=classes, labels=labels, gt=gt, superpixels=superpixels, splits=parse_split_lists(split), name=name
-    )
-    _run(workspace, source, start)
+    arguments = {"images": images, "classes": classes, "labels": labels, "gt": gt, "superpixels": superpixels,
+                 "splits": parse_split_lists(split), "name": name}
+    _run(workspace, IngestOptions("folder", arguments, start))
 
 
 @ingest_app.command("hf")
@@ -129,12 +125,9 @@ def hf(
     labels_from: LabelsFromOpt = "gt",
 ) -> None:
     """A Hugging Face dataset; images are copied into the workspace, labels read without conversion."""
-    from alc_data.ingest.hf import read_hf
-
-    source_obj = read_hf(
-        source, image_column=image_column, label_column=label_column, splits=split or None, classes=classes, name=name
-    )
-    _run(workspace, source_obj, labels_from)
+    arguments = {"source": source, "image_column": image_column, "label_column": label_column,
+                 "splits": split or None, "classes": classes, "name": name}
+    _run(workspace, IngestOptions("hf", arguments, labels_from))
 
 
 def register(app: typer.Typer) -> None:
@@ -154,6 +147,6 @@ def demo(
 
     ws = build_demo_workspace(workspace, n_train=n_train, n_val=n_val, size=(size, size), seed=seed)
     typer.echo(
-        f"generated {len(ws.image_ids())} demo images into {ws.root} (train {n_train}, val {n_val}); "
+        f"generated {len(ws.catalogue.image_ids())} demo images into {ws.root} (train {n_train}, val {n_val}); "
         "labels v0 = noisy pseudo labels, superpixel sets 'sam' and 'gsam'"
     )

@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.engine import as_engine
+from alc_data.stages.pseudo_label import Background, PseudoLabelOptions
 from alc_data_cli.options import (
     DEFAULT_WORKSPACE,
     EngineOpt,
@@ -26,7 +28,7 @@ def pseudo_label(
     text_threshold: Annotated[Optional[float], typer.Option("--text-threshold", help="Extra minimum for the winning class's token score (default: none).")] = None,
     nms_iou: Annotated[float, typer.Option("--nms-iou", help="IoU above which per-class NMS drops the weaker box.")] = 0.5,
     prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="CLASS=PHRASE prompt override (repeatable; empty phrase skips the class).")] = None,
-    background: Annotated[str, typer.Option("--background", help="Label of pixels no mask covers: auto, background (class 0) or void (255).")] = "auto",
+    background: Annotated[Background, typer.Option("--background", case_sensitive=False, help="Label of pixels no mask covers (auto: background when the dataset has such a class, else void = 255).")] = Background.AUTO,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per detector forward pass.")] = 4,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision (bfloat16) on CUDA.")] = True,
@@ -38,14 +40,14 @@ def pseudo_label(
 ) -> None:
     """Label every image with Grounded-SAM; resumes an interrupted run (same settings) where it stopped."""
     from alc_data.foundation.detector import parse_prompt_overrides
-    from alc_data.pseudo_label import run_pseudo_label
+    from alc_data.stages.pseudo_label import pseudo_label as run_stage
 
-    result = run_pseudo_label(
-        open_workspace(workspace), detector=detector, sam=sam, version=version, box_threshold=box_threshold,
-        text_threshold=text_threshold, nms_iou=nms_iou, prompts=parse_prompt_overrides(prompt), background=background,
-        batch_size=batch_size, device=device, amp=amp, sam_type=sam_type, instances_set=instances_set,
-        engine=engine, ray_address=ray_address,
+    options = PseudoLabelOptions(
+        detector, sam, version=version, box_threshold=box_threshold, text_threshold=text_threshold, nms_iou=nms_iou,
+        prompts=parse_prompt_overrides(prompt), background=background, batch_size=batch_size, device=device, amp=amp,
+        sam_type=sam_type, instances_set=instances_set, engine=as_engine(engine), ray_address=ray_address,
     )
+    result = run_stage(open_workspace(workspace), options)
     if as_json:
         print_json(result.to_dict())
         return

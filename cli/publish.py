@@ -33,14 +33,15 @@ def publish(
     as_json: JsonOpt = False,
 ) -> None:
     """Write parquet shards (images + corrected and original labels), the corrections ledger and a dataset card."""
-    from alc_data.publish import publish as do_publish
+    from alc_data.stages.publish import PublishOptions
+    from alc_data.stages.publish import publish as run_stage
 
     ws = open_workspace(workspace)
-    result = do_publish(
-        ws, version=version, to_dir=to_dir, repo_id=repo_id, private=private, tag=tag, revision=revision,
-        token=token, license=license, pretty_name=pretty_name, splits=split or None,
-        echo=None if as_json else typer.echo,
+    options = PublishOptions(
+        version=version, to_dir=to_dir, repo_id=repo_id, private=private, tag=tag, revision=revision, token=token,
+        license=license, pretty_name=pretty_name, splits=tuple(split) if split else None,
     )
+    result = run_stage(ws, options, echo=None if as_json else typer.echo)
     if as_json:
         print_json(result.to_dict())
 

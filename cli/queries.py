@@ -64,7 +64,7 @@ def list_queries(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, round_no: RoundOpt
 
     from alc_data_cli.options import console
 
-    names = ws.class_names + ["void"] * (256 - ws.num_classes)
+    names = ws.catalogue.class_names + ["void"] * (256 - ws.catalogue.num_classes)
     t = Table(title=f"round {rnd}: {len(rows)} queries")
     for col in ("id", "image", "superpixel", "pixel (row, col)", "shown", "score", "answer"):
         t.add_column(col)

@@ -17,15 +17,17 @@ def round_table(table: RunTable, title: str | None = None) -> Any:
     from rich import box
     from rich.table import Table
 
-    t = Table(title=title or f"{table.run} ({table.acquisition})", box=box.SIMPLE_HEAD)
     measured = any(r.measured_median_seconds is not None for r in table.rounds)
-    cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes", *(("measured s/query",) if measured else ()),
-            "data mIoU", "model mIoU")
+    # the measured column fits an 80-column terminal with collapsed padding and stacked mIoU headers
+    t = Table(title=title or f"{table.run} ({table.acquisition})", box=box.SIMPLE_HEAD, collapse_padding=measured)
+    cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes",
+            *(("s/query", "data\nmIoU", "model\nmIoU") if measured else ("data mIoU", "model mIoU")))
     for col in cols:
-        t.add_column(col, justify="right", min_width=len(col) if len(col) < 10 else 5)
+        width = max(len(line) for line in col.split("\n"))
+        t.add_column(col, justify="right", min_width=width if width < 10 else 5)
     t.caption = "minutes: estimated annotation time with correction queries (4.76 s each; classification queries: 6.31 s)"
     if measured:
-        t.caption += "; measured: median seconds per query answered in `alc-data annotate`"
+        t.caption += "; s/query: measured median seconds per query answered in `alc-data annotate`"
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
     for r in table.rounds:
         t.add_row(
@@ -58,7 +60,7 @@ def run(
         return
     console().print(round_table(table))
     if not table.waiting_for_answers:
-        typer.echo(f"plot: {Path(table.run_dir) / 'miou.png'}; labels: {ws.version().name} in {ws.version_dir(ws.version().name)}")
+        typer.echo(f"plot: {Path(table.run_dir) / 'miou.png'}; labels: {ws.labels.version().name} in {ws.labels.version_dir(ws.labels.version().name)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,22 +7,29 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.models import MODELS
+from alc_data.stages.common import choices
+from alc_data.train.config import DEFAULT_ITERATIONS, Optimizer, TrainConfig
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, WorkspaceOpt, open_workspace, print_json
+
+
+#: the defaults the help texts show, from the one place they are written
+DEFAULTS = TrainConfig()
 
 
 def train(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Registered model name (see `alc-data models`); default deeplabv3plus-resnet101.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help=f"Registered model (see `alc-data models`): {', '.join(MODELS.names())}; default {DEFAULTS.model}.")] = None,
     epochs: Annotated[Optional[float], typer.Option("--epochs", help="Passes over the split (or use --iterations).")] = None,
-    iterations: Annotated[Optional[int], typer.Option("--iterations", help="Batches to train on (default 30000 when neither is given).")] = None,
+    iterations: Annotated[Optional[int], typer.Option("--iterations", help=f"Batches to train on (default {DEFAULT_ITERATIONS} when neither is given).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of weights, data order and augmentation.")] = 0,
     version: VersionOpt = None,
     split: Annotated[str, typer.Option("--split", help="Split whose images train the model.")] = "train",
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Crops per batch (default 16).")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the decoder (default 0.01; the encoder gets lr × --backbone-lr-mult).")] = None,
-    backbone_lr_mult: Annotated[Optional[float], typer.Option("--backbone-lr-mult", help="Encoder lr = lr × this (default 0.1, the paper's, for pretrained encoders; 1.0 suits random ones).")] = None,
-    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="sgd (default) or adamw.")] = None,
-    crop_size: Annotated[Optional[int], typer.Option("--crop-size", help="Square training crop in pixels (default 513).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help=f"Crops per batch (default {DEFAULTS.batch_size}).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help=f"Learning rate of the decoder (default {DEFAULTS.lr}; the encoder gets lr × --backbone-lr-mult).")] = None,
+    backbone_lr_mult: Annotated[Optional[float], typer.Option("--backbone-lr-mult", help=f"Encoder lr = lr × this (default {DEFAULTS.backbone_lr_mult}, the paper's, for pretrained encoders; 1.0 suits random ones).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help=f"{choices(Optimizer)} (default {DEFAULTS.optimizer}).")] = None,
+    crop_size: Annotated[Optional[int], typer.Option("--crop-size", help=f"Square training crop in pixels (default {DEFAULTS.crop_size}).")] = None,
     encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", help="smp models: imagenet (or another name smp knows for the encoder; downloaded into the Hugging Face cache when online, read from it offline) or a local encoder checkpoint. Default: random.")] = None,
     pretrained: Annotated[Optional[str], typer.Option("--pretrained", help="SegFormer models: a hub id (nvidia/mit-b0) or local folder of a whole model; the head is re-initialised for other classes.")] = None,
     init_checkpoint: Annotated[Optional[Path], typer.Option("--init", help="Warm start: model weights from an earlier alc-data checkpoint.")] = None,
@@ -34,9 +41,10 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a model on a label version (the latest unless --version); prints the checkpoint path."""
-    import datetime as _dt
+    import dataclasses
 
-    from alc_data.train import TrainConfig, train_model
+    from alc_data.stages.train import TrainOptions
+    from alc_data.stages.train import train as run_stage
 
     ws = open_workspace(workspace)
     values = {
@@ -48,17 +56,16 @@ def train(
         {k: v for k, v in values.items() if v is not None},
         seed=seed, device=device, num_workers=num_workers, checkpoint_every=checkpoint_every,
     )
-    if run_dir is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = ws.runs_dir() / f"train-{stamp}"
-    typer.echo(f"checkpoints go to {run_dir} (an interrupted training resumes with --run-dir {run_dir})", err=True)
-    result = train_model(ws, version=version, split=split, config=cfg, run_dir=run_dir, resume=resume,
-                         init_checkpoint=init_checkpoint)
+    options = TrainOptions(cfg, version=version, split=split, run_dir=run_dir, resume=resume,
+                           init_checkpoint=init_checkpoint)
+    options = dataclasses.replace(options, run_dir=options.run_folder(ws))
+    typer.echo(f"checkpoints go to {options.run_dir} (an interrupted training resumes with --run-dir {options.run_dir})", err=True)
+    result = run_stage(ws, options)
     if as_json:
         print_json(result.to_dict())
         return
     typer.echo(
-        f"trained {result.model} for {result.iterations} iterations on {ws.version(version).name} "
+        f"trained {result.model} for {result.iterations} iterations on {ws.labels.version(version).name} "
         f"({split}); final loss {result.final_loss:.4f}; {result.seconds:.1f} s",
         err=True,
     )
@@ -75,7 +82,7 @@ def models(
     as_json: JsonOpt = False,
 ) -> None:
     """List the registered models with their parameter counts (21 classes); --benchmark times them here."""
-    from alc_data.models import MODELS, count_parameters
+    from alc_data.models import count_parameters
     from alc_data.train.benchmark import benchmark_training
 
     rows = []
@@ -93,17 +100,20 @@ def models(
         print_json(rows)
         return
     from rich.table import Table
+    from rich.text import Text
 
     from alc_data_cli.options import console
 
     title = "models" + (f" (s/iteration at crop {crop_size}, batch {batch_size}, measured here)" if benchmark else "")
-    t = Table(title=title)
-    cols = ["name", "architecture", "encoder", "parameters"] + (["s/iter"] if benchmark else []) + ["description"]
+    t = Table(title=title, show_lines=True)
+    # the description under the name and the encoder under the architecture: 80 columns are enough
+    cols = ["name, description", "architecture, encoder", "parameters"] + (["s/iter"] if benchmark else [])
     for c in cols:
-        t.add_column(c, justify="right" if c in ("parameters", "s/iter") else "left", no_wrap=c != "description")
+        t.add_column(c, justify="right" if c in ("parameters", "s/iter") else "left", no_wrap=c != cols[0])
     for r in rows:
         extra = [f"{r['seconds_per_iteration']:.3f}"] if benchmark else []
-        t.add_row(r["name"], r["architecture"], r["encoder"], f"{r['parameters'] / 1e6:.1f} M", *extra, r["description"])
+        t.add_row(Text.assemble((r["name"], "bold"), "\n", r["description"]), f"{r['architecture']}\n{r['encoder']}",
+                  f"{r['parameters'] / 1e6:.1f} M", *extra)
     console().print(t)
 
 

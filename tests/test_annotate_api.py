@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
+from contextlib import closing
 
 import pytest
 from cli_helpers import run_cli
 
 from alc_data.annotate import create_app
-from alc_data.annotate.testing import open_round_workspace
+from alc_data.testing.annotate import open_round_workspace
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import Conflict, NotFound
-from alc_data.workspace import annotation as ledger
+from alc_data.workspace.ledger import LEASE_SECONDS
 
 HOST = "127.0.0.1:8765"
 ORIGIN = f"http://{HOST}"
@@ -36,17 +38,17 @@ def post(c, path, body, **headers):
 
 def test_leases_hand_out_queries_in_rank_order_once_and_return_when_expired(ws):
     ranks = {q.query_id: q.rank for q in ws.ledger.queries(1)}
-    a = ledger.lease_queries(ws, 1, holder="A", annotator="ann", now=1000.0)
-    b = ledger.lease_queries(ws, 1, holder="B", annotator="bob", now=1000.0)
+    a = ws.ledger.lease_queries(1, holder="A", annotator="ann", now=1000.0)
+    b = ws.ledger.lease_queries(1, holder="B", annotator="bob", now=1000.0)
     assert [ranks[q] for q in a] == [0, 1] and [ranks[q] for q in b] == [2, 3]
-    assert ledger.lease_queries(ws, 1, holder="A", annotator="ann", now=1010.0) == a  # renewed, not new ones
+    assert ws.ledger.lease_queries(1, holder="A", annotator="ann", now=1010.0) == a  # renewed, not new ones
     # A's page is closed: after the lease time its queries go to the next page that asks
-    later = 1010.0 + ledger.LEASE_SECONDS + 1
-    assert ledger.lease_queries(ws, 1, holder="C", annotator="cy", now=later) == a
+    later = 1010.0 + LEASE_SECONDS + 1
+    assert ws.ledger.lease_queries(1, holder="C", annotator="cy", now=later) == a
     # and an answer from A that arrives late is still taken once; the second one conflicts
-    ledger.record_timed_answer(ws, 1, Answer(a[0], "unanswerable", None), annotator="ann", seconds=9.0)
+    ws.ledger.record_timed_answer(1, Answer(a[0], "unanswerable", None), annotator="ann", seconds=9.0)
     with pytest.raises(Conflict, match="already answered by 'ann'"):
-        ledger.record_timed_answer(ws, 1, Answer(a[0], "corrected", 1), annotator="cy", seconds=1.0)
+        ws.ledger.record_timed_answer(1, Answer(a[0], "corrected", 1), annotator="cy", seconds=1.0)
     assert len(ws.ledger.answers(1)) == 1
 
 
@@ -54,7 +56,7 @@ def test_answers_yes_class_and_cant_tell_are_recorded_with_seconds(ws):
     c = client(ws)
     qs = post(c, "/api/lease", {"holder": "tab"}).json()["queries"]
     q0, q1 = qs
-    other = next(i for i in range(ws.num_classes) if i != q1["shown_label"])
+    other = next(i for i in range(ws.catalogue.num_classes) if i != q1["shown_label"])
     assert post(c, "/api/answer", {"holder": "tab", "query_id": q0["query_id"], "choice": "yes", "seconds": 3.0}).status_code == 200
     r = post(c, "/api/answer", {"holder": "tab", "query_id": q1["query_id"], "class_index": other, "seconds": 5.0})
     assert r.status_code == 200 and r.json()["status"] == "corrected"
@@ -62,8 +64,8 @@ def test_answers_yes_class_and_cant_tell_are_recorded_with_seconds(ws):
     r = post(c, "/api/answer", {"holder": "tab", "query_id": q2["query_id"], "choice": "can't tell", "seconds": 4.0})
     p = r.json()["progress"]
     assert (p["answered"], p["accepted"], p["corrected"], p["unanswerable"], p["median_seconds"]) == (3, 1, 1, 1, 4.0)
-    rows = [(r["query_id"], r["status"], r["answer_class"], r["source"], r["annotator"], r["seconds"])
-            for r in ledger.timed_answers(ws, 1)]
+    rows = [(r.query_id, r.status, r.answer_class, r.source, r.annotator, r.seconds)
+            for r in ws.ledger.timed_answers(1)]
     assert rows == [
         (q0["query_id"], "accepted", q0["shown_label"], "annotate", "ann", 3.0),
         (q1["query_id"], "corrected", other, "annotate", "ann", 5.0),
@@ -89,7 +91,7 @@ def test_bad_answers_are_400_with_a_message_and_record_nothing(ws):
 
 
 def test_void_shown_label_has_no_yes(ws):
-    with ws.connect() as con:  # plant a query whose representative pixel is void in the labels
+    with closing(sqlite3.connect(ws.db_path)) as con, con:  # plant a query whose representative pixel is void in the labels
         con.execute("UPDATE queries SET shown_label=? WHERE rank=0", (IGNORE_INDEX,))
     c = client(ws)
     q = post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]
@@ -107,8 +109,8 @@ def test_undo_is_a_recorded_retraction_and_stops_at_applied_answers(ws):
     r = post(c, "/api/undo", {"holder": "tab"})
     assert r.status_code == 200 and r.json()["query"]["query_id"] == q["query_id"]
     assert ws.ledger.answers(1) == {}  # no live answer: the retraction is recorded, the answer kept
-    assert [(r["query_id"], r["status"], r["answer_class"], r["annotator"], r["seconds"], r["retracted_by"])
-            for r in ledger.timed_answers(ws, 1, retracted=True)] == [(q["query_id"], "corrected", 2, "ann", 7.5, "ann")]
+    assert [(r.query_id, r.status, r.answer_class, r.annotator, r.seconds, r.retracted_by)
+            for r in ws.ledger.timed_answers(1, retracted=True)] == [(q["query_id"], "corrected", 2, "ann", 7.5, "ann")]
     # the query comes back to the same page first, and is answered again
     assert post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]["query_id"] == q["query_id"]
     post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "yes", "seconds": 1.0})
@@ -122,9 +124,9 @@ def test_undo_is_a_recorded_retraction_and_stops_at_applied_answers(ws):
     r = post(c, "/api/undo", {"holder": "tab"})
     assert r.status_code == 404  # the only answer is applied: nothing left to undo
     with pytest.raises(Conflict, match="already applied"):
-        ledger.retract_answer(ws, 1, annotator="ann", holder="tab", query_id=q["query_id"])
+        ws.ledger.retract_answer(1, annotator="ann", holder="tab", query_id=q["query_id"])
     with pytest.raises(NotFound):
-        ledger.retract_answer(ws, 1, annotator="ann", holder="tab")
+        ws.ledger.retract_answer(1, annotator="ann", holder="tab")
 
 
 def test_requests_from_other_hosts_and_origins_are_refused(ws):
@@ -153,12 +155,12 @@ def test_token_is_required_when_one_is_set(ws):
 
 def test_images_are_served_by_id_only(ws):
     c = client(ws)
-    image_id = ws.image_ids()[0]
+    image_id = ws.catalogue.image_ids()[0]
     r = c.get(f"/image/{image_id}")
-    assert r.status_code == 200 and r.content == ws.image_path(image_id).read_bytes()
+    assert r.status_code == 200 and r.content == ws.catalogue.image_path(image_id).read_bytes()
     assert c.get("/image/nope").status_code == 404
     assert c.get("/image/..%2F..%2Falc.sqlite").status_code == 404
-    assert c.get("/image/" + str(ws.image_path(image_id)).replace("/", "%2F")).status_code == 404
+    assert c.get("/image/" + str(ws.catalogue.image_path(image_id)).replace("/", "%2F")).status_code == 404
     assert c.get("/overlay/999").status_code == 404
     overlay = c.get("/overlay/1")
     assert overlay.status_code == 200 and overlay.content[:8] == b"\x89PNG\r\n\x1a\n"
@@ -188,7 +190,7 @@ def test_correct_without_answers_applies_the_ledger_and_info_shows_measured_seco
     c = client(ws)
     for _ in range(4):
         q = post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]
-        other = (q["shown_label"] + 1) % ws.num_classes
+        other = (q["shown_label"] + 1) % ws.catalogue.num_classes
         post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "class_index": other, "seconds": 2.0})
     code, out, err = run_cli(capsys, "correct", "-w", ws.root)
     assert code == 0, err
@@ -225,7 +227,7 @@ def test_recipe_with_answers_from_annotate_stops_after_scoring_and_continues(tmp
     # a person answers in the browser (here: the ground truth, through the same ledger calls as the page)
     ws = Workspace.open(ws_dir)
     for n, a in enumerate(oracle_answers(ws, round_queries(ws, 1), label_version="v0")):
-        ledger.record_timed_answer(ws, 1, a, annotator="ann", seconds=1.0 + n)
+        ws.ledger.record_timed_answer(1, a, annotator="ann", seconds=1.0 + n)
     res = invoke(capsys, args)
     assert res.exit_code == 0, res.output
     table = json.loads(res.stdout)
@@ -239,7 +241,7 @@ def test_a_public_bind_address_prints_a_url_with_a_token_and_needs_it(ws):
     import urllib.parse
     import urllib.request
 
-    from alc_data.annotate.testing import free_port, start_server
+    from alc_data.testing.annotate import free_port, start_server
 
     port = free_port()
     proc, url = start_server(ws.root, "--host", "0.0.0.0", port=port)

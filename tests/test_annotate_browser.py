@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 from cli_helpers import run_cli
 
 from alc_data.annotate.app import CLASS_KEYS
-from alc_data.annotate.testing import launch_chromium, start_server
+from alc_data.testing.annotate import launch_chromium, start_server
 from alc_data.constants import IGNORE_INDEX
 from alc_data.workspace import Workspace
-from alc_data.workspace.annotation import timed_answers
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -93,7 +94,7 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
     cli(capsys, "score", "-w", root, "--model", root / "runs" / "t1" / "final.pt", "--budget", 12)
     ws = Workspace.open(root)
     by_rank = [q.query_id for q in ws.ledger.queries(1)]
-    with ws.connect() as con:  # a class name that is HTML, and a void shown label at rank 2
+    with closing(sqlite3.connect(ws.db_path)) as con, con:  # a class name that is HTML, and a void shown label at rank 2
         con.execute("UPDATE classes SET name=? WHERE idx=1", (XSS,))
         con.execute("UPDATE queries SET shown_label=? WHERE query_id=?", (IGNORE_INDEX, by_rank[2]))
     ws = Workspace.open(ws.root)
@@ -121,7 +122,7 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
         key, cls3 = a.other_class_key(by_rank[3])
         # the filter box: type a class name and pick it with Enter
         a.page.keyboard.press("/")
-        a.page.keyboard.type(ws.class_names[cls3][:4])
+        a.page.keyboard.type(ws.catalogue.class_names[cls3][:4])
         a.page.keyboard.press("Enter")
         a.wait_for(by_rank[4])
         # class names are text, never HTML
@@ -170,8 +171,8 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
         proc.kill()
         proc.wait(timeout=30)
 
-    rows = sorted((r["query_id"], r["status"], r["answer_class"], r["annotator"], r["seconds"])
-                  for r in timed_answers(ws, 1))
+    rows = sorted((r.query_id, r.status, r.answer_class, r.annotator, r.seconds)
+                  for r in ws.ledger.timed_answers(1))
     assert sorted(r[0] for r in rows) == sorted(by_rank)  # every query answered exactly once
     status = {r[0]: r[1:4] for r in rows}
     assert status[by_rank[0]] == ("accepted", ws.ledger.queries(1)[0].shown_label, "alice")
@@ -180,7 +181,7 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
     assert status[by_rank[3]] == ("corrected", cls3, "alice")
     assert {r[3] for r in rows} == {"alice", "bob"}
     assert all(r[4] is not None and 0 < r[4] < 60 for r in rows)
-    assert [(r["query_id"], r["status"], r["retracted_by"]) for r in timed_answers(ws, 1, retracted=True)] == [
+    assert [(r.query_id, r.status, r.retracted_by) for r in ws.ledger.timed_answers(1, retracted=True)] == [
         (by_rank[3], "accepted", "alice")]  # the undone answer is kept in the ledger as a retraction
 
     out = cli(capsys, "correct", "-w", root)
@@ -189,7 +190,7 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
     for qid, cls in ((by_rank[1], cls1), (by_rank[3], cls3)):
         q = ws.ledger.queries_by_id([qid])[qid]
         image_id, r, c = q.image_id, q.rep_row, q.rep_col
-        assert ws.read_label("v1", image_id)[r, c] == cls
+        assert ws.labels.read_label("v1", image_id)[r, c] == cls
 
 
 def test_undo_pressed_before_the_answer_is_recorded_takes_that_answer_back(browser, demo_ws):
@@ -219,4 +220,4 @@ def test_undo_pressed_before_the_answer_is_recorded_takes_that_answer_back(brows
         proc.kill()
         proc.wait(timeout=30)
     assert ws.ledger.answers(1) == {}  # nothing live: the answer was recorded, then retracted
-    assert [r["query_id"] for r in timed_answers(ws, 1, retracted=True)] == [by_rank[0]]
+    assert [r.query_id for r in ws.ledger.timed_answers(1, retracted=True)] == [by_rank[0]]

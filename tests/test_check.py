@@ -35,11 +35,11 @@ def template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("check-template") / "ws"
     ws = build_demo_workspace(root, n_train=6, n_val=2, size=(32, 32), seed=0)
     tables = []
-    for i in ws.image_ids("train"):
-        g = ws.read_gt(i).astype(int)
+    for i in ws.catalogue.image_ids("train"):
+        g = ws.catalogue.read_gt(i).astype(int)
         g[g == IGNORE_INDEX] = 0
-        probs = np.eye(ws.num_classes, dtype=np.float32)[g].transpose(2, 0, 1) * 0.9 + 0.1 / ws.num_classes
-        tables.append(score_superpixels(probs, ws.read_label("v0", i), ws.read_superpixels("sam", i), image_id=i))
+        probs = np.eye(ws.catalogue.num_classes, dtype=np.float32)[g].transpose(2, 0, 1) * 0.9 + 0.1 / ws.catalogue.num_classes
+        tables.append(score_superpixels(probs, ws.labels.read_label("v0", i), ws.superpixels.read_superpixels("sam", i), image_id=i))
     scores = ScoreTable.concat(tables)
 
     def place_table(round_no: int) -> str:
@@ -59,7 +59,7 @@ def ws(template, tmp_path) -> Workspace:
 
 
 def _label(ws: Workspace, image_id: str = IMAGE) -> Path:
-    return ws.label_path("v0", image_id)
+    return ws.labels.label_path("v0", image_id)
 
 
 def _record_unapplied(ws: Workspace) -> None:
@@ -75,15 +75,15 @@ DAMAGES = {
     "missing label": (lambda ws: _label(ws).unlink(), "label-missing", f"v0/{IMAGE}.png"),
     "wrong size": (lambda ws: _label(ws).write_bytes(encode_label_png(np.zeros((20, 32), np.uint8))), "label-size",
                    f"v0/{IMAGE}.png"),
-    "value >= K": (lambda ws: _label(ws).write_bytes(encode_label_png(np.full((32, 32), ws.num_classes, np.uint8))),
+    "value >= K": (lambda ws: _label(ws).write_bytes(encode_label_png(np.full((32, 32), ws.catalogue.num_classes, np.uint8))),
                    "label-values", f"v0/{IMAGE}.png"),
     "truncated png": (lambda ws: _label(ws).write_bytes(_label(ws).read_bytes()[:60]), "label-unreadable",
                       f"v0/{IMAGE}.png"),
-    "missing superpixel map": (lambda ws: ws.superpixel_path("sam", IMAGE).unlink(), "superpixels-missing",
+    "missing superpixel map": (lambda ws: ws.superpixels.superpixel_path("sam", IMAGE).unlink(), "superpixels-missing",
                                f"sam/{IMAGE}.npz"),
-    "float superpixel map": (lambda ws: np.savez(ws.superpixel_path("sam", IMAGE), superpixels=np.zeros((32, 32))),
+    "float superpixel map": (lambda ws: np.savez(ws.superpixels.superpixel_path("sam", IMAGE), superpixels=np.zeros((32, 32))),
                              "superpixels-dtype", f"sam/{IMAGE}.npz"),
-    "missing image": (lambda ws: ws.image_path(IMAGE).unlink(), "image-missing", f"images/{IMAGE}.png"),
+    "missing image": (lambda ws: ws.catalogue.image_path(IMAGE).unlink(), "image-missing", f"images/{IMAGE}.png"),
     "missing score table": (lambda ws: (ws.rounds_dir(1) / "scores.parquet").unlink(), "score-table-missing",
                             "001/scores.parquet"),
 }
@@ -165,18 +165,18 @@ def test_repair_removes_debris_but_keeps_damage(ws):
 
 def test_interrupted_superpixel_overwrite_is_put_back(ws):
     sp = ws.root / "superpixels"
-    before = ws.read_superpixels("sam", IMAGE)
+    before = ws.superpixels.read_superpixels("sam", IMAGE)
     os.replace(sp / "sam", sp / ".sam.old")  # killed between the two renames of an overwrite
     (sp / ".sam.new").mkdir()
     kinds = sorted(p.kind for p in check_workspace(ws.root).problems)
     assert kinds == ["debris", "superpixels-interrupted"]
     report = check_workspace(ws.root, repair=True)
     assert report.ok and len(report.repaired) == 2
-    np.testing.assert_array_equal(ws.read_superpixels("sam", IMAGE), before)
+    np.testing.assert_array_equal(ws.superpixels.read_superpixels("sam", IMAGE), before)
 
 
 def test_missing_version_folder(ws):
-    shutil.rmtree(ws.version_dir("v0"))
+    shutil.rmtree(ws.labels.version_dir("v0"))
     kinds = [p.kind for p in check_workspace(ws.root).problems]
     assert kinds == ["version-folder-missing"]
 
@@ -191,10 +191,10 @@ def test_round_naming_a_version_not_in_the_catalogue(ws):
 
 
 def test_hard_linked_files_are_read_once(ws):
-    ws.write_version("v1", [(IMAGE, np.zeros((32, 32), np.uint8))], parent="v0", kind="correction")
+    ws.labels.write_version("v1", [(IMAGE, np.zeros((32, 32), np.uint8))], parent="v0", kind="correction")
     report = check_workspace(ws.root)
     assert report.ok
-    assert report.checked["label_versions"] == 2 and report.checked["label_files_read"] == len(ws.image_ids()) + 1
+    assert report.checked["label_versions"] == 2 and report.checked["label_files_read"] == len(ws.catalogue.image_ids()) + 1
 
 
 def test_interrupted_ingest_leaves_only_debris(tmp_path, capsys):

@@ -22,10 +22,10 @@ from alc_data.scoring import ScoreTable, score_superpixels, select_top
 
 
 def data_miou(ws, version):
-    k = ws.num_classes
+    k = ws.catalogue.num_classes
     conf = np.zeros((k, k), np.int64)
-    for i in ws.image_ids("train"):
-        g, lab = ws.read_gt(i), ws.read_label(version, i)
+    for i in ws.catalogue.image_ids("train"):
+        g, lab = ws.catalogue.read_gt(i), ws.labels.read_label(version, i)
         m = (g != IGNORE_INDEX) & (lab != IGNORE_INDEX)
         conf += np.bincount(g[m].astype(int) * k + lab[m], minlength=k * k).reshape(k, k)
     inter = np.diag(conf)
@@ -35,19 +35,19 @@ def data_miou(ws, version):
 
 def truthful_probs(ws, image_id):
     """Probabilities of a model that knows the ground truth (void pixels: the noisy label)."""
-    g = ws.read_gt(image_id).astype(int)
-    noisy = ws.read_label("v0", image_id).astype(int)
+    g = ws.catalogue.read_gt(image_id).astype(int)
+    noisy = ws.labels.read_label("v0", image_id).astype(int)
     target = np.where(g == IGNORE_INDEX, noisy, g)
-    logits = np.eye(ws.num_classes)[target].transpose(2, 0, 1) * 4.0
+    logits = np.eye(ws.catalogue.num_classes)[target].transpose(2, 0, 1) * 4.0
     e = np.exp(logits)
     return (e / e.sum(0)).astype(np.float32)
 
 
 def make_round(ws, budget, acquisition="sim", version="v0"):
     tables = [
-        score_superpixels(truthful_probs(ws, i), ws.read_label(version, i), ws.read_superpixels("sam", i),
+        score_superpixels(truthful_probs(ws, i), ws.labels.read_label(version, i), ws.superpixels.read_superpixels("sam", i),
                           acquisition=acquisition, image_id=i)
-        for i in ws.image_ids("train")
+        for i in ws.catalogue.image_ids("train")
     ]
     asked = ws.ledger.asked("sam")
     scores = ScoreTable.concat(tables)
@@ -90,7 +90,7 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys, assert
     rnd = make_round(ws, 15)
     result = correct_round(ws, round_no=rnd, oracle="gt")
     assert result.recorded == 15 and result.applied is not None and result.applied.version == "v1"
-    v1 = ws.version("v1")
+    v1 = ws.labels.version("v1")
     assert v1.parent == "v0" and v1.kind == "correction" and v1.round == rnd
     after = data_miou(ws, "v1")
     assert after > before + 0.02
@@ -102,17 +102,17 @@ def test_oracle_round_raises_data_miou_and_is_idempotent(demo_ws, capsys, assert
     # applying again records nothing and writes no version
     again = correct_round(ws, round_no=rnd, oracle="gt")
     assert again.recorded == 0 and again.applied is None
-    assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0", "v1"]
     # the version can be rebuilt from its parent plus the ledger
     for image_id, labels in rebuild_version(ws, "v1"):
-        np.testing.assert_array_equal(labels, ws.read_label("v1", image_id))
+        np.testing.assert_array_equal(labels, ws.labels.read_label("v1", image_id))
     # a second round on v1 skips asked superpixels and keeps improving
     rnd2 = make_round(ws, 15, version="v1")
     asked1 = {(q.image_id, q.superpixel_id) for q in round_queries(ws, rnd)}
     asked2 = {(q.image_id, q.superpixel_id) for q in round_queries(ws, rnd2)}
     assert not asked1 & asked2
     correct_round(ws, round_no=rnd2, oracle="gt")
-    assert ws.version("v2").parent == "v1"
+    assert ws.labels.version("v2").parent == "v1"
     assert data_miou(ws, "v2") >= after
     cost = json.loads(invoke(capsys, ["info", "-w", str(ws.root), "--json"]).stdout)["cost"]
     assert cost["total"]["queries"] == 30 and cost["total"]["answered"] == 30
@@ -127,9 +127,9 @@ def test_oracle_modes_and_unanswerable(demo_ws):
     pixel = {a.query_id: a for a in oracle_answers(ws, queries, label_version="v0", mode="pixel")}
     major = {a.query_id: a for a in oracle_answers(ws, queries, label_version="v0", mode="region-majority")}
     for q in queries:
-        g = ws.read_gt(q.image_id)
-        lab = ws.read_label("v0", q.image_id)
-        sp = ws.read_superpixels("sam", q.image_id) == q.superpixel_id
+        g = ws.catalogue.read_gt(q.image_id)
+        lab = ws.labels.read_label("v0", q.image_id)
+        sp = ws.superpixels.read_superpixels("sam", q.image_id) == q.superpixel_id
         gt_rep = g[q.rep_row, q.rep_col]
         if gt_rep == IGNORE_INDEX:
             assert pixel[q.query_id].status == major[q.query_id].status == "unanswerable"
@@ -143,8 +143,8 @@ def test_oracle_modes_and_unanswerable(demo_ws):
     record_answers(ws, rnd, [Answer(q.query_id, "unanswerable", None)], source="test", annotator="t")
     summary = apply_answers(ws, rnd)
     assert summary is not None and summary.unanswerable == 1 and summary.changed_pixels == 0
-    for i in ws.image_ids():
-        np.testing.assert_array_equal(ws.read_label(summary.version, i), ws.read_label("v0", i))
+    for i in ws.catalogue.image_ids():
+        np.testing.assert_array_equal(ws.labels.read_label(summary.version, i), ws.labels.read_label("v0", i))
 
 
 def _fill(path, out, answer_for):
@@ -164,10 +164,10 @@ def test_csv_answers_through_the_cli(demo_ws, tmp_path, capsys, assert_workspace
     q_csv = export_queries_csv(ws, tmp_path / "q.csv")
     header = q_csv.read_text().splitlines()[0].split(",")
     assert header[0] == "query_id" and header[-1] == "answer" and "label_shown" in header
-    names = ws.class_names
+    names = ws.catalogue.class_names
 
     def truth(r):
-        g = ws.read_gt(r["image_id"])[int(r["rep_row"]), int(r["rep_col"])]
+        g = ws.catalogue.read_gt(r["image_id"])[int(r["rep_row"]), int(r["rep_col"])]
         return "skip" if g == IGNORE_INDEX else ("accept" if names[g] == r["label_shown"] else names[g])
 
     _fill(q_csv, tmp_path / "a.csv", truth)
@@ -179,7 +179,7 @@ def test_csv_answers_through_the_cli(demo_ws, tmp_path, capsys, assert_workspace
     # the same file twice changes nothing
     res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv"), "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["applied"] is None
-    assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0", "v1"]
     assert rnd == 1
     assert_workspace_ok(ws)
 
@@ -209,7 +209,7 @@ def test_bad_answers_file_lists_every_bad_row_and_applies_nothing(demo_ws, tmp_p
                    "line 7: answer for image", "line 8: duplicate", "line 9: round"):
         assert needle in msg
     assert ws.ledger.answers(1) == {}
-    assert [v.name for v in ws.label_versions()] == ["v0"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0"]
     assert_workspace_ok(ws)
 
 

@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ALC_PROGRESS", "0")
 
 from alc_data.constants import IGNORE_INDEX  # noqa: E402
-from alc_data.errors import AlcError  # noqa: E402
+from alc_data.errors import AlcError, InvalidInput  # noqa: E402
 from alc_data.io.labels import write_label_png  # noqa: E402
 
 V = IGNORE_INDEX
@@ -171,7 +171,7 @@ def _ledger_workspace(root: Path):
     ws = ingest(root, DatasetSource(name="toy", classes=classes, items=items, count=2))
     r, c = np.mgrid[0:8, 0:8]
     grid = ((r // 4) * 2 + c // 4).astype(np.int32)  # ids 0..3, 4x4 blocks
-    ws.write_superpixel_set("grid", ((i, grid) for i in ws.image_ids()), method="grid")
+    ws.superpixels.write_superpixel_set("grid", ((i, grid) for i in ws.catalogue.image_ids()), method="grid")
 
     def add_round(con, rnd, parent, out, image_id, sp_set, sp_id, rep, old, new, who):
         con.execute("INSERT INTO rounds(round, label_version, superpixel_set, acquisition, budget, output_version, created_at) "
@@ -187,11 +187,11 @@ def _ledger_workspace(root: Path):
     l0 = np.zeros((8, 8), np.uint8)
     l0[grid == 1] = 1  # round 1: superpixel 1 of img0 -> cat
     l0[7, 0] = 2  # a change no query explains
-    ws.write_version("v1", [("img0", l0)], parent="v0", kind="correction", round=1,
+    ws.labels.write_version("v1", [("img0", l0)], parent="v0", kind="correction", round=1,
                      on_commit=lambda con: add_round(con, 1, "v0", "v1", "img0", "grid", 1, (1, 5), 0, 1, "alice"))
     l1 = np.zeros((8, 8), np.uint8)
     l1[grid == 2] = 2  # round 2: superpixel 2 of img1 -> dog; its superpixel set file is gone (rep-pixel fallback)
-    ws.write_version("v2", [("img1", l1)], parent="v1", kind="correction", round=2,
+    ws.labels.write_version("v2", [("img1", l1)], parent="v1", kind="correction", round=2,
                      on_commit=lambda con: add_round(con, 2, "v1", "v2", "img1", "gone", 2, (5, 1), 0, 2, "bob"))
     return ws
 
@@ -221,8 +221,8 @@ def test_version_diff_links_regions_to_ledger(tmp_path):
     # mixed: a version against a folder of the original labels, no ledger
     exported = tmp_path / "orig"
     exported.mkdir()
-    for i in ws.image_ids():
-        write_label_png(exported / f"{i}.png", ws.read_label("v0", i))
+    for i in ws.catalogue.image_ids():
+        write_label_png(exported / f"{i}.png", ws.labels.read_label("v0", i))
     dm = diff_labels(str(exported), "latest", workspace=ws)
     assert dm.mode == "mixed" and dm.ledger is None and dm.totals()["changed_pixels"] == 33
     with pytest.raises(AlcError, match="--classes is only for two label folders"):
@@ -250,3 +250,18 @@ def test_second_annotator_agrees_98_to_99_9_percent(tmp_path):
     assert d.totals()["became_void"] > d.totals()["stopped_void"]  # the official labels add void borders
     report = write_report(d, tmp_path / "voc.html", diff_pictures(d))
     assert report.read_text().count("data:image/png;base64,") == len(ids)  # one picture per image (top=3)
+
+
+# ---------------------------------------------------------------- diff's class file
+
+
+def test_diff_class_file_keeps_lines_whole_and_refuses_control_characters(tmp_path):
+    from alc_data.audit.sources import read_class_file
+
+    path = tmp_path / "classes.txt"
+    path.write_text("sky\r\nroad\rcar\n", encoding="utf-8")
+    assert read_class_file(path) == ["sky", "road", "car"]
+    path.write_text("sky\nroad\u2028car\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        read_class_file(path)
+    assert str(path) in str(err.value) and "\\u2028" in str(err.value)

@@ -41,9 +41,9 @@ def scored(tmp_path_factory):
     ws = build_demo_workspace(root / "ws", n_train=10, n_val=2, size=(40, 48), seed=0)
     rng = np.random.default_rng(0)
     folder = root / "preds"
-    for image_id in ws.image_ids("train"):
-        rec = ws.image_record(image_id)
-        logits = 3 * rng.standard_normal((ws.num_classes, int(rec["height"]), int(rec["width"])))
+    for image_id in ws.catalogue.image_ids("train"):
+        rec = ws.catalogue.image_record(image_id)
+        logits = 3 * rng.standard_normal((ws.catalogue.num_classes, int(rec.height), int(rec.width)))
         save_prediction(folder, image_id, softmax(logits.astype(np.float32)), dtype=np.float32)
     return ws, folder
 
@@ -83,8 +83,8 @@ def test_score_from_a_checkpoint_on_ray_equals_local(scored, capsys, tmp_path):
     ws, _ = scored
     torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "model.pt", {
-        "model_name": "demo-tiny", "num_classes": ws.num_classes, "class_names": ws.class_names,
-        "model": build_model("demo-tiny", ws.num_classes).state_dict(), "iteration": 0})
+        "model_name": "demo-tiny", "num_classes": ws.catalogue.num_classes, "class_names": ws.catalogue.class_names,
+        "model": build_model("demo-tiny", ws.catalogue.num_classes).state_dict(), "iteration": 0})
     rounds = []
     for engine in ("local", "ray"):  # one image per forward pass: the same arithmetic in any batch layout
         code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 5, "--superpixels", "sam",
@@ -115,7 +115,7 @@ def test_an_actor_killed_in_the_middle_changes_nothing(scored, capsys, tmp_path)
     ws, folder = scored
     local = _score(capsys, ws, folder, "sim")
     table_local, _ = _round(ws, local)
-    ids = ws.image_ids("train")
+    ids = ws.catalogue.image_ids("train")
     from alc_data.scoring.acquisitions import check_acquisition
     from alc_data.scoring.pool import Representative
     from alc_data.scoring.stream import ImageScoring
@@ -137,8 +137,8 @@ def test_superpixels_on_ray_equal_local(scored, capsys):
         code, _, err = run_cli(capsys, "superpixels", "-w", ws.root, "-m", "slic", "--name", name,
                                "--param", "n_segments=20", *engine)
         assert code == 0, err
-    for image_id in ws.image_ids():
-        assert np.array_equal(ws.read_superpixels("slic_ray", image_id), ws.read_superpixels("slic_local", image_id))
+    for image_id in ws.catalogue.image_ids():
+        assert np.array_equal(ws.superpixels.read_superpixels("slic_ray", image_id), ws.superpixels.read_superpixels("slic_local", image_id))
     assert not list((ws.root / "superpixels").glob(".*"))  # staging removed
 
 
@@ -163,7 +163,7 @@ def test_a_bad_file_found_by_an_actor_is_one_line_and_nothing_registered(scored,
     for path in folder.iterdir():
         (bad / path.name).parent.mkdir(exist_ok=True)
         (bad / path.name).write_bytes(path.read_bytes())
-    first = ws.image_ids("train")[3]
+    first = ws.catalogue.image_ids("train")[3]
     probs = np.load(bad / f"{first}.npz")["probs"].copy()
     probs[0, 0, 0] = np.nan  # the header is fine: only the actor reading the data finds it
     save_prediction(bad, first, probs, dtype=np.float32)
@@ -177,7 +177,7 @@ def test_a_bad_file_found_by_an_actor_is_one_line_and_nothing_registered(scored,
 # ------------------------------------------------------------------ Grounded-SAM and SAM on actors
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_pth
 
     root = tmp_path_factory.mktemp("models")
     return {"dino": build_tiny_grounding_dino(root / "dino"), "sam": build_tiny_sam_pth(root / "sam_tiny.pth")}
@@ -192,16 +192,16 @@ def _pseudo_label(capsys, ws, models, name: str, *extra) -> dict:
 
 
 def _same_pseudo_labels(ws, a: str, b: str) -> None:
-    for image_id in ws.image_ids():
-        assert np.array_equal(ws.read_label(a, image_id), ws.read_label(b, image_id)), image_id
-        assert np.array_equal(ws.read_superpixels(f"gsam_{a}", image_id), ws.read_superpixels(f"gsam_{b}", image_id))
+    for image_id in ws.catalogue.image_ids():
+        assert np.array_equal(ws.labels.read_label(a, image_id), ws.labels.read_label(b, image_id)), image_id
+        assert np.array_equal(ws.superpixels.read_superpixels(f"gsam_{a}", image_id), ws.superpixels.read_superpixels(f"gsam_{b}", image_id))
 
 
 def test_pseudo_labels_on_ray_equal_local(scored, capsys, tiny_models):
     ws, _ = scored
     local = _pseudo_label(capsys, ws, tiny_models, "pl_local")
     on_ray = _pseudo_label(capsys, ws, tiny_models, "pl_ray", "--engine", "ray")
-    assert local["boxes"] > 0 and on_ray["computed"] == on_ray["images"] == len(ws.image_ids())
+    assert local["boxes"] > 0 and on_ray["computed"] == on_ray["images"] == len(ws.catalogue.image_ids())
     assert {k: on_ray[k] for k in ("boxes", "boxes_per_class", "mask_coverage")} == \
         {k: local[k] for k in ("boxes", "boxes_per_class", "mask_coverage")}
     _same_pseudo_labels(ws, "pl_local", "pl_ray")
@@ -212,23 +212,23 @@ def test_a_pseudo_label_actor_killed_in_the_middle_changes_nothing(scored, capsy
     from alc_data.foundation.grounded_sam import load_staged
 
     ws, _ = scored
-    if "pl_local" not in {v.name for v in ws.label_versions()}:
+    if "pl_local" not in {v.name for v in ws.labels.label_versions()}:
         _pseudo_label(capsys, ws, tiny_models, "pl_local")
-    version = ws.version("pl_local")
+    version = ws.labels.version("pl_local")
     models = {"detector": tiny_models["dino"], "sam": tiny_models["sam"], "device": "cpu"}
-    options = {"prompts": [(i, p) for i, p in enumerate(ws.class_names) if p in version.params["prompts"].values()],
+    options = {"prompts": [(i, p) for i, p in enumerate(ws.catalogue.class_names) if p in version.params["prompts"].values()],
                "box_threshold": 0.05, "text_threshold": None, "nms_iou": 0.5,
                "background": version.params["background_label"]}
     stage = tmp_path / "stage"
     stage.mkdir()
-    pseudo_label_ray(ws, ws.image_ids(), stage, models=models, options=options, batch_size=3, concurrency=2,
+    pseudo_label_ray(ws, ws.catalogue.image_ids(), stage, models=models, options=options, batch_size=3, concurrency=2,
                      actor_class=dies_once(PseudoLabelActor, tmp_path / "died"))
     assert (tmp_path / "died").exists()  # an actor did die
-    assert sorted(p.stem for p in stage.glob("*.npz")) == sorted(ws.image_ids())
-    for image_id in ws.image_ids():
+    assert sorted(p.stem for p in stage.glob("*.npz")) == sorted(ws.catalogue.image_ids())
+    for image_id in ws.catalogue.image_ids():
         res = load_staged(stage / f"{image_id}.npz")
-        assert np.array_equal(res["labels"], ws.read_label("pl_local", image_id)), image_id
-        assert np.array_equal(res["instances"], ws.read_superpixels("gsam_pl_local", image_id))
+        assert np.array_equal(res["labels"], ws.labels.read_label("pl_local", image_id)), image_id
+        assert np.array_equal(res["instances"], ws.superpixels.read_superpixels("gsam_pl_local", image_id))
 
 
 def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, tiny_models, monkeypatch):
@@ -236,7 +236,7 @@ def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, ti
     from alc_data.workspace.check import check_workspace
 
     ws, _ = scored
-    if "pl_local" not in {v.name for v in ws.label_versions()}:
+    if "pl_local" not in {v.name for v in ws.labels.label_versions()}:
         _pseudo_label(capsys, ws, tiny_models, "pl_local")
     real, calls = pl.pseudo_label_images, []
 
@@ -256,7 +256,7 @@ def test_a_run_interrupted_on_one_engine_resumes_on_the_other(scored, capsys, ti
     assert [n.kind for n in notices] == ["unfinished-run"] and "3 of 12 images staged" in notices[0].message
     monkeypatch.undo()
     res = _pseudo_label(capsys, ws, tiny_models, "pl_resumed", "--engine", "ray")
-    assert res["resumed"] == 3 and res["computed"] == len(ws.image_ids()) - 3
+    assert res["resumed"] == 3 and res["computed"] == len(ws.catalogue.image_ids()) - 3
     _same_pseudo_labels(ws, "pl_local", "pl_resumed")
 
 
@@ -264,11 +264,11 @@ def test_a_model_an_actor_cannot_load_is_one_line_and_nothing_written(scored, ca
     ws, _ = scored
     bad = tmp_path / "sam_vit_b_damaged.pth"
     bad.write_bytes(b"not a checkpoint")
-    versions = [v.name for v in ws.label_versions()]
+    versions = [v.name for v in ws.labels.label_versions()]
     code, _, err = run_cli(capsys, "pseudo-label", "-w", ws.root, "--detector", tiny_models["dino"], "--sam", bad,
                            "--device", "cpu", "--version", "pl_bad", "--instances-set", "gsam_bad", "--engine", "ray")
     assert code == 2 and len(err.strip().splitlines()) == 1 and bad.name in err, err
-    assert [v.name for v in ws.label_versions()] == versions
+    assert [v.name for v in ws.labels.label_versions()] == versions
     assert not (ws.root / "pseudo" / "pl_bad").exists()
 
 
@@ -279,9 +279,9 @@ def test_sam_superpixels_on_ray_equal_local(scored, capsys, tiny_models):
                                "--name", name, "--param", "device=cpu", "--param", "points_per_side=4",
                                "--param", "pred_iou_thresh=0", "--param", "stability_score_thresh=0", *engine)
         assert code == 0, err
-    for image_id in ws.image_ids():
-        assert np.array_equal(ws.read_superpixels("samsp_ray", image_id), ws.read_superpixels("samsp_local", image_id))
-    assert len(np.unique(ws.read_superpixels("samsp_ray", ws.image_ids()[0]))) > 1
+    for image_id in ws.catalogue.image_ids():
+        assert np.array_equal(ws.superpixels.read_superpixels("samsp_ray", image_id), ws.superpixels.read_superpixels("samsp_local", image_id))
+    assert len(np.unique(ws.superpixels.read_superpixels("samsp_ray", ws.catalogue.image_ids()[0]))) > 1
 
 
 def flaky_slic(image, *, context, fail_file: str = "", log: str = "", n_segments: int = 20):
@@ -304,7 +304,7 @@ def test_a_stopped_superpixel_run_resumes_where_it_stopped_on_either_engine(scor
 
     ws, _ = scored
     monkeypatch.setitem(SUPERPIXEL_METHODS._items, "flaky-slic", flaky_slic)
-    ids = ws.image_ids()
+    ids = ws.catalogue.image_ids()
     fail, log = tmp_path / "fail", tmp_path / "computed"
     fail.write_text(ids[7])
     args = ("superpixels", "-w", ws.root, "-m", "flaky-slic", "--name", "slic_resumed", "--param", f"fail_file={fail}",
@@ -328,9 +328,9 @@ def test_a_stopped_superpixel_run_resumes_where_it_stopped_on_either_engine(scor
         assert run_cli(capsys, "superpixels", "-w", ws.root, "-m", "slic", "--name", name, "--param", "n_segments=20",
                        *engine)[0] == 0
     for image_id in ids:
-        reference = ws.read_superpixels("slic_reference", image_id)
-        assert np.array_equal(ws.read_superpixels("slic_resumed", image_id), reference)
-        assert np.array_equal(ws.read_superpixels("slic_resumed_ray", image_id), reference)
+        reference = ws.superpixels.read_superpixels("slic_reference", image_id)
+        assert np.array_equal(ws.superpixels.read_superpixels("slic_resumed", image_id), reference)
+        assert np.array_equal(ws.superpixels.read_superpixels("slic_resumed_ray", image_id), reference)
     assert not (ws.root / "staging").exists()
 
 

@@ -103,8 +103,8 @@ def test_correct_round_stores_the_mode_and_rebuild_reproduces_it(planted_ws, mod
     rnd = _ask(ws)
     res = correct_round(ws, round_no=rnd, oracle="gt", expand=mode)
     assert res.applied is not None and res.applied.expand == mode and res.applied.corrected == 2
-    np.testing.assert_array_equal(ws.read_label("v1", "img0"), EXPECTED[mode])
-    assert ws.version("v1").params["expand"] == mode
+    np.testing.assert_array_equal(ws.labels.read_label("v1", "img0"), EXPECTED[mode])
+    assert ws.labels.version("v1").params["expand"] == mode
     (image_id, rebuilt), = list(rebuild_version(ws, "v1"))
     np.testing.assert_array_equal(rebuilt, EXPECTED[mode])
     # a superpixel asked in any mode counts as asked: the next round skips it
@@ -117,7 +117,7 @@ def test_label_beats_superpixel_on_the_planted_region(planted_ws, tmp_path):
     ws = planted_ws
     rnd = _ask(ws)
     correct_round(ws, round_no=rnd, oracle="gt", expand="label")
-    label = ws.read_label("v1", "img0")
+    label = ws.labels.read_label("v1", "img0")
     wrong, right = NOISY != GT, NOISY == GT
     assert (label[wrong] == GT[wrong]).all() and (label[right] == NOISY[right]).all()
     whole, _ = expand_answers(NOISY, SP, [(1, s, 1, r, c) for s, r, c in REPS], mode="superpixel")
@@ -130,7 +130,7 @@ def test_region_majority_oracle_combines_with_label_mode(planted_ws):
     res = correct_round(ws, round_no=rnd, oracle="gt", oracle_mode="region-majority", expand="label")
     # superpixel 0 agrees with the ground truth on half of its pixels: corrected; 1 likewise
     assert res.applied is not None and res.applied.corrected == 2
-    np.testing.assert_array_equal(ws.read_label("v1", "img0"), GT)
+    np.testing.assert_array_equal(ws.labels.read_label("v1", "img0"), GT)
 
 
 def test_cli_expand_option_and_bad_value(planted_ws, capsys):
@@ -142,7 +142,7 @@ def test_cli_expand_option_and_bad_value(planted_ws, capsys):
     code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--expand", "label", "--json")
     assert code == 0, err
     assert json.loads(out)["applied"]["expand"] == "label"
-    np.testing.assert_array_equal(ws.read_label("v1", "img0"), GT)
+    np.testing.assert_array_equal(ws.labels.read_label("v1", "img0"), GT)
 
 
 def test_recipe_expand_key_is_checked():

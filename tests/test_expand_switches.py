@@ -32,7 +32,7 @@ def test_score_representative_random_is_seeded_and_stored(demo_ws, capsys):
         t = ScoreTable.from_parquet(res["score_table"])
         reps[rep] = {(i, int(s)): (int(r), int(c)) for i, s, r, c in zip(t.image_id, t.superpixel_id, t.rep_row, t.rep_col)}
         for (image_id, s), (r, c) in list(reps[rep].items())[:50]:
-            assert ws.read_superpixels("sam", image_id)[r, c] == s  # the representative lies in its superpixel
+            assert ws.superpixels.read_superpixels("sam", image_id)[r, c] == s  # the representative lies in its superpixel
     assert reps["pool"].keys() == reps["random"].keys()
     assert sum(reps["pool"][k] != reps["random"][k] for k in reps["pool"]) > len(reps["pool"]) // 4
     res = invoke(capsys, ["score", *map(str, w), "--model", ckpt, "--budget", 5, "--representative", "median"])
@@ -49,7 +49,7 @@ def test_recipe_run_with_label_expansion_and_random_representative(tmp_path, cap
     from alc_data.workspace import Workspace
 
     w = Workspace.open(ws)
-    assert w.version("v1").params["expand"] == "label"
+    assert w.labels.version("v1").params["expand"] == "label"
     params = w.ledger.round(1).params
     assert params["representative"] == "random"
     recipe = json.loads((ws / "runs" / "abl" / "recipe.json").read_text())

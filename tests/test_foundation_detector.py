@@ -27,7 +27,7 @@ VOC = ["background", "aeroplane", "diningtable", "motorbike", "pottedplant", "tv
 
 @pytest.fixture(scope="module")
 def tiny_dino(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_grounding_dino
+    from alc_data.testing.foundation import build_tiny_grounding_dino
 
     return build_tiny_grounding_dino(tmp_path_factory.mktemp("dino") / "gd", max_text_len=12)
 

@@ -21,7 +21,7 @@ SAM_ID = "facebook/sam-vit-huge"
 @pytest.fixture(scope="module")
 def filled_cache(tmp_path_factory):
     """A hub cache holding a tiny GroundingDINO and a tiny HF SAM under the real repository ids."""
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_hf, put_in_hub_cache
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_hf, put_in_hub_cache
 
     root = tmp_path_factory.mktemp("hub")
     cache = root / "cache"
@@ -70,10 +70,10 @@ def test_pseudo_label_cli_takes_hub_ids(tmp_path, capsys, offline_cache):
                              "--device", "cpu", "--json")
     assert code == 0, err
     assert json.loads(out)["images"] == 3
-    params = ws.version("pseudo").params
+    params = ws.labels.version("pseudo").params
     assert params["detector"]["path"] == str(offline_cache["dino"].resolve())
     assert params["sam"]["path"] == str(offline_cache["sam"].resolve())
-    assert ws.read_label("pseudo", "img0").dtype == np.uint8
+    assert ws.labels.read_label("pseudo", "img0").dtype == np.uint8
 
 
 def test_hub_id_without_cache_offline_is_one_line(tmp_path, capsys, monkeypatch):
@@ -97,7 +97,7 @@ def test_a_hub_model_reaches_another_machine_pinned_at_the_commit_resolved_here(
     from alc_data.errors import NotFound
     from alc_data.foundation.grounded_sam import load_models
     from alc_data.foundation.hub import PinnedSnapshot, pinned
-    from alc_data.foundation.testing import put_in_hub_cache
+    from alc_data.testing.foundation import put_in_hub_cache
 
     here = local_or_hub(DINO_ID)
     ref = pinned(DINO_ID, here)

@@ -105,21 +105,21 @@ def test_stub_pipeline_exact_labels_instances_and_record(tmp_path):
     assert res.version == "pseudo" and res.computed == 3 and res.resumed == 0  # v0 is the ingest's
     assert res.boxes == 3 and res.boxes_per_class == {"car": 1, "pottedplant": 1, "tvmonitor": 1}
     assert det.prompts == [(1, "car"), (2, "potted plant"), (3, "tv monitor")]  # background not prompted
-    lab = ws.read_label("pseudo", "img0")
+    lab = ws.labels.read_label("pseudo", "img0")
     want = np.zeros((H, W), np.uint8)
     want[0:30, 0:40] = 1
     want[5:12, 5:15] = 2
     assert np.array_equal(lab, want)
-    inst = ws.read_superpixels("gsam", "img0")
+    inst = ws.superpixels.read_superpixels("gsam", "img0")
     assert inst.dtype == np.int32 and set(np.unique(inst)) == {-1, 0, 1}
     assert (inst[5:12, 5:15] == 1).all() and inst[20, 20] == 0 and (inst[30:, :] == -1).all()
-    assert (ws.read_superpixels("gsam", "img2") == -1).all() and (ws.read_label("pseudo", "img2") == 0).all()
-    v = ws.version("pseudo")
+    assert (ws.superpixels.read_superpixels("gsam", "img2") == -1).all() and (ws.labels.read_label("pseudo", "img2") == 0).all()
+    v = ws.labels.version("pseudo")
     assert v.kind == "pseudo-label" and v.parent is None
     assert v.params["box_threshold"] == 0.2 and v.params["nms_iou"] == 0.5
     assert v.params["prompts"] == {"car": "car", "pottedplant": "potted plant", "tvmonitor": "tv monitor"}
     assert v.params["detector"] == {"kind": "stub-detector"} and v.params["background"] == "background"
-    assert ws.superpixel_set("gsam").params["label_version"] == "pseudo"
+    assert ws.superpixels.superpixel_set("gsam").params["label_version"] == "pseudo"
     assert not (ws.root / "pseudo").exists()  # staging removed after the commit
     with pytest.raises(AlcError, match="v0 and pseudo exist already; pass --version NAME"):
         run_pseudo_label(ws, detector=det, sam=BoxMasker())
@@ -135,9 +135,9 @@ def test_void_background_and_prompt_overrides(tmp_path):
     run_pseudo_label(ws, detector=det, sam=BoxMasker(), version="pv", background="void",
                      prompts={"tvmonitor": "television", "pottedplant": ""}, instances_set="gv")
     assert det.prompts == [(1, "car"), (3, "television")]
-    lab = ws.read_label("pv", "img1")
+    lab = ws.labels.read_label("pv", "img1")
     assert (lab[10:20, 10:20] == 3).all() and (lab[:10] == IGNORE_INDEX).all()
-    assert np.array_equal(ws.read_superpixels("gv", "img1") < 0, lab == IGNORE_INDEX)
+    assert np.array_equal(ws.superpixels.read_superpixels("gv", "img1") < 0, lab == IGNORE_INDEX)
     no_bg = make_ws(tmp_path / "ws2", classes=["car", "tvmonitor"])
     with pytest.raises(AlcError, match="no class named 'background'; use --background void"):
         run_pseudo_label(no_bg, detector=det, sam=BoxMasker(), background="background")
@@ -151,19 +151,19 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
         run_pseudo_label(ws, detector=StubDetector(BOXES, fail_after=1), sam=BoxMasker(), batch_size=1)
     stage = ws.root / "pseudo" / "pseudo"
     assert sorted(p.name for p in stage.glob("*.npz")) == ["img0.npz"]
-    assert "pseudo" not in {v.name for v in ws.label_versions()}  # nothing half-written
+    assert "pseudo" not in {v.name for v in ws.labels.label_versions()}  # nothing half-written
     with pytest.raises(AlcError, match=r"other settings \(box_threshold\)"):
         run_pseudo_label(ws, detector=StubDetector(BOXES), sam=BoxMasker(), box_threshold=0.3)
     det = StubDetector(BOXES)
     res = run_pseudo_label(ws, detector=det, sam=BoxMasker(), batch_size=1)
     assert sorted(det.seen) == [1, 2] and res.computed == 2 and res.resumed == 1
-    assert (ws.read_label("pseudo", "img0")[5:12, 5:15] == 2).all()
+    assert (ws.labels.read_label("pseudo", "img0")[5:12, 5:15] == 2).all()
 
 
 # ------------------------------------------------------------------ the real command, tiny models
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_hf, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_hf, build_tiny_sam_pth
 
     root = tmp_path_factory.mktemp("models")
     return {
@@ -181,12 +181,12 @@ def test_cli_on_tiny_checkpoints_both_sam_formats(tmp_path, capsys, models):
     assert code == 0, err
     res = json.loads(out)
     assert res["version"] == "pseudo" and res["images"] == 3 and res["boxes"] > 0
-    v = ws.version("pseudo")
+    v = ws.labels.version("pseudo")
     assert v.params["sam"]["sha256"] == hashlib.sha256(models["pth"].read_bytes()).hexdigest()
     assert v.params["detector"]["path"] == str(models["dino"].resolve()) and len(v.params["detector"]["sha256"]) == 64
-    for image_id in ws.image_ids():
-        lab = ws.read_label("pseudo", image_id)
-        inst = ws.read_superpixels("gsam", image_id)
+    for image_id in ws.catalogue.image_ids():
+        lab = ws.labels.read_label("pseudo", image_id)
+        inst = ws.superpixels.read_superpixels("gsam", image_id)
         assert lab.shape == inst.shape == (H, W) and inst.dtype == np.int32
         assert set(np.unique(lab)) <= {0, 1, 2, 3}
         assert np.array_equal(inst < 0, lab == 0)  # background is never prompted: uncovered ⇔ background
@@ -197,10 +197,10 @@ def test_cli_on_tiny_checkpoints_both_sam_formats(tmp_path, capsys, models):
                              "--prompt", "tvmonitor=tv", "--box-threshold", "0.3")
     assert code == 0, err
     assert "pseudo labels hf: 3 images (3 computed)" in out
-    v = ws.version("hf")
+    v = ws.labels.version("hf")
     assert v.params["prompts"]["tvmonitor"] == "tv" and v.params["box_threshold"] == 0.3
     assert v.params["background_label"] == IGNORE_INDEX
-    lab, inst = ws.read_label("hf", "img0"), ws.read_superpixels("gsam-hf", "img0")
+    lab, inst = ws.labels.read_label("hf", "img0"), ws.superpixels.read_superpixels("gsam-hf", "img0")
     assert np.array_equal(inst < 0, lab == IGNORE_INDEX)
 
 
@@ -228,7 +228,7 @@ def test_cli_resume_after_interrupt(tmp_path, capsys, models, monkeypatch):
     code, out, err = run_cli(capsys, *args, "--json")
     assert code == 0, err
     assert calls == [1, 1] and json.loads(out)["resumed"] == 1  # only the two images not done before
-    assert ws.version("pseudo").kind == "pseudo-label"
+    assert ws.labels.version("pseudo").kind == "pseudo-label"
 
 
 def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys, models):
@@ -250,7 +250,7 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys, models):
         assert code == 2, (extra, err)
         assert err.startswith("error: ") and msg in err and err.count("\n") == 1, err
         assert sorted(p.name for p in ws_dir.iterdir() if p.name != ".alc.lock") == before  # no staging, no version
-    assert [v.name for v in ws.label_versions()] == ["v0"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0"]
 
 
 def test_a_second_writer_is_refused_before_any_work(tmp_path, capsys, models):
@@ -268,4 +268,4 @@ def test_a_second_writer_is_refused_before_any_work(tmp_path, capsys, models):
     finally:
         holder.kill()
         holder.wait()
-    assert [v.name for v in ws.label_versions()] == ["v0"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0"]

@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="module")
 def ckpts(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_sam_hf, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_sam_hf, build_tiny_sam_pth
 
     root = tmp_path_factory.mktemp("sam")
     return {
@@ -53,7 +53,7 @@ def test_pth_with_sidecar_reproduces_the_saved_model_exactly(ckpts, image):
     from segment_anything import SamPredictor
 
     from alc_data.foundation.sam_pth import build_sam
-    from alc_data.foundation.testing import tiny_sam_architecture
+    from alc_data.testing.foundation import tiny_sam_architecture
 
     torch.manual_seed(1)
     ref = SamPredictor(build_sam(tiny_sam_architecture(decoder_num_heads=2)))

@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="module")
 def sam_pth(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_sam_pth
 
     return build_tiny_sam_pth(tmp_path_factory.mktemp("sam") / "sam_tiny.pth")
 
@@ -59,14 +59,14 @@ def test_sam_method_on_a_workspace_loads_the_model_once(tmp_path, sam_pth, monke
               "stability_score_thresh": "0", "num_superpixels": "8"}
     assert compute_superpixel_set(ws, "sam", params=params) == "sam"
     assert len(calls) == 1  # one load for three images
-    for image_id in ws.image_ids():
-        sp = ws.read_superpixels("sam", image_id)
+    for image_id in ws.catalogue.image_ids():
+        sp = ws.superpixels.read_superpixels("sam", image_id)
         assert sp.shape == (40, 56) and sp.min() == 0 and is_connected(sp)
         assert np.unique(sp).tolist() == list(range(int(sp.max()) + 1))
     # crops with random weights: no mask survives; the guard returns none and SEEDS covers the image
     compute_superpixel_set(ws, "sam", name="sam-crop", params={"checkpoint": str(sam_pth), "device": "cpu",
                                                               "points_per_side": 2, "crop_n_layers": 1})
-    assert all((ws.read_superpixels("sam-crop", i) >= 0).all() for i in ws.image_ids())
+    assert all((ws.superpixels.read_superpixels("sam-crop", i) >= 0).all() for i in ws.catalogue.image_ids())
 
 
 def test_sam_method_errors(tmp_path, sam_pth):
@@ -79,7 +79,7 @@ def test_sam_method_errors(tmp_path, sam_pth):
         compute_superpixel_set(ws, "sam", params={"checkpoint": str(sam_pth), "n_segmentz": 3})
     with pytest.raises(AlcError, match="SAM checkpoint not found"):
         compute_superpixel_set(ws, "sam", params={"checkpoint": str(tmp_path / "nope.pth")})
-    assert ws.superpixel_sets() == []
+    assert ws.superpixels.superpixel_sets() == []
 
 
 def test_gsam_method_skip_and_fill(tmp_path):
@@ -91,10 +91,10 @@ def test_gsam_method_skip_and_fill(tmp_path):
     run_pseudo_label(ws, detector=StubDetector(BOXES), sam=BoxMasker())
     compute_superpixel_set(ws, "gsam", name="gsam-skip")
     compute_superpixel_set(ws, "gsam", name="gsam-fill", params={"policy": "fill", "num_superpixels": "8"})
-    for image_id in ws.image_ids():
-        inst = ws.read_superpixels("gsam", image_id)
-        assert np.array_equal(ws.read_superpixels("gsam-skip", image_id), inst)
-        filled = ws.read_superpixels("gsam-fill", image_id)
+    for image_id in ws.catalogue.image_ids():
+        inst = ws.superpixels.read_superpixels("gsam", image_id)
+        assert np.array_equal(ws.superpixels.read_superpixels("gsam-skip", image_id), inst)
+        filled = ws.superpixels.read_superpixels("gsam-fill", image_id)
         assert (filled >= 0).all()
         assert np.array_equal(filled[inst >= 0], inst[inst >= 0])  # instances keep pixels and ids
         assert (filled[inst < 0] > inst.max()).all()
@@ -111,6 +111,6 @@ def test_superpixels_cli_sam_and_gsam(tmp_path, capsys, sam_pth):
     code, out, err = run_cli(capsys, "superpixels", "-w", ws_dir, "--method", "sam", "--sam", sam_pth,
                              "--param", "points_per_side=2", "--param", "device=cpu", "--param", "num_superpixels=8")
     assert code == 0, err
-    assert all((ws.read_superpixels("sam", i) >= 0).all() for i in ws.image_ids())
+    assert all((ws.superpixels.read_superpixels("sam", i) >= 0).all() for i in ws.catalogue.image_ids())
     code, out, err = run_cli(capsys, "superpixels", "-w", ws_dir, "--method", "gsam")
     assert code == 2 and "pseudo-label" in err

@@ -68,14 +68,14 @@ def test_cityscapes_fixture_and_export(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "cityscapes", CS, "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.image_ids() == [FRAME] and ws.splits() == {"val": 1}
-    assert len(ws.classes) == 19 and ws.classes[13].name == "car" and ws.classes[13].color == (0, 0, 142)
+    assert ws.catalogue.image_ids() == [FRAME] and ws.catalogue.splits() == {"val": 1}
+    assert len(ws.catalogue.classes) == 19 and ws.catalogue.classes[13].name == "car" and ws.catalogue.classes[13].color == (0, 0, 142)
     gt_dir = CS / "gtFine" / "val" / "frankfurt"
     expected = official_lut()[grey(gt_dir / f"{FRAME}_gtFine_labelIds.png")]
     assert expected.shape == (128, 256)
     assert (expected == IGNORE_INDEX).any() and len(np.unique(expected)) > 5
-    np.testing.assert_array_equal(ws.read_label("v0", FRAME), expected)
-    np.testing.assert_array_equal(ws.read_gt(FRAME), expected)
+    np.testing.assert_array_equal(ws.labels.read_label("v0", FRAME), expected)
+    np.testing.assert_array_equal(ws.catalogue.read_gt(FRAME), expected)
     # the fixture's own labelTrainIds was downscaled separately: close to, not equal to, the table
     own = grey(gt_dir / f"{FRAME}_gtFine_labelTrainIds.png")
     assert 0 < (own != expected).mean() < 0.01
@@ -89,7 +89,7 @@ def test_cityscapes_fixture_train_ids(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "cityscapes", CS, "--train-ids", "-w", tmp_path / "ws")
     assert code == 0, err
     own = grey(CS / "gtFine" / "val" / "frankfurt" / f"{FRAME}_gtFine_labelTrainIds.png")
-    np.testing.assert_array_equal(Workspace.open(tmp_path / "ws").read_label("v0", FRAME), own)
+    np.testing.assert_array_equal(Workspace.open(tmp_path / "ws").labels.read_label("v0", FRAME), own)
 
 
 def make_cityscapes(root: Path) -> dict[str, np.ndarray]:
@@ -120,10 +120,10 @@ def test_cityscapes_generated(tmp_path, capsys):
     code, out, err = run_cli(capsys, "ingest", "cityscapes", tmp_path / "cs", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.splits() == {"train": 2, "val": 1}
-    assert ws.image_ids("val") == ["lindau_000000_000019"]
+    assert ws.catalogue.splits() == {"train": 2, "val": 1}
+    assert ws.catalogue.image_ids("val") == ["lindau_000000_000019"]
     for image_id, lab in raw.items():
-        got = ws.read_label("v0", image_id)
+        got = ws.labels.read_label("v0", image_id)
         for label_id in range(256):  # every id of the table, and every other one, mapped right
             sel = lab == label_id
             if sel.any():
@@ -139,7 +139,7 @@ def test_cityscapes_generated_split_option(tmp_path, capsys):
     make_cityscapes(tmp_path / "cs")
     code, _, err = run_cli(capsys, "ingest", "cityscapes", tmp_path / "cs", "--split", "val", "-w", tmp_path / "ws")
     assert code == 0, err
-    assert Workspace.open(tmp_path / "ws").splits() == {"val": 1}
+    assert Workspace.open(tmp_path / "ws").catalogue.splits() == {"val": 1}
 
 
 def test_cityscapes_missing_gtfine_names_the_file(tmp_path, capsys):

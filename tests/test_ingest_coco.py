@@ -49,15 +49,15 @@ def test_coco_instances_fixture(tmp_path, capsys):
     ws = Workspace.open(tmp_path / "ws")
     data = json.loads((ICE / "annotations.json").read_text())
     cats = sorted(data["categories"], key=lambda c: c["id"])
-    assert ws.class_names == ["background"] + [c["name"] for c in cats] and len(ws.classes) == 81
+    assert ws.catalogue.class_names == ["background"] + [c["name"] for c in cats] and len(ws.catalogue.classes) == 81
     cat_index = {c["id"]: i + 1 for i, c in enumerate(cats)}
-    assert ws.splits() == {"train": 1}
+    assert ws.catalogue.splits() == {"train": 1}
     exported = export(capsys, tmp_path / "ws", tmp_path / "out")
     by_image = {im["id"]: im for im in data["images"]}
     assert sorted(exported) == sorted(Path(im["file_name"]).stem for im in data["images"])
     crowd_seen = False
     for im in data["images"]:
-        lab = ws.read_label("v0", Path(im["file_name"]).stem)
+        lab = ws.labels.read_label("v0", Path(im["file_name"]).stem)
         np.testing.assert_array_equal(exported[Path(im["file_name"]).stem], lab)
         assert lab.shape == (im["height"], im["width"])
         anns = [a for a in data["annotations"] if a["image_id"] == im["id"]]
@@ -86,9 +86,9 @@ def test_coco_panoptic_fixture_matches_detection_format(tmp_path, capsys):
     ws = Workspace.open(tmp_path / "pan")
     data = json.loads(pan_json.read_text())
     cats = sorted(data["categories"], key=lambda c: c["id"])
-    assert len(ws.classes) == 133 and ws.class_names == [c["name"] for c in cats]
-    assert ws.classes[0].color == tuple(cats[0]["color"])
-    assert ws.splits() == {"val": 1} and ws.meta("format_meta")["panoptic"] is True
+    assert len(ws.catalogue.classes) == 133 and ws.catalogue.class_names == [c["name"] for c in cats]
+    assert ws.catalogue.classes[0].color == tuple(cats[0]["color"])
+    assert ws.catalogue.splits() == {"val": 1} and ws.catalogue.meta("format_meta")["panoptic"] is True
     cat_index = {c["id"]: i for i, c in enumerate(cats)}
     exported = export(capsys, tmp_path / "pan", tmp_path / "out")
     for ann in data["annotations"]:
@@ -104,9 +104,9 @@ def test_coco_panoptic_fixture_matches_detection_format(tmp_path, capsys):
     )
     assert code == 0, err
     det = Workspace.open(tmp_path / "det")
-    assert det.class_names[1:] == ws.class_names
-    for image_id in ws.image_ids():
-        p, d = ws.read_label("v0", image_id), det.read_label("v0", image_id)
+    assert det.catalogue.class_names[1:] == ws.catalogue.class_names
+    for image_id in ws.catalogue.image_ids():
+        p, d = ws.labels.read_label("v0", image_id), det.labels.read_label("v0", image_id)
         labelled = p != IGNORE_INDEX
         np.testing.assert_array_equal(d[labelled], p[labelled] + 1)
         assert set(np.unique(d[~labelled])) <= {0, IGNORE_INDEX}  # unlabelled → background, crowd → 255
@@ -173,7 +173,7 @@ def test_coco_instances_generated_paint_order_and_export(tmp_path, capsys, big_f
     code, _, err = run_cli(capsys, "ingest", "coco", ann, "--images", tmp_path / "img", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.class_names == ["background", "cup", "dog", "person"]
+    assert ws.catalogue.class_names == ["background", "cup", "dog", "person"]
     exported = export(capsys, tmp_path / "ws", tmp_path / "out")
     assert sorted(exported) == ["a", "b"]
     for stem, want in expected.items():
@@ -217,7 +217,7 @@ def test_coco_panoptic_generated(tmp_path, capsys):
     )
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.class_names == ["car", "sky"] and ws.classes[1].color == (70, 130, 180)
+    assert ws.catalogue.class_names == ["car", "sky"] and ws.catalogue.classes[1].color == (70, 130, 180)
     np.testing.assert_array_equal(export(capsys, tmp_path / "ws", tmp_path / "out")["p"], expected["p"])
 
 

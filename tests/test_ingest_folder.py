@@ -95,18 +95,18 @@ def test_folder_generated(tmp_path, capsys):
     )
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.meta("dataset") == "mine"
-    assert ws.class_names == ["sky", "road", "traffic light"] and ws.classes[1].color == (255, 128, 0)
-    assert ws.splits() == {"train": 2, "val": 1} and ws.image_ids("train") == ["a", "c"]
-    assert [s.name for s in ws.superpixel_sets()] == ["imported"]
+    assert ws.catalogue.meta("dataset") == "mine"
+    assert ws.catalogue.class_names == ["sky", "road", "traffic light"] and ws.catalogue.classes[1].color == (255, 128, 0)
+    assert ws.catalogue.splits() == {"train": 2, "val": 1} and ws.catalogue.image_ids("train") == ["a", "c"]
+    assert [s.name for s in ws.superpixels.superpixel_sets()] == ["imported"]
     for image_id, lab in data["labels"].items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
-        sp = ws.read_superpixels("imported", image_id)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
+        sp = ws.superpixels.read_superpixels("imported", image_id)
         assert sp.dtype == np.int32 and sp[0, 0] == -1
         np.testing.assert_array_equal(sp, data["sp"][image_id])
-    assert ws.has_gt("a") and ws.has_gt("b") and not ws.has_gt("c")
+    assert ws.catalogue.has_gt("a") and ws.catalogue.has_gt("b") and not ws.catalogue.has_gt("c")
     for image_id, gt in data["gt"].items():
-        np.testing.assert_array_equal(ws.read_gt(image_id), gt)
+        np.testing.assert_array_equal(ws.catalogue.read_gt(image_id), gt)
 
     code, _, err = run_cli(capsys, "export", "-w", tmp_path / "ws", "--version", "v0", "--out", tmp_path / "out")
     assert code == 0, err
@@ -122,9 +122,9 @@ def test_folder_default_split_and_labels_from(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "folder", *common, "--labels-from", tmp_path / "labels", "-w", tmp_path / "w1")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "w1")
-    assert ws.splits() == {"train": 3}
+    assert ws.catalogue.splits() == {"train": 3}
     for image_id, lab in data["labels"].items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
     # --labels-from gt starts from the ground truth: every image needs one
     code, _, err = run_cli(capsys, "ingest", "folder", *common, "--gt", tmp_path / "gt", "--labels-from", "gt", "-w", tmp_path / "w2")
     assert code == 2 and "'c'" in err and "--labels-from" in err
@@ -133,7 +133,7 @@ def test_folder_default_split_and_labels_from(tmp_path, capsys):
     assert code == 0, err
     ws = Workspace.open(tmp_path / "w2")
     for image_id, gt in data["gt"].items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), gt)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), gt)
     # both at once is ambiguous
     code, _, err = run_cli(
         capsys, "ingest", "folder", *common, "--labels", tmp_path / "labels", "--labels-from", "gt", "-w", tmp_path / "w3"
@@ -163,17 +163,17 @@ def test_folder_exif_orientation(tmp_path, capsys):
     )
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    rec = ws.image_record("r")
-    assert (rec["height"], rec["width"]) == (8, 4)
-    path = ws.image_path("r")
+    rec = ws.catalogue.image_record("r")
+    assert (rec.height, rec.width) == (8, 4)
+    path = ws.catalogue.image_path("r")
     assert path.is_relative_to(ws.root)  # an upright copy, not the rotated original
     with Image.open(path) as img:
         assert img.size == (4, 8) and int(img.getexif().get(0x0112, 1)) == 1
-    img = ws.load_image("r").astype(int)
+    img = ws.catalogue.load_image("r").astype(int)
     assert img.shape == (8, 4, 3)
     assert img[:4, :, 0].mean() > 200 and img[:4, :, 2].mean() < 60  # red on top after the rotation
     assert img[4:, :, 2].mean() > 200 and img[4:, :, 0].mean() < 60
-    np.testing.assert_array_equal(ws.read_label("v0", "r"), label)
+    np.testing.assert_array_equal(ws.labels.read_label("v0", "r"), label)
 
 
 def test_folder_fixture_second_annotator(tmp_path, capsys):
@@ -190,9 +190,9 @@ def test_folder_fixture_second_annotator(tmp_path, capsys):
     )
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert len(ws.classes) == 21 and ws.class_names[15] == "person" and ws.class_names[20] == "tv/monitor"
+    assert len(ws.catalogue.classes) == 21 and ws.catalogue.class_names[15] == "person" and ws.catalogue.class_names[20] == "tv/monitor"
     for image_id in ids:
-        labels, gt = ws.read_label("v0", image_id), ws.read_gt(image_id)
+        labels, gt = ws.labels.read_label("v0", image_id), ws.catalogue.read_gt(image_id)
         np.testing.assert_array_equal(labels, indices(SECOND / "SegmentationClass" / f"{image_id}.png"))
         np.testing.assert_array_equal(gt, indices(VOC / "SegmentationClass" / f"{image_id}.png"))
         both = (labels != IGNORE_INDEX) & (gt != IGNORE_INDEX)

@@ -80,18 +80,18 @@ def test_hf_saved_dataset_with_classes_file(tmp_path, capsys):
     code, out, err = run_cli(capsys, "ingest", "hf", tmp_path / "ds", "--classes", tmp_path / "classes.txt", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.class_names == ["wall", "floor", "lamp"] and ws.classes[1].color == (16, 32, 48)
-    assert ws.splits() == {"train": 2, "validation": 1}
-    assert ws.image_ids("validation") == ["val-0"]
+    assert ws.catalogue.class_names == ["wall", "floor", "lamp"] and ws.catalogue.classes[1].color == (16, 32, 48)
+    assert ws.catalogue.splits() == {"train": 2, "validation": 1}
+    assert ws.catalogue.image_ids("validation") == ["val-0"]
     for split, labels in expected.items():
         for image_id, lab in labels.items():
-            np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
-            assert ws.image_path(image_id).is_relative_to(ws.root)  # copied into the workspace
-            assert ws.image_path(image_id).is_file()
+            np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
+            assert ws.catalogue.image_path(image_id).is_relative_to(ws.root)  # copied into the workspace
+            assert ws.catalogue.image_path(image_id).is_file()
     # the EXIF-rotated JPEG is stored upright and matches its label's size
-    assert ws.load_image("val-0").shape == (8, 4, 3)
-    assert ws.image_path("val-0").suffix == ".png"
-    assert ws.image_path("tra-0").suffix == ".png"
+    assert ws.catalogue.load_image("val-0").shape == (8, 4, 3)
+    assert ws.catalogue.image_path("val-0").suffix == ".png"
+    assert ws.catalogue.image_path("tra-0").suffix == ".png"
     code, _, err = run_cli(capsys, "export", "-w", tmp_path / "ws", "--version", "v0", "--out", tmp_path / "out")
     assert code == 0, err
     for labels in expected.values():
@@ -105,10 +105,10 @@ def test_hf_ids_from_row_numbers_id2label_and_split_option(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "hf", tmp_path / "ds", "--split", "train", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.class_names == ["a", "b", "c"]
-    assert ws.image_ids() == ["train_000000", "train_000001"] and ws.splits() == {"train": 2}
+    assert ws.catalogue.class_names == ["a", "b", "c"]
+    assert ws.catalogue.image_ids() == ["train_000000", "train_000001"] and ws.catalogue.splits() == {"train": 2}
     for image_id, lab in expected["train"].items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
 
 
 def test_hf_classlabel_feature_and_array_labels(tmp_path, capsys):
@@ -128,8 +128,8 @@ def test_hf_classlabel_feature_and_array_labels(tmp_path, capsys):
     )
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.class_names == ["sea", "sand", "rock"] and ws.image_ids() == ["train_000000"]
-    np.testing.assert_array_equal(ws.read_label("v0", "train_000000"), lab)
+    assert ws.catalogue.class_names == ["sea", "sand", "rock"] and ws.catalogue.image_ids() == ["train_000000"]
+    np.testing.assert_array_equal(ws.labels.read_label("v0", "train_000000"), lab)
 
 
 def test_hf_parquet_folder_via_load_dataset(tmp_path):
@@ -144,9 +144,9 @@ def test_hf_parquet_folder_via_load_dataset(tmp_path):
     classes = [ClassInfo(i, n, (i, i, i)) for i, n in enumerate("xyz")]
     source = read_hf(tmp_path / "pq", classes=classes, cache_dir=str(tmp_path / "cache"))
     ws = ingest(tmp_path / "ws", source)
-    assert ws.image_ids() == sorted(expected["train"])
+    assert ws.catalogue.image_ids() == sorted(expected["train"])
     for image_id, lab in expected["train"].items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
 
 
 def test_hf_errors(tmp_path, capsys):

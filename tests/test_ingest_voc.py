@@ -48,21 +48,21 @@ def test_voc_fixture(tmp_path, capsys, root):
     assert code == 0, err
     assert "ingested 2 images" in out
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.class_names == list(VOC_CLASSES) and len(ws.classes) == 21
-    assert [c.color for c in ws.classes] == expected_voc_colors()
-    assert ws.classes[15].name == "person" and ws.classes[15].color == (192, 128, 128)
+    assert ws.catalogue.class_names == list(VOC_CLASSES) and len(ws.catalogue.classes) == 21
+    assert [c.color for c in ws.catalogue.classes] == expected_voc_colors()
+    assert ws.catalogue.classes[15].name == "person" and ws.catalogue.classes[15].color == (192, 128, 128)
     seg = VOC / "VOC2012" / "ImageSets" / "Segmentation"
     for split in ("train", "val", "trainval"):
         listed = sorted(line.strip() for line in (seg / f"{split}.txt").read_text().splitlines() if line.strip())
-        assert ws.image_ids(split) == listed
-    assert "train_aug" not in ws.splits()
+        assert ws.catalogue.image_ids(split) == listed
+    assert "train_aug" not in ws.catalogue.splits()
     seen_ignore = False
-    for image_id in ws.image_ids():
+    for image_id in ws.catalogue.image_ids():
         expected = palette_indices(VOC / "VOC2012" / "SegmentationClass" / f"{image_id}.png")
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), expected)
-        np.testing.assert_array_equal(ws.read_gt(image_id), expected)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), expected)
+        np.testing.assert_array_equal(ws.catalogue.read_gt(image_id), expected)
         seen_ignore |= bool((expected == IGNORE_INDEX).any())
-        assert ws.image_path(image_id) == (VOC / "VOC2012" / "JPEGImages" / f"{image_id}.jpg").resolve()
+        assert ws.catalogue.image_path(image_id) == (VOC / "VOC2012" / "JPEGImages" / f"{image_id}.jpg").resolve()
     assert seen_ignore  # the fixture has void borders: 255 must survive
 
 
@@ -70,12 +70,12 @@ def test_voc_fixture_aug(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "voc", VOC, "--aug", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.meta("dataset") == "voc2012-aug"
-    assert ws.splits()["train_aug"] == 1
-    assert ws.meta("format_meta")["aug"] is True
-    for image_id in ws.image_ids():
+    assert ws.catalogue.meta("dataset") == "voc2012-aug"
+    assert ws.catalogue.splits()["train_aug"] == 1
+    assert ws.catalogue.meta("format_meta")["aug"] is True
+    for image_id in ws.catalogue.image_ids():
         aug = palette_indices(VOC / "VOC2012" / "SegmentationClassAug" / f"{image_id}.png")
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), aug)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), aug)
 
 
 def test_voc_fixture_export_pixel_exact(tmp_path, capsys):
@@ -108,11 +108,11 @@ def test_voc_fixture_labels_from_folder(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "voc", VOC, "--labels-from", labels, "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.meta("labels_from") == str(labels)
+    assert ws.catalogue.meta("labels_from") == str(labels)
     for image_id, lab in planted.items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
         gt = palette_indices(VOC / "VOC2012" / "SegmentationClass" / f"{image_id}.png")
-        np.testing.assert_array_equal(ws.read_gt(image_id), gt)
+        np.testing.assert_array_equal(ws.catalogue.read_gt(image_id), gt)
 
 
 def make_voc(root: Path, n: int = 3, seed: int = 0) -> dict[str, np.ndarray]:
@@ -147,9 +147,9 @@ def test_voc_generated(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "voc", tmp_path / "data" / "VOCdevkit", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.splits() == {"train": 2, "val": 1}  # train_aug.txt only with --aug
+    assert ws.catalogue.splits() == {"train": 2, "val": 1}  # train_aug.txt only with --aug
     for image_id, lab in labels.items():
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), lab)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), lab)
     code, _, err = run_cli(capsys, "export", "-w", tmp_path / "ws", "--version", "v0", "--out", tmp_path / "out")
     assert code == 0, err
     for image_id, lab in labels.items():
@@ -161,10 +161,10 @@ def test_voc_generated_aug(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ingest", "voc", tmp_path / "data" / "VOCdevkit" / "VOC2012", "--aug", "-w", tmp_path / "ws")
     assert code == 0, err
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.splits() == {"train": 2, "train_aug": 3, "val": 1}
+    assert ws.catalogue.splits() == {"train": 2, "train_aug": 3, "val": 1}
     for image_id, lab in labels.items():
         aug = np.where(lab == IGNORE_INDEX, lab, (lab + 1) % 21)
-        np.testing.assert_array_equal(ws.read_label("v0", image_id), aug)
+        np.testing.assert_array_equal(ws.labels.read_label("v0", image_id), aug)
 
 
 def test_voc_generated_missing_label_is_one_line_error(tmp_path, capsys):

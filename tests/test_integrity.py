@@ -51,7 +51,7 @@ def train_tiny(ws) -> Path:
 
 
 def labels_of(ws, version):
-    return {i: ws.read_label(version, i) for i in ws.image_ids()}
+    return {i: ws.labels.read_label(version, i) for i in ws.catalogue.image_ids()}
 
 
 # ---------------------------------------------------------------------------------------------- one writer
@@ -94,19 +94,19 @@ def test_a_crashed_holder_releases_the_lock(demo_ws):
 def test_a_version_registered_meanwhile_keeps_its_files(demo_ws):
     """Reported: two `correct` at once; the loser's clean-up deleted labels/v1/ that the catalogue listed."""
     ws = demo_ws
-    ids = ws.image_ids()
-    first = {i: ws.read_label("v0", i) for i in ids}
+    ids = ws.catalogue.image_ids()
+    first = {i: ws.labels.read_label("v0", i) for i in ids}
 
     def racing_labels():
         yield ids[0], np.zeros_like(first[ids[0]])
         # another writer registers v1 while this one is still staging
-        ws.write_version("v1", iter([(ids[1], np.ones_like(first[ids[1]]))]), parent="v0", kind="correction")
+        ws.labels.write_version("v1", iter([(ids[1], np.ones_like(first[ids[1]]))]), parent="v0", kind="correction")
 
     with pytest.raises(AlreadyExists, match="registered by another command"):
-        ws.write_version("v1", racing_labels(), parent="v0", kind="correction")
-    assert [v.name for v in ws.label_versions()] == ["v0", "v1"]
-    assert (ws.read_label("v1", ids[1]) == 1).all()  # the winner's files are intact
-    np.testing.assert_array_equal(ws.read_label("v1", ids[0]), first[ids[0]])
+        ws.labels.write_version("v1", racing_labels(), parent="v0", kind="correction")
+    assert [v.name for v in ws.labels.label_versions()] == ["v0", "v1"]
+    assert (ws.labels.read_label("v1", ids[1]) == 1).all()  # the winner's files are intact
+    np.testing.assert_array_equal(ws.labels.read_label("v1", ids[0]), first[ids[0]])
     assert not list((ws.root / "labels").glob(".v1.*"))  # no staging folder left behind
 
 
@@ -119,12 +119,12 @@ def test_overwriting_superpixels_that_rounds_use_is_refused_before_any_work(demo
     code, _, err = run_cli(capsys, "superpixels", "-w", ws.root, "--method", "slic", "--name", "sam", "--overwrite")
     assert code == 2 and "used by round(s) 1" in err and "--name" in err
     assert {p.name: p.read_bytes() for p in (ws.root / "superpixels" / "sam").iterdir()} == before
-    assert ws.superpixel_set("sam").method == "imported"
+    assert ws.superpixels.superpixel_set("sam").method == "imported"
     assert not list((ws.root / "superpixels").glob(".*"))
     # a set no round uses can still be overwritten
     assert run_cli(capsys, "superpixels", "-w", ws.root, "--method", "slic", "--name", "fresh")[0] == 0
     assert run_cli(capsys, "superpixels", "-w", ws.root, "--method", "felzenszwalb", "--name", "fresh", "--overwrite")[0] == 0
-    assert ws.superpixel_set("fresh").method == "felzenszwalb"
+    assert ws.superpixels.superpixel_set("fresh").method == "felzenszwalb"
 
 
 @pytest.mark.parametrize("where", [".", "labels", "labels/v0", ".."])
@@ -137,7 +137,7 @@ def test_export_never_writes_into_or_over_the_workspace(tmp_path, capsys, where)
     code, _, err = run_cli(capsys, "export", "-w", ws.root, "--version", "v0", "--out", ws.root / where, "--overwrite")
     assert code == 2 and "workspace" in err
     assert sorted(str(p.relative_to(ws.root)) for p in ws.root.rglob("*")) == before
-    Workspace.open(ws.root).read_label("v0", ws.image_ids()[0])
+    Workspace.open(ws.root).labels.read_label("v0", ws.catalogue.image_ids()[0])
 
 
 def test_export_replaces_a_folder_only_when_complete(demo_ws, tmp_path, capsys):
@@ -277,10 +277,10 @@ def test_the_released_workspace_opens_and_is_upgraded(tmp_path):
     root = tmp_path / "old"
     shutil.copytree(DATA / "workspace-0.1.0", root)
     ws = Workspace.open(root)
-    assert int(ws.meta("schema_version")) == latest_version()
+    assert int(ws.catalogue.meta("schema_version")) == latest_version()
     assert [r.round for r in ws.ledger.rounds()] == [1, 2] and ws.ledger.round(1).output_version == "v1"
     assert len(ws.ledger.answers(1)) == 12 and ws.ledger.answers(2) == {}
-    assert ws.read_label("v1", ws.image_ids()[0]).shape == (24, 24)
+    assert ws.labels.read_label("v1", ws.catalogue.image_ids()[0]).shape == (24, 24)
     # and it keeps working: the open round is answered and applied
     res = correct_round(ws, oracle="gt")
     assert res.round == 2 and res.recorded == 4
@@ -305,7 +305,7 @@ def test_an_overwrite_killed_before_its_commit_is_put_back_by_repair(demo_ws, tm
 
     ws = demo_ws
     assert run_cli(capsys, "superpixels", "-w", ws.root, "--method", "slic", "--name", "fresh")[0] == 0
-    before = {i: ws.read_superpixels("fresh", i) for i in ws.image_ids()}
+    before = {i: ws.superpixels.read_superpixels("fresh", i) for i in ws.catalogue.image_ids()}
     env = {**os.environ, "ALC_KILL_AT": "superpixels:renamed", "ALC_KILL_LOG": str(tmp_path / "killed")}
     proc = subprocess.run([sys.executable, "-m", "alc_data_cli.main", "superpixels", "-w", str(ws.root), "--method",
                            "felzenszwalb", "--name", "fresh", "--overwrite"], env=env, capture_output=True, text=True)
@@ -313,6 +313,6 @@ def test_an_overwrite_killed_before_its_commit_is_put_back_by_repair(demo_ws, tm
     report = check_workspace(ws.root)
     assert [p.kind for p in report.problems] == ["superpixels-interrupted"]
     assert check_workspace(ws.root, repair=True).ok
-    assert ws.superpixel_set("fresh").method == "slic"
-    for i in ws.image_ids():
-        np.testing.assert_array_equal(ws.read_superpixels("fresh", i), before[i])
+    assert ws.superpixels.superpixel_set("fresh").method == "slic"
+    for i in ws.catalogue.image_ids():
+        np.testing.assert_array_equal(ws.superpixels.read_superpixels("fresh", i), before[i])

@@ -71,7 +71,7 @@ def copy_template(template: Path, where: Path) -> Path:
 
 
 def labels_of(ws: Workspace, version: str) -> dict[str, np.ndarray]:
-    return {i: ws.read_label(version, i) for i in ws.image_ids()}
+    return {i: ws.labels.read_label(version, i) for i in ws.catalogue.image_ids()}
 
 
 def parquet_rows(path: Path) -> list[dict[str, Any]]:
@@ -102,14 +102,14 @@ def _from_template(template: Path, where: Path) -> dict[str, Any]:
 
 def _ingest_result(ctx):
     ws = Workspace.open(ctx["ws"])
-    return {"ids": ws.image_ids(), "v0": labels_of(ws, "v0"),
-            **{s: {i: ws.read_superpixels(s, i) for i in ws.image_ids()} for s in ("sam", "gsam")}}
+    return {"ids": ws.catalogue.image_ids(), "v0": labels_of(ws, "v0"),
+            **{s: {i: ws.superpixels.read_superpixels(s, i) for i in ws.catalogue.image_ids()} for s in ("sam", "gsam")}}
 
 
 def _superpixel_result(ctx):
     ws = Workspace.open(ctx["ws"])
-    s = ws.superpixel_set("kp")
-    return {"method": s.method, "params": s.params, "maps": {i: ws.read_superpixels("kp", i) for i in ws.image_ids()}}
+    s = ws.superpixels.superpixel_set("kp")
+    return {"method": s.method, "params": s.params, "maps": {i: ws.superpixels.read_superpixels("kp", i) for i in ws.catalogue.image_ids()}}
 
 
 def _train_result(ctx):
@@ -127,7 +127,7 @@ def _score_result(ctx):
 
 def _correct_result(ctx):
     ws = Workspace.open(ctx["ws"])
-    v = ws.version()
+    v = ws.labels.version()
     return {"version": v.name, "parent": v.parent, "labels": labels_of(ws, v.name),
             "corrections": sorted((c.query_id, c.image_id, c.superpixel_id, c.old_class, c.new_class, c.pixels)
                                   for c in ws.ledger.corrections([v.name])),
@@ -153,7 +153,7 @@ RECIPES: dict[str, Recipe] = {
         prepare=_from_template,
         argv=lambda ctx: ["superpixels", "-w", ctx["ws"], "--method", "slic", "--name", "kp", "--param", "n_segments=20"],
         result=_superpixel_result,
-        needs_rerun=lambda ctx: "kp" not in {s.name for s in Workspace.open(ctx["ws"]).superpixel_sets()},
+        needs_rerun=lambda ctx: "kp" not in {s.name for s in Workspace.open(ctx["ws"]).superpixels.superpixel_sets()},
     ),
     "train": Recipe(
         prepare=_from_template,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import sqlite3
 import xml.etree.ElementTree as ET
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli
 
-from alc_data.annotate.testing import open_round_workspace
+from alc_data.testing.annotate import open_round_workspace
 from alc_data.answers.label_studio import read_label_studio_export
 from alc_data.errors import InvalidInput
 from alc_data.queries.create import round_queries
@@ -35,26 +37,26 @@ def test_tasks_carry_the_query_a_point_and_the_preselected_class(ws, tmp_path, c
     assert len(tasks) == len(queries) == 6
     for task, q in zip(tasks, queries):
         d = task["data"]
-        assert d["image"] == f"https://data.example/voc/{ws.image_path(q.image_id).name}"
+        assert d["image"] == f"https://data.example/voc/{ws.catalogue.image_path(q.image_id).name}"
         assert (d["query_id"], d["image_id"], d["superpixel_id"], d["rep_row"], d["rep_col"]) == (
             q.query_id, q.image_id, q.superpixel_id, q.rep_row, q.rep_col)
-        assert d["shown_label"] == ws.class_names[q.shown_label]
+        assert d["shown_label"] == ws.catalogue.class_names[q.shown_label]
         (pred,) = task["predictions"]
         assert pred["score"] == pytest.approx(q.score)
         point, choice = pred["result"]
-        h, w = ws.image_record(q.image_id)["height"], ws.image_record(q.image_id)["width"]
+        h, w = ws.catalogue.image_record(q.image_id).height, ws.catalogue.image_record(q.image_id).width
         assert point["type"] == "keypointlabels" and point["to_name"] == "image"
         assert point["value"]["x"] == pytest.approx(100 * (q.rep_col + 0.5) / w)
         assert point["value"]["y"] == pytest.approx(100 * (q.rep_row + 0.5) / h)
         assert (point["original_width"], point["original_height"]) == (w, h)
-        assert choice["type"] == "choices" and choice["value"]["choices"] == [ws.class_names[q.shown_label]]
+        assert choice["type"] == "choices" and choice["value"]["choices"] == [ws.catalogue.class_names[q.shown_label]]
     assert [t["predictions"][0]["score"] for t in tasks] == sorted((t["predictions"][0]["score"] for t in tasks), reverse=True)
     # without a prefix: Label Studio's local-files URL of the image's path
     assert label_studio_tasks(ws, 1)[0]["data"]["image"].startswith("/data/local-files/?d=")
 
 
 def test_labeling_config_lists_escaped_classes_and_cant_tell(ws, tmp_path):
-    with ws.connect() as con:
+    with closing(sqlite3.connect(ws.db_path)) as con, con:  # tampered on purpose, below the stores
         con.execute("UPDATE classes SET name=? WHERE idx=1", (XSS,))
     ws = Workspace.open(ws.root)
     _, config = export_label_studio(ws, tmp_path / "tasks.json")
@@ -63,7 +65,7 @@ def test_labeling_config_lists_escaped_classes_and_cant_tell(ws, tmp_path):
     root = ET.fromstring(text)
     choices = root.find("Choices")
     assert choices.get("name") == "answer" and choices.get("toName") == "image"
-    assert [c.get("value") for c in choices] == [*ws.class_names, "can't tell"]
+    assert [c.get("value") for c in choices] == [*ws.catalogue.class_names, "can't tell"]
     assert root.find("KeyPointLabels").get("name") == "pt" and root.find("Image").get("value") == "$image"
 
 
@@ -72,7 +74,7 @@ def doc_shaped_export(ws) -> str:
     ("Label Studio JSON format of annotated tasks"), with a Choices result instead of rectangles and the
     task data our tasks carry; tasks 2-5: several annotations, can't tell, all cancelled, none."""
     q = round_queries(ws, 1)
-    names = ws.class_names
+    names = ws.catalogue.class_names
     other = lambda i: names[(q[i].shown_label + 1) % len(names)]  # noqa: E731
     text = """[
   {
@@ -210,7 +212,7 @@ def test_an_export_shaped_like_the_documentation_is_applied(ws, tmp_path, capsys
     rows = sorted((a.query_id, a.status.value, a.answer_class, a.source) for a in ws.ledger.answers(1).values())
     assert rows == [
         (q[0].query_id, "accepted", q[0].shown_label, "label-studio:export.json"),
-        (q[1].query_id, "corrected", (q[1].shown_label + 1) % ws.num_classes, "label-studio:export.json"),  # latest not cancelled
+        (q[1].query_id, "corrected", (q[1].shown_label + 1) % ws.catalogue.num_classes, "label-studio:export.json"),  # latest not cancelled
         (q[2].query_id, "unanswerable", None, "label-studio:export.json"),
     ]  # tasks 4 (all cancelled) and 5 (no annotation) stay open
 
@@ -219,7 +221,7 @@ def test_an_export_derived_from_the_task_file_is_applied(ws, tmp_path, capsys):
     """What Label Studio exports after a person accepted every preselected prediction but changed one."""
     tasks_path, _ = export_label_studio(ws, tmp_path / "tasks.json")
     tasks = json.loads(tasks_path.read_text())
-    names = ws.class_names
+    names = ws.catalogue.class_names
     for n, task in enumerate(tasks, start=1):
         result = copy.deepcopy(task["predictions"][0]["result"])
         if n == 2:

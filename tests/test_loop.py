@@ -43,13 +43,13 @@ def test_two_rounds_with_the_oracle_raise_data_miou(demo_ws, capsys, assert_work
         cli(capsys, "score", *w, "--model", ckpt, "--budget", 10, "--superpixels", "sam")
         cli(capsys, "correct", *w, "--oracle", "gt")
         mious.append(json.loads(cli(capsys, "eval", *w, "--json").stdout)["data_miou"])
-    assert [v.name for v in ws.label_versions()] == ["v0", "v1", "v2"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0", "v1", "v2"]
     assert mious[0] < mious[1] < mious[2], mious
     # the round's score table has one row per candidate superpixel and the queries are its top rows
     from alc_data.scoring import ScoreTable
 
     table = ScoreTable.from_parquet(ws.rounds_dir(1) / "scores.parquet")
-    n_regions = sum(len(np.unique(ws.read_superpixels("sam", i))) for i in ws.image_ids("train"))
+    n_regions = sum(len(np.unique(ws.superpixels.read_superpixels("sam", i))) for i in ws.catalogue.image_ids("train"))
     assert len(table) == n_regions
     top = sorted(table.score.tolist(), reverse=True)[:10]
     asked = [q.score for q in ws.ledger.queries(1)]
@@ -110,8 +110,8 @@ def _final_labels(ws_root: Path) -> dict[str, np.ndarray]:
     from alc_data.workspace import Workspace
 
     ws = Workspace.open(ws_root)
-    v = ws.version().name
-    return {i: ws.read_label(v, i) for i in ws.image_ids()}
+    v = ws.labels.version().name
+    return {i: ws.labels.read_label(v, i) for i in ws.catalogue.image_ids()}
 
 
 @pytest.mark.slow
@@ -175,9 +175,9 @@ def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys, assert_works
     assert len(rows) == 8
     # a person answers from the ground truth
     ws = Workspace.open(ws_dir)
-    names = ws.class_names
+    names = ws.catalogue.class_names
     for r in rows:
-        g = int(ws.read_gt(r["image_id"])[int(r["rep_row"]), int(r["rep_col"])])
+        g = int(ws.catalogue.read_gt(r["image_id"])[int(r["rep_row"]), int(r["rep_col"])])
         r["answer"] = "skip" if g >= len(names) else names[g]
     answers = tmp_path / "answers.csv"
     with answers.open("w", newline="") as fh:
@@ -195,7 +195,7 @@ def test_csv_answers_stop_the_run_and_continue_it(tmp_path, capsys, assert_works
 
 
 def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path, capsys, assert_workspace_ok):
-    from alc_data.foundation.testing import build_tiny_grounding_dino, build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_grounding_dino, build_tiny_sam_pth
     from alc_data.workspace import Workspace
 
     dino = build_tiny_grounding_dino(tmp_path / "dino")
@@ -212,11 +212,11 @@ def test_loop_starts_from_grounded_sam_labels_and_instance_superpixels(tmp_path,
     res = invoke(capsys, ["run", str(recipe), "-w", str(tmp_path / "ws"), "--json", *sets])
     assert res.exit_code == 0, res.output
     ws = Workspace.open(tmp_path / "ws")
-    versions = {v.name: v for v in ws.label_versions()}
+    versions = {v.name: v for v in ws.labels.label_versions()}
     assert versions["pseudo"].kind != "ingest" and versions["v1"].parent == "pseudo"
-    assert {"gdino", "gsam-filled"} <= {s.name for s in ws.superpixel_sets()}
+    assert {"gdino", "gsam-filled"} <= {s.name for s in ws.superpixels.superpixel_sets()}
     assert {r.superpixel_set for r in ws.ledger.rounds()} == {"gsam-filled"}
     assert [r.label_version for r in ws.ledger.rounds()] == ["pseudo"]
-    for image_id in ws.image_ids():
-        assert ws.read_superpixels("gsam-filled", image_id).min() >= 0  # fill: every pixel is a candidate
+    for image_id in ws.catalogue.image_ids():
+        assert ws.superpixels.read_superpixels("gsam-filled", image_id).min() >= 0  # fill: every pixel is a candidate
     assert_workspace_ok(ws)

@@ -20,7 +20,7 @@ def _fill_smp_cache(tmp_path, encoder: str = "resnet18", weights: str = "imagene
     from safetensors.torch import save_file
     from segmentation_models_pytorch.encoders import encoders, get_encoder
 
-    from alc_data.foundation.testing import put_in_hub_cache
+    from alc_data.testing.foundation import put_in_hub_cache
 
     torch.manual_seed(5)
     state = {k: v.contiguous() for k, v in get_encoder(encoder, weights=None).state_dict().items()}

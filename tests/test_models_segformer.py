@@ -11,7 +11,7 @@ import pytest
 
 from alc_data.errors import AlcError
 from alc_data.models import build_model, input_multiple
-from alc_data.models.testing import build_tiny_segformer
+from alc_data.testing.models import build_tiny_segformer
 from cli_helpers import run_cli
 
 torch = pytest.importorskip("torch")
@@ -30,7 +30,7 @@ def _encoder_equal(model, folder) -> bool:
 
 
 def test_pretrained_weights_and_the_head(tmp_path, demo_ws):
-    names = demo_ws.class_names
+    names = demo_ws.catalogue.class_names
     k = len(names)
     other = build_tiny_segformer(tmp_path / "ade", ["wall", "floor", "sky"])  # another class list, K=3
     model = build_model("segformer-b0", k, pretrained=other, class_names=names).eval()
@@ -97,9 +97,9 @@ def test_train_resume_predict_and_score(tmp_path, demo_ws, capsys):
     shutil.move(moved, str(folder))
 
     # predict at full resolution, then score a round with the checkpoint
-    for image_id, probs in iter_probabilities(ws, ckpt_path, ws.image_ids("train")[:2], as_numpy=True):
-        rec = ws.image_record(image_id)
-        assert probs.shape == (ws.num_classes, int(rec["height"]), int(rec["width"]))
+    for image_id, probs in iter_probabilities(ws, ckpt_path, ws.catalogue.image_ids("train")[:2], as_numpy=True):
+        rec = ws.catalogue.image_record(image_id)
+        assert probs.shape == (ws.catalogue.num_classes, int(rec.height), int(rec.width))
         assert np.allclose(probs.sum(0), 1, atol=1e-4)
     code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt_path, "--budget", 5, "--superpixels", "sam",
                              "--json")
@@ -109,7 +109,7 @@ def test_train_resume_predict_and_score(tmp_path, demo_ws, capsys):
 
 
 def test_pretrained_hub_id_from_a_filled_cache(tmp_path, monkeypatch):
-    from alc_data.foundation.testing import put_in_hub_cache
+    from alc_data.testing.foundation import put_in_hub_cache
 
     folder = build_tiny_segformer(tmp_path / "mit")
     put_in_hub_cache(folder, "nvidia/mit-b0", tmp_path / "cache")

@@ -46,7 +46,7 @@ def sized(tmp_path_factory):
     ws = sized_workspace(root / "ws")
     torch.manual_seed(0)
     model = build_model("demo-tiny", 4)
-    ckpt = save_checkpoint(root / "model.pt", {"model_name": "demo-tiny", "num_classes": 4, "class_names": ws.class_names,
+    ckpt = save_checkpoint(root / "model.pt", {"model_name": "demo-tiny", "num_classes": 4, "class_names": ws.catalogue.class_names,
                                                "model": model.state_dict(), "iteration": 0})
     return ws, ckpt
 
@@ -56,7 +56,7 @@ def test_probabilities_full_resolution_sum_to_one_in_order(sized, batch_size):
     from alc_data.predict import iter_probabilities
 
     ws, ckpt = sized
-    ids = ws.image_ids()[::-1]  # any order: yielded in the order asked
+    ids = ws.catalogue.image_ids()[::-1]  # any order: yielded in the order asked
     out = list(iter_probabilities(ws, ckpt, ids, batch_size=batch_size, device="cpu"))
     assert [i for i, _ in out] == ids
     for image_id, probs in out:
@@ -75,7 +75,7 @@ def test_numpy_output_predictions_and_model_objects(sized):
     ws, ckpt = sized
     model, meta = load_model(ckpt, device="cpu")
     assert meta["model_name"] == "demo-tiny" and meta["num_classes"] == 4 and not model.training
-    ids = ws.image_ids()
+    ids = ws.catalogue.image_ids()
     probs = dict(iter_probabilities(ws, model, ids, batch_size=2, as_numpy=True))
     preds = dict(iter_predictions(ws, ckpt, ids, batch_size=2, device="cpu"))
     for image_id in ids:
@@ -108,7 +108,7 @@ def test_prediction_errors(sized, tmp_path):
     other = save_checkpoint(tmp_path / "k7.pt", {"model_name": "demo-tiny", "num_classes": 7,
                                                  "model": build_model("demo-tiny", 7).state_dict()})
     with pytest.raises(AlcError, match="k7.pt: model has 7 classes, the workspace 4"):
-        list(iter_probabilities(ws, other, ws.image_ids()))
+        list(iter_probabilities(ws, other, ws.catalogue.image_ids()))
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"\x00" * 64)
     with pytest.raises(AlcError, match="junk.pt: cannot read the model checkpoint"):
@@ -120,5 +120,5 @@ def test_prediction_errors(sized, tmp_path):
     with pytest.raises(AlcError, match="missing.pt: model checkpoint not found"):
         load_model(tmp_path / "missing.pt")
     with pytest.raises(AlcError, match="batch_size must be ≥ 1"):
-        list(iter_probabilities(ws, other, ws.image_ids(), batch_size=0))
+        list(iter_probabilities(ws, other, ws.catalogue.image_ids(), batch_size=0))
     assert list(iter_probabilities(ws, other, [])) == []

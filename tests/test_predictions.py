@@ -18,9 +18,9 @@ def _logits(ws, seed: int = 0) -> dict[str, np.ndarray]:
     """Deterministic (K, H, W) float32 logits per training image."""
     rng = np.random.default_rng(seed)
     out = {}
-    for image_id in ws.image_ids("train"):
-        rec = ws.image_record(image_id)
-        out[image_id] = (3 * rng.standard_normal((ws.num_classes, int(rec["height"]), int(rec["width"])))).astype(np.float32)
+    for image_id in ws.catalogue.image_ids("train"):
+        rec = ws.catalogue.image_record(image_id)
+        out[image_id] = (3 * rng.standard_normal((ws.catalogue.num_classes, int(rec.height), int(rec.width)))).astype(np.float32)
     return out
 
 
@@ -89,10 +89,10 @@ def test_logits_files_float16_and_npy(demo_ws, tmp_path, capsys):
 
 def _bad_cases(ws, folder):
     """(what to plant, expected message) – each breaks exactly one file of a good folder."""
-    first, second = ws.image_ids("train")[:2]
-    k = ws.num_classes
-    rec = ws.image_record(first)
-    h, w = int(rec["height"]), int(rec["width"])
+    first, second = ws.catalogue.image_ids("train")[:2]
+    k = ws.catalogue.num_classes
+    rec = ws.catalogue.image_record(first)
+    h, w = int(rec.height), int(rec.width)
     good = np.full((k, h, w), 1.0 / k, dtype=np.float32)
     nan = good.copy()
     nan[0, 3, 4] = np.nan

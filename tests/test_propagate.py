@@ -32,7 +32,7 @@ def test_propagation_is_recorded_rebuilt_and_idempotent(scored, capsys, assert_w
     result = json.loads(out)
     prop = result["propagated"]
     assert prop["trained_on"] > 0 and prop["relabelled"] > 0 and prop["version"] == "v2"
-    version = ws.version("v2")
+    version = ws.labels.version("v2")
     assert version.kind == "propagation" and version.parent == "v1" and version.round == 1
     rows = propagations(ws, ["v2"])
     assert len(rows) == prop["relabelled"] and all(r.old_class != r.new_class for r in rows)
@@ -40,12 +40,12 @@ def test_propagation_is_recorded_rebuilt_and_idempotent(scored, capsys, assert_w
     asked = ws.ledger.asked("sam")
     assert not any((r.image_id, r.superpixel_id) in asked for r in rows)  # a relabel is not a query
     for image_id, labels in rebuild_version(ws, "v2"):
-        np.testing.assert_array_equal(labels, ws.read_label("v2", image_id))
+        np.testing.assert_array_equal(labels, ws.labels.read_label("v2", image_id))
     code, out, _ = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate",
                            "--propagate-threshold", "0.05", "--json")
     again = json.loads(out)
     assert code == 0 and again["applied"] is None and again["propagated"] is None
-    assert [v.name for v in ws.label_versions()] == ["v0", "v1", "v2"]
+    assert [v.name for v in ws.labels.label_versions()] == ["v0", "v1", "v2"]
     assert_workspace_ok(ws)
 
 
@@ -53,8 +53,8 @@ def test_label_expansion_changes_only_the_majority_label(scored, capsys):
     ws, _ = scored
     run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
     for r in propagations(ws, ["v2"]):
-        sp = ws.read_superpixels("sam", r.image_id) == r.superpixel_id
-        before, after = ws.read_label("v1", r.image_id), ws.read_label("v2", r.image_id)
+        sp = ws.superpixels.read_superpixels("sam", r.image_id) == r.superpixel_id
+        before, after = ws.labels.read_label("v1", r.image_id), ws.labels.read_label("v2", r.image_id)
         changed = sp & (before != after)
         assert (before[changed] == r.old_class).all() and (after[changed] == r.new_class).all()
         assert (before[sp & (before != r.old_class)] == after[sp & (before != r.old_class)]).all()

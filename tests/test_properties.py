@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from alc_data.errors import AlcError, InvalidInput
-from hardening_helpers import make_round, tiny_ws
+from tiny_workspaces import make_round, tiny_ws
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

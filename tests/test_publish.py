@@ -59,12 +59,12 @@ def make_workspace(root: Path, *, labels_from="gt", name="voc-mini"):
             )
 
     ws = ingest(root, DatasetSource(name=name, classes=CLASSES, items=items, count=4), labels_from=labels_from)
-    ws.write_superpixel_set("grid", ((i, grid_superpixels()) for i in ws.image_ids()), method="grid")
+    ws.superpixels.write_superpixel_set("grid", ((i, grid_superpixels()) for i in ws.catalogue.image_ids()), method="grid")
     sp = grid_superpixels()
-    l0 = ws.read_label("v0", "img0").copy()
+    l0 = ws.labels.read_label("v0", "img0").copy()
     l0[sp == 5] = 2  # correction 1: superpixel 5 -> dog (8 cat + 8 background pixels)
     l0[0, 12:16] = 0  # unlogged change: void -> background (4 pixels)
-    l3 = ws.read_label("v0", "img3").copy()
+    l3 = ws.labels.read_label("v0", "img3").copy()
     l3[sp == 10] = 1  # correction 2: superpixel 10 -> cat (16 background pixels)
     l3[1, 1] = IGNORE_INDEX  # unlogged change: background -> void
 
@@ -91,7 +91,7 @@ def make_workspace(root: Path, *, labels_from="gt", name="voc-mini"):
         con.execute("INSERT INTO corrections(query_id, round, label_version, image_id, superpixel_id, old_class, new_class, pixels) "
                     "VALUES (2, 1, 'v1', 'img3', 10, 0, 1, 16)")
 
-    ws.write_version("v1", [("img0", l0), ("img3", l3)], parent="v0", kind="correction", round=1, on_commit=ledger)
+    ws.labels.write_version("v1", [("img0", l0), ("img3", l3)], parent="v0", kind="correction", round=1, on_commit=ledger)
     return ws
 
 
@@ -174,15 +174,15 @@ def test_folder_loads_offline_and_labels_are_byte_exact(ws, tmp_path):
         for i, row in enumerate(raw):
             image_id = row["image_id"]
             seen.add(image_id)
-            assert row["label"]["bytes"] == ws.label_path("v1", image_id).read_bytes()
-            assert row["label_original"]["bytes"] == ws.label_path("v0", image_id).read_bytes()
-            assert row["image"]["bytes"] == ws.image_path(image_id).read_bytes()
+            assert row["label"]["bytes"] == ws.labels.label_path("v1", image_id).read_bytes()
+            assert row["label_original"]["bytes"] == ws.labels.label_path("v0", image_id).read_bytes()
+            assert row["image"]["bytes"] == ws.catalogue.image_path(image_id).read_bytes()
             assert row["label"]["path"] is None and row["image"]["path"] is None  # bytes, not local paths
             decoded = d[i]
             lab = np.array(decoded["label"])
             assert decoded["label"].mode == "P"
-            np.testing.assert_array_equal(lab, ws.read_label("v1", image_id))
-            np.testing.assert_array_equal(np.array(decoded["label_original"]), ws.read_label("v0", image_id))
+            np.testing.assert_array_equal(lab, ws.labels.read_label("v1", image_id))
+            np.testing.assert_array_equal(np.array(decoded["label_original"]), ws.labels.read_label("v0", image_id))
             assert (lab == IGNORE_INDEX).any()  # the void row survives as 255
             present = sorted(set(np.unique(lab).tolist()) - {IGNORE_INDEX})
             assert decoded["classes_present"] == present
@@ -356,3 +356,35 @@ def test_cli_bad_version_exit_code(ws, tmp_path, monkeypatch, capsys):
                                monkeypatch, capsys)
     assert code == 2 and stderr.startswith("error: unknown label version 'nope'") and stderr.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- hub token
+
+
+class _FailingHub:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def create_repo(self, *args, **kwargs):
+        raise RuntimeError(self.message)
+
+
+@pytest.mark.parametrize("token", ["s3cr3t-" * 8, "hf_" + "Ab1" * 12])
+@pytest.mark.parametrize("before", range(285, 300, 2))
+def test_token_straddling_the_message_cut_is_not_printed(tmp_path, token, before):
+    from alc_data.publish.upload import upload_dataset
+
+    message = "x" * before + f" {token} rest of the response"  # the cut at 300 falls inside the token
+    with pytest.raises(AlcError) as err:
+        upload_dataset(tmp_path, "org/name", token=token, api=_FailingHub(message))
+    text = str(err.value)
+    for n in range(4, len(token) + 1):
+        assert token[:n] not in text, (n, text[-80:])
+
+
+def test_long_error_is_still_cut(tmp_path):
+    from alc_data.publish.upload import upload_dataset
+
+    with pytest.raises(AlcError) as err:
+        upload_dataset(tmp_path, "org/name", token="tok-12345", api=_FailingHub("y" * 5000))
+    assert len(str(err.value)) < 500 and "…" in str(err.value)

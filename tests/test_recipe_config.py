@@ -232,8 +232,8 @@ def test_folder_recipe_with_named_fields_runs_through_alc_data_run(tmp_path, cap
     from alc_data.workspace import Workspace
 
     ws = Workspace.open(tmp_path / "ws")
-    assert ws.meta("dataset") == "my-folder" and len(ws.image_ids("train")) == 6
-    assert ws.version("v1").params  # the round's answers made a new label version
+    assert ws.catalogue.meta("dataset") == "my-folder" and len(ws.catalogue.image_ids("train")) == 6
+    assert ws.labels.version("v1").params  # the round's answers made a new label version
     saved = json.loads((tmp_path / "ws" / "runs" / "mine" / "recipe.json").read_text())
     assert saved["data"]["images"] == str(tmp_path / "data" / "images") and "root" not in saved["data"]
     assert saved["superpixels"]["params"] == {"n_segments": 12, "compactness": 20}

@@ -90,9 +90,9 @@ def test_score_correct_eval_json_is_the_results_to_dict(demo_ws, tmp_path, capsy
     ws = demo_ws
     rng = np.random.default_rng(0)
     folder = tmp_path / "preds"
-    for image_id in ws.image_ids("train"):
-        rec = ws.image_record(image_id)
-        logits = rng.standard_normal((ws.num_classes, int(rec["height"]), int(rec["width"]))).astype(np.float32)
+    for image_id in ws.catalogue.image_ids("train"):
+        rec = ws.catalogue.image_record(image_id)
+        logits = rng.standard_normal((ws.catalogue.num_classes, int(rec.height), int(rec.width))).astype(np.float32)
         save_prediction(folder, image_id, logits, dtype=np.float32)
     w = ("-w", ws.root)
 
@@ -143,11 +143,11 @@ def test_superpixels_json_is_the_set_summary_and_sets_are_frozen(demo_ws, capsys
     summary = spy.one
     timing = {k: printed.pop(k) for k in ("seconds", "seconds_per_image")}
     assert printed == summary.to_dict() and timing["seconds"] >= 0
-    assert printed["name"] == "sl" and printed["method"] == "slic" and printed["images"] == len(demo_ws.image_ids())
-    stored = demo_ws.superpixel_set("sl")
+    assert printed["name"] == "sl" and printed["method"] == "slic" and printed["images"] == len(demo_ws.catalogue.image_ids())
+    stored = demo_ws.superpixels.superpixel_set("sl")
     assert isinstance(stored, SuperpixelSet) and stored.method == "slic" and stored.params == printed["params"]
     assert stored.stamp and stored.to_dict()["stamp"] == stored.stamp
-    assert [s.name for s in demo_ws.superpixel_sets()][-1] == "sl"
+    assert [s.name for s in demo_ws.superpixels.superpixel_sets()][-1] == "sl"
     assert_frozen(stored)
 
 
@@ -168,15 +168,15 @@ def test_pseudo_label_result_to_dict(tmp_path):
 
 def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, capsys, monkeypatch):
     import alc_data.info as info
-    import alc_data.publish as publish
-    import alc_data.workspace.check as check
+    import alc_data.stages.check as check
+    import alc_data.stages.publish as publish
     from alc_data.info import WorkspaceSummary
     from alc_data.publish import PublishResult
     from alc_data.queries.cost import CostSummary
     from alc_data.workspace.check import CheckReport
 
     w = ("-w", demo_ws.root)
-    spy = Spy(monkeypatch, check, "check_workspace")
+    spy = Spy(monkeypatch, check, "check")  # the stages the commands call
     printed = cli_json(capsys, "check", *w)
     assert isinstance(spy.one, CheckReport) and printed == spy.one.to_dict()
     assert list(printed) == ["workspace", "ok", "checked", "problems", "repaired", "notices"] and printed["ok"]
@@ -187,7 +187,7 @@ def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, c
     summary = spy.one
     assert isinstance(summary, WorkspaceSummary) and isinstance(summary.cost, CostSummary)
     assert printed == summary.to_dict() and list(printed)[-2:] == ["pixel_shares_version", "pixel_shares"]
-    assert printed["classes"][0] == {"index": 0, "name": demo_ws.classes[0].name, "color": list(demo_ws.classes[0].color)}
+    assert printed["classes"][0] == {"index": 0, "name": demo_ws.catalogue.classes[0].name, "color": list(demo_ws.catalogue.classes[0].color)}
     assert printed["cost"] == {"rounds": [], "total": summary.cost.total.to_dict()} and "round" not in printed["cost"]["total"]
     assert "pixel_shares" not in info.summary(demo_ws, pixel_shares=False).to_dict()
     for frozen in (summary, summary.cost, summary.cost.total):
@@ -208,7 +208,7 @@ def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, c
 def test_a_failed_check_prints_its_report_and_exits_1(demo_ws, capsys):
     from alc_data.workspace.check import check_workspace
 
-    next(demo_ws.version_dir("v0").glob("*.png")).unlink()
+    next(demo_ws.labels.version_dir("v0").glob("*.png")).unlink()
     report = check_workspace(demo_ws.root)
     code, out, err = run_cli(capsys, "check", "-w", demo_ws.root, "--json")
     assert code == 1 and json.loads(out) == report.to_dict() and err == ""
@@ -260,6 +260,8 @@ class PrintedResult:
     ("train", "--model", "demo-tiny", "--iterations", 2, "--batch-size", 2, "--crop-size", 16, "--device", "cpu"),
     ("eval", "--split", "val"),
     ("check",),
+    ("diff", "v0", "v0"),
+    ("superpixels", "--method", "slic", "--name", "sl2", "--param", "n_segments=20"),
 ], ids=lambda a: a[0])
 def test_json_is_the_frozen_result_the_command_printed(args, demo_ws, capsys, monkeypatch):
     record = PrintedResult(monkeypatch)

@@ -116,9 +116,9 @@ def _predictions(ws, folder: Path) -> Path:
     from alc_data.predictions import save_prediction
 
     rng = np.random.default_rng(0)
-    for image_id in ws.image_ids("train"):
-        rec = ws.image_record(image_id)
-        probs = rng.dirichlet(np.ones(ws.num_classes), size=(int(rec["height"]), int(rec["width"])))
+    for image_id in ws.catalogue.image_ids("train"):
+        rec = ws.catalogue.image_record(image_id)
+        probs = rng.dirichlet(np.ones(ws.catalogue.num_classes), size=(int(rec.height), int(rec.width)))
         save_prediction(folder, image_id, probs.transpose(2, 0, 1).astype(np.float32), dtype=np.float32)
     return folder
 

@@ -104,14 +104,14 @@ def build_workspace(root):
 def tiny_ws(tmp_path_factory):
     ws = build_workspace(tmp_path_factory.mktemp("sp"))
     # the gsam method reads instance maps from set "gsam": give it the same planted maps
-    ws.write_superpixel_set("gsam", ((i, ws.read_superpixels("imported", i)) for i in ws.image_ids()), method="gsam-test")
+    ws.superpixels.write_superpixel_set("gsam", ((i, ws.superpixels.read_superpixels("imported", i)) for i in ws.catalogue.image_ids()), method="gsam-test")
     return ws
 
 
 # ------------------------------------------------------------------ registry contract
 @pytest.fixture(scope="module")
 def tiny_sam(tmp_path_factory):
-    from alc_data.foundation.testing import build_tiny_sam_pth
+    from alc_data.testing.foundation import build_tiny_sam_pth
 
     return build_tiny_sam_pth(tmp_path_factory.mktemp("sam") / "sam_tiny.pth")
 
@@ -123,8 +123,8 @@ def test_method_contract(method, tiny_ws, request):
     kwargs = {}
     if "checkpoint" in sig and sig["checkpoint"].default in (None, ""):  # a model method: a tiny random model
         kwargs = {"checkpoint": request.getfixturevalue("tiny_sam"), "points_per_side": 4}
-    image_id = tiny_ws.image_ids()[0]
-    image = tiny_ws.load_image(image_id)
+    image_id = tiny_ws.catalogue.image_ids()[0]
+    image = tiny_ws.catalogue.load_image(image_id)
     ctx = SuperpixelContext(tiny_ws, image_id)
     sp = np.asarray(fn(image, context=ctx, **kwargs))
     check_contract(sp, image.shape[:2], full_cover=method in FULL_COVER or "checkpoint" in kwargs)
@@ -292,8 +292,8 @@ def test_fill_merges_slivers_and_reports_bad_arguments():
 
 def test_imported_skip_and_fill(tiny_ws):
     fn = SUPERPIXEL_METHODS.get("imported")
-    image_id = tiny_ws.image_ids()[1]
-    image = tiny_ws.load_image(image_id)
+    image_id = tiny_ws.catalogue.image_ids()[1]
+    image = tiny_ws.catalogue.load_image(image_id)
     ctx = SuperpixelContext(tiny_ws, image_id)
     stored = planted_regions(seed=1)
     skip = fn(image, context=ctx)
@@ -326,9 +326,9 @@ def test_cli_computes_stores_and_summarises(tiny_ws, capsys):
     assert data["params"] == {"num_superpixels": 40, "prior": 3}
     assert data["candidate_share"] == 1.0
     assert 20 <= data["regions"]["min"] <= data["regions"]["mean"] <= data["regions"]["max"] <= 80
-    for image_id in ws.image_ids():  # the stored set round-trips
-        np.testing.assert_array_equal(ws.read_superpixels("seeds", image_id),
-                                      seeds(ws.load_image(image_id), num_superpixels=40, prior=3))
+    for image_id in ws.catalogue.image_ids():  # the stored set round-trips
+        np.testing.assert_array_equal(ws.superpixels.read_superpixels("seeds", image_id),
+                                      seeds(ws.catalogue.load_image(image_id), num_superpixels=40, prior=3))
 
     code, out, err = run_cli(capsys, "superpixels", "-m", "imported", "-w", ws.root, "--name", "imp-skip", "--json")
     assert code == 0, err
@@ -341,11 +341,11 @@ def test_cli_computes_stores_and_summarises(tiny_ws, capsys):
                              "-p", "policy=fill", "-p", "num_superpixels=100")
     assert code == 0, err
     assert "superpixel set imp-fill (imported): 3 images" in out and "candidates 100.0 % of pixels" in out
-    for image_id, p in zip(ws.image_ids(), planted):
-        filled = ws.read_superpixels("imp-fill", image_id)
+    for image_id, p in zip(ws.catalogue.image_ids(), planted):
+        filled = ws.superpixels.read_superpixels("imp-fill", image_id)
         np.testing.assert_array_equal(filled[p >= 0], p[p >= 0])
         assert filled.min() >= 0
-    assert ws.superpixel_set("imp-fill").params == {"policy": "fill", "num_superpixels": 100}
+    assert ws.superpixels.superpixel_set("imp-fill").params == {"policy": "fill", "num_superpixels": 100}
 
     # an existing name needs --overwrite
     code, out, err = run_cli(capsys, "superpixels", "-m", "slic", "-w", ws.root, "--name", "seeds")
@@ -353,7 +353,7 @@ def test_cli_computes_stores_and_summarises(tiny_ws, capsys):
     code, out, err = run_cli(capsys, "superpixels", "-m", "slic", "-w", ws.root, "--name", "seeds", "--overwrite",
                              "-p", "n_segments=30", "--json")
     assert code == 0, err
-    assert json.loads(out)["method"] == "slic" and ws.superpixel_set("seeds").method == "slic"
+    assert json.loads(out)["method"] == "slic" and ws.superpixels.superpixel_set("seeds").method == "slic"
 
 
 def test_cli_list(capsys):
@@ -379,12 +379,12 @@ def test_cli_list(capsys):
     ],
 )
 def test_cli_errors_are_one_line_and_write_nothing(tiny_ws, capsys, args, message):
-    before = [s.name for s in tiny_ws.superpixel_sets()]
+    before = [s.name for s in tiny_ws.superpixels.superpixel_sets()]
     code, out, err = run_cli(capsys, "superpixels", "-w", tiny_ws.root, *args)
     assert code == 2, (out, err)
     assert err.startswith("error: ") and message in err
     assert len(err.strip().splitlines()) == 1
-    assert [s.name for s in tiny_ws.superpixel_sets()] == before
+    assert [s.name for s in tiny_ws.superpixels.superpixel_sets()] == before
     leftovers = [p.name for p in (tiny_ws.root / "superpixels").iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert not (tiny_ws.root / "superpixels" / "x1").exists()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cli_helpers import invoke
+from tiny_workspaces import tiny_ws
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError
+from alc_data.errors import AlcError, InvalidInput
 from alc_data.train import TrainConfig, read_checkpoint, train_model
 from alc_data.train.data import BatchKeys, augment
 
@@ -229,3 +231,60 @@ def test_cli_train_prints_the_checkpoint(colour_ws, tmp_path, capsys):
     assert data["completed"] and data["iterations"] == 2 and data["seconds"] == 0.0  # already finished
     res = invoke(capsys, [*args, "--epochs", "1"])
     assert res.exit_code == 2 and "error: give iterations (--iterations) or epochs (--epochs), not both" in res.output
+
+
+# ---------------------------------------------------------------- checkpoint class names
+
+
+def _checkpoint(path, class_names, *, with_names=True):
+    from alc_data.models import build_model
+    from alc_data.train import save_checkpoint
+
+    payload = {"model_name": "demo-tiny", "num_classes": len(class_names), "model": build_model("demo-tiny", len(class_names)).state_dict(),
+               "iteration": 0}
+    if with_names:
+        payload["class_names"] = list(class_names)
+    return save_checkpoint(path, payload)
+
+
+def test_checkpoint_of_another_class_list_is_refused(tmp_path):
+    from alc_data.predict import iter_probabilities
+
+    ws = tiny_ws(tmp_path / "ws", ["sky", "road", "car"])
+    ckpt = _checkpoint(tmp_path / "m.pt", ["sky", "building", "car"])
+    with pytest.raises(InvalidInput) as err:
+        list(iter_probabilities(ws, ckpt, ws.catalogue.image_ids(), device="cpu"))
+    msg = str(err.value)
+    assert str(ckpt) in msg and "class 1" in msg and "'building'" in msg and "'road'" in msg and "\n" not in msg
+
+
+def test_warm_start_from_another_class_list_is_refused(tmp_path):
+    from alc_data.models import build_model
+    from alc_data.train.loop import load_warm_start
+
+    ws = tiny_ws(tmp_path / "ws", ["sky", "road"])
+    ckpt = _checkpoint(tmp_path / "m.pt", ["road", "sky"])
+    with pytest.raises(InvalidInput, match="class 0"):
+        load_warm_start(build_model("demo-tiny", 2), ckpt, "demo-tiny", 2, class_names=ws.catalogue.class_names)
+
+
+def test_checkpoint_without_class_names_works_with_a_warning(tmp_path):
+    from alc_data.predict import iter_probabilities
+
+    ws = tiny_ws(tmp_path / "ws", ["sky", "road"])
+    ckpt = _checkpoint(tmp_path / "m.pt", ["a", "b"], with_names=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = list(iter_probabilities(ws, ckpt, ws.catalogue.image_ids(), device="cpu"))
+    assert len(out) == 3
+    assert any("no class names" in str(w.message) and str(ckpt) in str(w.message) for w in caught)
+
+
+def test_checkpoint_with_the_same_class_list_is_silent(tmp_path):
+    from alc_data.predict import iter_probabilities
+
+    ws = tiny_ws(tmp_path / "ws", ["sky", "road"])
+    ckpt = _checkpoint(tmp_path / "m.pt", ["sky", "road"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(list(iter_probabilities(ws, ckpt, ws.catalogue.image_ids(), device="cpu"))) == 3

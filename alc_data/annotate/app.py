@@ -19,24 +19,31 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from alc_data.answers.choice import answer_from_choice, answer_with_class
 from alc_data.answers.record import Answer
 from alc_data.constants import CANT_TELL, IGNORE_INDEX, YES
 from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
 from alc_data.workspace import Workspace
-from alc_data.workspace import annotation as ledger
+from alc_data.workspace.ledger import LEASE_SECONDS
+
+if TYPE_CHECKING:
+    import numpy as np
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLASS_KEYS = "1234567890abcdefghijklmnopqrstuvwz"
 """Keyboard shortcut of class i (``y``/Enter = yes and ``x`` = can't tell are kept free)."""
 RAW_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 MAX_BODY = 16_384
-Endpoint = Callable[[Any], Awaitable[Any]]
+Endpoint = Callable[["Request"], Awaitable["Response"]]
 
 
-def _error(status: int, message: str):
+def _error(status: int, message: str) -> JSONResponse:
     from starlette.responses import JSONResponse
 
     return JSONResponse({"error": message}, status_code=status)
@@ -46,12 +53,12 @@ class RequestGuard:
     """ASGI middleware: the Host check (every request), the token (when one is set) and, for anything
     that is not GET/HEAD, the same-origin check and a JSON body, so another web page cannot post."""
 
-    def __init__(self, app, *, allowed_hosts: set[str] | None, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: set[str] | None, token: str | None) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.token = token
 
-    def _reject(self, scope) -> str | None:
+    def _reject(self, scope: Scope) -> str | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         host = headers.get("host", "")
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
@@ -78,7 +85,7 @@ class RequestGuard:
                 return "state-changing requests must send application/json"
         return None
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             reason = self._reject(scope)
             if reason is not None:
@@ -102,13 +109,13 @@ class AnnotationSession:
         self.token = token
         self.command = correct_command or f"alc-data correct -w {ws.root} --round {round_no}"
         self.queries = {q.query_id: q for q in round_queries(ws, round_no)}
-        self.sizes = {i: (r["height"], r["width"]) for i, r in ws.image_records().items()}
+        self.sizes = {i: (r.height, r.width) for i, r in ws.catalogue.image_records().items()}
 
     def classes(self) -> list[dict[str, Any]]:
         return [
             {"index": c.index, "name": c.name, "color": list(c.color),
              "key": CLASS_KEYS[c.index] if c.index < len(CLASS_KEYS) else None}
-            for c in self.ws.classes
+            for c in self.ws.catalogue.classes
         ]
 
     def query_json(self, query_id: int) -> dict[str, Any]:
@@ -122,7 +129,7 @@ class AnnotationSession:
         }
 
     def progress(self) -> dict[str, Any]:
-        return ledger.round_progress(self.ws, self.round_no)
+        return self.ws.ledger.round_progress(self.round_no).to_dict()
 
     def query_id(self, value: Any) -> int:
         """``value`` when it is a query of this round; NotFound otherwise."""
@@ -138,8 +145,8 @@ class AnnotationSession:
         return outline_png(self._superpixels(q.superpixel_set, q.image_id), q.superpixel_id)
 
     @functools.lru_cache(maxsize=8)
-    def _superpixels(self, set_name: str, image_id: str):
-        return self.ws.read_superpixels(set_name, image_id)
+    def _superpixels(self, set_name: str, image_id: str) -> np.ndarray:
+        return self.ws.superpixels.read_superpixels(set_name, image_id)
 
 
 def _quote(text: str) -> str:
@@ -148,7 +155,7 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-async def _body(request) -> dict[str, Any]:
+async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise InvalidInput("request body too large")
@@ -186,7 +193,7 @@ class PageAnswer:
         if seconds is not None and not isinstance(seconds, (int, float)):
             raise InvalidInput(f"seconds {seconds!r} is not a number")
         index = data.get("class_index")
-        num_classes = session.ws.num_classes
+        num_classes = session.ws.catalogue.num_classes
         if index is not None and (not isinstance(index, int) or not 0 <= index < num_classes):
             raise InvalidInput(f"unknown class index {index!r}; this workspace has classes 0..{num_classes - 1}")
         return cls(query_id=qid, class_index=index, choice=None if index is not None else _text(data, "choice"),
@@ -205,7 +212,7 @@ def guarded(fn: Endpoint) -> Endpoint:
     """Library errors become JSON errors: 400 bad input, 404 unknown, 409 conflict."""
 
     @functools.wraps(fn)
-    async def endpoint(request: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
         try:
             return await fn(request)
         except InvalidInput as exc:
@@ -220,11 +227,11 @@ def guarded(fn: Endpoint) -> Endpoint:
     return endpoint
 
 
-def _session(request: Any) -> AnnotationSession:
+def _session(request: Request) -> AnnotationSession:
     return request.app.state.session
 
 
-async def index(request: Any) -> Any:
+async def index(request: Request) -> Response:
     """``GET /``: the page (and the token's cookie)."""
     from starlette.responses import FileResponse
 
@@ -236,7 +243,7 @@ async def index(request: Any) -> Any:
 
 
 @guarded
-async def api_session(request: Any) -> Any:
+async def api_session(request: Request) -> Response:
     """``GET /api/session``: round, classes, progress and the page's settings."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -251,12 +258,12 @@ async def api_session(request: Any) -> Any:
 
 
 def _lease(s: AnnotationSession, holder: str, name: str) -> dict[str, Any]:
-    ids = ledger.lease_queries(s.ws, s.round_no, holder=holder, annotator=name, lease_seconds=s.lease_seconds)
+    ids = s.ws.ledger.lease_queries(s.round_no, holder=holder, annotator=name, lease_seconds=s.lease_seconds)
     return {"queries": [s.query_json(i) for i in ids], "progress": s.progress()}
 
 
 @guarded
-async def api_lease(request: Any) -> Any:
+async def api_lease(request: Request) -> Response:
     """``POST /api/lease``: the queries this page shows now."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -269,12 +276,12 @@ async def api_lease(request: Any) -> Any:
 def _answer(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
     page = PageAnswer.from_body(data, s)
     answer = page.answer(s)
-    recorded = ledger.record_timed_answer(s.ws, s.round_no, answer, annotator=page.annotator, seconds=page.seconds)
+    recorded = s.ws.ledger.record_timed_answer(s.round_no, answer, annotator=page.annotator, seconds=page.seconds)
     return {"recorded": recorded, "status": answer.status, "progress": s.progress()}
 
 
 @guarded
-async def api_answer(request: Any) -> Any:
+async def api_answer(request: Request) -> Response:
     """``POST /api/answer``: one answer into the ledger."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -286,13 +293,13 @@ def _undo(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
     qid = data.get("query_id")
     if qid is not None:
         s.query_id(qid)
-    undone = ledger.retract_answer(s.ws, s.round_no, annotator=_text(data, "annotator", s.annotator),
+    undone = s.ws.ledger.retract_answer(s.round_no, annotator=_text(data, "annotator", s.annotator),
                                    holder=_text(data, "holder"), query_id=qid, lease_seconds=s.lease_seconds)
     return {"query": s.query_json(undone), "progress": s.progress()}
 
 
 @guarded
-async def api_undo(request: Any) -> Any:
+async def api_undo(request: Request) -> Response:
     """``POST /api/undo``: retract the page's last answer not yet applied."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -300,7 +307,7 @@ async def api_undo(request: Any) -> Any:
     return JSONResponse(await run_in_threadpool(_undo, _session(request), await _body(request)))
 
 
-async def image(request: Any) -> Any:
+async def image(request: Request) -> Response:
     """``GET /image/{image_id}``: an image by its id (its file, or a PNG of it)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import FileResponse, Response
@@ -309,7 +316,7 @@ async def image(request: Any) -> Any:
     image_id = request.path_params["image_id"]
     if image_id not in s.sizes:
         return _error(404, f"unknown image id {image_id!r}")
-    path = s.ws.image_path(image_id)
+    path = s.ws.catalogue.image_path(image_id)
     media = RAW_IMAGE_TYPES.get(path.suffix.lower())
     headers = {"Cache-Control": "private, max-age=3600"}
     if media is not None and path.is_file():
@@ -321,7 +328,7 @@ async def image(request: Any) -> Any:
     return Response(png, media_type="image/png", headers=headers)
 
 
-async def overlay(request: Any) -> Any:
+async def overlay(request: Request) -> Response:
     """``GET /overlay/{query_id}``: the outline of the query's superpixel."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
@@ -344,9 +351,9 @@ def create_app(
     annotator: str,
     token: str | None = None,
     allowed_hosts: set[str] | None = None,
-    lease_seconds: float = ledger.LEASE_SECONDS,
+    lease_seconds: float = LEASE_SECONDS,
     correct_command: str | None = None,
-) -> Any:
+) -> Starlette:
     """The Starlette application serving ``round_no``'s queries of ``ws``.
 
     ``allowed_hosts``: the accepted ``Host`` headers (None: any, for a server bound to a public
@@ -380,5 +387,5 @@ def _png_of(ws: Workspace, image_id: str) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(ws.load_image(image_id)).save(buf, format="PNG", compress_level=1)
+    Image.fromarray(ws.catalogue.load_image(image_id)).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

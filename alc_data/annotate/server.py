@@ -70,11 +70,11 @@ def serve(
 
     from alc_data.annotate.app import create_app
     from alc_data.queries.create import check_round
-    from alc_data.workspace.annotation import LEASE_SECONDS, release_leases, round_progress
+    from alc_data.workspace.ledger import LEASE_SECONDS
 
     rnd = check_round(ws, round_no)
     sock = bind_socket(host, port)
-    release_leases(ws, rnd)  # a restarted server continues at the first unanswered query
+    ws.ledger.release_leases(rnd)  # a restarted server continues at the first unanswered query
     port = sock.getsockname()[1]
     loopback = is_loopback(host)
     token = None if loopback else secrets.token_urlsafe(24)
@@ -82,8 +82,8 @@ def serve(
     app = create_app(ws, rnd, annotator=annotator, token=token, allowed_hosts=allowed,
                      lease_seconds=LEASE_SECONDS if lease_seconds is None else lease_seconds)
     url = f"http://{_url_host(host)}:{port}/" + (f"?token={token}" if token else "")
-    progress = round_progress(ws, rnd)
-    echo(f"round {rnd}: {progress['answered']} of {progress['total']} queries answered; answer the rest at {url}")
+    progress = ws.ledger.round_progress(rnd)
+    echo(f"round {rnd}: {progress.answered} of {progress.total} queries answered; answer the rest at {url}")
     echo("press Ctrl+C to stop (every answer is already in the ledger); then run "
          f"`alc-data correct -w {ws.root}` to apply them")
     if open_browser:

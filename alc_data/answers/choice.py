@@ -33,7 +33,7 @@ def answer_from_choice(ws: Workspace, query_id: int, shown_label: int, choice: s
     if text.lower() in (CANT_TELL, "cant tell", "unanswerable"):
         return Answer(query_id, AnswerStatus.UNANSWERABLE, None)
     try:
-        cls = ws.class_index(text)
+        cls = ws.catalogue.class_index(text)
     except AlcError as exc:
         raise InvalidInput(str(exc)) from None
     return answer_with_class(query_id, shown_label, cls)

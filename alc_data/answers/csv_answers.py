@@ -30,7 +30,7 @@ MAX_LISTED = 20
 def parse_answer(ws: Workspace, raw: str) -> str | int:
     """``"accept"``, ``"unanswerable"`` or a class index for one non-empty answer cell; InvalidInput
     (a message without file or line) when it names nothing or is ambiguous."""
-    names = ws.class_names
+    names = ws.catalogue.class_names
     if raw in names:
         return names.index(raw)
     word = raw.casefold()
@@ -43,7 +43,7 @@ def parse_answer(ws: Workspace, raw: str) -> str | int:
             )
         return "accept" if word in ACCEPT_WORDS else "unanswerable"
     try:
-        return ws.class_index(raw)
+        return ws.catalogue.class_index(raw)
     except AlcError as exc:
         raise InvalidInput(str(exc)) from None
 

@@ -47,19 +47,19 @@ def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str,
     by_image: dict[str, list[Query]] = defaultdict(list)
     for q in queries:
         by_image[q.image_id].append(q)
-    missing = [i for i in by_image if not ws.has_gt(i)]
+    missing = [i for i in by_image if not ws.catalogue.has_gt(i)]
     if missing:
         raise NotFound(f"image {missing[0]!r} has no reference ground truth; answer with --answers FILE.csv instead")
     answers: dict[int, Answer] = {}
     for image_id, qs in by_image.items():
-        gt = ws.read_gt(image_id)
-        labels = ws.read_label(label_version, image_id)
+        gt = ws.catalogue.read_gt(image_id)
+        labels = ws.labels.read_label(label_version, image_id)
         rows = np.array([q.rep_row for q in qs])
         cols = np.array([q.rep_col for q in qs])
         g = gt[rows, cols]
         cur = labels[rows, cols]
         if mode == OracleMode.REGION_MAJORITY:
-            sp = ws.read_superpixels(qs[0].superpixel_set, image_id).ravel()
+            sp = ws.superpixels.read_superpixels(qs[0].superpixel_set, image_id).ravel()
             ids = np.array([q.superpixel_id for q in qs])
             agree = np.bincount(np.where(sp >= 0, sp, 0), weights=(labels.ravel() == gt.ravel()) & (sp >= 0),
                                 minlength=int(ids.max()) + 1)

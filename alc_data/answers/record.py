@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from alc_data.workspace import Workspace
-from alc_data.workspace.ledger import Answer, AnswerStatus
-
-STATUSES = tuple(s.value for s in AnswerStatus)
+from alc_data.workspace.ledger import STATUSES, Answer, AnswerStatus
 
 __all__ = ["STATUSES", "Answer", "AnswerStatus", "record_answers"]
 

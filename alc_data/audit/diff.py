@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alc_data.audit.ledger_links import ledger_rows, link_regions
+from alc_data.audit.regions import Region, changed_regions, region_details
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
@@ -27,10 +29,6 @@ from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
-
-#: region details kept per image (largest first)
-MAX_REGIONS_PER_IMAGE = 50
-
 
 @dataclass(frozen=True)
 class ImageChange(JsonResult):
@@ -60,22 +58,6 @@ class ImageChange(JsonResult):
     def json_keys(self) -> tuple[str, ...]:
         return ("image_id", "pixels", "changed_pixels=changed", "changed_share=rounded_changed_share",
                 "agreement=rounded_agreement", "regions", "became_void", "stopped_void")
-
-
-@dataclass
-class Region:
-    """One connected changed region of an image. ``bbox``: (x0, y0, x1, y1), inclusive pixel box.
-
-    ``old_class`` / ``new_class``: the most frequent (A, B) pair of labels in the region.
-    ``links``: ledger rows explaining the region (each with ``overlap`` pixels), best first.
-    """
-
-    region: int
-    pixels: int
-    bbox: tuple[int, int, int, int]
-    old_class: int
-    new_class: int
-    links: list[dict[str, Any]] = field(default_factory=list)
 
 
 #: the keys of :meth:`LabelDiff.totals`, as the JSON shows them (its ``regions`` count gives way to the
@@ -214,137 +196,11 @@ def _name(value: int, names: list[str]) -> str:
     return names[value] if 0 <= value < len(names) else str(value)
 
 
-# ---------------------------------------------------------------------------------------------- ledger
-def lineage(ws: Workspace, version: str) -> list[str]:
-    """Version names from ``version`` up to its root (``version`` first)."""
-    by_name = {v.name: v for v in ws.label_versions()}
-    out: list[str] = []
-    name: str | None = version
-    while name is not None and name not in out:
-        out.append(name)
-        name = by_name[name].parent if name in by_name else None
-    return out
-
-
-def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
-    """Corrections made by the versions between A and B (either direction), grouped by image id.
-
-    Returns (versions, {image_id: [row, ...]}), rows as dicts with the fields of :class:`alc_data.workspace.ledger.CorrectionRow`.
-    """
-    la, lb = lineage(ws, a_version), lineage(ws, b_version)
-    versions = sorted(set(la) ^ set(lb))
-    if not versions:
-        return [], {}
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in ws.ledger.corrections(versions, order="image"):
-        grouped.setdefault(row.image_id, []).append(row.to_dict())
-    return versions, grouped
-
-
-def link_regions(
-    ws: Workspace, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
-) -> tuple[dict[int, list[dict[str, Any]]], int]:
-    """Match ledger rows of one image to its changed regions.
-
-    ``lab``: (H, W) int32 region ids (0 = unchanged); ``changed``: (H, W) bool. A row links to every
-    region that overlaps its superpixel (read from the query's superpixel set); without a readable
-    superpixel map it links to the region holding the query's representative pixel (``overlap`` None).
-    Returns ({region id: [row + overlap, ...]}, changed pixels explained: inside a corrected superpixel,
-    or in a region linked through its representative pixel).
-    """
-    links: dict[int, list[dict[str, Any]]] = {}
-    covered = np.zeros(changed.shape, dtype=bool)
-    by_set: dict[str | None, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_set.setdefault(r["superpixel_set"], []).append(r)
-    for set_name, set_rows in by_set.items():
-        sp = None
-        if set_name is not None:
-            try:
-                sp = ws.read_superpixels(set_name, image_id)
-            except AlcError:
-                sp = None
-            if sp is not None and sp.shape != lab.shape:
-                sp = None
-        if sp is not None:
-            ids = np.unique(np.array([r["superpixel_id"] for r in set_rows], dtype=np.int64))
-            inside = np.isin(sp, ids)
-            covered |= inside
-            m = inside & changed
-            key = (lab[m].astype(np.int64) << 32) | (sp[m].astype(np.int64) + (1 << 31))
-            uk, cnt = np.unique(key, return_counts=True)
-            regs = (uk >> 32).astype(np.int64)
-            sps = (uk & ((1 << 32) - 1)) - (1 << 31)
-            for r in set_rows:
-                hit = sps == r["superpixel_id"]
-                for reg, n in zip(regs[hit], cnt[hit]):
-                    links.setdefault(int(reg), []).append({**_public(r), "overlap": int(n)})
-        else:
-            for r in set_rows:
-                y, x = r["rep_row"], r["rep_col"]
-                if y is None or x is None or not (0 <= y < lab.shape[0] and 0 <= x < lab.shape[1]):
-                    continue
-                reg = int(lab[y, x])
-                if reg > 0:
-                    region = lab == reg
-                    covered |= region
-                    links.setdefault(reg, []).append({**_public(r), "overlap": None})
-    for reg in links:
-        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], d["correction_id"]))
-    return links, int((covered & changed).sum())
-
-
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "image_id"}
-
-
 # ---------------------------------------------------------------------------------------------- core
 def image_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(256, 256) int64 pixel counts of value pairs (a, b) for two (H, W) uint8 label maps."""
     key = a.astype(np.int32).ravel() * 256 + b.astype(np.int32).ravel()
     return np.bincount(key, minlength=256 * 256).reshape(256, 256).astype(np.int64)
-
-
-def changed_regions(changed: np.ndarray) -> tuple[np.ndarray, int]:
-    """Connected components (8-connectivity) of a (H, W) bool mask: ((H, W) int32 ids, 0 = off; count)."""
-    from scipy import ndimage
-
-    if not changed.any():
-        return np.zeros(changed.shape, dtype=np.int32), 0
-    lab, n = ndimage.label(changed, structure=np.ones((3, 3), dtype=bool))
-    return lab.astype(np.int32, copy=False), int(n)
-
-
-def region_details(a: np.ndarray, b: np.ndarray, lab: np.ndarray, n: int, *, limit: int = MAX_REGIONS_PER_IMAGE) -> list[Region]:
-    """The ``limit`` largest regions of ``lab`` (ids 1..n) with their box and majority (A, B) labels."""
-    from scipy import ndimage
-
-    if n == 0:
-        return []
-    sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
-    m = lab > 0
-    key = lab[m].astype(np.int64) * 65536 + a[m].astype(np.int64) * 256 + b[m].astype(np.int64)
-    uk, cnt = np.unique(key, return_counts=True)
-    reg = uk // 65536
-    order = np.lexsort((-cnt, reg))  # by region, then most pixels first (ties: smaller pair)
-    reg_sorted = reg[order]
-    first = np.r_[True, reg_sorted[1:] != reg_sorted[:-1]]
-    best = (uk % 65536)[order][first]  # one per region 1..n, in order
-    boxes = ndimage.find_objects(lab)
-    keep = np.argsort(-sizes, kind="stable")[:limit]
-    out = []
-    for i in keep:
-        sl = boxes[i]
-        out.append(
-            Region(
-                region=int(i + 1),
-                pixels=int(sizes[i]),
-                bbox=(int(sl[1].start), int(sl[0].start), int(sl[1].stop - 1), int(sl[0].stop - 1)),
-                old_class=int(best[i] // 256),
-                new_class=int(best[i] % 256),
-            )
-        )
-    return out
 
 
 def _check_values(counts: np.ndarray, k: int, src: LabelSource, other: LabelSource, image_id: str, axis: int) -> None:
@@ -374,61 +230,114 @@ def diff_labels(
     are numeric (``"0"``, ``"1"``, ...) with the VOC palette. ``images``: folder of images for folder
     sides (``<image_id>.jpg|png``). ``top``: how many most-changed images get region details.
     Images on one side only and images whose sizes differ are listed, not compared.
-    """
-    from alc_data.io.labels import default_palette
-    from alc_data.progress import track
 
+    The library boundary: checks ``top``, then runs :func:`compare_labels` (which the ``diff`` stage
+    calls with checked options).
+    """
     if top < 0:
         raise InvalidInput(f"--top must be ≥ 0, got {top}")
+    return compare_labels(a, b, workspace=workspace, classes_file=classes_file, images=images, top=top)
+
+
+def compare_labels(
+    a: str | LabelSource,
+    b: str | LabelSource,
+    *,
+    workspace: Any,
+    classes_file: str | os.PathLike | None,
+    images: str | os.PathLike | None,
+    top: int,
+) -> LabelDiff:
+    """:func:`diff_labels` with a trusted ``top`` (≥ 0)."""
+    from alc_data.progress import track
+
     sa = a if isinstance(a, LabelSource) else open_source(a, workspace=workspace, images=images)
     sb = b if isinstance(b, LabelSource) else open_source(b, workspace=workspace, images=images)
     ws = sa.ws if sa.kind == "version" else sb.ws if sb.kind == "version" else None
-    if ws is not None:
-        if classes_file is not None:
-            raise InvalidInput("--classes is only for two label folders; a label version uses its workspace's classes")
-        names, palette = ws.class_names, ws.palette
-    elif classes_file is not None:
-        names = read_class_file(classes_file)
-        if len(names) >= IGNORE_INDEX:
-            raise InvalidInput(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
-        palette = default_palette()
-    else:
-        names, palette = None, default_palette()
+    names, palette = _classes(ws, classes_file)
     k = len(names) if names is not None else None
-
     ids_a, ids_b = sa.ids(), sb.ids()
     set_a, set_b = set(ids_a), set(ids_b)
     common = sorted(set_a & set_b)
-    only_a = sorted(set_a - set_b)
-    only_b = sorted(set_b - set_a)
     if not common:
         raise InvalidInput(
             f"{sa.name} and {sb.name} share no image ids ({len(ids_a)} and {len(ids_b)} label maps); "
             "compare labels of the same images"
         )
-
     ledger_versions: list[str] = []
     ledger: dict[str, list[dict[str, Any]]] = {}
     side_a, side_b = sa.workspace_version(), sb.workspace_version()
     if side_a is not None and side_b is not None and side_a[0].root == side_b[0].root:
         ledger_versions, ledger = ledger_rows(side_a[0], side_a[1], side_b[1])
-
-    hist = np.zeros((256, 256), dtype=np.int64)
-    changes: list[ImageChange] = []
-    regions: dict[str, list[Region]] = {}
-    mismatch: list[str] = []
-    linked_total = 0
-    links_total = 0
+    acc = _Accumulator()
     for image_id in track(common, f"diff {sa.name} → {sb.name}"):
+        acc.add(sa, sb, image_id, k, ws, ledger)
+    if names is None:  # numeric classes: K = largest non-void value seen + 1
+        seen = np.flatnonzero(acc.hist.sum(0) + acc.hist.sum(1))
+        seen = seen[seen != IGNORE_INDEX]
+        names = [str(i) for i in range(int(seen.max()) + 1 if seen.size else 1)]
+    ranked = sorted((c for c in acc.changes if c.changed), key=lambda c: (-c.changed_share, c.image_id))
+    top_ids = [c.image_id for c in ranked[:top]]
+    for image_id in top_ids:
+        if image_id not in acc.regions:
+            la, lb = sa.read(image_id), sb.read(image_id)
+            lab, n = changed_regions(la != lb)
+            acc.regions[image_id] = region_details(la, lb, lab, n)
+    ledger_info = None
+    if sa.kind == "version" and sb.kind == "version":
+        ledger_info = {
+            "versions": ledger_versions,
+            "corrections": sum(len(v) for v in ledger.values()),
+            "corrections_linked": acc.links_total,
+            "linked_changed_pixels": acc.linked_total,
+            "unlinked_changed_pixels": sum(c.changed for c in acc.changes) - acc.linked_total,
+        }
+    return LabelDiff(
+        a=sa, b=sb, class_names=list(names), palette=palette, hist=acc.hist, images=acc.changes,
+        only_in_a=sorted(set_a - set_b), only_in_b=sorted(set_b - set_a), size_mismatch=acc.mismatch,
+        regions=acc.regions, top=top_ids, ledger=ledger_info,
+    )
+
+
+def _classes(ws: Workspace | None, classes_file: str | os.PathLike | None) -> tuple[list[str] | None, np.ndarray]:
+    """Class names (None: numeric, found from the values) and (256, 3) palette of the comparison."""
+    from alc_data.io.labels import default_palette
+
+    if ws is not None:
+        if classes_file is not None:
+            raise InvalidInput("--classes is only for two label folders; a label version uses its workspace's classes")
+        return ws.catalogue.class_names, ws.catalogue.palette
+    if classes_file is not None:
+        names = read_class_file(classes_file)
+        if len(names) >= IGNORE_INDEX:
+            raise InvalidInput(f"{classes_file}: {len(names)} classes; at most {IGNORE_INDEX} fit beside the void index")
+        return names, default_palette()
+    return None, default_palette()
+
+
+@dataclass
+class _Accumulator:
+    """What the comparison gathers image by image."""
+
+    hist: np.ndarray = field(default_factory=lambda: np.zeros((256, 256), dtype=np.int64))
+    changes: list[ImageChange] = field(default_factory=list)
+    regions: dict[str, list[Region]] = field(default_factory=dict)
+    mismatch: list[str] = field(default_factory=list)
+    linked_total: int = 0
+    links_total: int = 0
+
+    def add(self, sa: LabelSource, sb: LabelSource, image_id: str, k: int | None, ws: Workspace | None,
+            ledger: dict[str, list[dict[str, Any]]]) -> None:
+        """Compare one image; with ledger rows for it, detail and link its changed regions."""
         la, lb = sa.read(image_id), sb.read(image_id)
         if la.shape != lb.shape:
-            mismatch.append(image_id)
-            continue
+            self.mismatch.append(image_id)
+            return
         counts = image_counts(la, lb)
         if k is not None:
             _check_values(counts, k, sa, sb, image_id, 0)
             _check_values(counts, k, sb, sa, image_id, 1)
-        hist += counts
+        self.hist += counts
         changed = la != lb
         lab, n = changed_regions(changed)
         valid = counts[:IGNORE_INDEX, :IGNORE_INDEX]
@@ -440,10 +349,10 @@ def diff_labels(
             regs = region_details(la, lb, lab, n)
             for r in regs:
                 r.links = links.get(r.region, [])
-            regions[image_id] = regs
-            linked_total += linked
-            links_total += len({d["correction_id"] for ls in links.values() for d in ls})
-        changes.append(ImageChange(
+            self.regions[image_id] = regs
+            self.linked_total += linked
+            self.links_total += len({d["correction_id"] for ls in links.values() for d in ls})
+        self.changes.append(ImageChange(
             image_id=image_id,
             pixels=int(la.size),
             changed=int(la.size - np.trace(counts)),
@@ -453,33 +362,3 @@ def diff_labels(
             agreement=(int(np.trace(valid)) / both) if both else None,
             linked_pixels=linked,
         ))
-
-    if k is None:  # numeric classes: K = largest non-void value seen + 1
-        seen = np.flatnonzero(hist.sum(0) + hist.sum(1))
-        seen = seen[seen != IGNORE_INDEX]
-        k = int(seen.max()) + 1 if seen.size else 1
-        names = [str(i) for i in range(k)]
-
-    ranked = sorted((c for c in changes if c.changed), key=lambda c: (-c.changed_share, c.image_id))
-    top_ids = [c.image_id for c in ranked[:top]]
-    for image_id in top_ids:
-        if image_id not in regions:
-            la, lb = sa.read(image_id), sb.read(image_id)
-            lab, n = changed_regions(la != lb)
-            regions[image_id] = region_details(la, lb, lab, n)
-
-    ledger_info = None
-    if sa.kind == "version" and sb.kind == "version":
-        changed_px = sum(c.changed for c in changes)
-        n_rows = sum(len(v) for v in ledger.values())
-        ledger_info = {
-            "versions": ledger_versions,
-            "corrections": n_rows,
-            "corrections_linked": links_total,
-            "linked_changed_pixels": linked_total,
-            "unlinked_changed_pixels": changed_px - linked_total,
-        }
-    return LabelDiff(
-        a=sa, b=sb, class_names=list(names or []), palette=palette, hist=hist, images=changes,
-        only_in_a=only_a, only_in_b=only_b, size_mismatch=mismatch, regions=regions, top=top_ids, ledger=ledger_info,
-    )

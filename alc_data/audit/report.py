@@ -6,7 +6,7 @@ import base64
 import html
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -31,15 +31,15 @@ figure{margin:1em 0}figcaption{font-size:.85em;color:#555}img{max-width:100%;ima
 LIST_LIMIT = 50
 
 
-def _e(x) -> str:
+def _e(x: object) -> str:
     return html.escape(str(x))
 
 
-def _pct(x) -> str:
+def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.3f} %"
 
 
-def _swatch(rgb) -> str:
+def _swatch(rgb: Sequence[int] | np.ndarray) -> str:
     r, g, b = (int(v) for v in rgb)
     return f'<span class="sw" style="background:rgb({r},{g},{b})"></span>'
 
@@ -177,7 +177,7 @@ def _other_linked(diff: LabelDiff) -> list[str]:
     return parts
 
 
-def _regions_table(diff, image_id: str) -> str:
+def _regions_table(diff: LabelDiff, image_id: str) -> str:
     regs = diff.regions.get(image_id, [])
     if not regs:
         return ""

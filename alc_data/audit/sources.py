@@ -46,13 +46,13 @@ class LabelSource:
         """Sorted image ids this side has labels for."""
         side = self.workspace_version()
         if side is not None:
-            return side[0].image_ids()
+            return side[0].catalogue.image_ids()
         return sorted(p.stem for p in self._folder().glob("*.png") if not p.name.startswith("."))
 
     def path(self, image_id: str) -> Path:
         side = self.workspace_version()
         if side is not None:
-            return side[0].label_path(side[1], image_id)
+            return side[0].labels.label_path(side[1], image_id)
         return self._folder() / f"{image_id}.png"
 
     def read(self, image_id: str) -> np.ndarray:
@@ -64,7 +64,7 @@ class LabelSource:
         side = self.workspace_version()
         if side is not None:
             try:
-                return side[0].load_image(image_id)
+                return side[0].catalogue.load_image(image_id)
             except AlcError:
                 return None
         if self.images is None:
@@ -113,5 +113,5 @@ def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None",
                 "check the path or pass -w/--workspace"
             )
         ws = Workspace.open(root)
-    version = ws.version(spec).name
+    version = ws.labels.version(spec).name
     return LabelSource(kind="version", name=version, ws=ws, version=version)

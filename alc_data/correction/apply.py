@@ -58,7 +58,7 @@ def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tu
     changes: list[Change] = []
     for sp_set in sorted({r[1] for r in rows}):
         corr = [(q, s, cls, r, c) for q, st, s, cls, r, c in rows if st == sp_set]
-        labels, ch = expand_answers(labels, ws.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs,
+        labels, ch = expand_answers(labels, ws.superpixels.read_superpixels(sp_set, image_id), corr, tau=tau, probs=probs,
                                      mode=expand)
         changes.extend(ch)
     return labels, changes
@@ -100,8 +100,8 @@ def apply_answers(
         pending = pending_answers(ws, round_no)
         if not pending:
             return None
-        parent = ws.version().name
-        name = version_name or ws.next_version_name()
+        parent = ws.labels.version().name
+        name = version_name or ws.labels.next_version_name()
         by_image = corrections_by_image(pending)
         probs = _probabilities(ws, checkpoint, sorted(by_image)) if tau > 0 and by_image else {}
         changes: list[tuple[str, Change]] = []
@@ -110,7 +110,7 @@ def apply_answers(
             from alc_data.progress import track
 
             for image_id in track(sorted(by_image), f"apply round {round_no}"):
-                labels, ch = expand_image(ws, image_id, ws.read_label(parent, image_id), by_image[image_id],
+                labels, ch = expand_image(ws, image_id, ws.labels.read_label(parent, image_id), by_image[image_id],
                                           tau=tau, probs=probs.get(image_id), expand=expand)
                 changes.extend((image_id, x) for x in ch)
                 yield image_id, labels
@@ -118,7 +118,7 @@ def apply_answers(
         def on_commit(con: Any) -> None:  # the sqlite3 connection of the version's transaction
             ws.ledger.commit_applied(con, round_no=round_no, version=name, pending=pending, changes=changes)
 
-        ws.write_version(
+        ws.labels.write_version(
             name,
             new_labels(),
             parent=parent,

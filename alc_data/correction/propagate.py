@@ -85,9 +85,9 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     rows = RegionRows([], [], [], [], [], [])
     for image_id, probs in stream:
         p = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)
-        sp = ws.read_superpixels(rnd.superpixel_set, image_id)
-        ids, feats, major, _ = region_features(p, ws.read_label(labels_version, image_id), sp)
-        _, _, before, _ = region_features(p, ws.read_label(rnd.label_version, image_id), sp)
+        sp = ws.superpixels.read_superpixels(rnd.superpixel_set, image_id)
+        ids, feats, major, _ = region_features(p, ws.labels.read_label(labels_version, image_id), sp)
+        _, _, before, _ = region_features(p, ws.labels.read_label(rnd.label_version, image_id), sp)
         for i, sp_id in enumerate(ids.tolist()):
             key = (image_id, sp_id)
             if key in answered and major[i] != IGNORE_INDEX:
@@ -158,14 +158,14 @@ def check_propagation(threshold: float | str, expand: str) -> float | str:
 def round_output(ws: Workspace, round_no: int) -> str | None:
     """The last label version round ``round_no`` wrote: its propagation version when there is one, else
     the version of its answers (None when nothing was applied)."""
-    versions = [v.name for v in ws.label_versions() if v.round == round_no and v.kind in ("correction", "propagation")]
+    versions = [v.name for v in ws.labels.label_versions() if v.round == round_no and v.kind in ("correction", "propagation")]
     return versions[-1] if versions else ws.ledger.round(round_no).output_version
 
 
 def propagated_already(ws: Workspace, round_no: int) -> bool:
     """Whether a propagation version of round ``round_no`` exists (a re-run of ``correct --propagate``
     then does nothing more)."""
-    return any(v.kind == "propagation" and v.round == round_no for v in ws.label_versions())
+    return any(v.kind == "propagation" and v.round == round_no for v in ws.labels.label_versions())
 
 
 def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, model: str,
@@ -182,15 +182,15 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
         rnd = ws.ledger.round(round_no)
         if rnd.output_version is None:
             raise Conflict(f"round {round_no} has no applied answers yet; run `alc-data correct -w {ws.root} --round {round_no}` first")
-        parent = ws.version().name
+        parent = ws.labels.version().name
         rows = collect_regions(ws, round_no, stream, labels_version=parent)
-        relabels, used = choose_relabels(rows, ws.num_classes, threshold=threshold, settings=settings)
+        relabels, used = choose_relabels(rows, ws.catalogue.num_classes, threshold=threshold, settings=settings)
         mode = AUTO if threshold == AUTO else "fixed"
         result = dict(round=round_no, parent=parent, threshold=used, threshold_mode=mode,
                       trained_on=len(rows.train_targets), candidates=len(rows.cand_keys), relabelled=len(relabels))
         if not relabels:
             return PropagationResult(version=None, changed_images=0, changed_pixels=0, **result)
-        name = ws.next_version_name()
+        name = ws.labels.next_version_name()
         by_image: dict[str, list[Relabel]] = defaultdict(list)
         for r in relabels:
             by_image[r.image_id].append(r)
@@ -198,8 +198,8 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
 
         def new_labels() -> Iterator[tuple[str, np.ndarray]]:
             for image_id in sorted(by_image):
-                labels, changed = relabel_image(ws.read_label(parent, image_id),
-                                                ws.read_superpixels(rnd.superpixel_set, image_id),
+                labels, changed = relabel_image(ws.labels.read_label(parent, image_id),
+                                                ws.superpixels.read_superpixels(rnd.superpixel_set, image_id),
                                                 by_image[image_id], expand=expand)
                 pixels.update({(image_id, r.superpixel_id): n for r, n in zip(by_image[image_id], changed)})
                 yield image_id, labels
@@ -208,7 +208,7 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
             record_propagations(con, round_no=round_no, version=name, superpixel_set=rnd.superpixel_set,
                                           relabels=relabels, pixels=pixels, model=model)
 
-        ws.write_version(name, new_labels(), parent=parent, kind="propagation", round=round_no,
+        ws.labels.write_version(name, new_labels(), parent=parent, kind="propagation", round=round_no,
                          params={"expand": expand, "threshold": used, "threshold_mode": mode, "model": model,
                                  "seed": settings.seed},
                          on_commit=on_commit, stage="propagate")

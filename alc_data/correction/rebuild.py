@@ -19,7 +19,7 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike |
     """Yield (image_id, labels) for every image of version ``name``, recomputed from its parent and
     the corrected answers that produced it (a ``propagation`` version: its parent and its automatic
     relabels). Equal to the stored version when the ledger is intact."""
-    version = ws.version(name)
+    version = ws.labels.version(name)
     if version.kind == "propagation" and version.parent is not None:
         yield from _rebuild_propagation(ws, name, version.parent, Expansion(version.params.get("expand", "label")))
         return
@@ -31,8 +31,8 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike |
     probs: dict[str, np.ndarray] = {}
     if tau > 0 and by_image:
         probs = _probabilities(ws, checkpoint, sorted(by_image))
-    for image_id in ws.image_ids():
-        labels = ws.read_label(version.parent, image_id)
+    for image_id in ws.catalogue.image_ids():
+        labels = ws.labels.read_label(version.parent, image_id)
         if image_id in by_image:
             labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id),
                                      expand=expand)
@@ -47,9 +47,9 @@ def _rebuild_propagation(ws: Workspace, name: str, parent: str, expand: Expansio
         by_image.setdefault(row.image_id, []).append(
             Relabel(row.image_id, row.superpixel_id, row.old_class, row.new_class, row.confidence))
         sets[row.image_id] = row.superpixel_set
-    for image_id in ws.image_ids():
-        labels = ws.read_label(parent, image_id)
+    for image_id in ws.catalogue.image_ids():
+        labels = ws.labels.read_label(parent, image_id)
         if image_id in by_image:
-            labels = replay_propagation(labels, ws.read_superpixels(sets[image_id], image_id), by_image[image_id],
+            labels = replay_propagation(labels, ws.superpixels.read_superpixels(sets[image_id], image_id), by_image[image_id],
                                         expand=expand)
         yield image_id, labels

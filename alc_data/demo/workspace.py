@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from alc_data.demo.synth import DEMO_CLASSES, generate
+from alc_data.demo.synth import DEMO_CLASSES, Scene, generate
 from alc_data.errors import InvalidInput
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem, ingest
 from alc_data.workspace import ClassInfo, Workspace
@@ -22,7 +23,8 @@ def _png(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _scenes(n_train: int, n_val: int, size: tuple[int, int], seed: int, rare_share: float | None = None):
+def _scenes(n_train: int, n_val: int, size: tuple[int, int], seed: int,
+            rare_share: float | None = None) -> Iterator[tuple[str, str, Scene]]:
     if n_train < 1 or n_val < 0:
         raise InvalidInput(f"demo needs at least 1 training image (got {n_train}) and ≥ 0 validation images (got {n_val})")
     if min(size) < 16:
@@ -47,7 +49,7 @@ def demo_source(
     rare class (``sign``): an imbalanced demo.
     """
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for image_id, split, scene in _scenes(n_train, n_val, size, seed, rare_share):
             yield IngestItem(
                 image_id=image_id,
@@ -78,7 +80,7 @@ def build_demo_workspace(
     instance masks, uncovered pixels < 0)."""
     def add_instance_set(staged: Workspace) -> None:  # inside the staged workspace: one rename publishes both sets
         scenes = {image_id: scene.instances for image_id, _, scene in _scenes(n_train, n_val, size, seed, rare_share)}
-        staged.write_superpixel_set("gsam", ((i, scenes[i]) for i in staged.image_ids()), method="imported",
+        staged.superpixels.write_superpixel_set("gsam", ((i, scenes[i]) for i in staged.catalogue.image_ids()), method="imported",
                                     params={"source": "demo"})
 
     return ingest(path, demo_source(n_train=n_train, n_val=n_val, size=size, seed=seed, rare_share=rare_share),

@@ -39,6 +39,12 @@ def check_engine(engine: str, *, where: str = "--engine") -> None:
         require_ray()
 
 
+def as_engine(engine: str | Engine, *, where: str = "--engine") -> Engine:
+    """``engine`` as an :class:`Engine`, after :func:`check_engine`."""
+    check_engine(engine, where=where)
+    return Engine(engine)
+
+
 def require_ray() -> Any:
     """The ``ray`` module (with Ray Data), or a one-line MissingDependency naming the extra."""
     try:

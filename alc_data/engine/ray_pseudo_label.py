@@ -44,7 +44,7 @@ class PseudoLabelActor:
         if self.loaded is None:
             self.loaded = load_models(**self.models)
         ids = [str(i) for i in batch["image_id"]]
-        results = pseudo_label_images([self.ws.load_image(i) for i in ids], *self.loaded, **self.options)
+        results = pseudo_label_images([self.ws.catalogue.load_image(i) for i in ids], *self.loaded, **self.options)
         for image_id, res in zip(ids, results):
             save_staged(self.stage / f"{image_id}.npz", res)
         return {"image_id": np.asarray(ids, dtype=object)}

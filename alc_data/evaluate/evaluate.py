@@ -52,10 +52,10 @@ class MiouResult(JsonResult):
 
 
 def _gt_ids(ws: Workspace, split: str | None, what: str) -> list[str]:
-    ids = ws.image_ids(split)
+    ids = ws.catalogue.image_ids(split)
     if not ids:
         raise InvalidInput(f"split {split!r} has no images to evaluate")
-    with_gt = [i for i in ids if ws.has_gt(i)]
+    with_gt = [i for i in ids if ws.catalogue.has_gt(i)]
     if not with_gt:
         where = "this workspace" if split is None else f"split {split!r}"
         raise NotFound(
@@ -70,12 +70,12 @@ def _against_gt(
 ) -> MiouResult:
     """Accumulate one confusion matrix over ``maps`` — (image_id, (H, W) uint8, what) — against the
     reference ground truth and report it with ``head`` (kind, version or checkpoint)."""
-    confusion = GroundTruthConfusion(ws.num_classes)
+    confusion = GroundTruthConfusion(ws.catalogue.num_classes)
     for image_id, labels, what in maps:
-        confusion.add(labels, ws.read_gt(image_id), f"{what} of {image_id!r}")
-    res = confusion.scores(class_names=ws.class_names)
+        confusion.add(labels, ws.catalogue.read_gt(image_id), f"{what} of {image_id!r}")
+    res = confusion.scores(class_names=ws.catalogue.class_names)
     res["per_class"], res["class_names"] = tuple(res["per_class"]), tuple(res["class_names"])
-    return MiouResult(**head, split=split, **res, images=len(ids), images_without_gt=len(ws.image_ids(split)) - len(ids))
+    return MiouResult(**head, split=split, **res, images=len(ids), images_without_gt=len(ws.catalogue.image_ids(split)) - len(ids))
 
 
 def data_miou(ws: Workspace, version: str | None = None, *, split: str | None = None) -> MiouResult:
@@ -87,9 +87,9 @@ def data_miou(ws: Workspace, version: str | None = None, *, split: str | None = 
     ``coverage`` (share of pixels counted, 0..1), ``skipped`` (1 − coverage), ``pixels``,
     ``evaluated_pixels``, ``images`` (evaluated), ``images_without_gt``, ``version``, ``split``.
     """
-    name = ws.version(version).name
+    name = ws.labels.version(version).name
     ids = _gt_ids(ws, split, "data mIoU")
-    maps = ((i, ws.read_label(name, i), f"labels in {name}") for i in track(ids, f"data mIoU of {name}"))
+    maps = ((i, ws.labels.read_label(name, i), f"labels in {name}") for i in track(ids, f"data mIoU of {name}"))
     return _against_gt(ws, maps, ids, split, {"kind": "data", "version": name})
 
 
@@ -123,9 +123,8 @@ def evaluate_labels_or_model(
     device: Any = "auto",
 ) -> MiouResult:
     """``alc-data eval``: :func:`model_miou` of ``checkpoint`` on ``split`` (default ``val``) when one
-    is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take)."""
+    is given, else :func:`data_miou` of label ``version`` (which a model evaluation does not take:
+    :class:`alc_data.stages.evaluate.EvaluateOptions` refuses both)."""
     if checkpoint is None:
         return data_miou(ws, version, split=split)
-    if version is not None:
-        raise InvalidInput("--version applies to data mIoU; drop it when evaluating a --model")
     return model_miou(ws, checkpoint, split=split or "val", batch_size=batch_size, device=device)

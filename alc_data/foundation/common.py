@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -32,10 +33,8 @@ def resolve_device(device: str | None = "auto") -> str:
     return device
 
 
-def autocast(device: str, enabled: bool = True):
+def autocast(device: str, enabled: bool = True) -> contextlib.AbstractContextManager[object]:
     """Mixed precision (bfloat16) on CUDA; a no-op context on CPU or when disabled."""
-    import contextlib
-
     import torch
 
     if enabled and str(device).startswith("cuda"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from alc_data.foundation.common import (
 )
 from alc_data.foundation.hub import local_or_hub
 from alc_data.names import parse_ascii_int
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, ProcessorMixin
 
 #: The ids GroundingDINO hard-codes for [CLS], [SEP], "." and "?" (its BERT-uncased vocabulary).
 SPECIAL_TOKEN_IDS = {"[CLS]": 101, "[SEP]": 102, ".": 1012, "?": 1029}
@@ -169,7 +172,7 @@ def class_prompts(
     return out
 
 
-def build_captions(tokenizer, prompts: Sequence[tuple[int, str]], max_len: int) -> list[Caption]:
+def build_captions(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[tuple[int, str]], max_len: int) -> list[Caption]:
     """Tokenize ``prompts`` and pack them into captions of at most ``max_len`` tokens.
 
     Each caption is ``[CLS] p1 . p2 . … [SEP]``; a class's span covers the tokens of its phrase
@@ -264,7 +267,10 @@ class GroundingDinoDetector:
     ``detect(images, prompts)`` → one :class:`Detections` per image, after per-class NMS.
     """
 
-    def __init__(self, model, processor, *, device: str = "cpu", amp: bool = True, source: dict | None = None):
+    def __init__(
+        self, model: PreTrainedModel, processor: ProcessorMixin, *, device: str = "cpu", amp: bool = True,
+        source: dict | None = None,
+    ) -> None:
         self.model = model
         self.processor = processor
         self.tokenizer = processor.tokenizer

@@ -25,22 +25,27 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.foundation.common import SAM_HINT, autocast, resolve_device
 from alc_data.foundation.hub import local_or_hub
-from alc_data.foundation.sam_hf import load_sam_hf
+from alc_data.foundation.sam_hf import HFSamPredictor, load_sam_hf
 from alc_data.foundation.sam_pth import MODEL_TYPES, load_sam_pth
+
+if TYPE_CHECKING:
+    import torch
+    from segment_anything import SamAutomaticMaskGenerator, SamPredictor
+    from segment_anything.utils.amg import MaskData
 
 
 # ---------------------------------------------------------------------------------------------
 # the wrapper used by pseudo-label and the superpixel method
 # ---------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
-def _generator_class():
+def _generator_class() -> type[SamAutomaticMaskGenerator]:
     """segment-anything's automatic mask generator, guarded and working with any predictor."""
     import types
 
@@ -53,13 +58,13 @@ def _generator_class():
         returns no masks instead of crashing when ``crop_n_layers ≥ 1`` and no mask survives
         (segment-anything issue 614: ``box_area`` of an empty crop-box list)."""
 
-        def __init__(self, predictor, **kwargs):
+        def __init__(self, predictor: AmpPredictor, **kwargs: Any) -> None:
             # the parent builds a throwaway SamPredictor from model.image_encoder.img_size only
             stub = types.SimpleNamespace(image_encoder=types.SimpleNamespace(img_size=predictor.transform.target_length))
             super().__init__(stub, **kwargs)
             self.predictor = predictor
 
-        def _generate_masks(self, image):
+        def _generate_masks(self, image: np.ndarray) -> MaskData:
             from segment_anything.utils.amg import generate_crop_boxes
 
             crop_boxes, layer_idxs = generate_crop_boxes(image.shape[:2], self.crop_n_layers, self.crop_overlap_ratio)
@@ -92,12 +97,12 @@ class AmpPredictor:
     """Runs a predictor's model calls under mixed precision (bfloat16 on CUDA) and hands back
     float32 outputs, so the mask generator's own maths (stability, NMS) stays in float32."""
 
-    def __init__(self, inner, device: str, amp: bool = True):
+    def __init__(self, inner: SamPredictor | HFSamPredictor, device: str, amp: bool = True) -> None:
         self.inner = inner
         self.device_name = device
         self.amp = amp
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
@@ -106,7 +111,7 @@ class AmpPredictor:
         with torch.inference_mode(), autocast(self.device_name, self.amp):
             self.inner.set_image(np.ascontiguousarray(image), image_format)
 
-    def predict_torch(self, *args, **kwargs):
+    def predict_torch(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         import torch
 
         with torch.inference_mode(), autocast(self.device_name, self.amp):
@@ -123,7 +128,10 @@ class SamMasker:
     Wraps a predictor with ``SamPredictor``'s interface; ``source`` describes the checkpoint.
     """
 
-    def __init__(self, predictor, *, device: str = "cpu", amp: bool = True, source: dict | None = None, box_batch: int = 64):
+    def __init__(
+        self, predictor: SamPredictor | HFSamPredictor, *, device: str = "cpu", amp: bool = True,
+        source: dict | None = None, box_batch: int = 64,
+    ) -> None:
         self.predictor = predictor
         self.amp_predictor = AmpPredictor(predictor, device, amp)
         self.device = device

@@ -92,26 +92,38 @@ def ingest(
     annotation is kept separately as reference ground truth either way. ``finish``: called with the
     staged workspace before it is moved into place, for what else belongs in it from the start (the
     demo's second superpixel set), so a crash leaves either no workspace or a whole one.
-    """
-    from alc_data.faults import kill_point
-    from alc_data.io.images import exif_orientation, open_image, upright, upright_rgb_png
-    from alc_data.io.labels import encode_label_png
-    from alc_data.io.superpixels import write_superpixels
-    from alc_data.progress import track
 
-    target = Path(workspace).resolve()
-    if Workspace.exists_at(target):
-        existing = Workspace.open(target)
-        raise AlreadyExists(
-            f"{target}: already holds dataset {existing.meta('dataset')!r}; use another -w/--workspace "
-            "or delete that folder"
-        )
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise AlreadyExists(f"{target}: exists and is not an empty folder; choose a new -w/--workspace")
-    check_class_names([c.name for c in source.classes], f"classes of {source.name}")
+    The library boundary: checks ``labels_from`` once, then runs :func:`build_workspace` (which the
+    ``ingest`` stage calls with checked options).
+    """
+    return build_workspace(workspace, source, labels_from=labels_from, labels_dir=labels_folder(labels_from),
+                           superpixel_set=superpixel_set, finish=finish)
+
+
+def labels_folder(labels_from: str | os.PathLike) -> Path | None:
+    """None for ``"gt"``, else the label folder ``labels_from``; AlcError when it is missing."""
     labels_dir = None if str(labels_from) == "gt" else Path(labels_from)
     if labels_dir is not None and not labels_dir.is_dir():
         raise NotFound(f"{labels_dir}: label folder not found; pass --labels-from gt or an existing folder")
+    return labels_dir
+
+
+def build_workspace(
+    workspace: str | os.PathLike,
+    source: DatasetSource,
+    *,
+    labels_from: str | os.PathLike,
+    labels_dir: Path | None,
+    superpixel_set: str = "imported",
+    finish: Callable[[Workspace], None] | None = None,
+) -> Workspace:
+    """:func:`ingest` with a checked ``labels_dir`` (None: start from the ground truth): stages the
+    whole workspace beside the target and renames it into place."""
+    from alc_data.faults import kill_point
+
+    target = Path(workspace).resolve()
+    _refuse_target(target)
+    check_class_names([c.name for c in source.classes], f"classes of {source.name}")
     created = _missing_ancestors(target.parent)  # folders this call creates, removed again on failure
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,89 +138,8 @@ def ingest(
             classes=source.classes,
             extra_meta={"format_meta": source.meta, "labels_from": str(labels_from)},
         )
-        k = len(source.classes)
-        palette = ws.palette
-        records: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        has_sp = False
-        (staging / "labels" / "v0").mkdir(parents=True)
-        (staging / "gt").mkdir()
-        for item in track(source.items(), f"ingest {source.name}", total=source.count):
-            path = Path(item.image_path)
-            check_image_id(item.image_id, str(path))
-            if item.image_id in seen:
-                raise InvalidInput(f"image id {item.image_id!r} appears twice in the source; image ids must be unique")
-            seen.add(item.image_id)
-            if item.image_bytes is not None:
-                rel = Path("images") / f"{item.image_id}{item.image_suffix}"
-                (staging / rel).parent.mkdir(exist_ok=True)
-                (staging / rel).write_bytes(item.image_bytes)
-                stored_path, check_path = str(rel), staging / rel
-            else:
-                if not path.is_file():
-                    raise NotFound(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
-                stored_path, check_path = str(path.resolve()), path
-            img = open_image(check_path)
-            up = upright(img)
-            h, w = up.height, up.width
-            if item.image_bytes is None and exif_orientation(img) not in (0, 1):
-                # store the upright image so every reader (datasets, viewers) sees the same pixels
-                rel = Path("images") / f"{item.image_id}.png"
-                (staging / rel).parent.mkdir(exist_ok=True)
-                (staging / rel).write_bytes(upright_rgb_png(up))
-                stored_path, check_path = str(rel), staging / rel
-            img.close()
-            gt = item.gt
-            if gt is not None:
-                _check_map(gt, (h, w), k, f"ground truth of {item.image_id!r} ({item.source_files.get('gt', path)})")
-                (staging / "gt" / f"{item.image_id}.png").write_bytes(encode_label_png(gt, palette))
-            if item.labels is not None:
-                labels = item.labels
-                what = item.source_files.get("labels", "labels")
-            elif labels_dir is not None:
-                labels = read_labels_folder(labels_dir, item.image_id)
-                what = labels_dir / f"{item.image_id}.png"
-            else:
-                if gt is None:
-                    raise NotFound(
-                        f"image {item.image_id!r} has no annotation to start from; pass --labels-from FOLDER"
-                    )
-                labels, what = gt, item.source_files.get("gt", path)
-            _check_map(labels, (h, w), k, f"labels of {item.image_id!r} ({what})")
-            (staging / "labels" / "v0" / f"{item.image_id}.png").write_bytes(encode_label_png(labels, palette))
-            if item.superpixels is not None:
-                sp = np.asarray(item.superpixels)
-                if sp.shape != (h, w):
-                    raise InvalidInput(
-                        f"superpixels of {item.image_id!r} ({item.source_files.get('superpixels', '')}) have "
-                        f"shape {sp.shape}, image is {(h, w)}; they must match the image"
-                    )
-                write_superpixels(staging / "superpixels" / superpixel_set / f"{item.image_id}.npz", sp)
-                has_sp = True
-            records.append(
-                dict(
-                    image_id=item.image_id,
-                    path=stored_path,
-                    sha256=sha256_file(check_path),
-                    height=h,
-                    width=w,
-                    has_gt=gt is not None,
-                    splits=item.splits,
-                )
-            )
-        if not records:
-            raise NotFound(f"no images found in the {source.name} source; check the folder and split lists")
-        if labels_dir is not None:
-            extra = sorted(p.stem for p in labels_dir.glob("*.png") if p.stem not in seen)
-            if extra:
-                raise InvalidInput(
-                    f"{labels_dir / (extra[0] + '.png')}: label without an image ({len(extra)} such files); "
-                    "remove them or add the images"
-                )
-        if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
-            raise InvalidInput("superpixels were given for some images but not all; give one map per image")
-        ws.add_images(records)
-        ws.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
+        has_sp = _write_items(ws, staging, source, labels_dir, superpixel_set)
+        ws.labels.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
         if finish is not None:
             finish(ws)
         kill_point("ingest:staged")
@@ -221,6 +152,119 @@ def ingest(
         _remove_empty(created)
         raise
     return Workspace.open(target)
+
+
+def _refuse_target(target: Path) -> None:
+    """AlcError when ``target`` holds a workspace or is not an empty folder."""
+    if Workspace.exists_at(target):
+        existing = Workspace.open(target)
+        raise AlreadyExists(
+            f"{target}: already holds dataset {existing.catalogue.meta('dataset')!r}; use another -w/--workspace "
+            "or delete that folder"
+        )
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise AlreadyExists(f"{target}: exists and is not an empty folder; choose a new -w/--workspace")
+
+
+def _write_items(
+    ws: Workspace, staging: Path, source: DatasetSource, labels_dir: Path | None, superpixel_set: str
+) -> bool:
+    """Write every item of ``source`` into the staged workspace and catalogue the images; whether
+    superpixels came with them."""
+    from alc_data.progress import track
+
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    has_sp = False
+    k, palette = len(source.classes), ws.catalogue.palette
+    (staging / "labels" / "v0").mkdir(parents=True)
+    (staging / "gt").mkdir()
+    for item in track(source.items(), f"ingest {source.name}", total=source.count):
+        check_image_id(item.image_id, str(Path(item.image_path)))
+        if item.image_id in seen:
+            raise InvalidInput(f"image id {item.image_id!r} appears twice in the source; image ids must be unique")
+        seen.add(item.image_id)
+        records.append(_write_item(staging, item, (k, palette), labels_dir, superpixel_set))
+        has_sp = has_sp or item.superpixels is not None
+    if not records:
+        raise NotFound(f"no images found in the {source.name} source; check the folder and split lists")
+    if labels_dir is not None:
+        extra = sorted(p.stem for p in labels_dir.glob("*.png") if p.stem not in seen)
+        if extra:
+            raise InvalidInput(
+                f"{labels_dir / (extra[0] + '.png')}: label without an image ({len(extra)} such files); "
+                "remove them or add the images"
+            )
+    if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
+        raise InvalidInput("superpixels were given for some images but not all; give one map per image")
+    ws.catalogue.add_images(records)
+    return has_sp
+
+
+def _stored_image(staging: Path, item: IngestItem) -> tuple[str, Path, tuple[int, int]]:
+    """Where the image of ``item`` is recorded (a path in the workspace or the source file), the file
+    to hash, and its upright (height, width). An image with an EXIF rotation is stored upright."""
+    from alc_data.io.images import exif_orientation, open_image, upright, upright_rgb_png
+
+    path = Path(item.image_path)
+    if item.image_bytes is not None:
+        rel = Path("images") / f"{item.image_id}{item.image_suffix}"
+        (staging / rel).parent.mkdir(exist_ok=True)
+        (staging / rel).write_bytes(item.image_bytes)
+        stored_path, check_path = str(rel), staging / rel
+    else:
+        if not path.is_file():
+            raise NotFound(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
+        stored_path, check_path = str(path.resolve()), path
+    img = open_image(check_path)
+    up = upright(img)
+    if item.image_bytes is None and exif_orientation(img) not in (0, 1):
+        # store the upright image so every reader (datasets, viewers) sees the same pixels
+        rel = Path("images") / f"{item.image_id}.png"
+        (staging / rel).parent.mkdir(exist_ok=True)
+        (staging / rel).write_bytes(upright_rgb_png(up))
+        stored_path, check_path = str(rel), staging / rel
+    img.close()
+    return stored_path, check_path, (up.height, up.width)
+
+
+def _write_item(
+    staging: Path, item: IngestItem, classes: tuple[int, np.ndarray], labels_dir: Path | None, superpixel_set: str
+) -> dict[str, Any]:
+    """Write the ground truth, labels v0 and superpixels of one item (``classes``: the number of
+    classes and the (256, 3) palette); its catalogue record."""
+    from alc_data.io.labels import encode_label_png
+    from alc_data.io.superpixels import write_superpixels
+
+    path = Path(item.image_path)
+    stored_path, check_path, (h, w) = _stored_image(staging, item)
+    k, palette = classes
+    gt = item.gt
+    if gt is not None:
+        _check_map(gt, (h, w), k, f"ground truth of {item.image_id!r} ({item.source_files.get('gt', path)})")
+        (staging / "gt" / f"{item.image_id}.png").write_bytes(encode_label_png(gt, palette))
+    if item.labels is not None:
+        labels = item.labels
+        what = item.source_files.get("labels", "labels")
+    elif labels_dir is not None:
+        labels = read_labels_folder(labels_dir, item.image_id)
+        what = labels_dir / f"{item.image_id}.png"
+    else:
+        if gt is None:
+            raise NotFound(f"image {item.image_id!r} has no annotation to start from; pass --labels-from FOLDER")
+        labels, what = gt, item.source_files.get("gt", path)
+    _check_map(labels, (h, w), k, f"labels of {item.image_id!r} ({what})")
+    (staging / "labels" / "v0" / f"{item.image_id}.png").write_bytes(encode_label_png(labels, palette))
+    if item.superpixels is not None:
+        sp = np.asarray(item.superpixels)
+        if sp.shape != (h, w):
+            raise InvalidInput(
+                f"superpixels of {item.image_id!r} ({item.source_files.get('superpixels', '')}) have "
+                f"shape {sp.shape}, image is {(h, w)}; they must match the image"
+            )
+        write_superpixels(staging / "superpixels" / superpixel_set / f"{item.image_id}.npz", sp)
+    return dict(image_id=item.image_id, path=stored_path, sha256=sha256_file(check_path), height=h, width=w,
+                has_gt=gt is not None, splits=item.splits)
 
 
 def _missing_ancestors(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ folder name under ``leftImg8bit`` (train, val, test, ...).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -108,7 +109,7 @@ def read_cityscapes(
         raise NotFound(f"{img_root}: no <split>/<city>/*{_IMAGE_SUFFIX} images found; check the Cityscapes root")
     lut = label_id_to_train_id_lut()
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for image_id, split, img, label in entries:
             raw = read_label_png(label)
             yield IngestItem(

@@ -25,7 +25,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -61,7 +61,7 @@ def _classes(categories: list[dict], *, background: bool) -> tuple[list[ClassInf
     return classes, {int(c["id"]): i + offset for i, c in enumerate(cats)}
 
 
-def _annotation_rle(segm: Any, h: int, w: int):
+def _annotation_rle(segm: Any, h: int, w: int) -> dict[str, Any] | None:
     """A COCO segmentation (polygons, uncompressed or compressed RLE) as one compressed RLE, or None."""
     from pycocotools import mask as mask_utils
 
@@ -143,6 +143,39 @@ def _check_size(ann_path: Path, im: dict) -> None:
         )
 
 
+def _index_entries(
+    data: dict[str, Any], ann_path: Path, panoptic: bool
+) -> tuple[list[ClassInfo], dict[int, int], dict[int, dict[str, Any]]]:
+    """The classes, category id → class index, and image entries by id, after checking that every
+    annotation names a known image and category."""
+    try:
+        classes, cat_to_class = _classes(data["categories"], background=not panoptic)
+        by_id = {int(im["id"]): im for im in data["images"]}
+        for im in by_id.values():
+            im["file_name"], im["height"], im["width"]  # noqa: B018 - presence check
+        for ann in data["annotations"]:
+            if int(ann["image_id"]) not in by_id:
+                raise NotFound(f"{ann_path}: annotation refers to image id {ann['image_id']} missing from 'images'")
+            for c in ann["segments_info"] if panoptic else [ann]:
+                if int(c["category_id"]) not in cat_to_class:
+                    raise NotFound(f"{ann_path}: category id {c['category_id']} is not in 'categories'; fix the JSON")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
+    return classes, cat_to_class, by_id
+
+
+def _panoptic_gt(png: Path, pan: dict[str, Any], image_id: str, cat_to_class: dict[int, int]) -> np.ndarray:
+    """(H, W) uint8 semantic labels of one panoptic PNG and its ``segments_info``."""
+    from alc_data.io.images import open_image
+
+    if not png.is_file():
+        raise NotFound(f"{png}: panoptic PNG not found for image {image_id!r}; check --panoptic-dir")
+    img = open_image(png)
+    if img.mode != "RGB":
+        raise InvalidInput(f"{png}: panoptic PNG has mode {img.mode!r}; expected RGB segment ids")
+    return panoptic_to_semantic(np.asarray(img), pan["segments_info"], cat_to_class, str(png))
+
+
 @FORMATS.register("coco")
 def read_coco(
     annotations: str | Path,
@@ -158,19 +191,7 @@ def read_coco(
     if not image_dir.is_dir():
         raise NotFound(f"{image_dir}: image folder not found; pass --images with the folder of the JSON's file names")
     panoptic = any("segments_info" in a for a in data["annotations"])
-    try:
-        classes, cat_to_class = _classes(data["categories"], background=not panoptic)
-        by_id = {int(im["id"]): im for im in data["images"]}
-        for im in by_id.values():
-            im["file_name"], im["height"], im["width"]  # noqa: B018 - presence check
-        for ann in data["annotations"]:
-            if int(ann["image_id"]) not in by_id:
-                raise NotFound(f"{ann_path}: annotation refers to image id {ann['image_id']} missing from 'images'")
-            for c in ann["segments_info"] if panoptic else [ann]:
-                if int(c["category_id"]) not in cat_to_class:
-                    raise NotFound(f"{ann_path}: category id {c['category_id']} is not in 'categories'; fix the JSON")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"{ann_path}: malformed COCO entry (missing or bad field {exc}); fix the JSON") from None
+    classes, cat_to_class, by_id = _index_entries(data, ann_path, panoptic)
     for im in by_id.values():
         _check_inside(ann_path, "images", im, image_dir, "--images")
         _check_size(ann_path, im)
@@ -192,22 +213,13 @@ def read_coco(
             anns_by_image[int(ann["image_id"])].append(ann)
     ordered = sorted(by_id.values(), key=lambda im: Path(im["file_name"]).stem)
 
-    def items():
-        from alc_data.io.images import open_image
-
+    def items() -> Iterator[IngestItem]:
         for im in ordered:
             image_id = Path(im["file_name"]).stem
             h, w = int(im["height"]), int(im["width"])
             if pan_dir is not None:
-                pan = pan_by_image[int(im["id"])]
-                png = pan_dir / pan["file_name"]
-                if not png.is_file():
-                    raise NotFound(f"{png}: panoptic PNG not found for image {image_id!r}; check --panoptic-dir")
-                img = open_image(png)
-                if img.mode != "RGB":
-                    raise InvalidInput(f"{png}: panoptic PNG has mode {img.mode!r}; expected RGB segment ids")
-                gt = panoptic_to_semantic(np.asarray(img), pan["segments_info"], cat_to_class, str(png))
-                source = png
+                source = pan_dir / pan_by_image[int(im["id"])]["file_name"]
+                gt = _panoptic_gt(source, pan_by_image[int(im["id"])], image_id, cat_to_class)
             else:
                 try:
                     gt = instances_to_semantic(anns_by_image[int(im["id"])], h, w, cat_to_class)

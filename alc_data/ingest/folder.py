@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -217,7 +218,7 @@ def read_folder(
     membership = _read_split_lists({k: Path(v) for k, v in splits.items()}, image_files) if splits else None
     ids = sorted(image_files)
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for image_id in ids:
             files = {k: f[image_id] for k, (_, f) in dirs.items() if image_id in f}
             yield IngestItem(

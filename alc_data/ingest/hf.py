@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -245,7 +245,7 @@ def read_hf(
                 ds = ds.cast_column(col, datasets.Image(decode=False))
         prepared[split] = ds
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for split, ds in prepared.items():
             has_id = "image_id" in ds.column_names
             for row_no, row in enumerate(ds):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
@@ -66,7 +67,7 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
         for image_id in _read_list(lst):
             membership.setdefault(image_id, []).append(lst.stem)
 
-    def items():
+    def items() -> Iterator[IngestItem]:
         for image_id in sorted(membership):
             label_path = seg_dir / f"{image_id}.png"
             if not label_path.is_file():

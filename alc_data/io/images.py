@@ -16,10 +16,14 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 _GREY16_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
@@ -31,7 +35,7 @@ def max_image_pixels() -> int | None:
     return Image.MAX_IMAGE_PIXELS
 
 
-def open_image(source: str | os.PathLike | bytes, what: str | None = None, *, load: bool = True):
+def open_image(source: str | os.PathLike | bytes, what: str | None = None, *, load: bool = True) -> Image.Image:
     """Open an image file (or encoded bytes) with PIL, decoded fully unless ``load=False``.
 
     ``what`` names the file in messages (default: the path). Raises NotFound for a missing file and
@@ -64,7 +68,7 @@ def _too_large(name: str, exc: BaseException) -> str:
     )
 
 
-def to_rgb(img) -> np.ndarray:
+def to_rgb(img: Image.Image) -> np.ndarray:
     """(H, W, 3) uint8 RGB of a PIL image; 16-bit grey scaled by 1/257 (see the module docstring)."""
     if img.mode in _GREY16_MODES:
         arr = np.asarray(img).astype(np.int64)
@@ -73,14 +77,14 @@ def to_rgb(img) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
-def upright(img):
+def upright(img: Image.Image) -> Image.Image:
     """The image with its EXIF orientation applied."""
     from PIL import ImageOps
 
     return ImageOps.exif_transpose(img)
 
 
-def exif_orientation(img) -> int:
+def exif_orientation(img: Image.Image) -> int:
     """The EXIF orientation tag (1 = upright)."""
     try:
         return int(img.getexif().get(0x0112, 1) or 1)
@@ -88,7 +92,7 @@ def exif_orientation(img) -> int:
         return 1
 
 
-def upright_rgb_png(img) -> bytes:
+def upright_rgb_png(img: Image.Image) -> bytes:
     """PNG bytes of the upright RGB image (16-bit grey scaled as in :func:`to_rgb`); an image that is
     already upright (EXIF orientation 1) is only converted."""
     from PIL import Image

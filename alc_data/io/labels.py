@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.io.atomic import atomic_write_bytes
 from alc_data.io.images import open_image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def _voc_colormap(n: int = 256) -> np.ndarray:
@@ -79,7 +82,7 @@ def read_label_png(path: str | os.PathLike) -> np.ndarray:
     return label_indices(open_image(path), str(path))
 
 
-def label_indices(img, what: str) -> np.ndarray:
+def label_indices(img: Image.Image, what: str) -> np.ndarray:
     """(H, W) uint8 class indices of an opened label image, without any mode conversion.
 
     Palette ('P') and grey ('L') images give their stored indices. 16-bit grey ('I;16'/'I') is accepted

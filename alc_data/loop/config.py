@@ -83,7 +83,7 @@ class PseudoLabelSettings:
             if not getattr(self, key):
                 raise InvalidInput(f"recipe [pseudo_label] needs {key} = ... (a hub id or a local path) when enabled = true")
         check_choice("pseudo_label.background", self.background, ("auto", "background", "void"))
-        from alc_data.workspace.workspace import check_name
+        from alc_data.workspace import check_name
 
         check_name("pseudo_label.version", self.version)
         check_name("pseudo_label.instances_set", self.instances_set)
@@ -106,7 +106,7 @@ class SuperpixelSettings:
         return self.set or self.method or ""
 
     def check(self) -> None:
-        from alc_data.workspace.workspace import check_name
+        from alc_data.workspace import check_name
 
         if not self.name:
             raise InvalidInput("recipe [superpixels] needs set = NAME (or method = NAME); e.g. --set superpixels.method=seeds")
@@ -299,7 +299,7 @@ class Recipe:
         if unknown:
             raise InvalidInput(f"recipe has no table [{unknown[0]}]; valid: {', '.join(TABLES)} (and name)")
         name = convert_value("name", recipe.get("name") or "run", str)
-        from alc_data.workspace.workspace import check_name
+        from alc_data.workspace import check_name
 
         check_name("run", name)
         pseudo = build_table(PseudoLabelSettings, recipe.get("pseudo_label", {}), "pseudo_label")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from alc_data.errors import InvalidInput
 from alc_data.loop.tables import build_table, table_dict
+from alc_data.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class DataTable:
     def start_labels(self) -> str:
         return self.labels_from or "gt"
 
-    def create_workspace(self, path: Path):
+    def create_workspace(self, path: Path) -> Workspace:
         """Build the workspace at ``path`` from this dataset (nothing is left behind on failure)."""
         from alc_data.ingest import FORMATS, ingest, load_formats
 
@@ -51,7 +52,7 @@ class DemoData(DataTable):
     size: int = 64
     seed: int = 0
 
-    def create_workspace(self, path: Path):
+    def create_workspace(self, path: Path) -> Workspace:
         from alc_data.demo import build_demo_workspace
 
         return build_demo_workspace(path, n_train=self.n_train, n_val=self.n_val, size=(self.size, self.size), seed=self.seed)

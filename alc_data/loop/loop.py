@@ -77,12 +77,12 @@ def prepare_workspace(workspace: str | os.PathLike, recipe: Recipe | dict[str, A
 def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
     """Pseudo labels and the superpixel set the recipe asks for; returns the superpixel set name."""
     pl = recipe.pseudo_label
-    if pl.enabled and pl.version not in {v.name for v in ws.label_versions()}:
+    if pl.enabled and pl.version not in {v.name for v in ws.labels.label_versions()}:
         from alc_data.pseudo_label import run_pseudo_label
 
         run_pseudo_label(ws, **pl.arguments(), **recipe.engine.options())
     sp = recipe.superpixels
-    if sp.name not in {s.name for s in ws.superpixel_sets()}:
+    if sp.name not in {s.name for s in ws.superpixels.superpixel_sets()}:
         if not sp.method:
             raise NotFound(
                 f"superpixel set {sp.name!r} is not in the workspace; set [superpixels] method = 'seeds' (or sam, gsam, ...)"
@@ -185,12 +185,10 @@ class Loop:
         if loop.answers_from is AnswerSource.ORACLE:
             return loop.correct_options(rnd, checkpoint=checkpoint, loop_round=t)
         if loop.answers_from is AnswerSource.ANNOTATE:
-            from alc_data.workspace.annotation import round_progress
-
-            progress = round_progress(self.ws, rnd)
-            if progress["answered"] < progress["total"]:
+            progress = self.ws.ledger.round_progress(rnd)
+            if progress.answered < progress.total:
                 self._wait(rs, (
-                    f"round {t}: {progress['answered']} of {progress['total']} queries answered; answer them with "
+                    f"round {t}: {progress.answered} of {progress.total} queries answered; answer them with "
                     f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe.name}` "
                     "again to continue"
                 ))
@@ -224,7 +222,7 @@ class Loop:
         correct(self.ws, options)
         version = round_output(self.ws, rnd)
         if version is None:  # every answer accepted and nothing pending: labels unchanged
-            version = self.ws.version().name
+            version = self.ws.labels.version().name
         rs["version"] = version
         self._save()
         return version
@@ -233,10 +231,10 @@ class Loop:
         from alc_data.evaluate import data_miou, model_miou
 
         ev = self.state.setdefault("eval", {}).setdefault(key, {})
-        if "data_miou" not in ev and self.ws.has_gt():
+        if "data_miou" not in ev and self.ws.catalogue.has_gt():
             ev["data_miou"] = data_miou(self.ws, version, split=self.recipe.loop.split).miou
         split = self.recipe.eval.model_split
-        if ckpt is not None and "model_miou" not in ev and split in self.ws.splits():
+        if ckpt is not None and "model_miou" not in ev and split in self.ws.catalogue.splits():
             ev["model_miou"] = model_miou(self.ws, ckpt, split=split).miou
         self._save()
         return ev
@@ -253,7 +251,7 @@ class Loop:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if self.state.get("start_version") is None:
-            self.state["start_version"] = self.ws.version().name
+            self.state["start_version"] = self.ws.labels.version().name
             self._save()
         loop = self.recipe.loop
         version = self.state["start_version"]
@@ -290,7 +288,6 @@ class Loop:
     def table(self, *, waiting: bool = False) -> RunTable:
         """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU."""
         from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
-        from alc_data.workspace.annotation import round_progress
 
         rows = []
         clicks = accepted = corrected = 0
@@ -305,7 +302,7 @@ class Loop:
                 accepted += counts.get(AnswerStatus.ACCEPTED, 0)
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
             ev = evals.get(str(t), {})
-            measured = round_progress(self.ws, rnd)["median_seconds"] if t > 0 and rnd is not None else None
+            measured = self.ws.ledger.round_progress(rnd).median_seconds if t > 0 and rnd is not None else None
             rows.append(RoundRow(
                 round=t,
                 label_version=self.state["start_version"] if t == 0 else self._round_state(t)["version"],

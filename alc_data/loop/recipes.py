@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alc_data.errors import InvalidInput, MissingDependency, NotFound
+from alc_data.loop.config import Recipe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,11 +97,9 @@ def apply_overrides(recipe: dict[str, Any], overrides: list[str] | None) -> dict
     return apply(recipe, overrides, option="--set", tables=TABLES)
 
 
-def read_recipe(name_or_path: str | os.PathLike, overrides: list[str] | None = None, *, answers_from: str | None = None):
+def read_recipe(name_or_path: str | os.PathLike, overrides: list[str] | None = None, *, answers_from: str | None = None) -> Recipe:
     """``alc-data run RECIPE --set ... [--answers-from X]``: the recipe loaded, overridden and checked
     as a whole (:class:`alc_data.loop.config.Recipe`), before anything is written."""
-    from alc_data.loop.config import Recipe
-
     recipe = apply_overrides(load_recipe(name_or_path), overrides)
     if answers_from is not None:
         recipe = merge(recipe, {"loop": {"answers_from": answers_from}})

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alc_data.errors import InvalidInput
 from alc_data.foundation.common import check_hf_folder, first_line, quiet_transformers
 from alc_data.foundation.hub import local_or_hub
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import SegformerForSemanticSegmentation
 
 #: the published MiT-b0..b5 sizes (Xie et al., 2021; nvidia/mit-b* configs)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -30,19 +34,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
 HINT = "a SegFormer folder in Hugging Face format (config.json + weights) or a hub id such as nvidia/mit-b0"
 
 
-def _wrapper_class():
+def _wrapper_class() -> type[torch.nn.Module]:
     import torch
     import torch.nn.functional as F
 
     class SegformerSegmenter(torch.nn.Module):
         """(N, 3, H, W) → (N, K, H, W) logits of a ``SegformerForSemanticSegmentation``."""
 
-        def __init__(self, net) -> None:
+        def __init__(self, net: SegformerForSemanticSegmentation) -> None:
             super().__init__()
             self.net = net
 
         @property
-        def encoder(self):
+        def encoder(self) -> torch.nn.Module:
             return self.net.segformer
 
         def forward(self, x: "torch.Tensor") -> "torch.Tensor":
@@ -66,7 +70,7 @@ def build_segformer(
     pretrained: str | os.PathLike | None = None,
     class_names: list[str] | None = None,
     model_config: str | None = None,
-):
+) -> torch.nn.Module:
     """A wrapped SegFormer with ``num_classes`` outputs.
 
     ``model_config`` (JSON from an alc-data checkpoint): that architecture, random weights (the
@@ -89,18 +93,22 @@ def build_segformer(
         config.num_labels = num_classes  # as in transformers 4 (5 types the keyword out of __init__)
         net = SegformerForSemanticSegmentation(config)
     model = _wrapper_class()(net)
-    model.alc_model_config = net.config.to_json_string(use_diff=False)
+    # a plain attribute, which torch's typed Module.__setattr__ does not describe
+    setattr(model, "alc_model_config", net.config.to_json_string(use_diff=False))  # noqa: B010
     return model
 
 
-def _from_pretrained(pretrained, num_classes, class_names, id2label, label2id):
+def _from_pretrained(
+    pretrained: str | os.PathLike, num_classes: int, class_names: list[str] | None,
+    id2label: dict[int, str], label2id: dict[str, int],
+) -> SegformerForSemanticSegmentation:
     from transformers import SegformerConfig, SegformerForSemanticSegmentation
     from transformers.utils import logging as hf_logging
 
     folder = local_or_hub(pretrained, what="SegFormer checkpoint")
     check_hf_folder(folder, ("segformer",), "a SegFormer checkpoint", HINT)
     config = SegformerConfig.from_pretrained(folder, local_files_only=True)
-    old = [str(config.id2label[k]) for k in sorted(config.id2label, key=int)] if config.id2label else []
+    old = [str(v) for _, v in sorted(config.id2label.items(), key=lambda kv: int(kv[0]))] if config.id2label else []
     same_classes = len(old) == num_classes and (
         class_names is None or [o.lower() for o in old] == [str(n).lower() for n in class_names]
     )

@@ -62,6 +62,17 @@ def publish(
     a failed one. ``token`` (else ``HF_TOKEN``) goes to the hub client only. ``api``: see
     :func:`~alc_data.publish.upload.upload_dataset`.
     """
+    check_publish_values(to_dir=to_dir, repo_id=repo_id, tag=tag, revision=revision)
+    return publish_checked(ws, version=version, to_dir=to_dir, repo_id=repo_id, private=private, tag=tag,
+                           revision=revision, token=token, license=license, pretty_name=pretty_name, splits=splits,
+                           api=api, echo=echo)
+
+
+def check_publish_values(
+    *, to_dir: str | os.PathLike | None, repo_id: str | None, tag: str | None, revision: str | None
+) -> None:
+    """AlcError when there is nothing to do, a hub option lacks ``repo_id``, a name is malformed or
+    ``to_dir`` is not a missing or empty folder."""
     if to_dir is None and repo_id is None:
         raise InvalidInput("nothing to do: pass --to-dir DIR to build the dataset folder and/or --repo-id ORG/NAME to upload it")
     if repo_id is not None:
@@ -74,7 +85,26 @@ def publish(
         raise InvalidInput("--revision needs --repo-id (it names the hub branch to upload to)")
     if to_dir is not None:
         check_target_dir(to_dir)
-    v = ws.version(version)  # AlcError for an unknown version, before anything is written
+
+
+def publish_checked(
+    ws: Workspace,
+    *,
+    version: str | None,
+    to_dir: str | os.PathLike | None,
+    repo_id: str | None,
+    private: bool,
+    tag: str | None,
+    revision: str | None,
+    token: str | None,
+    license: str,
+    pretty_name: str | None,
+    splits: list[str] | None,
+    api: Any = None,
+    echo: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """:func:`publish` with values already checked by :func:`check_publish_values`."""
+    v = ws.labels.version(version)  # AlcError for an unknown version, before anything is written
     plan_splits(ws, splits)
     say = echo or (lambda _msg: None)
 
@@ -118,9 +148,11 @@ __all__ = [
     "PublishResult",
     "UploadResult",
     "build_dataset_folder",
+    "check_publish_values",
     "check_repo_id",
     "plan_splits",
     "publish",
+    "publish_checked",
     "scrub",
     "source_citation",
     "upload_dataset",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alc_data.audit.diff import lineage as version_lineage
+from alc_data.audit.ledger_links import lineage as version_lineage
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.evaluate.metrics import GroundTruthConfusion
@@ -42,7 +42,10 @@ from alc_data.queries.cost import ledger_summary
 from alc_data.workspace.check import require_version_ok
 
 if TYPE_CHECKING:
-    from alc_data.workspace import Workspace
+    import datasets
+    import pyarrow.parquet as pq
+
+    from alc_data.workspace import ImageRecord, Workspace
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024
 ROWS_PER_GROUP = 100
@@ -65,12 +68,12 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
     it contains (VOC's ``trainval`` = ``train`` ∪ ``val``), so no image is published twice. A workspace
     without splits publishes everything as ``train``.
     """
-    have = ws.splits()
+    have = ws.catalogue.splits()
     if not have:
         if wanted and wanted != ["train"]:
             raise InvalidInput(f"this workspace has no splits; drop --split or pass --split train (got {wanted[0]!r})")
-        return {"train": ws.image_ids()}
-    ids = {s: set(ws.image_ids(s)) for s in have}
+        return {"train": ws.catalogue.image_ids()}
+    ids = {s: set(ws.catalogue.image_ids(s)) for s in have}
     if wanted:
         unknown = [s for s in wanted if s not in have]
         if unknown:
@@ -92,13 +95,13 @@ def plan_splits(ws: Workspace, wanted: list[str] | None = None) -> dict[str, lis
 class _ShardWriter:
     """Write rows to ``<folder>/<split>-NNNNN-of-MMMMM.parquet`` in row groups, a new shard past ``max_bytes``."""
 
-    def __init__(self, folder: Path, split: str, features, max_bytes: int) -> None:
+    def __init__(self, folder: Path, split: str, features: datasets.Features, max_bytes: int) -> None:
         self.folder, self.split, self.features, self.max_bytes = folder, split, features, max_bytes
         meta = {"huggingface": json.dumps({"info": {"features": features.to_dict()}})}
         self.schema = features.arrow_schema.with_metadata(meta)
         self.rows: list[dict[str, Any]] = []
         self.buffered = 0
-        self.writer = None
+        self.writer: pq.ParquetWriter | None = None
         self.shard_bytes = 0
         self.parts: list[Path] = []
         self.nbytes = 0
@@ -181,7 +184,7 @@ def _ledger_rows(ws: Workspace, versions: list[str], names: list[str]) -> list[d
         return []
     rows = ws.ledger.corrections(versions, order="round")
 
-    def nm(v):
+    def nm(v: int | None) -> str | None:
         if v is None:
             return None
         return "void" if v == IGNORE_INDEX else names[v] if 0 <= v < len(names) else str(v)
@@ -211,7 +214,7 @@ class _Plan:
     palette: np.ndarray
     labels_from: str
     independent_gt: bool  # the reference ground truth is not the original labels: mIoU before/after means something
-    records: dict[str, dict[str, Any]]  # image id -> catalogue record (checksum, has_gt)
+    records: dict[str, ImageRecord]  # image id -> catalogue record (checksum, has_gt)
 
     @property
     def published(self) -> set[str]:
@@ -229,31 +232,33 @@ class _SplitStats:
     miou: dict[str, Any] | None
 
 
-def _plan_build(ws, version: str | None, splits: list[str] | None) -> _Plan:
+def _plan_build(ws: Workspace, version: str | None, splits: list[str] | None) -> _Plan:
     """Everything checked before a byte is written: the version and its lineage, the splits, damaged labels."""
-    v = ws.version(version)
+    v = ws.labels.version(version)
     chain = version_lineage(ws, v.name)
     split_plan = plan_splits(ws, splits)
     if not split_plan:
         raise InvalidInput("no images to publish: the chosen splits are empty")
-    labels_from = str(ws.meta("labels_from", "gt"))
-    plan = _Plan(version=v.name, original=chain[-1], chain=chain, splits=split_plan, names=ws.class_names,
-                 palette=ws.palette, labels_from=labels_from, independent_gt=labels_from != "gt" and ws.has_gt(),
-                 records=ws.image_records())
+    labels_from = str(ws.catalogue.meta("labels_from", "gt"))
+    plan = _Plan(version=v.name, original=chain[-1], chain=chain, splits=split_plan, names=ws.catalogue.class_names,
+                 palette=ws.catalogue.palette, labels_from=labels_from, independent_gt=labels_from != "gt" and ws.catalogue.has_gt(),
+                 records=ws.catalogue.image_records())
     for name in dict.fromkeys((plan.version, plan.original)):  # damaged labels are refused before anything is written
         require_version_ok(ws, name, sorted(plan.published))
     return plan
 
 
-def _image_bytes_checked(ws, image_id: str, sha256: str) -> bytes:
-    img_path = ws.image_path(image_id)
+def _image_bytes_checked(ws: Workspace, image_id: str, sha256: str) -> bytes:
+    img_path = ws.catalogue.image_path(image_id)
     img_bytes = _file_bytes(img_path, f"image of {image_id!r}")
     if hashlib.sha256(img_bytes).hexdigest() != sha256:
         raise Conflict(f"{img_path}: image changed since ingest (checksum differs); restore it or re-ingest")
     return img_bytes
 
 
-def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, features, max_shard_bytes: int) -> _SplitStats:
+def _write_split(
+    ws: Workspace, plan: _Plan, split: str, ids: list[str], folder: Path, features: datasets.Features, max_shard_bytes: int
+) -> _SplitStats:
     """One split's shards (image, label, original label per row) and its statistics."""
     k = len(plan.names)
     writer = _ShardWriter(folder, split, features, max_shard_bytes)
@@ -261,9 +266,9 @@ def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, feat
     per_image: dict[str, tuple[int, int]] = {}
     for image_id in track(ids, f"publish {split}"):
         rec = plan.records[image_id]
-        img_bytes = _image_bytes_checked(ws, image_id, rec["sha256"])
-        lab_bytes, lab = _label_png(ws.label_path(plan.version, image_id), plan.palette, f"label {plan.version} of {image_id!r}")
-        org_bytes, org = _label_png(ws.label_path(plan.original, image_id), plan.palette, f"label {plan.original} of {image_id!r}")
+        img_bytes = _image_bytes_checked(ws, image_id, rec.sha256)
+        lab_bytes, lab = _label_png(ws.labels.label_path(plan.version, image_id), plan.palette, f"label {plan.version} of {image_id!r}")
+        org_bytes, org = _label_png(ws.labels.label_path(plan.original, image_id), plan.palette, f"label {plan.original} of {image_id!r}")
         writer.add(
             {
                 "image": {"bytes": img_bytes, "path": None},
@@ -274,8 +279,8 @@ def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, feat
             },
             len(img_bytes) + len(lab_bytes) + len(org_bytes),
         )
-        if plan.independent_gt and rec["has_gt"]:
-            gt = ws.read_gt(image_id)
+        if plan.independent_gt and rec.has_gt:
+            gt = ws.catalogue.read_gt(image_id)
             before.add(org, gt, f"label {plan.original} of {image_id!r}")
             after.add(lab, gt, f"label {plan.version} of {image_id!r}")
         per_image[image_id] = (int(lab.size), int(np.count_nonzero(lab != org)))
@@ -289,7 +294,7 @@ def _write_split(ws, plan: _Plan, split: str, ids: list[str], folder: Path, feat
                        per_image=per_image, miou=miou)
 
 
-def _write_corrections(ws, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
+def _write_corrections(ws: Workspace, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
     """The ledger's corrections along the lineage as config ``corrections``: (rows, shards, bytes)."""
     corrections = _ledger_rows(ws, plan.chain[:-1], plan.names)
     if not corrections:
@@ -301,10 +306,10 @@ def _write_corrections(ws, plan: _Plan, staging: Path, max_shard_bytes: int) -> 
     return len(corrections), [f"corrections/{p.name}" for p in cw.close()], cw.nbytes
 
 
-def _write_class_files(ws, staging: Path) -> None:
-    (staging / "id2label.json").write_text(json.dumps({str(i): n for i, n in enumerate(ws.class_names)}, indent=2) + "\n")
+def _write_class_files(ws: Workspace, staging: Path) -> None:
+    (staging / "id2label.json").write_text(json.dumps({str(i): n for i, n in enumerate(ws.catalogue.class_names)}, indent=2) + "\n")
     (staging / "label2color.json").write_text(
-        json.dumps({c.name: list(map(int, c.color)) for c in ws.classes}, indent=2) + "\n"
+        json.dumps({c.name: list(map(int, c.color)) for c in ws.catalogue.classes}, indent=2) + "\n"
     )
 
 
@@ -374,7 +379,7 @@ def build_dataset_folder(
             changed_pixels=sum(c for _, c in per_image.values()),
             images_changed=sum(1 for _, c in per_image.values() if c),
             miou=miou_rows or None,
-            left_out=len(set(ws.image_ids()) - plan.published),
+            left_out=len(set(ws.catalogue.image_ids()) - plan.published),
             extra={"labels_from": plan.labels_from},
         )
         result.extra["ledger"] = ledger_summary(ws, result.lineage)

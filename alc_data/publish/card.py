@@ -10,6 +10,8 @@ from alc_data.publish.features import correction_features, default_features
 from alc_data.queries.cost import ledger_summary
 
 if TYPE_CHECKING:
+    from huggingface_hub import DatasetCardData
+
     from alc_data.publish.result import BuildResult
     from alc_data.workspace import Workspace
 
@@ -83,7 +85,7 @@ def _pct(x: float | None) -> str:
 
 def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id: str | None, ledger: dict[str, Any]) -> str:
     """The markdown prose of the card."""
-    dataset = ws.meta("dataset")
+    dataset = ws.catalogue.meta("dataset")
     lines = [
         *_intro_and_usage(dataset, result, pretty_name=pretty_name, load_id=repo_id or "path/to/this/folder"),
         *_structure(ws, result),
@@ -140,7 +142,7 @@ def _intro_and_usage(dataset: str | None, result: BuildResult, *, pretty_name: s
 
 def _structure(ws: Workspace, result: BuildResult) -> list[str]:
     """The configs, splits, columns and classes of the folder."""
-    void_rgb = tuple(int(c) for c in ws.palette[IGNORE_INDEX])
+    void_rgb = tuple(int(c) for c in ws.catalogue.palette[IGNORE_INDEX])
     lines = [
         "## Structure",
         "",
@@ -174,7 +176,7 @@ def _structure(ws: Workspace, result: BuildResult) -> list[str]:
         "",
         "| index | name | colour |",
         "| ---: | --- | --- |",
-        *[f"| {c.index} | {c.name} | {tuple(int(x) for x in c.color)} |" for c in ws.classes],
+        *[f"| {c.index} | {c.name} | {tuple(int(x) for x in c.color)} |" for c in ws.catalogue.classes],
         f"| {IGNORE_INDEX} | void (ignore: borders and unlabelled pixels) | {void_rgb} |",
         "",
     ]
@@ -292,7 +294,7 @@ def card_data(ws: Workspace, result: BuildResult, folder: Path, *, license: str,
     return data
 
 
-def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
+def _add_dataset_info(data: DatasetCardData, ws: Workspace, result: BuildResult, folder: Path) -> None:
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
 
@@ -303,7 +305,7 @@ def _add_dataset_info(data, ws: Workspace, result, folder: Path) -> None:
         for split in splits:
             rows = result.splits[split] if config == "default" else result.corrections
             sd.add(SplitInfo(name=split, num_bytes=result.num_bytes[config][split], num_examples=rows))
-        feats = default_features(ws.class_names) if config == "default" else correction_features()
+        feats = default_features(ws.catalogue.class_names) if config == "default" else correction_features()
         size = sum(result.num_bytes[config].values())
         download = sum((folder / p).stat().st_size for ps in splits.values() for p in ps)
         infos[config] = DatasetInfo(features=feats, splits=sd, dataset_size=size, download_size=download)
@@ -316,7 +318,7 @@ def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: st
     :func:`~alc_data.queries.cost.ledger_summary`)."""
     from huggingface_hub import DatasetCard
 
-    pretty = pretty_name or f"{ws.meta('dataset')} (labels corrected with ALC, {result.version})"
+    pretty = pretty_name or f"{ws.catalogue.meta('dataset')} (labels corrected with ALC, {result.version})"
     ledger = result.extra.get("ledger") or ledger_summary(ws, result.lineage)
     data = card_data(ws, result, folder, license=license, pretty_name=pretty)
     body = render_body(ws, result, pretty_name=pretty, repo_id=repo_id, ledger=ledger)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def default_features(class_names: list[str]):
+if TYPE_CHECKING:
+    import datasets
+
+
+def default_features(class_names: list[str]) -> datasets.Features:
     """``datasets.Features`` of the default config."""
     import datasets
 
@@ -39,7 +44,7 @@ CORRECTION_COLUMNS = {
 }
 
 
-def correction_features():
+def correction_features() -> datasets.Features:
     import datasets
 
     return datasets.Features({k: datasets.Value(v) for k, v in CORRECTION_COLUMNS.items()})

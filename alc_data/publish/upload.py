@@ -10,10 +10,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alc_data.errors import AlcError, HubError, InvalidInput
 from alc_data.results import JsonResult
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 _REPO_ID_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.\-]*[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9_.\-]*[A-Za-z0-9])?$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -51,7 +54,7 @@ def resolve_token(token: str | None) -> str | None:
     return token or os.environ.get("HF_TOKEN") or None
 
 
-def default_api(token: str | None):
+def default_api(token: str | None) -> HfApi:
     """The real client: ``huggingface_hub.HfApi(token=token)``."""
     from huggingface_hub import HfApi
 

@@ -9,7 +9,6 @@ from typing import Any
 from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
-from alc_data.workspace.annotation import measured_seconds
 from alc_data.workspace.ledger import RoundCost
 
 _COUNTS = ("queries", "answered", "accepted", "corrected", "unanswerable", "unapplied")
@@ -65,7 +64,7 @@ def cost_summary(ws: Workspace) -> CostSummary:
     answers whose time was measured (given in ``alc-data annotate``; None when there are none).
     """
     costs = ws.ledger.cost()
-    timed = measured_seconds(ws)
+    timed = ws.ledger.measured_seconds()
     seconds = [[] if c.round is None else timed.get(c.round, []) for c in costs]
     rounds = tuple(_row(c, {k: getattr(c, k) for k in _COUNTS}, s) for c, s in zip(costs, seconds))
     total = {k: sum(getattr(c, k) for c in costs) for k in _COUNTS}

@@ -66,7 +66,7 @@ def create_round(
     boxes = np.zeros((n, 4), dtype=np.int64)
     for image_id in np.unique(image_ids):
         rows = np.flatnonzero(image_ids == image_id)
-        boxes[rows] = region_boxes(ws.read_superpixels(superpixel_set, str(image_id)), sp_ids[rows])
+        boxes[rows] = region_boxes(ws.superpixels.read_superpixels(superpixel_set, str(image_id)), sp_ids[rows])
     query_rows = [
         (
             str(image_ids[rank]), int(sp_ids[rank]), int(selected["rep_row"][rank]), int(selected["rep_col"][rank]),

@@ -50,13 +50,13 @@ def export_queries_csv(
     elif Path(out).exists() and not overwrite:
         raise AlreadyExists(f"{out}: file exists; choose a new path or pass --overwrite")
     round_no = check_round(ws, round_no)
-    names = ws.class_names
+    names = ws.catalogue.class_names
     rows = []
     for q in round_queries(ws, round_no):
         shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
         rows.append(
             [q.query_id, q.round, q.rank, q.image_id, q.superpixel_id, q.rep_row, q.rep_col, shown, *q.bbox,
-             str(ws.image_path(q.image_id)), ""]
+             str(ws.catalogue.image_path(q.image_id)), ""]
         )
     out = Path(out)
     atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows))

@@ -29,12 +29,12 @@ IMAGE_TO = "image"
 
 def workspace_tag(ws: Workspace) -> str:
     """Which workspace a task comes from: its dataset name and creation time (kept by copies)."""
-    return f"{ws.meta('dataset')}@{ws.meta('created_at')}"
+    return f"{ws.catalogue.meta('dataset')}@{ws.catalogue.meta('created_at')}"
 
 
 def image_url(ws: Workspace, image_id: str, prefix: str | None) -> str:
     """``prefix/<file name>``, or without a prefix Label Studio's local-files URL of the image's path."""
-    path = ws.image_path(image_id)
+    path = ws.catalogue.image_path(image_id)
     if prefix:
         return f"{prefix.rstrip('/')}/{quote(path.name)}"
     return "/data/local-files/?d=" + quote(str(path).lstrip("/"))
@@ -44,13 +44,13 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
     """The round's queries as Label Studio task dicts (see the module docstring)."""
     from alc_data.queries.create import round_queries
 
-    names = ws.class_names
+    names = ws.catalogue.class_names
     tag = workspace_tag(ws)
     acquisition = ws.ledger.round(round_no).acquisition
     tasks = []
     for q in round_queries(ws, round_no):
-        rec = ws.image_record(q.image_id)
-        h, w = rec["height"], rec["width"]
+        rec = ws.catalogue.image_record(q.image_id)
+        h, w = rec.height, rec.width
         shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
         result: list[dict[str, Any]] = [{
             "id": f"q{q.query_id}-pt", "from_name": KEYPOINT_FROM, "to_name": IMAGE_TO, "type": "keypointlabels",
@@ -85,7 +85,7 @@ def labeling_config(ws: Workspace) -> str:
         '  <Text name="shown" value="shown label: $shown_label"/>',
         f'  <Choices name="{CHOICES_FROM}" toName="{IMAGE_TO}" choice="single" required="true">',
     ]
-    for c in ws.classes:
+    for c in ws.catalogue.classes:
         lines.append(f"    <Choice value={quoteattr(c.name)} background={quoteattr('#%02x%02x%02x' % c.color)}/>")
     lines += [f"    <Choice value={quoteattr(CANT_TELL)}/>", "  </Choices>", "</View>", ""]
     return "\n".join(lines)

@@ -74,8 +74,8 @@ def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str,
     asked: dict[str, list[int]] = {}
     for image_id, sp_id in ws.ledger.asked(superpixel_set):
         asked.setdefault(image_id, []).append(sp_id)
-    counts = np.zeros(ws.num_classes, np.int64)
+    counts = np.zeros(ws.catalogue.num_classes, np.int64)
     for image_id in track(image_ids, "class counts (ABC)"):
-        counts += class_pixel_counts(ws.read_label(version, image_id), ws.read_superpixels(superpixel_set, image_id),
-                                     ws.num_classes, exclude=asked.get(image_id, ()))
+        counts += class_pixel_counts(ws.labels.read_label(version, image_id), ws.superpixels.read_superpixels(superpixel_set, image_id),
+                                     ws.catalogue.num_classes, exclude=asked.get(image_id, ()))
     return abc_weights(counts)

@@ -28,7 +28,7 @@ NEED_SIM = 4  # sum over s of cos(f(rep), f(x)) u(x); needs NEED_REP | NEED_U
 
 
 @njit(cache=True, nogil=True)
-def segment_index(sp_flat, span):
+def segment_index(sp_flat: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dense superpixel index of every pixel, for ids in 0..span-1 (ids < 0: no candidate).
 
     Returns ``seg`` (N,) int32 (0..S-1 in id order, -1 = no candidate), ``ids`` (S,) int64 and
@@ -64,7 +64,7 @@ BLOCK = 2048
 
 
 @njit(cache=True, nogil=True)
-def group_pixels(seg, S):
+def group_pixels(seg: np.ndarray, S: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixels grouped by superpixel: ``order`` (n,) int32 flat indices (row-major inside a group),
     ``starts`` (S + 1,) int64 group bounds in ``order``, and ``finish`` (S,) int64: the superpixels
     by increasing last pixel (the order in which a row-major pass completes them)."""
@@ -88,7 +88,11 @@ def group_pixels(seg, S):
 
 
 @njit(cache=True, nogil=True)
-def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps, pred, nf, u, votes):
+def pool_scores(
+    P: np.ndarray, lab: np.ndarray, seg: np.ndarray, order: np.ndarray, starts: np.ndarray, finish: np.ndarray,
+    rep_offset: np.ndarray, need: int, void: int, eps: float,
+    pred: np.ndarray, nf: np.ndarray, u: np.ndarray, votes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Per-superpixel pool and scores of one image (see the module docstring).
 
     ``P`` (K, N) C-contiguous float32/float64; ``lab`` (N,) uint8 labels; ``seg`` (N,) int32;
@@ -220,7 +224,9 @@ def pool_scores(P, lab, seg, order, starts, finish, rep_offset, need, void, eps,
 
 
 @njit(cache=True, nogil=True)
-def softmin_quality(P, lab, seg, S, void, temperature):
+def softmin_quality(
+    P: np.ndarray, lab: np.ndarray, seg: np.ndarray, S: int, void: int, temperature: float
+) -> tuple[np.ndarray, int]:
     """Soft-minimum over the non-void pixels of s of c(x) = f(x)[label(x)], (S,) float64 (NaN
     where every pixel of s is void), and the number of non-finite c(x).
 

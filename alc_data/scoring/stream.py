@@ -55,8 +55,8 @@ def score_stream(ws: Workspace, stream: Iterable[tuple[str, Any]], scoring: Imag
     the label version and superpixel set of ``scoring`` read from the workspace (the acquisition is
     not checked again: :class:`ImageScoring` holds a checked name)."""
     for image_id, probs in stream:
-        labels = ws.read_label(scoring.version, image_id)
-        sp = ws.read_superpixels(scoring.superpixel_set, image_id)
+        labels = ws.labels.read_label(scoring.version, image_id)
+        sp = ws.superpixels.read_superpixels(scoring.superpixel_set, image_id)
         weights = None if scoring.class_weights is None else np.asarray(scoring.class_weights, dtype=np.float64)
         yield score_table(probs, labels, sp, acquisition=scoring.acquisition, seed=scoring.seed, image_id=image_id,
                           representative=scoring.representative, class_weights=weights)

@@ -15,8 +15,7 @@ def choice(kind: type[E], value: Any, where: str) -> E:
     try:
         return kind(value)
     except ValueError:
-        names = ", ".join(str(m.value) for m in kind)
-        raise InvalidInput(f"{where} {value!r}: use {names}") from None
+        raise InvalidInput(f"{where} {value!r}: use {choices(kind)}") from None
 
 
 def set_field(options: object, name: str, value: Any) -> None:

@@ -154,7 +154,7 @@ def _feature_source(options: CorrectOptions, round_params: dict[str, Any], round
 def _propagate(ws: Workspace, options: CorrectOptions, round_no: int, split: str,
                source: dict[str, Any]) -> PropagationResult:
     """The label-correction module over the round's never-asked regions (:mod:`alc_data.correction.propagate`)."""
-    image_ids = ws.image_ids(split)
+    image_ids = ws.catalogue.image_ids(split)
     stream = track(probability_stream(ws, source, image_ids), f"propagate round {round_no}", total=len(image_ids))
     model = source.get("checkpoint") or source["predictions"]
     return propagate_round(ws, round_no, stream, model=str(model), threshold=options.propagate_threshold,

@@ -215,9 +215,9 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
     Nothing is registered when anything fails.
     """
     with ws.writing("score"):
-        version = ws.version(options.label_version).name
-        sp_set = ws.superpixel_set(options.superpixel_set).name
-        image_ids = ws.image_ids(options.split)
+        version = ws.labels.version(options.label_version).name
+        sp_set = ws.superpixels.superpixel_set(options.superpixel_set).name
+        image_ids = ws.catalogue.image_ids(options.split)
         if not image_ids:
             raise InvalidInput(f"split {options.split!r} has no images")
         refuse_unapplied(ws)

@@ -100,7 +100,7 @@ def with_checkpoint(params: dict[str, Any], checkpoint: str | None) -> dict[str,
 
 def compute_map(ws: Workspace, fn: Callable[..., Any], method: str, params: dict[str, Any], image_id: str) -> np.ndarray:
     """One image's (H, W) int32 superpixel map with method ``fn``; AlcError when its shape is wrong."""
-    image = ws.load_image(image_id)
+    image = ws.catalogue.load_image(image_id)
     sp = np.asarray(fn(image, context=SuperpixelContext(ws, image_id), **params))
     if sp.shape != image.shape[:2]:
         raise InvalidInput(f"superpixel method {method!r} returned shape {sp.shape} for an image of {image.shape[:2]}")
@@ -127,23 +127,41 @@ def compute_superpixel_set(
     """Compute superpixels for every image of ``ws`` with ``method`` and store them as set ``name``
     (default: the method's name). Returns the set name.
 
+    The library boundary: checks ``engine``, ``method`` and ``params`` once, then runs
+    :func:`write_method_set` (which the ``superpixels`` stage calls directly with checked options)."""
+    check_engine(engine)
+    fn = check_superpixel_params(method, params or {})
+    return write_method_set(ws, fn, str(method), name=name or str(method), params=dict(params or {}),
+                            overwrite=overwrite, engine=engine, ray_address=ray_address, concurrency=concurrency)
+
+
+def write_method_set(
+    ws: Workspace,
+    fn: Callable[..., Any],
+    method: str,
+    *,
+    name: str,
+    params: dict[str, Any],
+    overwrite: bool,
+    engine: str,
+    ray_address: str | None,
+    concurrency: int | None,
+) -> str:
+    """Compute set ``name`` with the registered method ``fn`` (named ``method``); the arguments are
+    trusted (checked by the caller). Returns the set name.
+
     The maps are staged in ``staging/superpixels/<name>/`` and registered when every image has one,
     under the workspace lock held for the whole run. A run that stops keeps them: the same command
     (same method and parameters, either engine) computes only the missing images. ``engine="ray"``
     computes them on a Ray cluster (``ray_address``, ``concurrency`` actors;
     :mod:`alc_data.engine.ray_superpixels`); the set is identical."""
-    check_engine(engine)
-    fn = check_superpixel_params(method, params or {})
-    method = str(method)  # not None: checked above
-    name = name or method
-    params = dict(params or {})
-    ws.check_superpixel_target(name, overwrite=overwrite)
+    ws.superpixels.check_superpixel_target(name, overwrite=overwrite)
     compute = functools.partial(compute_map, fn=fn, method=method, params=params)  # travels to Ray's actors
     stage = staging_folder(ws, name)
     settings = {"method": method, "params": params}
-    image_ids = ws.image_ids()
+    image_ids = ws.catalogue.image_ids()
     with ws.writing("superpixels"):
-        ws.check_superpixel_target(name, overwrite=overwrite)  # again: another run may have registered it meanwhile
+        ws.superpixels.check_superpixel_target(name, overwrite=overwrite)  # again: another run may have registered it meanwhile
         if not check_resumable(stage, settings, "superpixel maps"):
             record_settings(stage, settings)
         todo = still_to_do(stage, image_ids)
@@ -160,7 +178,7 @@ def compute_superpixel_set(
             if missing:
                 raise WorkspaceDamaged(f"no superpixel map was staged for {len(missing)} image(s) (first: {missing[0]!r}); rerun it")
             staged = ((image_id, stage / f"{image_id}.npz") for image_id in image_ids)  # hard-linked into the set
-            ws.write_superpixel_set(name, staged, method=method, params=params, overwrite=overwrite, stage="superpixels")
+            ws.superpixels.write_superpixel_set(name, staged, method=method, params=params, overwrite=overwrite, stage="superpixels")
         except BaseException:
             if not any(stage.glob("*.npz")):  # nothing to resume from: leave no folder behind
                 remove_stage(stage, ws.root)

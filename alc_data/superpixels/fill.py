@@ -7,7 +7,7 @@ missed could never be corrected. Filling gives that remainder SEEDS or SLIC regi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -27,7 +27,7 @@ FILL_METHODS = ("seeds", "slic")
 FILL_OWN_PARAMS = ("connectivity", "min_area")
 
 
-def resolve_fill_method(method: str, params: dict[str, Any] | None = None):
+def resolve_fill_method(method: str, params: dict[str, Any] | None = None) -> Callable[..., np.ndarray]:
     """The classic function for fill ``method`` (seeds or slic); AlcError for an unknown method or a
     key of ``params`` that neither it nor :func:`fill_uncovered` (``connectivity``, ``min_area``) takes."""
     name = str(method).strip().lower()

@@ -39,7 +39,7 @@ def gsam_superpixels(
     if context is None:
         raise InvalidInput("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
     ws = context.workspace
-    if not any(s.name == str(source) for s in ws.superpixel_sets()):
+    if not any(s.name == str(source) for s in ws.superpixels.superpixel_sets()):
         raise NotFound(
             f"no superpixel set {source!r} in {ws.root}; run `alc-data pseudo-label` first "
             "(or pass --param source=SET naming its --instances-set)"

@@ -33,13 +33,13 @@ def read_source(context: SuperpixelContext | None, source: str) -> np.ndarray:
     if context is None:
         raise InvalidInput("superpixel method imported reads stored region maps; run it on a workspace")
     ws = context.workspace
-    names = [s.name for s in ws.superpixel_sets()]
+    names = [s.name for s in ws.superpixels.superpixel_sets()]
     if source not in names:
         raise NotFound(
             f"no superpixel set {source!r} in {ws.root} (it has: {', '.join(names) or 'none'}); ingest regions "
             "with the dataset or pass --param source=SET"
         )
-    return ws.read_superpixels(source, context.image_id).astype(np.int32, copy=False)
+    return ws.superpixels.read_superpixels(source, context.image_id).astype(np.int32, copy=False)
 
 
 @SUPERPIXEL_METHODS.register("imported")

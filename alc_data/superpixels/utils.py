@@ -133,11 +133,11 @@ class SetSummary(JsonResult):
 def set_summary(ws: Workspace, name: str) -> SetSummary:
     """Summary of the stored superpixel set ``name`` of workspace ``ws`` (reads every map once, with a
     progress bar)."""
-    info = ws.superpixel_set(name)
+    info = ws.superpixels.superpixel_set(name)
     counts: list[int] = []
     candidate = pixels = 0
-    for image_id in track(ws.image_ids(), f"summary {name}"):
-        stats = region_stats(ws.read_superpixels(name, image_id))
+    for image_id in track(ws.catalogue.image_ids(), f"summary {name}"):
+        stats = region_stats(ws.superpixels.read_superpixels(name, image_id))
         counts.append(stats.count)
         candidate += stats.candidate_pixels
         pixels += stats.pixels

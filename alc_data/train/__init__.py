@@ -6,7 +6,8 @@
 
 from alc_data.train.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
 from alc_data.train.config import DEFAULT_ITERATIONS, TrainConfig
-from alc_data.train.loop import TrainResult, segmentation_loss, train_model
+from alc_data.train.loop import TrainResult, train_model
+from alc_data.train.step import segmentation_loss
 
 __all__ = [
     "CHECKPOINT_FORMAT",

@@ -14,7 +14,7 @@ from alc_data.errors import InvalidInput
 from alc_data.models import build_model, input_multiple, select_device
 from alc_data.train.config import TrainConfig
 from alc_data.train.data import round_up
-from alc_data.train.loop import TrainStep, make_optimizer, make_scheduler
+from alc_data.train.step import TrainStep, make_optimizer, make_scheduler
 
 
 def benchmark_training(

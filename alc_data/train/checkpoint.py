@@ -16,10 +16,13 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 CHECKPOINT_FORMAT = "alc-data/segmentation-checkpoint/1"
 LAST = "last.pt"
@@ -90,3 +93,24 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise InvalidInput(f"{path}: not an alc-data model checkpoint (train one with `alc-data train`)")
     return data
+
+
+def load_warm_start(
+    model: "torch.nn.Module", path: str | os.PathLike, model_name: str, num_classes: int,
+    class_names: list[str] | None = None,
+) -> None:
+    """Load the model weights of an alc-data checkpoint (not its optimizer) into ``model``; with
+    ``class_names``, the checkpoint must have been trained on them."""
+    ckpt = read_checkpoint(path)
+    if ckpt.get("model_name") != model_name or int(ckpt.get("num_classes", -1)) != int(num_classes):
+        raise InvalidInput(
+            f"{path}: warm start needs a {model_name} checkpoint with {num_classes} classes, "
+            f"got {ckpt.get('model_name')} with {ckpt.get('num_classes')}; retrain from scratch instead"
+        )
+    if class_names is not None:
+        check_checkpoint_classes(ckpt, path, class_names)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise InvalidInput(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
+                       "retrain from scratch instead") from None

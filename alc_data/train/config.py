@@ -5,10 +5,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from alc_data.errors import InvalidInput
+
+class Optimizer(str, Enum):
+    """``train.optimizer``: SGD with momentum (the paper's) or AdamW."""
+
+    SGD = "sgd"
+    ADAMW = "adamw"
+
 
 #: iterations when neither ``iterations`` nor ``epochs`` is given (the paper's VOC schedule)
 DEFAULT_ITERATIONS = 30_000
@@ -17,9 +25,10 @@ DEFAULT_ITERATIONS = 30_000
 RUNTIME_KEYS = ("num_workers", "checkpoint_every", "device", "cache_megapixels")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """How to train one model. Defaults follow the ALC paper's PASCAL VOC setting.
+    """How to train one model. Defaults follow the ALC paper's PASCAL VOC setting. Frozen and checked
+    once, on construction: the ``train`` stage's model settings (:mod:`alc_data.stages.train`).
 
     - ``model``: a name in :data:`alc_data.models.MODELS`.
     - ``iterations`` or ``epochs`` (not both; neither → 30,000 iterations). One iteration is one
@@ -65,11 +74,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder_weights, Path):  # a path object is always a local file
-            self.encoder_weights = str(self.encoder_weights) if "/" in str(self.encoder_weights) else f"./{self.encoder_weights}"
+            weights = str(self.encoder_weights)
+            object.__setattr__(self, "encoder_weights", weights if "/" in weights else f"./{weights}")
         for key in ("encoder_weights", "pretrained"):
             if getattr(self, key) is not None:
-                setattr(self, key, str(getattr(self, key)))
-        self.scale_range = _convert("scale_range", self.scale_range)
+                object.__setattr__(self, key, str(getattr(self, key)))
+        object.__setattr__(self, "scale_range", _convert("scale_range", self.scale_range))
         self.validate()
 
     # ---------------------------------------------------------------- construction
@@ -134,8 +144,8 @@ class TrainConfig:
             raise InvalidInput(f"lr must be > 0, got {self.lr}")
         if self.backbone_lr_mult < 0 or self.weight_decay < 0 or self.momentum < 0 or self.poly_power < 0:
             raise InvalidInput("backbone_lr_mult, momentum, weight_decay and poly_power must be ≥ 0")
-        if self.optimizer not in ("sgd", "adamw"):
-            raise InvalidInput(f"optimizer must be sgd or adamw, got {self.optimizer!r}")
+        if self.optimizer not in {o.value for o in Optimizer}:
+            raise InvalidInput(f"optimizer must be {' or '.join(o.value for o in Optimizer)}, got {self.optimizer!r}")
         if self.num_workers < 0 or self.checkpoint_every < 0 or self.cache_megapixels < 0:
             raise InvalidInput("num_workers, checkpoint_every and cache_megapixels must be ≥ 0")
 
@@ -200,4 +210,4 @@ def _convert(key: str, value: Any) -> Any:
         raise InvalidInput(f"train setting {key}={value!r} is not valid ({exc})") from None
 
 
-__all__ = ["DEFAULT_ITERATIONS", "TrainConfig"]
+__all__ = ["DEFAULT_ITERATIONS", "Optimizer", "TrainConfig"]

@@ -9,7 +9,7 @@ number of DataLoader workers.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -45,7 +45,7 @@ class LabelledImages:
         self.ws = ws
         self.version = version
         self.image_ids = list(image_ids)
-        total = sum(int(ws.image_record(i)["height"]) * int(ws.image_record(i)["width"]) for i in self.image_ids)
+        total = sum(int(ws.catalogue.image_record(i).height) * int(ws.catalogue.image_record(i).width) for i in self.image_ids)
         self.cache_enabled = total <= cache_megapixels * 1e6
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -57,8 +57,8 @@ class LabelledImages:
         if hit is not None:
             return hit
         image_id = self.image_ids[index]
-        image = self.ws.load_image(image_id)
-        label = self.ws.read_label(self.version, image_id)
+        image = self.ws.catalogue.load_image(image_id)
+        label = self.ws.labels.read_label(self.version, image_id)
         if label.shape != image.shape[:2]:
             raise InvalidInput(
                 f"labels of {image_id!r} in version {self.version!r} have shape {label.shape}, "
@@ -68,7 +68,7 @@ class LabelledImages:
             self._cache[index] = (image, label)
         return image, label
 
-    def __getstate__(self):  # DataLoader workers: send ids, not the cache
+    def __getstate__(self) -> dict[str, Any]:  # DataLoader workers: send ids, not the cache
         state = dict(self.__dict__)
         state["_cache"] = {}
         return state

@@ -6,19 +6,21 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
 
-from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.results import JsonResult
-from alc_data.train.checkpoint import FINAL, LAST, read_checkpoint, save_checkpoint
+from alc_data.train.checkpoint import FINAL, LAST, load_warm_start, read_checkpoint, save_checkpoint
 from alc_data.train.config import TrainConfig
+from alc_data.train.step import TrainStep, make_optimizer, make_scheduler, rng_state, set_rng_state
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alc_data.workspace import Workspace
     import torch
+    from rich.progress import Progress, TaskID
+
+    from alc_data.workspace import Workspace
 
 #: final loss = mean training loss over this many last iterations
 LOSS_WINDOW = 20
@@ -52,108 +54,7 @@ class TrainResult(JsonResult):
                 "run_dir", "model")
 
 
-def param_groups(model: "torch.nn.Module", config: TrainConfig) -> list[dict[str, Any]]:
-    """Encoder parameters at lr × backbone_lr_mult, the rest (decoder, head) at lr."""
-    encoder = getattr(model, "encoder", None)
-    enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
-    enc = [p for p in model.parameters() if id(p) in enc_ids and p.requires_grad]
-    rest = [p for p in model.parameters() if id(p) not in enc_ids and p.requires_grad]
-    groups = []
-    if enc:
-        groups.append({"params": enc, "lr": config.lr * config.backbone_lr_mult, "name": "encoder"})
-    if rest:
-        groups.append({"params": rest, "lr": config.lr, "name": "decoder"})
-    return groups
-
-
-def make_optimizer(model: "torch.nn.Module", config: TrainConfig):
-    import torch
-
-    groups = param_groups(model, config)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def make_scheduler(optimizer, config: TrainConfig, total: int):
-    """Poly schedule: lr(it) = base_lr × (1 − it / total) ** poly_power."""
-    import torch
-
-    power = float(config.poly_power)
-
-    def factor(it: int) -> float:
-        return max(0.0, 1.0 - it / total) ** power
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def segmentation_loss(logits: "torch.Tensor", target: "torch.Tensor") -> "torch.Tensor":
-    """Mean cross-entropy over pixels whose target is not IGNORE_INDEX (0 when there are none).
-
-    ``logits`` (N, K, H, W), ``target`` (N, H, W) int64.
-    """
-    import torch.nn.functional as F
-
-    if logits.shape[-2:] != target.shape[-2:]:
-        logits = F.interpolate(logits, size=target.shape[-2:], mode="bilinear", align_corners=False)
-    if not bool((target != IGNORE_INDEX).any()):
-        return logits.float().sum() * 0.0
-    return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
-
-
-class TrainStep:
-    """One optimisation step (forward, loss, backward, step, schedule), with AMP on CUDA."""
-
-    def __init__(self, model, optimizer, scheduler, device, *, amp: bool) -> None:
-        import torch
-
-        self.model = model
-        self.optimizer = optimizer
-        self.scheduler = scheduler
-        self.device = device
-        self.amp = bool(amp and device.type == "cuda")
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-
-    def __call__(self, images: "torch.Tensor", labels: "torch.Tensor") -> float:
-        import torch
-
-        non_blocking = self.device.type == "cuda"
-        x = images.to(self.device, non_blocking=non_blocking)
-        y = labels.to(self.device, non_blocking=non_blocking)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.amp):
-            logits = self.model(x)
-        loss = segmentation_loss(logits, y)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
-        return float(loss.detach())
-
-
-def _rng_state() -> dict[str, Any]:
-    import torch
-
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    import torch
-
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        try:
-            torch.cuda.set_rng_state_all(state["cuda"])
-        except (RuntimeError, IndexError):  # a different number of GPUs: leave CUDA generators as they are
-            pass
-
-
-def _progress(total: int, start: int, description: str):
+def _progress(total: int, start: int, description: str) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -203,29 +104,6 @@ def _result(path: Path, ckpt: dict[str, Any], seconds: float, run_dir: Path, com
     )
 
 
-def load_warm_start(
-    model: "torch.nn.Module", path: str | os.PathLike, model_name: str, num_classes: int,
-    class_names: list[str] | None = None,
-) -> None:
-    """Load the model weights of an alc-data checkpoint (not its optimizer) into ``model``; with
-    ``class_names``, the checkpoint must have been trained on them."""
-    from alc_data.train.checkpoint import check_checkpoint_classes
-
-    ckpt = read_checkpoint(path)
-    if ckpt.get("model_name") != model_name or int(ckpt.get("num_classes", -1)) != int(num_classes):
-        raise InvalidInput(
-            f"{path}: warm start needs a {model_name} checkpoint with {num_classes} classes, "
-            f"got {ckpt.get('model_name')} with {ckpt.get('num_classes')}; retrain from scratch instead"
-        )
-    if class_names is not None:
-        check_checkpoint_classes(ckpt, path, class_names)
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        raise InvalidInput(f"{path}: weights do not fit this {model_name} ({str(exc).splitlines()[0][:160]}); "
-                       "retrain from scratch instead") from None
-
-
 def train_model(
     ws: Workspace,
     *,
@@ -270,142 +148,213 @@ def _train_model(
     callback: Callable[[dict[str, Any]], None] | None,
     max_iterations_this_call: int | None,
 ) -> TrainResult:
-    import torch
-
     from alc_data.io.atomic import atomic_write_bytes
-    from alc_data.models import build_model, input_multiple, select_device
-    from alc_data.progress import progress_enabled
-    from alc_data.train.data import BatchKeys, LabelledImages, TrainCrops, round_up
-    from alc_data.train.memory import warn_if_too_big
 
-    version_name = ws.version(version).name
-    image_ids = ws.image_ids(split)
+    run = _plan_run(ws, version, split, config, Path(run_dir), init_checkpoint)
+    resume_state: dict[str, Any] | None = None
+    if resume and run.final_path.is_file():
+        ckpt = read_checkpoint(run.final_path)
+        _check_same_training(ckpt, run.final_path, run.identity)
+        return _result(run.final_path, ckpt, 0.0, run.run_dir, completed=True)
+    if resume and run.last_path.is_file():
+        resume_state = read_checkpoint(run.last_path)
+        _check_same_training(resume_state, run.last_path, run.identity)
+        if "optimizer" not in resume_state:
+            raise Conflict(f"{run.last_path}: has no optimizer state to resume from; use --no-resume")
+    elif not resume:
+        for p in (run.last_path, run.final_path):
+            p.unlink(missing_ok=True)
+    state = _TrainState.build(ws, run, config, resume_state, init_checkpoint)
+    del resume_state
+    loader = _loader(ws, run, config, state)
+    info = {
+        **run.identity,
+        "class_names": ws.catalogue.class_names,
+        "workspace": str(ws.root),
+        "images": len(run.image_ids),
+        "device": str(run.device),
+        "amp": state.step.amp,
+        "encoder_weights": config.encoder_weights,
+        "pretrained": config.pretrained,
+    }
+    atomic_write_bytes(run.run_dir / "train.json", json.dumps({**info, "config": config.as_dict()}, indent=2).encode())
+    return _iterate(run, config, state, loader, callback, max_iterations_this_call)
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    """What a training is: its images, device, iteration count, files and identity (the settings a
+    resumed checkpoint must share)."""
+
+    version_name: str
+    image_ids: list[str]
+    device: Any  # torch.device
+    total: int
+    run_dir: Path
+    identity: dict[str, Any]
+    class_names: list[str]
+
+    @property
+    def last_path(self) -> Path:
+        return self.run_dir / LAST
+
+    @property
+    def final_path(self) -> Path:
+        return self.run_dir / FINAL
+
+
+def _plan_run(
+    ws: Workspace, version: str | None, split: str | None, config: TrainConfig, run_dir: Path,
+    init_checkpoint: str | os.PathLike | None,
+) -> _RunPlan:
+    from alc_data.models import select_device
+
+    version_name = ws.labels.version(version).name
+    image_ids = ws.catalogue.image_ids(split)
     if not image_ids:
         raise InvalidInput(f"split {split!r} has no images to train on")
     device = select_device(config.device)
     total = config.total_iterations(len(image_ids))
-    run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
-    last_path, final_path = run_dir / LAST, run_dir / FINAL
-    num_classes = ws.num_classes
     identity = {
         "model_name": config.model,
-        "num_classes": num_classes,
+        "num_classes": ws.catalogue.num_classes,
         "label_version": version_name,
         "split": split,
         "total_iterations": total,
         "config": config.fingerprint(),
         "init_checkpoint": None if init_checkpoint is None else str(Path(init_checkpoint).resolve()),
     }
+    return _RunPlan(version_name, image_ids, device, total, run_dir, identity, ws.catalogue.class_names)
 
-    resume_state: dict[str, Any] | None = None
-    if resume and final_path.is_file():
-        ckpt = read_checkpoint(final_path)
-        _check_same_training(ckpt, final_path, identity)
-        return _result(final_path, ckpt, 0.0, run_dir, completed=True)
-    if resume and last_path.is_file():
-        resume_state = read_checkpoint(last_path)
-        _check_same_training(resume_state, last_path, identity)
-        if "optimizer" not in resume_state:
-            raise Conflict(f"{last_path}: has no optimizer state to resume from; use --no-resume")
-    elif not resume:
-        for p in (last_path, final_path):
-            p.unlink(missing_ok=True)
 
-    # ------------------------------------------------------------ model, optimiser, data
-    warn_if_too_big(config, num_classes, device)
-    torch.manual_seed(int(config.seed))
-    model = build_model(
-        config.model, num_classes,
-        encoder_weights=None if resume_state else config.encoder_weights,
-        pretrained=None if resume_state else config.pretrained,
-        class_names=ws.class_names,
-        model_config=resume_state.get("model_config") if resume_state else None,
-    )
-    model_config = getattr(model, "alc_model_config", None)
-    if resume_state is None and init_checkpoint is not None:
-        load_warm_start(model, init_checkpoint, config.model, num_classes, class_names=ws.class_names)
-    if resume_state is not None:
-        model.load_state_dict(resume_state["model"])
-    model.to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-        torch.backends.cudnn.benchmark = True
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, total)
-    step = TrainStep(model, optimizer, scheduler, device, amp=config.amp)
-    start = 0
-    losses: list[float] = []
-    seconds_before = 0.0
-    if resume_state is not None:
-        optimizer.load_state_dict(resume_state["optimizer"])
-        scheduler.load_state_dict(resume_state["scheduler"])
-        if resume_state.get("scaler") and step.amp:
-            step.scaler.load_state_dict(resume_state["scaler"])
-        _set_rng_state(resume_state["rng"])
-        start = int(resume_state["iteration"])
-        losses = [float(v) for v in resume_state.get("losses") or []]
-        seconds_before = float(resume_state.get("seconds", 0.0))
-        del resume_state
+@dataclass
+class _TrainState:
+    """The model, its optimiser, schedule and step, and where the training stands."""
 
-    images = LabelledImages(ws, version_name, image_ids, cache_megapixels=config.cache_megapixels)
-    out_size = round_up(config.crop_size, input_multiple(model))
-    crops = TrainCrops(images, crop_size=config.crop_size, out_size=out_size,
-                       scale_range=config.scale_range, flip=config.flip)
-    sampler = BatchKeys(len(image_ids), config.batch_size, config.seed, start, total)
-    loader = torch.utils.data.DataLoader(
-        cast("torch.utils.data.Dataset[Any]", crops),  # map-style by duck typing (torch stays a lazy import)
-        batch_sampler=sampler,
-        num_workers=int(config.num_workers),
-        pin_memory=device.type == "cuda",
-        generator=torch.Generator().manual_seed(int(config.seed)),
-    )
+    model: Any  # torch.nn.Module
+    model_config: Any
+    optimizer: Any
+    scheduler: Any
+    step: TrainStep
+    start: int = 0
+    losses: list[float] = field(default_factory=list)
+    seconds_before: float = 0.0
 
-    info = {
-        **identity,
-        "class_names": ws.class_names,
-        "workspace": str(ws.root),
-        "images": len(image_ids),
-        "device": str(device),
-        "amp": step.amp,
-        "encoder_weights": config.encoder_weights,
-        "pretrained": config.pretrained,
-    }
-    atomic_write_bytes(run_dir / "train.json", json.dumps({**info, "config": config.as_dict()}, indent=2).encode())
+    @classmethod
+    def build(
+        cls, ws: Workspace, run: _RunPlan, config: TrainConfig, resume_state: dict[str, Any] | None,
+        init_checkpoint: str | os.PathLike | None,
+    ) -> "_TrainState":
+        """A fresh model (random, pretrained or warm-started), or the one ``resume_state`` holds."""
+        import torch
 
-    def payload(full: bool, iteration: int, seconds: float) -> dict[str, Any]:
+        from alc_data.models import build_model
+        from alc_data.train.memory import warn_if_too_big
+
+        num_classes, device = ws.catalogue.num_classes, run.device
+        warn_if_too_big(config, num_classes, device)
+        torch.manual_seed(int(config.seed))
+        model = build_model(
+            config.model, num_classes,
+            encoder_weights=None if resume_state else config.encoder_weights,
+            pretrained=None if resume_state else config.pretrained,
+            class_names=ws.catalogue.class_names,
+            model_config=resume_state.get("model_config") if resume_state else None,
+        )
+        model_config = getattr(model, "alc_model_config", None)
+        if resume_state is None and init_checkpoint is not None:
+            load_warm_start(model, init_checkpoint, config.model, num_classes, class_names=ws.catalogue.class_names)
+        if resume_state is not None:
+            model.load_state_dict(resume_state["model"])
+        model.to(device)
+        if device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
+        optimizer = make_optimizer(model, config)
+        scheduler = make_scheduler(optimizer, config, run.total)
+        state = cls(model, model_config, optimizer, scheduler, TrainStep(model, optimizer, scheduler, device, amp=config.amp))
+        if resume_state is not None:
+            state.restore(resume_state)
+        return state
+
+    def restore(self, resume_state: dict[str, Any]) -> None:
+        """Continue from ``last.pt``: optimiser, schedule, scaler, RNG, iteration, losses, time."""
+        self.optimizer.load_state_dict(resume_state["optimizer"])
+        self.scheduler.load_state_dict(resume_state["scheduler"])
+        if resume_state.get("scaler") and self.step.amp:
+            self.step.scaler.load_state_dict(resume_state["scaler"])
+        set_rng_state(resume_state["rng"])
+        self.start = int(resume_state["iteration"])
+        self.losses = [float(v) for v in resume_state.get("losses") or []]
+        self.seconds_before = float(resume_state.get("seconds", 0.0))
+
+    def payload(self, run: _RunPlan, config: TrainConfig, *, full: bool, iteration: int, seconds: float) -> dict[str, Any]:
+        """A checkpoint's content: weights and metadata; with ``full`` also what a resume needs."""
         data: dict[str, Any] = {
-            **identity,
+            **run.identity,
             "config": config.as_dict(),
-            "class_names": ws.class_names,
-            "model_config": model_config,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "class_names": run.class_names,
+            "model_config": self.model_config,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "iteration": iteration,
-            "losses": list(losses),
+            "losses": list(self.losses),
             "seconds": seconds,
         }
         if full:
             data.update(
-                optimizer=optimizer.state_dict(),
-                scheduler=scheduler.state_dict(),
-                scaler=step.scaler.state_dict() if step.amp else None,
-                rng=_rng_state(),
+                optimizer=self.optimizer.state_dict(),
+                scheduler=self.scheduler.state_dict(),
+                scaler=self.step.scaler.state_dict() if self.step.amp else None,
+                rng=rng_state(),
             )
         return data
 
-    # ------------------------------------------------------------ the loop
-    model.train()
-    iteration = start
+
+def _loader(ws: Workspace, run: _RunPlan, config: TrainConfig, state: _TrainState) -> Any:
+    """The DataLoader of augmented crops, in the seeded order, from iteration ``state.start`` on."""
+    import torch
+
+    from alc_data.models import input_multiple
+    from alc_data.train.data import BatchKeys, LabelledImages, TrainCrops, round_up
+
+    images = LabelledImages(ws, run.version_name, run.image_ids, cache_megapixels=config.cache_megapixels)
+    out_size = round_up(config.crop_size, input_multiple(state.model))
+    crops = TrainCrops(images, crop_size=config.crop_size, out_size=out_size,
+                       scale_range=config.scale_range, flip=config.flip)
+    sampler = BatchKeys(len(run.image_ids), config.batch_size, config.seed, state.start, run.total)
+    return torch.utils.data.DataLoader(
+        cast("torch.utils.data.Dataset[Any]", crops),  # map-style by duck typing (torch stays a lazy import)
+        batch_sampler=sampler,
+        num_workers=int(config.num_workers),
+        pin_memory=run.device.type == "cuda",
+        generator=torch.Generator().manual_seed(int(config.seed)),
+    )
+
+
+def _iterate(
+    run: _RunPlan, config: TrainConfig, state: _TrainState, loader: Any,
+    callback: Callable[[dict[str, Any]], None] | None, max_iterations_this_call: int | None,
+) -> TrainResult:
+    """Train from ``state.start`` to the end (or for ``max_iterations_this_call``), saving ``last.pt``
+    every ``checkpoint_every`` iterations and ``final.pt`` at the end."""
+    from alc_data.progress import progress_enabled
+
+    state.model.train()
+    iteration, ran, stopped_early, losses = state.start, 0, False, state.losses
+    total = run.total
     t0 = time.perf_counter()
-    ran = 0
-    stopped_early = False
-    progress, task = _progress(total, start, f"train {config.model}")
+
+    def payload(full: bool, iteration: int, seconds: float) -> dict[str, Any]:
+        return state.payload(run, config, full=full, iteration=iteration, seconds=seconds)
+
+    progress, task = _progress(total, state.start, f"train {config.model}")
     with progress:
         for x, y in loader:
-            loss = step(x, y)
+            loss = state.step(x, y)
             iteration += 1
             ran += 1
             if not math.isfinite(loss):
@@ -420,18 +369,19 @@ def _train_model(
             done = iteration >= total
             stop = max_iterations_this_call is not None and ran >= max_iterations_this_call and not done
             if not done and (stop or (config.checkpoint_every and iteration % config.checkpoint_every == 0)):
-                save_checkpoint(last_path, payload(True, iteration, seconds_before + time.perf_counter() - t0))
+                save_checkpoint(run.last_path, payload(True, iteration, state.seconds_before + time.perf_counter() - t0))
             if callback is not None:
                 callback({"iteration": iteration, "total": total, "loss": loss,
-                          "lr": optimizer.param_groups[-1]["lr"]})
+                          "lr": state.optimizer.param_groups[-1]["lr"]})
             if stop:
                 stopped_early = True
                 break
     seconds = time.perf_counter() - t0
     if stopped_early:
-        return _result(last_path, {**identity, "iteration": iteration, "losses": losses}, seconds, run_dir, False)
-    elapsed = seconds_before + seconds
-    save_checkpoint(last_path, payload(True, iteration, elapsed))
+        return _result(run.last_path, {**run.identity, "iteration": iteration, "losses": losses}, seconds,
+                       run.run_dir, False)
+    elapsed = state.seconds_before + seconds
+    save_checkpoint(run.last_path, payload(True, iteration, elapsed))
     final = payload(False, iteration, elapsed)
-    save_checkpoint(final_path, final)
-    return _result(final_path, final, seconds, run_dir, True)
+    save_checkpoint(run.final_path, final)
+    return _result(run.final_path, final, seconds, run.run_dir, True)

@@ -17,7 +17,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from alc_data.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    import torch
 
 #: resident memory of the Python process with torch and the model code imported (bytes)
 BASE_BYTES = 600 * 2**20
@@ -44,7 +49,7 @@ class MemoryEstimate:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def saved_activation_bytes(model, batch_size: int, size: int, num_classes: int) -> int:
+def saved_activation_bytes(model: torch.nn.Module, batch_size: int, size: int, num_classes: int) -> int:
     """Bytes autograd keeps for backward in one training forward + loss of ``model`` (on meta)."""
     import torch
     import torch.nn.functional as F
@@ -53,7 +58,7 @@ def saved_activation_bytes(model, batch_size: int, size: int, num_classes: int) 
     seen: dict[int, Any] = {}
     total = 0
 
-    def pack(t):
+    def pack(t: torch.Tensor) -> torch.Tensor:
         nonlocal total
         if id(t) not in params and id(t) not in seen:
             seen[id(t)] = t  # keep a reference: ids stay unique while counting
@@ -113,7 +118,7 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:.1f} GB"
 
 
-def memory_warning(config, num_classes: int, *, available: int | None = None) -> str | None:
+def memory_warning(config: TrainConfig, num_classes: int, *, available: int | None = None) -> str | None:
     """One line when training ``config`` would not fit in ``available`` bytes (default: this
     machine's RAM), with a smaller batch / crop that would; None when it fits or is unknown."""
     available = machine_memory_bytes() if available is None else int(available)
@@ -141,7 +146,7 @@ def memory_warning(config, num_classes: int, *, available: int | None = None) ->
     )
 
 
-def warn_if_too_big(config, num_classes: int, device, *, available: int | None = None) -> str | None:
+def warn_if_too_big(config: TrainConfig, num_classes: int, device: torch.device | str, *, available: int | None = None) -> str | None:
     """On a CPU, log :func:`memory_warning` (one line, logger ``alc_data.train``) and return it."""
     if getattr(device, "type", str(device)) != "cpu":
         return None

@@ -23,32 +23,25 @@ and puts back a superpixel set whose overwrite was interrupted between its two r
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
-from alc_data.names import parse_ascii_int
+from alc_data.io.labels import read_label_png
+from alc_data.progress import track
 from alc_data.results import JsonResult
-from alc_data.workspace.workspace import DB_NAME, SET_STAMP, Workspace
+from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
+from alc_data.workspace.db import DB_NAME
+from alc_data.workspace.workspace import Workspace
 
 #: kinds of problem that ``--repair`` fixes
 REPAIRABLE_KINDS = ("debris", "superpixels-interrupted")
 
-
-@dataclass(frozen=True)
-class Problem(JsonResult):
-    """One thing wrong: what kind, where (a path or a name), a one-line message, and whether
-    ``alc-data check --repair`` fixes it."""
-
-    kind: str
-    path_or_name: str
-    message: str
-    repairable: bool = False
+__all__ = ["CheckReport", "Problem", "check_workspace", "require_version_ok", "version_problems"]
 
 
 NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run"})
@@ -82,41 +75,16 @@ class CheckReport(JsonResult):
         return ("workspace", "ok", "checked", "problems", "repaired", "notices")
 
 
-# ---------------------------------------------------------------------------------------------- queries
-def image_sizes(ws: Workspace) -> dict[str, tuple[int, int]]:
-    """image_id → (height, width) of every image, in one query."""
-    return {i: (int(h), int(w)) for i, h, w in ws.query("SELECT image_id, height, width FROM images")}
-
-
-def image_paths(ws: Workspace) -> dict[str, Path]:
-    """image_id → the image file (stored paths are absolute, or relative to the workspace)."""
-    return {i: (Path(p) if Path(p).is_absolute() else ws.root / p) for i, p in ws.query("SELECT image_id, path FROM images")}
-
-
-def round_rows(ws: Workspace) -> list[tuple[int, str | None, str | None]]:
-    """(round, score_table, output_version) of every round, in order."""
-    return [(int(r), s, o) for r, s, o in ws.query("SELECT round, score_table, output_version FROM rounds ORDER BY round")]
-
-
-def answer_counts(ws: Workspace) -> list[tuple[int, str | None, int]]:
-    """(round, applied_version or None, answers) for every round with answers."""
-    rows = ws.query("SELECT round, applied_version, COUNT(*) FROM answers WHERE retracted_at IS NULL"
-                   " GROUP BY round, applied_version ORDER BY round")
-    return [(int(r), v, int(n)) for r, v, n in rows]
-
-
 # ---------------------------------------------------------------------------------------------- images
 def image_problems(ws: Workspace) -> list[Problem]:
     """Images the catalogue names that are gone (one stat per image; contents are not hashed)."""
     return [Problem("image-missing", str(p), f"{p}: the image of {i!r} is not found; restore it or re-ingest")
-            for i, p in sorted(image_paths(ws).items()) if not p.is_file()]
+            for i, p in sorted(ws.catalogue.image_paths().items()) if not p.is_file()]
 
 
 # ---------------------------------------------------------------------------------------------- labels
 def _read_label_facts(path: Path, k: int) -> tuple[tuple[int, int] | None, list[tuple[int, int]], str | None]:
     """((H, W), [(bad value, pixels)], error) of one label PNG, read once."""
-    from alc_data.io.labels import read_label_png
-
     try:
         arr = read_label_png(path)
     except AlcError as exc:
@@ -171,18 +139,16 @@ def version_problems(
     cache: dict[tuple, tuple] | None = None,
 ) -> list[Problem]:
     """Problems of label version ``version`` (all its images, or ``image_ids``)."""
-    from alc_data.progress import track
-
-    folder = ws.version_dir(version)
+    folder = ws.labels.version_dir(version)
     if not folder.is_dir():
         return [Problem("version-folder-missing", str(folder),
                         f"{folder}: the folder of label version {version!r} is missing")]
-    sizes = image_sizes(ws) if sizes is None else sizes
+    sizes = ws.catalogue.image_sizes() if sizes is None else sizes
     ids = sorted(sizes) if image_ids is None else list(image_ids)
-    k = ws.num_classes
+    k = ws.catalogue.num_classes
     out: list[Problem] = []
     for image_id in track(ids, f"check labels {version}"):
-        out += label_file_problems(ws.label_path(version, image_id), sizes[image_id], k, cache)
+        out += label_file_problems(ws.labels.label_path(version, image_id), sizes[image_id], k, cache)
     return out
 
 
@@ -218,26 +184,8 @@ def superpixel_file_problems(path: Path, size: tuple[int, int]) -> list[Problem]
     return []
 
 
-def _stamp(folder: Path) -> str | None:
-    try:
-        return (folder / SET_STAMP).read_text().strip()
-    except OSError:
-        return None
-
-
-def interrupted_overwrite(ws: Workspace, name: str) -> bool:
-    """Whether ``.<name>.old`` holds the registered set while ``<name>`` holds an uncommitted new one
-    (a crash after the new folder was renamed into place, before the catalogue commit)."""
-    registered = ws.superpixel_set(name).stamp
-    folder = ws.root / "superpixels" / name
-    old = folder.parent / f".{name}.old"
-    return bool(registered) and old.is_dir() and _stamp(old) == registered and _stamp(folder) != registered
-
-
 def superpixel_set_problems(ws: Workspace, name: str, sizes: dict[str, tuple[int, int]]) -> list[Problem]:
-    from alc_data.progress import track
-
-    folder = ws.root / "superpixels" / name
+    folder = ws.superpixels.set_dir(name)
     old = folder.parent / f".{name}.old"
     if interrupted_overwrite(ws, name):
         return [Problem("superpixels-interrupted", str(old),
@@ -251,14 +199,15 @@ def superpixel_set_problems(ws: Workspace, name: str, sizes: dict[str, tuple[int
         return [Problem("superpixels-folder-missing", str(folder), f"{folder}: the folder of superpixel set {name!r} is missing")]
     out: list[Problem] = []
     for image_id in track(sorted(sizes), f"check superpixels {name}"):
-        out += superpixel_file_problems(ws.superpixel_path(name, image_id), sizes[image_id])
+        out += superpixel_file_problems(ws.superpixels.superpixel_path(name, image_id), sizes[image_id])
     return out
 
 
 # ---------------------------------------------------------------------------------------------- rounds
 def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
     out: list[Problem] = []
-    for rnd, table, output in round_rows(ws):
+    for r in ws.ledger.rounds():
+        rnd, table, output = r.round, r.score_table, r.output_version
         # a round registered without a table (library callers may create one from their own selection)
         # has nothing to check; a recorded table must exist
         if table and not (ws.root / table).is_file():
@@ -267,7 +216,8 @@ def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
         if output is not None and output not in versions:
             out.append(Problem("output-version-missing", f"round {rnd}",
                                f"round {rnd}: its output label version {output!r} is not in the catalogue"))
-    for rnd, applied, n in answer_counts(ws):
+    for count in ws.ledger.answer_counts():
+        rnd, applied, n = count.round, count.applied_version, count.answers
         if applied is None:
             out.append(Problem("unapplied-answers", f"round {rnd}",
                                f"round {rnd}: {n} answers are recorded but not applied; "
@@ -278,70 +228,11 @@ def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------- debris
-def _debris(path: Path, why: str) -> Problem:
-    return Problem("debris", str(path), f"{path}: {why}", repairable=True)
-
-
-def ingest_debris(root: Path) -> list[Problem]:
-    """Staging folders of interrupted ingests into ``root`` (they sit beside it)."""
-    parent = root.parent
-    if not parent.is_dir():
-        return []
-    return [_debris(p, "left by an interrupted ingest") for p in sorted(parent.glob(f".{root.name}.ingest-*"))]
-
-
-def _is_temp_file(name: str) -> bool:
-    """Temp files of atomic writes (``.<name>.<random>.tmp``), parquet parts, temp plots."""
-    return (name.startswith(".") and name.endswith((".tmp", ".part"))) or name.endswith(".tmp.png")
-
-
-def workspace_debris(ws: Workspace, versions: set[str], sets: set[str], rounds: set[int]) -> list[Problem]:
-    """Everything in the workspace left by a crash (see the module docstring)."""
-    root = ws.root
-    out = ingest_debris(root)
-    labels, sp_root, rounds_root = root / "labels", root / "superpixels", root / "rounds"
-    if labels.is_dir():
-        for p in sorted(labels.iterdir()):
-            if p.name.startswith("."):
-                out.append(_debris(p, "staging left by an interrupted label version"))
-            elif p.is_dir() and p.name not in versions:
-                out.append(_debris(p, "label version folder with no catalogue row (a crash before registration)"))
-    if sp_root.is_dir():
-        for p in sorted(sp_root.iterdir()):
-            if p.name.startswith("."):
-                set_name = p.name[1:-4]
-                restorable = p.name.endswith(".old") and set_name in sets and (
-                    not (sp_root / set_name).exists() or interrupted_overwrite(ws, set_name))
-                if not restorable:
-                    out.append(_debris(p, "staging left by an interrupted superpixel set"))
-            elif p.is_dir() and p.name not in sets:
-                out.append(_debris(p, "superpixel folder with no catalogue row (a crash before registration)"))
-    if rounds_root.is_dir():
-        for p in sorted(rounds_root.iterdir()):
-            if p.is_dir() and parse_ascii_int(p.name) not in (None, *rounds):
-                names = {c.name for c in p.iterdir()}
-                if all(n == "scores.parquet" or _is_temp_file(n) for n in names):
-                    out.append(_debris(p, "round folder with no catalogue row (a crash while scoring)"))
-    reported = {Path(d.path_or_name) for d in out}
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if here / d not in reported]
-        for d in list(dirnames):
-            if d.startswith(".") and (d.endswith(".tmp") or d.endswith(".build")):
-                out.append(_debris(here / d, "temp folder left by an interrupted write"))
-                dirnames.remove(d)
-        for f in filenames:
-            if _is_temp_file(f):
-                out.append(_debris(here / f, "temp file left by an interrupted write"))
-    return out
-
-
 def unfinished_runs(ws: Workspace) -> list[Problem]:
     """Notices for the resumable staging of a stopped ``pseudo-label`` (``pseudo/<version>/``) or
     ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
     out = []
-    n_images = len(ws.image_ids())
+    n_images = len(ws.catalogue.image_ids())
     commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name}"))
     for folder, command in commands:
         base = ws.root / folder
@@ -352,24 +243,6 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
                                    f"{p}: a stopped run left {n} of {n_images} images staged; "
                                    f"re-run `alc-data {command.format(name=p.name)}` with the same settings to finish it"))
     return out
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _repair(problem: Problem) -> None:
-    path = Path(problem.path_or_name)
-    if problem.kind == "superpixels-interrupted":
-        target = path.parent / path.name[1:-4]
-        if target.exists():  # the uncommitted new set
-            _remove(target)
-        os.replace(path, target)
-    elif problem.kind == "debris":
-        _remove(path)
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -391,7 +264,7 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
                           f"{root_path}: no workspace here, only the staging of an interrupted ingest; re-run the ingest")
         if repair:
             for d in debris:
-                _repair(d)
+                repair_problem(d)
             return CheckReport(str(root_path), (missing,), tuple(debris), {})
         return CheckReport(str(root_path), (missing, *debris), (), {})
 
@@ -404,10 +277,10 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
 
 def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     problems: list[Problem] = []
-    sizes = image_sizes(ws)
-    versions = [v.name for v in ws.label_versions()]
-    sets = [s.name for s in ws.superpixel_sets()]
-    rounds = round_rows(ws)
+    sizes = ws.catalogue.image_sizes()
+    versions = [v.name for v in ws.labels.label_versions()]
+    sets = [s.name for s in ws.superpixels.superpixel_sets()]
+    rounds = [r.round for r in ws.ledger.rounds()]
     cache: dict[tuple, tuple] = {}
     problems += image_problems(ws)
     for version in versions:
@@ -415,7 +288,7 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     for name in sets:
         problems += superpixel_set_problems(ws, name, sizes)
     problems += round_problems(ws, set(versions))
-    problems += workspace_debris(ws, set(versions), set(sets), {r for r, _, _ in rounds})
+    problems += workspace_debris(ws, set(versions), set(sets), set(rounds))
     problems += unfinished_runs(ws)
     checked = {"images": len(sizes), "label_versions": len(versions), "label_files_read": len(cache),
                "superpixel_sets": len(sets), "rounds": len(rounds)}
@@ -425,6 +298,6 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     if not repaired:
         return CheckReport(str(root_path), tuple(problems), (), checked, notices)
     for p in repaired:
-        _repair(p)
+        repair_problem(p)
     after = _check(ws, root_path, repair=False)  # what is left, with a restored set checked file by file
     return CheckReport(str(root_path), after.problems, tuple(repaired), after.checked, after.notices)

@@ -3,9 +3,10 @@
 Only live answers count: an undone answer stays in the table as a retraction (``retracted_at`` set)
 and every reader here skips it.
 
-This module owns every SQL statement about the ledger (the catalogue's statements live in
-:mod:`alc_data.workspace.workspace`); the rest of the library and the CLI go through
-``ws.ledger`` and get frozen dataclasses back, never rows to unpack by position.
+The ledger owns every SQL statement about rounds, queries and answers (the catalogue's, the label
+store's and the superpixel store's statements live in their modules); the rest of the library and the
+CLI go through ``ws.ledger`` and get frozen dataclasses back (:mod:`alc_data.workspace.ledger_rows`),
+never rows to unpack by position.
 
 Round numbers are allocated inside the transaction that registers the round, and a round's queries
 land in that same transaction, so two writers can never get the same number.
@@ -15,135 +16,32 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field, fields
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from dataclasses import fields
+from typing import Any, Callable, Iterable, Sequence
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
-from alc_data.results import JsonResult
 from alc_data.workspace.clock import now_iso
+from alc_data.workspace.db import Database, chunks
+from alc_data.workspace.ledger_annotate import ANNOTATE_SOURCE, LEASE_SECONDS, AnnotationLedger
+from alc_data.workspace.ledger_rows import (
+    STATUSES,
+    Answer,
+    AnswerCount,
+    AnswerRecord,
+    AnswerStatus,
+    CorrectionRow,
+    PendingAnswer,
+    Query,
+    Round,
+    RoundCost,
+    RoundProgress,
+    TimedAnswer,
+)
 
-if TYPE_CHECKING:
-    from alc_data.workspace.workspace import Workspace
-
-
-class AnswerStatus(str, Enum):
-    """What an annotator said about the label shown at the representative pixel."""
-
-    ACCEPTED = "accepted"  #: the shown label is right
-    CORRECTED = "corrected"  #: the shown label is wrong; ``answer_class`` is the right one
-    UNANSWERABLE = "unanswerable"  #: the annotator cannot tell (or the ground truth is void)
-
-
-@dataclass(frozen=True)
-class Round:
-    """One round: the labels and superpixels it scored, its acquisition and budget, its outputs."""
-
-    round: int
-    label_version: str
-    superpixel_set: str
-    acquisition: str
-    budget: int
-    score_table: str | None  #: path relative to the workspace
-    output_version: str | None  #: the label version ``correct`` wrote (None until applied)
-    created_at: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Query:
-    """One correction query: "is the pixel (rep_row, rep_col) of image_id a <shown_label>?"."""
-
-    query_id: int
-    round: int
-    rank: int
-    image_id: str
-    superpixel_set: str
-    superpixel_id: int
-    rep_row: int
-    rep_col: int
-    shown_label: int
-    dominant: int | None
-    area: int
-    score: float
-    bbox: tuple[int, int, int, int]  #: x0, y0, x1, y1 inclusive
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer to one query. ``answer_class`` is None when unanswerable; for ``accepted`` it is the
-    shown label."""
-
-    query_id: int
-    status: AnswerStatus
-    answer_class: int | None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "status", AnswerStatus(self.status))
-
-
-@dataclass(frozen=True)
-class AnswerRecord:
-    """An answer as the ledger holds it."""
-
-    answer_id: int
-    query_id: int
-    round: int
-    status: AnswerStatus
-    answer_class: int | None
-    source: str
-    annotator: str
-    answered_at: str
-    applied_version: str | None
-
-
-@dataclass(frozen=True)
-class PendingAnswer:
-    """A recorded answer not yet applied to a label version, with its query."""
-
-    answer_id: int
-    status: AnswerStatus
-    answer_class: int | None
-    query: Query
-
-
-@dataclass(frozen=True)
-class CorrectionRow(JsonResult):
-    """One correction (an answer that changed pixels of one version) with its query and answer."""
-
-    correction_id: int
-    query_id: int
-    round: int
-    label_version: str
-    image_id: str
-    superpixel_id: int
-    old_class: int
-    new_class: int
-    pixels: int
-    superpixel_set: str | None
-    rep_row: int | None
-    rep_col: int | None
-    shown_label: int | None
-    status: str | None
-    answer_class: int | None
-    source: str | None
-    annotator: str | None
-    answered_at: str | None
-
-
-@dataclass(frozen=True)
-class RoundCost:
-    """Queries and answers of one round (or of all rounds, with ``round`` None)."""
-
-    round: int | None
-    acquisition: str | None
-    budget: int
-    queries: int
-    answered: int
-    accepted: int
-    corrected: int
-    unanswerable: int
-    unapplied: int  #: recorded answers no label version applies yet
+__all__ = [
+    "ANNOTATE_SOURCE", "LEASE_SECONDS", "STATUSES", "Answer", "AnswerCount", "AnswerRecord", "AnswerStatus",
+    "CorrectionRow", "Ledger", "PendingAnswer", "Query", "Round", "RoundCost", "RoundProgress", "TimedAnswer",
+]
 
 
 _QUERY_COLUMNS = (
@@ -166,23 +64,19 @@ def _round(row: Sequence[Any]) -> Round:
     return Round(**dict(zip(_ROUND_FIELDS, row[:8])), params=json.loads(row[8]))
 
 
-def _chunks(values: list, size: int = 500) -> Iterable[list]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
+class Ledger(AnnotationLedger):
+    """The ledger of one workspace (``ws.ledger``); the browser's leases, timed answers and
+    retractions come from :class:`~alc_data.workspace.ledger_annotate.AnnotationLedger`."""
 
-
-class Ledger:
-    """The ledger of one workspace (``ws.ledger``)."""
-
-    def __init__(self, ws: "Workspace") -> None:
-        self.ws = ws
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # ------------------------------------------------------------------ rounds
     def rounds(self) -> list[Round]:
-        return [_round(r) for r in self.ws.query(f"SELECT {_ROUND_COLUMNS} FROM rounds ORDER BY round")]
+        return [_round(r) for r in self._db.rows(f"SELECT {_ROUND_COLUMNS} FROM rounds ORDER BY round")]
 
     def latest_round(self) -> int | None:
-        row = self.ws.query("SELECT MAX(round) FROM rounds")[0][0]
+        row = self._db.rows("SELECT MAX(round) FROM rounds")[0][0]
         return None if row is None else int(row)
 
     def round(self, round_no: int | None = None) -> Round:
@@ -191,7 +85,7 @@ class Ledger:
         if latest is None:
             raise NotFound("no rounds yet; run `alc-data score --budget B` first")
         number = latest if round_no is None else int(round_no)
-        rows = self.ws.query(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE round=?", (number,))
+        rows = self._db.rows(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE round=?", (number,))
         if not rows:
             raise NotFound(f"round {round_no} does not exist; the latest is {latest}")
         return _round(rows[0])
@@ -214,7 +108,7 @@ class Ledger:
         transaction, after the number is allocated, to put the round's score table in place; it returns
         the table's path relative to the workspace. If it or the commit fails, nothing is registered.
         """
-        with self.ws.connect(immediate=True) as con:
+        with self._db.connect(immediate=True) as con:
             round_no = int(con.execute("SELECT COALESCE(MAX(round), 0) FROM rounds").fetchone()[0]) + 1
             table = score_table(round_no) if score_table is not None else None
             con.execute(
@@ -232,27 +126,27 @@ class Ledger:
 
     def rounds_with_unapplied_answers(self) -> list[int]:
         """Rounds that hold recorded answers no label version has applied yet."""
-        rows = self.ws.query("SELECT DISTINCT round FROM answers WHERE applied_version IS NULL AND retracted_at IS NULL ORDER BY round")
+        rows = self._db.rows("SELECT DISTINCT round FROM answers WHERE applied_version IS NULL AND retracted_at IS NULL ORDER BY round")
         return [int(r[0]) for r in rows]
 
     def rounds_using_superpixels(self, superpixel_set: str) -> list[int]:
-        rows = self.ws.query("SELECT round FROM rounds WHERE superpixel_set=? ORDER BY round", (superpixel_set,))
+        rows = self._db.rows("SELECT round FROM rounds WHERE superpixel_set=? ORDER BY round", (superpixel_set,))
         return [int(r[0]) for r in rows]
 
     # ------------------------------------------------------------------ queries
     def queries(self, round_no: int) -> list[Query]:
         """The queries of a round, in rank order."""
-        rows = self.ws.query(f"SELECT {_QUERY_COLUMNS} FROM queries q WHERE q.round=? ORDER BY q.rank", (round_no,))
+        rows = self._db.rows(f"SELECT {_QUERY_COLUMNS} FROM queries q WHERE q.round=? ORDER BY q.rank", (round_no,))
         return [_query(r) for r in rows]
 
     def queries_by_id(self, query_ids: Iterable[int] | None = None) -> dict[int, Query]:
         """Queries by id: all of them, or those of ``query_ids`` (unknown ids are absent)."""
         if query_ids is None:
-            return {r[0]: _query(r) for r in self.ws.query(f"SELECT {_QUERY_COLUMNS} FROM queries q")}
+            return {r[0]: _query(r) for r in self._db.rows(f"SELECT {_QUERY_COLUMNS} FROM queries q")}
         out: dict[int, Query] = {}
         ids = sorted({int(q) for q in query_ids})
-        with self.ws.connect() as con:
-            for chunk in _chunks(ids):
+        with self._db.connect() as con:
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 for r in con.execute(f"SELECT {_QUERY_COLUMNS} FROM queries q WHERE q.query_id IN ({marks})", chunk):
                     out[r[0]] = _query(r)
@@ -260,13 +154,13 @@ class Ledger:
 
     def asked(self, superpixel_set: str) -> set[tuple[str, int]]:
         """(image_id, superpixel_id) pairs already queried in any round on this superpixel set."""
-        rows = self.ws.query("SELECT image_id, superpixel_id FROM queries WHERE superpixel_set=?", (superpixel_set,))
+        rows = self._db.rows("SELECT image_id, superpixel_id FROM queries WHERE superpixel_set=?", (superpixel_set,))
         return {(i, int(s)) for i, s in rows}
 
     # ------------------------------------------------------------------ answers
     def answers(self, round_no: int) -> dict[int, AnswerRecord]:
         """The recorded answers of a round, by query id."""
-        rows = self.ws.query(
+        rows = self._db.rows(
             "SELECT answer_id, query_id, round, status, answer_class, source, annotator, answered_at, applied_version"
             " FROM answers WHERE round=? AND retracted_at IS NULL ORDER BY answer_id",
             (round_no,),
@@ -274,7 +168,7 @@ class Ledger:
         return {r[1]: AnswerRecord(r[0], r[1], r[2], AnswerStatus(r[3]), *r[4:]) for r in rows}
 
     def status_counts(self, round_no: int) -> dict[AnswerStatus, int]:
-        rows = self.ws.query("SELECT status, COUNT(*) FROM answers WHERE round=? AND retracted_at IS NULL GROUP BY status", (round_no,))
+        rows = self._db.rows("SELECT status, COUNT(*) FROM answers WHERE round=? AND retracted_at IS NULL GROUP BY status", (round_no,))
         return {AnswerStatus(s): int(n) for s, n in rows}
 
     def record_answers(
@@ -289,9 +183,9 @@ class Ledger:
             if not isinstance(a.status, AnswerStatus):
                 raise InvalidInput(f"unknown answer status {a.status!r}")
         ids = [a.query_id for a in answers]
-        with self.ws.connect(immediate=True) as con:
+        with self._db.connect(immediate=True) as con:
             existing: dict[int, tuple[str, int | None]] = {}
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 rows = con.execute(
                     f"SELECT query_id, status, answer_class FROM answers WHERE retracted_at IS NULL AND query_id IN ({marks})", chunk
@@ -315,7 +209,7 @@ class Ledger:
 
     def pending_answers(self, round_no: int) -> list[PendingAnswer]:
         """Answers of a round not yet applied to a label version, in rank order."""
-        rows = self.ws.query(
+        rows = self._db.rows(
             f"SELECT a.answer_id, a.status, a.answer_class, {_QUERY_COLUMNS} FROM answers a"
             " JOIN queries q ON q.query_id = a.query_id"
             " WHERE a.round = ? AND a.applied_version IS NULL AND a.retracted_at IS NULL ORDER BY q.rank",
@@ -325,7 +219,7 @@ class Ledger:
 
     def corrected_answers_of_version(self, name: str) -> list[PendingAnswer]:
         """The corrected answers a label version applied (to rebuild it from its parent)."""
-        rows = self.ws.query(
+        rows = self._db.rows(
             f"SELECT a.answer_id, a.status, a.answer_class, {_QUERY_COLUMNS} FROM answers a"
             " JOIN queries q ON q.query_id = a.query_id"
             " WHERE a.applied_version = ? AND a.status = ? AND a.retracted_at IS NULL ORDER BY q.rank",
@@ -374,7 +268,7 @@ class Ledger:
             return []
         order_by = "c.image_id, c.round, c.correction_id" if order == "image" else "c.round, c.correction_id"
         marks = ",".join("?" * len(versions))
-        rows = self.ws.query(
+        rows = self._db.rows(
             "SELECT c.correction_id, c.query_id, c.round, c.label_version, c.image_id, c.superpixel_id,"
             " c.old_class, c.new_class, c.pixels, q.superpixel_set, q.rep_row, q.rep_col, q.shown_label,"
             " a.status, a.answer_class, a.source, a.annotator, a.answered_at"
@@ -388,7 +282,7 @@ class Ledger:
     # ------------------------------------------------------------------ summaries
     def cost(self) -> list[RoundCost]:
         """Queries and answers per round, in round order."""
-        rows = self.ws.query(
+        rows = self._db.rows(
             """
             SELECT r.round, r.acquisition, r.budget, COUNT(q.query_id), COUNT(a.answer_id),
                    SUM(a.status = 'accepted'), SUM(a.status = 'corrected'), SUM(a.status = 'unanswerable'),
@@ -404,7 +298,13 @@ class Ledger:
         if not rounds:
             return {}
         marks = ",".join("?" * len(rounds))
-        rows = self.ws.query(
+        rows = self._db.rows(
             f"SELECT source, COUNT(*) FROM answers WHERE retracted_at IS NULL AND round IN ({marks}) GROUP BY source ORDER BY source", list(rounds)
         )
         return {s: int(n) for s, n in rows}
+
+    def answer_counts(self) -> list[AnswerCount]:
+        """Live answers per round and applying version (None: not applied yet), by round."""
+        rows = self._db.rows("SELECT round, applied_version, COUNT(*) FROM answers WHERE retracted_at IS NULL"
+                             " GROUP BY round, applied_version ORDER BY round")
+        return [AnswerCount(int(r), v, int(n)) for r, v, n in rows]

@@ -1,4 +1,4 @@
-"""Input hardening at ingest (issue 9): decompression bombs, 16-bit grey images, image ids, class
+"""Untrusted input at ingest: decompression bombs, 16-bit grey images, image ids, class
 names that differ only by case, COCO / HF paths outside the dataset, and an all-or-nothing ingest."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from alc_data.errors import AlcError, InvalidInput
 from cli_helpers import run_cli
-from hardening_helpers import bomb_png, png_bytes, tiny_source, tiny_ws
+from tiny_workspaces import bomb_png, png_bytes, tiny_source, tiny_ws
 from test_ingest_errors import folder_args, make_dataset
 
 # ---------------------------------------------------------------- decompression bombs
@@ -88,7 +88,7 @@ def test_16bit_grey_image_through_ingest(tmp_path):
         yield IngestItem("g", tmp_path / "g.png", ("train",), gt=np.zeros((8, 8), np.uint8))
 
     ws = ingest(tmp_path / "ws", DatasetSource("g16", [ClassInfo(0, "x", (0, 0, 0))], items))
-    assert int(ws.load_image("g")[..., 1].max()) == round(63000 / 257)
+    assert int(ws.catalogue.load_image("g")[..., 1].max()) == round(63000 / 257)
 
 
 # ---------------------------------------------------------------- image ids
@@ -117,7 +117,7 @@ def test_folder_image_with_a_padded_name_is_one_line(tmp_path, capsys):
 def test_good_unusual_ids_survive_ingest(tmp_path):
     ids = ("=1+2", "-x", "@home", "café", "a b", "'q")
     ws = tiny_ws(tmp_path / "ws", ["x", "y"], image_ids=ids)
-    assert ws.image_ids() == sorted(ids)
+    assert ws.catalogue.image_ids() == sorted(ids)
 
 
 # ---------------------------------------------------------------- class names
@@ -237,12 +237,12 @@ def test_failure_mid_ingest_leaves_nothing_and_a_rerun_works(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     good.items = make
     ws = ingest(tmp_path / "ws", good)
-    assert ws.image_ids() == ["a", "b", "c"]
+    assert ws.catalogue.image_ids() == ["a", "b", "c"]
 
 
 KILL_SCRIPT = """
 import sys
-from hardening_helpers import tiny_ws
+from tiny_workspaces import tiny_ws
 tiny_ws(sys.argv[1], ["x", "y"])
 print("finished")
 """
@@ -260,7 +260,7 @@ def test_ingest_killed_at_a_point_never_blocks_a_rerun(tmp_path, point):
         assert not target.exists()
         assert [p.name.startswith(".ws.ingest-") for p in tmp_path.iterdir()] == [True]  # debris beside it
         ws = tiny_ws(target, ["x", "y"])  # the leftover staging folder does not block a re-run
-        assert ws.image_ids() == ["a", "b", "c"]
+        assert ws.catalogue.image_ids() == ["a", "b", "c"]
         from alc_data.workspace.check import check_workspace
 
         report = check_workspace(target)  # ... and is debris that `alc-data check --repair` removes
@@ -269,7 +269,7 @@ def test_ingest_killed_at_a_point_never_blocks_a_rerun(tmp_path, point):
         from alc_data.workspace import Workspace
 
         ws = Workspace.open(target)  # complete: images stored relative to the workspace still load
-        assert ws.image_ids() == ["a", "b", "c"] and ws.load_image("a").shape == (8, 8, 3)
+        assert ws.catalogue.image_ids() == ["a", "b", "c"] and ws.catalogue.load_image("a").shape == (8, 8, 3)
         with pytest.raises(AlcError, match="already holds dataset"):
             tiny_ws(target, ["x", "y"])
 

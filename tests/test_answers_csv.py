@@ -1,4 +1,4 @@
-"""Answers CSV hardening (issue 9): class names win over answer words and match exactly, ids are ASCII
+"""Answers CSV files (untrusted input): class names win over answer words and match exactly, ids are ASCII
 digits, oversized cells and odd characters are one line, exported cells cannot start a formula, and
 the project's own export reads back losslessly."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from alc_data.errors import AlcError, InvalidInput
 from cli_helpers import run_cli
-from hardening_helpers import make_round, tiny_ws
+from tiny_workspaces import make_round, tiny_ws
 
 
 def _rows(path):
@@ -52,7 +52,7 @@ def test_class_names_win_over_answer_words(tmp_path):
     answers = {a.query_id: a for a in read_answers_csv(ws, path, round_no=rnd)}
     for q in queries:
         a = answers[q.query_id]
-        cls = ws.class_names.index(by_qid[q.query_id])
+        cls = ws.catalogue.class_names.index(by_qid[q.query_id])
         assert a.answer_class == cls, (by_qid[q.query_id], a)
         assert a.status == ("accepted" if cls == q.shown_label else "corrected")
 
@@ -84,22 +84,22 @@ def test_class_names_match_exactly_and_a_case_clash_with_a_keyword_is_refused(tm
     with pytest.raises(InvalidInput) as err:
         read_answers_csv(ws, path, round_no=rnd)
     assert "'void'" in str(err.value) and "'Void'" in str(err.value)
-    assert ws.class_index("Car") == 1 and ws.class_index("1") == 1
+    assert ws.catalogue.class_index("Car") == 1 and ws.catalogue.class_index("1") == 1
     with pytest.raises(AlcError):
-        ws.class_index("car")
+        ws.catalogue.class_index("car")
 
 
 def test_class_index_takes_ascii_digits_only(tmp_path):
     ws = tiny_ws(tmp_path / "ws", ["a", "b", "c"])
-    assert ws.class_index("2") == 2 and ws.class_index(2) == 2
+    assert ws.catalogue.class_index("2") == 2 and ws.catalogue.class_index(2) == 2
     for bad in ("²", "٢", "-1", "+1", "1.0", "3"):
         with pytest.raises(InvalidInput):
-            ws.class_index(bad)
+            ws.catalogue.class_index(bad)
 
 
 def test_a_class_named_like_an_index_wins(tmp_path):
     ws = tiny_ws(tmp_path / "ws", ["x", "0", "y"])
-    assert ws.class_index("0") == 1 and ws.class_index("2") == 2
+    assert ws.catalogue.class_index("0") == 1 and ws.catalogue.class_index("2") == 2
 
 
 # ---------------------------------------------------------------- ids and numbers

@@ -1,4 +1,4 @@
-"""Names with square brackets (rich markup) print as they are (issue 9): class names, image ids,
+"""Names with square brackets (rich markup) print as they are: class names, image ids,
 dataset names and workspace paths reach rich only as plain text."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cli_helpers import run_cli
-from hardening_helpers import make_round, tiny_source
+from tiny_workspaces import make_round, tiny_source
 
 CLASSES = ["[unlabeled]", "[/bold]", "[red]car", ":smile:"]
 IDS = ("[b]", "[i]z", "plain")
@@ -51,8 +51,8 @@ def test_diff_prints_bracketed_names_literally(bracket_ws, capsys, tmp_path):
     from alc_data.io.labels import write_label_png
 
     folder = tmp_path / "other"
-    for image_id in bracket_ws.image_ids():
-        lab = bracket_ws.read_label("v0", image_id)
+    for image_id in bracket_ws.catalogue.image_ids():
+        lab = bracket_ws.labels.read_label("v0", image_id)
         write_label_png(folder / f"{image_id}.png", np.where(lab == 0, 1, lab).astype(np.uint8))
     out = _ok(capsys, "diff", "v0", folder, "-w", bracket_ws.root)
     assert "[unlabeled]" in out and "[/bold]" in out and "[b]" in out
@@ -64,4 +64,4 @@ def test_progress_description_with_brackets(tmp_path, monkeypatch):
 
     monkeypatch.setenv("ALC_PROGRESS", "1")
     ws = ingest(tmp_path / "ws", tiny_source(["a", "b"], name="[/]set[/bold]"))
-    assert ws.meta("dataset") == "[/]set[/bold]"
+    assert ws.catalogue.meta("dataset") == "[/]set[/bold]"

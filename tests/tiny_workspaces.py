@@ -1,4 +1,4 @@
-"""Helpers for the input-hardening tests: tiny workspaces with any class names and image ids, a
+"""Tiny workspaces for tests with any class names and image ids, a
 round of queries on them, and hand-made PNG files (a decompression bomb, 16-bit grey)."""
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def make_round(ws, budget: int, seed: int = 0) -> int:
 
     rng = np.random.default_rng(seed)
     tables = []
-    for image_id in ws.image_ids():
-        lab = ws.read_label("v0", image_id)
-        p = rng.random((ws.num_classes, *lab.shape)).astype(np.float32) + 0.01
-        tables.append(score_superpixels(p / p.sum(0), lab, ws.read_superpixels("sam", image_id),
+    for image_id in ws.catalogue.image_ids():
+        lab = ws.labels.read_label("v0", image_id)
+        p = rng.random((ws.catalogue.num_classes, *lab.shape)).astype(np.float32) + 0.01
+        tables.append(score_superpixels(p / p.sum(0), lab, ws.superpixels.read_superpixels("sam", image_id),
                                         acquisition="sim", image_id=image_id))
     selected = select_top(ScoreTable.concat(tables), budget)
     return create_round(ws, selected, label_version="v0", superpixel_set="sam", acquisition="sim", budget=budget)

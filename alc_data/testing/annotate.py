@@ -9,42 +9,48 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
+from alc_data.demo import build_demo_workspace
+from alc_data.queries import create_round
+from alc_data.scoring import ScoreTable, score_superpixels, select_top
+from alc_data.workspace import Workspace
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 """Headless Chromium as root on a machine without a GPU or network (Debian's `chromium` package)."""
 
 
-def launch_chromium(playwright):
+def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's `chromium` (on PATH) through Playwright; Playwright's own browser download is not used."""
     import shutil
 
     return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
 
 
-def open_round_workspace(root: Path, *, n_train: int = 6, size=(48, 48), budget: int = 12, seed: int = 0):
+def open_round_workspace(
+    root: Path, *, n_train: int = 6, size: tuple[int, int] = (48, 48), budget: int = 12, seed: int = 0
+) -> Workspace:
     """A demo workspace whose round 1 asks ``budget`` SIM queries of a model that knows the ground truth.
 
     ``size`` is (height, width)."""
-    from alc_data.demo import build_demo_workspace
-    from alc_data.queries import create_round
-    from alc_data.scoring import ScoreTable, score_superpixels, select_top
-
     ws = build_demo_workspace(root, n_train=n_train, n_val=1, size=size, seed=seed)
     tables = []
     rng = np.random.default_rng(seed)
-    for i in ws.image_ids("train"):
-        g = ws.read_gt(i).astype(int)
-        noisy = ws.read_label("v0", i).astype(int)
+    for i in ws.catalogue.image_ids("train"):
+        g = ws.catalogue.read_gt(i).astype(int)
+        noisy = ws.labels.read_label("v0", i).astype(int)
         target = np.where(g == IGNORE_INDEX, noisy, g)
-        logits = np.eye(ws.num_classes)[target].transpose(2, 0, 1) * 4.0
+        logits = np.eye(ws.catalogue.num_classes)[target].transpose(2, 0, 1) * 4.0
         e = np.exp(logits + rng.normal(0.0, 0.3, logits.shape))  # a little noise: representatives vary
-        tables.append(score_superpixels((e / e.sum(0)).astype(np.float32), ws.read_label("v0", i),
-                                        ws.read_superpixels("sam", i), acquisition="sim", image_id=i))
+        tables.append(score_superpixels((e / e.sum(0)).astype(np.float32), ws.labels.read_label("v0", i),
+                                        ws.superpixels.read_superpixels("sam", i), acquisition="sim", image_id=i))
     selected = select_top(ScoreTable.concat(tables), budget)
     create_round(ws, selected, label_version="v0", superpixel_set="sam", acquisition="sim", budget=budget)
     return ws

@@ -1,0 +1,100 @@
+"""Changed regions linked to the ledger: the corrections made between two label versions of one workspace.
+
+A row links to every changed region that overlaps its corrected superpixel (read from the query's
+superpixel set); without a readable superpixel map it links to the region holding the query's
+representative pixel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from alc_data.errors import AlcError
+
+if TYPE_CHECKING:
+    from alc_data.workspace import Workspace
+
+
+def lineage(ws: Workspace, version: str) -> list[str]:
+    """Version names from ``version`` up to its root (``version`` first)."""
+    by_name = {v.name: v for v in ws.labels.label_versions()}
+    out: list[str] = []
+    name: str | None = version
+    while name is not None and name not in out:
+        out.append(name)
+        name = by_name[name].parent if name in by_name else None
+    return out
+
+
+def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
+    """Corrections made by the versions between A and B (either direction), grouped by image id.
+
+    Returns (versions, {image_id: [row, ...]}), rows as dicts with the fields of :class:`alc_data.workspace.ledger.CorrectionRow`.
+    """
+    la, lb = lineage(ws, a_version), lineage(ws, b_version)
+    versions = sorted(set(la) ^ set(lb))
+    if not versions:
+        return [], {}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in ws.ledger.corrections(versions, order="image"):
+        grouped.setdefault(row.image_id, []).append(row.to_dict())
+    return versions, grouped
+
+
+def link_regions(
+    ws: Workspace, image_id: str, lab: np.ndarray, changed: np.ndarray, rows: list[dict[str, Any]]
+) -> tuple[dict[int, list[dict[str, Any]]], int]:
+    """Match ledger rows of one image to its changed regions.
+
+    ``lab``: (H, W) int32 region ids (0 = unchanged); ``changed``: (H, W) bool. A row links to every
+    region that overlaps its superpixel (read from the query's superpixel set); without a readable
+    superpixel map it links to the region holding the query's representative pixel (``overlap`` None).
+    Returns ({region id: [row + overlap, ...]}, changed pixels explained: inside a corrected superpixel,
+    or in a region linked through its representative pixel).
+    """
+    links: dict[int, list[dict[str, Any]]] = {}
+    covered = np.zeros(changed.shape, dtype=bool)
+    by_set: dict[str | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_set.setdefault(r["superpixel_set"], []).append(r)
+    for set_name, set_rows in by_set.items():
+        sp = None
+        if set_name is not None:
+            try:
+                sp = ws.superpixels.read_superpixels(set_name, image_id)
+            except AlcError:
+                sp = None
+            if sp is not None and sp.shape != lab.shape:
+                sp = None
+        if sp is not None:
+            ids = np.unique(np.array([r["superpixel_id"] for r in set_rows], dtype=np.int64))
+            inside = np.isin(sp, ids)
+            covered |= inside
+            m = inside & changed
+            key = (lab[m].astype(np.int64) << 32) | (sp[m].astype(np.int64) + (1 << 31))
+            uk, cnt = np.unique(key, return_counts=True)
+            regs = (uk >> 32).astype(np.int64)
+            sps = (uk & ((1 << 32) - 1)) - (1 << 31)
+            for r in set_rows:
+                hit = sps == r["superpixel_id"]
+                for reg, n in zip(regs[hit], cnt[hit]):
+                    links.setdefault(int(reg), []).append({**_public(r), "overlap": int(n)})
+        else:
+            for r in set_rows:
+                y, x = r["rep_row"], r["rep_col"]
+                if y is None or x is None or not (0 <= y < lab.shape[0] and 0 <= x < lab.shape[1]):
+                    continue
+                reg = int(lab[y, x])
+                if reg > 0:
+                    region = lab == reg
+                    covered |= region
+                    links.setdefault(reg, []).append({**_public(r), "overlap": None})
+    for reg in links:
+        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], d["correction_id"]))
+    return links, int((covered & changed).sum())
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "image_id"}
