@@ -92,10 +92,9 @@ def propagation_stats(ws: Any, version: str, parent: str) -> dict[str, int]:
     """Pixels a propagation version fixed and broke against the ground truth, and its relabelled
     regions that are right (new class = the region's majority ground truth)."""
     from alc_data.constants import IGNORE_INDEX
-    from alc_data.workspace.propagations import propagations
-
+    
     fixed = broken = right = regions = 0
-    rows = propagations(ws, [version])
+    rows = ws.ledger.propagations([version])
     for image_id in sorted({r.image_id for r in rows}):
         gt = ws.catalogue.read_gt(image_id)
         before, after = ws.labels.read_label(parent, image_id), ws.labels.read_label(version, image_id)

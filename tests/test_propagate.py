@@ -9,7 +9,6 @@ import pytest
 from alc_data.correction.rebuild import rebuild_version
 from alc_data.stages.score import ScoreOptions, score
 from alc_data.train import TrainConfig, train_model
-from alc_data.workspace.propagations import propagations
 from tests.cli_helpers import run_cli
 
 
@@ -34,7 +33,7 @@ def test_propagation_is_recorded_rebuilt_and_idempotent(scored, capsys, assert_w
     assert prop["trained_on"] > 0 and prop["relabelled"] > 0 and prop["version"] == "v2"
     version = ws.labels.version("v2")
     assert version.kind == "propagation" and version.parent == "v1" and version.round == 1
-    rows = propagations(ws, ["v2"])
+    rows = ws.ledger.propagations(["v2"])
     assert len(rows) == prop["relabelled"] and all(r.old_class != r.new_class for r in rows)
     assert sum(r.pixels for r in rows) == prop["changed_pixels"]
     asked = ws.ledger.asked("sam")
@@ -52,7 +51,7 @@ def test_propagation_is_recorded_rebuilt_and_idempotent(scored, capsys, assert_w
 def test_label_expansion_changes_only_the_majority_label(scored, capsys):
     ws, _ = scored
     run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
-    for r in propagations(ws, ["v2"]):
+    for r in ws.ledger.propagations(["v2"]):
         sp = ws.superpixels.read_superpixels("sam", r.image_id) == r.superpixel_id
         before, after = ws.labels.read_label("v1", r.image_id), ws.labels.read_label("v2", r.image_id)
         changed = sp & (before != after)

@@ -64,8 +64,8 @@ def region_features(probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarr
     ids, seg, area = np.unique(sp[keep], return_inverse=True, return_counts=True)
     K = probs.shape[0]
     flat = np.asarray(probs).reshape(K, -1)[:, keep]
-    features = np.stack([np.bincount(seg, weights=flat[k], minlength=len(ids)) for k in range(K)], axis=1)
-    features /= area[:, None]
+    sums = np.stack([np.bincount(seg, weights=flat[k], minlength=len(ids)) for k in range(K)], axis=1)
+    features = sums.astype(np.float64) / area[:, None]
     lab = np.asarray(labels).ravel()[keep].astype(np.int64)
     votes = np.zeros((len(ids), IGNORE_INDEX + 1), np.int64)
     np.add.at(votes, (seg, lab), 1)

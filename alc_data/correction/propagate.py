@@ -14,7 +14,7 @@ the region's majority label y_m) or ``superpixel`` (every pixel, as A2LC).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -25,7 +25,6 @@ from alc_data.errors import Conflict, InvalidInput
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
-from alc_data.workspace.propagations import record_propagations
 
 AUTO = "auto"
 DEFAULT_THRESHOLD = 0.99
@@ -186,10 +185,11 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
         rows = collect_regions(ws, round_no, stream, labels_version=parent)
         relabels, used = choose_relabels(rows, ws.catalogue.num_classes, threshold=threshold, settings=settings)
         mode = AUTO if threshold == AUTO else "fixed"
-        result = dict(round=round_no, parent=parent, threshold=used, threshold_mode=mode,
-                      trained_on=len(rows.train_targets), candidates=len(rows.cand_keys), relabelled=len(relabels))
+        result = PropagationResult(round=round_no, version=None, parent=parent, threshold=used, threshold_mode=mode,
+                                   trained_on=len(rows.train_targets), candidates=len(rows.cand_keys),
+                                   relabelled=len(relabels), changed_images=0, changed_pixels=0)
         if not relabels:
-            return PropagationResult(version=None, changed_images=0, changed_pixels=0, **result)
+            return result
         name = ws.labels.next_version_name()
         by_image: dict[str, list[Relabel]] = defaultdict(list)
         for r in relabels:
@@ -205,15 +205,14 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
                 yield image_id, labels
 
         def on_commit(con: Any) -> None:
-            record_propagations(con, round_no=round_no, version=name, superpixel_set=rnd.superpixel_set,
+            ws.ledger.record_propagations(con, round_no=round_no, version=name, superpixel_set=rnd.superpixel_set,
                                           relabels=relabels, pixels=pixels, model=model)
 
         ws.labels.write_version(name, new_labels(), parent=parent, kind="propagation", round=round_no,
                          params={"expand": expand, "threshold": used, "threshold_mode": mode, "model": model,
                                  "seed": settings.seed},
                          on_commit=on_commit, stage="propagate")
-    return PropagationResult(version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())),
-                             **result)
+    return replace(result, version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())))
 
 
 def replay_propagation(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str) -> np.ndarray:

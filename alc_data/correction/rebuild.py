@@ -12,7 +12,6 @@ from alc_data.correction.expand import Expansion
 from alc_data.correction.propagate import Relabel, replay_propagation
 from alc_data.errors import InvalidInput
 from alc_data.workspace import Workspace
-from alc_data.workspace.propagations import propagations
 
 
 def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike | None = None) -> Iterator[tuple[str, np.ndarray]]:
@@ -43,7 +42,7 @@ def _rebuild_propagation(ws: Workspace, name: str, parent: str, expand: Expansio
     """A ``propagation`` version replayed from its parent and its ledger rows (source ``propagated``)."""
     by_image: dict[str, list[Relabel]] = {}
     sets: dict[str, str] = {}
-    for row in propagations(ws, [name]):
+    for row in ws.ledger.propagations([name]):
         by_image.setdefault(row.image_id, []).append(
             Relabel(row.image_id, row.superpixel_id, row.old_class, row.new_class, row.confidence))
         sets[row.image_id] = row.superpixel_set

@@ -192,7 +192,7 @@ class LoopSettings:
         set_field(self, "acquisition", check_acquisition(self.acquisition, where="loop.acquisition"))
         set_field(self, "balance", check_balance(self.balance, self.acquisition, where="loop.balance ="))
         set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
-                                                                self.expand if self.propagate else Expansion.LABEL))
+                                                                Expansion(self.expand) if self.propagate else Expansion.LABEL))
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:

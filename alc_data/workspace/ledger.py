@@ -23,6 +23,7 @@ from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database, chunks
 from alc_data.workspace.ledger_annotate import ANNOTATE_SOURCE, LEASE_SECONDS, AnnotationLedger
+from alc_data.workspace.propagations import PropagationLedger
 from alc_data.workspace.ledger_rows import (
     STATUSES,
     Answer,
@@ -64,7 +65,7 @@ def _round(row: Sequence[Any]) -> Round:
     return Round(**dict(zip(_ROUND_FIELDS, row[:8])), params=json.loads(row[8]))
 
 
-class Ledger(AnnotationLedger):
+class Ledger(AnnotationLedger, PropagationLedger):
     """The ledger of one workspace (``ws.ledger``); the browser's leases, timed answers and
     retractions come from :class:`~alc_data.workspace.ledger_annotate.AnnotationLedger`."""
 

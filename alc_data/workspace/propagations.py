@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from alc_data.workspace.clock import now_iso
-
-if TYPE_CHECKING:
-    from alc_data.workspace import Workspace
+from alc_data.workspace.db import Database
 
 PROPAGATED = "propagated"
 """The source name of automatic relabels, beside a person's ``annotate``/``csv``/``label-studio`` and the
-oracle's ``gt``."""
+oracle's ``oracle:gt``."""
 
 _COLUMNS = ("propagation_id, round, label_version, image_id, superpixel_set, superpixel_id, old_class, new_class,"
             " confidence, pixels, model, created_at, review")
@@ -39,27 +37,31 @@ class PropagationRow:
     review: str | None
 
 
-def record_propagations(con: sqlite3.Connection, *, round_no: int, version: str, superpixel_set: str,
-                        relabels: Sequence[Any], pixels: Mapping[tuple[str, int], int], model: str) -> None:
-    """Inside the transaction that registers ``version``: one row per relabel (objects with image_id,
-    superpixel_id, old_class, new_class, confidence)."""
-    at = now_iso()
-    con.executemany(
-        "INSERT INTO propagations(round, label_version, image_id, superpixel_set, superpixel_id, old_class, new_class,"
-        " confidence, pixels, model, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [(round_no, version, r.image_id, superpixel_set, r.superpixel_id, r.old_class, r.new_class, r.confidence,
-          pixels.get((r.image_id, r.superpixel_id), 0), model, at) for r in relabels],
-    )
+class PropagationLedger:
+    """The ``propagations`` table of the ledger (mixed into :class:`~alc_data.workspace.ledger.Ledger`)."""
 
+    _db: Database
 
-def propagations(ws: "Workspace", versions: Sequence[str] | None = None) -> list[PropagationRow]:
-    """The automatic relabels (of ``versions``, or all), by version, image and region."""
-    sql = f"SELECT {_COLUMNS} FROM propagations"
-    params: tuple[Any, ...] = ()
-    if versions is not None:
-        if not versions:
-            return []
-        sql += f" WHERE label_version IN ({','.join('?' * len(versions))})"
-        params = tuple(versions)
-    rows = ws.query(sql + " ORDER BY label_version, image_id, superpixel_id", params)
-    return [PropagationRow(*r) for r in rows]
+    @staticmethod
+    def record_propagations(con: sqlite3.Connection, *, round_no: int, version: str, superpixel_set: str,
+                            relabels: Sequence[Any], pixels: Mapping[tuple[str, int], int], model: str) -> None:
+        """Inside the transaction that registers ``version``: one row per relabel (objects with
+        image_id, superpixel_id, old_class, new_class, confidence)."""
+        at = now_iso()
+        con.executemany(
+            "INSERT INTO propagations(round, label_version, image_id, superpixel_set, superpixel_id, old_class,"
+            " new_class, confidence, pixels, model, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(round_no, version, r.image_id, superpixel_set, r.superpixel_id, r.old_class, r.new_class, r.confidence,
+              pixels.get((r.image_id, r.superpixel_id), 0), model, at) for r in relabels],
+        )
+
+    def propagations(self, versions: Sequence[str] | None = None) -> list[PropagationRow]:
+        """The automatic relabels (of ``versions``, or all), by version, image and region."""
+        sql = f"SELECT {_COLUMNS} FROM propagations"
+        params: tuple[Any, ...] = ()
+        if versions is not None:
+            if not versions:
+                return []
+            sql += f" WHERE label_version IN ({','.join('?' * len(versions))})"
+            params = tuple(versions)
+        return [PropagationRow(*r) for r in self._db.rows(sql + " ORDER BY label_version, image_id, superpixel_id", params)]
