@@ -25,6 +25,8 @@ KILL_POINTS: dict[str, tuple[str, ...]] = {
     "score": ("score:staged", "score:renamed"),
     # answers recorded, not applied / the version staged / renamed, before its commit
     "correct": ("correct:recorded", "correct:staged", "correct:renamed"),
+    # correct --propagate: the propagation version staged / renamed, before its commit (with its ledger rows)
+    "propagate": ("propagate:staged", "propagate:renamed"),
     # a checkpoint written to its temp file, before the rename / right after the rename
     "train": ("train:staged", "train:renamed"),
     # the dataset folder complete in its staging folder, before the rename / right after the rename

@@ -48,6 +48,16 @@ class SetEntry:
 
 
 @dataclass(frozen=True)
+class AutomaticRelabels(JsonResult):
+    """The label-correction module's relabels (``correct --propagate``, source ``propagated``), counted
+    apart from the corrections people made: regions, pixels, and how many a person reviewed."""
+
+    relabels: int
+    pixels: int
+    reviewed: int
+
+
+@dataclass(frozen=True)
 class WorkspaceSummary(JsonResult):
     """What ``alc-data info`` shows: classes, splits, label versions, superpixel sets, the rounds'
     cost and, unless left out (None, not in the JSON), each class's share of a version's pixels."""
@@ -62,12 +72,19 @@ class WorkspaceSummary(JsonResult):
     label_versions: tuple[VersionEntry, ...]
     superpixel_sets: tuple[SetEntry, ...]
     cost: CostSummary
+    automatic: AutomaticRelabels
     pixel_shares_version: str | None = None
     pixel_shares: dict[str, float] | None = None  # class name (and "void") -> share of the version's pixels
 
     def json_keys(self) -> tuple[str, ...]:
         keys = super().json_keys()
         return keys if self.pixel_shares is not None else keys[:-2]
+
+
+def automatic_relabels(ws: Workspace) -> AutomaticRelabels:
+    """Every automatic relabel in the ledger, counted."""
+    rows = ws.ledger.propagations()
+    return AutomaticRelabels(len(rows), sum(r.pixels for r in rows), sum(r.review is not None for r in rows))
 
 
 def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> WorkspaceSummary:
@@ -84,7 +101,8 @@ def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = T
         with_ground_truth=ws.catalogue.count_with_gt(), splits=ws.catalogue.splits(), classes=tuple(ws.catalogue.classes),
         label_versions=tuple(VersionEntry(v.name, v.parent, v.kind, v.round, v.created_at) for v in ws.labels.label_versions()),
         superpixel_sets=tuple(SetEntry(s.name, s.method) for s in ws.superpixels.superpixel_sets()),
-        cost=cost_summary(ws), pixel_shares_version=shares_version, pixel_shares=shares,
+        cost=cost_summary(ws), automatic=automatic_relabels(ws), pixel_shares_version=shares_version,
+        pixel_shares=shares,
     )
 
 

@@ -66,6 +66,8 @@ def _print_summary(result) -> None:
         lg = result.ledger
         con.print(f"ledger: {lg['corrections']} corrections; {lg['linked_changed_pixels']:,} changed pixels in corrected "
                   f"superpixels, {lg['unlinked_changed_pixels']:,} not")
+        con.print(f"  by people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels); automatic "
+                  f"(propagated): {lg['automatic_relabels']} relabels ({lg['automatic_pixels']:,} pixels)")
     trans = result.transitions()
     if trans:
         tt = Table(title="largest transitions")

@@ -55,6 +55,9 @@ def info(
                          "–" if r.measured_median_seconds is None else f"{r.measured_median_seconds:.1f} s")
         con.print(answers)
         con.print(time)
+    if data.automatic.relabels:
+        con.print(f"automatic relabels (propagated, not asked): {data.automatic.relabels} regions, "
+                  f"{data.automatic.pixels:,} pixels, {data.automatic.reviewed} reviewed by a person")
         for r in data.cost.rounds:
             if r.unapplied:
                 typer.echo(f"round {r.round}: {r.unapplied} answers recorded but not applied yet; "

@@ -102,3 +102,26 @@ def test_balance_is_refused_where_no_per_pixel_term_is_summed():
     for acquisition in ("lcil", "margin", "entropy", "random", "cil", "softmin"):
         with pytest.raises(InvalidInput, match="balance"):
             score_superpixels(probs, labels, sp, acquisition=acquisition, class_weights=np.ones(4))
+
+
+def test_a_planted_rare_class_is_asked_earlier_with_abc():
+    """Two wrong regions, the frequent class's slightly larger: plain SIM asks it first, ABC the rare one."""
+    from alc_data.scoring import score_superpixels
+
+    K, H, W = 3, 20, 20
+    labels = np.zeros((H, W), np.uint8)  # class 0 everywhere: the frequent class
+    sp = np.zeros((H, W), np.int32)
+    sp[:5, :6] = 1  # region 1: labelled 0 (frequent), 30 px
+    sp[10:15, :5] = 2  # region 2: labelled 2 (rare), 25 px
+    labels[10:15, :5] = 2
+    labels[18:, 18:] = 1  # class 1, so three classes are present
+    probs = np.full((K, H, W), 0.005)
+    probs[0] = 0.99
+    probs[:, sp == 1] = np.array([0.1, 0.85, 0.05])[:, None]  # both regions look like class 1
+    probs[:, sp == 2] = np.array([0.1, 0.85, 0.05])[:, None]
+    weights = abc_weights(class_pixel_counts(labels, sp, K))
+    assert weights[2] > weights[0]
+    plain = score_superpixels(probs, labels, sp, acquisition="sim")
+    balanced = score_superpixels(probs, labels, sp, acquisition="sim", class_weights=weights)
+    first = lambda t: int(t.superpixel_id[np.argmax(t.score)])  # noqa: E731
+    assert first(plain) == 1 and first(balanced) == 2

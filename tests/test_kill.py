@@ -135,6 +135,13 @@ def _correct_result(ctx):
                         for r in ws.ledger.rounds() for a in ws.ledger.answers(r.round).values()]}
 
 
+def _propagate_result(ctx):
+    ws = Workspace.open(ctx["ws"])
+    return {**_correct_result(ctx), "versions": [(v.name, v.kind, v.parent) for v in ws.labels.label_versions()],
+            "propagations": [(r.label_version, r.image_id, r.superpixel_id, r.old_class, r.new_class, r.pixels)
+                             for r in ws.ledger.propagations()]}
+
+
 def _publish_result(ctx):
     out = ctx["dir"] / "hf"
     return {"files": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
@@ -172,6 +179,12 @@ RECIPES: dict[str, Recipe] = {
         prepare=_from_template,
         argv=lambda ctx: ["correct", "-w", ctx["ws"], "--oracle", "gt", "--round", 1],
         result=_correct_result,
+    ),
+    "propagate": Recipe(
+        prepare=_from_template,
+        argv=lambda ctx: ["correct", "-w", ctx["ws"], "--oracle", "gt", "--round", 1, "--propagate",
+                          "--propagate-threshold", 0.05],
+        result=_propagate_result,
     ),
     "publish": Recipe(
         prepare=_from_template,

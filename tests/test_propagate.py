@@ -77,3 +77,25 @@ def test_propagate_without_the_rounds_probabilities_is_refused(scored, capsys):
     code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate")
     assert code == 2 and "--propagate needs round 1's probabilities" in err
     assert ws.ledger.answers(1) == {}
+
+
+def test_diff_info_and_check_count_people_and_the_module_apart(scored, capsys):
+    import json
+    import sqlite3
+
+    ws, _ = scored
+    run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    rows = ws.ledger.propagations()
+    code, out, _ = run_cli(capsys, "diff", "v0", "v2", "-w", ws.root, "--json")
+    ledger = json.loads(out)["ledger"]
+    human = ws.ledger.corrections(["v1"])
+    assert ledger["automatic_relabels"] == len(rows) and ledger["automatic_pixels"] == sum(r.pixels for r in rows)
+    assert ledger["human_corrections"] == len(human) > 0
+    code, out, _ = run_cli(capsys, "info", "-w", ws.root, "--json")
+    assert json.loads(out)["automatic"] == {"relabels": len(rows), "pixels": sum(r.pixels for r in rows), "reviewed": 0}
+    with sqlite3.connect(ws.db_path) as con:  # a relabel row naming a version that does not exist
+        con.execute("UPDATE propagations SET label_version='v9' WHERE propagation_id=?", (rows[0].propagation_id,))
+    code, _, err = run_cli(capsys, "check", "-w", ws.root)
+    assert code == 1 and "automatic relabels name label version 'v9', which is not in the catalogue" in err
+    with sqlite3.connect(ws.db_path) as con:
+        con.execute("UPDATE propagations SET label_version='v2'")

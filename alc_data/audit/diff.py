@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alc_data.audit.ledger_links import ledger_rows, link_regions
+from alc_data.audit.ledger_links import human_and_automatic, ledger_rows, link_regions
 from alc_data.audit.regions import Region, changed_regions, region_details
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
@@ -288,6 +288,7 @@ def compare_labels(
         ledger_info = {
             "versions": ledger_versions,
             "corrections": sum(len(v) for v in ledger.values()),
+            **human_and_automatic(ledger),
             "corrections_linked": acc.links_total,
             "linked_changed_pixels": acc.linked_total,
             "unlinked_changed_pixels": sum(c.changed for c in acc.changes) - acc.linked_total,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alc_data.errors import AlcError
+from alc_data.workspace.propagations import PROPAGATED
 
 if TYPE_CHECKING:
     from alc_data.workspace import Workspace
@@ -40,7 +41,25 @@ def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in ws.ledger.corrections(versions, order="image"):
         grouped.setdefault(row.image_id, []).append(row.to_dict())
+    for prop in ws.ledger.propagations(versions):  # automatic relabels: no query, source "propagated"
+        grouped.setdefault(prop.image_id, []).append({
+            "correction_id": None, "query_id": None, "round": prop.round, "label_version": prop.label_version,
+            "image_id": prop.image_id, "superpixel_id": prop.superpixel_id, "old_class": prop.old_class,
+            "new_class": prop.new_class, "pixels": prop.pixels, "superpixel_set": prop.superpixel_set,
+            "rep_row": None, "rep_col": None, "shown_label": None, "status": None, "answer_class": None,
+            "source": PROPAGATED, "annotator": prop.model, "answered_at": prop.created_at,
+            "confidence": prop.confidence})
     return versions, grouped
+
+
+def human_and_automatic(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Ledger rows of a diff counted apart: a person's (or the oracle's) corrections and the label-correction
+    module's automatic relabels, with the pixels each changed."""
+    flat = [r for image_rows in rows.values() for r in image_rows]
+    auto = [r for r in flat if r["source"] == PROPAGATED]
+    human = [r for r in flat if r["source"] != PROPAGATED]
+    return {"human_corrections": len(human), "human_pixels": sum(r["pixels"] for r in human),
+            "automatic_relabels": len(auto), "automatic_pixels": sum(r["pixels"] for r in auto)}
 
 
 def link_regions(
@@ -92,7 +111,8 @@ def link_regions(
                     covered |= region
                     links.setdefault(reg, []).append({**_public(r), "overlap": None})
     for reg in links:
-        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], d["correction_id"]))
+        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], d["correction_id"] is None,
+                                        d["correction_id"] or 0))
     return links, int((covered & changed).sum())
 
 

@@ -98,6 +98,9 @@ def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> 
             f"<p>{lg['corrections']} correction rows from versions {_e(', '.join(lg['versions']) or 'none')}; "
             f"{lg['linked_changed_pixels']:,} changed pixels lie in a corrected superpixel, "
             f"{lg['unlinked_changed_pixels']:,} do not.</p>",
+            f"<p>By people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels). Automatic "
+            f"(propagated by the label-correction module): {lg['automatic_relabels']} relabels "
+            f"({lg['automatic_pixels']:,} pixels).</p>",
         ]
     parts += _transitions(diff, pal)
     parts += _most_changed(diff, pictures)

@@ -219,6 +219,12 @@ def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -
         ]
         if ledger["sources"]:
             lines += ["Answer sources: " + ", ".join(f"`{s}` ({n})" for s, n in ledger["sources"].items()) + ".", ""]
+        auto = ledger.get("propagated") or {}
+        if auto.get("relabels"):
+            lines += [f"Automatic relabels (source `propagated`: a label-correction module trained on the round's "
+                      f"answers relabelled regions nobody was asked about): {auto['relabels']} regions, "
+                      f"{auto['pixels']:,} pixels, {auto['reviewed']} reviewed by a person. They are counted apart "
+                      "from the corrections people made above.", ""]
     else:
         lines += ["The ledger records no correction round for this version.", ""]
     return lines

@@ -80,4 +80,7 @@ def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
         r["output_version"] = keep[r["round"]].output_version
     sources = ws.ledger.answer_sources(sorted(keep))
     total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
-    return {"rounds": cost, "total": total, "sources": sources}
+    auto = ws.ledger.propagations([v for v in lineage])
+    propagated = {"relabels": len(auto), "pixels": sum(r.pixels for r in auto),
+                  "reviewed": sum(r.review is not None for r in auto)}
+    return {"rounds": cost, "total": total, "sources": sources, "propagated": propagated}

@@ -228,6 +228,25 @@ def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
     return out
 
 
+def propagation_problems(ws: Workspace, versions: set[str], sets: set[str]) -> list[Problem]:
+    """Automatic relabels (source ``propagated``) whose version or superpixel set is not in the catalogue,
+    or whose version was not made by propagation."""
+    kinds = {v.name: v.kind for v in ws.labels.label_versions()}
+    out: list[Problem] = []
+    for version in sorted({r.label_version for r in ws.ledger.propagations()}):
+        rows = ws.ledger.propagations([version])
+        if version not in versions:
+            out.append(Problem("propagation-version-missing", f"version {version}",
+                               f"{len(rows)} automatic relabels name label version {version!r}, which is not in the catalogue"))
+        elif kinds[version] != "propagation":
+            out.append(Problem("propagation-version-kind", f"version {version}",
+                               f"{len(rows)} automatic relabels name label version {version!r}, a {kinds[version]} version"))
+        for name in sorted({r.superpixel_set for r in rows} - sets):
+            out.append(Problem("propagation-set-missing", f"superpixels {name}",
+                               f"automatic relabels of version {version!r} name superpixel set {name!r}, which is not in the catalogue"))
+    return out
+
+
 def unfinished_runs(ws: Workspace) -> list[Problem]:
     """Notices for the resumable staging of a stopped ``pseudo-label`` (``pseudo/<version>/``) or
     ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
@@ -288,6 +307,7 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     for name in sets:
         problems += superpixel_set_problems(ws, name, sizes)
     problems += round_problems(ws, set(versions))
+    problems += propagation_problems(ws, set(versions), set(sets))
     problems += workspace_debris(ws, set(versions), set(sets), set(rounds))
     problems += unfinished_runs(ws)
     checked = {"images": len(sizes), "label_versions": len(versions), "label_files_read": len(cache),
