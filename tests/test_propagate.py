@@ -9,7 +9,7 @@ import pytest
 from alc_data.correction.rebuild import rebuild_version
 from alc_data.stages.score import ScoreOptions, score
 from alc_data.train import TrainConfig, train_model
-from tests.cli_helpers import run_cli
+from cli_helpers import run_cli
 
 
 @pytest.fixture
@@ -99,3 +99,36 @@ def test_diff_info_and_check_count_people_and_the_module_apart(scored, capsys):
     assert code == 1 and "automatic relabels name label version 'v9', which is not in the catalogue" in err
     with sqlite3.connect(ws.db_path) as con:
         con.execute("UPDATE propagations SET label_version='v2'")
+
+
+def test_a_rejection_in_the_page_restores_the_region_and_is_recorded(scored, capsys):
+    from starlette.testclient import TestClient
+
+    from alc_data.annotate import create_app
+    from alc_data.correction.review import open_review_round
+
+    ws, _ = scored
+    run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    rows = {(r.image_id, r.superpixel_id): r for r in ws.ledger.propagations()}
+    rnd = open_review_round(ws)
+    assert rnd is not None and open_review_round(ws) == rnd  # an open review round is reused
+    queries = ws.ledger.queries(rnd)
+    assert len(queries) == len(rows) and all(q.shown_label == rows[(q.image_id, q.superpixel_id)].new_class for q in queries)
+    origin = "http://127.0.0.1:8765"
+    c = TestClient(create_app(ws, rnd, annotator="ann", allowed_hosts={"127.0.0.1:8765"}), base_url=origin)
+    leased = c.post("/api/lease", json={"holder": "tab"}, headers={"Origin": origin}).json()["queries"]
+    rejected, accepted = leased[0], leased[1]
+    old = rows[(rejected["image_id"], rejected["superpixel_id"])]
+    for body in ({"query_id": rejected["query_id"], "class_index": old.old_class},
+                 {"query_id": accepted["query_id"], "choice": "yes"}):
+        r = c.post("/api/answer", json={"holder": "tab", "seconds": 2.0, **body}, headers={"Origin": origin})
+        assert r.status_code == 200, r.text
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--round", rnd)
+    assert code == 0, err
+    latest = ws.labels.version().name
+    region = ws.superpixels.read_superpixels(old.superpixel_set, old.image_id) == old.superpixel_id
+    before = ws.labels.read_label("v1", old.image_id)  # the labels the propagation started from
+    np.testing.assert_array_equal(ws.labels.read_label(latest, old.image_id)[region], before[region])
+    verdicts = {(r.image_id, r.superpixel_id): r.review for r in ws.ledger.propagations()}
+    assert verdicts[(old.image_id, old.superpixel_id)] == "rejected"
+    assert verdicts[(accepted["image_id"], accepted["superpixel_id"])] == "accepted"

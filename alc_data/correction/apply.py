@@ -34,6 +34,13 @@ class AppliedVersion(JsonResult):
     changed_pixels: int
 
 
+def review_verdicts(pending: list[PendingAnswer]) -> list[tuple[int, int, str]]:
+    """(query rank, answer id, ``accepted`` | ``rejected``) of a review round's answers (unanswerable ones
+    leave their relabel unreviewed)."""
+    verdicts = {AnswerStatus.ACCEPTED: "accepted", AnswerStatus.CORRECTED: "rejected"}
+    return [(p.query.rank, p.answer_id, verdicts[p.status]) for p in pending if p.status in verdicts]
+
+
 def pending_answers(ws: Workspace, round_no: int) -> list[PendingAnswer]:
     """Answers of a round not yet applied to a label version, with their query, in rank order."""
     return ws.ledger.pending_answers(round_no)
@@ -115,8 +122,12 @@ def apply_answers(
                 changes.extend((image_id, x) for x in ch)
                 yield image_id, labels
 
+        review_ids = ws.ledger.round(round_no).params.get("propagation_ids")
+
         def on_commit(con: Any) -> None:  # the sqlite3 connection of the version's transaction
             ws.ledger.commit_applied(con, round_no=round_no, version=name, pending=pending, changes=changes)
+            if review_ids:  # a review of automatic relabels (alc_data.correction.review)
+                ws.ledger.record_reviews(con, propagation_ids=review_ids, version=name, verdicts=review_verdicts(pending))
 
         ws.labels.write_version(
             name,

@@ -143,6 +143,11 @@ def check_propagation(threshold: float | str, expand: str) -> float | str:
     ``--expand pixel``."""
     if expand not in ("label", "superpixel"):
         raise InvalidInput(f"--propagate relabels whole regions; use it with --expand label or superpixel, not {expand}")
+    return check_threshold(threshold)
+
+
+def check_threshold(threshold: float | str) -> float | str:
+    """``--propagate-threshold`` as a float in (0, 1] or ``"auto"``; a one-line error otherwise."""
     if threshold == AUTO:
         return AUTO
     try:

@@ -190,7 +190,7 @@ class LoopSettings:
         if not 0.0 <= self.tau <= 1.0:
             raise InvalidInput(f"loop.tau = {self.tau} is outside 0..1; 0 spreads an answer over its whole superpixel")
         set_field(self, "acquisition", check_acquisition(self.acquisition, where="loop.acquisition"))
-        set_field(self, "balance", check_balance(self.balance, self.acquisition, where="loop.balance ="))
+        set_field(self, "balance", check_balance(self.balance or Balance.NONE, self.acquisition, where="loop.balance ="))
         set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
                                                                 Expansion(self.expand) if self.propagate else Expansion.LABEL))
 
@@ -212,7 +212,7 @@ class LoopSettings:
             round=round_no, answers_file=answers_file, oracle="gt" if self.answers_from is AnswerSource.ORACLE else None,
             oracle_mode=self.oracle_mode, tau=self.tau, expand=self.expand,
             checkpoint=None if checkpoint is None else Path(checkpoint), annotator=annotator,
-            propagate=self.propagate, propagate_threshold=self.threshold_of(loop_round), seed=self.seed + loop_round,
+            propagate=self.propagate, propagate_threshold=self.threshold_of(loop_round), seed=self.seed,
         )
 
     def budget_of(self, loop_round: int) -> int:

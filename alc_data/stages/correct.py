@@ -17,7 +17,8 @@ from alc_data.answers.record import Answer
 from alc_data.correction.apply import AppliedVersion, apply_answers
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expansion
 from alc_data.correction.lcm import LcmSettings
-from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_propagation, propagate_round,
+from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_propagation, check_threshold,
+                                           propagate_round,
                                            propagated_already)
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
@@ -67,8 +68,8 @@ class CorrectOptions:
         for name in ("answers_file", "checkpoint", "predictions"):
             if getattr(self, name) is not None:
                 set_field(self, name, Path(getattr(self, name)))
-        if self.propagate:
-            set_field(self, "propagate_threshold", check_propagation(self.propagate_threshold, Expansion(self.expand)))
+        set_field(self, "propagate_threshold", check_propagation(self.propagate_threshold, Expansion(self.expand))
+                  if self.propagate else check_threshold(self.propagate_threshold))
         if self.checkpoint is not None and self.predictions is not None:
             raise InvalidInput("give at most one of --model and --predictions (the round's probabilities)")
 

@@ -55,6 +55,17 @@ class PropagationLedger:
               pixels.get((r.image_id, r.superpixel_id), 0), model, at) for r in relabels],
         )
 
+    @staticmethod
+    def record_reviews(con: sqlite3.Connection, *, propagation_ids: Sequence[int], verdicts: Sequence[tuple[int, int, str]],
+                       version: str) -> None:
+        """Inside the transaction that applies a review round: each (query rank, answer id, verdict) marks
+        the relabel at that rank ``accepted`` or ``rejected``, by the answer's annotator, with the version."""
+        con.executemany(
+            "UPDATE propagations SET review=?, reviewed_by=(SELECT annotator FROM answers WHERE answer_id=?),"
+            " reviewed_at=?, review_version=? WHERE propagation_id=?",
+            [(verdict, answer_id, now_iso(), version, propagation_ids[rank]) for rank, answer_id, verdict in verdicts],
+        )
+
     def propagations(self, versions: Sequence[str] | None = None) -> list[PropagationRow]:
         """The automatic relabels (of ``versions``, or all), by version, image and region."""
         sql = f"SELECT {_COLUMNS} FROM propagations"
