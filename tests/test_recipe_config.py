@@ -131,7 +131,7 @@ def test_unknown_tables_and_library_defaults():
     assert Recipe.from_dict(json.loads(json.dumps(recipe.to_dict()))) == recipe
 
 
-@pytest.mark.parametrize("name", ["demo", "pascal_voc", "pascal_plus", "cityscapes"])
+@pytest.mark.parametrize("name", ["demo", "pascal_voc", "pascal_voc_a2lc", "pascal_plus", "cityscapes"])
 def test_built_in_recipes_check_and_round_trip(name):
     recipe = read_recipe(name)
     saved = json.loads(json.dumps(recipe.to_dict()))

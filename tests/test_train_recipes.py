@@ -7,7 +7,7 @@ import pytest
 from alc_data.loop import apply_overrides, load_recipe
 from alc_data.train import TrainConfig
 
-REAL = ("pascal_voc", "pascal_plus", "cityscapes")
+REAL = ("pascal_voc", "pascal_voc_a2lc", "pascal_plus", "cityscapes")
 
 
 @pytest.mark.parametrize("name", REAL)
