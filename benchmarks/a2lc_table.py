@@ -93,7 +93,7 @@ def propagation_stats(ws: Any, version: str, parent: str) -> dict[str, int]:
     regions that are right (new class = the region's majority ground truth)."""
     from alc_data.constants import IGNORE_INDEX
     
-    fixed = broken = right = regions = 0
+    fixed = broken = right = regions = changed = 0
     rows = ws.ledger.propagations([version])
     for image_id in sorted({r.image_id for r in rows}):
         gt = ws.catalogue.read_gt(image_id)
@@ -101,12 +101,13 @@ def propagation_stats(ws: Any, version: str, parent: str) -> dict[str, int]:
         known = gt != IGNORE_INDEX
         fixed += int((known & (before != gt) & (after == gt)).sum())
         broken += int((known & (before == gt) & (after != gt)).sum())
+        changed += int((known & (before != after)).sum())
         major = gt_majority(ws, image_id, rows[0].superpixel_set)
         for r in rows:
             if r.image_id == image_id:
                 regions += 1
                 right += int(major.get(r.superpixel_id) == r.new_class)
-    return {"fixed": fixed, "broken": broken, "regions": regions, "right": right}
+    return {"fixed": fixed, "broken": broken, "changed": changed, "regions": regions, "right": right}
 
 
 def run_row(base: Any, tmp: Path, row: str, *, checkpoint: Path, args: argparse.Namespace, seed: int) -> dict[str, Any]:
@@ -182,7 +183,7 @@ def summarise(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
     each row needs to reach plain SIM's final data mIoU (per seed, then the mean)."""
     summary: dict[str, Any] = {}
     for row in args.rows:
-        curves, worst, reach, fixed, broken, right, regions = [], [], [], 0, 0, 0, 0
+        curves, worst, reach, fixed, broken, right, regions, changed = [], [], [], 0, 0, 0, 0, 0
         for res in results:
             r = res["rows"][row]
             curve = [r["start"]] + [x["data_miou"] for x in r["rounds"]]
@@ -198,13 +199,14 @@ def summarise(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
             for x in r["rounds"]:
                 p = x.get("propagation", {})
                 fixed, broken = fixed + p.get("fixed", 0), broken + p.get("broken", 0)
+                changed += p.get("changed", 0)
                 right, regions = right + p.get("right", 0), regions + p.get("regions", 0)
         arr = np.array(curves)
         summary[row] = {
             "mean": arr.mean(0).round(2).tolist(), "std": arr.std(0).round(2).tolist(),
             "worst_class_change": float(np.min(worst)),
             "clicks_to_sim_final": reach,
-            "propagated_fixed": fixed, "propagated_broken": broken,
+            "propagated_fixed": fixed, "propagated_broken": broken, "propagated_changed": changed,
             "propagated_regions": regions, "propagated_right": right,
         }
     return summary
@@ -217,14 +219,15 @@ def render(summary: dict[str, Any], args: argparse.Namespace) -> str:
              f"{args.iterations} iterations per model, `label` expansion, LCM threshold {args.threshold}. "
              "Written by `benchmarks/a2lc_table.py`.", "",
              "| row | " + " | ".join(["start"] + [f"R{r}" for r in range(1, args.rounds + 1)])
-             + " | worst class Δ | LCM fixed / broken px | LCM regions right | clicks to SIM's final |",
+             + " | worst class Δ | LCM fixed / broken / changed px | LCM regions right | clicks to SIM's final |",
              "| --- |" + " ---: |" * (args.rounds + 5)]
     for row, s in summary.items():
         reach = [c for c in s["clicks_to_sim_final"]]
         reach_txt = ("never" if any(c is None for c in reach)
                      else f"{np.mean(reach):.0f} ({100 * np.mean(reach) / sim_clicks:.0f} %)") if reach else "—"
         regions = f"{s['propagated_right']} / {s['propagated_regions']}" if s["propagated_regions"] else "—"
-        fb = f"{s['propagated_fixed']} / {s['propagated_broken']}" if s["propagated_regions"] else "—"
+        fb = (f"{s['propagated_fixed']} / {s['propagated_broken']} / {s.get('propagated_changed', '?')}"
+              if s["propagated_regions"] else "—")
         cells = [f"{m:.2f} ± {d:.2f}" for m, d in zip(s["mean"], s["std"])]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {s['worst_class_change']:+.2f} | {fb} | {regions} | {reach_txt} |")
     lines += ["", "A2LC's published 3-seed means (data mIoU, DeepLabV3+ R101; PASCAL 1,000 and Cityscapes 10,000 "
