@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,3 +50,15 @@ def indices(path: Path) -> np.ndarray:
     with Image.open(path) as img:
         assert img.mode == "P", f"{path} is {img.mode}, not a palette PNG"
         return np.array(img)
+
+
+def load_benchmark(name: str) -> Any:
+    """``benchmarks/<name>.py`` imported as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+

@@ -3,21 +3,15 @@ the propagation's figures only on the rows that propagate, and clicks-to-target 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "a2lc_table.py"
-
+from cli_helpers import load_benchmark
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("a2lc_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("a2lc_table")
 
 
 def test_clicks_to_reach_interpolates_between_rounds():

@@ -3,21 +3,15 @@ numbers only where docs/method.md gives them, and it can be re-rendered from its
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_tables.py"
-
+from cli_helpers import load_benchmark
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("paper_tables", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("paper_tables")
 
 
 def table_rows(report: str, heading: str) -> list[list[str]]:
