@@ -55,13 +55,13 @@ def info(
                          "–" if r.measured_median_seconds is None else f"{r.measured_median_seconds:.1f} s")
         con.print(answers)
         con.print(time)
-    if data.automatic.relabels:
-        con.print(f"automatic relabels (propagated, not asked): {data.automatic.relabels} regions, "
-                  f"{data.automatic.pixels:,} pixels, {data.automatic.reviewed} reviewed by a person")
         for r in data.cost.rounds:
             if r.unapplied:
                 typer.echo(f"round {r.round}: {r.unapplied} answers recorded but not applied yet; "
                            f"run `alc-data correct -w {data.workspace} --round {r.round}`")
+    if data.automatic.relabels:
+        con.print(f"automatic relabels (propagated, not asked): {data.automatic.relabels} regions, "
+                  f"{data.automatic.pixels:,} pixels, {data.automatic.reviewed} reviewed by a person")
 
 
 def export(

@@ -65,14 +65,16 @@ def abc_weights(counts: np.ndarray) -> np.ndarray:
     return weights
 
 
-def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str, image_ids: Sequence[str]) -> np.ndarray:
+def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str, image_ids: Sequence[str],
+                            skip_asked: bool = True) -> np.ndarray:
     """ABC's (K,) weights for a round: pixel counts per current label (version ``version``) over the
-    covered pixels of ``image_ids`` whose region on ``superpixel_set`` was not asked in an earlier round.
+    covered pixels of ``image_ids`` whose region on ``superpixel_set`` is a candidate: not asked in an
+    earlier round (every region with ``skip_asked`` False, when asked regions are candidates again).
 
     One pass over the label and superpixel files, before any image is scored (so the Ray engine's
     shards all use the same global weights)."""
     asked: dict[str, list[int]] = {}
-    for image_id, sp_id in ws.ledger.asked(superpixel_set):
+    for image_id, sp_id in (ws.ledger.asked(superpixel_set) if skip_asked else ()):
         asked.setdefault(image_id, []).append(sp_id)
     counts = np.zeros(ws.catalogue.num_classes, np.int64)
     for image_id in track(image_ids, "class counts (ABC)"):

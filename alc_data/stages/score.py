@@ -221,7 +221,8 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
         if not image_ids:
             raise InvalidInput(f"split {options.split!r} has no images")
         refuse_unapplied(ws)
-        weights = (tuple(workspace_class_weights(ws, version=version, superpixel_set=sp_set, image_ids=image_ids).tolist())
+        weights = (tuple(workspace_class_weights(ws, version=version, superpixel_set=sp_set, image_ids=image_ids,
+                                                 skip_asked=options.skip_asked).tolist())
                    if options.weighted() else None)
         scoring = ImageScoring(version=version, superpixel_set=sp_set, acquisition=acquisition_name(options.acquisition),
                                seed=options.seed, representative=Representative(options.representative),
