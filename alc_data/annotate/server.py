@@ -44,10 +44,26 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
+    """``host`` as it appears in the printed URL and in a browser's ``Host`` header."""
     if host in ("0.0.0.0", "::"):
         return socket.gethostname()
     return f"[{host}]" if ":" in host else host
+
+
+def allowed_hosts(host: str, port: int) -> set[str] | None:
+    """The ``Host`` headers a loopback server accepts: its own address (any of 127.0.0.0/8 or ::1) and
+    the usual loopback names, on its port; None (the token is needed instead) for other addresses."""
+    if not is_loopback(host):
+        return None
+    return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]", url_host(host))}
+
+
+def check_port(port: int) -> int:
+    """``port`` when it is 1..65535, or 0 (any free port, printed); a one-line error naming --port otherwise."""
+    if isinstance(port, bool) or not 0 <= port <= 65535:
+        raise InvalidInput(f"--port {port} is not a port; use 1..65535, or 0 for any free port")
+    return port
 
 
 def serve(
@@ -76,12 +92,11 @@ def serve(
     sock = bind_socket(host, port)
     ws.ledger.release_leases(rnd)  # a restarted server continues at the first unanswered query
     port = sock.getsockname()[1]
-    loopback = is_loopback(host)
-    token = None if loopback else secrets.token_urlsafe(24)
-    allowed = {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")} if loopback else None
+    token = None if is_loopback(host) else secrets.token_urlsafe(24)
+    allowed = allowed_hosts(host, port)
     app = create_app(ws, rnd, annotator=annotator, token=token, allowed_hosts=allowed,
                      lease_seconds=LEASE_SECONDS if lease_seconds is None else lease_seconds)
-    url = f"http://{_url_host(host)}:{port}/" + (f"?token={token}" if token else "")
+    url = f"http://{url_host(host)}:{port}/" + (f"?token={token}" if token else "")
     progress = ws.ledger.round_progress(rnd)
     echo(f"round {rnd}: {progress.answered} of {progress.total} queries answered; answer the rest at {url}")
     echo("press Ctrl+C to stop (every answer is already in the ledger); then run "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from alc_data.annotate.server import serve
+from alc_data.annotate.server import check_port, serve
 from alc_data.correction.review import REVIEW, open_review_round
 from alc_data.errors import InvalidInput
 from alc_data.workspace import Workspace
@@ -29,6 +29,7 @@ class AnnotateOptions:
     review: str | None = None
 
     def __post_init__(self) -> None:
+        check_port(self.port)
         if self.review is not None and self.review != REVIEW:
             raise InvalidInput(f"--review {self.review!r} is unknown; the only review is '{REVIEW}' (automatic relabels)")
         if self.review is not None and self.round is not None:
