@@ -49,6 +49,24 @@ def one_line(text: str) -> str:
     return text if bad_character(text) is None else repr(text)
 
 
+MAX_ANNOTATOR_CHARS = 200
+"""Longest annotator name the ledger records."""
+
+
+def check_annotator(name: str) -> str:
+    """``name`` when it can stand in the ledger, a CSV cell and a one-line message: not empty, not
+    padded, at most :data:`MAX_ANNOTATOR_CHARS` characters, no control or line-separator character
+    (an ESC sequence would recolour a terminal that prints it); InvalidInput naming it otherwise."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"annotator name {name!r} is empty; give who answered (--annotator NAME)")
+    ch = bad_character(name)
+    if ch is not None or name != name.strip() or len(name) > MAX_ANNOTATOR_CHARS:
+        why = (f"contains the control character {ch!r}" if ch is not None else
+               "starts or ends with a space" if name != name.strip() else f"is over {MAX_ANNOTATOR_CHARS} characters")
+        raise InvalidInput(f"annotator name {one_line(name[:60])} {why}; give a plain name (--annotator NAME)")
+    return name
+
+
 def check_image_id(image_id: str, where: str = "") -> str:
     """``image_id`` when it can be a file name and a CSV cell; InvalidInput naming it otherwise."""
     prefix = f"{one_line(where)}: " if where else ""

@@ -27,6 +27,15 @@ UNANSWERABLE_WORDS = {"unanswerable", "skip", "unsure", "?", "void"}
 MAX_LISTED = 20
 
 
+def other_word(word: str, names: list[str]) -> str:
+    """A hint naming an answer word of the same meaning as ``word`` that is neither ``word`` nor a class
+    name in any case (e.g. "another word (yes)" for "accept" when a class is called "Accept")."""
+    taken = {n.casefold() for n in names} | {word}
+    pool = ("yes", "ok", "accepted", "y", "true") if word in ACCEPT_WORDS else ("skip", "unsure", "?", "unanswerable")
+    free = [w for w in pool if w not in taken]
+    return f"another word ({free[0]})" if free else "leave the cell empty and answer in the browser"
+
+
 def parse_answer(ws: Workspace, raw: str) -> str | int:
     """``"accept"``, ``"unanswerable"`` or a class index for one non-empty answer cell; InvalidInput
     (a message without file or line) when it names nothing or is ambiguous."""
@@ -39,7 +48,7 @@ def parse_answer(ws: Workspace, raw: str) -> str | int:
         if clash:
             raise InvalidInput(
                 f"answer {raw!r} differs only by case from the class {clash[0]!r} and is also an answer word; "
-                f"write {clash[0]!r} exactly for the class, or another word ({'accept' if word in ACCEPT_WORDS else 'unsure'})"
+                f"write {clash[0]!r} exactly for the class, or {other_word(word, names)}"
             )
         return "accept" if word in ACCEPT_WORDS else "unanswerable"
     try:

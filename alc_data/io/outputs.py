@@ -22,6 +22,9 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
         raise InvalidInput(f"{what} {out}: is inside the workspace {root}; write outputs outside it")
     if target in root.parents:
         raise InvalidInput(f"{what} {out}: contains the workspace {root}; overwriting it would delete the workspace")
+    if target.is_dir() and overwrite and ((target / "alc.sqlite").exists() or any(target.rglob("alc.sqlite"))):
+        raise InvalidInput(f"{what} {out}: holds an alc-data workspace (alc.sqlite); --overwrite would delete it, "
+                           "choose another folder")
     if target.is_dir() and any(target.iterdir()) and not overwrite:
         raise AlreadyExists(f"{what} {out}: folder exists and is not empty; choose a new path or pass --overwrite")
     if target.exists() and not target.is_dir() and not overwrite:

@@ -20,6 +20,7 @@ from dataclasses import fields
 from typing import Any, Callable, Iterable, Sequence
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
+from alc_data.names import check_annotator
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database, chunks
 from alc_data.workspace.ledger_annotate import ANNOTATE_SOURCE, LEASE_SECONDS, AnnotationLedger
@@ -180,6 +181,7 @@ class Ledger(AnnotationLedger, PropagationLedger):
         An answer that repeats the ledger's is skipped (applying a file twice changes nothing); one that
         contradicts it raises :class:`Conflict` and nothing is inserted.
         """
+        check_annotator(annotator)
         for a in answers:
             if not isinstance(a.status, AnswerStatus):
                 raise InvalidInput(f"unknown answer status {a.status!r}")

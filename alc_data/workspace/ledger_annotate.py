@@ -20,6 +20,7 @@ import statistics
 import time
 
 from alc_data.errors import Conflict, InvalidInput, NotFound
+from alc_data.names import check_annotator
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database
 from alc_data.workspace.ledger_rows import STATUSES, Answer, AnswerStatus, RoundProgress, TimedAnswer
@@ -51,6 +52,7 @@ class AnnotationLedger:
     ) -> list[int]:
         """Query ids leased to ``holder`` in rank order: the ones it holds (renewed), topped up to ``want``
         with the first unanswered, unleased queries of the round."""
+        check_annotator(annotator)
         now = time.time() if now is None else now
         with self._db.connect(immediate=True) as con:
             con.execute("DELETE FROM leases WHERE expires_at <= ?", (now,))
@@ -89,6 +91,7 @@ class AnnotationLedger:
         Returns False when the same annotator already gave this very answer (a repeated request); raises
         :class:`Conflict` when the query already has another answer or one by someone else.
         """
+        check_annotator(annotator)
         if answer.status not in STATUSES:
             raise InvalidInput(f"unknown answer status {answer.status!r}; use one of: {', '.join(STATUSES)}")
         if seconds is not None and not 0 <= seconds < 86400:
