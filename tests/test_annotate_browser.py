@@ -148,9 +148,9 @@ def test_answer_with_the_keyboard_reload_kill_two_annotators_then_correct(browse
         # a second annotator in another browser context: each gets other queries, nothing twice
         ctx_b = browser.new_context(viewport={"width": 1100, "height": 700})
         b = Page(ctx_b, url, ws)
+        first_b = b.shown()  # the page has loaded its session: typing the name now is not overwritten by it
         b.page.fill("#annotator", "bob")
         b.page.keyboard.press("Enter")
-        first_b = b.shown()
         assert first_b not in (by_rank[6], by_rank[7])  # A holds its current and its next query
         # answer the rest with both pages: a page whose queries are all held by the other one waits
         # ("being answered by others") until those are answered, so drive whichever page shows a query
