@@ -57,7 +57,7 @@ def region_features(probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarr
 
     ``probs`` (K, H, W) softmax; ``labels`` (H, W) uint8 current labels; ``superpixels`` (H, W) int
     (ids < 0: no region). The feature is the mean of ``probs`` over the region's pixels; the
-    majority is the most frequent label value (``IGNORE_INDEX`` included; ties: the smallest).
+    majority is :func:`region_majority`.
     """
     sp = np.asarray(superpixels).ravel()
     keep = sp >= 0
@@ -66,10 +66,19 @@ def region_features(probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarr
     flat = np.asarray(probs).reshape(K, -1)[:, keep]
     sums = np.stack([np.bincount(seg, weights=flat[k], minlength=len(ids)) for k in range(K)], axis=1)
     features = sums.astype(np.float64) / area[:, None]
+    return ids.astype(np.int64), features, region_majority(labels, superpixels), area.astype(np.int64)
+
+
+def region_majority(labels: np.ndarray, superpixels: np.ndarray) -> np.ndarray:
+    """(R,) int64 most frequent label value of each region, in increasing id order (``IGNORE_INDEX``
+    included; ties: the smallest value)."""
+    sp = np.asarray(superpixels).ravel()
+    keep = sp >= 0
+    _, seg = np.unique(sp[keep], return_inverse=True)
     lab = np.asarray(labels).ravel()[keep].astype(np.int64)
-    votes = np.zeros((len(ids), IGNORE_INDEX + 1), np.int64)
-    np.add.at(votes, (seg, lab), 1)
-    return ids.astype(np.int64), features, votes.argmax(axis=1).astype(np.int64), area.astype(np.int64)
+    n = int(seg.max()) + 1 if seg.size else 0
+    votes = np.bincount(seg * (IGNORE_INDEX + 1) + lab, minlength=n * (IGNORE_INDEX + 1))
+    return votes.reshape(n, IGNORE_INDEX + 1).argmax(axis=1).astype(np.int64)
 
 
 def class_weights(targets: np.ndarray, num_classes: int) -> np.ndarray:
@@ -170,10 +179,11 @@ def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray
         conf[held], prop[held] = module.predict(features[held])
         rare, rarest = rare_classes(targets[train], num_classes)
         rare_of[held], rarest_of[held] = rare, rarest
+    # the rules of relabel_mask, each held-out region with its own fold's rare classes
+    allowed = (prop != before) & ~(rare_of == prop[:, None]).any(axis=1) & (before != rarest_of)
     table: dict[float, tuple[int, int]] = {}
     for t in AUTO_GRID:
-        hit = np.array([relabel_mask(conf[i:i + 1], prop[i:i + 1], before[i:i + 1], threshold=t,
-                                     rare=rare_of[i], rarest=int(rarest_of[i]))[0] for i in range(n)], bool)
+        hit = allowed & (conf >= t)
         table[t] = (int(hit.sum()), int((hit & (prop == targets)).sum()))
     for t in AUTO_GRID:
         done, right = table[t]

@@ -20,7 +20,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.correction.lcm import LabelCorrectionModule, LcmSettings, auto_threshold, rare_classes, region_features, relabel_mask
+from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, auto_threshold, rare_classes, region_features,
+                                    region_majority, relabel_mask)
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
@@ -86,7 +87,7 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
         p = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)
         sp = ws.superpixels.read_superpixels(rnd.superpixel_set, image_id)
         ids, feats, major, _ = region_features(p, ws.labels.read_label(labels_version, image_id), sp)
-        _, _, before, _ = region_features(p, ws.labels.read_label(rnd.label_version, image_id), sp)
+        before = region_majority(ws.labels.read_label(rnd.label_version, image_id), sp)
         for i, sp_id in enumerate(ids.tolist()):
             key = (image_id, sp_id)
             if key in answered and major[i] != IGNORE_INDEX:
@@ -126,7 +127,7 @@ def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | st
 def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str) -> tuple[np.ndarray, list[int]]:
     """``labels`` with each relabel applied (``expand``: ``label`` changes the region's pixels that carry
     its old majority label, ``superpixel`` every pixel of it); returns the labels and the pixels changed
-    per relabel."""
+    per relabel. ``rebuild_version`` replays a propagation version with it from the ledger rows."""
     out = labels.copy()
     changed = []
     for r in relabels:
@@ -219,8 +220,3 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
                          on_commit=on_commit, stage="propagate")
     return replace(result, version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())))
 
-
-def replay_propagation(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str) -> np.ndarray:
-    """What a propagation version holds for one image, from its parent's labels and its ledger rows
-    (``rebuild`` of a ``propagation`` version)."""
-    return relabel_image(labels, superpixels, relabels, expand=expand)[0]

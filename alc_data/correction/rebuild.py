@@ -9,7 +9,7 @@ import numpy as np
 
 from alc_data.correction.apply import _probabilities, corrections_by_image, expand_image
 from alc_data.correction.expand import Expansion
-from alc_data.correction.propagate import Relabel, replay_propagation
+from alc_data.correction.propagate import Relabel, relabel_image
 from alc_data.errors import InvalidInput
 from alc_data.workspace import Workspace
 
@@ -49,6 +49,6 @@ def _rebuild_propagation(ws: Workspace, name: str, parent: str, expand: Expansio
     for image_id in ws.catalogue.image_ids():
         labels = ws.labels.read_label(parent, image_id)
         if image_id in by_image:
-            labels = replay_propagation(labels, ws.superpixels.read_superpixels(sets[image_id], image_id), by_image[image_id],
-                                        expand=expand)
+            sp = ws.superpixels.read_superpixels(sets[image_id], image_id)
+            labels, _ = relabel_image(labels, sp, by_image[image_id], expand=expand)
         yield image_id, labels
