@@ -57,6 +57,9 @@ class DatasetSource:
     items: Callable[[], Iterable[IngestItem]]
     count: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: class index -> the dataset's own entry for that class (COCO: the category, with its ``id``), stored
+    #: in the catalogue so that an export can write the original ids back
+    class_sources: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def sha256_file(path: Path) -> str:
@@ -138,6 +141,8 @@ def build_workspace(
             classes=source.classes,
             extra_meta={"format_meta": source.meta, "labels_from": str(labels_from)},
         )
+        if source.class_sources:
+            ws.catalogue.add_class_sources(source.class_sources)
         has_sp = _write_items(ws, staging, source, labels_dir, superpixel_set)
         ws.labels.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
         if finish is not None:

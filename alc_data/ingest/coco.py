@@ -240,4 +240,5 @@ def read_coco(
         items=items,
         count=len(ordered),
         meta={"annotations": str(ann_path.resolve()), "panoptic": panoptic, "split": split},
+        class_sources={cat_to_class[int(c["id"])]: dict(c) for c in data["categories"]},
     )

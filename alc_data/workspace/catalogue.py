@@ -133,6 +133,19 @@ class Catalogue:
             f"use one of: {', '.join(map(repr, self.class_names))} (or an index 0-{self.num_classes - 1})")
         raise InvalidInput(f"unknown class {text!r}; {hint}")
 
+    def add_class_sources(self, sources: Mapping[int, Mapping[str, Any]]) -> None:
+        """Store each class's entry in the source dataset (``{"id": ..., ...}``; ingest only)."""
+        with self._db.connect() as con:
+            con.executemany(
+                "INSERT INTO class_sources(idx, source_id, entry) VALUES (?, ?, ?)",
+                [(int(idx), int(entry["id"]), json.dumps(dict(entry))) for idx, entry in sources.items()],
+            )
+
+    def class_sources(self) -> dict[int, dict[str, Any]]:
+        """Class index -> the source dataset's entry for it (with its ``id``); empty when ingest stored none."""
+        rows = self._db.rows("SELECT idx, entry FROM class_sources ORDER BY idx")
+        return {int(idx): json.loads(entry) for idx, entry in rows}
+
     # ------------------------------------------------------------------ images
     def add_images(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Insert image rows: mappings with image_id, path, sha256, height, width, has_gt, splits."""

@@ -67,6 +67,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX IF NOT EXISTS propagations_by_version ON propagations(label_version)",
     ),
+    # 4: (placeholder in this branch: the workspace uuid and label file hashes land as step 4 in main)
+    4: (),
+    # 5: the dataset's own id of each class (COCO's category ids, with the rest of the category entry as
+    # JSON), so that ``export --format coco`` writes the original ids back; a workspace ingested before
+    # this step has no rows here, and its COCO export asks for ``--category-ids``.
+    5: (
+        """CREATE TABLE IF NOT EXISTS class_sources (
+            idx INTEGER PRIMARY KEY REFERENCES classes(idx),
+            source_id INTEGER NOT NULL,    -- the dataset's id of the class (COCO category id)
+            entry TEXT NOT NULL DEFAULT '{}'  -- the dataset's whole entry for it (JSON)
+        )""",
+    ),
 }
 
 
