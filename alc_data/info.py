@@ -1,22 +1,16 @@
-"""Workspace summary (``alc-data info``) and label export (``alc-data export``)."""
+"""Workspace summary (``alc-data info``); the label export lives in :mod:`alc_data.export`."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlreadyExists
-from alc_data.io.outputs import check_output, replace_path
 from alc_data.progress import track
 from alc_data.queries.cost import CostSummary, cost_summary
 from alc_data.results import JsonResult
 from alc_data.workspace import ClassInfo, Workspace
-from alc_data.workspace.check import require_version_ok
 
 
 def class_pixel_counts(ws: Workspace, version: str | None = None) -> np.ndarray:
@@ -104,27 +98,3 @@ def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = T
         cost=cost_summary(ws), automatic=automatic_relabels(ws), pixel_shares_version=shares_version,
         pixel_shares=shares,
     )
-
-
-def export_version(ws: Workspace, out: str | os.PathLike, *, version: str | None = None, overwrite: bool = False) -> Path:
-    """Copy a version's labels to ``out`` as palette PNGs plus ``classes.txt`` (one name per line).
-
-    The PNG files are byte-identical to the workspace's, so ingest → export is pixel-exact.
-    """
-    import tempfile
-
-    name = ws.labels.version(version).name
-    require_version_ok(ws, name)  # a damaged label is refused before anything is written
-    target = check_output(out, ws.root, overwrite=overwrite)
-    if target.exists() and not target.is_dir():
-        raise AlreadyExists(f"--out {out}: is a file; export writes a folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for image_id in track(ws.catalogue.image_ids(), f"export {name}"):
-            shutil.copyfile(ws.labels.label_path(name, image_id), tmp / f"{image_id}.png")
-        (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in ws.catalogue.class_names))
-        replace_path(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return Path(out)

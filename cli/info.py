@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -65,17 +65,43 @@ def info(
 
 
 def export(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <image_id>.png and classes.txt into.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the export into.")],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="voc, cityscapes, coco, folder, fiftyone or hf.")] = "folder",
     version: VersionOpt = None,
+    split: Annotated[
+        Optional[list[str]], typer.Option("--split", help="Only the images of this split (repeatable; default: all).")
+    ] = None,
+    changed_only: Annotated[
+        bool, typer.Option("--changed-only", help="Only the images whose labels differ from v0 (a patch on the original).")
+    ] = False,
+    with_original: Annotated[bool, typer.Option("--with-original", help="Write v0's labels beside the version's.")] = False,
+    images: Annotated[
+        bool, typer.Option("--images", help="Copy the images too (folder, cityscapes, coco; the others always do).")
+    ] = False,
+    category_ids: Annotated[
+        Optional[Path], typer.Option("--category-ids", help="coco: a COCO JSON whose categories name the classes.")
+    ] = None,
+    errors: Annotated[
+        Optional[Path], typer.Option("--errors", help="fiftyone: errors.parquet whose image scores go in the sidecar.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Write the labels of a version as palette PNGs plus classes.txt."""
+    """Write the labels of a version in a dataset's own format (default: palette PNGs plus classes.txt)."""
+    from alc_data.export import ExportChoice
     from alc_data.stages.export import ExportOptions
     from alc_data.stages.export import export as run_stage
 
-    result = run_stage(open_workspace(workspace), ExportOptions(out, version=version, overwrite=overwrite))
-    typer.echo(f"wrote {result.images} label maps of {result.version} to {result.folder}")
+    choice = ExportChoice(splits=tuple(split or ()), changed_only=changed_only, with_original=with_original,
+                          images=images, category_ids=category_ids, errors=errors)
+    result = run_stage(open_workspace(workspace),
+                       ExportOptions(out, format=fmt, version=version, overwrite=overwrite, choice=choice))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    beside = f" (and {result.original} beside it)" if result.original else ""
+    typer.echo(f"wrote {result.images} label maps of {result.version}{beside} as {result.format} to {result.folder}")
 
 
 def register(app: typer.Typer) -> None:

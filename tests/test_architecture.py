@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"answers"},
     {"correction", "annotate"},
     {"evaluate", "audit", "info"},
-    {"publish"},
+    {"publish", "export"},
     {"stages", "score_round"},
     {"loop"},
     {"testing"},

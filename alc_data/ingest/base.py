@@ -22,8 +22,29 @@ from alc_data.names import check_class_names, check_image_id
 from alc_data.registry import Registry
 from alc_data.workspace import ClassInfo, Workspace, check_label_values
 
-FORMATS: Registry[Callable[..., "DatasetSource"]] = Registry("dataset format")
-"""Dataset readers by name: each takes format-specific arguments and returns a DatasetSource."""
+class FormatRegistry(Registry[Callable[..., "DatasetSource"]]):
+    """Dataset formats by name, both directions: ``get(name)`` is the reader (ingest), which takes
+    format-specific arguments and returns a DatasetSource; ``exporter(name)`` is the writer (``alc-data
+    export --format``), registered by :mod:`alc_data.export`. ``names()`` lists the readers,
+    ``export_names()`` the writers: a format may have one direction only (``demo`` is never exported,
+    ``fiftyone`` never ingested)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.exporters: Registry[Callable[..., Any]] = Registry("export format")
+
+    def register_export(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.exporters.register(name)
+
+    def exporter(self, name: str) -> Callable[..., Any]:
+        return self.exporters.get(name)
+
+    def export_names(self) -> list[str]:
+        return self.exporters.names()
+
+
+FORMATS = FormatRegistry("dataset format")
+"""Dataset formats by name: the readers, and (``FORMATS.exporter``) the writers."""
 
 
 @dataclass
