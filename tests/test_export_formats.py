@@ -179,7 +179,9 @@ def test_changed_only_and_with_original(tmp_path, capsys):
     _ok(capsys, "ingest", "voc", VOC, "-w", tmp_path / "ws")
     ws = Workspace.open(tmp_path / "ws")
     planted = _plant_change(ws)
-    _ok(capsys, "export", "-w", tmp_path / "ws", "--changed-only", "--with-original", "--out", tmp_path / "out")
+    result = json.loads(_ok(capsys, "export", "-w", tmp_path / "ws", "--changed-only", "--with-original", "--json",
+                            "--out", tmp_path / "out"))
+    assert result == {"folder": str(tmp_path / "out"), "format": "folder", "version": "v1", "images": 1, "original": "v0"}
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"{planted}.png"]
     assert sorted(p.name for p in (tmp_path / "out" / "original").glob("*.png")) == [f"{planted}.png"]
     assert (tmp_path / "out" / "original" / f"{planted}.png").read_bytes() == ws.labels.label_path("v0", planted).read_bytes()
@@ -218,13 +220,23 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_cityscapes_names_are_checked(tmp_path, capsys):
-    from alc_data.export.cityscapes import city_of
-    from alc_data.errors import InvalidInput
+def test_cityscapes_export_of_other_names_is_one_line(tmp_path, capsys):
+    """A workspace with the 19 Cityscapes classes but image ids that are no Cityscapes names."""
+    from PIL import Image
 
-    assert city_of("frankfurt_000000_000294") == "frankfurt"
-    with pytest.raises(InvalidInput, match="not a Cityscapes name"):
-        city_of("2007_000032")
+    from alc_data.ingest.cityscapes import CITYSCAPES_TRAIN_CLASSES
+    from alc_data.io.labels import encode_label_png
+
+    for folder in ("images", "labels"):
+        (tmp_path / folder).mkdir()
+    Image.fromarray(np.zeros((2, 3, 3), np.uint8)).save(tmp_path / "images" / "street.png")
+    (tmp_path / "labels" / "street.png").write_bytes(encode_label_png(np.zeros((2, 3), np.uint8)))
+    (tmp_path / "classes.txt").write_text("".join(f"{c[1]}\n" for c in CITYSCAPES_TRAIN_CLASSES))
+    _ok(capsys, "ingest", "folder", "--images", tmp_path / "images", "--labels", tmp_path / "labels",
+        "--classes", tmp_path / "classes.txt", "-w", tmp_path / "ws")
+    line = _error(capsys, "export", "-w", tmp_path / "ws", "--format", "cityscapes", "--out", tmp_path / "out")
+    assert "'street' is not a Cityscapes name" in line and "--format folder" in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_coco_workspace_without_stored_ids_asks_for_them(tmp_path, capsys):
