@@ -48,17 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     ds.default_mask_targets = {int(k): v for k, v in side["mask_targets"].items()}
     ds.save()
     ds.set_values("error_score", [side.get("error_scores", {}).get(Path(p).stem) for p in ds.values("filepath")])
-    bad = 0
+    bad, void = 0, 0
     for sample in ds:
         image_id = Path(sample.filepath).stem
         mask = sample.ground_truth.get_mask() if hasattr(sample.ground_truth, "get_mask") else sample.ground_truth.mask
+        void += int((np.asarray(mask) == 255).sum())
         if not np.array_equal(np.asarray(mask), ws.labels.read_label(None, image_id)):
             print(f"{image_id}: FiftyOne's mask differs from the workspace's labels")
             bad += 1
         if sample["error_score"] != side["error_scores"][image_id]:
             print(f"{image_id}: error score {sample['error_score']} != {side['error_scores'][image_id]}")
             bad += 1
-    print(f"{len(ds)} samples loaded by FiftyOne {fo.__version__}; {bad} problems")
+    print(f"{len(ds)} samples loaded by FiftyOne {fo.__version__} ({void} void pixels kept as 255, mask targets "
+          f"{ds.default_mask_targets}); {bad} problems")
     return 1 if bad else 0
 
 
