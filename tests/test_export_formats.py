@@ -194,6 +194,10 @@ def test_changed_only_and_with_original(tmp_path, capsys):
     assert "no image of v0 differs" in _error(capsys, "export", "-w", tmp_path / "ws", "--version", "v0",
                                               "--changed-only", "--out", tmp_path / "none")
     assert not (tmp_path / "none").exists()
+    _ok(capsys, "export", "-w", tmp_path / "ws", "--format", "voc", "--changed-only", "--out", tmp_path / "patch")
+    patch = tmp_path / "patch" / "VOCdevkit" / "VOC2012"
+    assert [p.name for p in (patch / "SegmentationClass").iterdir()] == [f"{planted}.png"]
+    assert [p.name for p in (patch / "ImageSets" / "Segmentation").iterdir()] == ["changed.txt"]  # train.txt stays whole
     _ok(capsys, "export", "-w", tmp_path / "ws", "--format", "voc", "--split", "val", "--out", tmp_path / "val")
     lists = tmp_path / "val" / "VOCdevkit" / "VOC2012" / "ImageSets" / "Segmentation"
     assert [p.name for p in lists.iterdir()] == ["val.txt"]

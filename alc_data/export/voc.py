@@ -1,7 +1,8 @@
 """``--format voc``: the ``VOCdevkit/VOC2012`` layout that ``ingest voc`` reads.
 
 ``SegmentationClass/<id>.png`` (palette PNGs with the VOC palette, 255 kept), ``ImageSets/Segmentation/
-<split>.txt`` (a workspace without splits: ``train.txt``) and ``JPEGImages/`` (the images as they are, never re-encoded). ``--with-original`` adds
+<split>.txt`` (a workspace without splits: ``train.txt``; with ``--changed-only``, which makes a patch to
+copy over the original, only ``changed.txt``, so that the original's lists stay whole) and ``JPEGImages/`` (the images as they are, never re-encoded). ``--with-original`` adds
 v0's labels as ``SegmentationClassOriginal/``. A workspace whose classes are not VOC's 21 gets its class
 list as ``class_names.txt`` (index order), since VOC readers assume VOC's classes.
 """
@@ -34,6 +35,9 @@ def export_voc(ws: Workspace, job: ExportJob) -> None:
     lists: dict[str, list[str]] = {}
     unsplit = not ws.catalogue.splits()  # a workspace without splits is all train, as in publish
     for image_id in job.image_ids:
+        if job.choice.changed_only:  # a patch: copied over the original, a shorter train.txt would drop images
+            lists.setdefault("changed", []).append(image_id)
+            continue
         for split in ("train",) if unsplit else job.splits.get(image_id, ()):
             lists.setdefault(split, []).append(image_id)
     (base / "ImageSets" / "Segmentation").mkdir(parents=True)
