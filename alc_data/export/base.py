@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
     from alc_data.workspace import Workspace
 
-WORKSPACE_DB = "alc.sqlite"
-
-
 @dataclass(frozen=True)
 class ExportChoice:
     """What the user asked for, checked (``alc-data export``'s options past ``--out``).
@@ -85,8 +82,10 @@ def staged_folder(target: Path) -> Path:
 
 def refuse_inside_workspace(target: Path) -> None:
     """InvalidInput when ``target`` lies inside any workspace folder (one holding ``alc.sqlite``)."""
+    from alc_data.workspace import Workspace
+
     for folder in [target, *target.parents]:
-        if (folder / WORKSPACE_DB).is_file():
+        if Workspace.exists_at(folder):
             raise InvalidInput(f"--out {target}: is inside the workspace {folder}; write exports outside any workspace")
 
 
