@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 def export_hf(ws: Workspace, job: ExportJob) -> None:
     import datasets
 
+    from alc_data.progress import progress_enabled
     from alc_data.publish.build import build_dataset_folder
 
     tmp = Path(tempfile.mkdtemp(prefix=".hf-build-", dir=job.folder.parent))
     build = tmp / "build"
+    bars = datasets.is_progress_bar_enabled()
+    if not progress_enabled():  # ALC_PROGRESS=0 silences datasets' bars too
+        datasets.disable_progress_bars()
     try:
         result = build_dataset_folder(ws, build, version=job.version, splits=list(job.choice.splits) or None)
         wanted = set(job.image_ids)
@@ -43,3 +47,5 @@ def export_hf(ws: Workspace, job: ExportJob) -> None:
             write_file(job.folder / name, (build / name).read_bytes())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if bars:
+            datasets.enable_progress_bars()
