@@ -70,6 +70,20 @@ def _plant_change(ws: Workspace) -> str:
     return image_id
 
 
+def _original_name(fmt: str, rel: Path) -> Path | None:
+    """Where ``--with-original`` puts v0's counterpart of the label file ``rel`` (None: not a label file)."""
+    parts = rel.parts
+    if fmt == "voc" and "SegmentationClass" in parts:
+        return Path(*["SegmentationClassOriginal" if p == "SegmentationClass" else p for p in parts])
+    if fmt == "cityscapes" and parts[0] == "gtFine":
+        return Path("gtFineOriginal", *parts[1:])
+    if fmt == "coco" and (parts[0] in ("annotations.json", "panoptic.json") or parts[0] == "panoptic"):
+        return Path(parts[0].replace("annotations", "annotations_original").replace("panoptic", "panoptic_original"), *parts[1:])
+    if fmt == "folder" and len(parts) == 1 and rel.suffix == ".png":
+        return Path("original", *parts)
+    return None
+
+
 @pytest.mark.parametrize("case", ["voc", "cityscapes", "coco", "coco-panoptic", "folder", "hf"])
 def test_ingest_export_ingest_is_pixel_exact(tmp_path, capsys, case):
     source, reingest = _cases(tmp_path)[case]
@@ -79,7 +93,8 @@ def test_ingest_export_ingest_is_pixel_exact(tmp_path, capsys, case):
     planted = _plant_change(ws)
     for version in ("v0", "v1"):
         out = tmp_path / f"out-{version}"
-        _ok(capsys, "export", "-w", tmp_path / "ws", "--format", fmt, "--version", version, "--images", "--out", out)
+        beside = ["--with-original"] if version == "v1" else []
+        _ok(capsys, "export", "-w", tmp_path / "ws", "--format", fmt, "--version", version, "--images", *beside, "--out", out)
         _ok(capsys, "ingest", *reingest(out), "-w", tmp_path / f"back-{version}")
         back = Workspace.open(tmp_path / f"back-{version}")
         assert back.catalogue.class_names == ws.catalogue.class_names
@@ -90,9 +105,14 @@ def test_ingest_export_ingest_is_pixel_exact(tmp_path, capsys, case):
     # the planted change rewrites only that image's files (and the one JSON that holds every image)
     if fmt != "hf":  # (hf's arrow files hold every image)
         files = sorted(p.relative_to(tmp_path / "out-v0") for p in (tmp_path / "out-v0").rglob("*") if p.is_file())
-        assert files == sorted(p.relative_to(tmp_path / "out-v1") for p in (tmp_path / "out-v1").rglob("*") if p.is_file())
         differ = [str(f) for f in files if (tmp_path / "out-v0" / f).read_bytes() != (tmp_path / "out-v1" / f).read_bytes()]
         assert differ and all(planted in f or f in ("annotations.json", "panoptic.json") for f in differ), differ
+        # --with-original wrote v0's label files beside v1's, the same bytes as the export of v0
+        originals = {f: _original_name(fmt, f) for f in files}
+        assert sum(o is not None for o in originals.values()) >= len(ws.catalogue.image_ids())
+        for f, o in originals.items():
+            if o is not None:
+                assert (tmp_path / "out-v1" / o).read_bytes() == (tmp_path / "out-v0" / f).read_bytes(), o
     # the planted change moves exactly that image's pixels, and only those
     before, after = Workspace.open(tmp_path / "back-v0"), Workspace.open(tmp_path / "back-v1")
     for image_id in ws.catalogue.image_ids():
