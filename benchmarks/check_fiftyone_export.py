@@ -8,6 +8,8 @@ mask targets and error scores as the README shows, and compares every mask with 
     python benchmarks/check_fiftyone_export.py [--keep DIR]
 
 Exit 0 when FiftyOne gives back every label map; without FiftyOne it says so and checks the layout only.
+FiftyOne starts its own MongoDB; where it cannot fetch one, start a ``mongod`` and set
+``FIFTYONE_DATABASE_URI=mongodb://127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
