@@ -26,13 +26,12 @@ if TYPE_CHECKING:
 class ExportChoice:
     """What the user asked for, checked (``alc-data export``'s options past ``--out``).
 
-    ``version``: None = the latest; ``splits``: only these splits (empty: every image);
+    ``splits``: only these splits (empty: every image);
     ``changed_only``: only the images whose labels differ from v0; ``with_original``: v0's labels
     beside the chosen version's; ``images``: copy the images too where the format makes it optional;
     ``category_ids``: a COCO JSON naming the category ids (coco); ``errors``: a parquet of per-image
     error scores (fiftyone)."""
 
-    version: str | None = None
     splits: tuple[str, ...] = ()
     changed_only: bool = False
     with_original: bool = False

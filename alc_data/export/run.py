@@ -29,11 +29,12 @@ def chosen_images(ws: Workspace, choice: ExportChoice) -> list[str]:
     return sorted({i for s in choice.splits for i in ws.catalogue.image_ids(s)})
 
 
-def plan_export(ws: Workspace, choice: ExportChoice, folder: Path) -> ExportJob:
-    """The job for ``choice`` (the labels checked, the changed images found), to write into ``folder``."""
+def plan_export(ws: Workspace, version_name: str | None, choice: ExportChoice, folder: Path) -> ExportJob:
+    """The job for ``choice`` of version ``version_name`` (None: the latest), the labels checked and the
+    changed images found, to write into ``folder``."""
     from alc_data.workspace.check import require_version_ok
 
-    version = ws.labels.version(choice.version).name
+    version = ws.labels.version(version_name).name
     original = first_version(ws)
     ids = chosen_images(ws, choice)
     require_version_ok(ws, version, ids)  # a damaged label is refused before anything is written
@@ -49,8 +50,11 @@ def plan_export(ws: Workspace, choice: ExportChoice, folder: Path) -> ExportJob:
                      original=original if choice.with_original else None, choice=choice)
 
 
-def run_export(ws: Workspace, fmt: str, out: Path, choice: ExportChoice, *, overwrite: bool = False) -> ExportJob:
-    """Write ``choice`` of ``ws`` in format ``fmt`` to the folder ``out``; the job that was written."""
+def run_export(
+    ws: Workspace, fmt: str, out: Path, version: str | None, choice: ExportChoice, *, overwrite: bool = False
+) -> ExportJob:
+    """Write ``choice`` of ``version`` (None: the latest) in format ``fmt`` to the folder ``out``; the job
+    that was written."""
     from alc_data.export import load_exporters
     from alc_data.ingest import FORMATS
     from alc_data.io.outputs import replace_path
@@ -58,7 +62,7 @@ def run_export(ws: Workspace, fmt: str, out: Path, choice: ExportChoice, *, over
     load_exporters()
     writer = FORMATS.exporter(fmt)
     target = check_target(Path(out), ws, overwrite)
-    plan = plan_export(ws, choice, target)
+    plan = plan_export(ws, version, choice, target)
     staged = staged_folder(target)
     try:
         writer(ws, dataclasses.replace(plan, folder=staged))

@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ExportOptions:
     """``out``: the folder to write; ``format``: a writer in ``FORMATS`` (checked here, once);
-    ``version``: default the latest; ``choice``: the splits, images and extras to write (its own
-    ``version`` is replaced by ``version``); ``overwrite``: replace a non-empty ``out``."""
+    ``version``: default the latest; ``choice``: the splits, images and extras to write; ``overwrite``: replace a non-empty ``out``."""
 
     out: Path
     format: str = "folder"
@@ -53,11 +52,8 @@ class ExportResult(JsonResult):
 
 def export(ws: Workspace, options: ExportOptions) -> ExportResult:
     """Write the labels of ``options.version`` into ``options.out`` in ``options.format``."""
-    from dataclasses import replace
-
     from alc_data.export.run import run_export
 
-    choice = replace(options.choice, version=options.version)
-    job = run_export(ws, options.format, options.out, choice, overwrite=options.overwrite)
+    job = run_export(ws, options.format, options.out, options.version, options.choice, overwrite=options.overwrite)
     return ExportResult(folder=Path(options.out), format=options.format, version=job.version,
                         images=len(job.image_ids), original=job.original)
