@@ -11,3 +11,5 @@ SECONDS_PER_CLASSIFICATION_QUERY = 6.31
 #: them back, ``queries`` writes them into the Label Studio configuration).
 YES = "yes"
 CANT_TELL = "can't tell"
+UNANSWERABLE_CHOICES = (CANT_TELL, "cant tell", "unanswerable")
+"""The words that mean "can't tell" in a Label Studio choice (any case), unless a class has that name."""

@@ -19,14 +19,15 @@ from typing import Iterable
 
 from alc_data.errors import InvalidInput
 
-_ASCII_INT = re.compile(r"[0-9]+", re.ASCII)
+_ASCII_INT = re.compile(r"[0-9]{1,18}", re.ASCII)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 MAX_ID_BYTES = 200
 """Longest image id in UTF-8 bytes (file names hold 255 bytes; ``.png`` and temp prefixes need room)."""
 
 
 def parse_ascii_int(text: str) -> int | None:
-    """``int(text)`` when ``text`` is one or more ASCII digits 0-9, else None (no sign, no spaces)."""
+    """``int(text)`` when ``text`` is one to 18 ASCII digits 0-9, else None (no sign, no spaces; longer
+    numbers are no id or index of alc-data, and Python refuses to convert past 4,300 digits)."""
     return int(text) if isinstance(text, str) and _ASCII_INT.fullmatch(text) else None
 
 
@@ -125,3 +126,20 @@ def path_inside(name: str, root: str | os.PathLike) -> str | None:
     base = os.path.abspath(root)
     full = os.path.normpath(os.path.join(base, name))
     return full if os.path.commonpath([full, base]) == base else None
+
+
+def unanswerable_choice(class_names: Iterable[str]) -> str:
+    """The "can't tell" choice to offer beside ``class_names``: the first unanswerable word no class is
+    called (in any case), so a class called "can't tell" keeps its name."""
+    from alc_data.constants import UNANSWERABLE_CHOICES
+
+    taken = {n.casefold() for n in class_names}
+    return next((w for w in UNANSWERABLE_CHOICES if w not in taken), "?")
+
+
+def shell_command(*args: str) -> str:
+    """```alc-data ARGS``` for a message, each argument shell-quoted, so a printed command can be pasted
+    as it is (a workspace path with a space or a quote stays one argument)."""
+    import shlex
+
+    return "`alc-data " + " ".join(shlex.quote(str(a)) for a in args) + "`"

@@ -36,6 +36,7 @@ def correct(
     ] = str(DEFAULT_THRESHOLD),
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="With --propagate: the round's prediction folder (default: the round's own).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the label-correction module's training.")] = 0,
+    discard_invalid: Annotated[bool, typer.Option("--discard-invalid", help="Retract the round's recorded answers that name no class of the workspace (kept in the ledger as retracted; `check` lists them).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and record the answers in the ledger, then spread them over their superpixels as a new version.
@@ -48,12 +49,16 @@ def correct(
         round=round_no, answers_file=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau, expand=expand,
         checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()), propagate=propagate,
         propagate_threshold=propagate_threshold, predictions=predictions, seed=seed,
+        discard_invalid=discard_invalid,
     )
     result = correct(open_workspace(workspace), options)
     if as_json:
         print_json(result.to_dict())
         return
     applied = result.applied
+    if result.discarded:
+        shown = ", ".join(map(str, result.discarded[:10])) + (" …" if len(result.discarded) > 10 else "")
+        typer.echo(f"round {result.round}: discarded {len(result.discarded)} answers that name no class (queries {shown})")
     if result.source == "ledger":
         typer.echo(f"round {result.round}: applying the answers already in the ledger")
     else:

@@ -57,11 +57,11 @@ def test_answers_yes_class_and_cant_tell_are_recorded_with_seconds(ws):
     qs = post(c, "/api/lease", {"holder": "tab"}).json()["queries"]
     q0, q1 = qs
     other = next(i for i in range(ws.catalogue.num_classes) if i != q1["shown_label"])
-    assert post(c, "/api/answer", {"holder": "tab", "query_id": q0["query_id"], "choice": "yes", "seconds": 3.0}).status_code == 200
+    assert post(c, "/api/answer", {"holder": "tab", "query_id": q0["query_id"], "verdict": "accept", "seconds": 3.0}).status_code == 200
     r = post(c, "/api/answer", {"holder": "tab", "query_id": q1["query_id"], "class_index": other, "seconds": 5.0})
     assert r.status_code == 200 and r.json()["status"] == "corrected"
     q2 = post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]
-    r = post(c, "/api/answer", {"holder": "tab", "query_id": q2["query_id"], "choice": "can't tell", "seconds": 4.0})
+    r = post(c, "/api/answer", {"holder": "tab", "query_id": q2["query_id"], "verdict": "unanswerable", "seconds": 4.0})
     p = r.json()["progress"]
     assert (p["answered"], p["accepted"], p["corrected"], p["unanswerable"], p["median_seconds"]) == (3, 1, 1, 1, 4.0)
     rows = [(r.query_id, r.status, r.answer_class, r.source, r.annotator, r.seconds)
@@ -72,7 +72,7 @@ def test_answers_yes_class_and_cant_tell_are_recorded_with_seconds(ws):
         (q2["query_id"], "unanswerable", None, "annotate", "ann", 4.0),
     ]
     # a repeated request changes nothing; another annotator's answer to it is a 409
-    r = post(c, "/api/answer", {"holder": "tab", "query_id": q0["query_id"], "choice": "yes", "seconds": 3.0})
+    r = post(c, "/api/answer", {"holder": "tab", "query_id": q0["query_id"], "verdict": "accept", "seconds": 3.0})
     assert r.status_code == 200 and r.json()["recorded"] is False
     r = post(c, "/api/answer", {"holder": "x", "annotator": "bob", "query_id": q0["query_id"], "class_index": other})
     assert r.status_code == 409 and "already answered by 'ann'" in r.json()["error"]
@@ -83,10 +83,10 @@ def test_bad_answers_are_400_with_a_message_and_record_nothing(ws):
     q = post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]
     r = post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "class_index": 99})
     assert r.status_code == 400 and "unknown class index 99" in r.json()["error"]
-    r = post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "giraffe"})
-    assert r.status_code == 400 and "unknown class 'giraffe'" in r.json()["error"]
-    assert post(c, "/api/answer", {"holder": "tab", "query_id": 10_000, "choice": "yes"}).status_code == 404
-    assert post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "yes", "seconds": "1"}).status_code == 400
+    r = post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "verdict": "giraffe"})
+    assert r.status_code == 400 and "verdict 'giraffe' is none of" in r.json()["error"]
+    assert post(c, "/api/answer", {"holder": "tab", "query_id": 10_000, "verdict": "accept"}).status_code == 404
+    assert post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "verdict": "accept", "seconds": "1"}).status_code == 400
     assert ws.ledger.answers(1) == {}
 
 
@@ -96,7 +96,7 @@ def test_void_shown_label_has_no_yes(ws):
     c = client(ws)
     q = post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]
     assert q["shown_label"] is None
-    r = post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "yes"})
+    r = post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "verdict": "accept"})
     assert r.status_code == 400 and "shows void" in r.json()["error"]
     r = post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "class_index": 1})
     assert r.json()["status"] == "corrected"
@@ -113,7 +113,7 @@ def test_undo_is_a_recorded_retraction_and_stops_at_applied_answers(ws):
             for r in ws.ledger.timed_answers(1, retracted=True)] == [(q["query_id"], "corrected", 2, "ann", 7.5, "ann")]
     # the query comes back to the same page first, and is answered again
     assert post(c, "/api/lease", {"holder": "tab"}).json()["queries"][0]["query_id"] == q["query_id"]
-    post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "choice": "yes", "seconds": 1.0})
+    post(c, "/api/answer", {"holder": "tab", "query_id": q["query_id"], "verdict": "accept", "seconds": 1.0})
     assert post(c, "/api/undo", {"holder": "tab", "annotator": "bob"}).status_code == 404  # bob has nothing to undo
     r = post(c, "/api/undo", {"holder": "tab", "annotator": "bob", "query_id": q["query_id"]})
     assert r.status_code == 409 and "answered by 'ann'" in r.json()["error"]

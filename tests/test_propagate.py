@@ -120,7 +120,7 @@ def test_a_rejection_in_the_page_restores_the_region_and_is_recorded(scored, cap
     rejected, accepted = leased[0], leased[1]
     old = rows[(rejected["image_id"], rejected["superpixel_id"])]
     for body in ({"query_id": rejected["query_id"], "class_index": old.old_class},
-                 {"query_id": accepted["query_id"], "choice": "yes"}):
+                 {"query_id": accepted["query_id"], "verdict": "accept"}):
         r = c.post("/api/answer", json={"holder": "tab", "seconds": 2.0, **body}, headers={"Origin": origin})
         assert r.status_code == 200, r.text
     code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--round", rnd)

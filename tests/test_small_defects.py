@@ -56,6 +56,6 @@ def test_the_page_refuses_an_annotator_with_an_escape_sequence(tmp_path):
     origin = "http://127.0.0.1:8765"
     c = TestClient(create_app(ws, 1, annotator="ann", allowed_hosts={"127.0.0.1:8765"}), base_url=origin)
     q = c.post("/api/lease", json={"holder": "tab"}, headers={"Origin": origin}).json()["queries"][0]
-    r = c.post("/api/answer", json={"holder": "tab", "query_id": q["query_id"], "choice": "yes",
+    r = c.post("/api/answer", json={"holder": "tab", "query_id": q["query_id"], "verdict": "accept",
                                     "annotator": "ann\x1b[2J"}, headers={"Origin": origin})
     assert r.status_code == 400 and "annotator" in r.json()["error"] and ws.ledger.answers(1) == {}

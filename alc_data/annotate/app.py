@@ -5,8 +5,9 @@ Routes (all state lives in the workspace's ledger, so a restarted server continu
 - ``GET /`` the page; ``GET /static/...`` its script and style
 - ``GET /api/session`` round, classes (with their keyboard shortcuts) and progress
 - ``POST /api/lease`` the queries this page shows now (leased to it), in rank order
-- ``POST /api/answer`` one answer: ``{"query_id", "choice": "yes" | "can't tell" | class name,
-  "class_index", "seconds", "annotator", "holder"}``; 400 bad class, 409 answered by someone else
+- ``POST /api/answer`` one answer: ``{"query_id", "verdict": "accept" | "unanswerable"`` or
+  ``"class_index", "seconds", "annotator", "holder"}`` (a structured answer, never a word that a class
+  could be called); 400 bad class, 409 answered by someone else
 - ``POST /api/undo`` retract the page's last answer not yet applied
 - ``GET /image/{image_id}`` an image by its id (never by a path); ``GET /overlay/{query_id}`` the outline
 """
@@ -15,16 +16,16 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from alc_data.answers.choice import answer_from_choice, answer_with_class
+from alc_data.answers.choice import Verdict, answer_with_class, answer_with_verdict
 from alc_data.answers.record import Answer
-from alc_data.constants import CANT_TELL, IGNORE_INDEX, YES
+from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
+from alc_data.io.json_text import loads
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import LEASE_SECONDS
 
@@ -159,10 +160,7 @@ async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise InvalidInput("request body too large")
-    try:
-        data = json.loads(raw or b"{}")
-    except json.JSONDecodeError:
-        raise InvalidInput("request body is not JSON") from None
+    data = loads(raw or b"{}", "request body")
     if not isinstance(data, dict):
         raise InvalidInput("request body must be a JSON object")
     return data
@@ -178,11 +176,11 @@ def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
 @dataclass(frozen=True)
 class PageAnswer:
     """One ``POST /api/answer`` request, every field checked once, here: the query (of this round),
-    the class index (in range) or else the choice text, the seconds and the annotator."""
+    the class index (in range) or else the verdict, the seconds and the annotator."""
 
     query_id: int
     class_index: int | None
-    choice: str | None
+    verdict: Verdict | None
     seconds: float | None
     annotator: str
 
@@ -196,16 +194,22 @@ class PageAnswer:
         num_classes = session.ws.catalogue.num_classes
         if index is not None and (not isinstance(index, int) or not 0 <= index < num_classes):
             raise InvalidInput(f"unknown class index {index!r}; this workspace has classes 0..{num_classes - 1}")
-        return cls(query_id=qid, class_index=index, choice=None if index is not None else _text(data, "choice"),
+        verdict = None
+        if index is None:
+            verdict = Verdict.parse(_text(data, "verdict"), "verdict {value!r} is none of: accept, unanswerable "
+                                    "(a class is sent as class_index)")
+        elif "verdict" in data:
+            raise InvalidInput("send either class_index or verdict, not both")
+        return cls(query_id=qid, class_index=index, verdict=verdict,
                    seconds=None if seconds is None else float(seconds),
                    annotator=_text(data, "annotator", session.annotator))
 
     def answer(self, session: AnnotationSession) -> Answer:
-        """The ledger's answer: from the class index as it is, or from the choice text."""
+        """The ledger's answer: from the class index as it is, or from the verdict."""
         shown = session.queries[self.query_id].shown_label
         if self.class_index is not None:
             return answer_with_class(self.query_id, shown, self.class_index)
-        return answer_from_choice(session.ws, self.query_id, shown, str(self.choice))
+        return answer_with_verdict(self.query_id, shown, Verdict(self.verdict))
 
 
 def guarded(fn: Endpoint) -> Endpoint:
@@ -253,7 +257,6 @@ async def api_session(request: Request) -> Response:
     return JSONResponse({
         "round": s.round_no, "workspace": s.ws.root.name, "annotator": s.annotator, "classes": s.classes(),
         "lease_seconds": s.lease_seconds, "correct_command": s.command, "progress": progress,
-        "yes": YES, "cant_tell": CANT_TELL,
     })
 
 

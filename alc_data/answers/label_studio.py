@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from alc_data.answers.choice import answer_from_choice
 from alc_data.answers.record import Answer
 from alc_data.errors import InvalidInput, NotFound
+from alc_data.io.json_text import raw_decode
 from alc_data.names import parse_ascii_int
 from alc_data.workspace import Workspace
 
@@ -43,10 +44,7 @@ def iter_tasks(text: str, path: Path) -> Iterator[tuple[int, Any]]:
         i = _skip_space(text, i)
         if text[i:i + 1] == "]":
             return
-        try:
-            task, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        task, end = raw_decode(decoder, text, i, str(path))
         line += text.count("\n", counted, i)
         counted = i
         yield line, task
@@ -59,18 +57,31 @@ def iter_tasks(text: str, path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def latest_choice(task: dict[str, Any]) -> str | None:
-    """The chosen value of the latest annotation not cancelled (by updated_at, created_at, id, order)."""
-    annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    """The chosen value of the latest annotation not cancelled (by updated_at, created_at, id, order);
+    None when there is none or its result is empty (not answered). InvalidInput when the annotations
+    are not what Label Studio writes (a list of objects, each ``result`` a list of objects, a choices
+    result holding one text choice), so a damaged file is reported rather than read as "not answered"."""
+    raw = task.get("annotations") or []
+    if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
+        raise InvalidInput("'annotations' is not a list of objects; export the project from Label Studio as JSON")
+    annotations = [a for a in raw if not a.get("was_cancelled")]
     if not annotations:
         return None
     order = {id(a): n for n, a in enumerate(annotations)}
     latest = max(annotations, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""),
                                             a.get("id") if isinstance(a.get("id"), int) else -1, order[id(a)]))
-    for result in latest.get("result") or []:
-        if isinstance(result, dict) and result.get("type") == "choices":
-            choices = (result.get("value") or {}).get("choices") or []
-            if choices:
-                return str(choices[0])
+    results = latest.get("result") or []
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise InvalidInput("the latest annotation's 'result' is not a list of objects")
+    for result in results:
+        if result.get("type") != "choices":
+            continue
+        value = result.get("value")
+        choices = value.get("choices") if isinstance(value, dict) else None
+        if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], str):
+            raise InvalidInput(f"the latest annotation's choice {repr(value)[:60]} is not one chosen class; "
+                               "answer the task again in Label Studio")
+        return choices[0]
     return None
 
 
@@ -113,8 +124,11 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
             errors.append(f"{where}: query {qid} is not in this workspace (a task from another workspace?)")
             continue
         rnd, image_id, sp, shown = queries[qid]
-        if rnd != round_no or str(data.get("round", rnd)) != str(rnd):
+        if rnd != round_no:
             errors.append(f"{where}: query {qid} belongs to round {rnd}, not round {round_no}")
+            continue
+        if str(data.get("round", rnd)) != str(rnd):
+            errors.append(f"{where}: the task says round {data['round']!r} but query {qid} is of round {rnd}")
             continue
         if str(data.get("image_id", image_id)) != image_id or str(data.get("superpixel_id", sp)) != str(sp):
             errors.append(
@@ -126,10 +140,10 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
             errors.append(f"{where}: query {qid} appears twice (first in {seen[qid]})")
             continue
         seen[qid] = where
-        choice = latest_choice(task)
-        if choice is None:
-            continue  # not answered (no annotation, all cancelled, or no choice): left open
         try:
+            choice = latest_choice(task)
+            if choice is None:
+                continue  # not answered (no annotation, all cancelled, or an empty result): left open
             answers.append(answer_from_choice(ws, qid, shown, choice))
         except InvalidInput as exc:
             errors.append(f"{where}: {exc}")

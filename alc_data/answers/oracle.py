@@ -20,7 +20,7 @@ import numpy as np
 from alc_data.answers.record import Answer, AnswerStatus
 from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import NotFound
+from alc_data.errors import InvalidInput, NotFound
 from alc_data.queries.create import Query
 from alc_data.workspace import Workspace
 
@@ -41,6 +41,20 @@ def check_oracle_mode(mode: str) -> OracleMode:
     return OracleMode.parse(mode, f"unknown oracle mode {{value!r}}; choose one of: {', '.join(ORACLE_MODES)}")
 
 
+def _check_gt_values(ws: Workspace, image_id: str, values: np.ndarray, queries: list[Query]) -> None:
+    """InvalidInput naming the ground-truth file when a representative pixel holds no class (before any
+    answer is recorded: an answer of class 200 could never be applied)."""
+    k = ws.catalogue.num_classes
+    bad = np.flatnonzero((values >= k) & (values != IGNORE_INDEX))
+    if bad.size:
+        q = queries[int(bad[0])]
+        raise InvalidInput(
+            f"{ws.catalogue.gt_path(image_id)}: value {int(values[bad[0]])} at row {q.rep_row}, col {q.rep_col} "
+            f"(query {q.query_id}) is no class of this workspace (0..{k - 1}, or {IGNORE_INDEX} for void); fix the "
+            "reference ground truth (`alc-data check` lists every bad file); nothing recorded"
+        )
+
+
 def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str,
                    mode: OracleMode = OracleMode.PIXEL) -> list[Answer]:
     """Answers to ``queries`` from the ground truth, against the labels of ``label_version``."""
@@ -57,6 +71,7 @@ def oracle_answers(ws: Workspace, queries: list[Query], *, label_version: str,
         rows = np.array([q.rep_row for q in qs])
         cols = np.array([q.rep_col for q in qs])
         g = gt[rows, cols]
+        _check_gt_values(ws, image_id, g, qs)
         cur = labels[rows, cols]
         if mode == OracleMode.REGION_MAJORITY:
             sp = ws.superpixels.read_superpixels(qs[0].superpixel_set, image_id).ravel()

@@ -21,7 +21,6 @@ segments and unlabelled pixels (id 0) get 255.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -32,16 +31,14 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput, NotFound
 from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem
+from alc_data.io.json_text import loads
 from alc_data.workspace import ClassInfo, rgb
 
 
 def _load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise NotFound(f"{path}: annotation file not found; pass the COCO instances or panoptic JSON")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: not valid JSON ({exc}); replace the file") from None
+    data = loads(path.read_bytes(), str(path))
     if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations", "categories")):
         raise InvalidInput(f"{path}: not a COCO annotation file (needs images, annotations, categories)")
     return data

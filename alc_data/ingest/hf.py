@@ -25,7 +25,6 @@ the first ``ClassLabel`` feature of the dataset.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -99,10 +98,9 @@ def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
         except Exception:  # noqa: BLE001 - the file is optional
             id2label = None
     if id2label is not None and id2label.is_file():
-        try:
-            return _id2label_classes(json.loads(id2label.read_text()), str(id2label))
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{id2label}: not valid JSON ({exc}); fix the file") from None
+        from alc_data.io.json_text import loads
+
+        return _id2label_classes(loads(id2label.read_bytes(), str(id2label)), str(id2label))
     pal = default_palette()
     for ds in dsets.values():
         for feature in ds.features.values():

@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
-from alc_data.constants import CANT_TELL, IGNORE_INDEX
+from alc_data.constants import IGNORE_INDEX
+from alc_data.names import unanswerable_choice
 from alc_data.workspace import Workspace
 
 KEYPOINT_FROM = "pt"
@@ -87,7 +88,8 @@ def labeling_config(ws: Workspace) -> str:
     ]
     for c in ws.catalogue.classes:
         lines.append(f"    <Choice value={quoteattr(c.name)} background={quoteattr('#%02x%02x%02x' % c.color)}/>")
-    lines += [f"    <Choice value={quoteattr(CANT_TELL)}/>", "  </Choices>", "</View>", ""]
+    cant_tell = unanswerable_choice(ws.catalogue.class_names)  # never a class's name
+    lines += [f"    <Choice value={quoteattr(cant_tell)}/>", "  </Choices>", "</View>", ""]
     return "\n".join(lines)
 
 

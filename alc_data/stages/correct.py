@@ -22,6 +22,7 @@ from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult,
                                            propagated_already)
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
+from alc_data.names import shell_command
 from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.scoring.stream import probability_stream
@@ -54,6 +55,7 @@ class CorrectOptions:
     propagate_threshold: float | str = DEFAULT_THRESHOLD
     predictions: Path | None = None
     seed: int = 0
+    discard_invalid: bool = False
 
     def __post_init__(self) -> None:
         if self.answers_file is not None and self.oracle is not None:
@@ -86,6 +88,7 @@ class CorrectResult(JsonResult):
     already_recorded: int
     applied: AppliedVersion | None
     propagated: PropagationResult | None = None
+    discarded: tuple[int, ...] = ()
 
 
 def _checkpoint(options: CorrectOptions, round_params: dict[str, Any]) -> Path | None:
@@ -123,6 +126,7 @@ def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
     with ws.writing("correct"):
         rnd = ws.ledger.round(options.round)
         checkpoint = _checkpoint(options, rnd.params)
+        discarded = _unappliable(ws, rnd.round, discard=options.discard_invalid)
         answers, source = _answers(ws, options, rnd.round, rnd.label_version)
         source_of_features = _feature_source(options, rnd.params, rnd.round) if options.propagate else None
         inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
@@ -132,7 +136,22 @@ def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
         if source_of_features is not None and not propagated_already(ws, rnd.round):
             propagated = _propagate(ws, options, rnd.round, rnd.params.get("split", "train"), source_of_features)
     return CorrectResult(round=rnd.round, source=source, recorded=inserted, already_recorded=present, applied=applied,
-                         propagated=propagated)
+                         propagated=propagated, discarded=discarded)
+
+
+def _unappliable(ws: Workspace, round_no: int, *, discard: bool) -> tuple[int, ...]:
+    """The query ids of the round's recorded answers that name no class, retracted when ``discard``;
+    without it, InvalidInput naming them and the option (nothing is applied)."""
+    bad = ws.ledger.unappliable_answers(round_no)
+    if bad and not discard:
+        first = bad[0]
+        raise InvalidInput(
+            f"round {round_no}: {len(bad)} recorded answer(s) name no class of this workspace (query {first.query_id}: "
+            f"{first.status.value} class {first.answer_class}); nothing applied; run "
+            f"{shell_command('correct', '-w', str(ws.root), '--round', str(round_no), '--discard-invalid')} to discard them"
+        )
+    ws.ledger.discard_answers([a.answer_id for a in bad], by="correct --discard-invalid")
+    return tuple(a.query_id for a in bad)
 
 
 def _feature_source(options: CorrectOptions, round_params: dict[str, Any], round_no: int) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
 from alc_data.io.labels import read_label_png
+from alc_data.names import shell_command
 from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
@@ -216,12 +217,19 @@ def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
         if output is not None and output not in versions:
             out.append(Problem("output-version-missing", f"round {rnd}",
                                f"round {rnd}: its output label version {output!r} is not in the catalogue"))
+    bad = ws.ledger.unappliable_answers()
+    for rnd in sorted({a.round for a in bad}):
+        mine = [a for a in bad if a.round == rnd]
+        out.append(Problem("unappliable-answers", f"round {rnd}",
+                           f"round {rnd}: {len(mine)} recorded answers name no class of this workspace (query "
+                           f"{mine[0].query_id}: class {mine[0].answer_class}); run "
+                           f"{shell_command('correct', '-w', str(ws.root), '--round', str(rnd), '--discard-invalid')}"))
     for count in ws.ledger.answer_counts():
         rnd, applied, n = count.round, count.applied_version, count.answers
         if applied is None:
             out.append(Problem("unapplied-answers", f"round {rnd}",
                                f"round {rnd}: {n} answers are recorded but not applied; "
-                               f"run `alc-data correct -w {ws.root} --round {rnd}`"))
+                               f"run {shell_command('correct', '-w', str(ws.root), '--round', str(rnd))}"))
         elif applied not in versions:
             out.append(Problem("output-version-missing", f"round {rnd}",
                                f"round {rnd}: {n} answers were applied by label version {applied!r}, which is not in the catalogue"))

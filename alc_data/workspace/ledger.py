@@ -23,7 +23,7 @@ from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.names import check_annotator
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database, chunks
-from alc_data.workspace.ledger_annotate import ANNOTATE_SOURCE, LEASE_SECONDS, AnnotationLedger
+from alc_data.workspace.ledger_annotate import ANNOTATE_SOURCE, LEASE_SECONDS, AnnotationLedger, num_classes
 from alc_data.workspace.propagations import PropagationLedger
 from alc_data.workspace.ledger_rows import (
     STATUSES,
@@ -38,6 +38,8 @@ from alc_data.workspace.ledger_rows import (
     RoundCost,
     RoundProgress,
     TimedAnswer,
+    answer_class_problem,
+    check_answer_classes,
 )
 
 __all__ = [
@@ -187,6 +189,7 @@ class Ledger(AnnotationLedger, PropagationLedger):
                 raise InvalidInput(f"unknown answer status {a.status!r}")
         ids = [a.query_id for a in answers]
         with self._db.connect(immediate=True) as con:
+            check_answer_classes(answers, num_classes(con))
             existing: dict[int, tuple[str, int | None]] = {}
             for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
@@ -209,6 +212,27 @@ class Ledger(AnnotationLedger, PropagationLedger):
                 [(a.query_id, round_no, a.status.value, a.answer_class, source, annotator, stamp) for a in new],
             )
         return len(new), len(answers) - len(new)
+
+    def unappliable_answers(self, round_no: int | None = None) -> list[AnswerRecord]:
+        """Live answers not yet applied that name no class of the workspace (recorded before answers were
+        checked, or by another program): ``correct --discard-invalid`` retracts them."""
+        where, params = ("AND round = ?", (round_no,)) if round_no is not None else ("", ())
+        with self._db.connect() as con:
+            k = num_classes(con)
+            rows = con.execute("SELECT answer_id, query_id, round, status, answer_class, source, annotator, answered_at,"
+                               " applied_version FROM answers WHERE retracted_at IS NULL AND applied_version IS NULL "
+                               f"{where} ORDER BY answer_id", params).fetchall()
+        return [AnswerRecord(r[0], r[1], r[2], AnswerStatus(r[3]), *r[4:]) for r in rows if answer_class_problem(r[3], r[4], k)]
+
+    def discard_answers(self, answer_ids: Sequence[int], *, by: str) -> int:
+        """Retract the given live, unapplied answers (kept in the table with who discarded them)."""
+        with self._db.connect(immediate=True) as con:
+            n = 0
+            for chunk in chunks(list(answer_ids)):
+                marks = ",".join("?" * len(chunk))
+                n += con.execute(f"UPDATE answers SET retracted_by = ?, retracted_at = ? WHERE retracted_at IS NULL"
+                                 f" AND applied_version IS NULL AND answer_id IN ({marks})", (by, now_iso(), *chunk)).rowcount
+        return n
 
     def pending_answers(self, round_no: int) -> list[PendingAnswer]:
         """Answers of a round not yet applied to a label version, in rank order."""

@@ -16,6 +16,7 @@ follows happen under one write lock, whichever process (several servers, ``corre
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import time
 
@@ -23,7 +24,7 @@ from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.names import check_annotator
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database
-from alc_data.workspace.ledger_rows import STATUSES, Answer, AnswerStatus, RoundProgress, TimedAnswer
+from alc_data.workspace.ledger_rows import STATUSES, Answer, AnswerStatus, RoundProgress, TimedAnswer, check_answer_classes
 
 LEASE_SECONDS = 120.0
 """How long a page holds a query it shows; renewed each time the page asks for work."""
@@ -33,6 +34,11 @@ ANNOTATE_SOURCE = "annotate"
 
 _HELD = ("SELECT l.query_id FROM leases l JOIN queries q ON q.query_id = l.query_id"
          " WHERE l.holder = ? AND q.round = ? ORDER BY q.rank")
+
+
+def num_classes(con: sqlite3.Connection) -> int:
+    """K, the number of classes of the workspace (answers name 0..K-1)."""
+    return int(con.execute("SELECT COUNT(*) FROM classes").fetchone()[0])
 
 
 class AnnotationLedger:
@@ -97,6 +103,7 @@ class AnnotationLedger:
         if seconds is not None and not 0 <= seconds < 86400:
             raise InvalidInput(f"seconds {seconds!r} is not a duration in 0..86400")
         with self._db.connect(immediate=True) as con:
+            check_answer_classes([answer], num_classes(con))
             row = con.execute("SELECT round FROM queries WHERE query_id = ?", (answer.query_id,)).fetchone()
             if row is None or row[0] != round_no:
                 raise NotFound(f"query {answer.query_id} is not a query of round {round_no}")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Sequence
 
+from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
 
 
@@ -171,3 +172,25 @@ class RoundProgress(JsonResult):
     unanswerable: int
     retracted: int
     median_seconds: float | None
+
+
+def answer_class_problem(status: str | AnswerStatus, answer_class: int | None, num_classes: int) -> str | None:
+    """Why an answer cannot be applied in a workspace of ``num_classes`` classes, or None: an accepted or
+    corrected answer names a class 0..K-1, an unanswerable one names none."""
+    status = status.value if isinstance(status, AnswerStatus) else status
+    if status not in STATUSES:
+        return f"status {status!r} is none of {', '.join(STATUSES)}"
+    if status == AnswerStatus.UNANSWERABLE.value:
+        return None if answer_class is None else f"an unanswerable answer names class {answer_class}"
+    if not isinstance(answer_class, int) or isinstance(answer_class, bool) or not 0 <= answer_class < num_classes:
+        return f"class {answer_class!r} is not a class of this workspace (0..{num_classes - 1})"
+    return None
+
+
+def check_answer_classes(answers: Sequence[Answer], num_classes: int) -> None:
+    """InvalidInput naming the first answer that names no class of the workspace (nothing is recorded)."""
+    for a in answers:
+        problem = answer_class_problem(a.status, a.answer_class, num_classes)
+        if problem is not None:
+            bad = sum(answer_class_problem(b.status, b.answer_class, num_classes) is not None for b in answers)
+            raise InvalidInput(f"query {a.query_id}: {problem}; {bad} such answer(s), nothing recorded")

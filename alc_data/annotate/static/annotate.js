@@ -213,16 +213,17 @@
   }
 
   // ---------------------------------------------------------------- answering
-  async function answer(choice, classIndex) {
+  // verdict: "accept" | "unanswerable" (or null with a class index): never a word a class could be called
+  async function answer(verdict, classIndex) {
     const q = state.current;
     if (!q || !q.shown) return;
-    if (choice === "yes" && q.shown_label === null) { message("The shown label is void: pick the class."); return; }
+    if (verdict === "accept" && q.shown_label === null) { message("The shown label is void: pick the class."); return; }
     const seconds = (performance.now() - state.shownAt) / 1000;
     state.sent.add(q.query_id);
     message("");
     advance();
     const body = { holder, annotator: annotator(), query_id: q.query_id, seconds: Math.round(seconds * 1000) / 1000 };
-    if (classIndex === undefined) body.choice = choice; else body.class_index = classIndex;
+    if (classIndex === undefined) body.verdict = verdict; else body.class_index = classIndex;
     // the answer counts as given at once (an undo pressed before the server replies waits for it)
     state.history.push(q.query_id);
     const pending = api("api/answer", body);
@@ -323,8 +324,8 @@
     if (e.target === $("annotator")) { if (e.key === "Enter" || e.key === "Escape") $("annotator").blur(); return; }
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     probe.keys.push({ key: e.key, t: e.timeStamp });
-    if (e.key === "Enter" || e.key === "y") { e.preventDefault(); answer("yes"); }
-    else if (e.key === "x") answer("can't tell");
+    if (e.key === "Enter" || e.key === "y") { e.preventDefault(); answer("accept"); }
+    else if (e.key === "x") answer("unanswerable");
     else if (e.key === "Backspace") { e.preventDefault(); undo(); }
     else if (e.key === "/") { e.preventDefault(); $("filter").focus(); }
     else if (state.keys.has(e.key)) answer(null, state.keys.get(e.key));
@@ -339,8 +340,8 @@
     $("annotator").value = localStorage.getItem("alc-annotator") || r.data.annotator;
     $("annotator").addEventListener("change", () => localStorage.setItem("alc-annotator", $("annotator").value.trim()));
     $("filter").addEventListener("input", applyFilter);
-    $("yes").addEventListener("click", () => answer("yes"));
-    $("cant").addEventListener("click", () => answer("can't tell"));
+    $("yes").addEventListener("click", () => answer("accept"));
+    $("cant").addEventListener("click", () => answer("unanswerable"));
     $("undo").addEventListener("click", () => undo());
     document.addEventListener("keydown", onKey);
     window.addEventListener("resize", () => { if (state.current && state.current.shown) draw(state.current); });
