@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,20 +140,53 @@ def _plant_debris(ws: Workspace) -> list[Path]:
     return paths + files
 
 
+UNREGISTERED = ("labels/v9", "superpixels/slic", "rounds/002")
+"""Planted folders alc-data never stages under these names (a crash's, or a person's): moved, not deleted."""
+
+
 def test_debris_is_listed_and_repair_removes_only_it(ws, capsys):
     planted = _plant_debris(ws)
     keep = sorted(p for p in ws.root.rglob("*") if not any(p == d or d in p.parents for d in planted))
     report = check_workspace(ws.root)
     assert sorted(Path(p.path_or_name) for p in report.problems) == sorted(planted)
-    assert all(p.kind == "debris" and p.repairable for p in report.problems)
+    kinds = {Path(p.path_or_name).relative_to(ws.root).as_posix() if ws.root in Path(p.path_or_name).parents else "":
+             p.kind for p in report.problems}
+    assert all(p.repairable for p in report.problems)
+    assert {k for k, kind in kinds.items() if kind == "unregistered"} == set(UNREGISTERED)
+    assert set(kinds.values()) == {"debris", "unregistered"}
     code, _, err = run_cli(capsys, "check", "-w", ws.root)
     assert code == 1 and "repairable" in err
     code, out, _ = run_cli(capsys, "check", "-w", ws.root, "--repair")
-    assert code == 0 and out.count("repaired:") == len(planted)
+    assert code == 0 and out.count("repaired:") == len(planted) and out.count("moved to") == len(UNREGISTERED)
     assert not [p for p in planted if p.exists()]
+    lost = ws.root / "lost+found"
+    for rel in UNREGISTERED:  # a person's folder is never lost: it is in lost+found with its files
+        assert any((lost / rel).iterdir()), rel
     # everything else is still there (repair takes the write lock, which leaves its lock file)
-    assert sorted(p for p in ws.root.rglob("*") if p.name != LOCK_NAME) == keep
+    assert sorted(p for p in ws.root.rglob("*") if p.name != LOCK_NAME and lost not in (p, *p.parents)) == keep
     assert check_workspace(ws.root).ok
+
+
+def test_check_during_a_live_writer_does_not_call_its_staging_debris(ws):
+    from alc_data.workspace.lock import LOCK_NAME
+
+    staging = ws.root / "labels" / ".v1.k2j3.tmp"
+    staging.mkdir()
+    code = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'{\"pid\": 1, \"command\": \"correct\"}'); "
+            "print('held', flush=True); time.sleep(60)")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(ws.root / LOCK_NAME)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "held"
+        report = check_workspace(ws.root)
+        assert report.ok and not report.problems
+        [notice] = [n for n in report.notices if n.kind == "writer-active"]
+        assert "`correct`" in notice.message and "again" in notice.message
+    finally:
+        writer.kill()
+        writer.wait()
+    assert [p.kind for p in check_workspace(ws.root).problems] == ["debris"]  # once it is gone, it is debris
+    staging.rmdir()
 
 
 def test_repair_removes_debris_but_keeps_damage(ws):

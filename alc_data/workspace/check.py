@@ -37,15 +37,16 @@ from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
 from alc_data.workspace.db import DB_NAME
+from alc_data.workspace.lock import active_writer, describe
 from alc_data.workspace.workspace import Workspace
 
 #: kinds of problem that ``--repair`` fixes
-REPAIRABLE_KINDS = ("debris", "superpixels-interrupted")
+REPAIRABLE_KINDS = ("debris", "unregistered", "superpixels-interrupted")
 
 __all__ = ["CheckReport", "Problem", "check_workspace", "require_version_ok", "version_problems"]
 
 
-NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run"})
+NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run", "writer-active"})
 """Kinds that are listed with the command that resolves them but do not fail the check."""
 
 
@@ -272,6 +273,17 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
     return out
 
 
+def _debris_unless_writing(ws: Workspace, versions: set[str], sets: set[str], rounds: set[int]) -> list[Problem]:
+    """Crash debris and stopped runs; while another command holds the write lock its staging is work in
+    progress, not debris: one notice says who is writing instead."""
+    writer = active_writer(ws.root)
+    if writer is not None:
+        return [Problem("writer-active", str(ws.root),
+                        f"{ws.root}: {describe(writer)} is writing; its staging folders are not listed as debris; "
+                        "run `alc-data check` again when it has finished")]
+    return workspace_debris(ws, versions, sets, rounds) + unfinished_runs(ws)
+
+
 # ---------------------------------------------------------------------------------------------- driver
 def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckReport:
     """Check the workspace at ``root`` (see the module docstring); with ``repair`` remove the debris
@@ -290,9 +302,7 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
         missing = Problem("no-workspace", str(root_path),
                           f"{root_path}: no workspace here, only the staging of an interrupted ingest; re-run the ingest")
         if repair:
-            for d in debris:
-                repair_problem(d)
-            return CheckReport(str(root_path), (missing,), tuple(debris), {})
+            return CheckReport(str(root_path), (missing,), tuple(repair_problem(d) for d in debris), {})
         return CheckReport(str(root_path), (missing, *debris), (), {})
 
     ws = Workspace.open(root_path)
@@ -316,8 +326,7 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
         problems += superpixel_set_problems(ws, name, sizes)
     problems += round_problems(ws, set(versions))
     problems += propagation_problems(ws, set(versions), set(sets))
-    problems += workspace_debris(ws, set(versions), set(sets), set(rounds))
-    problems += unfinished_runs(ws)
+    problems += _debris_unless_writing(ws, set(versions), set(sets), set(rounds))
     checked = {"images": len(sizes), "label_versions": len(versions), "label_files_read": len(cache),
                "superpixel_sets": len(sets), "rounds": len(rounds)}
     notices = tuple(p for p in problems if p.kind in NOTICE_KINDS)
@@ -325,7 +334,6 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     repaired = [p for p in problems if p.repairable] if repair else []
     if not repaired:
         return CheckReport(str(root_path), tuple(problems), (), checked, notices)
-    for p in repaired:
-        repair_problem(p)
+    done = [repair_problem(p, root_path) for p in repaired]
     after = _check(ws, root_path, repair=False)  # what is left, with a restored set checked file by file
-    return CheckReport(str(root_path), after.problems, tuple(repaired), after.checked, after.notices)
+    return CheckReport(str(root_path), after.problems, tuple(done), after.checked, after.notices)

@@ -2,14 +2,16 @@
 
 Debris: ingest staging folders beside the workspace (``.<ws>.ingest-*``), hidden staging folders in
 ``labels/`` and ``superpixels/`` (``.<name>.*.tmp``, ``.<name>.new*``, ``.<name>.old``), temp files
-``.*.tmp`` anywhere, label-version, superpixel or round folders without a catalogue row.
+``.*.tmp`` anywhere: names only alc-data stages, which ``--repair`` deletes. Label-version, superpixel
+or round folders without a catalogue row (``unregistered``) may be a crash's or a person's: ``--repair``
+moves them to ``WORKSPACE/lost+found/`` (never deletes them) and says where.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from alc_data.names import parse_ascii_int
@@ -45,8 +47,17 @@ def interrupted_overwrite(ws: Workspace, name: str) -> bool:
     return bool(registered) and old.is_dir() and _stamp(old) == registered and _stamp(folder) != registered
 
 
+LOST_AND_FOUND = "lost+found"
+"""Where ``check --repair`` moves folders that alc-data did not stage but the catalogue does not know."""
+
+
 def _debris(path: Path, why: str) -> Problem:
     return Problem("debris", str(path), f"{path}: {why}", repairable=True)
+
+
+def _unregistered(path: Path, why: str) -> Problem:
+    return Problem("unregistered", str(path), f"{path}: {why}; `check --repair` moves it to {LOST_AND_FOUND}/",
+                   repairable=True)
 
 
 def ingest_debris(root: Path) -> list[Problem]:
@@ -72,7 +83,8 @@ def workspace_debris(ws: Workspace, versions: set[str], sets: set[str], rounds: 
             if p.name.startswith("."):
                 out.append(_debris(p, "staging left by an interrupted label version"))
             elif p.is_dir() and p.name not in versions:
-                out.append(_debris(p, "label version folder with no catalogue row (a crash before registration)"))
+                out.append(_unregistered(p, "label version folder with no catalogue row (a crash before registration, "
+                                            "or placed by hand)"))
     if sp_root.is_dir():
         for p in sorted(sp_root.iterdir()):
             if p.name.startswith("."):
@@ -82,17 +94,18 @@ def workspace_debris(ws: Workspace, versions: set[str], sets: set[str], rounds: 
                 if not restorable:
                     out.append(_debris(p, "staging left by an interrupted superpixel set"))
             elif p.is_dir() and p.name not in sets:
-                out.append(_debris(p, "superpixel folder with no catalogue row (a crash before registration)"))
+                out.append(_unregistered(p, "superpixel folder with no catalogue row (a crash before registration, "
+                                            "or placed by hand)"))
     if rounds_root.is_dir():
         for p in sorted(rounds_root.iterdir()):
             if p.is_dir() and parse_ascii_int(p.name) not in (None, *rounds):
                 names = {c.name for c in p.iterdir()}
                 if all(n == "scores.parquet" or _is_temp_file(n) for n in names):
-                    out.append(_debris(p, "round folder with no catalogue row (a crash while scoring)"))
+                    out.append(_unregistered(p, "round folder with no catalogue row (a crash while scoring)"))
     reported = {Path(d.path_or_name) for d in out}
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if here / d not in reported]
+        dirnames[:] = [d for d in dirnames if here / d not in reported and here / d != root / LOST_AND_FOUND]
         for d in list(dirnames):
             if d.startswith(".") and (d.endswith(".tmp") or d.endswith(".build")):
                 out.append(_debris(here / d, "temp folder left by an interrupted write"))
@@ -110,12 +123,30 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def repair_problem(problem: Problem) -> None:
+def _to_lost_and_found(root: Path, path: Path) -> Path:
+    """Move ``path`` (inside ``root``) to ``root/lost+found/<its relative path>`` (a number appended when
+    that exists); the new path."""
+    target = root / LOST_AND_FOUND / path.relative_to(root)
+    n = 1
+    while target.exists():
+        n += 1
+        target = target.with_name(f"{path.name}.{n}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def repair_problem(problem: Problem, root: Path | None = None) -> Problem:
+    """Fix one repairable problem; the problem with a message saying what was done."""
     path = Path(problem.path_or_name)
     if problem.kind == "superpixels-interrupted":
         target = path.parent / path.name[1:-4]
         if target.exists():  # the uncommitted new set
             remove(target)
         os.replace(path, target)
-    elif problem.kind == "debris":
-        remove(path)
+        return replace(problem, message=f"{problem.message} (put back)")
+    if problem.kind == "unregistered" and root is not None:
+        moved = _to_lost_and_found(root, path)
+        return replace(problem, message=f"{path}: not in the catalogue; moved to {moved}")
+    remove(path)
+    return replace(problem, message=f"{problem.message} (removed)")

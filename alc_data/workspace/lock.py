@@ -50,6 +50,29 @@ def holder(root: Path) -> dict | None:
         return None
 
 
+def active_writer(root: str | os.PathLike) -> dict | None:
+    """Who holds the write lock now when another process does (what it wrote, or ``{}``), else None.
+    Tries a shared lock without waiting; creates no file (readers such as ``check`` write nothing)."""
+    import fcntl
+
+    root = Path(root).resolve()
+    if root in _held:
+        return None
+    try:
+        fd = os.open(root / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return holder(root) or {}
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def describe(info: dict | None) -> str:
     if not info:
         return "another process"
