@@ -10,6 +10,9 @@ that model on labels v0, so rows differ only in what the row changes:
     sim+lcm        SIM, then the label-correction module after each round (--propagate)
     sim+abc+lcm    both
     sim+abc+lcm-auto  both, the module's threshold chosen each round (--propagate-threshold auto)
+    sim+abcp       SIM with alc-data's variant of the class weight (--balance abc-pred: the larger of
+                   the label's and the prediction's class weight)
+    sim+abcp+lcm   that and the label-correction module
     a2lc+lcm       A2LC as A2LC scores (--acquisition a2lc) with its module
 
     python benchmarks/a2lc_table.py                  # 3 seeds, 5 rounds of 60 queries, the demo's size
@@ -39,6 +42,8 @@ ROWS: dict[str, dict[str, Any]] = {
     "sim+abc+lcm": {"acquisition": "sim", "balance": "abc", "propagate": True},
     "sim+abc+lcm-auto": {"acquisition": "sim", "balance": "abc", "propagate": True, "propagate_threshold": "auto"},
     "a2lc+lcm": {"acquisition": "a2lc", "propagate": True},
+    "sim+abcp": {"acquisition": "sim", "balance": "abc-pred"},
+    "sim+abcp+lcm": {"acquisition": "sim", "balance": "abc-pred", "propagate": True},
 }
 RARE_SHARE = 0.04
 """``--imbalanced``: the share of objects that are of the rare class (sign)."""

@@ -32,7 +32,8 @@ def score(
         f"pool) or {Representative.RANDOM} (any pixel of the superpixel, seeded).")] = Representative.POOL.value,
     balance: Annotated[str, typer.Option(
         "--balance", help=f"Class balance of the acquisition: {' | '.join(Balance.values())} (abc: A2LC's class weight "
-        "on each pixel's term of sim, from the current labels).")] = Balance.NONE.value,
+        "on each pixel's term of sim, from the current labels; abc-pred: the larger of the weights of the pixel's label "
+        "and of its predicted class, so a rare object labelled as background still counts).")] = Balance.NONE.value,
     engine: EngineOpt = Engine.LOCAL.value,
     ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,

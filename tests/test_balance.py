@@ -58,7 +58,8 @@ def scores_by_loop(probs, labels, sp, weights):
         sim = a2lc = 0.0
         for r, c in pix:
             y = int(labels[r, c]) if labels[r, c] != IGNORE_INDEX else int(pred[r, c])
-            term = weights[y] * (1.0 - probs[y, r, c])
+            w = weights[y] if weights.ndim == 1 else max(weights[y, y], weights[int(pred[r, c]), int(pred[r, c])])
+            term = w * (1.0 - probs[y, r, c])
             sim += cos(probs[:, rep[0], rep[1]], probs[:, r, c]) * term
             a2lc += cos(probs[:, r, c], fbar) * term
         out_sim.append(sim)
@@ -92,6 +93,42 @@ def test_weighted_sim_and_a2lc_equal_the_loop(backend, seed):
     np.testing.assert_allclose(a2lc, a2lc_ref, rtol=1e-9, atol=1e-12)
     plain = score_superpixels(probs, labels, sp, acquisition="sim", backend=backend).score
     np.testing.assert_allclose(plain, scores_by_loop(probs, labels, sp, np.ones(4))[0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy", "torch"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_abc_pred_weighs_each_pixel_by_the_larger_of_its_label_and_prediction_weights(backend, seed):
+    """The loop reads W's diagonal only (w[y] and w[pred]), so the matrix form is checked against max()."""
+    from alc_data.scoring import score_superpixels
+    from alc_data.scoring.balance import prediction_weights
+
+    probs, labels, sp = random_image(seed)
+    weights = prediction_weights(abc_weights(class_pixel_counts(labels, sp, 4)))
+    sim_ref, a2lc_ref = scores_by_loop(probs, labels, sp, weights)
+    for acquisition, ref in (("sim", sim_ref), ("a2lc", a2lc_ref)):
+        got = score_superpixels(probs, labels, sp, acquisition=acquisition, class_weights=weights, backend=backend).score
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_a_missed_rare_object_labelled_background_counts_with_abc_pred_not_with_abc():
+    """Plant a rare class the labels miss (labelled as the common class 0) but the model sees: ABC weighs
+    it as class 0 (almost nothing), abc-pred as the rare class."""
+    from alc_data.scoring import score_superpixels
+    from alc_data.scoring.balance import prediction_weights
+
+    H, W = 8, 16
+    labels = np.zeros((H, W), np.uint8)
+    labels[:, 12:] = 2  # a small labelled object of class 2 somewhere else
+    sp = (np.arange(W)[None, :] // 4 + np.zeros((H, 1), int)).astype(np.int32)  # 4 regions of 8x4
+    probs = np.full((3, H, W), 0.05)
+    probs[0] = 0.9
+    probs[:, :, 4:8] = np.array([0.3, 0.6, 0.1])[:, None, None]  # region 1: the model says class 1, labels say 0
+    probs[:, :, 12:] = np.array([0.05, 0.05, 0.9])[:, None, None]
+    weights = abc_weights(np.array([1000, 1, 30]))  # class 1 is rare in the labels, class 0 common
+    plain = score_superpixels(probs, labels, sp, acquisition="sim", class_weights=weights).score
+    pred = score_superpixels(probs, labels, sp, acquisition="sim", class_weights=prediction_weights(weights)).score
+    assert pred[1] > 10 * plain[1]
+    assert int(np.argmax(pred)) == 1 and int(np.argmax(plain)) != 1
 
 
 def test_balance_is_refused_where_no_per_pixel_term_is_summed():

@@ -41,7 +41,8 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
             taken here (on the tensors' device with the torch path, for the candidate pixels only,
             so no probability map is copied to the host).
         class_weights: None, or (K,) non-negative finite weights per class that multiply each pixel's
-            term of the summed acquisitions (``sim``, ``a2lc``): ABC.
+            term of the summed acquisitions (``sim``, ``a2lc``): ABC; or (K, K) weights W[y, p] by the
+            pixel's current class y and predicted class p (``abc-pred``).
     """
     if representative not in REPRESENTATIVES:
         raise InvalidInput(
@@ -93,9 +94,10 @@ def build_context(probs: Any, labels: Any, superpixels: Any, *, image_id: str | 
 
 
 def check_class_weights(class_weights: Any, num_classes: int) -> np.ndarray:
-    """``class_weights`` as a (K,) float64 array; a one-line error unless it has K finite values >= 0."""
+    """``class_weights`` as a (K,) or (K, K) float64 array; a one-line error unless its values are finite
+    and >= 0."""
     w = np.asarray(class_weights, dtype=np.float64)
-    if w.shape != (num_classes,) or not np.isfinite(w).all() or (w < 0).any():
-        raise InvalidInput(f"class_weights must be {num_classes} finite non-negative numbers (one per class), "
-                           f"got shape {w.shape}")
+    if w.shape not in ((num_classes,), (num_classes, num_classes)) or not np.isfinite(w).all() or (w < 0).any():
+        raise InvalidInput(f"class_weights must be {num_classes} finite non-negative numbers (one per class), or "
+                           f"{num_classes}×{num_classes} (by current and predicted class); got shape {w.shape}")
     return w

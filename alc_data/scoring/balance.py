@@ -10,6 +10,11 @@ the classes present (n_c > 0), K' of them:
 
 Balanced labels (D → 0) give w → 1, plain SIM. The weight multiplies each pixel's term of a sum over
 the region, ``w[y(x)]`` with y(x) the current label, or the prediction where the label is void.
+
+``abc-pred`` (alc-data's variant, not in the paper): the weight of a pixel is ``max(w[y(x)],
+w[pred(x)])``, so a rare object the labels missed (labelled as the common background, as Grounded-SAM
+pseudo labels do) weighs as its predicted class rather than as background. It is passed to the scorer
+as a (K, K) matrix W[y, p] (:func:`prediction_weights`); plain ABC is W[y, p] = w[y].
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class Balance(TextChoice):
 
     NONE = "none"
     ABC = "abc"
+    ABC_PRED = "abc-pred"
 
 
 def class_pixel_counts(
@@ -63,6 +69,12 @@ def abc_weights(counts: np.ndarray) -> np.ndarray:
     weights = np.zeros_like(n)
     weights[present] = (n[present].min() / n[present]) ** (imbalance ** 3)
     return weights
+
+
+def prediction_weights(weights: np.ndarray) -> np.ndarray:
+    """(K, K) W[y, p] = max(w[y], w[p]): ``abc-pred``'s weight of a pixel labelled y and predicted p."""
+    w = np.asarray(weights, dtype=np.float64)
+    return np.maximum(w[:, None], w[None, :])
 
 
 def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str, image_ids: Sequence[str],

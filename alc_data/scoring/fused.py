@@ -181,6 +181,9 @@ class FusedContext(ScoringContext):
     def current_class(self) -> np.ndarray:
         return self._per_pixel().current_class()
 
+    def predicted_class(self) -> np.ndarray:
+        return self._per_pixel().predicted_class()
+
     def cos_to_mean(self) -> np.ndarray:
         return self._per_pixel().cos_to_mean()
 

@@ -202,7 +202,8 @@ class ScoringContext:
     label_at_rep: np.ndarray
     class_weights: np.ndarray | None = None
     """(K,) float64 weight per class multiplying each pixel's term of the summed acquisitions (sim,
-    a2lc): A2LC's class-balanced weight (:mod:`alc_data.scoring.balance`); None = 1."""
+    a2lc): A2LC's class-balanced weight (:mod:`alc_data.scoring.balance`); or (K, K) by current and
+    predicted class (``abc-pred``); None = 1."""
 
     @property
     def rep_row(self) -> np.ndarray:
@@ -237,18 +238,24 @@ class ScoringContext:
         """y(x) per pixel: the label, or pred(x) where the label is void (int64)."""
         raise NotImplementedError
 
+    def predicted_class(self) -> Any:  # pragma: no cover - abstract
+        """pred(x) per pixel (int64)."""
+        raise NotImplementedError
+
     def cos_to_mean(self) -> Any:  # pragma: no cover - abstract
         """cos(f(x), m(s)) per pixel, m(s) the mean of f over s' (float64)."""
         raise NotImplementedError
 
     def pixel_weights(self) -> Any:
-        """w[y(x)] per pixel from :attr:`class_weights` (float64, same backend as the pixels)."""
+        """w[y(x)] per pixel from :attr:`class_weights`, or W[y(x), pred(x)] when they are (K, K)
+        (float64, same backend as the pixels)."""
         y = self.current_class()
+        w: Any = np.asarray(self.class_weights, dtype=np.float64)
         if _is_tensor(y):
             import torch
 
-            return torch.as_tensor(self.class_weights, dtype=torch.float64, device=y.device)[y]
-        return np.asarray(self.class_weights, dtype=np.float64)[y]
+            w = torch.as_tensor(w, dtype=torch.float64, device=y.device)
+        return w[y, self.predicted_class()] if w.ndim == 2 else w[y]
 
     @property
     def rep_probs(self) -> np.ndarray:  # pragma: no cover - abstract

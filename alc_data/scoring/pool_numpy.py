@@ -205,6 +205,10 @@ class NumpyContext(ScoringContext):
             out[p0:p1] = dot / (self._nf[p0:p1] * np.repeat(self._nf[rep], counts))
         return out
 
+    def predicted_class(self) -> np.ndarray:
+        """pred(x), (n,) int64."""
+        return self._pool()._pred
+
     def current_class(self) -> np.ndarray:
         """y(x): the label, pred(x) where it is void, (n,) int64."""
         return np.where(self._labels == IGNORE_INDEX, self._pool()._pred, self._labels)

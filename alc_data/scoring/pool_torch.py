@@ -94,6 +94,9 @@ class TorchContext(ScoringContext):
             self._u = 1.0 - self._F.gather(0, y[None, :])[0]
         return self._u
 
+    def predicted_class(self) -> Any:
+        return self._pred
+
     def current_class(self) -> Any:
         torch = self._torch
         return torch.where(self._labels == IGNORE_INDEX, self._pred, self._labels)

@@ -32,7 +32,8 @@ class ImageScoring:
     acquisition: AcquisitionName
     seed: int
     representative: Representative
-    class_weights: tuple[float, ...] | None = None  #: ABC's weight per class (sim with --balance abc, a2lc)
+    #: ABC's weight per class (sim with --balance abc, a2lc), or (K, K) by current and predicted class (abc-pred)
+    class_weights: tuple[Any, ...] | None = None
 
 
 def probability_stream(
