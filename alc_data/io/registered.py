@@ -31,7 +31,9 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def write_registered(path: Path, data: bytes) -> str:
-    """Write ``data`` as a new read-only file at ``path`` (inside a staging folder); its SHA-256."""
+    """Write ``data`` as a new read-only file at ``path`` (inside a staging folder); its SHA-256. A file
+    already there is replaced by a new one, never written into (it may be read-only)."""
+    path.unlink(missing_ok=True)
     path.write_bytes(data)
     os.chmod(path, READ_ONLY)
     return sha256_bytes(data)
