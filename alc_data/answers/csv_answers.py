@@ -65,10 +65,12 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
     or index (the shown class counts as accept), ``skip`` for unanswerable, or empty (not answered).
     Raises InvalidInput listing each bad row with its line number.
     """
+    from alc_data.answers.origin import check_origin
     from alc_data.io.csv_cells import read_csv_rows
 
     path = Path(path)
     header, rows = read_csv_rows(path, "answers file")
+    check_origin(ws, path, (row.get("workspace_id") for _, row in rows))
     cols = set(header)
     if not {"query_id", "answer"} <= cols:
         raise InvalidInput(f"{path}: needs the columns query_id and answer (has: {', '.join(sorted(cols)) or 'none'})")

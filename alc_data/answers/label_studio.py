@@ -106,7 +106,11 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
     errors: list[str] = []
     seen: dict[int, str] = {}
     answers: list[Answer] = []
-    for n, (line, task) in enumerate(iter_tasks(text, path), start=1):
+    from alc_data.answers.origin import check_task_origin
+
+    tasks = list(iter_tasks(text, path))
+    check_task_origin(ws, path, (task for _, task in tasks))
+    for n, (line, task) in enumerate(tasks, start=1):
         where = f"task {n} (line {line})"
         data = task.get("data") if isinstance(task, dict) else None
         if not isinstance(data, dict):

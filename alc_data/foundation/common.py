@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from alc_data.errors import InvalidInput, NotFound
-from alc_data.ingest.base import sha256_file
+from alc_data.io.registered import sha256_file
 
 SAM_HINT = (
     "a SAM ViT-H/L/B .pth from segment-anything's model checkpoints (sam_vit_h_4b8939.pth, sam_vit_l_0b3195.pth, "

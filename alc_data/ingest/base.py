@@ -7,7 +7,6 @@ failed ingest leaves nothing behind and an existing workspace is never touched.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from alc_data.errors import AlreadyExists, InvalidInput, NotFound
+from alc_data.io.registered import sha256_file, write_registered
 from alc_data.names import check_class_names, check_image_id
 from alc_data.registry import Registry
 from alc_data.workspace import ClassInfo, Workspace, check_label_values
@@ -81,14 +81,6 @@ class DatasetSource:
     #: class index -> the dataset's own entry for that class (COCO: the category, with its ``id``), stored
     #: in the catalogue so that an export can write the original ids back
     class_sources: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_labels_folder(folder: Path, image_id: str) -> np.ndarray:
@@ -268,7 +260,7 @@ def _write_item(
     gt = item.gt
     if gt is not None:
         _check_map(gt, (h, w), k, f"ground truth of {item.image_id!r} ({item.source_files.get('gt', path)})")
-        (staging / "gt" / f"{item.image_id}.png").write_bytes(encode_label_png(gt, palette))
+        write_registered(staging / "gt" / f"{item.image_id}.png", encode_label_png(gt, palette))
     if item.labels is not None:
         labels = item.labels
         what = item.source_files.get("labels", "labels")
@@ -280,7 +272,7 @@ def _write_item(
             raise NotFound(f"image {item.image_id!r} has no annotation to start from; pass --labels-from FOLDER")
         labels, what = gt, item.source_files.get("gt", path)
     _check_map(labels, (h, w), k, f"labels of {item.image_id!r} ({what})")
-    (staging / "labels" / "v0" / f"{item.image_id}.png").write_bytes(encode_label_png(labels, palette))
+    write_registered(staging / "labels" / "v0" / f"{item.image_id}.png", encode_label_png(labels, palette))
     if item.superpixels is not None:
         sp = np.asarray(item.superpixels)
         if sp.shape != (h, w):

@@ -17,11 +17,15 @@ class QueryFormat(TextChoice):
     LABEL_STUDIO = "label-studio"
 
 
+WORKSPACE_ID_COLUMN = "workspace_id"
+"""The column of the query CSV (and the field of a Label Studio task's ``data``) that names the workspace."""
+
 QUERY_CSV_COLUMNS = (
     "query_id", "round", "rank", "image_id", "superpixel_id", "rep_row", "rep_col", "label_shown",
-    "bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1", "image_path", "answer",
+    "bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1", "image_path", WORKSPACE_ID_COLUMN, "answer",
 )
-"""Columns of the query CSV. People fill ``answer`` with ``accept`` or a class name (or index)."""
+"""Columns of the query CSV. People fill ``answer`` with ``accept`` or a class name (or index);
+``workspace_id`` names the workspace the file was exported from (``correct --answers`` checks it)."""
 
 
 def export_queries_csv(
@@ -50,13 +54,13 @@ def export_queries_csv(
     elif Path(out).exists() and not overwrite:
         raise AlreadyExists(f"{out}: file exists; choose a new path or pass --overwrite")
     round_no = check_round(ws, round_no)
-    names = ws.catalogue.class_names
+    names, workspace_id = ws.catalogue.class_names, ws.catalogue.workspace_id
     rows = []
     for q in round_queries(ws, round_no):
         shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
         rows.append(
             [q.query_id, q.round, q.rank, q.image_id, q.superpixel_id, q.rep_row, q.rep_col, shown, *q.bbox,
-             str(ws.catalogue.image_path(q.image_id)), ""]
+             str(ws.catalogue.image_path(q.image_id)), workspace_id, ""]
         )
     out = Path(out)
     atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows))

@@ -2,7 +2,8 @@
 
 One task per query, in rank order. ``data`` carries the image URL and the query's identity
 (``query_id``, ``round``, ``image_id``, ``superpixel_id``, ``rep_row``, ``rep_col``, ``shown_label``,
-and ``workspace``: the workspace's dataset and creation time, so an export is not applied to another);
+``workspace``: the workspace's dataset and creation time, and ``workspace_id``: its random id, so an
+export is not applied to another);
 ``predictions`` holds a KeyPointLabels point on the representative pixel (x and y in percent of the
 image size, at the pixel's centre, as Label Studio stores points) and a Choices result preselected with
 the shown class, with the acquisition score as the prediction's ``score`` (Label Studio's Data Manager
@@ -21,6 +22,7 @@ from xml.sax.saxutils import quoteattr
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.names import unanswerable_choice
+from alc_data.queries.export import WORKSPACE_ID_COLUMN
 from alc_data.workspace import Workspace
 
 KEYPOINT_FROM = "pt"
@@ -46,7 +48,7 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
     from alc_data.queries.create import round_queries
 
     names = ws.catalogue.class_names
-    tag = workspace_tag(ws)
+    tag, workspace_id = workspace_tag(ws), ws.catalogue.workspace_id
     acquisition = ws.ledger.round(round_no).acquisition
     tasks = []
     for q in round_queries(ws, round_no):
@@ -67,6 +69,7 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
                 "image": image_url(ws, q.image_id, image_url_prefix), "query_id": q.query_id, "round": q.round,
                 "rank": q.rank, "image_id": q.image_id, "superpixel_id": q.superpixel_id,
                 "rep_row": q.rep_row, "rep_col": q.rep_col, "shown_label": shown, "workspace": tag,
+                WORKSPACE_ID_COLUMN: workspace_id,
             },
             "predictions": [{"model_version": f"alc-data round {round_no} ({acquisition})", "score": q.score,
                              "result": result}],

@@ -94,6 +94,11 @@ class Catalogue:
         except json.JSONDecodeError:
             return row[0][0]
 
+    @property
+    def workspace_id(self) -> str:
+        """The workspace's random id (a uuid4 made when it was created, or by the schema 4 upgrade)."""
+        return str(self.meta("workspace_id"))
+
     # ------------------------------------------------------------------ classes
     @property
     def classes(self) -> list[ClassInfo]:

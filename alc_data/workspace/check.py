@@ -2,10 +2,14 @@
 
 Checks, in order:
 
+- the database holds every table, column and index this alc-data's schema has, and passes SQLite's
+  integrity and foreign-key checks (:mod:`.check_schema`; when it does not, nothing else is checked);
 - every image the catalogue names exists (not hashed: that is `publish`'s job);
 - every label version's folder and files exist, open, have their images' sizes and hold only class
   indices 0..K-1 or ``IGNORE_INDEX`` (each file is read once: versions hard-link unchanged images, and a
-  file already read under another version is not read again);
+  file already read under another version is not read again), and each file still has the SHA-256
+  recorded when its version was registered; the reference ground truth is read the same way
+  (:mod:`.check_files`);
 - every superpixel set has one integer (H, W) map per image;
 - every round's score table exists, and every label version a round or an answer names exists;
 - answers recorded but never applied are listed with the command that applies them, and so are
@@ -16,8 +20,9 @@ Checks, in order:
   (``.<name>.*.tmp``, ``.<name>.new*``, ``.<name>.old``), temp files ``.*.tmp`` anywhere, label-version,
   superpixel or round folders without a catalogue row.
 
-``repair=True`` removes debris only (never a registered version or a file the catalogue references)
-and puts back a superpixel set whose overwrite was interrupted between its two renames.
+``repair=True`` removes debris only (never a registered version or a file the catalogue references),
+puts back a superpixel set whose overwrite was interrupted between its two renames, and records the
+hashes of label files registered before hashes were recorded (schema 4).
 """
 
 from __future__ import annotations
@@ -29,13 +34,14 @@ from typing import Iterable
 
 import numpy as np
 
-from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
-from alc_data.io.labels import read_label_png
+from alc_data.errors import ChecksFailed, NotFound, WorkspaceDamaged
 from alc_data.names import shell_command
 from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
+from alc_data.workspace.check_files import (HASH_UNKNOWN, Facts, gt_problems, hash_problems, label_file_problems,
+                                            record_missing_hashes)
+from alc_data.workspace.check_schema import schema_problems
 from alc_data.workspace.db import DB_NAME
 from alc_data.workspace.lock import active_writer, describe
 from alc_data.workspace.workspace import Workspace
@@ -43,10 +49,10 @@ from alc_data.workspace.workspace import Workspace
 #: kinds of problem that ``--repair`` fixes
 REPAIRABLE_KINDS = ("debris", "unregistered", "superpixels-interrupted")
 
-__all__ = ["CheckReport", "Problem", "check_workspace", "require_version_ok", "version_problems"]
+__all__ = ["CheckReport", "Problem", "check_workspace", "label_file_problems", "require_version_ok", "version_problems"]
 
 
-NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run", "writer-active"})
+NOTICE_KINDS = frozenset({"unapplied-answers", "unfinished-run", "writer-active", HASH_UNKNOWN})
 """Kinds that are listed with the command that resolves them but do not fail the check."""
 
 
@@ -85,60 +91,13 @@ def image_problems(ws: Workspace) -> list[Problem]:
 
 
 # ---------------------------------------------------------------------------------------------- labels
-def _read_label_facts(path: Path, k: int) -> tuple[tuple[int, int] | None, list[tuple[int, int]], str | None]:
-    """((H, W), [(bad value, pixels)], error) of one label PNG, read once."""
-    try:
-        arr = read_label_png(path)
-    except AlcError as exc:
-        return None, [], str(exc)
-    bad: list[tuple[int, int]] = []
-    if arr.size and int(arr.max()) >= k:
-        counts = np.bincount(arr.ravel(), minlength=256)
-        counts[IGNORE_INDEX] = 0
-        bad = [(int(v), int(counts[v])) for v in np.flatnonzero(counts[k:]) + k]
-    return arr.shape, bad, None
-
-
-def label_file_problems(
-    path: Path, size: tuple[int, int], k: int, cache: dict[tuple, tuple] | None = None
-) -> list[Problem]:
-    """Problems of one label file against its image's (H, W) and K classes.
-
-    ``cache`` (optional) remembers what was read per file identity (device, inode, size, mtime), so a
-    file hard-linked into several versions is read once.
-    """
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return [Problem("label-missing", str(path), f"{path}: label file not found")]
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    facts = cache.get(key) if cache is not None else None
-    if facts is None:
-        facts = _read_label_facts(path, k)
-        if cache is not None:
-            cache[key] = facts
-    shape, bad, error = facts
-    if error is not None:
-        return [Problem("label-unreadable", str(path), error)]
-    out = []
-    if shape != size:
-        out.append(Problem("label-size", str(path),
-                           f"{path}: label is {shape[1]}×{shape[0]} (W×H), its image is {size[1]}×{size[0]}"))
-    if bad:
-        value, pixels = bad[0]
-        more = f" (and {len(bad) - 1} other bad values)" if len(bad) > 1 else ""
-        out.append(Problem("label-values", str(path),
-                           f"{path}: label value {value} ({pixels} pixels) is not a class (K={k}) nor {IGNORE_INDEX}{more}"))
-    return out
-
-
 def version_problems(
     ws: Workspace,
     version: str,
     image_ids: Iterable[str] | None = None,
     *,
     sizes: dict[str, tuple[int, int]] | None = None,
-    cache: dict[tuple, tuple] | None = None,
+    cache: dict[tuple, Facts] | None = None,
 ) -> list[Problem]:
     """Problems of label version ``version`` (all its images, or ``image_ids``)."""
     folder = ws.labels.version_dir(version)
@@ -305,7 +264,10 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
             return CheckReport(str(root_path), (missing,), tuple(repair_problem(d) for d in debris), {})
         return CheckReport(str(root_path), (missing, *debris), (), {})
 
-    ws = Workspace.open(root_path)
+    try:
+        ws = Workspace.open(root_path)
+    except WorkspaceDamaged as exc:  # the database does not open, or has no schema version
+        return CheckReport(str(root_path), (Problem("database", str(root_path / DB_NAME), str(exc)),), (), {})
     if repair:  # repairing removes staging folders: never while a command is writing them
         with ws.writing("check --repair"):
             return _check(ws, root_path, repair=True)
@@ -313,15 +275,20 @@ def check_workspace(root: str | os.PathLike, *, repair: bool = False) -> CheckRe
 
 
 def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
-    problems: list[Problem] = []
+    problems = schema_problems(ws.db_path)
+    if problems:  # the other checks read the tables: with one missing they would only stop at it
+        return CheckReport(str(root_path), tuple(problems), (), {"schema": 1})
     sizes = ws.catalogue.image_sizes()
     versions = [v.name for v in ws.labels.label_versions()]
     sets = [s.name for s in ws.superpixels.superpixel_sets()]
     rounds = [r.round for r in ws.ledger.rounds()]
-    cache: dict[tuple, tuple] = {}
+    cache: dict[tuple, Facts] = {}
+    recorded = record_missing_hashes(ws, versions) if repair else []
     problems += image_problems(ws)
     for version in versions:
         problems += version_problems(ws, version, sizes=sizes, cache=cache)
+    problems += hash_problems(ws, versions, cache, {p.path_or_name for p in problems})
+    problems += gt_problems(ws, sizes)
     for name in sets:
         problems += superpixel_set_problems(ws, name, sizes)
     problems += round_problems(ws, set(versions))
@@ -333,7 +300,7 @@ def _check(ws: Workspace, root_path: Path, *, repair: bool) -> CheckReport:
     problems = [p for p in problems if p.kind not in NOTICE_KINDS]
     repaired = [p for p in problems if p.repairable] if repair else []
     if not repaired:
-        return CheckReport(str(root_path), tuple(problems), (), checked, notices)
+        return CheckReport(str(root_path), tuple(problems), tuple(recorded), checked, notices)
     done = [repair_problem(p, root_path) for p in repaired]
     after = _check(ws, root_path, repair=False)  # what is left, with a restored set checked file by file
-    return CheckReport(str(root_path), after.problems, tuple(done), after.checked, after.notices)
+    return CheckReport(str(root_path), after.problems, tuple(recorded + done), after.checked, after.notices)

@@ -22,6 +22,7 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, InvalidInput, NotFound
 from alc_data.faults import kill_point
 from alc_data.io.labels import encode_label_png, read_label_png
+from alc_data.io.registered import sha256_file, write_registered
 from alc_data.workspace.catalogue import Catalogue, ImageRecord
 from alc_data.workspace.clock import now_iso
 from alc_data.workspace.db import Database, check_name, named_or_latest
@@ -63,6 +64,12 @@ def _insert_version(con: sqlite3.Connection, name: str, parent: str | None, kind
     )
 
 
+def insert_file_hashes(con: sqlite3.Connection, version: str, hashes: dict[str, str]) -> None:
+    """Record the SHA-256 of each label file of ``version`` (image id → hash), in the caller's transaction."""
+    con.executemany("INSERT INTO label_files(label_version, image_id, sha256) VALUES (?,?,?)",
+                    [(version, i, h) for i, h in sorted(hashes.items())])
+
+
 class LabelStore:
     """The label versions of one workspace (``ws.labels``)."""
 
@@ -101,11 +108,30 @@ class LabelStore:
         return read_label_png(self.label_path(self.version(version).name, image_id))
 
     def register_ingest(self, *, labels_from: str, superpixel_set: str | None) -> None:
-        """Register the ingested labels as ``v0`` (and imported superpixels) in one transaction."""
+        """Register the ingested labels as ``v0`` (with each file's hash; and imported superpixels) in one
+        transaction."""
+        hashes = {i: sha256_file(self.label_path("v0", i)) for i in self._catalogue.image_ids()}
         with self._db.connect() as con:
             _insert_version(con, "v0", None, "ingest", None, {"labels_from": str(labels_from)})
+            insert_file_hashes(con, "v0", hashes)
             if superpixel_set is not None:
                 insert_set_row(con, superpixel_set, "imported", {})
+
+    def file_hashes(self, version: str | None = None) -> dict[tuple[str, str], str]:
+        """(version, image id) → the SHA-256 recorded when the file was registered (of one version, or all);
+        ``""`` for a file registered before schema 4, whose hash is not known."""
+        rows = self._db.rows("SELECT label_version, image_id, sha256 FROM label_files"
+                             + (" WHERE label_version=?" if version is not None else ""),
+                             () if version is None else (version,))
+        return {(v, i): h for v, i, h in rows}
+
+    def record_file_hashes(self, version: str, hashes: dict[str, str]) -> None:
+        """Record hashes of a version's files that have none, or an empty one (registered before schema 4)."""
+        with self._db.connect(immediate=True) as con:
+            con.executemany(
+                "INSERT INTO label_files(label_version, image_id, sha256) VALUES (?,?,?) "
+                "ON CONFLICT(label_version, image_id) DO UPDATE SET sha256=excluded.sha256 WHERE sha256=''",
+                [(version, i, h) for i, h in sorted(hashes.items())])
 
     def write_version(
         self,
@@ -138,38 +164,49 @@ class LabelStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=final.parent))
         try:
-            self._stage(tmp, name, labels, parent)
+            hashes = self._stage(tmp, name, labels, parent)
             if stage:
                 kill_point(f"{stage}:staged")
+
+            def commit(con: sqlite3.Connection) -> None:
+                insert_file_hashes(con, name, hashes)
+                if on_commit is not None:
+                    on_commit(con)
+
             self._register(tmp, final, name, parent=parent, kind=kind, round_no=round, params=params or {},
-                           on_commit=on_commit, stage=stage)
+                           on_commit=commit, stage=stage)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return self.version(name)
 
-    def _stage(self, tmp: Path, name: str, labels: Iterable[tuple[str, np.ndarray]], parent: str | None) -> None:
-        """Write ``labels`` into ``tmp`` and link (or copy) the parent's files of every other image."""
+    def _stage(self, tmp: Path, name: str, labels: Iterable[tuple[str, np.ndarray]],
+               parent: str | None) -> dict[str, str]:
+        """Write ``labels`` into ``tmp`` (new read-only files) and link (or copy) the parent's files of every
+        other image; every file's SHA-256 (a linked file's is the one recorded for the parent's, so a
+        parent's file changed since is still caught by ``check``, in both versions)."""
         palette = self._catalogue.palette
         records = self._catalogue.image_records()
-        written: set[str] = set()
+        hashes: dict[str, str] = {}
         for image_id, label in labels:
             rec = records.get(image_id)
             if rec is None:
                 raise NotFound(f"label for unknown image id {image_id!r}")
             self._check_label(image_id, label, rec)
-            (tmp / f"{image_id}.png").write_bytes(encode_label_png(label, palette))
-            written.add(image_id)
-        missing = sorted(set(records) - written)
+            hashes[image_id] = write_registered(tmp / f"{image_id}.png", encode_label_png(label, palette))
+        missing = sorted(set(records) - set(hashes))
         if parent is not None:
             src_dir = self.version_dir(parent)
+            recorded = self.file_hashes(parent)
             for image_id in missing:
                 src = src_dir / f"{image_id}.png"
                 try:
                     os.link(src, tmp / src.name)
                 except OSError:
                     shutil.copy2(src, tmp / src.name)
+                hashes[image_id] = recorded.get((parent, image_id)) or sha256_file(src)
         elif missing:
             raise InvalidInput(f"label version {name!r} lacks labels for {len(missing)} images, e.g. {missing[0]!r}")
+        return hashes
 
     def _check_label(self, image_id: str, label: np.ndarray, rec: ImageRecord) -> None:
         check_label_values(label, self._catalogue.num_classes, f"label of {image_id!r}")

@@ -67,8 +67,25 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX IF NOT EXISTS propagations_by_version ON propagations(label_version)",
     ),
-    # 4: (placeholder in this branch: the workspace uuid and label file hashes land as step 4 in main)
-    4: (),
+    # 4: the workspace's own id (a random uuid4, made here for old and new workspaces alike, so an export
+    # names the workspace it came from and is not applied to another) and the SHA-256 of every label file
+    # of every version, recorded when the version is registered, which ``check`` compares with the file.
+    # Files registered before this step get a row with an empty hash (unknown): ``check`` notes them and
+    # ``check --repair`` records their present content; a file with no row at all is a problem.
+    4: (
+        "INSERT OR IGNORE INTO meta(key, value) SELECT 'workspace_id', lower(hex(randomblob(4))) || '-' ||"
+        " lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' ||"
+        " substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' ||"
+        " lower(hex(randomblob(6)))",
+        """CREATE TABLE IF NOT EXISTS label_files (
+            label_version TEXT NOT NULL REFERENCES label_versions(name),
+            image_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL,          -- of the PNG file's bytes, as registered
+            PRIMARY KEY (label_version, image_id)
+        )""",
+        "INSERT OR IGNORE INTO label_files(label_version, image_id, sha256)"
+        " SELECT v.name, i.image_id, '' FROM label_versions v CROSS JOIN images i",
+    ),
     # 5: the dataset's own id of each class (COCO's category ids, with the rest of the category entry as
     # JSON), so that ``export --format coco`` writes the original ids back; a workspace ingested before
     # this step has no rows here, and its COCO export asks for ``--category-ids``.
