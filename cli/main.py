@@ -54,6 +54,11 @@ def _register() -> None:
 _register()
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A warning is one line on stderr, ``warning: <message>`` (Python's default adds the source line)."""
+    typer.echo(f"warning: {message}", err=True)
+
+
 def main() -> None:
     """Console-script entry point and the one place that turns exceptions into exit codes.
 
@@ -62,9 +67,14 @@ def main() -> None:
     is a bug: one line naming it, a pointer to ``ALC_DEBUG=1`` for the traceback, exit 3. With
     ``ALC_DEBUG=1`` both raise with their traceback (except an error whose class says otherwise).
     """
+    import warnings
+
     debug = os.environ.get("ALC_DEBUG", "") not in ("", "0")
     try:
-        app()
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _one_line_warning
+            app()
     except KeyboardInterrupt:
         typer.echo("interrupted; re-run the same command to resume", err=True)
         sys.exit(130)
