@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alc_data.io.failures import on_write_failure
 from alc_data.answers import oracle_answers, read_answers_csv
 from alc_data.answers.label_studio import read_label_studio_export
 from alc_data.answers.oracle import OracleMode, check_oracle_mode
@@ -125,7 +126,9 @@ def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
         checkpoint = _checkpoint(options, rnd.params)
         answers, source = _answers(ws, options, rnd.round, rnd.label_version)
         source_of_features = _feature_source(options, rnd.params, rnd.round) if options.propagate else None
-        inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
+        with on_write_failure(f"recording the answers of round {rnd.round}", kept="no answer was recorded",
+                              then="re-run the same command"):
+            inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
         kill_point("correct:recorded")
         applied = apply_answers(ws, rnd.round, tau=options.tau, expand=Expansion(options.expand), checkpoint=checkpoint)
         propagated = None
