@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alc_data.io.atomic import staged_folder
 from alc_data.io.failures import on_write_failure
 from alc_data.errors import InvalidInput
 from alc_data.export.base import (
@@ -16,7 +17,6 @@ from alc_data.export.base import (
     check_target,
     first_version,
     split_membership,
-    staged_folder,
 )
 
 if TYPE_CHECKING:

@@ -59,5 +59,5 @@ def export_queries_csv(
              str(ws.catalogue.image_path(q.image_id)), ""]
         )
     out = Path(out)
-    atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows))
+    atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows), shared=True)
     return out

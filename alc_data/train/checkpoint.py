@@ -12,9 +12,7 @@ A checkpoint is a dict saved with ``torch.save``:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,19 +31,12 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     """``torch.save`` to a temp file beside ``path``, then rename: never a half-written file."""
     import torch
 
+    from alc_data.io.atomic import atomic_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
-        kill_point("train:staged")
-        os.replace(tmp, path)
-        kill_point("train:renamed")
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path, shared=True, before_rename="train:staged") as fh:  # shared: others load it too
+        torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
+    kill_point("train:renamed")
     return path
 
 
