@@ -45,3 +45,14 @@ def test_a_checkpoint_and_a_published_folder_follow_the_umask(tmp_path, umask_02
     assert _mode(staged_folder(tmp_path / "published", what="--to-dir")) == 0o755
     atomic_write_bytes(tmp_path / "own.bin", b"x")  # the workspace's own files stay the user's alone
     assert _mode(tmp_path / "own.bin") == 0o600
+
+
+@pytest.mark.parametrize("fmt", ["csv", "label-studio"])
+def test_queries_export_to_an_existing_folder_is_a_user_error(tmp_path, capsys, fmt):
+    ws = open_round_workspace(tmp_path / "ws", n_train=2, size=(32, 32), budget=3)
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    for extra in ((), ("--overwrite",)):
+        rc, _, err = run_cli(capsys, "queries", "export", "-w", ws.root, "--format", fmt, "--out", folder, *extra)
+        assert rc == 2 and err == f"error: --out {folder}: is a folder; name the file to write (a new path inside it will do)\n"
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob(".existing*"))

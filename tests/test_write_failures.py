@@ -127,3 +127,14 @@ def test_sqlite_io_errors_are_read_from_the_file_system(tmp_path, monkeypatch):
     Fs.f_bavail = 10 ** 9
     monkeypatch.setattr(resource, "getrlimit", lambda r: (4096, 4096))
     assert failures.probe_errno(tmp_path) == errno.EFBIG
+
+
+def test_train_under_a_file_size_limit_says_which_checkpoint_and_how_to_resume(template, tmp_path):  # noqa: F811
+    ws = copy_template(template, tmp_path)
+    proc = _limited(500, "train", "-w", ws, "--model", "demo-tiny", "--batch-size", 2, "--crop-size", 32,
+                    "--device", "cpu", "--iterations", 2, "--checkpoint-every", 0, "--run-dir", ws / "runs" / "t1")
+    assert proc.returncode == 2, proc.stderr  # was 3: torch's RuntimeError("unexpected pos ...")
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: file too large") and "while writing the checkpoint" in line, line
+    assert f"resume with --run-dir {ws / 'runs' / 't1'}" in line
+    assert check_workspace(ws).ok

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from alc_data.hints import command
 from alc_data.errors import Conflict, NotFound
 from alc_data.loop.config import AnswerSource, Recipe
 from alc_data.loop.table import RoundRow, RunTable, plot_runs
@@ -189,7 +190,7 @@ class Loop:
             if progress.answered < progress.total:
                 self._wait(rs, (
                     f"round {t}: {progress.answered} of {progress.total} queries answered; answer them with "
-                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe.name}` "
+                    f"`{command('annotate', '-w', self.ws.root, '--round', rnd)}`, then run `{command('run', self.recipe.name)}` "
                     "again to continue"
                 ))
                 return None
@@ -201,7 +202,7 @@ class Loop:
             rs["queries_csv"] = str(path)
             self._wait(rs, (
                 f"round {t}: queries written to {path}; fill the answer column and run "
-                f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
+                f"`{command('run', self.recipe.name, '--answers', 'FILE.csv')}` to continue"
             ))
             return None
         return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_file,

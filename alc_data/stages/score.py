@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from alc_data.hints import command
 from alc_data.io.failures import on_write_failure
 from alc_data.engine import Engine, check_engine
 from alc_data.engine.ray_score import score_shards_ray
@@ -155,7 +156,7 @@ def refuse_unapplied(ws: Workspace) -> None:
     if pending:
         rnd = pending[0]
         raise Conflict(
-            f"round {rnd} has recorded answers that are not applied yet; run `alc-data correct -w {ws.root} --round {rnd}` "
+            f"round {rnd} has recorded answers that are not applied yet; run `{command('correct', '-w', ws.root, '--round', rnd)}` "
             "to apply them before scoring a new round"
         )
 

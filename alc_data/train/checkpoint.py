@@ -13,6 +13,7 @@ A checkpoint is a dict saved with ``torch.save``:
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +33,19 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     import torch
 
     from alc_data.io.atomic import atomic_file
+    from alc_data.io.failures import on_write_failure, probe_errno
 
     path = Path(path)
-    with atomic_file(path, shared=True, before_rename="train:staged") as fh:  # shared: others load it too
-        torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
+    with on_write_failure(f"writing the checkpoint {path.name}", kept="the checkpoints written before are kept",
+                          then=f"resume with --run-dir {shlex.quote(str(path.parent))}"):
+        try:
+            with atomic_file(path, shared=True, before_rename="train:staged") as fh:  # shared: others load it too
+                torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
+        except RuntimeError:  # torch's writer turns a failed write into RuntimeError("... unexpected pos ...")
+            code = probe_errno(path.parent)
+            if code is None:
+                raise
+            raise OSError(code, os.strerror(code), str(path)) from None
     kill_point("train:renamed")
     return path
 

@@ -29,6 +29,7 @@ from typing import Iterable
 
 import numpy as np
 
+from alc_data.hints import command
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, ChecksFailed, NotFound, WorkspaceDamaged
 from alc_data.io.labels import read_label_png
@@ -162,7 +163,7 @@ def require_version_ok(ws: Workspace, version: str, image_ids: Iterable[str] | N
     if problems:
         more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise WorkspaceDamaged(
-            f"{problems[0].message}{more}; nothing was written: run `alc-data check -w {ws.root}` and fix the labels"
+            f"{problems[0].message}{more}; nothing was written: run `{command('check', '-w', ws.root)}` and fix the labels"
         )
 
 
@@ -221,7 +222,7 @@ def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
         if applied is None:
             out.append(Problem("unapplied-answers", f"round {rnd}",
                                f"round {rnd}: {n} answers are recorded but not applied; "
-                               f"run `alc-data correct -w {ws.root} --round {rnd}`"))
+                               f"run `{command('correct', '-w', ws.root, '--round', rnd)}`"))
         elif applied not in versions:
             out.append(Problem("output-version-missing", f"round {rnd}",
                                f"round {rnd}: {n} answers were applied by label version {applied!r}, which is not in the catalogue"))
@@ -252,15 +253,15 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
     ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
     out = []
     n_images = len(ws.catalogue.image_ids())
-    commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name}"))
-    for folder, command in commands:
+    commands = (("pseudo", ("pseudo-label", "--version")), ("staging/superpixels", ("superpixels", "--name")))
+    for folder, (stage, option) in commands:
         base = ws.root / folder
         for p in sorted(base.iterdir()) if base.is_dir() else ():
             if p.is_dir():
                 n = sum(1 for _ in p.glob("*.npz"))
                 out.append(Problem("unfinished-run", str(p),
                                    f"{p}: a stopped run left {n} of {n_images} images staged; "
-                                   f"re-run `alc-data {command.format(name=p.name)}` with the same settings to finish it"))
+                                   f"re-run `{command(stage, '-w', ws.root, option, p.name)}` with the same settings to finish it"))
     return out
 
 
