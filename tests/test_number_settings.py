@@ -14,7 +14,14 @@ def test_run_refuses_a_number_that_is_not_a_whole_one(tmp_path, capsys, value):
     rc, _, err = run_cli(capsys, "run", "demo", "-w", tmp_path / "ws", "--set", f"train.iterations={value}")
     assert rc == 2 and err.startswith("error: recipe [train]: train setting iterations=") and err.count("\n") == 1, err
     rc, _, err = run_cli(capsys, "run", "demo", "-w", tmp_path / "ws", "--set", f"loop.budget={value}")
-    assert rc == 2 and err.startswith("error: loop.budget = ") and err.count("\n") == 1, err
+    assert rc == 2 and err.startswith("error: loop.budget = ") and " is " in err and err.count("\n") == 1, err
+    assert not (tmp_path / "ws").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e300", "true"])
+def test_run_refuses_a_float_setting_that_is_not_finite(tmp_path, capsys, value):
+    rc, _, err = run_cli(capsys, "run", "demo", "-w", tmp_path / "ws", "--set", f"train.lr={value}")
+    assert rc == 2 and err.startswith("error: recipe [train]: train setting lr=") and err.count("\n") == 1, err
 
 
 def test_whole_and_finite_numbers():
@@ -24,6 +31,6 @@ def test_whole_and_finite_numbers():
         with pytest.raises(ValueError):
             whole_number(bad)
     assert finite_number("0.5") == 0.5
-    for bad in (float("inf"), "nan", False):
+    for bad in (float("inf"), "nan", False, "1e300"):
         with pytest.raises(ValueError):
             finite_number(bad)

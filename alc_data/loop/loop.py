@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from alc_data.loop.budget import check_budgets
 from alc_data.hints import command
 from alc_data.errors import Conflict, NotFound
 from alc_data.loop.config import AnswerSource, Recipe
@@ -251,6 +252,8 @@ class Loop:
     def _run(self, *, answers_file: Path | None) -> RunTable:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
+        if not self.state["rounds"]:  # a new run: its budgets fit the candidates before anything is trained
+            check_budgets(self.ws, self.recipe.loop, sp_set)
         if self.state.get("start_version") is None:
             self.state["start_version"] = self.ws.labels.version().name
             self._save()

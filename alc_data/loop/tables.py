@@ -36,7 +36,7 @@ def convert_value(where: str, value: Any, typ: Any) -> Any:
         try:
             return whole_number(value) if typ is int else finite_number(value)
         except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"{where} = {value!r}: {exc}; {fix_hint(where, 'N')}") from None
+            raise InvalidInput(f"{where} = {value!r} is {exc}; {fix_hint(where, 'N')}") from None
     if typ is str:
         if isinstance(value, Path) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
             return str(value)
