@@ -127,6 +127,12 @@ def test_sqlite_io_errors_are_read_from_the_file_system(tmp_path, monkeypatch):
     Fs.f_bavail = 10 ** 9
     monkeypatch.setattr(resource, "getrlimit", lambda r: (4096, 4096))
     assert failures.probe_errno(tmp_path) == errno.EFBIG
+    big = tmp_path / "big.sqlite"
+    big.write_bytes(b"")
+    monkeypatch.setattr(resource, "getrlimit", lambda r: (1 << 30, 1 << 30))  # a limit no file came near
+    assert failures.probe_errno(tmp_path, (big,)) is None
+    monkeypatch.setattr(resource, "getrlimit", lambda r: (1 << 20, 1 << 20))
+    assert failures.probe_errno(tmp_path, (big,)) == errno.EFBIG
 
 
 def test_train_under_a_file_size_limit_says_which_checkpoint_and_how_to_resume(template, tmp_path):  # noqa: F811

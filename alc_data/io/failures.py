@@ -34,10 +34,11 @@ def write_errno(exc: BaseException) -> int | None:
     return code if code in WRITE_ERRNOS else None
 
 
-def probe_errno(path: str | os.PathLike[str]) -> int | None:
+def probe_errno(path: str | os.PathLike[str], files: tuple[Path, ...] = ()) -> int | None:
     """The likely errno of a failed write under ``path`` whose errno is unknown (SQLite's "disk I/O
     error"): EROFS on a read-only mount, ENOSPC when under :data:`LOW_SPACE` is free, EFBIG when the
-    process has a file-size limit; None when none of these holds."""
+    process has a file-size limit (and one of ``files``, the files being written, when named, has come
+    within :data:`LOW_SPACE` of it); None when none of these holds."""
     import resource
 
     folder = Path(path)
@@ -51,9 +52,17 @@ def probe_errno(path: str | os.PathLike[str]) -> int | None:
         return errno.EROFS
     if fs is not None and fs.f_bavail * fs.f_frsize < LOW_SPACE:
         return errno.ENOSPC
-    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and (not files or any(_size(f) + LOW_SPACE >= limit for f in files)):
         return errno.EFBIG
     return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def write_failed(code: int, filename: str | os.PathLike[str] | None, doing: str, kept: str, then: str) -> WriteFailed:

@@ -87,7 +87,7 @@ class Database:
         return self._checked(exc)
 
     def _write_failure(self, name: str, exc: sqlite3.Error) -> Exception:
-        code = probe_errno(self.path)
+        code = probe_errno(self.path, tuple(self.path.with_name(self.path.name + x) for x in ("", "-wal", "-shm")))
         if name == "SQLITE_FULL" and code not in (errno.ENOSPC, errno.EDQUOT):
             code = errno.ENOSPC
         if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN") and code != errno.EROFS:
