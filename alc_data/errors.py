@@ -63,6 +63,15 @@ class WorkspaceDamaged(AlcError, OSError):
     """The workspace's database or files are damaged or unreadable; ``alc-data check`` says what."""
 
 
+class WriteFailed(AlcError, OSError):
+    """A write failed for want of space (ENOSPC), over the file-size limit (EFBIG, ``ulimit -f``), over a
+    quota (EDQUOT) or on a read-only file system (EROFS). Nothing is damaged: the message says what was
+    kept and the command that goes on. ``errno`` and ``filename`` are those of the failed write."""
+
+    def __str__(self) -> str:  # the message alone, not OSError's "[Errno N] ...: 'file'"
+        return str(self.args[0]) if self.args else ""
+
+
 class MissingDependency(AlcError, ImportError):
     """An optional package is needed; the message names the extra to install."""
 

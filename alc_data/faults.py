@@ -7,10 +7,15 @@ there (nothing is flushed or cleaned up, exactly like ``kill -9``). Before dying
 name to the file named by ``ALC_KILL_LOG`` (when set), so a test can prove where the kill happened.
 Unset, a kill point costs one dictionary lookup. Shared writers (``ws.labels.write_version``,
 ``ws.superpixels.write_superpixel_set``) take a ``stage=`` name and call ``<stage>:staged`` / ``<stage>:renamed``.
+
+The same points inject write failures that ``ulimit -f`` cannot produce: with ``ALC_FAIL_AT=<point>=<ERRNO>``
+(``correct:staged=ENOSPC``; ``EFBIG``, ``EDQUOT``, ``EROFS``, any name of :mod:`errno`) the point raises
+``OSError(<ERRNO>)`` as a failed write there would, naming the point as the file.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 
@@ -35,7 +40,12 @@ KILL_POINTS: dict[str, tuple[str, ...]] = {
 
 
 def kill_point(name: str) -> None:
-    """SIGKILL this process here when ``ALC_KILL_AT`` equals ``name``."""
+    """SIGKILL this process here when ``ALC_KILL_AT`` equals ``name``; raise ``OSError`` when
+    ``ALC_FAIL_AT`` is ``name=ERRNO``."""
+    fail = os.environ.get("ALC_FAIL_AT")
+    if fail and fail.partition("=")[0] == name:
+        code = getattr(errno, fail.partition("=")[2] or "EIO", errno.EIO)
+        raise OSError(code, os.strerror(code), f"<fault point {name}>")
     if os.environ.get("ALC_KILL_AT") != name:
         return
     log = os.environ.get("ALC_KILL_LOG")

@@ -136,10 +136,3 @@ def unanswerable_choice(class_names: Iterable[str]) -> str:
     taken = {n.casefold() for n in class_names}
     return next((w for w in UNANSWERABLE_CHOICES if w not in taken), "?")
 
-
-def shell_command(*args: str) -> str:
-    """```alc-data ARGS``` for a message, each argument shell-quoted, so a printed command can be pasted
-    as it is (a workspace path with a space or a quote stays one argument)."""
-    import shlex
-
-    return "`alc-data " + " ".join(shlex.quote(str(a)) for a in args) + "`"

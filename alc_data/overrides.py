@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import math
 import re
 import sys
 from typing import Any, Iterable
@@ -22,6 +23,49 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _KEY_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+
+#: the largest whole number a setting may hold (SQLite's and numpy's int64)
+MAX_WHOLE = 2**63 - 1
+#: the largest number a float setting may hold (float32's, what the models compute in)
+MAX_FINITE = 3.4028234663852886e38
+
+
+def whole_number(value: Any) -> int:
+    """``value`` (an int, a float with no fraction, or their text) as an int; ValueError saying what it
+    is instead ("not a number", "not a whole number", ...: it reads after "is") for a fraction, inf, nan, text that is no number, a bool, or more than :data:`MAX_WHOLE`."""
+    if isinstance(value, bool):
+        raise ValueError("true/false, not a whole number")
+    if isinstance(value, int):
+        number: int | float = value
+    else:
+        try:
+            number = int(value) if isinstance(value, str) and value.strip().lstrip("+-").isdigit() else float(value)
+        except (TypeError, ValueError):
+            raise ValueError("not a number") from None
+    if isinstance(number, float) and (math.isnan(number) or math.isinf(number)):
+        raise ValueError(f"not a whole number ({number})")
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError("not a whole number")
+    whole = int(number)
+    if abs(whole) > MAX_WHOLE:
+        raise ValueError(f"more than {MAX_WHOLE:,}, the largest whole number allowed")
+    return whole
+
+
+def finite_number(value: Any) -> float:
+    """``value`` as a float; ValueError for inf, nan, more than :data:`MAX_FINITE`, a bool or text that is
+    no number."""
+    if isinstance(value, bool):
+        raise ValueError("true/false, not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("not a number") from None
+    if math.isnan(number) or math.isinf(number):
+        raise ValueError(f"not a finite number ({number})")
+    if abs(number) > MAX_FINITE:
+        raise ValueError(f"more than {MAX_FINITE:.4g}, the largest number a float32 model can hold")
+    return number
 
 
 def parse_value(text: str) -> Any:

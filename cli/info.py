@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.hints import command
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, VersionOpt, WorkspaceOpt, console, open_workspace, print_json
 
 
@@ -58,7 +59,7 @@ def info(
         for r in data.cost.rounds:
             if r.unapplied:
                 typer.echo(f"round {r.round}: {r.unapplied} answers recorded but not applied yet; "
-                           f"run `alc-data correct -w {data.workspace} --round {r.round}`")
+                           f"run `{command('correct', '-w', data.workspace, '--round', r.round)}`")
     if data.automatic.relabels:
         con.print(f"automatic relabels (propagated, not asked): {data.automatic.relabels} regions, "
                   f"{data.automatic.pixels:,} pixels, {data.automatic.reviewed} reviewed by a person")

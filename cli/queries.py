@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from alc_data.hints import command
 from alc_data.queries.export import QueryFormat
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
 
@@ -38,7 +39,7 @@ def export(
     from alc_data.queries import export_queries_csv
 
     path = export_queries_csv(ws, out, round_no=round_no, overwrite=overwrite)
-    typer.echo(f"wrote the queries to {path}; fill the answer column, then run `alc-data correct --answers {path}`")
+    typer.echo(f"wrote the queries to {path}; fill the answer column, then run `{command('correct', '-w', ws.root, '--answers', path)}`")
 
 
 @queries_app.command("list")

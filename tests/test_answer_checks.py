@@ -153,8 +153,10 @@ BAD_JSON = {
 def test_bad_label_studio_files_are_one_line_errors(keyword_ws, tmp_path, capsys, name):
     path = tmp_path / "export.json"
     data = BAD_JSON[name]
-    path.write_bytes(data if isinstance(data, bytes) else data.replace('"query_id": 1', f'"query_id": '
-                                                                        f'{keyword_ws.ledger.queries(1)[0].query_id}').encode())
+    if isinstance(data, str):  # this workspace's tasks (its id and query), bad in one way each
+        data = data.replace('"query_id": 1', f'"query_id": {keyword_ws.ledger.queries(1)[0].query_id}').replace(
+            '{"data": {', f'{{"data": {{"workspace_id": "{keyword_ws.catalogue.workspace_id}", ').encode()
+    path.write_bytes(data)
     code, _, err = run_cli(capsys, "correct", "-w", str(keyword_ws.root), "--answers", str(path))
     assert code == 2, err
     assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err

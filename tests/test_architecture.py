@@ -15,7 +15,8 @@ SQL = re.compile(r"\b(SELECT\s+.+\s+FROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w
 # sub-package, or a module directly under alc_data/) may import its own layer and the layers below,
 # never a layer above; within a layer any direction is allowed, but no cycle.
 LAYERS: list[set[str]] = [
-    {"alc_data", "constants", "choices", "errors", "results", "faults", "progress", "registry", "names", "overrides"},
+    {"alc_data", "constants", "choices", "errors", "results", "faults", "progress", "registry", "names", "overrides",
+     "hints"},
     {"io"},
     {"workspace"},
     {"ingest", "demo"},

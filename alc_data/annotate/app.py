@@ -108,7 +108,9 @@ class AnnotationSession:
         self.annotator = annotator
         self.lease_seconds = lease_seconds
         self.token = token
-        self.command = correct_command or f"alc-data correct -w {ws.root} --round {round_no}"
+        from alc_data.hints import command
+
+        self.command = correct_command or command("correct", "-w", ws.root, "--round", round_no)
         self.queries = {q.query_id: q for q in round_queries(ws, round_no)}
         self.sizes = {i: (r.height, r.width) for i, r in ws.catalogue.image_records().items()}
 

@@ -8,6 +8,7 @@ import secrets
 import socket
 from typing import Callable
 
+from alc_data.hints import command
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.workspace import Workspace
 
@@ -100,7 +101,7 @@ def serve(
     progress = ws.ledger.round_progress(rnd)
     echo(f"round {rnd}: {progress.answered} of {progress.total} queries answered; answer the rest at {url}")
     echo("press Ctrl+C to stop (every answer is already in the ledger); then run "
-         f"`alc-data correct -w {ws.root}` to apply them")
+         f"`{command('correct', '-w', ws.root, '--round', rnd)}` to apply them")
     if open_browser:
         import webbrowser
 

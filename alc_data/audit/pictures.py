@@ -122,6 +122,6 @@ def write_pictures(pictures: dict[str, bytes], out_dir: str | os.PathLike) -> li
     paths = []
     for image_id, data in pictures.items():
         path = out / f"{image_id}.png"
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, shared=True)
         paths.append(path)
     return paths

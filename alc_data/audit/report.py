@@ -210,5 +210,5 @@ def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, b
     path = Path(path)
     if path.is_dir():
         raise AlreadyExists(f"{path}: is a folder; pass a file name such as report.html to --report")
-    atomic_write_bytes(path, render_report(diff, pictures).encode("utf-8"))
+    atomic_write_bytes(path, render_report(diff, pictures).encode("utf-8"), shared=True)
     return path

@@ -9,6 +9,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from alc_data.hints import command
+from alc_data.io.failures import on_write_failure
 from alc_data.correction.expand import DEFAULT_EXPANSION, Change, Expansion, expand_answers
 from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
@@ -129,16 +131,18 @@ def apply_answers(
             if review_ids:  # a review of automatic relabels (alc_data.correction.review)
                 ws.ledger.record_reviews(con, propagation_ids=review_ids, version=name, verdicts=review_verdicts(pending))
 
-        ws.labels.write_version(
-            name,
-            new_labels(),
-            parent=parent,
-            kind="correction",
-            round=round_no,
-            params={"tau": tau, "expand": expand.value, "answers": len(pending)},
-            on_commit=on_commit,
-            stage="correct",
-        )
+        with on_write_failure(f"writing {name}", kept=f"the answers of round {round_no} are recorded, {name} was not written",
+                              then=f"`{command('correct', '-w', ws.root, '--round', round_no)}`"):
+            ws.labels.write_version(
+                name,
+                new_labels(),
+                parent=parent,
+                kind="correction",
+                round=round_no,
+                params={"tau": tau, "expand": expand.value, "answers": len(pending)},
+                on_commit=on_commit,
+                stage="correct",
+            )
     statuses = [p.status for p in pending]
     return AppliedVersion(
         version=name,

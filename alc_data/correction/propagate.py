@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from alc_data.hints import command
 from alc_data.constants import IGNORE_INDEX
 from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, auto_threshold, rare_classes, region_features,
                                     region_majority, relabel_mask)
@@ -186,7 +187,7 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     with ws.writing("correct"):
         rnd = ws.ledger.round(round_no)
         if rnd.output_version is None:
-            raise Conflict(f"round {round_no} has no applied answers yet; run `alc-data correct -w {ws.root} --round {round_no}` first")
+            raise Conflict(f"round {round_no} has no applied answers yet; run `{command('correct', '-w', ws.root, '--round', round_no)}` first")
         parent = ws.labels.version().name
         rows = collect_regions(ws, round_no, stream, labels_version=parent)
         relabels, used = choose_relabels(rows, ws.catalogue.num_classes, threshold=threshold, settings=settings)

@@ -61,7 +61,8 @@ def require_ray() -> Any:
 def ray_session(address: str | None = None) -> Iterator[Any]:
     """The ``ray`` module, connected: an instance already started in this process is used as it is;
     otherwise one is started (``address=None``: a local one) or joined (``address="auto"`` or
-    ``"ray://host:10001"``) and shut down on exit."""
+    ``"ray://host:10001"``) and shut down on exit. A driver killed outright cannot shut down a local
+    instance it started: ``ray stop`` ends what it leaves (docs/scaling.md)."""
     ray = require_ray()
     started = False
     if not ray.is_initialized():

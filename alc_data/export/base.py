@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -59,24 +58,6 @@ class ExportJob:
         yield self.version, ""
         if self.original is not None:
             yield self.original, "_original"
-
-
-def umask_mode(mode: int) -> int:
-    """``mode`` less the process's umask (what a plain ``open`` or ``mkdir`` would give)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mode & ~mask
-
-
-def staged_folder(target: Path) -> Path:
-    """An empty folder beside ``target`` whose mode follows the umask (``mkdtemp`` makes it owner-only)."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".export", dir=target.parent))
-    except OSError as exc:
-        raise InvalidInput(f"--out {target}: cannot create the folder ({exc.strerror}); choose a writable folder") from None
-    os.chmod(tmp, umask_mode(0o777))
-    return tmp
 
 
 def refuse_inside_workspace(target: Path) -> None:

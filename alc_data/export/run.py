@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alc_data.io.atomic import staged_folder
+from alc_data.io.failures import on_write_failure
 from alc_data.errors import InvalidInput
 from alc_data.export.base import (
     ExportChoice,
@@ -15,7 +17,6 @@ from alc_data.export.base import (
     check_target,
     first_version,
     split_membership,
-    staged_folder,
 )
 
 if TYPE_CHECKING:
@@ -65,8 +66,10 @@ def run_export(
     plan = plan_export(ws, version, choice, target)
     staged = staged_folder(target)
     try:
-        writer(ws, dataclasses.replace(plan, folder=staged))
-        replace_path(staged, target)
+        with on_write_failure(f"exporting {plan.version} to {target}", kept="nothing was written there",
+                              then="re-run the same command"):
+            writer(ws, dataclasses.replace(plan, folder=staged))
+            replace_path(staged, target)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return plan  # its folder is the target

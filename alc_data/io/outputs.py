@@ -10,12 +10,16 @@ from pathlib import Path
 from alc_data.errors import AlreadyExists, InvalidInput
 
 
-def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, overwrite: bool, what: str = "--out") -> Path:
+def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, overwrite: bool, what: str = "--out",
+                 file: bool = False) -> Path:
     """Validate an output path before anything is written; returns it resolved.
 
     Refuses a path inside the workspace or one that contains it (overwriting it would destroy the
-    workspace), and an existing file or non-empty folder unless ``overwrite``.
+    workspace), an existing file or non-empty folder unless ``overwrite``, and (``file``: the output is
+    one file) any existing folder.
     """
+    if file:
+        refuse_folder(out, what)
     target = Path(out).resolve()
     root = Path(workspace_root).resolve()
     if target == root or root in target.parents:
@@ -30,6 +34,12 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
     if target.exists() and not target.is_dir() and not overwrite:
         raise AlreadyExists(f"{what} {out}: file exists; choose a new path or pass --overwrite")
     return target
+
+
+def refuse_folder(out: str | os.PathLike, what: str = "--out") -> None:
+    """AlreadyExists when ``out``, where one file is to be written, is an existing folder."""
+    if Path(out).is_dir():
+        raise AlreadyExists(f"{what} {out}: is a folder; name the file to write (a new path inside it will do)")
 
 
 def replace_path(staged: Path, target: Path) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from alc_data.loop.budget import check_budgets
+from alc_data.hints import command
 from alc_data.errors import Conflict, NotFound
 from alc_data.loop.config import AnswerSource, Recipe
 from alc_data.loop.table import RoundRow, RunTable, plot_runs
@@ -189,7 +191,7 @@ class Loop:
             if progress.answered < progress.total:
                 self._wait(rs, (
                     f"round {t}: {progress.answered} of {progress.total} queries answered; answer them with "
-                    f"`alc-data annotate -w {self.ws.root} --round {rnd}`, then run `alc-data run {self.recipe.name}` "
+                    f"`{command('annotate', '-w', self.ws.root, '--round', rnd)}`, then run `{command('run', self.recipe.name)}` "
                     "again to continue"
                 ))
                 return None
@@ -201,7 +203,7 @@ class Loop:
             rs["queries_csv"] = str(path)
             self._wait(rs, (
                 f"round {t}: queries written to {path}; fill the answer column and run "
-                f"`alc-data run {self.recipe.name} --answers FILE.csv` to continue"
+                f"`{command('run', self.recipe.name, '--answers', 'FILE.csv')}` to continue"
             ))
             return None
         return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_file,
@@ -250,6 +252,8 @@ class Loop:
     def _run(self, *, answers_file: Path | None) -> RunTable:
         self._write_run_info()
         sp_set = prepare_inputs(self.ws, self.recipe)
+        if not self.state["rounds"]:  # a new run: its budgets fit the candidates before anything is trained
+            check_budgets(self.ws, self.recipe.loop, sp_set)
         if self.state.get("start_version") is None:
             self.state["start_version"] = self.ws.labels.version().name
             self._save()

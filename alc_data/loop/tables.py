@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alc_data.errors import InvalidInput
+from alc_data.overrides import finite_number, whole_number
 
 
 def fix_hint(where: str, hint: str) -> str:
@@ -33,16 +34,9 @@ def convert_value(where: str, value: Any, typ: Any) -> Any:
         return value
     if typ in (int, float):
         try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"{where} = {value!r} is not a number; {fix_hint(where, 'N')}") from None
-        if typ is int:
-            if not number.is_integer():
-                raise InvalidInput(f"{where} = {value!r} is not a whole number; {fix_hint(where, 'N')}")
-            return int(number)
-        return number
+            return whole_number(value) if typ is int else finite_number(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{where} = {value!r} is {exc}; {fix_hint(where, 'N')}") from None
     if typ is str:
         if isinstance(value, Path) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
             return str(value)

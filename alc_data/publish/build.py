@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -314,15 +313,12 @@ def _write_class_files(ws: Workspace, staging: Path) -> None:
 
 
 def _staging_folder(target: Path) -> Path:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".build", dir=target.parent))
-    except OSError as exc:
-        raise InvalidInput(f"{target}: cannot create the folder ({exc.strerror}); choose a writable --to-dir") from None
+    from alc_data.io.atomic import staged_folder
+
+    return staged_folder(target, suffix=".build", what="--to-dir")
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
-    os.chmod(staging, 0o755)  # mkdtemp made it owner-only; the other files follow the umask
     kill_point("publish:staged")
     if target.exists():
         target.rmdir()

@@ -47,10 +47,12 @@ def export_queries_csv(
     from alc_data.constants import IGNORE_INDEX
     from alc_data.io.atomic import atomic_write_bytes
     from alc_data.io.csv_cells import encode_csv
-    from alc_data.io.outputs import check_output
+    from alc_data.io.outputs import check_output, refuse_folder
 
     if not inside_workspace:
-        check_output(out, ws.root, overwrite=overwrite)
+        check_output(out, ws.root, overwrite=overwrite, file=True)
+    elif Path(out).is_dir():
+        refuse_folder(out)
     elif Path(out).exists() and not overwrite:
         raise AlreadyExists(f"{out}: file exists; choose a new path or pass --overwrite")
     round_no = check_round(ws, round_no)
@@ -63,5 +65,5 @@ def export_queries_csv(
              str(ws.catalogue.image_path(q.image_id)), workspace_id, ""]
         )
     out = Path(out)
-    atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows))
+    atomic_write_bytes(out, encode_csv(QUERY_CSV_COLUMNS, rows), shared=True)
     return out

@@ -113,9 +113,9 @@ def export_label_studio(
 
     out = Path(out)
     config = out.with_name(f"{out.stem}.config.xml")
-    check_output(out, ws.root, overwrite=overwrite)
-    check_output(config, ws.root, overwrite=overwrite)
+    check_output(out, ws.root, overwrite=overwrite, file=True)
+    check_output(config, ws.root, overwrite=overwrite, file=True)
     rnd = check_round(ws, round_no)
-    atomic_write_bytes(out, (json.dumps(label_studio_tasks(ws, rnd, image_url_prefix=image_url_prefix), indent=1) + "\n").encode())
-    atomic_write_bytes(config, labeling_config(ws).encode())
+    atomic_write_bytes(out, (json.dumps(label_studio_tasks(ws, rnd, image_url_prefix=image_url_prefix), indent=1) + "\n").encode(), shared=True)
+    atomic_write_bytes(config, labeling_config(ws).encode(), shared=True)
     return out, config

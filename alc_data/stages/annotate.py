@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from alc_data.hints import command
 from alc_data.annotate.server import check_port, serve
 from alc_data.correction.review import REVIEW, open_review_round
 from alc_data.errors import InvalidInput
@@ -47,6 +48,6 @@ def annotate(ws: Workspace, options: AnnotateOptions, *, echo: Callable[[str], N
             echo("no automatic relabel is left to review")
             return
         echo(f"round {round_no}: {len(ws.ledger.queries(round_no))} automatic relabels to review; "
-             f"apply the verdicts with `alc-data correct -w {ws.root} --round {round_no}`")
+             f"apply the verdicts with `{command('correct', '-w', ws.root, '--round', round_no)}`")
     serve(ws, round_no=round_no, host=options.host, port=options.port, annotator=options.annotator,
           open_browser=options.open_browser, echo=echo)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alc_data.io.failures import on_write_failure
 from alc_data.answers import oracle_answers, read_answers_csv
 from alc_data.answers.label_studio import read_label_studio_export
 from alc_data.answers.oracle import OracleMode, check_oracle_mode
@@ -22,7 +23,7 @@ from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult,
                                            propagated_already)
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
-from alc_data.names import shell_command
+from alc_data.hints import command
 from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.scoring.stream import probability_stream
@@ -129,7 +130,9 @@ def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
         discarded = _unappliable(ws, rnd.round, discard=options.discard_invalid)
         answers, source = _answers(ws, options, rnd.round, rnd.label_version)
         source_of_features = _feature_source(options, rnd.params, rnd.round) if options.propagate else None
-        inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
+        with on_write_failure(f"recording the answers of round {rnd.round}", kept="no answer was recorded",
+                              then="re-run the same command"):
+            inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
         kill_point("correct:recorded")
         applied = apply_answers(ws, rnd.round, tau=options.tau, expand=Expansion(options.expand), checkpoint=checkpoint)
         propagated = None
@@ -148,7 +151,7 @@ def _unappliable(ws: Workspace, round_no: int, *, discard: bool) -> tuple[int, .
         raise InvalidInput(
             f"round {round_no}: {len(bad)} recorded answer(s) name no class of this workspace (query {first.query_id}: "
             f"{first.status.value} class {first.answer_class}); nothing applied; run "
-            f"{shell_command('correct', '-w', str(ws.root), '--round', str(round_no), '--discard-invalid')} to discard them"
+            f"`{command('correct', '-w', ws.root, '--round', round_no, '--discard-invalid')}` to discard them"
         )
     ws.ledger.discard_answers([a.answer_id for a in bad], by="correct --discard-invalid")
     return tuple(a.query_id for a in bad)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from alc_data.hints import command
+from alc_data.io.failures import on_write_failure
 from alc_data.engine import Engine, check_engine
 from alc_data.engine.ray_score import score_shards_ray
 from alc_data.errors import Conflict, InvalidInput, NotFound
@@ -166,7 +168,7 @@ def refuse_unapplied(ws: Workspace) -> None:
     if pending:
         rnd = pending[0]
         raise Conflict(
-            f"round {rnd} has recorded answers that are not applied yet; run `alc-data correct -w {ws.root} --round {rnd}` "
+            f"round {rnd} has recorded answers that are not applied yet; run `{command('correct', '-w', ws.root, '--round', rnd)}` "
             "to apply them before scoring a new round"
         )
 
@@ -245,8 +247,10 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             make_shards = _ray_shards if options.engine is Engine.RAY else _local_shards
-            shards = make_shards(ws, options, scoring, image_ids, staging)
-            round_no, candidates, selected = _select_and_register(ws, options, scoring, shards, len(image_ids), staged)
+            with on_write_failure("scoring a new round", kept="no round was registered", then="re-run the same command"):
+                shards = make_shards(ws, options, scoring, image_ids, staging)
+                round_no, candidates, selected = _select_and_register(ws, options, scoring, shards, len(image_ids),
+                                                                      staged)
         finally:
             staged.unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)

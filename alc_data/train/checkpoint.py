@@ -12,9 +12,8 @@ A checkpoint is a dict saved with ``torch.save``:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,19 +32,21 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     """``torch.save`` to a temp file beside ``path``, then rename: never a half-written file."""
     import torch
 
+    from alc_data.io.atomic import atomic_file
+    from alc_data.io.failures import on_write_failure, probe_errno
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
-        kill_point("train:staged")
-        os.replace(tmp, path)
-        kill_point("train:renamed")
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with on_write_failure(f"writing the checkpoint {path.name}", kept="the checkpoints written before are kept",
+                          then=f"resume with --run-dir {shlex.quote(str(path.parent))}"):
+        try:
+            with atomic_file(path, shared=True, before_rename="train:staged") as fh:  # shared: others load it too
+                torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
+        except RuntimeError:  # torch's writer turns a failed write into RuntimeError("... unexpected pos ...")
+            code = probe_errno(path.parent)
+            if code is None:
+                raise
+            raise OSError(code, os.strerror(code), str(path)) from None
+    kill_point("train:renamed")
     return path
 
 

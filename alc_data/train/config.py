@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alc_data.errors import InvalidInput
+from alc_data.overrides import finite_number, whole_number
 
 class Optimizer(str, Enum):
     """``train.optimizer``: SGD with momentum (the paper's) or AdamW."""
@@ -195,16 +196,15 @@ def _convert(key: str, value: Any) -> Any:
         if key == "scale_range":
             if isinstance(value, str):
                 value = [v for v in value.strip("[]() ").replace(",", " ").split()]
-            lo, hi = (float(v) for v in value)
+            lo, hi = (finite_number(v) for v in value)
             return (lo, hi)
         if key in ("encoder_weights", "pretrained"):
             return value if isinstance(value, Path) else str(value)
         typ = _TYPES[key]
         if typ is int:
-            f = float(value)
-            if f != int(f):
-                raise ValueError("expected a whole number")
-            return int(f)
+            return whole_number(value)
+        if typ is float:
+            return finite_number(value)
         return typ(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"train setting {key}={value!r} is not valid ({exc})") from None

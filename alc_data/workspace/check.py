@@ -35,7 +35,7 @@ from typing import Iterable
 import numpy as np
 
 from alc_data.errors import ChecksFailed, NotFound, WorkspaceDamaged
-from alc_data.names import shell_command
+from alc_data.hints import command
 from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
@@ -123,7 +123,7 @@ def require_version_ok(ws: Workspace, version: str, image_ids: Iterable[str] | N
     if problems:
         more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise WorkspaceDamaged(
-            f"{problems[0].message}{more}; nothing was written: run `alc-data check -w {ws.root}` and fix the labels"
+            f"{problems[0].message}{more}; nothing was written: run `{command('check', '-w', ws.root)}` and fix the labels"
         )
 
 
@@ -183,13 +183,13 @@ def round_problems(ws: Workspace, versions: set[str]) -> list[Problem]:
         out.append(Problem("unappliable-answers", f"round {rnd}",
                            f"round {rnd}: {len(mine)} recorded answers name no class of this workspace (query "
                            f"{mine[0].query_id}: class {mine[0].answer_class}); run "
-                           f"{shell_command('correct', '-w', str(ws.root), '--round', str(rnd), '--discard-invalid')}"))
+                           f"`{command('correct', '-w', ws.root, '--round', rnd, '--discard-invalid')}`"))
     for count in ws.ledger.answer_counts():
         rnd, applied, n = count.round, count.applied_version, count.answers
         if applied is None:
             out.append(Problem("unapplied-answers", f"round {rnd}",
                                f"round {rnd}: {n} answers are recorded but not applied; "
-                               f"run {shell_command('correct', '-w', str(ws.root), '--round', str(rnd))}"))
+                               f"run `{command('correct', '-w', ws.root, '--round', rnd)}`"))
         elif applied not in versions:
             out.append(Problem("output-version-missing", f"round {rnd}",
                                f"round {rnd}: {n} answers were applied by label version {applied!r}, which is not in the catalogue"))
@@ -220,15 +220,15 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
     ``superpixels`` run (``staging/superpixels/<set>/``): what is staged and the command that finishes it."""
     out = []
     n_images = len(ws.catalogue.image_ids())
-    commands = (("pseudo", "pseudo-label --version {name}"), ("staging/superpixels", "superpixels --name {name}"))
-    for folder, command in commands:
+    commands = (("pseudo", ("pseudo-label", "--version")), ("staging/superpixels", ("superpixels", "--name")))
+    for folder, (stage, option) in commands:
         base = ws.root / folder
         for p in sorted(base.iterdir()) if base.is_dir() else ():
             if p.is_dir():
                 n = sum(1 for _ in p.glob("*.npz"))
                 out.append(Problem("unfinished-run", str(p),
                                    f"{p}: a stopped run left {n} of {n_images} images staged; "
-                                   f"re-run `alc-data {command.format(name=p.name)}` with the same settings to finish it"))
+                                   f"re-run `{command(stage, '-w', ws.root, option, p.name)}` with the same settings to finish it"))
     return out
 
 

@@ -8,14 +8,18 @@ back, never rows to unpack by position.
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from alc_data.errors import InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged
+from alc_data.errors import InvalidInput, NotFound, WorkspaceBusy, WorkspaceDamaged, WriteFailed
+from alc_data.io.failures import probe_errno, write_failed
 
 DB_NAME = "alc.sqlite"
+#: what a failed transaction leaves
+ROLLED_BACK = "that step was rolled back, what earlier steps committed is kept"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -56,27 +60,73 @@ class Database:
                 raise
             if con.in_transaction:
                 con.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            raise self._operational(exc) from None
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.IntegrityError):
-                raise
-            raise WorkspaceDamaged(
-                f"{self.path}: the workspace database is damaged ({exc}); restore it from a backup"
-            ) from None
+        except sqlite3.Error as exc:
+            raise self.failure(exc) from None
         finally:
             con.close()
 
-    def _operational(self, exc: sqlite3.OperationalError) -> Exception:
-        """The project error for an operational SQLite error (or ``exc`` itself when none fits)."""
+    def failure(self, exc: sqlite3.Error) -> Exception:
+        """The project error for a SQLite error (``exc`` itself when none fits: an IntegrityError, a bug).
+
+        A failed write (SQLite's I/O errors, "disk is full", a read-only file system) is a
+        :class:`WriteFailed` naming its likely errno; busy is :class:`WorkspaceBusy`; the database is
+        called damaged only when ``PRAGMA integrity_check`` fails too."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
         text = str(exc)
-        if "readonly" in text or "unable to open" in text:
-            return WorkspaceDamaged(f"{self.path}: workspace is not writable ({exc}); fix its permissions")
+        if isinstance(exc, sqlite3.IntegrityError):
+            return exc
         if "locked" in text or "busy" in text:
             return WorkspaceBusy(f"{self.path}: the database stayed locked by another process for 30 s; retry")
+        if name.startswith("SQLITE_IOERR") or name in ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN"):
+            return self._write_failure(name, exc)
         if "no such table" in text or "no such column" in text:
-            return WorkspaceDamaged(f"{self.path}: the workspace database is incomplete ({exc}); it is damaged")
-        return exc
+            return WorkspaceDamaged(f"{self.path}: not a complete alc-data workspace database ({exc}); "
+                                    "pass the right -w/--workspace, or re-ingest into a new workspace")
+        if isinstance(exc, sqlite3.OperationalError):
+            return exc
+        return self._checked(exc)
+
+    def _write_failure(self, name: str, exc: sqlite3.Error) -> Exception:
+        code = probe_errno(self.path, tuple(self.path.with_name(self.path.name + x) for x in ("", "-wal", "-shm")))
+        if name == "SQLITE_FULL" and code not in (errno.ENOSPC, errno.EDQUOT):
+            code = errno.ENOSPC
+        if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN") and code != errno.EROFS:
+            return WorkspaceDamaged(f"{self.path}: workspace is not writable ({exc}); fix its permissions")
+        if code is not None:
+            return write_failed(code, self.path, "writing the workspace database", ROLLED_BACK, "re-run the command")
+        damaged = self.integrity_problem()
+        if damaged:
+            return WorkspaceDamaged(f"{self.path}: the workspace database is damaged ({exc}; integrity_check: "
+                                    f"{damaged}); restore it from a backup")
+        failed = WriteFailed(f"{self.path}: {exc} while writing the workspace database; {ROLLED_BACK} and it passes "
+                             "its integrity check; check the disk, then re-run the command")
+        failed.errno, failed.filename = errno.EIO, str(self.path)
+        return failed
+
+    def _checked(self, exc: sqlite3.Error) -> Exception:
+        damaged = self.integrity_problem()
+        if damaged:
+            return WorkspaceDamaged(f"{self.path}: the workspace database is damaged or not an alc-data database "
+                                    f"({exc}; integrity_check: {damaged}); restore it from a backup or re-ingest "
+                                    "into a new workspace")
+        return WorkspaceDamaged(f"{self.path}: the workspace database could not be read ({exc}) though it passes "
+                                "its integrity check; nothing was changed; retry, and run `alc-data check` if it recurs")
+
+    def integrity_problem(self) -> str | None:
+        """None when ``PRAGMA integrity_check`` says ok; else its first line (or why it could not run)."""
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error as exc:
+            return str(exc)
+        try:
+            rows = con.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.Error as exc:
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            return str(exc) if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or not name else None
+        finally:
+            con.close()
+        first = str(rows[0][0]) if rows else "no answer"
+        return None if first == "ok" else first
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of one read, in its own transaction."""

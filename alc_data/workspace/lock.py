@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from alc_data.io.failures import on_write_failure
 from alc_data.errors import WorkspaceBusy, WorkspaceDamaged
 from alc_data.workspace.clock import now_iso
 
@@ -112,7 +113,9 @@ def write_lock(root: str | os.PathLike, command: str, *, wait: bool | None = Non
         os.pwrite(fd, json.dumps(info).encode(), 0)
         _held[root] = 1
         try:
-            yield
+            with on_write_failure(f"running `{command}`", kept="what it had committed before is kept, the rest was not written",
+                                  then="re-run it"):
+                yield
         finally:
             del _held[root]
             os.ftruncate(fd, 0)

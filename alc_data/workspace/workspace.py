@@ -79,10 +79,7 @@ class Workspace:
                 if version is not None and version < latest_version():
                     upgrade(con, version)
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceDamaged(
-                f"{ws.db_path}: the workspace database is damaged or not an alc-data database ({exc}); "
-                "restore it from a backup or re-ingest into a new workspace"
-            ) from None
+            raise ws._db.failure(exc) from None
         if version is None:
             raise WorkspaceDamaged(f"{ws.db_path}: the workspace database has no schema version; it is damaged")
         if version > latest_version():
