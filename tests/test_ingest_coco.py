@@ -247,7 +247,7 @@ def test_coco_bad_json_and_category(tmp_path, capsys):
     assert code == 2 and "category id 77" in err and str(ann) in err
     ann.write_text("{not json")
     code, _, err = run_cli(capsys, "ingest", "coco", ann, "--images", tmp_path / "img", "-w", tmp_path / "ws")
-    assert code == 2 and "not valid JSON" in err and err.count("\n") == 1
+    assert code == 2 and "invalid JSON at line 1" in err and err.count("\n") == 1
     assert not (tmp_path / "ws").exists()
 
 
