@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"queries"},
     {"answers"},
     {"correction", "annotate"},
-    {"evaluate", "audit", "info"},
+    {"evaluate", "audit", "info", "suspects"},
     {"publish"},
     {"stages", "score_round"},
     {"loop"},
