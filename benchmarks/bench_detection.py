@@ -110,14 +110,18 @@ def out_of_fold(ws, tmp: Path, iterations: int, size: int) -> dict[str, np.ndarr
 
 
 def alc_figures(ws, probs: dict[str, np.ndarray]) -> tuple[dict[str, dict], float]:
-    """Each alc-data candidate's figures, and the CPU seconds per image of :func:`find_suspects`."""
-    from alc_data.scoring.suspects import ERROR_SCORES, find_suspects
+    """Each alc-data candidate's figures (region scores: their component AP and precision@k, with the
+    image's highest region score; image scores: image level only), and the CPU seconds per image of the
+    class thresholds and :func:`find_suspects` (what ``alc-data errors`` computes)."""
+    from alc_data.scoring.suspects import ERROR_SCORES, IMAGE_SCORES, class_thresholds, find_suspects
 
     ids = sorted(probs)
+    labels = {i: ws.labels.read_label("v0", i) for i in ids}
     results, t0 = [], time.process_time()
+    t = class_thresholds(((probs[i], labels[i]) for i in ids), ws.catalogue.num_classes)
     for i in ids:
-        results.append(find_suspects(probs[i], ws.labels.read_label("v0", i), ws.superpixels.read_superpixels("sam", i),
-                                     image_id=i, gt=ws.catalogue.read_gt(i)))
+        results.append(find_suspects(probs[i], labels[i], ws.superpixels.read_superpixels("sam", i), image_id=i,
+                                     gt=ws.catalogue.read_gt(i), thresholds=t))
     seconds = (time.process_time() - t0) / len(ids)
     out = {}
     tp = np.concatenate([r.truth.region_tp for r in results])
@@ -127,9 +131,10 @@ def alc_figures(ws, probs: dict[str, np.ndarray]) -> tuple[dict[str, dict], floa
         image = np.array([r.scores[name].max() if len(r.region) else 0.0 for r in results])
         found = np.concatenate([r.truth.found_at[name] for r in results])
         out[f"alc {name}"] = figures(scores, tp, image, wrong, found)
-    for name in ("image_share", "image_softmin"):
-        image = np.array([r.image_scores[name] for r in results])
-        out[f"alc {name}"] = figures(None, None, image, wrong, None)
+    for name in IMAGE_SCORES:
+        if name != "image_max":  # the same as "alc mass"'s image column
+            image = np.array([r.image_scores[name] for r in results])
+            out[f"alc {name}"] = figures(None, None, image, wrong, None)
     return out, seconds
 
 
@@ -188,12 +193,20 @@ def run_one(kind: str, seed: int, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         ws = build(Path(tmp) / "ws", args.images, args.size, seed, kind, args.plant)
         t0 = time.perf_counter()
-        probs = out_of_fold(ws, Path(tmp), args.iterations, args.size)
+        cached = args.cache / f"{kind}-{seed}-{args.images}-{args.size}-{args.iterations}.npz" if args.cache else None
+        if cached is not None and cached.is_file():
+            with np.load(cached) as z:
+                probs = {k: z[k] for k in z.files}
+        else:
+            probs = out_of_fold(ws, Path(tmp), args.iterations, args.size)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(cached, **probs)
         train_s = time.perf_counter() - t0
         alc, alc_s = alc_figures(ws, probs)
         cl, cl_s = cleanlab_figures(ws, probs)
     return {"kind": kind, "seed": seed, "methods": {**cl, **alc}, "train_predict_s": train_s,
-            "cpu_ms_per_image": {"alc find_suspects (all scores)": 1e3 * alc_s, **{k: 1e3 * v for k, v in cl_s.items()}}}
+            "cpu_ms_per_image": {"alc errors (thresholds + find_suspects)": 1e3 * alc_s, **{k: 1e3 * v for k, v in cl_s.items()}}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="planted,demo")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default docs/detection.md; none with --quick)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep the out-of-fold probabilities here (one .npz per kind and seed) and reuse them")
+    ap.add_argument("--only-probs", action="store_true", help="stop after the probabilities (with --cache)")
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.images, args.size, args.iterations = "0", 24, 48, 20

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT = "alc mass"
-"""alc-data's default: regions by ``mass``, images by their highest region score."""
+"""alc-data's default region score (its row's image column: the image's highest region score)."""
+DEFAULT_IMAGE = "alc image_issues"
+"""alc-data's default image score."""
 
 CLEANLAB_IMAGE = ("cleanlab softmin", "cleanlab num_pixel_issues", "cleanlab find_label_issues")
 
@@ -30,7 +32,8 @@ def kind_table(runs: list[dict]) -> list[str]:
         seeds = " / ".join(_fmt(r["methods"][m]["image_auprc"]) for r in runs)
         pk = [_fmt(float(np.mean([r["methods"][m].get("precision_at", {}).get(k, np.nan) for r in runs])))
               for k in (10, 50, 100)]
-        lines.append(f"| {m}{' (default)' if m == DEFAULT else ''} | {_fmt(_mean(runs, m, 'image_auprc'))} | {seeds} | "
+        tag = " (default)" if m == DEFAULT else " (default image score)" if m == DEFAULT_IMAGE else ""
+        lines.append(f"| {m}{tag} | {_fmt(_mean(runs, m, 'image_auprc'))} | {seeds} | "
                      f"{_fmt(_mean(runs, m, 'image_auroc'))} | {_fmt(_mean(runs, m, 'component_ap'))} | "
                      + " | ".join(pk) + " |")
     return lines
@@ -38,7 +41,7 @@ def kind_table(runs: list[dict]) -> list[str]:
 
 def verdict(runs: list[dict]) -> list[str]:
     best = max(CLEANLAB_IMAGE, key=lambda m: _mean(runs, m, "image_auprc"))
-    ours, theirs = _mean(runs, DEFAULT, "image_auprc"), _mean(runs, best, "image_auprc")
+    ours, theirs = _mean(runs, DEFAULT_IMAGE, "image_auprc"), _mean(runs, best, "image_auprc")
     comp_ours = _mean(runs, DEFAULT, "component_ap")
     comp_theirs = _mean(runs, "cleanlab find_label_issues", "component_ap")
     gap = 100 * (ours - theirs)
@@ -60,11 +63,10 @@ def pr_plot(runs: list[dict], path: Path) -> bool:
     from sklearn.metrics import precision_recall_curve
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for m in (DEFAULT, "alc image_share", *CLEANLAB_IMAGE):
-        scores = np.concatenate([np.asarray(r["methods"][m]["_pr"][0]) + 10.0 * i for i, r in enumerate(runs)])
+    for m in (DEFAULT_IMAGE, DEFAULT, "alc image_share", *CLEANLAB_IMAGE):
+        # seeds pooled: each seed's scores as ranks in 0..1, so no seed's scale dominates
+        scores = np.concatenate([_ranks(np.asarray(r["methods"][m]["_pr"][0])) for r in runs])
         wrong = np.concatenate([np.asarray(r["methods"][m]["_pr"][1], dtype=bool) for r in runs])
-        if len(runs) > 1:  # pooled per seed: rank within each seed, then merge
-            scores = np.concatenate([_ranks(np.asarray(r["methods"][m]["_pr"][0])) for r in runs])
         p, rcl, _ = precision_recall_curve(wrong, scores)
         ax.plot(rcl, p, label=m)
     ax.set_xlabel("recall (wrong images)")
@@ -91,8 +93,7 @@ def write_markdown(runs: list[dict], out: Path, args: dict) -> None:
         sel = [r for r in runs if r["kind"] == kind]
         title = {"planted": "Planted errors (Rottmann & Reese protocol on the true labels)",
                  "demo": "The demo's Grounded-SAM-like noise"}.get(kind, kind)
-        stats = ", ".join(f"seed {r['seed']}: {r['methods'][DEFAULT].get('_n', '')}" for r in sel) if False else ""
-        lines += [f"## {title}", "", *kind_table(sel), "", *verdict(sel), "", stats]
+        lines += [f"## {title}", "", *kind_table(sel), "", *verdict(sel), ""]
     plot = out.with_name("detection-pr.png")
     planted = [r for r in runs if r["kind"] == "planted"] or runs
     if pr_plot(planted, plot):

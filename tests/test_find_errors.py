@@ -118,9 +118,14 @@ def test_errors_from_a_prediction_folder_table_report_metrics(planted_ws, tmp_pa
     assert (m["images"], m["wrong_images"], m["components"]) == (4, 1, 1)
     assert m["image_auprc"] == 1.0 and m["image_auroc"] == 1.0 and m["component_ap"] == 1.0
     table = pq.read_table(out).to_pydict()
-    assert table["image_id"] == ["img_a"] and table["rank"] == [0] and table["image_score"] == table["score"]
+    assert table["image_id"] == ["img_a"] and table["rank"] == [0] and table["score"][0] > 90
     images = pq.read_table(tmp_path / "t" / "found.images.parquet").to_pydict()
     assert sorted(images["image_id"]) == ["img_a", "img_b", "img_c", "img_d"]
+    image_score = dict(zip(images["image_id"], images["image_score"]))
+    # the image score: the share of issue pixels, those of the planted object (100 of the image's 576) whose
+    # true class is at least as probable as that class's mean (about half of them)
+    assert table["image_score"] == [image_score["img_a"]] and 0.3 * 100 / 576 < image_score["img_a"] <= 100 / 576
+    assert image_score["img_b"] == image_score["img_c"] == image_score["img_d"] == 0.0
     assert dict(zip(images["image_id"], images["wrong"])) == {"img_a": True, "img_b": False, "img_c": False, "img_d": False}
     page = report.read_text()
     assert "&lt;b&gt;car&lt;/b&gt;" in page and "<b>car</b>" not in page and "&quot;&amp;&quot;" in page
@@ -181,3 +186,21 @@ def test_errors_from_a_model_checkpoint(planted_ws, tmp_path, capsys):
     res = json.loads(stdout)
     assert res["images"] == 4 and res["regions"] == sum(len(np.unique(scene(i)[1])) for i in range(4)) and res["metrics"]["wrong_images"] == 1
     assert Path(res["table"]) == planted_ws.root / "errors" / "errors.parquet" and Path(res["table"]).is_file()
+
+
+def test_class_thresholds_and_issue_pixels_follow_confident_learning():
+    from alc_data.scoring.suspects import class_thresholds
+
+    p = np.zeros((2, 1, 4), np.float32)
+    p[1] = [[0.9, 0.7, 0.6, 0.8]]
+    p[0] = 1 - p[1]
+    lab = np.array([[1, 1, 0, IGNORE_INDEX]], np.uint8)
+    t = class_thresholds([(p, lab)], 2)
+    assert t == pytest.approx([0.4, 0.8])  # class 0: p0 = 0.4 at its one pixel; class 1: (0.9 + 0.7) / 2
+    assert class_thresholds([(p, np.ones_like(lab))], 2)[0] == 1.0  # a class nobody labels is never proposed
+    regions = np.array([[0, 0, 1, 1]], np.int32)
+    e = find_suspects(p, lab, regions, thresholds=t)
+    # region 1 (labelled 0 where the model says 1) is a suspect; its pixel 2 has p0 = 0.4, not below t0
+    assert list(e.suspect) == [False, True] and list(e.scores["issues"]) == [0.0, 0.0]
+    e = find_suspects(p, lab, regions, thresholds=[0.5, 0.5])
+    assert list(e.scores["issues"]) == [0.0, 1.0] and e.image_scores["image_issues"] == pytest.approx(1 / 3)

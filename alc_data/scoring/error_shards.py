@@ -29,12 +29,15 @@ PARTS = ("regions", "images", "components")
 
 @dataclass(frozen=True)
 class ErrorSetup:
-    """What every image is judged against: the label version and region set (resolved names), and
-    whether the workspace's reference ground truth is read. Picklable (Ray actors get it)."""
+    """What every image is judged against: the label version and region set (resolved names), whether
+    the workspace's reference ground truth is read, and the class thresholds of the confident-learning
+    issue pixels (:func:`~alc_data.scoring.suspects.class_thresholds`; None: each image's own).
+    Picklable (Ray actors get it)."""
 
     version: str
     superpixel_set: str
     with_truth: bool
+    thresholds: tuple[float, ...] | None = None
 
 
 def part_path(folder: str | os.PathLike, start: int, part: str) -> Path:
@@ -122,4 +125,4 @@ def error_stream(ws: Workspace, stream: Iterable[tuple[str, Any]], setup: ErrorS
         labels = ws.labels.read_label(setup.version, image_id)
         regions = ws.superpixels.read_superpixels(setup.superpixel_set, image_id)
         gt = ws.catalogue.read_gt(image_id) if setup.with_truth and ws.catalogue.has_gt(image_id) else None
-        yield find_suspects(probs, labels, regions, image_id=image_id, gt=gt)
+        yield find_suspects(probs, labels, regions, image_id=image_id, gt=gt, thresholds=setup.thresholds)

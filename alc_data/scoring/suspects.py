@@ -19,16 +19,24 @@ The candidate region error scores (higher = more likely wrong; :data:`ERROR_SCOR
 - ``lcil``: the mean of u(x) over s, not gated.
 - ``softmin``: 1 - cleanlab's soft-minimum of c(x) over s (T = 0.1), not gated.
 
-Per image: ``image_max`` (the highest region score of the default, the default image score),
-``image_share`` (the sum of ``mass`` over the image's regions divided by its non-void pixels: the
-estimated share of wrong pixels) and ``image_softmin`` (1 - cleanlab's image label-quality score,
-computed exactly over the non-void pixels).
+- ``issues``: for a suspect, the number of its *issue* pixels (below); 0 otherwise.
+
+Issue pixels follow confident learning (Northcutt et al., the rule of cleanlab's ``find_label_issues``)
+inside the suspects only: with t_k the class threshold, the mean of f(x)[k] over the pixels labelled k
+(over the dataset, or a calibration sample of it: :func:`class_thresholds`), a non-void pixel x of a
+suspect is an issue when c(x) < t_label(x) and the most probable class among those j with
+f(x)[j] >= t_j exists and is not label(x).
+
+Per image (:data:`IMAGE_SCORES`): ``image_issues`` (the default, :data:`DEFAULT_IMAGE_SCORE`: the
+issue pixels of its suspects over its non-void pixels), ``image_max`` (its highest ``mass``),
+``image_share`` (the sum of ``mass`` over its non-void pixels: the estimated share of wrong pixels) and
+``image_softmin`` (1 - cleanlab's image label-quality score, computed exactly over the non-void pixels).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -37,11 +45,12 @@ from alc_data.scoring.acquisitions import SOFTMIN_TEMPERATURE
 from alc_data.scoring.backends import build_context
 from alc_data.scoring.suspect_truth import ImageTruth, image_truth
 
-ERROR_SCORES = ("mass", "prob", "sim", "lcil", "softmin")
+ERROR_SCORES = ("mass", "prob", "issues", "sim", "lcil", "softmin")
 """The candidate region error scores, measured in benchmarks/bench_detection.py (docs/detection.md)."""
 
 DEFAULT_ERROR_SCORE = "mass"
-IMAGE_SCORES = ("image_max", "image_share", "image_softmin")
+IMAGE_SCORES = ("image_issues", "image_max", "image_share", "image_softmin")
+DEFAULT_IMAGE_SCORE = "image_issues"
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,12 +109,43 @@ def softmin_of(values: np.ndarray, temperature: float = SOFTMIN_TEMPERATURE) -> 
     return float(np.dot(w, values) / w.sum())
 
 
-def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = "", gt: Any = None) -> ImageErrors:
+def class_thresholds(pairs: Iterable[tuple[Any, Any]], num_classes: int) -> np.ndarray:
+    """(K,) float64 t_k: the mean of f(x)[k] over the non-void pixels labelled k, over (probs, labels)
+    pairs ((K, H, W), (H, W)); 1.0 for a class no pixel is labelled with (it is never proposed)."""
+    total = np.zeros(num_classes)
+    count = np.zeros(num_classes)
+    for probs, labels in pairs:
+        probs, lab = _numpy(probs), _numpy(labels).reshape(-1)
+        nv = np.flatnonzero(lab != IGNORE_INDEX)
+        cls = lab[nv].astype(np.int64)
+        total += np.bincount(cls, weights=probs.reshape(num_classes, -1)[cls, nv], minlength=num_classes)
+        count += np.bincount(cls, minlength=num_classes)
+    return np.divide(total, count, out=np.ones(num_classes), where=count > 0)
+
+
+def _issues(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, suspect: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(S,) issue pixels per region (module docstring), looked for in the suspects only."""
+    S = len(suspect)
+    idx = np.flatnonzero((seg >= 0) & (lab != IGNORE_INDEX))
+    idx = idx[suspect[seg[idx]]]
+    if idx.size == 0:
+        return np.zeros(S)
+    Px = P[:, idx]
+    cls = lab[idx].astype(np.int64)
+    above = Px >= t[:, None]
+    best = np.where(above, Px, -1.0).argmax(axis=0)
+    issue = (Px[cls, np.arange(idx.size)] < t[cls]) & above.any(axis=0) & (best != cls)
+    return np.bincount(seg[idx][issue], minlength=S).astype(np.float64)
+
+
+def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = "", gt: Any = None,
+                  thresholds: Any = None) -> ImageErrors:
     """The :class:`ImageErrors` of one image.
 
     ``probs`` (K, H, W) float softmax probabilities (numpy or a torch tensor, read on the CPU);
     ``labels`` (H, W) uint8 current labels (``IGNORE_INDEX`` = void); ``superpixels`` (H, W) int
-    region ids (< 0: no candidate); ``gt`` (H, W) uint8 reference labels or None.
+    region ids (< 0: no candidate); ``gt`` (H, W) uint8 reference labels or None; ``thresholds``
+    (K,) the class thresholds of the dataset (:func:`class_thresholds`), or None: this image's own.
     """
     probs, labels, superpixels = _numpy(probs), _numpy(labels), _numpy(superpixels)
     ctx = build_context(probs, labels, superpixels, image_id=image_id, backend="auto")
@@ -119,15 +159,19 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
     gate = (dom != cur) & (cur != IGNORE_INDEX)
     mean_wrong = np.divide(wrong, nonvoid, out=np.zeros(S), where=nonvoid > 0)
     soft = ctx.softmin_quality(SOFTMIN_TEMPERATURE)
+    t = (class_thresholds([(probs, labels)], probs.shape[0]) if thresholds is None
+         else np.asarray(thresholds, dtype=np.float64))
     scores = {
         "mass": np.where(gate, wrong, 0.0),
         "prob": np.where(gate, mean_wrong, 0.0),
+        "issues": _issues(probs.reshape(probs.shape[0], -1), labels.reshape(-1), seg, gate, t),
         "sim": np.asarray(ctx.sim_sum(), dtype=np.float64),
         "lcil": np.asarray(ctx.uncertainty_sum(), dtype=np.float64) / np.maximum(area, 1),
         "softmin": np.where(np.isnan(soft), 0.0, 1.0 - soft),
     }
     total_nv = int(nonvoid.sum())
     image_scores = {
+        "image_issues": float(scores["issues"].sum() / total_nv) if total_nv else 0.0,
         "image_max": float(scores[DEFAULT_ERROR_SCORE].max()) if S else 0.0,
         "image_share": float(scores["mass"].sum() / total_nv) if total_nv else 0.0,
         "image_softmin": _image_softmin(probs, labels),

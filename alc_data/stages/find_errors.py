@@ -26,7 +26,7 @@ from alc_data.results import JsonResult
 from alc_data.scoring.error_shards import ErrorSetup, error_stream, write_error_shards
 from alc_data.scoring.shards import Shard, ordered_shards
 from alc_data.scoring.stream import probability_stream
-from alc_data.scoring.suspects import DEFAULT_ERROR_SCORE
+from alc_data.scoring.suspects import DEFAULT_ERROR_SCORE, class_thresholds
 from alc_data.stages.common import check_source_paths, probability_source, set_field
 from alc_data.stages.score import refuse_unapplied
 from alc_data.suspects.collect import first_pass, images_path, metrics_of, write_tables
@@ -35,6 +35,9 @@ from alc_data.suspects.metrics import DetectionMetrics
 from alc_data.workspace import Workspace
 
 Pairs = Iterable[tuple[str, Any]]
+
+CALIBRATION_IMAGES = 1000
+"""Images whose probabilities set the class thresholds (the first of the split, in id order)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,18 @@ def _shards(ws: Workspace, options: ErrorsOptions, setup: ErrorSetup, image_ids:
     return write_error_shards(staging, error_stream(ws, stream, setup))
 
 
+def _calibrate(ws: Workspace, options: ErrorsOptions, version: str, image_ids: list[str]) -> tuple[float, ...] | None:
+    """The class thresholds from the first :data:`CALIBRATION_IMAGES` images (all of a smaller split): a
+    first pass over their probabilities. None for ``probabilities`` given as an iterable (read once):
+    each image then uses its own."""
+    if options.probabilities is not None:
+        return None
+    sample = image_ids[:CALIBRATION_IMAGES]
+    stream = track(_stream(ws, options, sample), "calibrate", total=len(sample))
+    pairs = ((probs, ws.labels.read_label(version, image_id)) for image_id, probs in stream)
+    return tuple(class_thresholds(pairs, ws.catalogue.num_classes).tolist())
+
+
 def find_errors(ws: Workspace, options: ErrorsOptions) -> ErrorsResult:
     """Rank the regions of ``options.split`` by how likely their label is wrong (see the module docstring)."""
     version = ws.labels.version(options.label_version).name
@@ -143,7 +158,10 @@ def find_errors(ws: Workspace, options: ErrorsOptions) -> ErrorsResult:
     image_ids = ws.catalogue.image_ids(options.split)
     if not image_ids:
         raise InvalidInput(f"split {options.split!r} has no images")
-    setup = ErrorSetup(version=version, superpixel_set=sp_set, with_truth=ws.catalogue.has_gt())
+    if options.queries:
+        refuse_unapplied(ws)
+    setup = ErrorSetup(version=version, superpixel_set=sp_set, with_truth=ws.catalogue.has_gt(),
+                       thresholds=_calibrate(ws, options, version, image_ids))
     out = options.out or ws.root / "errors" / "errors.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".errors.{os.getpid()}.shards.tmp"

@@ -9,8 +9,9 @@ The suspects table (``errors.parquet``): one row per suspected region, columns `
 ``current``, ``current_name``, ``proposed``, ``proposed_name``, ``confidence``, ``area``, ``score`` (the
 default error score), ``rank``, ``image_score`` (the image's score, repeated on each of its rows),
 ``rep_row``, ``rep_col``, ``label_at_rep`` and every candidate score ``score_<name>``. The per-image
-table (``errors.images.parquet``): one row per image, suspects or not: ``image_id``, ``image_score``,
-``image_share``, ``image_softmin``, ``regions``, ``suspects`` and, with ground truth, ``wrong``.
+table (``errors.images.parquet``): one row per image, suspects or not: ``image_id``, ``image_score`` (the
+default, ``image_issues``), ``image_max``, ``image_share``, ``image_softmin``, ``regions``, ``suspects``
+and, with ground truth, ``wrong``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from alc_data.constants import IGNORE_INDEX
 from alc_data.scoring.error_shards import read_part
 from alc_data.scoring.shards import Shard
 from alc_data.scoring.suspect_truth import IMAGE_WRONG_SHARE
-from alc_data.scoring.suspects import DEFAULT_ERROR_SCORE, ERROR_SCORES, IMAGE_SCORES
+from alc_data.scoring.suspects import DEFAULT_ERROR_SCORE, DEFAULT_IMAGE_SCORE, ERROR_SCORES, IMAGE_SCORES
 from alc_data.suspects.metrics import DetectionMetrics, auroc, average_precision, detection_metrics, precision_curve
 
 
@@ -107,7 +108,7 @@ def metrics_of(col: Collected, score: str = DEFAULT_ERROR_SCORE) -> tuple[Detect
     wrong = (wrong_px[has] >= IMAGE_WRONG_SHARE * ref_px[has]) & (ref_px[has] > 0)
     scores, tp = _cat(col.scores[score])[truth], _cat(col.tp, bool)[truth]
     image_scores = {name: np.asarray(col.images[name], dtype=np.float64)[has] for name in IMAGE_SCORES}
-    metrics = detection_metrics(scores, tp, image_scores["image_max"], wrong, _cat(col.found[score]))
+    metrics = detection_metrics(scores, tp, image_scores[DEFAULT_IMAGE_SCORE], wrong, _cat(col.found[score]))
     images = {name: ImageMetric(average_precision(s, wrong), auroc(s, wrong)) for name, s in image_scores.items()}
     return metrics, images, precision_curve(scores, tp)
 
@@ -122,7 +123,7 @@ def write_tables(shards: Sequence[Shard], col: Collected, dest: str | os.PathLik
     dest = Path(dest)
     suspect = _cat(col.suspect, bool)
     ranks = ranks_of(_cat(col.scores[DEFAULT_ERROR_SCORE])[suspect])
-    image_score = dict(zip(col.images["image_id"], col.images["image_max"]))
+    image_score = dict(zip(col.images["image_id"], col.images[DEFAULT_IMAGE_SCORE]))
     names = np.asarray([*class_names, *[""] * (256 - len(class_names))], dtype=object)
     names[IGNORE_INDEX] = "void"
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
@@ -179,8 +180,9 @@ def _write_images(col: Collected, path: Path) -> None:
 
     im = col.images
     wrong_px, ref_px = np.asarray(im["wrong_pixels"]), np.asarray(im["reference_pixels"])
-    data: dict[str, Any] = {"image_id": pa.array(im["image_id"], pa.string()), "image_score": im["image_max"],
-                            "image_share": im["image_share"], "image_softmin": im["image_softmin"],
+    data: dict[str, Any] = {"image_id": pa.array(im["image_id"], pa.string()), "image_score": im[DEFAULT_IMAGE_SCORE],
+                            "image_max": im["image_max"], "image_share": im["image_share"],
+                            "image_softmin": im["image_softmin"],
                             "regions": im["regions"], "suspects": im["suspects"]}
     if (ref_px >= 0).all() and len(ref_px):
         data["wrong"] = (wrong_px >= IMAGE_WRONG_SHARE * ref_px) & (ref_px > 0)
