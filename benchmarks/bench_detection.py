@@ -211,7 +211,7 @@ def run_one(kind: str, seed: int, args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="CI-sized: 1 seed, 24 images of 48 px, 20 iterations")
+    ap.add_argument("--quick", action="store_true", help="CI-sized: 1 seed, 16 images of 40 px, 10 iterations")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--size", type=int, default=64)
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-probs", action="store_true", help="stop after the probabilities (with --cache)")
     args = ap.parse_args(argv)
     if args.quick:
-        args.seeds, args.images, args.size, args.iterations = "0", 24, 48, 20
+        args.seeds, args.images, args.size, args.iterations = "0", 16, 40, 10
     runs = [run_one(kind, int(seed), args) for kind in args.kinds.split(",") for seed in args.seeds.split(",")]
     out = args.out or (None if args.quick else HERE.parent / "docs" / "detection.md")
     if out is not None:

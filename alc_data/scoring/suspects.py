@@ -11,15 +11,16 @@ pixel x, dom(s) the region's most frequent prediction). For one image and its re
 
 The candidate region error scores (higher = more likely wrong; :data:`ERROR_SCORES`):
 
-- ``mass`` (the default, :data:`DEFAULT_ERROR_SCORE`): for a suspect, the sum over its non-void
-  pixels of 1 - c(x): the expected number of wrongly labelled pixels the region holds; 0 for a region
-  the model agrees with. Large confidently-wrong regions come first.
+- ``mass``: for a suspect, the sum over its non-void pixels of 1 - c(x): the expected number of
+  wrongly labelled pixels the region holds; 0 for a region the model agrees with.
 - ``prob``: for a suspect, 1 - the mean of c(x) over its non-void pixels (size-free); 0 otherwise.
 - ``sim``: the scorer's SIM (sum of cos(f(rep), f(x)) u(x)), not gated.
 - ``lcil``: the mean of u(x) over s, not gated.
 - ``softmin``: 1 - cleanlab's soft-minimum of c(x) over s (T = 0.1), not gated.
 
-- ``issues``: for a suspect, the number of its *issue* pixels (below); 0 otherwise.
+- ``issues`` (the default, :data:`DEFAULT_ERROR_SCORE`): for a suspect, the number of its *issue*
+  pixels (below) plus half its ``prob`` (below 1: it only orders suspects with as many issue pixels);
+  0 otherwise.
 
 Issue pixels follow confident learning (Northcutt et al., the rule of cleanlab's ``find_label_issues``)
 inside the suspects only: with t_k the class threshold, the mean of f(x)[k] over the pixels labelled k
@@ -28,7 +29,7 @@ suspect is an issue when c(x) < t_label(x) and the most probable class among tho
 f(x)[j] >= t_j exists and is not label(x).
 
 Per image (:data:`IMAGE_SCORES`): ``image_issues`` (the default, :data:`DEFAULT_IMAGE_SCORE`: the
-issue pixels of its suspects over its non-void pixels), ``image_max`` (its highest ``mass``),
+issue pixels of its suspects over its non-void pixels), ``image_max`` (its highest region score),
 ``image_share`` (the sum of ``mass`` over its non-void pixels: the estimated share of wrong pixels) and
 ``image_softmin`` (1 - cleanlab's image label-quality score, computed exactly over the non-void pixels).
 """
@@ -48,7 +49,7 @@ from alc_data.scoring.suspect_truth import ImageTruth, image_truth
 ERROR_SCORES = ("mass", "prob", "issues", "sim", "lcil", "softmin")
 """The candidate region error scores, measured in benchmarks/bench_detection.py (docs/detection.md)."""
 
-DEFAULT_ERROR_SCORE = "mass"
+DEFAULT_ERROR_SCORE = "issues"
 IMAGE_SCORES = ("image_issues", "image_max", "image_share", "image_softmin")
 DEFAULT_IMAGE_SCORE = "image_issues"
 
@@ -161,17 +162,18 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
     soft = ctx.softmin_quality(SOFTMIN_TEMPERATURE)
     t = (class_thresholds([(probs, labels)], probs.shape[0]) if thresholds is None
          else np.asarray(thresholds, dtype=np.float64))
+    issues = _issues(probs.reshape(probs.shape[0], -1), labels.reshape(-1), seg, gate, t)
     scores = {
         "mass": np.where(gate, wrong, 0.0),
         "prob": np.where(gate, mean_wrong, 0.0),
-        "issues": _issues(probs.reshape(probs.shape[0], -1), labels.reshape(-1), seg, gate, t),
+        "issues": np.where(gate, issues + 0.5 * mean_wrong, 0.0),
         "sim": np.asarray(ctx.sim_sum(), dtype=np.float64),
         "lcil": np.asarray(ctx.uncertainty_sum(), dtype=np.float64) / np.maximum(area, 1),
         "softmin": np.where(np.isnan(soft), 0.0, 1.0 - soft),
     }
     total_nv = int(nonvoid.sum())
     image_scores = {
-        "image_issues": float(scores["issues"].sum() / total_nv) if total_nv else 0.0,
+        "image_issues": float(issues.sum() / total_nv) if total_nv else 0.0,
         "image_max": float(scores[DEFAULT_ERROR_SCORE].max()) if S else 0.0,
         "image_share": float(scores["mass"].sum() / total_nv) if total_nv else 0.0,
         "image_softmin": _image_softmin(probs, labels),
