@@ -7,8 +7,9 @@ from cli_helpers import load_benchmark
 
 pytest.importorskip("cleanlab", reason="cleanlab is in the test extra: pip install -e '.[test]'")
 
-METHODS = ("cleanlab softmin", "cleanlab num_pixel_issues", "cleanlab find_label_issues", "alc mass (default)",
-           "alc prob", "alc sim", "alc lcil", "alc softmin", "alc image_share", "alc image_softmin")
+METHODS = ("cleanlab softmin", "cleanlab num_pixel_issues", "cleanlab find_label_issues", "alc issues (default)",
+           "alc mass", "alc prob", "alc sim", "alc lcil", "alc softmin", "alc image_issues (default image score)",
+           "alc image_share", "alc image_softmin")
 
 
 def test_quick_run_reports_every_method_beside_cleanlab(tmp_path):
@@ -22,4 +23,4 @@ def test_quick_run_reports_every_method_beside_cleanlab(tmp_path):
         rows = {line.split(" | ")[0].lstrip("| ") for line in section.splitlines() if line.startswith("| ")}
         assert set(METHODS) <= rows, rows
         assert "image-level AUPRC: alc-data's default" in section and "component-level AP" in section
-    assert "| alc errors (find_suspects)" in text or "| alc find_suspects (all scores) |" in text
+    assert "| alc errors (thresholds + find_suspects) |" in text and "| cleanlab find_label_issues |" in text
