@@ -21,6 +21,7 @@ GROUPS = (
     "superpixels",
     "train",
     "score",
+    "find_errors",
     "queries",
     "annotate",
     "correct",

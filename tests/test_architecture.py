@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"queries"},
     {"answers"},
     {"correction", "annotate"},
-    {"evaluate", "audit", "info"},
+    {"evaluate", "audit", "info", "suspects"},
     {"publish", "export"},
     {"stages", "score_round"},
     {"loop"},

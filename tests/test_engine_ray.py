@@ -349,3 +349,20 @@ def test_a_second_writer_is_refused_before_any_work_on_ray(scored, capsys, tiny_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_errors_on_ray_equals_local(scored, capsys, tmp_path):
+    import pyarrow.parquet as pq
+
+    ws, folder = scored
+    results = []
+    for engine in ("local", "ray"):
+        out = tmp_path / engine / "errors.parquet"
+        code, stdout, err = run_cli(capsys, "errors", "-w", ws.root, "--predictions", folder, "--superpixels", "sam",
+                                    "--out", out, "--engine", engine, "--json")
+        assert code == 0, err
+        results.append((json.loads(stdout), pq.read_table(out), pq.read_table(out.with_name("errors.images.parquet"))))
+    (res_l, table_l, images_l), (res_r, table_r, images_r) = results
+    assert res_l["suspects"] > 0 and table_r.equals(table_l) and images_r.equals(images_l)
+    assert res_r["metrics"] == res_l["metrics"] and res_r["top"] == res_l["top"]
+    assert not list((tmp_path / "ray").glob(".errors.*"))  # staging shards removed

@@ -107,3 +107,19 @@ def test_round_table_fits(measured):
                                            rounds=rounds)))
     headers = ["round", "labels", "clicks", "accepted", "corrected", "minutes", "data mIoU", "model mIoU"]
     fits(captured.get(), *headers, *(["s/query"] if measured else []))
+
+
+def test_errors_table_fits(tmp_path, capsys):
+    import numpy as np
+
+    from alc_data.constants import IGNORE_INDEX
+    from alc_data.predictions import save_prediction
+
+    ws = open_round_workspace(tmp_path / "ws", n_train=4, budget=6)
+    for image_id in ws.catalogue.image_ids("train"):
+        gt = ws.catalogue.read_gt(image_id).astype(int)
+        target = np.where(gt == IGNORE_INDEX, 0, gt)
+        probs = np.eye(ws.catalogue.num_classes, dtype=np.float32)[target].transpose(2, 0, 1) * 0.9 + 0.1 / 7
+        save_prediction(tmp_path / "preds", image_id, probs / probs.sum(0), dtype=np.float32)
+    fits(cli_output(capsys, "errors", "-w", ws.root, "--predictions", tmp_path / "preds", "--superpixels", "sam",
+                    "--top", "5"), "rank", "image", "region", "current", "proposed", "conf", "area")

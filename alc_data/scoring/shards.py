@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from alc_data.errors import InvalidInput, WorkspaceDamaged
 from alc_data.scoring.select import select_top
@@ -51,10 +51,13 @@ def write_shard(folder: str | os.PathLike, start: int, tables: Sequence[ScoreTab
 
 
 def write_shards(
-    folder: str | os.PathLike, tables: Iterable[ScoreTable], *, images_per_shard: int = IMAGES_PER_SHARD, start: int = 0
+    folder: str | os.PathLike, tables: Iterable[Any], *, images_per_shard: int = IMAGES_PER_SHARD, start: int = 0,
+    write: Callable[[Path, int, list[Any]], Shard] | None = None,
 ) -> list[Shard]:
     """Write a stream of per-image score tables as shards of ``images_per_shard`` images each; only
-    one shard's tables are held at a time."""
+    one shard's tables are held at a time. ``write(folder, start, items)`` writes one shard (default
+    :func:`write_shard`; the error finder passes its own for its per-image results)."""
+    write = write or write_shard
     if images_per_shard < 1:
         raise InvalidInput(f"images_per_shard must be at least 1, got {images_per_shard}")
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -64,11 +67,11 @@ def write_shards(
     for table in tables:
         pending.append(table)
         if len(pending) >= images_per_shard:
-            shards.append(write_shard(folder, first, pending))
+            shards.append(write(Path(folder), first, pending))
             first += len(pending)
             pending = []
     if pending:
-        shards.append(write_shard(folder, first, pending))
+        shards.append(write(Path(folder), first, pending))
     return shards
 
 

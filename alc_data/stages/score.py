@@ -17,7 +17,7 @@ from alc_data.hints import command
 from alc_data.io.failures import on_write_failure
 from alc_data.engine import Engine, check_engine
 from alc_data.engine.ray_score import score_shards_ray
-from alc_data.errors import Conflict, InvalidInput, NotFound
+from alc_data.errors import Conflict, InvalidInput
 from alc_data.faults import kill_point
 from alc_data.predictions import checked_probabilities, scan_prediction_folder
 from alc_data.progress import track
@@ -28,7 +28,7 @@ from alc_data.scoring.balance import Balance, prediction_weights, workspace_clas
 from alc_data.scoring.pool import REPRESENTATIVES, Representative
 from alc_data.scoring.shards import Shard, merge_shards, ordered_shards, select_top_from_shards, write_shards
 from alc_data.scoring.stream import ImageScoring, probability_stream, score_stream
-from alc_data.stages.common import set_field
+from alc_data.stages.common import check_source_paths, probability_source, set_field
 from alc_data.workspace import Workspace
 
 Pairs = Iterable[tuple[str, Any]]
@@ -78,21 +78,11 @@ class ScoreOptions:
         if self.engine is Engine.RAY and self.probabilities is not None:
             raise InvalidInput("--engine ray scores a model checkpoint or a --predictions folder, not probabilities "
                                "from this process; write them with save_prediction and pass the folder")
-        if self.checkpoint is not None:
-            set_field(self, "checkpoint", Path(self.checkpoint))
-            if not Path(self.checkpoint).is_file():
-                raise NotFound(f"{self.checkpoint}: model checkpoint not found; "
-                               "pass the final.pt of an `alc-data train` run")
-        if self.predictions is not None:
-            set_field(self, "predictions", Path(self.predictions))
+        check_source_paths(self)
 
     def source(self) -> dict[str, Any]:
         """Where the probabilities come from, as stored in the round's params (and given to Ray actors)."""
-        if self.predictions is not None:
-            return {"predictions": str(Path(self.predictions).resolve()), "logits": bool(self.logits)}
-        if self.checkpoint is not None:
-            return {"checkpoint": str(Path(self.checkpoint).resolve())}
-        return {"probabilities": "given"}
+        return probability_source(self.checkpoint, self.predictions, self.logits)
 
     def round_params(self) -> dict[str, Any]:
         """The params stored with the round in the ledger."""

@@ -1,0 +1,1 @@
+"""Label-error finding over a dataset: the metrics against reference ground truth, the table, the report."""

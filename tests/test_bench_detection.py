@@ -1,0 +1,26 @@
+"""benchmarks/bench_detection.py --quick: the report has a row per method, for both kinds of labels."""
+
+from __future__ import annotations
+
+import pytest
+from cli_helpers import load_benchmark
+
+pytest.importorskip("cleanlab", reason="cleanlab is in the test extra: pip install -e '.[test]'")
+
+METHODS = ("cleanlab softmin", "cleanlab num_pixel_issues", "cleanlab find_label_issues", "alc issues (default)",
+           "alc mass", "alc prob", "alc sim", "alc lcil", "alc softmin", "alc image_issues (default image score)",
+           "alc image_share", "alc image_softmin")
+
+
+def test_quick_run_reports_every_method_beside_cleanlab(tmp_path):
+    bench = load_benchmark("bench_detection")
+    out = tmp_path / "detection.md"
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    sections = text.split("\n## ")
+    for title in ("Planted errors", "Grounded-SAM-like noise"):
+        [section] = [s for s in sections if title in s.splitlines()[0]]
+        rows = {line.split(" | ")[0].lstrip("| ") for line in section.splitlines() if line.startswith("| ")}
+        assert set(METHODS) <= rows, rows
+        assert "image-level AUPRC: alc-data's default" in section and "component-level AP" in section
+    assert "| alc errors (thresholds + find_suspects) |" in text and "| cleanlab find_label_issues |" in text
