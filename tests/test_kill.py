@@ -224,6 +224,8 @@ def test_every_kill_point_in_the_code_is_registered_and_vice_versa():
         if path.name != "faults.py":  # its docstring shows an example call
             text = path.read_text(encoding="utf-8")
             called |= set(re.findall(r"""kill_point\(\s*["']([^"']+)["']\s*\)""", text))
+            # atomic_file(..., before_rename="X") calls kill_point("X") before its rename
+            called |= set(re.findall(r"""\bbefore_rename=["']([^"']+)["']""", text))
             # shared writers called with stage="X" reach the points X:staged and X:renamed
             for stage in re.findall(r"""\bstage=["']([^"']+)["']""", text):
                 called |= {f"{stage}:staged", f"{stage}:renamed"}
