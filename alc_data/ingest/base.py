@@ -156,8 +156,8 @@ def build_workspace(
         )
         if source.class_sources:
             ws.catalogue.add_class_sources(source.class_sources)
-        has_sp = _write_items(ws, staging, source, labels_dir, superpixel_set)
-        ws.labels.register_ingest(labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
+        has_sp, hashes = _write_items(ws, staging, source, labels_dir, superpixel_set)
+        ws.labels.register_ingest(hashes, labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
         if finish is not None:
             finish(ws)
         kill_point("ingest:staged")
@@ -186,9 +186,9 @@ def _refuse_target(target: Path) -> None:
 
 def _write_items(
     ws: Workspace, staging: Path, source: DatasetSource, labels_dir: Path | None, superpixel_set: str
-) -> bool:
+) -> tuple[bool, dict[str, str]]:
     """Write every item of ``source`` into the staged workspace and catalogue the images; whether
-    superpixels came with them."""
+    superpixels came with them, and each v0 label file's SHA-256 (computed as it was written)."""
     from alc_data.progress import track
 
     records: list[dict[str, Any]] = []
@@ -216,7 +216,7 @@ def _write_items(
     if has_sp and len(list((staging / "superpixels" / superpixel_set).glob("*.npz"))) != len(records):
         raise InvalidInput("superpixels were given for some images but not all; give one map per image")
     ws.catalogue.add_images(records)
-    return has_sp
+    return has_sp, {r["image_id"]: r["label_sha256"] for r in records}
 
 
 def _stored_image(staging: Path, item: IngestItem) -> tuple[str, Path, tuple[int, int]]:
@@ -272,7 +272,7 @@ def _write_item(
             raise NotFound(f"image {item.image_id!r} has no annotation to start from; pass --labels-from FOLDER")
         labels, what = gt, item.source_files.get("gt", path)
     _check_map(labels, (h, w), k, f"labels of {item.image_id!r} ({what})")
-    write_registered(staging / "labels" / "v0" / f"{item.image_id}.png", encode_label_png(labels, palette))
+    label_sha256 = write_registered(staging / "labels" / "v0" / f"{item.image_id}.png", encode_label_png(labels, palette))
     if item.superpixels is not None:
         sp = np.asarray(item.superpixels)
         if sp.shape != (h, w):
@@ -282,7 +282,7 @@ def _write_item(
             )
         write_superpixels(staging / "superpixels" / superpixel_set / f"{item.image_id}.npz", sp)
     return dict(image_id=item.image_id, path=stored_path, sha256=sha256_file(check_path), height=h, width=w,
-                has_gt=gt is not None, splits=item.splits)
+                has_gt=gt is not None, splits=item.splits, label_sha256=label_sha256)
 
 
 def _missing_ancestors(folder: Path) -> list[Path]:

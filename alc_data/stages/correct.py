@@ -153,7 +153,8 @@ def _unappliable(ws: Workspace, round_no: int, *, discard: bool) -> tuple[int, .
             f"{first.status.value} class {first.answer_class}); nothing applied; run "
             f"`{command('correct', '-w', ws.root, '--round', round_no, '--discard-invalid')}` to discard them"
         )
-    ws.ledger.discard_answers([a.answer_id for a in bad], by="correct --discard-invalid")
+    if bad:
+        ws.ledger.discard_answers([a.answer_id for a in bad], by="correct --discard-invalid")
     return tuple(a.query_id for a in bad)
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _insert_version(con: sqlite3.Connection, name: str, parent: str | None, kind
     )
 
 
-def insert_file_hashes(con: sqlite3.Connection, version: str, hashes: dict[str, str]) -> None:
+def insert_file_hashes(con: sqlite3.Connection, version: str, hashes: Mapping[str, str]) -> None:
     """Record the SHA-256 of each label file of ``version`` (image id → hash), in the caller's transaction."""
     con.executemany("INSERT INTO label_files(label_version, image_id, sha256) VALUES (?,?,?)",
                     [(version, i, h) for i, h in sorted(hashes.items())])
@@ -107,10 +107,9 @@ class LabelStore:
         """(H, W) uint8 labels of one image in a version (``None`` = latest)."""
         return read_label_png(self.label_path(self.version(version).name, image_id))
 
-    def register_ingest(self, *, labels_from: str, superpixel_set: str | None) -> None:
-        """Register the ingested labels as ``v0`` (with each file's hash; and imported superpixels) in one
-        transaction."""
-        hashes = {i: sha256_file(self.label_path("v0", i)) for i in self._catalogue.image_ids()}
+    def register_ingest(self, hashes: Mapping[str, str], *, labels_from: str, superpixel_set: str | None) -> None:
+        """Register the ingested labels as ``v0`` with ``hashes`` (image id → the SHA-256 of its file, as
+        written; and imported superpixels) in one transaction."""
         with self._db.connect() as con:
             _insert_version(con, "v0", None, "ingest", None, {"labels_from": str(labels_from)})
             insert_file_hashes(con, "v0", hashes)
