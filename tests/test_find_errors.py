@@ -205,3 +205,29 @@ def test_class_thresholds_and_issue_pixels_follow_confident_learning():
     assert list(e.suspect) == [False, True] and e.scores["issues"] == pytest.approx([0.0, 0.3])
     e = find_suspects(p, lab, regions, thresholds=[0.5, 0.5])
     assert e.scores["issues"] == pytest.approx([0.0, 1.3]) and e.image_scores["image_issues"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("share", [0.2, 1.0])  # suspect pixels gathered, or the whole image's rows
+def test_issue_pixels_follow_the_confident_learning_rule_pixel_by_pixel(share):
+    from alc_data.scoring.suspects import _issues
+
+    rng = np.random.default_rng(3)
+    K, N, S = 6, 900, 30
+    P = rng.dirichlet(np.full(K, 0.4), size=N).T.astype(np.float32)
+    P[:, :200] = np.round(P[:, :200], 1)  # ties between classes
+    lab = rng.integers(0, K, N).astype(np.uint8)
+    lab[rng.random(N) < 0.1] = IGNORE_INDEX
+    seg = rng.integers(-1, S, N).astype(np.int32)
+    suspect = rng.random(S) < share
+    t = rng.random(K) * 0.5
+    expected = np.zeros(S)
+    for x in range(N):  # the rule, one pixel at a time
+        y = int(lab[x])
+        if seg[x] < 0 or y == IGNORE_INDEX or not suspect[seg[x]] or not P[y, x] < t[y]:
+            continue
+        above = [k for k in range(K) if P[k, x] >= t[k]]
+        if above and max(above, key=lambda k: (P[k, x], -k)) != y:
+            expected[seg[x]] += 1
+    got = _issues(P, lab, seg, suspect, t)
+    assert expected.sum() > 20
+    np.testing.assert_array_equal(got, expected)

@@ -125,17 +125,30 @@ def class_thresholds(pairs: Iterable[tuple[Any, Any]], num_classes: int) -> np.n
 
 
 def _issues(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, suspect: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """(S,) issue pixels per region (module docstring), looked for in the suspects only."""
+    """(S,) issue pixels per region (module docstring), looked for in the suspects only.
+
+    One pass over the classes, each a contiguous row: the running first maximum among the classes
+    at or above their threshold (an argmax over the class axis would copy the array transposed).
+    Over the whole image when the suspects cover most of it, else over their pixels gathered once."""
     S = len(suspect)
     idx = np.flatnonzero((seg >= 0) & (lab != IGNORE_INDEX))
     idx = idx[suspect[seg[idx]]]
     if idx.size == 0:
         return np.zeros(S)
-    Px = P[:, idx]
+    rows, at = (P, idx) if 2 * idx.size > P.shape[1] else (P[:, idx], np.arange(idx.size))
+    best = np.full(rows.shape[1], -1.0, dtype=rows.dtype)
+    best_cls = np.full(rows.shape[1], -1, dtype=np.int64)
+    above = np.empty(rows.shape[1], dtype=bool)
+    higher = np.empty(rows.shape[1], dtype=bool)
+    for k, row in enumerate(rows):
+        np.greater_equal(row, t[k], out=above)
+        np.greater(row, best, out=higher)
+        higher &= above
+        np.copyto(best, row, where=higher)
+        np.copyto(best_cls, k, where=higher)
     cls = lab[idx].astype(np.int64)
-    above = Px >= t[:, None]
-    best = np.where(above, Px, -1.0).argmax(axis=0)
-    issue = (Px[cls, np.arange(idx.size)] < t[cls]) & above.any(axis=0) & (best != cls)
+    found = best_cls[at]
+    issue = (rows[cls, at] < t[cls]) & (found >= 0) & (found != cls)
     return np.bincount(seg[idx][issue], minlength=S).astype(np.float64)
 
 
