@@ -13,6 +13,8 @@ that model on labels v0, so rows differ only in what the row changes:
     sim+abcp       SIM with alc-data's variant of the class weight (--balance abc-pred: the larger of
                    the label's and the prediction's class weight)
     sim+abcp+lcm   that and the label-correction module
+    *-agree        the same with the module's relabels kept only where the round's model agrees
+                   (--propagate-agreement 0.5, beyond A2LC)
     a2lc+lcm       A2LC as A2LC scores (--acquisition a2lc) with its module
 
     python benchmarks/a2lc_table.py                  # 3 seeds, 5 rounds of 60 queries, the demo's size
@@ -35,6 +37,10 @@ from typing import Any
 
 import numpy as np
 
+AGREEMENT = 0.5
+"""The ``-agree`` rows' ``--propagate-agreement``: the round's model must give the proposed class at least
+this mean probability over the region (and more than any other class)."""
+
 ROWS: dict[str, dict[str, Any]] = {
     "sim": {"acquisition": "sim"},
     "sim+abc": {"acquisition": "sim", "balance": "abc"},
@@ -44,6 +50,10 @@ ROWS: dict[str, dict[str, Any]] = {
     "a2lc+lcm": {"acquisition": "a2lc", "propagate": True},
     "sim+abcp": {"acquisition": "sim", "balance": "abc-pred"},
     "sim+abcp+lcm": {"acquisition": "sim", "balance": "abc-pred", "propagate": True},
+    "sim+lcm-agree": {"acquisition": "sim", "propagate": True, "propagate_agreement": AGREEMENT},
+    "sim+abc+lcm-agree": {"acquisition": "sim", "balance": "abc", "propagate": True, "propagate_agreement": AGREEMENT},
+    "sim+abcp+lcm-agree": {"acquisition": "sim", "balance": "abc-pred", "propagate": True,
+                           "propagate_agreement": AGREEMENT},
 }
 RARE_SHARE = 0.04
 """``--imbalanced``: the share of objects that are of the rare class (sign)."""

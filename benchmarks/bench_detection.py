@@ -47,6 +47,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from detection_report import write_markdown  # noqa: E402
 
+from alc_data.suspects.metrics import average_precision  # noqa: E402
+
 LOOKALIKE = {1: 2, 2: 1, 4: 5, 5: 4, 3: 6, 6: 3}  # the demo's look-alike pairs (car/truck, dog/cat, person/sign)
 MIN_PLANT = 250
 
@@ -205,8 +207,33 @@ def run_one(kind: str, seed: int, args: argparse.Namespace) -> dict:
         train_s = time.perf_counter() - t0
         alc, alc_s = alc_figures(ws, probs)
         cl, cl_s = cleanlab_figures(ws, probs)
-    return {"kind": kind, "seed": seed, "methods": {**cl, **alc}, "train_predict_s": train_s,
+        learned = learned_errors(ws, probs)
+    methods = {**cl, **alc}
+    keep = ~np.asarray(learned["images"], dtype=bool)
+    for fig in methods.values():  # image AUPRC without the images whose every error the model learned
+        image, wrong = (np.asarray(v)[keep] for v in fig["_pr"])
+        fig["image_auprc_unlearned"] = average_precision(image, wrong.astype(bool))
+    return {"kind": kind, "seed": seed, "methods": methods, "train_predict_s": train_s,
+            "learned": {k: v for k, v in learned.items() if k != "images"},
             "cpu_ms_per_image": {"alc errors (thresholds + find_suspects)": 1e3 * alc_s, **{k: 1e3 * v for k, v in cl_s.items()}}}
+
+
+def learned_errors(ws, probs: dict[str, np.ndarray]) -> dict:
+    """The wrong components (4-connected, against the reference) whose out-of-fold majority prediction is
+    their wrong label: the model learned that error, so no method reading these probabilities can see it.
+    ``images``: per image (sorted ids), whether it is wrong and every one of its errors is learned."""
+    from scipy import ndimage
+
+    images, components, learned = [], 0, 0
+    for image_id in sorted(probs):
+        labels, gt = ws.labels.read_label("v0", image_id), ws.catalogue.read_gt(image_id)
+        pred = probs[image_id].argmax(axis=0)
+        comp, n = ndimage.label((labels != gt) & (gt != 255))
+        hits = [np.bincount(pred[comp == c]).argmax() == np.bincount(labels[comp == c]).argmax() for c in range(1, n + 1)]
+        components, learned = components + n, learned + sum(hits)
+        images.append(bool(n) and all(hits))
+    return {"images": images, "components": components, "learned_components": learned,
+            "learned_images": sum(images)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,10 +45,20 @@ def verdict(runs: list[dict]) -> list[str]:
     comp_ours = _mean(runs, DEFAULT, "component_ap")
     comp_theirs = _mean(runs, "cleanlab find_label_issues", "component_ap")
     gap = 100 * (ours - theirs)
-    return [f"- image-level AUPRC: alc-data's default {_fmt(ours)} against cleanlab's best ({best}) {_fmt(theirs)}: "
-            f"{gap:+.1f} points (target: at least +5) — **{'met' if gap >= 5 else 'missed'}**",
-            f"- component-level AP: alc-data's default {_fmt(comp_ours)} against cleanlab's find_label_issues "
-            f"components {_fmt(comp_theirs)} — **{'met' if comp_ours > comp_theirs else 'missed'}**"]
+    lines = [f"- image-level AUPRC: alc-data's default {_fmt(ours)} against cleanlab's best ({best}) {_fmt(theirs)}: "
+             f"{gap:+.1f} points (target: at least +5) — **{'met' if gap >= 5 else 'missed'}**",
+             f"- component-level AP: alc-data's default {_fmt(comp_ours)} against cleanlab's find_label_issues "
+             f"components {_fmt(comp_theirs)} — **{'met' if comp_ours > comp_theirs else 'missed'}**"]
+    if all("learned" in r for r in runs):
+        n = {k: sum(r["learned"][k] for r in runs) for k in ("components", "learned_components", "learned_images")}
+        wrong = sum(int(np.sum(r["methods"][DEFAULT_IMAGE]["_pr"][1])) for r in runs)
+        o, t = _mean(runs, DEFAULT_IMAGE, "image_auprc_unlearned"), _mean(runs, best, "image_auprc_unlearned")
+        lines.append(
+            f"- errors the model learned: {n['learned_components']} of {n['components']} wrong components have an "
+            f"out-of-fold majority prediction equal to their wrong label, and in {n['learned_images']} of {wrong} wrong "
+            "images every error is such a one: no method reading these probabilities can rank them. Without those "
+            f"images: alc-data {_fmt(o)}, {best} {_fmt(t)} ({100 * (o - t):+.1f} points).")
+    return lines
 
 
 def pr_plot(runs: list[dict], path: Path) -> bool:

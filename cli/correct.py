@@ -34,6 +34,10 @@ def correct(
         "--propagate-threshold", help=f"The module's confidence threshold: a number in (0, 1] (A2LC: {DEFAULT_THRESHOLD}) "
         f"or '{AUTO}' (chosen from held-out folds of this round's answers: the lowest whose relabels are ≥ 90 % right).")
     ] = str(DEFAULT_THRESHOLD),
+    propagate_agreement: Annotated[float, typer.Option(
+        "--propagate-agreement", help="Beyond A2LC: relabel only where the round's model agrees, i.e. the proposed class is "
+        "its most probable over the region with at least this mean probability (0 = off, A2LC's rules alone; 0.5 keeps "
+        "the demo's relabels ≥ 90 % right).")] = 0.0,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="With --propagate: the round's prediction folder (default: the round's own).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the label-correction module's training.")] = 0,
     discard_invalid: Annotated[bool, typer.Option("--discard-invalid", help="Retract the round's recorded answers that name no class of the workspace (kept in the ledger as retracted; `check` lists them).")] = False,
@@ -48,7 +52,7 @@ def correct(
     options = CorrectOptions(
         round=round_no, answers_file=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau, expand=expand,
         checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()), propagate=propagate,
-        propagate_threshold=propagate_threshold, predictions=predictions, seed=seed,
+        propagate_threshold=propagate_threshold, propagate_agreement=propagate_agreement, predictions=predictions, seed=seed,
         discard_invalid=discard_invalid,
     )
     result = correct(open_workspace(workspace), options)

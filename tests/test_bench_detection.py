@@ -24,3 +24,25 @@ def test_quick_run_reports_every_method_beside_cleanlab(tmp_path):
         assert set(METHODS) <= rows, rows
         assert "image-level AUPRC: alc-data's default" in section and "component-level AP" in section
     assert "| alc errors (thresholds + find_suspects) |" in text and "| cleanlab find_label_issues |" in text
+
+
+def test_an_error_the_out_of_fold_model_predicts_counts_as_learned():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    bench = load_benchmark("bench_detection")
+    gt = np.zeros((8, 8), np.uint8)
+    gt[1:4, 1:4] = 1
+    gt[5:8, 5:8] = 2
+    labels = {"a": gt.copy(), "b": gt.copy()}
+    labels["a"][1:4, 1:4] = 2  # wrong, and the model says 2 there: learned
+    labels["b"][5:8, 5:8] = 1  # wrong, the model says 2 (the truth): visible
+    probs = {}
+    for image_id in labels:
+        pred = np.where(labels["a"] == 2, 2, gt) if image_id == "a" else gt
+        probs[image_id] = np.eye(3, dtype=np.float32)[pred].transpose(2, 0, 1)
+    ws = SimpleNamespace(labels=SimpleNamespace(read_label=lambda version, i: labels[i]),
+                         catalogue=SimpleNamespace(read_gt=lambda i: gt))
+    out = bench.learned_errors(ws, probs)
+    assert out == {"images": [True, False], "components": 2, "learned_components": 1, "learned_images": 1}

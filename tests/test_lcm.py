@@ -72,3 +72,18 @@ def test_auto_threshold_reaches_the_precision_on_held_out_folds():
     noisy = rng.integers(0, 3, 90)  # answers unrelated to the features: nothing is precise enough
     t2, _ = auto_threshold(feats, noisy, (noisy + 1) % 3, 3, LcmSettings(epochs=5, batch_size=16, lr=3e-3))
     assert t2 is None or t2 >= 0.9
+
+
+def test_the_agreement_rule_needs_the_models_own_argmax_and_share():
+    conf = np.full(4, 0.999)
+    proposed = np.array([1, 1, 2, 1])
+    majority = np.zeros(4, np.int64)
+    features = np.array([[0.2, 0.7, 0.1],    # the model agrees, 0.7 of the region
+                         [0.5, 0.4, 0.1],    # the model's argmax is the label: kept out
+                         [0.35, 0.3, 0.35],  # tied with the label at 0.35 < 0.5: kept out
+                         [0.45, 0.5, 0.05]])  # argmax, exactly the share asked
+    off = relabel_mask(conf, proposed, majority, threshold=0.99, rare=np.array([], np.int64), rarest=9)
+    on = relabel_mask(conf, proposed, majority, threshold=0.99, rare=np.array([], np.int64), rarest=9,
+                      features=features, agreement=0.5)
+    assert off.tolist() == [True, True, True, True]
+    assert on.tolist() == [True, False, False, True]

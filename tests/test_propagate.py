@@ -63,6 +63,8 @@ def test_label_expansion_changes_only_the_majority_label(scored, capsys):
     (["--propagate-threshold", "1.5"], "must be a number in (0, 1] or 'auto'"),
     (["--propagate-threshold", "often"], "must be a number in (0, 1] or 'auto'"),
     (["--expand", "pixel"], "use it with --expand label or superpixel"),
+    (["--propagate-agreement", "1"], "--propagate-agreement 1.0 must be a number in [0, 1)"),
+    (["--propagate-agreement", "-0.1"], "--propagate-agreement -0.1 must be a number in [0, 1)"),
 ])
 def test_bad_propagation_options_are_one_line(scored, capsys, args, message):
     ws, _ = scored
@@ -132,3 +134,34 @@ def test_a_rejection_in_the_page_restores_the_region_and_is_recorded(scored, cap
     verdicts = {(r.image_id, r.superpixel_id): r.review for r in ws.ledger.propagations()}
     assert verdicts[(old.image_id, old.superpixel_id)] == "rejected"
     assert verdicts[(accepted["image_id"], accepted["superpixel_id"])] == "accepted"
+
+
+def test_the_agreement_rule_keeps_only_relabels_the_rounds_model_backs(scored, capsys):
+    import shutil
+
+    from alc_data.correction.lcm import region_features
+    from alc_data.predict import iter_probabilities
+    from alc_data.workspace import Workspace
+
+    ws, ckpt = scored
+    gated_root = ws.root.parent / "gated"
+    shutil.copytree(ws.root, gated_root)
+    args = ("correct", "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    assert run_cli(capsys, *args, "-w", ws.root)[0] == 0
+    free = {(r.image_id, r.superpixel_id): r for r in ws.ledger.propagations()}
+    probs = dict(iter_probabilities(ws, ckpt, sorted({k[0] for k in free}), batch_size=4, as_numpy=True))
+    share = {}  # the round model's mean probability of the proposal, where it is also its argmax
+    for key, r in free.items():
+        ids, feats, _, _ = region_features(probs[key[0]], ws.labels.read_label("v1", key[0]),
+                                           ws.superpixels.read_superpixels("sam", key[0]))
+        f = feats[list(ids).index(key[1])]
+        share[key] = float(f[r.new_class]) if f.argmax() == r.new_class else -1.0
+    backed = sorted(v for v in share.values() if v > 0)
+    assert backed and len(backed) < len(share)  # the planted mix: some relabels the model backs, some not
+    agreement = backed[len(backed) // 2]  # half of the backed ones pass
+    code, _, err = run_cli(capsys, *args, "-w", gated_root, "--propagate-agreement", str(agreement))
+    assert code == 0, err
+    gated = Workspace.open(gated_root)
+    assert {(r.image_id, r.superpixel_id) for r in gated.ledger.propagations()} == {
+        k for k, v in share.items() if v >= agreement}
+    assert gated.labels.version("v2").params["agreement"] == agreement

@@ -14,6 +14,13 @@ A candidate region m is relabelled to ĉ = argmax ψ(f_m) only when all hold (A2
    for the module to have learned them);
 4. y_m is not the single rarest class (its few pixels are never overwritten).
 
+Beyond A2LC, an optional fifth rule (``agreement`` > 0, ``--propagate-agreement``): the round's own
+segmentation model agrees, i.e. ĉ is also the argmax of the feature f_m and f_m[ĉ] ≥ ``agreement``.
+The module is trained on the regions the acquisition chose, most of them wrongly labelled, so it is
+overconfident on the never-asked ones, most of them right; where the model it reads disagrees with it
+(look-alike classes, regions the model calls background) its relabels broke more pixels than they
+fixed on the demo (docs/a2lc-table.md).
+
 Unlike A2LC, the module is trained with cross-entropy on its logits (A2LC applies cross-entropy to the
 softmax output, i.e. softmax twice) and its confidence is the softmax of the logits.
 """
@@ -145,22 +152,35 @@ class LabelCorrectionModule:
 
 
 def relabel_mask(confidence: np.ndarray, proposed: np.ndarray, majority: np.ndarray, *, threshold: float,
-                 rare: np.ndarray, rarest: int) -> np.ndarray:
-    """(n,) bool: the candidates that pass A2LC's four rules (module docstring)."""
-    return ((proposed != majority) & (confidence >= threshold) & ~np.isin(proposed, rare)
+                 rare: np.ndarray, rarest: int, features: np.ndarray | None = None,
+                 agreement: float = 0.0) -> np.ndarray:
+    """(n,) bool: the candidates that pass A2LC's four rules and, with ``agreement`` > 0, the model's
+    agreement on their (n, K) ``features`` (module docstring)."""
+    keep = ((proposed != majority) & (confidence >= threshold) & ~np.isin(proposed, rare)
             & (majority != rarest))
+    return keep & agrees(features, proposed, agreement) if agreement > 0 else keep
+
+
+def agrees(features: np.ndarray | None, proposed: np.ndarray, agreement: float) -> np.ndarray:
+    """(n,) bool: the proposal is the argmax of the feature (the region's mean softmax) and holds at
+    least ``agreement`` of it."""
+    if features is None:
+        raise ValueError("the agreement rule needs the candidates' features")
+    f = np.asarray(features, np.float64)
+    own = f[np.arange(len(proposed)), proposed] if len(proposed) else np.zeros(0)
+    return (f.argmax(axis=1) == proposed) & (own >= agreement)
 
 
 def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray, num_classes: int,
-                   settings: LcmSettings = LcmSettings(), *, folds: int = 3,
-                   precision: float = AUTO_PRECISION) -> tuple[float | None, dict[float, tuple[int, int]]]:
+                   settings: LcmSettings = LcmSettings(), *, folds: int = 3, precision: float = AUTO_PRECISION,
+                   agreement: float = 0.0) -> tuple[float | None, dict[float, tuple[int, int]]]:
     """The lowest threshold of :data:`AUTO_GRID` whose relabels, on held-out folds of this round's
     answered regions, are at least ``precision`` right.
 
     ``features`` (n, K) and ``targets`` (n,): the answered regions and their answered majority class;
     ``before`` (n,): their majority label before the answers (what a relabel would have changed).
     Each fold's module is trained on the other folds; a held-out region is relabelled when it passes
-    the rules of :func:`relabel_mask` with the fold's rare classes, and is right when the proposal is
+    the rules of :func:`relabel_mask` with the fold's rare classes (and ``agreement``), and is right when the proposal is
     the answered class. Returns ``(threshold or None when no threshold reaches the precision,
     {threshold: (relabelled, right)})``.
     """
@@ -181,6 +201,8 @@ def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray
         rare_of[held], rarest_of[held] = rare, rarest
     # the rules of relabel_mask, each held-out region with its own fold's rare classes
     allowed = (prop != before) & ~(rare_of == prop[:, None]).any(axis=1) & (before != rarest_of)
+    if agreement > 0:
+        allowed &= agrees(features, prop, agreement)
     table: dict[float, tuple[int, int]] = {}
     for t in AUTO_GRID:
         hit = allowed & (conf >= t)

@@ -102,25 +102,29 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     return rows
 
 
-def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | str,
-                    settings: LcmSettings) -> tuple[list[Relabel], float | None]:
-    """Train the module on the answered regions and return the candidates that pass A2LC's rules, with
-    the threshold used (``"auto"``: chosen on held-out folds; None when none is precise enough)."""
+def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | str, settings: LcmSettings,
+                    agreement: float = 0.0) -> tuple[list[Relabel], float | None]:
+    """Train the module on the answered regions and return the candidates that pass A2LC's rules (and,
+    with ``agreement`` > 0, the model's agreement), with the threshold used (``"auto"``: chosen on
+    held-out folds; None when none is precise enough)."""
     if not rows.train_targets or not rows.cand_keys:
         return [], None if threshold == AUTO else float(threshold)
     x = np.stack(rows.train_features)
     y = np.asarray(rows.train_targets, np.int64)
     if threshold == AUTO:
-        chosen, _ = auto_threshold(x, y, np.asarray(rows.train_before, np.int64), num_classes, settings)
+        chosen, _ = auto_threshold(x, y, np.asarray(rows.train_before, np.int64), num_classes, settings,
+                                   agreement=agreement)
         if chosen is None:
             return [], None
     else:
         chosen = float(threshold)
     module = LabelCorrectionModule.train(x, y, num_classes, settings)
-    conf, proposed = module.predict(np.stack(rows.cand_features))
+    features = np.stack(rows.cand_features)
+    conf, proposed = module.predict(features)
     major = np.asarray(rows.cand_majority, np.int64)
     rare, rarest = rare_classes(y, num_classes)
-    keep = relabel_mask(conf, proposed, major, threshold=chosen, rare=rare, rarest=rarest)
+    keep = relabel_mask(conf, proposed, major, threshold=chosen, rare=rare, rarest=rarest, features=features,
+                        agreement=agreement)
     return [Relabel(rows.cand_keys[i][0], rows.cand_keys[i][1], int(major[i]), int(proposed[i]), float(conf[i]))
             for i in np.flatnonzero(keep)], chosen
 
@@ -146,6 +150,19 @@ def check_propagation(threshold: float | str, expand: str) -> float | str:
     if expand not in ("label", "superpixel"):
         raise InvalidInput(f"--propagate relabels whole regions; use it with --expand label or superpixel, not {expand}")
     return check_threshold(threshold)
+
+
+def check_agreement(agreement: Any, where: str = "--propagate-agreement") -> float:
+    """``--propagate-agreement`` (named ``where`` in the error) as a float in [0, 1) (0: A2LC's rules
+    alone); a one-line error otherwise."""
+    try:
+        value = float(agreement)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(agreement, bool) or not 0.0 <= value < 1.0:
+        raise InvalidInput(f"{where} {agreement!r} must be a number in [0, 1): the least mean "
+                           "probability the round's model gives the proposed class over the region (0: off)")
+    return value
 
 
 def check_threshold(threshold: float | str) -> float | str:
@@ -176,21 +193,24 @@ def propagated_already(ws: Workspace, round_no: int) -> bool:
 
 def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, model: str,
                     threshold: float | str = DEFAULT_THRESHOLD, expand: str = "label",
-                    settings: LcmSettings = LcmSettings()) -> PropagationResult:
+                    settings: LcmSettings = LcmSettings(), agreement: float = 0.0) -> PropagationResult:
     """Relabel the never-asked regions of round ``round_no``'s superpixel set that the module is sure
     of, into a new label version whose parent is the round's answers (see the module docstring).
 
     ``stream``: (image_id, (K, H, W) probs) of the round's model for every image of the split;
-    ``model``: what it came from (a checkpoint or prediction folder), recorded with each relabel.
+    ``model``: what it came from (a checkpoint or prediction folder), recorded with each relabel;
+    ``agreement``: the optional fifth rule (:mod:`alc_data.correction.lcm`).
     """
     threshold = check_propagation(threshold, expand)
+    agreement = check_agreement(agreement)
     with ws.writing("correct"):
         rnd = ws.ledger.round(round_no)
         if rnd.output_version is None:
             raise Conflict(f"round {round_no} has no applied answers yet; run `{command('correct', '-w', ws.root, '--round', round_no)}` first")
         parent = ws.labels.version().name
         rows = collect_regions(ws, round_no, stream, labels_version=parent)
-        relabels, used = choose_relabels(rows, ws.catalogue.num_classes, threshold=threshold, settings=settings)
+        relabels, used = choose_relabels(rows, ws.catalogue.num_classes, threshold=threshold, settings=settings,
+                                         agreement=agreement)
         mode = AUTO if threshold == AUTO else "fixed"
         result = PropagationResult(round=round_no, version=None, parent=parent, threshold=used, threshold_mode=mode,
                                    trained_on=len(rows.train_targets), candidates=len(rows.cand_keys),
@@ -217,7 +237,7 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
 
         ws.labels.write_version(name, new_labels(), parent=parent, kind="propagation", round=round_no,
                          params={"expand": expand, "threshold": used, "threshold_mode": mode, "model": model,
-                                 "seed": settings.seed},
+                                 "seed": settings.seed, "agreement": agreement},
                          on_commit=on_commit, stage="propagate")
     return replace(result, version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())))
 

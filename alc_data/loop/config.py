@@ -40,7 +40,7 @@ from alc_data.stages.common import set_field
 from alc_data.stages.correct import CorrectOptions
 from alc_data.stages.score import ScoreOptions, check_balance
 from alc_data.scoring.balance import Balance
-from alc_data.correction.propagate import DEFAULT_THRESHOLD, check_propagation
+from alc_data.correction.propagate import DEFAULT_THRESHOLD, check_agreement, check_propagation
 
 __all__ = ["DATA_FORMATS", "DataTable", "Recipe"]
 
@@ -172,6 +172,7 @@ class LoopSettings:
     balance: Balance | str = Balance.NONE
     propagate: bool = False
     propagate_threshold: Any = DEFAULT_THRESHOLD
+    propagate_agreement: float = 0.0
 
     def check(self) -> None:
         for key in ("rounds", "batch_size"):
@@ -193,6 +194,7 @@ class LoopSettings:
         set_field(self, "balance", check_balance(self.balance or Balance.NONE, self.acquisition, where="loop.balance ="))
         set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
                                                                 Expansion(self.expand) if self.propagate else Expansion.LABEL))
+        set_field(self, "propagate_agreement", check_agreement(self.propagate_agreement, where="loop.propagate_agreement ="))
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:
@@ -212,7 +214,8 @@ class LoopSettings:
             round=round_no, answers_file=answers_file, oracle="gt" if self.answers_from is AnswerSource.ORACLE else None,
             oracle_mode=self.oracle_mode, tau=self.tau, expand=self.expand,
             checkpoint=None if checkpoint is None else Path(checkpoint), annotator=annotator,
-            propagate=self.propagate, propagate_threshold=self.threshold_of(loop_round), seed=self.seed,
+            propagate=self.propagate, propagate_threshold=self.threshold_of(loop_round),
+            propagate_agreement=self.propagate_agreement, seed=self.seed,
         )
 
     def budget_of(self, loop_round: int) -> int:
