@@ -37,6 +37,9 @@ from typing import Any
 
 import numpy as np
 
+CITYSCAPES_SCHEDULE = (0.99, 0.99, 0.999, 0.9999, 0.9999999)
+"""A2LC's threshold per round on Cityscapes (``--threshold`` takes it as a list)."""
+
 AGREEMENT = 0.5
 """The ``-agree`` rows' ``--propagate-agreement``: the round's model must give the proposed class at least
 this mean probability over the region (and more than any other class)."""
@@ -76,10 +79,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--budget", type=int)
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
-    ap.add_argument("--threshold", default="0.99", help="--propagate-threshold of the LCM rows (a number or auto)")
+    ap.add_argument("--threshold", default="0.99",
+                    help="--propagate-threshold of the LCM rows: a number, auto, or one per round separated by commas "
+                         f"(A2LC's Cityscapes schedule: {','.join(map(str, CITYSCAPES_SCHEDULE))})")
     ap.add_argument("--imbalanced", action="store_true", help=f"a rare class on few images (rare_share {RARE_SHARE})")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs")
     ap.add_argument("--name")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                    help="no run: one report from the .json files of runs made apart (one seed each, say), "
+                         "with the same rows and settings")
     args = ap.parse_args(argv)
     quick = {"seeds": [0], "train": 32, "rounds": 3, "budget": 24, "iterations": 60}
     full = {"seeds": [0, 1, 2], "train": 80, "rounds": 5, "budget": 60, "iterations": 150}
@@ -89,6 +97,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.name is None:
         args.name = "a2lc-table" + ("-imbalanced" if args.imbalanced else "") + ("-quick" if args.quick else "")
     return args
+
+
+def thresholds(text: str) -> Any:
+    """``--threshold``: "auto", one number, or a comma-separated list (one per round)."""
+    if text == "auto":
+        return text
+    values = [float(v) for v in text.split(",")]
+    return values if len(values) > 1 else values[0]
 
 
 def gt_majority(ws: Any, image_id: str, sp_set: str) -> dict[int, int]:
@@ -140,7 +156,7 @@ def run_row(base: Any, tmp: Path, row: str, *, checkpoint: Path, args: argparse.
     dst = tmp / f"row-{row}"
     shutil.copytree(base.root, dst)
     ws = Workspace.open(dst)
-    threshold: Any = args.threshold if args.threshold == "auto" else float(args.threshold)
+    threshold: Any = thresholds(args.threshold)
     loop = {"rounds": args.rounds, "budget": args.budget, "expand": "label", "init_model": str(checkpoint),
             "seed": seed, "final_train": False, "propagate_threshold": threshold, **ROWS[row]}
     recipe = merge(load_recipe("demo"), {"train": train_settings(argparse.Namespace(iterations=args.iterations, size=64)),
@@ -252,17 +268,32 @@ def render(summary: dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_report(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    summary = summarise(results, args)
+    (args.out / f"{args.name}.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                                            "seeds": results, "summary": summary}, indent=1) + "\n")
+    (args.out / f"{args.name}.md").write_text(render(summary, args))
+    return summary
+
+
+def merge(args: argparse.Namespace) -> dict[str, Any]:
+    """One report from the per-seed results of several runs' .json files (``--merge``)."""
+    results = [seed for path in args.merge for seed in json.loads(path.read_text())["seeds"]]
+    args.seeds = [r["seed"] for r in results]
+    args.rows = [row for row in results[0]["rows"] if all(row in r["rows"] for r in results)]
+    return write_report(results, args)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        return merge(args)
     results = []
     with tempfile.TemporaryDirectory(prefix="alc-a2lc-") as tmp:
         for seed in args.seeds:
             results.append(run_seed(seed, args, Path(tmp), log=lambda m: print(m, flush=True)))
-            summary = summarise(results, args)
-            (args.out / f"{args.name}.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                                                    "seeds": results, "summary": summary}, indent=1) + "\n")
-            (args.out / f"{args.name}.md").write_text(render(summary, args))
+            summary = write_report(results, args)
     return summary
 
 

@@ -35,3 +35,25 @@ def test_report_has_every_row(tmp_path):
     assert [r.split("|")[1].strip() for r in rows] == ["sim", "sim+abc", "sim+lcm"]
     data = json.loads((tmp_path / "t.json").read_text())
     assert data["summary"] == json.loads(json.dumps(summary))
+
+
+def test_runs_made_apart_merge_into_one_report(tmp_path):
+    at = load_script()
+
+    def seed_result(seed, sim, lcm):
+        def row(curve):
+            return {"start": curve[0], "start_per_class": [curve[0]] * 2, "seconds": 1.0,
+                    "rounds": [{"round": r, "clicks": 10 * r, "data_miou": m, "per_class": [m] * 2}
+                               for r, m in enumerate(curve[1:], 1)]}
+        return {"seed": seed, "rows": {"sim": row(sim), "sim+lcm": row(lcm)}}
+
+    parts = []
+    for seed, sim, lcm in ((0, [50.0, 60.0, 70.0], [50.0, 65.0, 80.0]), (1, [40.0, 60.0, 80.0], [40.0, 60.0, 70.0])):
+        path = tmp_path / f"part{seed}.json"
+        path.write_text(json.dumps({"seeds": [seed_result(seed, sim, lcm)]}))
+        parts.append(str(path))
+    summary = at.main(["--rounds", "2", "--budget", "10", "--merge", *parts, "--out", str(tmp_path), "--name", "all"])
+    assert summary["sim"]["mean"] == [45.0, 60.0, 75.0]
+    assert summary["sim+lcm"]["clicks_to_sim_final"] == [pytest.approx(40 / 3), None]  # seed 1 never reaches 80
+    data = json.loads((tmp_path / "all.json").read_text())
+    assert [s["seed"] for s in data["seeds"]] == [0, 1] and "| sim+lcm |" in (tmp_path / "all.md").read_text()

@@ -180,8 +180,8 @@ def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray
     ``features`` (n, K) and ``targets`` (n,): the answered regions and their answered majority class;
     ``before`` (n,): their majority label before the answers (what a relabel would have changed).
     Each fold's module is trained on the other folds; a held-out region is relabelled when it passes
-    the rules of :func:`relabel_mask` with the fold's rare classes (and ``agreement``), and is right when the proposal is
-    the answered class. Returns ``(threshold or None when no threshold reaches the precision,
+    the rules of :func:`relabel_mask` with the fold's rare classes (and ``agreement``), and is right
+    when the proposal is the answered class. Returns ``(threshold or None when no threshold reaches the precision,
     {threshold: (relabelled, right)})``.
     """
     n = len(targets)
