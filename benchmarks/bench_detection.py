@@ -229,8 +229,9 @@ def learned_errors(ws, probs: dict[str, np.ndarray]) -> dict:
         labels, gt = ws.labels.read_label("v0", image_id), ws.catalogue.read_gt(image_id)
         pred = probs[image_id].argmax(axis=0)
         comp, n = ndimage.label((labels != gt) & (gt != 255))
-        hits = [np.bincount(pred[comp == c]).argmax() == np.bincount(labels[comp == c]).argmax() for c in range(1, n + 1)]
-        components, learned = components + n, learned + sum(hits)
+        hits = [bool(np.bincount(pred[comp == c]).argmax() == np.bincount(labels[comp == c]).argmax())
+                for c in range(1, n + 1)]
+        components, learned = components + int(n), learned + sum(hits)
         images.append(bool(n) and all(hits))
     return {"images": images, "components": components, "learned_components": learned,
             "learned_images": sum(images)}
