@@ -167,8 +167,7 @@ def agrees(features: np.ndarray | None, proposed: np.ndarray, agreement: float) 
     if features is None:
         raise ValueError("the agreement rule needs the candidates' features")
     f = np.asarray(features, np.float64)
-    own = f[np.arange(len(proposed)), proposed] if len(proposed) else np.zeros(0)
-    return (f.argmax(axis=1) == proposed) & (own >= agreement)
+    return (f.argmax(axis=1) == proposed) & (f[np.arange(len(proposed)), proposed] >= agreement)
 
 
 def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray, num_classes: int,

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from alc_data.hints import command
+from alc_data.overrides import finite_number
 from alc_data.constants import IGNORE_INDEX
 from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, auto_threshold, rare_classes, region_features,
                                     region_majority, relabel_mask)
@@ -152,14 +153,19 @@ def check_propagation(threshold: float | str, expand: str) -> float | str:
     return check_threshold(threshold)
 
 
+def _number(value: Any) -> float:
+    """``value`` as a float; NaN (outside every range) for anything :func:`finite_number` refuses."""
+    try:
+        return finite_number(value)
+    except ValueError:
+        return float("nan")
+
+
 def check_agreement(agreement: Any, where: str = "--propagate-agreement") -> float:
     """``--propagate-agreement`` (named ``where`` in the error) as a float in [0, 1) (0: A2LC's rules
     alone); a one-line error otherwise."""
-    try:
-        value = float(agreement)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(agreement, bool) or not 0.0 <= value < 1.0:
+    value = _number(agreement)
+    if not 0.0 <= value < 1.0:
         raise InvalidInput(f"{where} {agreement!r} must be a number in [0, 1): the least mean "
                            "probability the round's model gives the proposed class over the region (0: off)")
     return value
@@ -169,11 +175,8 @@ def check_threshold(threshold: float | str) -> float | str:
     """``--propagate-threshold`` as a float in (0, 1] or ``"auto"``; a one-line error otherwise."""
     if threshold == AUTO:
         return AUTO
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(threshold, bool) or not 0.0 < value <= 1.0:
+    value = _number(threshold)
+    if not 0.0 < value <= 1.0:
         raise InvalidInput(f"--propagate-threshold {threshold!r} must be a number in (0, 1] or 'auto'")
     return value
 
