@@ -143,6 +143,22 @@ def test_training_learns_the_planted_task(colour_ws, tmp_path):
     assert "optimizer" not in ck and "optimizer" in read_checkpoint(tmp_path / "run" / "last.pt")
 
 
+def test_the_run_records_what_its_float_sums_depend_on(colour_ws, tmp_path):
+    # a seeded CPU training is reproducible only with the same torch build and thread count (the thread
+    # count changes the order of float sums): the run says which it had
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        res = train_model(colour_ws, config=tiny(iterations=2), run_dir=tmp_path / "run")
+    finally:
+        torch.set_num_threads(before)
+    expected = {"torch": torch.__version__, "threads": 1}
+    assert read_checkpoint(res.checkpoint)["environment"] == expected
+    assert json.loads((tmp_path / "run" / "train.json").read_text())["environment"] == expected
+
+
 def test_seeded_runs_are_identical_and_seeds_matter(colour_ws, tmp_path):
     a = train_model(colour_ws, config=tiny(seed=3), run_dir=tmp_path / "a")
     b = train_model(colour_ws, config=tiny(seed=3), run_dir=tmp_path / "b")

@@ -176,6 +176,7 @@ def _train_model(
         "amp": state.step.amp,
         "encoder_weights": config.encoder_weights,
         "pretrained": config.pretrained,
+        "environment": environment(),
     }
     atomic_write_bytes(run.run_dir / "train.json", json.dumps({**info, "config": config.as_dict()}, indent=2).encode())
     return _iterate(run, config, state, loader, callback, max_iterations_this_call)
@@ -303,6 +304,7 @@ class _TrainState:
             "iteration": iteration,
             "losses": list(self.losses),
             "seconds": seconds,
+            "environment": environment(),
         }
         if full:
             data.update(
@@ -312,6 +314,15 @@ class _TrainState:
                 rng=rng_state(),
             )
         return data
+
+
+def environment() -> dict[str, Any]:
+    """What a seeded CPU training's float sums depend on beyond its settings: the torch build and its
+    thread count (recorded in ``train.json`` and the checkpoints; the seed alone does not reproduce a
+    run under another thread count)."""
+    import torch
+
+    return {"torch": str(torch.__version__), "threads": int(torch.get_num_threads())}
 
 
 def _loader(ws: Workspace, run: _RunPlan, config: TrainConfig, state: _TrainState) -> Any:
