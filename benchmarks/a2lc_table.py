@@ -15,6 +15,9 @@ that model on labels v0, so rows differ only in what the row changes:
     sim+abcp+lcm   that and the label-correction module
     *-agree        the same with the module's relabels kept only where the round's model agrees
                    (--propagate-agreement 0.5, beyond A2LC)
+    sim+lcm-share  SIM + LCM with the module reading the mean softmax and the share of each predicted
+                   class (--propagate-features mean-share, beyond A2LC); sim+lcm-std: with each class's
+                   standard deviation (mean-std)
     a2lc+lcm       A2LC as A2LC scores (--acquisition a2lc) with its module
 
     python benchmarks/a2lc_table.py                  # 3 seeds, 5 rounds of 60 queries, the demo's size
@@ -57,6 +60,8 @@ ROWS: dict[str, dict[str, Any]] = {
     "sim+abc+lcm-agree": {"acquisition": "sim", "balance": "abc", "propagate": True, "propagate_agreement": AGREEMENT},
     "sim+abcp+lcm-agree": {"acquisition": "sim", "balance": "abc-pred", "propagate": True,
                            "propagate_agreement": AGREEMENT},
+    "sim+lcm-share": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-share"},
+    "sim+lcm-std": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-std"},
 }
 RARE_SHARE = 0.04
 """``--imbalanced``: the share of objects that are of the rare class (sign)."""

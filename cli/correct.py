@@ -10,6 +10,7 @@ import typer
 
 from alc_data.answers.oracle import OracleMode
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion
+from alc_data.correction.lcm import RegionFeatures
 from alc_data.correction.propagate import AUTO, DEFAULT_THRESHOLD
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, open_workspace, print_json
 
@@ -38,6 +39,10 @@ def correct(
         "--propagate-agreement", help="Beyond A2LC: relabel only where the round's model agrees, i.e. the proposed class is "
         "its most probable over the region with at least this mean probability (0 = off, A2LC's rules alone; 0.5 keeps "
         "the demo's relabels ≥ 90 % right).")] = 0.0,
+    propagate_features: Annotated[str, typer.Option(
+        "--propagate-features", help=f"What the module reads of a region: {RegionFeatures.MEAN} (A2LC's mean softmax), "
+        f"{RegionFeatures.MEAN_SHARE} (and the share of its pixels predicted as each class) or {RegionFeatures.MEAN_STD} "
+        "(and each class's standard deviation).")] = RegionFeatures.MEAN.value,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="With --propagate: the round's prediction folder (default: the round's own).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the label-correction module's training.")] = 0,
     discard_invalid: Annotated[bool, typer.Option("--discard-invalid", help="Retract the round's recorded answers that name no class of the workspace (kept in the ledger as retracted; `check` lists them).")] = False,
@@ -52,7 +57,8 @@ def correct(
     options = CorrectOptions(
         round=round_no, answers_file=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau, expand=expand,
         checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()), propagate=propagate,
-        propagate_threshold=propagate_threshold, propagate_agreement=propagate_agreement, predictions=predictions, seed=seed,
+        propagate_threshold=propagate_threshold, propagate_agreement=propagate_agreement,
+        propagate_features=propagate_features, predictions=predictions, seed=seed,
         discard_invalid=discard_invalid,
     )
     result = correct(open_workspace(workspace), options)

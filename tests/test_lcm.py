@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, auto_threshold, class_weights, rare_classes,
-                                     region_features, relabel_mask)
+from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, RegionFeatures, auto_threshold, class_weights,
+                                     rare_classes, region_features, relabel_mask)
 
 
 def test_region_features_are_means_and_majorities():
@@ -19,6 +19,33 @@ def test_region_features_are_means_and_majorities():
     assert ids.tolist() == [4, 7, 9] and area.tolist() == [2, 1, 2]
     np.testing.assert_allclose(feats[:, 0], [0.75, 0.0, 0.2])
     assert major.tolist() == [1, 0, IGNORE_INDEX]
+
+
+def test_the_extra_features_are_prediction_shares_and_standard_deviations():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(3, 5, 6))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=0)
+    labels = rng.integers(0, 3, (5, 6)).astype(np.uint8)
+    sp = rng.integers(-1, 4, (5, 6))
+    ids, mean, major, area = region_features(probs, labels, sp)
+    for kind in (RegionFeatures.MEAN_SHARE, RegionFeatures.MEAN_STD):
+        ids2, feats, major2, area2 = region_features(probs, labels, sp, kind)
+        assert feats.shape == (len(ids), 6) and ids2.tolist() == ids.tolist() and major2.tolist() == major.tolist()
+        np.testing.assert_array_equal(feats[:, :3], mean)  # the first K columns stay A2LC's feature
+        for i, region in enumerate(ids.tolist()):  # the extra K, from the pixels of the region one by one
+            pixels = probs[:, sp == region]  # (K, n)
+            extra = (np.bincount(pixels.argmax(axis=0), minlength=3) / pixels.shape[1]
+                     if kind == RegionFeatures.MEAN_SHARE else pixels.std(axis=1))
+            np.testing.assert_allclose(feats[i, 3:], extra, atol=1e-12)
+
+
+def test_the_module_reads_features_wider_than_the_classes():
+    rng = np.random.default_rng(2)
+    feats, cls = planted(rng, 60)
+    wide = np.hstack([feats, np.eye(4)[cls]])  # K = 4 classes, 8 feature columns
+    module = LabelCorrectionModule.train(wide, cls, 4, LcmSettings(epochs=20, batch_size=16, lr=3e-3))
+    conf, prop = module.predict(wide)
+    assert conf.shape == (60,) and (prop == cls).mean() > 0.9
 
 
 def test_weights_and_rare_classes_follow_the_answered_counts():

@@ -65,6 +65,7 @@ def test_label_expansion_changes_only_the_majority_label(scored, capsys):
     (["--expand", "pixel"], "use it with --expand label or superpixel"),
     (["--propagate-agreement", "1"], "--propagate-agreement 1.0 must be a number in [0, 1)"),
     (["--propagate-agreement", "-0.1"], "--propagate-agreement -0.1 must be a number in [0, 1)"),
+    (["--propagate-features", "embedding"], "--propagate-features 'embedding' is not one of ('mean', 'mean-share', 'mean-std')"),
 ])
 def test_bad_propagation_options_are_one_line(scored, capsys, args, message):
     ws, _ = scored
@@ -165,3 +166,25 @@ def test_the_agreement_rule_keeps_only_relabels_the_rounds_model_backs(scored, c
     assert {(r.image_id, r.superpixel_id) for r in gated.ledger.propagations()} == {
         k for k, v in share.items() if v >= agreement}
     assert gated.labels.version("v2").params["agreement"] == agreement
+
+
+def test_the_features_are_an_option_recorded_with_the_version(scored, capsys):
+    import json
+    import shutil
+
+    from alc_data.workspace import Workspace
+
+    ws, _ = scored
+    roots = {kind: ws.root.parent / kind for kind in ("mean", "mean-share")}
+    for kind, root in roots.items():
+        shutil.copytree(ws.root, root)
+        code, out, err = run_cli(capsys, "correct", "-w", root, "--oracle", "gt", "--propagate", "--propagate-threshold",
+                                 "0.05", "--propagate-features", kind, "--propagate-agreement", "0.01", "--json")
+        assert code == 0, err
+        # agreement reads the mean softmax columns alone (an argmax over all 2K would never be the proposal)
+        assert json.loads(out)["propagated"]["relabelled"] > 0
+    versions = {kind: Workspace.open(root).labels.version("v2") for kind, root in roots.items()}
+    assert {kind: v.params["features"] for kind, v in versions.items()} == {"mean": "mean", "mean-share": "mean-share"}
+    relabels = {kind: {(r.image_id, r.superpixel_id, r.new_class, r.confidence) for r in Workspace.open(root).ledger.propagations()}
+                for kind, root in roots.items()}
+    assert relabels["mean"] != relabels["mean-share"]  # the module read other features

@@ -90,6 +90,7 @@ def test_superpixels_cli_params_are_toml_values(demo_ws, capsys, monkeypatch):
         (["loop.answers_from=email"], "loop.answers_from = 'email'; use one of oracle, csv, annotate"),
         (["loop.tau=2"], "loop.tau = 2.0 is outside 0..1"),
         (["loop.propagate_agreement=1.2"], "loop.propagate_agreement = 1.2 must be a number in [0, 1)"),
+        (["loop.propagate_features=embedding"], "loop.propagate_features = 'embedding' is not one of"),
         (["loop.oracle_mode=majority"], "loop.oracle_mode = 'majority'"),
         (["loop.acquisition=foo"], "unknown acquisition 'foo'"),
         (["loop.budgte=3"], "recipe [loop] has no key 'budgte'"),

@@ -2,9 +2,10 @@
 people answered this round, that relabels regions nobody was asked about where it is very sure.
 
 Everything here works on arrays, one row per region; :mod:`alc_data.correction.propagate` reads them
-from a workspace. Notation: K classes; a region's feature is the mean softmax of the round's model over
-its pixels (K numbers); its majority label y_m is the most frequent current label of its pixels (void
-included; ties: the smallest value).
+from a workspace. Notation: K classes; a region's feature f_m is the mean softmax of the round's model
+over its pixels (K numbers, A2LC's), optionally followed by K more (:class:`RegionFeatures`); its
+majority label y_m is the most frequent current label of its pixels (void included; ties: the smallest
+value).
 
 A candidate region m is relabelled to ĉ = argmax ψ(f_m) only when all hold (A2LC's rules):
 
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from alc_data.choices import TextChoice
 from alc_data.constants import IGNORE_INDEX
 
 HIDDEN = (256, 128, 64)
@@ -47,32 +49,59 @@ AUTO_MIN_RELABELS = 3
 """A threshold's held-out precision counts only when it relabels at least this many regions."""
 
 
+class RegionFeatures(TextChoice):
+    """``--propagate-features``: what the module reads of a region, from the round's probabilities.
+
+    ``mean`` (A2LC's): the mean softmax over the region's pixels (K numbers). ``mean-share``: that and
+    the share of the region's pixels the model predicts as each class (2K: a region the model splits
+    between two classes is told apart from one it is unsure of everywhere). ``mean-std``: that and the
+    standard deviation of each class's probability over the region (2K).
+    """
+
+    MEAN = "mean"
+    MEAN_SHARE = "mean-share"
+    MEAN_STD = "mean-std"
+
+
 @dataclass(frozen=True)
 class LcmSettings:
     """Training settings of the module: A2LC's, except the learning rate (A2LC's 1e-4 is tuned for
-    1,000 answered regions a round; on the demo's 58, no region reached confidence 0.9 with it)."""
+    1,000 answered regions a round; on the demo's 58, no region reached confidence 0.9 with it), and the
+    region features it reads."""
 
     epochs: int = 100
     batch_size: int = 8
     lr: float = 1e-3
     seed: int = 0
+    features: RegionFeatures = RegionFeatures.MEAN
 
 
-def region_features(probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per region of one image: ``(ids (R,) int64, features (R, K) float64, majority (R,) int64,
-    area (R,) int64)``.
+def region_features(probs: np.ndarray, labels: np.ndarray, superpixels: np.ndarray,
+                    kind: RegionFeatures = RegionFeatures.MEAN) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per region of one image: ``(ids (R,) int64, features (R, K) or (R, 2K) float64, majority (R,)
+    int64, area (R,) int64)``.
 
     ``probs`` (K, H, W) softmax; ``labels`` (H, W) uint8 current labels; ``superpixels`` (H, W) int
-    (ids < 0: no region). The feature is the mean of ``probs`` over the region's pixels; the
-    majority is :func:`region_majority`.
+    (ids < 0: no region). The first K feature columns are the mean of ``probs`` over the region's
+    pixels; ``kind`` adds K more (:class:`RegionFeatures`). The majority is :func:`region_majority`.
     """
     sp = np.asarray(superpixels).ravel()
     keep = sp >= 0
     ids, seg, area = np.unique(sp[keep], return_inverse=True, return_counts=True)
     K = probs.shape[0]
     flat = np.asarray(probs).reshape(K, -1)[:, keep]
-    sums = np.stack([np.bincount(seg, weights=flat[k], minlength=len(ids)) for k in range(K)], axis=1)
-    features = sums.astype(np.float64) / area[:, None]
+
+    def region_mean(values: np.ndarray) -> np.ndarray:
+        sums = np.stack([np.bincount(seg, weights=values[k], minlength=len(ids)) for k in range(K)], axis=1)
+        return sums.astype(np.float64) / area[:, None]
+
+    features = region_mean(flat)
+    if kind == RegionFeatures.MEAN_SHARE:
+        share = np.bincount(seg * K + flat.argmax(axis=0), minlength=len(ids) * K).reshape(len(ids), K)
+        features = np.hstack([features, share / area[:, None]])
+    elif kind == RegionFeatures.MEAN_STD:
+        second = region_mean(flat.astype(np.float64) ** 2)
+        features = np.hstack([features, np.sqrt(np.maximum(second - features ** 2, 0.0))])
     return ids.astype(np.int64), features, region_majority(labels, superpixels), area.astype(np.int64)
 
 
@@ -114,13 +143,13 @@ class LabelCorrectionModule:
     @classmethod
     def train(cls, features: np.ndarray, targets: np.ndarray, num_classes: int,
               settings: LcmSettings = LcmSettings()) -> "LabelCorrectionModule":
-        """Fit ψ on (n, K) features and (n,) target classes 0..K-1 (deterministic for ``settings.seed``
-        on CPU)."""
+        """Fit ψ on (n, d) features (d = K or 2K) and (n,) target classes 0..K-1 (deterministic for
+        ``settings.seed`` on CPU)."""
         import torch
 
         gen = torch.Generator().manual_seed(settings.seed)
         torch.manual_seed(settings.seed)
-        sizes = (num_classes, *HIDDEN)
+        sizes = (np.shape(features)[1], *HIDDEN)
         layers: list[Any] = []
         for a, b in zip(sizes, sizes[1:]):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
@@ -140,7 +169,7 @@ class LabelCorrectionModule:
         return cls(net, num_classes)
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(confidence (n,) float64, class (n,) int64) for (n, K) features."""
+        """(confidence (n,) float64, class (n,) int64) for (n, d) features."""
         import torch
 
         if len(features) == 0:
@@ -155,15 +184,15 @@ def relabel_mask(confidence: np.ndarray, proposed: np.ndarray, majority: np.ndar
                  rare: np.ndarray, rarest: int, features: np.ndarray | None = None,
                  agreement: float = 0.0) -> np.ndarray:
     """(n,) bool: the candidates that pass A2LC's four rules and, with ``agreement`` > 0, the model's
-    agreement on their (n, K) ``features`` (module docstring)."""
+    agreement on their (n, K) mean softmax ``features`` (module docstring)."""
     keep = ((proposed != majority) & (confidence >= threshold) & ~np.isin(proposed, rare)
             & (majority != rarest))
     return keep & agrees(features, proposed, agreement) if agreement > 0 else keep
 
 
 def agrees(features: np.ndarray | None, proposed: np.ndarray, agreement: float) -> np.ndarray:
-    """(n,) bool: the proposal is the argmax of the feature (the region's mean softmax) and holds at
-    least ``agreement`` of it."""
+    """(n,) bool: the proposal is the argmax of the region's mean softmax (``features`` (n, K): the first
+    K columns of the module's features) and holds at least ``agreement`` of it."""
     if features is None:
         raise ValueError("the agreement rule needs the candidates' features")
     f = np.asarray(features, np.float64)
@@ -201,7 +230,7 @@ def auto_threshold(features: np.ndarray, targets: np.ndarray, before: np.ndarray
     # the rules of relabel_mask, each held-out region with its own fold's rare classes
     allowed = (prop != before) & ~(rare_of == prop[:, None]).any(axis=1) & (before != rarest_of)
     if agreement > 0:
-        allowed &= agrees(features, prop, agreement)
+        allowed &= agrees(features[:, :num_classes], prop, agreement)
     table: dict[float, tuple[int, int]] = {}
     for t in AUTO_GRID:
         hit = allowed & (conf >= t)

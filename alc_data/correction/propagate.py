@@ -22,8 +22,8 @@ import numpy as np
 from alc_data.hints import command
 from alc_data.overrides import finite_number
 from alc_data.constants import IGNORE_INDEX
-from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, auto_threshold, rare_classes, region_features,
-                                    region_majority, relabel_mask)
+from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, RegionFeatures, auto_threshold, rare_classes,
+                                    region_features, region_majority, relabel_mask)
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
@@ -74,11 +74,12 @@ class RegionRows:
     cand_majority: list[int]
 
 
-def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, labels_version: str) -> RegionRows:
-    """Features and majority labels of every region of the round's superpixel set, from (image_id,
-    (K, H, W) probs) pairs: the regions answered this round (accepted or corrected) with their majority
-    label after the answers (``labels_version``) and before them (the round's scored labels), and the
-    regions never asked in any round."""
+def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, labels_version: str,
+                    features: RegionFeatures = RegionFeatures.MEAN) -> RegionRows:
+    """Features (``features``: which) and majority labels of every region of the round's superpixel set,
+    from (image_id, (K, H, W) probs) pairs: the regions answered this round (accepted or corrected) with
+    their majority label after the answers (``labels_version``) and before them (the round's scored
+    labels), and the regions never asked in any round."""
     rnd = ws.ledger.round(round_no)
     answers = ws.ledger.answers(round_no)
     answered = {(q.image_id, q.superpixel_id) for q in ws.ledger.queries(round_no)
@@ -88,7 +89,7 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     for image_id, probs in stream:
         p = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)
         sp = ws.superpixels.read_superpixels(rnd.superpixel_set, image_id)
-        ids, feats, major, _ = region_features(p, ws.labels.read_label(labels_version, image_id), sp)
+        ids, feats, major, _ = region_features(p, ws.labels.read_label(labels_version, image_id), sp, features)
         before = region_majority(ws.labels.read_label(rnd.label_version, image_id), sp)
         for i, sp_id in enumerate(ids.tolist()):
             key = (image_id, sp_id)
@@ -124,8 +125,8 @@ def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | st
     conf, proposed = module.predict(features)
     major = np.asarray(rows.cand_majority, np.int64)
     rare, rarest = rare_classes(y, num_classes)
-    keep = relabel_mask(conf, proposed, major, threshold=chosen, rare=rare, rarest=rarest, features=features,
-                        agreement=agreement)
+    keep = relabel_mask(conf, proposed, major, threshold=chosen, rare=rare, rarest=rarest,
+                        features=features[:, :num_classes], agreement=agreement)
     return [Relabel(rows.cand_keys[i][0], rows.cand_keys[i][1], int(major[i]), int(proposed[i]), float(conf[i]))
             for i in np.flatnonzero(keep)], chosen
 
@@ -171,6 +172,15 @@ def check_agreement(agreement: Any, where: str = "--propagate-agreement") -> flo
     return value
 
 
+def check_features(features: Any, where: str = "--propagate-features") -> RegionFeatures:
+    """``--propagate-features`` (named ``where`` in the error) as a :class:`RegionFeatures`; a one-line
+    error naming the choices otherwise."""
+    if isinstance(features, RegionFeatures):
+        return features
+    return RegionFeatures.parse(str(features), where + " {value!r} is not one of {choices}: what the label-correction "
+                                "module reads of a region (mean: A2LC's mean softmax)")
+
+
 def check_threshold(threshold: float | str) -> float | str:
     """``--propagate-threshold`` as a float in (0, 1] or ``"auto"``; a one-line error otherwise."""
     if threshold == AUTO:
@@ -211,7 +221,7 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
         if rnd.output_version is None:
             raise Conflict(f"round {round_no} has no applied answers yet; run `{command('correct', '-w', ws.root, '--round', round_no)}` first")
         parent = ws.labels.version().name
-        rows = collect_regions(ws, round_no, stream, labels_version=parent)
+        rows = collect_regions(ws, round_no, stream, labels_version=parent, features=settings.features)
         relabels, used = choose_relabels(rows, ws.catalogue.num_classes, threshold=threshold, settings=settings,
                                          agreement=agreement)
         mode = AUTO if threshold == AUTO else "fixed"
@@ -240,7 +250,7 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
 
         ws.labels.write_version(name, new_labels(), parent=parent, kind="propagation", round=round_no,
                          params={"expand": expand, "threshold": used, "threshold_mode": mode, "model": model,
-                                 "seed": settings.seed, "agreement": agreement},
+                                 "seed": settings.seed, "agreement": agreement, "features": str(settings.features)},
                          on_commit=on_commit, stage="propagate")
     return replace(result, version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())))
 

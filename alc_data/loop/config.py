@@ -40,7 +40,8 @@ from alc_data.stages.common import set_field
 from alc_data.stages.correct import CorrectOptions
 from alc_data.stages.score import ScoreOptions, check_balance
 from alc_data.scoring.balance import Balance
-from alc_data.correction.propagate import DEFAULT_THRESHOLD, check_agreement, check_propagation
+from alc_data.correction.lcm import RegionFeatures
+from alc_data.correction.propagate import DEFAULT_THRESHOLD, check_agreement, check_features, check_propagation
 
 __all__ = ["DATA_FORMATS", "DataTable", "Recipe"]
 
@@ -173,6 +174,7 @@ class LoopSettings:
     propagate: bool = False
     propagate_threshold: Any = DEFAULT_THRESHOLD
     propagate_agreement: float = 0.0
+    propagate_features: RegionFeatures | str = RegionFeatures.MEAN
 
     def check(self) -> None:
         for key in ("rounds", "batch_size"):
@@ -195,6 +197,7 @@ class LoopSettings:
         set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
                                                                 Expansion(self.expand) if self.propagate else Expansion.LABEL))
         set_field(self, "propagate_agreement", check_agreement(self.propagate_agreement, where="loop.propagate_agreement ="))
+        set_field(self, "propagate_features", check_features(self.propagate_features, where="loop.propagate_features ="))
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:
@@ -215,7 +218,7 @@ class LoopSettings:
             oracle_mode=self.oracle_mode, tau=self.tau, expand=self.expand,
             checkpoint=None if checkpoint is None else Path(checkpoint), annotator=annotator,
             propagate=self.propagate, propagate_threshold=self.threshold_of(loop_round),
-            propagate_agreement=self.propagate_agreement, seed=self.seed,
+            propagate_agreement=self.propagate_agreement, propagate_features=self.propagate_features, seed=self.seed,
         )
 
     def budget_of(self, loop_round: int) -> int:

@@ -17,8 +17,8 @@ from alc_data.answers.oracle import OracleMode, check_oracle_mode
 from alc_data.answers.record import Answer
 from alc_data.correction.apply import AppliedVersion, apply_answers
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expansion
-from alc_data.correction.lcm import LcmSettings
-from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_agreement, check_propagation, check_threshold,
+from alc_data.correction.lcm import LcmSettings, RegionFeatures
+from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_agreement, check_features, check_propagation, check_threshold,
                                            propagate_round,
                                            propagated_already)
 from alc_data.errors import InvalidInput, NotFound
@@ -55,6 +55,7 @@ class CorrectOptions:
     propagate: bool = False
     propagate_threshold: float | str = DEFAULT_THRESHOLD
     propagate_agreement: float = 0.0
+    propagate_features: RegionFeatures | str = RegionFeatures.MEAN
     predictions: Path | None = None
     seed: int = 0
     discard_invalid: bool = False
@@ -75,6 +76,7 @@ class CorrectOptions:
         set_field(self, "propagate_threshold", check_propagation(self.propagate_threshold, Expansion(self.expand))
                   if self.propagate else check_threshold(self.propagate_threshold))
         set_field(self, "propagate_agreement", check_agreement(self.propagate_agreement))
+        set_field(self, "propagate_features", check_features(self.propagate_features))
         if self.checkpoint is not None and self.predictions is not None:
             raise InvalidInput("give at most one of --model and --predictions (the round's probabilities)")
 
@@ -184,7 +186,8 @@ def _propagate(ws: Workspace, options: CorrectOptions, round_no: int, split: str
     stream = track(probability_stream(ws, source, image_ids), f"propagate round {round_no}", total=len(image_ids))
     model = source.get("checkpoint") or source["predictions"]
     return propagate_round(ws, round_no, stream, model=str(model), threshold=options.propagate_threshold,
-                           expand=Expansion(options.expand), settings=LcmSettings(seed=options.seed),
+                           expand=Expansion(options.expand),
+                           settings=LcmSettings(seed=options.seed, features=RegionFeatures(options.propagate_features)),
                            agreement=options.propagate_agreement)
 
 
