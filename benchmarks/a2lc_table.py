@@ -62,6 +62,10 @@ ROWS: dict[str, dict[str, Any]] = {
                            "propagate_agreement": AGREEMENT},
     "sim+lcm-share": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-share"},
     "sim+lcm-std": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-std"},
+    "sim+lcm-std-agree": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-std",
+                          "propagate_agreement": AGREEMENT},
+    "sim+abc+lcm-std-agree": {"acquisition": "sim", "balance": "abc", "propagate": True, "propagate_features": "mean-std",
+                              "propagate_agreement": AGREEMENT},
 }
 RARE_SHARE = 0.04
 """``--imbalanced``: the share of objects that are of the rare class (sign)."""
