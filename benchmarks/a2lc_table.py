@@ -285,7 +285,7 @@ def write_report(results: list[dict[str, Any]], args: argparse.Namespace) -> dic
     return summary
 
 
-def merge(args: argparse.Namespace) -> dict[str, Any]:
+def merge_reports(args: argparse.Namespace) -> dict[str, Any]:
     """One report from the per-seed results of several runs' .json files (``--merge``)."""
     results = [seed for path in args.merge for seed in json.loads(path.read_text())["seeds"]]
     args.seeds = [r["seed"] for r in results]
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.merge:
-        return merge(args)
+        return merge_reports(args)
     results = []
     with tempfile.TemporaryDirectory(prefix="alc-a2lc-") as tmp:
         for seed in args.seeds:

@@ -175,8 +175,6 @@ def check_agreement(agreement: Any, where: str = "--propagate-agreement") -> flo
 def check_features(features: Any, where: str = "--propagate-features") -> RegionFeatures:
     """``--propagate-features`` (named ``where`` in the error) as a :class:`RegionFeatures`; a one-line
     error naming the choices otherwise."""
-    if isinstance(features, RegionFeatures):
-        return features
     return RegionFeatures.parse(str(features), where + " {value!r} is not one of {choices}: what the label-correction "
                                 "module reads of a region (mean: A2LC's mean softmax)")
 
