@@ -43,10 +43,10 @@ def errors(
     if as_json:
         print_json(result.to_dict())
         return
-    _print(result)
+    _print(result, queries)
 
 
-def _print(result: Any) -> None:
+def _print(result: Any, asked: int | None) -> None:
     from rich.table import Table
 
     con = console()
@@ -54,7 +54,7 @@ def _print(result: Any) -> None:
               f"(labels {result.label_version}, regions {result.superpixel_set}); table in {result.table}")
     if result.top:
         t = Table(title=f"top suspects (score: {result.score})")
-        for col in ("rank", "image", "region", "current", "proposed", "conf", "area"):
+        for col in ("#", "image", "region", "current", "proposed", "conf", "area"):
             t.add_column(col)
         for r in result.top:
             t.add_row(str(r["rank"] + 1), r["image_id"], str(r["region"]), r["current_name"], r["proposed_name"],
@@ -68,7 +68,8 @@ def _print(result: Any) -> None:
     if result.report is not None:
         con.print(f"report: {result.report}")
     if result.round is not None:
-        con.print(f"round {result.round}: the top suspects are queries (alc-data annotate serves them)")
+        fewer = "" if result.queries == asked else f" ({result.queries} of the {asked} queries asked: no more suspects)"
+        con.print(f"round {result.round}: the top suspects are queries{fewer}; alc-data annotate serves them")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ WorkspaceOpt = Annotated[
 DEFAULT_WORKSPACE = Path("alc-workspace")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="Where the per-image work runs: local, or ray (Ray Data over a cluster; pip install \"alc-data[ray]\").")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="Where the per-image work runs: local, or ray (Ray Data over a cluster; pip install \"alc-data\\[ray]\").")]  # \\[: rich markup would take [ray] for a style
 RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: the cluster to join (auto, or ray://HOST:10001); default: a local Ray instance.")]
 VersionOpt = Annotated[
     Optional[str], typer.Option("--version", "-v", help="Label version (default: the latest).")

@@ -39,6 +39,17 @@ def check_engine(engine: str, *, where: str = "--engine") -> None:
         require_ray()
 
 
+def check_ray_options(engine: str | Engine, address: str | None, concurrency: int | None = None, *,
+                      where: tuple[str, str, str] = ("--engine", "--ray-address", "--concurrency")) -> None:
+    """InvalidInput when a Ray-only option comes without the Ray engine (it would be ignored);
+    ``where``: the names of the engine, address and concurrency options (flags, or recipe keys)."""
+    if Engine(engine) is Engine.RAY:
+        return
+    for name, value in zip(where[1:], (address, concurrency)):
+        if value is not None:
+            raise InvalidInput(f"{name} {value} is for the Ray engine; add {where[0]} ray or drop {name}")
+
+
 def as_engine(engine: str | Engine, *, where: str = "--engine") -> Engine:
     """``engine`` as an :class:`Engine`, after :func:`check_engine`."""
     check_engine(engine, where=where)
@@ -66,7 +77,14 @@ def ray_session(address: str | None = None) -> Iterator[Any]:
     ray = require_ray()
     started = False
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            if address is None:
+                raise
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InvalidInput(f"--ray-address {address}: cannot join a Ray cluster there ({reason}); start one "
+                               "(`ray start --head`) or drop --ray-address for a local instance") from None
         started = True
     try:
         ctx = ray.data.DataContext.get_current()

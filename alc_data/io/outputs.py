@@ -33,7 +33,32 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
         raise AlreadyExists(f"{what} {out}: folder exists and is not empty; choose a new path or pass --overwrite")
     if target.exists() and not target.is_dir() and not overwrite:
         raise AlreadyExists(f"{what} {out}: file exists; choose a new path or pass --overwrite")
+    writable_place(target if file else target.parent, what, folder=not file)
     return target
+
+
+def writable_place(out: str | os.PathLike, what: str, *, folder: bool = False) -> Path:
+    """Make sure ``out`` (a file, or with ``folder`` a folder) can be written before any work starts:
+    its folder is made and a probe file written and removed there. InvalidInput naming ``what`` and
+    the path when it cannot (a file where a folder should be, no permission, a read-only or virtual
+    file system); AlreadyExists when a file is to be written where a folder is. Returns ``out``."""
+    import tempfile
+
+    out = Path(out)
+    if not folder:
+        refuse_folder(out, what)
+    elif out.exists() and not out.is_dir():
+        raise AlreadyExists(f"{what} {out}: exists and is not a folder; name a folder")
+    place = out if folder else out.parent
+    try:
+        place.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".alc-probe.", dir=place)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidInput(f"{what} {out}: cannot write there ({reason}); choose a writable path") from None
+    return out
 
 
 def refuse_folder(out: str | os.PathLike, what: str = "--out") -> None:

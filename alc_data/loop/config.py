@@ -30,7 +30,7 @@ from typing import Any
 from alc_data.answers.oracle import ORACLE_MODES, OracleMode
 from alc_data.choices import TextChoice
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expansion
-from alc_data.engine import ENGINES, check_engine
+from alc_data.engine import ENGINES, check_engine, check_ray_options
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.loop.data_tables import DATA_FORMATS, DataTable, data_table
 from alc_data.loop.tables import build_table, check_choice, convert_value, table_dict
@@ -272,6 +272,8 @@ class EngineSettings:
         if self.concurrency is not None and self.concurrency < 1:
             raise InvalidInput(f"engine.concurrency = {self.concurrency}; it must be at least 1 actor")
         check_engine(self.kind, where="engine.kind")
+        check_ray_options(self.kind, self.address, self.concurrency,
+                          where=("engine.kind =", "engine.address =", "engine.concurrency ="))
 
     def options(self) -> dict[str, Any]:
         """Keywords for ``compute_superpixel_set`` and ``run_pseudo_label`` (scoring takes them as

@@ -5,7 +5,12 @@ pixel x, dom(s) the region's most frequent prediction). For one image and its re
 
 - cur(s): the region's current class, the most frequent non-void label of s (ties: the smallest
   class); ``IGNORE_INDEX`` when every pixel of s is void.
-- proposed(s) = dom(s); s is a *suspect* when proposed(s) != cur(s) (and cur(s) is not void).
+- proposed(s) = dom(s), the most frequent prediction over the non-void pixels of s (void pixels carry
+  no label to judge, so they do not vote); s is a *suspect* when proposed(s) != cur(s) (and cur(s) is
+  not void).
+- the query point of a suspect: the pool's representative when its label is cur(s), else the pixel
+  labelled cur(s) where f[proposed(s)] is highest (the first in row-major order): "is this pixel
+  cur(s)?" is then asked where the label is, and an answer spread with ``--expand label`` fixes it.
 - c(x) = f(x)[label(x)] at the non-void pixels (the label's self-confidence, cleanlab's pixel score).
 - confidence(s): the mean of f(x)[proposed(s)] over s.
 
@@ -29,7 +34,7 @@ suspect is an issue when c(x) < t_label(x) and the most probable class among tho
 f(x)[j] >= t_j exists and is not label(x).
 
 Per image (:data:`IMAGE_SCORES`): ``image_issues`` (the default, :data:`DEFAULT_IMAGE_SCORE`: the
-issue pixels of its suspects over its non-void pixels), ``image_max`` (its highest region score),
+issue pixels of its suspects over all its non-void pixels, in a region or not), ``image_max`` (its highest region score),
 ``image_share`` (the sum of ``mass`` over its non-void pixels: the estimated share of wrong pixels) and
 ``image_softmin`` (1 - cleanlab's image label-quality score, computed exactly over the non-void pixels).
 """
@@ -152,6 +157,54 @@ def _issues(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, suspect: np.ndarray
     return np.bincount(seg[idx][issue], minlength=S).astype(np.float64)
 
 
+def _first_argmax(rows: np.ndarray) -> np.ndarray:
+    """(n,) int64 the first maximal class of each column of ``rows`` (K, n), one contiguous row at a time
+    (an argmax over the class axis of a strided array would copy it transposed)."""
+    best = rows[0].copy()
+    cls = np.zeros(rows.shape[1], np.int64)
+    higher = np.empty(rows.shape[1], bool)
+    for k in range(1, rows.shape[0]):
+        np.greater(rows[k], best, out=higher)
+        np.copyto(best, rows[k], where=higher)
+        cls[higher] = k
+    return cls
+
+
+def _labelled_dominant(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, dom: np.ndarray) -> np.ndarray:
+    """dom(s) over the non-void pixels of s (``dom``: over all its pixels, kept where s holds no void
+    pixel or only void ones)."""
+    S, K = len(dom), P.shape[0]
+    cand = seg >= 0
+    mixed = np.zeros(S, bool)
+    mixed[seg[cand & (lab == IGNORE_INDEX)]] = True
+    idx = np.flatnonzero(cand & (lab != IGNORE_INDEX))
+    idx = idx[mixed[seg[idx]]]
+    if idx.size == 0:
+        return dom
+    pred = _first_argmax(P)[idx] if 2 * idx.size > P.shape[1] else _first_argmax(P[:, idx])
+    votes = np.bincount(seg[idx].astype(np.int64) * K + pred, minlength=S * K).reshape(S, K)
+    return np.where(mixed & (votes.sum(axis=1) > 0), votes.argmax(axis=1), dom)
+
+
+def _query_points(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, cur: np.ndarray, proposed: np.ndarray,
+                  suspect: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """(S,) flat pixel index of each region's query point: ``rep`` (the pool's representative), moved
+    for a suspect whose representative is not labelled cur(s) to its pixel labelled cur(s) with the
+    highest f[proposed(s)] (the first in row-major order)."""
+    point = rep.copy()
+    move = suspect & (lab[rep] != cur)
+    if not move.any():
+        return point
+    idx = np.flatnonzero(seg >= 0)
+    idx = idx[move[seg[idx]]]
+    idx = idx[lab[idx] == cur[seg[idx]]]
+    s = seg[idx]
+    order = np.lexsort((idx, -P[proposed[s], idx], s))  # by region, highest f[proposed], row-major
+    first = order[np.r_[True, s[order][1:] != s[order][:-1]]]
+    point[s[first]] = idx[first]
+    return point
+
+
 def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = "", gt: Any = None,
                   thresholds: Any = None) -> ImageErrors:
     """The :class:`ImageErrors` of one image.
@@ -168,14 +221,16 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
 
     seg, ids, area = segment_index(superpixels)
     S = len(ids)
-    dom = np.asarray(ctx.dominant, dtype=np.int64)
+    K = probs.shape[0]
+    P, lab = probs.reshape(K, -1), labels.reshape(-1)
+    dom = _labelled_dominant(P, lab, seg, np.asarray(ctx.dominant, dtype=np.int64))
     cur, nonvoid, wrong, prop, conf_self = _segment_stats(probs, labels, seg, S, dom)
     gate = (dom != cur) & (cur != IGNORE_INDEX)
     mean_wrong = np.divide(wrong, nonvoid, out=np.zeros(S), where=nonvoid > 0)
     soft = ctx.softmin_quality(SOFTMIN_TEMPERATURE)
     t = (class_thresholds([(probs, labels)], probs.shape[0]) if thresholds is None
          else np.asarray(thresholds, dtype=np.float64))
-    issues = _issues(probs.reshape(probs.shape[0], -1), labels.reshape(-1), seg, gate, t)
+    issues = _issues(P, lab, seg, gate, t)
     scores = {
         "mass": np.where(gate, wrong, 0.0),
         "prob": np.where(gate, mean_wrong, 0.0),
@@ -184,7 +239,7 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
         "lcil": np.asarray(ctx.uncertainty_sum(), dtype=np.float64) / np.maximum(area, 1),
         "softmin": np.where(np.isnan(soft), 0.0, 1.0 - soft),
     }
-    total_nv = int(nonvoid.sum())
+    total_nv = int(np.count_nonzero(lab != IGNORE_INDEX))  # the whole image's, in a region or not
     image_scores = {
         "image_issues": float(issues.sum() / total_nv) if total_nv else 0.0,
         "image_max": float(scores[DEFAULT_ERROR_SCORE].max()) if S else 0.0,
@@ -192,11 +247,13 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
         "image_softmin": _image_softmin(probs, labels),
     }
     truth = None if gt is None else image_truth(labels, _numpy(gt), seg.reshape(labels.shape), S, scores)
+    W = labels.shape[1]
+    point = _query_points(P, lab, seg, cur, dom, gate, np.asarray(ctx.rep_row, np.int64) * W + np.asarray(ctx.rep_col, np.int64))
     return ImageErrors(
         image_id=image_id, region=ids.astype(np.int64), current=cur.astype(np.int64), proposed=dom,
         confidence=np.divide(prop, area, out=np.zeros(S), where=area > 0), area=area.astype(np.int64),
-        rep_row=np.asarray(ctx.rep_row, dtype=np.int64), rep_col=np.asarray(ctx.rep_col, dtype=np.int64),
-        label_at_rep=np.asarray(ctx.label_at_rep, dtype=np.int64), scores=scores, image_scores=image_scores,
+        rep_row=point // W, rep_col=point % W, label_at_rep=lab[point].astype(np.int64), scores=scores,
+        image_scores=image_scores,
         truth=truth,
     )
 

@@ -34,10 +34,13 @@ def check_source_paths(options: Any) -> None:
     when the checkpoint is no file."""
     from pathlib import Path
 
-    from alc_data.errors import NotFound
+    from alc_data.errors import InvalidInput, NotFound
 
     if options.checkpoint is not None:
         set_field(options, "checkpoint", Path(options.checkpoint))
+        if Path(options.checkpoint).is_dir():
+            raise InvalidInput(f"{options.checkpoint}: is a folder, not a model checkpoint; pass the final.pt of an "
+                               "`alc-data train` run (a folder of prediction files goes to --predictions)")
         if not Path(options.checkpoint).is_file():
             raise NotFound(f"{options.checkpoint}: model checkpoint not found; "
                            "pass the final.pt of an `alc-data train` run")

@@ -12,6 +12,7 @@ from alc_data.audit.diff import LabelDiff, compare_labels
 from alc_data.audit.pictures import diff_pictures, write_pictures
 from alc_data.audit.report import write_report
 from alc_data.errors import InvalidInput
+from alc_data.io.outputs import writable_place
 from alc_data.results import JsonResult
 
 
@@ -55,6 +56,10 @@ class DiffResult(JsonResult):
 
 def diff(workspace: Path, options: DiffOptions) -> DiffResult:
     """Compare ``options.a`` with ``options.b`` (versions of the workspace at ``workspace``, or folders)."""
+    if options.report is not None:
+        writable_place(options.report, "--report")
+    if options.out is not None:
+        writable_place(options.out, "--out", folder=True)
     result = compare_labels(options.a, options.b, workspace=workspace, classes_file=options.classes,
                             images=options.images, top=options.top)
     drawn = options.report is not None or options.out is not None

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from alc_data.engine import Engine, check_engine
+from alc_data.engine import Engine, check_engine, check_ray_options
 from alc_data.engine.ray_errors import error_shards_ray
 from alc_data.errors import InvalidInput
+from alc_data.io.outputs import writable_place
 from alc_data.predictions import checked_probabilities, scan_prediction_folder
 from alc_data.progress import track
 from alc_data.results import JsonResult
@@ -79,6 +80,7 @@ class ErrorsOptions:
             raise InvalidInput(f"--batch-size {self.batch_size} must be at least 1")
         check_engine(self.engine)
         set_field(self, "engine", Engine(self.engine))
+        check_ray_options(self.engine, self.ray_address)
         if self.engine is Engine.RAY and self.probabilities is not None:
             raise InvalidInput("--engine ray reads a model checkpoint or a --predictions folder, not probabilities "
                                "from this process")
@@ -101,10 +103,20 @@ def _check_output(path: Path, option: str, suffix: str) -> None:
         raise InvalidInput(f"{option} {path} is a folder; name a {suffix} file")
 
 
+def _writable(ws: Workspace, path: Path, option: str) -> Path:
+    """``path`` once it is known to be writable; inside the workspace only its ``errors/`` folder takes
+    outputs (anywhere else they would replace the workspace's own files)."""
+    root, target = ws.root.resolve(), path.resolve()
+    if (target == root or root in target.parents) and root / "errors" not in target.parents:
+        raise InvalidInput(f"{option} {path}: is inside the workspace {root}, where only its errors/ folder takes "
+                           "outputs; write it there or outside the workspace")
+    return writable_place(path, option)
+
+
 @dataclass(frozen=True)
 class ErrorsResult(JsonResult):
     """What :func:`find_errors` found: the regions judged, the suspects, where the tables and the report
-    are, the round registered (or None), the top suspects and, with reference ground truth, the
+    are, the round registered (or None) and its queries, the top suspects and, with reference ground truth, the
     metrics of the default score (``metrics``) and the image-level figures of each image score."""
 
     label_version: str
@@ -117,6 +129,7 @@ class ErrorsResult(JsonResult):
     images_table: Path
     report: Path | None
     round: int | None
+    queries: int
     top: list[dict[str, Any]]
     metrics: DetectionMetrics | None
     image_metrics: dict[str, Any]
@@ -160,10 +173,11 @@ def find_errors(ws: Workspace, options: ErrorsOptions) -> ErrorsResult:
         raise InvalidInput(f"split {options.split!r} has no images")
     if options.queries:
         refuse_unapplied(ws)
+    if options.report is not None:
+        _writable(ws, options.report, "--report")
+    out = _writable(ws, options.out or ws.root / "errors" / "errors.parquet", "--out")
     setup = ErrorSetup(version=version, superpixel_set=sp_set, with_truth=ws.catalogue.has_gt(),
                        thresholds=_calibrate(ws, options, version, image_ids))
-    out = options.out or ws.root / "errors" / "errors.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".errors.{os.getpid()}.shards.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -175,21 +189,22 @@ def find_errors(ws: Workspace, options: ErrorsOptions) -> ErrorsResult:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     metrics, image_metrics, curve = metrics_of(collected)
-    round_no = None
+    if options.report is not None:  # before the round: a failure here registers nothing
+        from alc_data.suspects.report import write_report
+
+        write_report(ws, options.report, best, options.top, version=version, superpixel_set=sp_set,
+                     transitions=collected.transitions, metrics=metrics, image_metrics=image_metrics, curve=curve)
+    round_no, asked_now = None, 0
     if options.queries is not None:
         with ws.writing("errors"):
             refuse_unapplied(ws)
             round_no = register_queries(ws, best, options.queries, version=version, superpixel_set=sp_set,
                                         params={**options.source(), "split": options.split,
                                                 "errors": DEFAULT_ERROR_SCORE}, skip_asked=options.skip_asked)
-    if options.report is not None:
-        from alc_data.suspects.report import write_report
-
-        write_report(ws, options.report, best, options.top, version=version, superpixel_set=sp_set,
-                     transitions=collected.transitions, metrics=metrics, image_metrics=image_metrics, curve=curve)
+            asked_now = len(ws.ledger.queries(round_no))
     return ErrorsResult(
         label_version=version, superpixel_set=sp_set, score=DEFAULT_ERROR_SCORE, images=len(image_ids),
         regions=sum(s.rows for s in shards), suspects=suspects, table=out, images_table=images_path(out),
-        report=options.report, round=round_no, top=top_rows(best, options.top), metrics=metrics,
+        report=options.report, round=round_no, queries=asked_now, top=top_rows(best, options.top), metrics=metrics,
         image_metrics=image_metrics,
     )

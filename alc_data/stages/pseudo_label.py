@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Mapping
 
-from alc_data.engine import Engine, as_engine
+from alc_data.engine import Engine, as_engine, check_ray_options
 from alc_data.errors import InvalidInput
 from alc_data.pseudo_label import PseudoLabelResult, check_pseudo_label_values, make_pseudo_labels
 from alc_data.stages.common import choice, set_field
@@ -54,6 +54,7 @@ class PseudoLabelOptions:
             set_field(self, "background", choice(Background, str(self.background).lower(), "--background"))
         if not isinstance(self.engine, Engine):
             set_field(self, "engine", as_engine(self.engine))
+        check_ray_options(self.engine, self.ray_address)
         if self.version is not None:
             check_name("label version", self.version)
         check_name("superpixel set", self.instances_set)

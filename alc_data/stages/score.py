@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from alc_data.hints import command
 from alc_data.io.failures import on_write_failure
-from alc_data.engine import Engine, check_engine
+from alc_data.engine import Engine, check_engine, check_ray_options
 from alc_data.engine.ray_score import score_shards_ray
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.faults import kill_point
@@ -75,6 +75,7 @@ class ScoreOptions:
             raise InvalidInput("give a model checkpoint, a predictions folder or probabilities to score, one of them")
         check_engine(self.engine)
         set_field(self, "engine", Engine(self.engine))
+        check_ray_options(self.engine, self.ray_address)
         if self.engine is Engine.RAY and self.probabilities is not None:
             raise InvalidInput("--engine ray scores a model checkpoint or a --predictions folder, not probabilities "
                                "from this process; write them with save_prediction and pass the folder")

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Mapping
 
-from alc_data.engine import Engine, as_engine
+from alc_data.engine import Engine, as_engine, check_ray_options
 from alc_data.errors import InvalidInput
 from alc_data.stages.common import set_field
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, check_superpixel_params, write_method_set
@@ -33,6 +33,7 @@ class SuperpixelOptions:
     def __post_init__(self) -> None:
         if not isinstance(self.engine, Engine):
             set_field(self, "engine", as_engine(self.engine))
+        check_ray_options(self.engine, self.ray_address)
         check_superpixel_params(self.method, dict(self.params))
         if self.concurrency is not None and self.concurrency < 1:
             raise InvalidInput(f"concurrency {self.concurrency}: it must be at least 1 actor")

@@ -184,8 +184,9 @@ def _write_images(col: Collected, path: Path) -> None:
                             "image_max": im["image_max"], "image_share": im["image_share"],
                             "image_softmin": im["image_softmin"],
                             "regions": im["regions"], "suspects": im["suspects"]}
-    if (ref_px >= 0).all() and len(ref_px):
-        data["wrong"] = (wrong_px >= IMAGE_WRONG_SHARE * ref_px) & (ref_px > 0)
+    has = ref_px >= 0
+    if has.any():  # null for an image without reference ground truth
+        data["wrong"] = pa.array((wrong_px >= IMAGE_WRONG_SHARE * ref_px) & (ref_px > 0), pa.bool_(), mask=~has)
     buf = io.BytesIO()
     pq.write_table(pa.table(data), buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue(), shared=True)

@@ -147,5 +147,5 @@ def write_report(ws: Workspace, path: str | os.PathLike, best: Any, top: int, *,
             f"<style>{_CSS}</style></head><body>{body}</body></html>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, page.encode("utf-8"))
+    atomic_write_bytes(path, page.encode("utf-8"), shared=True)
     return path
