@@ -8,7 +8,7 @@ import numpy as np
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.progress import track
-from alc_data.queries.cost import CostSummary, cost_summary
+from alc_data.queries.cost import CostSummary, cost_summary, relabel_counts, relabels_as_of
 from alc_data.results import JsonResult
 from alc_data.workspace import ClassInfo, Workspace
 
@@ -44,11 +44,17 @@ class SetEntry:
 @dataclass(frozen=True)
 class AutomaticRelabels(JsonResult):
     """The label-correction module's relabels (``correct --propagate``, source ``propagated``), counted
-    apart from the corrections people made: regions, pixels, and how many a person reviewed."""
+    apart from the corrections people made: regions, by review verdict, and pixels. ``pixels`` are those
+    of the relabels not rejected (they still carry the module's class); a rejected relabel's pixels carry
+    a person's class, so they are the person's change (``rejected_pixels``)."""
 
     relabels: int
+    accepted: int
+    rejected: int
+    unreviewed: int
+    reviewed: int  #: accepted + rejected
     pixels: int
-    reviewed: int
+    rejected_pixels: int
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,7 @@ class WorkspaceSummary(JsonResult):
 
 def automatic_relabels(ws: Workspace) -> AutomaticRelabels:
     """Every automatic relabel in the ledger, counted."""
-    rows = ws.ledger.propagations()
-    return AutomaticRelabels(len(rows), sum(r.pixels for r in rows), sum(r.review is not None for r in rows))
+    return AutomaticRelabels(**relabel_counts((r.pixels, verdict) for r, verdict in relabels_as_of(ws)))
 
 
 def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> WorkspaceSummary:

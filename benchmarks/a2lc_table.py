@@ -167,7 +167,9 @@ def run_row(base: Any, tmp: Path, row: str, *, checkpoint: Path, args: argparse.
     ws = Workspace.open(dst)
     threshold: Any = thresholds(args.threshold)
     loop = {"rounds": args.rounds, "budget": args.budget, "expand": "label", "init_model": str(checkpoint),
-            "seed": seed, "final_train": False, "propagate_threshold": threshold, **ROWS[row]}
+            "seed": seed, "final_train": False, **ROWS[row]}
+    if loop.get("propagate"):  # a threshold without the module would be refused as ignored
+        loop.setdefault("propagate_threshold", threshold)
     recipe = merge(load_recipe("demo"), {"train": train_settings(argparse.Namespace(iterations=args.iterations, size=64)),
                                          "loop": loop})
     t0 = time.perf_counter()

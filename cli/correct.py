@@ -81,6 +81,8 @@ def correct(
             f"{applied.accepted} accepted, {applied.unanswerable} unanswerable; "
             f"{applied.changed_pixels} pixels changed in {applied.changed_images} images"
         )
+    if result.propagated_before is not None:
+        typer.echo(f"round {result.round} was propagated already (labels {result.propagated_before}); nothing more to propagate")
     prop = result.propagated
     if prop is not None:
         typer.echo(

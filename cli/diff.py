@@ -64,10 +64,15 @@ def _print_summary(result) -> None:
             con.print(f"{title}: {len(ids)} images ({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''})")
     if result.ledger is not None:
         lg = result.ledger
-        con.print(f"ledger: {lg['corrections']} corrections; {lg['linked_changed_pixels']:,} changed pixels in corrected "
+        con.print(f"ledger: {lg['corrections']} rows, {lg['corrections_linked']} linked to a change; {lg['linked_changed_pixels']:,} changed pixels in corrected "
                   f"superpixels, {lg['unlinked_changed_pixels']:,} not")
-        con.print(f"  by people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels); automatic "
-                  f"(propagated): {lg['automatic_relabels']} relabels ({lg['automatic_pixels']:,} pixels)")
+        from alc_data.queries.cost import describe_relabels
+
+        rejections = f", {lg['human_rejections']} of them rejecting automatic relabels" if lg["human_rejections"] else ""
+        con.print(f"  by people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels{rejections})")
+        if lg["automatic_relabels"]:
+            auto = {k.removeprefix("automatic_"): v for k, v in lg.items() if k.startswith("automatic_")}
+            con.print("  automatic (propagated): " + describe_relabels(auto))
     trans = result.transitions()
     if trans:
         tt = Table(title="largest transitions")

@@ -61,8 +61,9 @@ def info(
                 typer.echo(f"round {r.round}: {r.unapplied} answers recorded but not applied yet; "
                            f"run `{command('correct', '-w', data.workspace, '--round', r.round)}`")
     if data.automatic.relabels:
-        con.print(f"automatic relabels (propagated, not asked): {data.automatic.relabels} regions, "
-                  f"{data.automatic.pixels:,} pixels, {data.automatic.reviewed} reviewed by a person")
+        from alc_data.queries.cost import describe_relabels
+
+        con.print("automatic relabels (propagated, not asked): " + describe_relabels(data.automatic.to_dict()))
 
 
 def export(

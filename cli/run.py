@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from alc_data.loop.config import ANSWER_SOURCES
+from alc_data.loop.recipes import BUILT_IN_RECIPES
 from alc_data.loop.table import RunTable
 from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, SetOpt, WorkspaceOpt, console, print_json
 
@@ -40,7 +41,7 @@ def round_table(table: RunTable, title: str | None = None) -> Any:
 
 
 def run(
-    recipe: Annotated[str, typer.Argument(help="Recipe file, or a built-in name: demo, pascal_voc, cityscapes, pascal_plus.")],
+    recipe: Annotated[str, typer.Argument(help=f"Recipe file, or a built-in name: {', '.join(BUILT_IN_RECIPES)}.")],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     overrides: SetOpt = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the recipe's name).")] = None,

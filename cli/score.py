@@ -54,7 +54,8 @@ def score(
     else:
         typer.echo(
             f"round {result.round}: {result.selected} queries of {result.candidates} candidate superpixels "
-            f"({result.acquisition} on labels {result.label_version}); scores in {result.score_table}"
+            f"({result.acquisition}{'' if result.balance == 'none' else ' with --balance ' + result.balance} on labels "
+            f"{result.label_version}); scores in {result.score_table}"
         )
 
 

@@ -35,6 +35,20 @@ def demo_ws(tmp_path):
 
 
 @pytest.fixture
+def scored(demo_ws, tmp_path):
+    """(workspace, checkpoint): :func:`demo_ws` with a demo-tiny model (30 iterations) and round 1 of 24
+    SIM queries on its ``sam`` regions, unanswered."""
+    from alc_data.stages.score import ScoreOptions, score
+    from alc_data.train import TrainConfig, train_model
+
+    cfg = TrainConfig.from_dict({"model": "demo-tiny", "iterations": 30, "batch_size": 4, "crop_size": 48},
+                                seed=0, device="cpu", num_workers=0, checkpoint_every=0)
+    ckpt = train_model(demo_ws, config=cfg, run_dir=tmp_path / "m").checkpoint
+    score(demo_ws, ScoreOptions(budget=24, checkpoint=ckpt, superpixel_set="sam"))
+    return demo_ws, ckpt
+
+
+@pytest.fixture
 def assert_workspace_ok():
     """``assert_workspace_ok(ws_or_path)``: `alc-data check` finds nothing wrong (not even debris).
 

@@ -60,7 +60,7 @@ def template(tmp_path_factory) -> Path:
     cfg = TrainConfig.from_dict({"model": "demo-tiny", "iterations": 3, "batch_size": 2, "crop_size": 32},
                                 seed=0, device="cpu", num_workers=0, checkpoint_every=0)
     result = train_model(ws, config=cfg, run_dir=root / "runs" / "t0")
-    score_round(ws, checkpoint=result.checkpoint, budget=4, superpixel_set="sam", device="cpu")
+    score_round(ws, checkpoint=result.checkpoint, budget=24, superpixel_set="sam", device="cpu")
     return root
 
 

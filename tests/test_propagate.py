@@ -7,18 +7,7 @@ import numpy as np
 import pytest
 
 from alc_data.correction.rebuild import rebuild_version
-from alc_data.stages.score import ScoreOptions, score
-from alc_data.train import TrainConfig, train_model
 from cli_helpers import run_cli
-
-
-@pytest.fixture
-def scored(demo_ws, tmp_path):
-    cfg = TrainConfig.from_dict({"model": "demo-tiny", "iterations": 30, "batch_size": 4, "crop_size": 48},
-                                seed=0, device="cpu", num_workers=0, checkpoint_every=0)
-    ckpt = train_model(demo_ws, config=cfg, run_dir=tmp_path / "m").checkpoint
-    score(demo_ws, ScoreOptions(budget=24, checkpoint=ckpt, superpixel_set="sam"))
-    return demo_ws, ckpt
 
 
 def test_propagation_is_recorded_rebuilt_and_idempotent(scored, capsys, assert_workspace_ok):
@@ -95,7 +84,8 @@ def test_diff_info_and_check_count_people_and_the_module_apart(scored, capsys):
     assert ledger["automatic_relabels"] == len(rows) and ledger["automatic_pixels"] == sum(r.pixels for r in rows)
     assert ledger["human_corrections"] == len(human) > 0
     code, out, _ = run_cli(capsys, "info", "-w", ws.root, "--json")
-    assert json.loads(out)["automatic"] == {"relabels": len(rows), "pixels": sum(r.pixels for r in rows), "reviewed": 0}
+    assert json.loads(out)["automatic"] == {"relabels": len(rows), "accepted": 0, "rejected": 0, "unreviewed": len(rows),
+                                            "reviewed": 0, "pixels": sum(r.pixels for r in rows), "rejected_pixels": 0}
     with sqlite3.connect(ws.db_path) as con:  # a relabel row naming a version that does not exist
         con.execute("UPDATE propagations SET label_version='v9' WHERE propagation_id=?", (rows[0].propagation_id,))
     code, _, err = run_cli(capsys, "check", "-w", ws.root)

@@ -92,6 +92,15 @@ def test_superpixels_cli_params_are_toml_values(demo_ws, capsys, monkeypatch):
         (["loop.propagate_agreement=1.2"], "loop.propagate_agreement = 1.2 must be a number in [0, 1)"),
         (["loop.propagate_features=embedding"], "loop.propagate_features = 'embedding' is not one of"),
         (["loop.oracle_mode=majority"], "loop.oracle_mode = 'majority'"),
+        (["loop.budget=[]"], "loop.budget = []; give one value, or one per round"),
+        (["loop.rounds=2", "loop.budget=[5, 6, 7]"], "loop.budget = [5, 6, 7] has 3 values for loop.rounds = 2"),
+        (["loop.rounds=1", "loop.propagate=true", "loop.propagate_threshold=[0.9, 0.99]"],
+         "loop.propagate_threshold = [0.9, 0.99] has 2 values for loop.rounds = 1"),
+        (["loop.rounds=2", "loop.propagate=true", "loop.propagate_threshold=[0.99, 2]"],
+         "loop.propagate_threshold[1] = 2 must be a number in (0, 1]"),
+        (["loop.propagate=true", "loop.expand=pixel"], "use it with loop.expand = label or superpixel"),
+        (["loop.propagate_threshold=0.9"], "loop.propagate_threshold only acts with loop.propagate = true"),
+        (["loop.propagate_agreement=0.5"], "loop.propagate_agreement only acts with loop.propagate = true"),
         (["loop.acquisition=foo"], "unknown acquisition 'foo'"),
         (["loop.budgte=3"], "recipe [loop] has no key 'budgte'"),
         (["eval.model_split=[1]"], "eval.model_split = [1] is not text"),
@@ -131,6 +140,16 @@ def test_unknown_tables_and_library_defaults():
     recipe = Recipe.from_dict({"loop": {"budget": "7", "tau": 0}, "train": {"warm_start": True, "lr": "0.5"}})
     assert recipe.loop.budget == 7 and recipe.loop.tau == 0.0 and recipe.train.config.lr == 0.5
     assert Recipe.from_dict(json.loads(json.dumps(recipe.to_dict()))) == recipe
+
+
+def test_the_built_in_recipe_names_are_the_shipped_files_and_run_help_lists_them(capsys, monkeypatch):
+    from alc_data.loop.recipes import BUILT_IN_RECIPES, builtin_recipes_dir
+    from cli_helpers import run_cli
+
+    assert sorted(BUILT_IN_RECIPES) == sorted(p.stem for p in builtin_recipes_dir().glob("*.toml") if p.stem != "base")
+    monkeypatch.setenv("COLUMNS", "400")
+    code, out, _ = run_cli(capsys, "run", "--help")
+    assert code == 0 and all(name in out for name in BUILT_IN_RECIPES)
 
 
 @pytest.mark.parametrize("name", ["demo", "pascal_voc", "pascal_voc_a2lc", "pascal_plus", "cityscapes"])

@@ -122,4 +122,4 @@ def test_errors_table_fits(tmp_path, capsys):
         probs = np.eye(ws.catalogue.num_classes, dtype=np.float32)[target].transpose(2, 0, 1) * 0.9 + 0.1 / 7
         save_prediction(tmp_path / "preds", image_id, probs / probs.sum(0), dtype=np.float32)
     fits(cli_output(capsys, "errors", "-w", ws.root, "--predictions", tmp_path / "preds", "--superpixels", "sam",
-                    "--top", "5"), "rank", "image", "region", "current", "proposed", "conf", "area")
+                    "--top", "5"), "#", "image", "region", "current", "proposed", "conf", "area")

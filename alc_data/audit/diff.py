@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alc_data.audit.ledger_links import human_and_automatic, ledger_rows, link_regions
+from alc_data.audit.ledger_links import human_and_automatic, ledger_rows, link_regions, row_key
 from alc_data.audit.regions import Region, changed_regions, region_details
 from alc_data.audit.sources import LabelSource, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
@@ -352,7 +352,7 @@ class _Accumulator:
                 r.links = links.get(r.region, [])
             self.regions[image_id] = regs
             self.linked_total += linked
-            self.links_total += len({d["correction_id"] for ls in links.values() for d in ls})
+            self.links_total += len({row_key(d) for ls in links.values() for d in ls})  # every ledger row once
         self.changes.append(ImageChange(
             image_id=image_id,
             pixels=int(la.size),

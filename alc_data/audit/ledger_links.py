@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alc_data.errors import AlcError
+from alc_data.queries.cost import relabel_counts, relabels_as_of
 from alc_data.workspace.propagations import PROPAGATED
 
 if TYPE_CHECKING:
@@ -30,36 +31,59 @@ def lineage(ws: Workspace, version: str) -> list[str]:
 
 
 def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
-    """Corrections made by the versions between A and B (either direction), grouped by image id.
+    """Ledger rows of the versions between A and B (either direction), grouped by image id: the
+    corrections (the fields of :class:`alc_data.workspace.ledger.CorrectionRow`, with ``rejects``: the
+    ``propagation_id`` of the automatic relabel a review answer rejected, else None) and the automatic
+    relabels (source ``propagated``, no query: ``propagation_id``, ``confidence``, ``model`` and ``review``,
+    the verdict of a review applied by a version between A and B, else None).
 
-    Returns (versions, {image_id: [row, ...]}), rows as dicts with the fields of :class:`alc_data.workspace.ledger.CorrectionRow`.
+    Returns (versions, {image_id: [row, ...]}); :func:`row_key` tells rows apart.
     """
     la, lb = lineage(ws, a_version), lineage(ws, b_version)
     versions = sorted(set(la) ^ set(lb))
     if not versions:
         return [], {}
     grouped: dict[str, list[dict[str, Any]]] = {}
+    relabels = relabels_as_of(ws, versions)
+    review_versions = ws.ledger.review_versions()
+    rejected: dict[tuple[str, str | None, int, str | None], int] = {
+        (p.image_id, p.superpixel_set, p.superpixel_id, review_versions.get(p.propagation_id)): p.propagation_id
+        for p, verdict in relabels if verdict == "rejected"}
     for row in ws.ledger.corrections(versions, order="image"):
-        grouped.setdefault(row.image_id, []).append(row.to_dict())
-    for prop in ws.ledger.propagations(versions):  # automatic relabels: no query, source "propagated"
+        d = {**row.to_dict(), "propagation_id": None}
+        d["rejects"] = rejected.get((row.image_id, row.superpixel_set, row.superpixel_id, row.label_version))
+        grouped.setdefault(row.image_id, []).append(d)
+    for prop, verdict in relabels:  # automatic relabels: no query, source "propagated"
         grouped.setdefault(prop.image_id, []).append({
-            "correction_id": None, "query_id": None, "round": prop.round, "label_version": prop.label_version,
-            "image_id": prop.image_id, "superpixel_id": prop.superpixel_id, "old_class": prop.old_class,
-            "new_class": prop.new_class, "pixels": prop.pixels, "superpixel_set": prop.superpixel_set,
-            "rep_row": None, "rep_col": None, "shown_label": None, "status": None, "answer_class": None,
-            "source": PROPAGATED, "annotator": prop.model, "answered_at": prop.created_at,
-            "confidence": prop.confidence})
+            "correction_id": None, "propagation_id": prop.propagation_id, "query_id": None, "round": prop.round,
+            "label_version": prop.label_version, "image_id": prop.image_id, "superpixel_id": prop.superpixel_id,
+            "old_class": prop.old_class, "new_class": prop.new_class, "pixels": prop.pixels,
+            "superpixel_set": prop.superpixel_set, "rep_row": None, "rep_col": None, "shown_label": None, "status": None,
+            "answer_class": None, "source": PROPAGATED, "annotator": prop.model, "answered_at": prop.created_at,
+            "confidence": prop.confidence, "model": prop.model, "review": verdict,
+            "review_version": review_versions.get(prop.propagation_id) if verdict else None})
     return versions, grouped
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, int]:
+    """What tells one ledger row of :func:`ledger_rows` from every other: a correction's id, or an
+    automatic relabel's ``propagation_id`` (its ``correction_id`` is None)."""
+    pid = row.get("propagation_id")
+    return ("propagated", int(pid)) if pid is not None else ("correction", int(row["correction_id"]))
 
 
 def human_and_automatic(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     """Ledger rows of a diff counted apart: a person's (or the oracle's) corrections and the label-correction
-    module's automatic relabels, with the pixels each changed."""
+    module's automatic relabels by review verdict. A rejected relabel's pixels carry the person's class
+    (its rejection is one of the people's corrections, ``human_rejections``), so they are counted there
+    and not in ``automatic_pixels`` (``automatic_rejected_pixels`` gives them)."""
     flat = [r for image_rows in rows.values() for r in image_rows]
     auto = [r for r in flat if r["source"] == PROPAGATED]
     human = [r for r in flat if r["source"] != PROPAGATED]
+    counts = relabel_counts((r["pixels"], r["review"]) for r in auto)
     return {"human_corrections": len(human), "human_pixels": sum(r["pixels"] for r in human),
-            "automatic_relabels": len(auto), "automatic_pixels": sum(r["pixels"] for r in auto)}
+            "human_rejections": sum(r.get("rejects") is not None for r in human),
+            **{f"automatic_{k}": v for k, v in counts.items() if k != "reviewed"}}
 
 
 def link_regions(
@@ -111,8 +135,7 @@ def link_regions(
                     covered |= region
                     links.setdefault(reg, []).append({**_public(r), "overlap": None})
     for reg in links:
-        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], d["correction_id"] is None,
-                                        d["correction_id"] or 0))
+        links[reg].sort(key=lambda d: (-(d["overlap"] or 0), d["round"], row_key(d)))
     return links, int((covered & changed).sum())
 
 

@@ -6,7 +6,7 @@ import base64
 import html
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -95,12 +95,10 @@ def render_report(diff: LabelDiff, pictures: dict[str, bytes] | None = None) -> 
         lg = diff.ledger
         parts += [
             "<h2>Ledger</h2>",
-            f"<p>{lg['corrections']} correction rows from versions {_e(', '.join(lg['versions']) or 'none')}; "
+            f"<p>{lg['corrections']} ledger rows ({lg['corrections_linked']} linked to a changed region) from versions {_e(', '.join(lg['versions']) or 'none')}; "
             f"{lg['linked_changed_pixels']:,} changed pixels lie in a corrected superpixel, "
             f"{lg['unlinked_changed_pixels']:,} do not.</p>",
-            f"<p>By people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels). Automatic "
-            f"(propagated by the label-correction module): {lg['automatic_relabels']} relabels "
-            f"({lg['automatic_pixels']:,} pixels).</p>",
+            _people_and_module(lg),
         ]
     parts += _transitions(diff, pal)
     parts += _most_changed(diff, pictures)
@@ -191,18 +189,35 @@ def _regions_table(diff: LabelDiff, image_id: str) -> str:
 
     rows = []
     for r in regs:
-        if r.links:
-            link = "<br>".join(
-                _e(f"round {d['round']} query {d['query_id']} (superpixel {d['superpixel_id']}): "
-                   f"{d.get('status') or '?'} by {d.get('annotator') or '?'} via {d.get('source') or '?'} "
-                   f"at {d.get('answered_at') or '?'}")
-                for d in r.links
-            )
-        else:
-            link = "–"
+        link = "<br>".join(_e(_link_line(d, nm)) for d in r.links) if r.links else "–"
         rows.append([_e(r.region), f"{r.pixels:,}", _e("x{} y{} – x{} y{}".format(*r.bbox)),
                      _e(nm(r.old_class)), _e(nm(r.new_class)), link])
     return _table(["region", "pixels", "box", "from", "to", "ledger"], rows, left=0)
+
+
+def _people_and_module(lg: dict[str, Any]) -> str:
+    """The ledger's rows counted apart: people's corrections, and the module's relabels by review verdict."""
+    from alc_data.queries.cost import describe_relabels
+
+    rejections = f", {lg['human_rejections']} of them rejecting automatic relabels" if lg.get("human_rejections") else ""
+    text = f"By people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels{rejections})."
+    if lg["automatic_relabels"]:
+        auto = {k.removeprefix("automatic_"): v for k, v in lg.items() if k.startswith("automatic_")}
+        text += " Automatic (propagated by the label-correction module): " + describe_relabels(auto) + "."
+    return f"<p>{_e(text)}</p>"
+
+
+def _link_line(d: dict[str, Any], nm: Callable[[int], str]) -> str:
+    """One ledger row linked to a changed region: a person's answer, or an automatic relabel."""
+    if d.get("propagation_id") is not None:
+        model = Path(str(d.get("model") or d.get("annotator") or "?")).name
+        review = d.get("review") or "not yet"
+        return (f"automatic relabel, round {d['round']} (superpixel {d['superpixel_id']}): {nm(d['old_class'])} → "
+                f"{nm(d['new_class'])}, confidence {d['confidence']:.3f}, by model {model}; reviewed: {review}")
+    rejects = "; rejects an automatic relabel" if d.get("rejects") is not None else ""
+    return (f"round {d['round']} query {d['query_id']} (superpixel {d['superpixel_id']}): "
+            f"{d.get('status') or '?'} by {d.get('annotator') or '?'} via {d.get('source') or '?'} "
+            f"at {d.get('answered_at') or '?'}{rejects}")
 
 
 def write_report(diff: LabelDiff, path: str | os.PathLike, pictures: dict[str, bytes] | None = None) -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 from alc_data.hints import command
 from alc_data.io.failures import on_write_failure
 from alc_data.correction.expand import DEFAULT_EXPANSION, Change, Expansion, expand_answers
+from alc_data.correction.review import reject_relabels, reviewed_relabels
 from alc_data.errors import InvalidInput
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
@@ -73,6 +74,16 @@ def expand_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tu
     return labels, changes
 
 
+def apply_image(ws: Workspace, image_id: str, labels: np.ndarray, rows: list[tuple],
+                relabels: dict[int, Any] | None, *, tau: float = 0.0, probs: np.ndarray | None = None,
+                expand: Expansion = DEFAULT_EXPANSION) -> tuple[np.ndarray, list[Change]]:
+    """One image's corrected answers applied: :func:`expand_image`, or for a review round (``relabels``:
+    query_id → the relabel it reviews) the rejections (:func:`alc_data.correction.review.reject_relabels`)."""
+    if relabels is not None:
+        return reject_relabels(ws, labels, rows, relabels)
+    return expand_image(ws, image_id, labels, rows, tau=tau, probs=probs, expand=expand)
+
+
 def _probabilities(ws: Workspace, checkpoint: str | os.PathLike | None, image_ids: list[str]) -> dict[str, np.ndarray]:
     from alc_data.predict import iter_probabilities
 
@@ -112,15 +123,16 @@ def apply_answers(
         parent = ws.labels.version().name
         name = version_name or ws.labels.next_version_name()
         by_image = corrections_by_image(pending)
-        probs = _probabilities(ws, checkpoint, sorted(by_image)) if tau > 0 and by_image else {}
+        relabels = reviewed_relabels(ws, round_no)
+        probs = _probabilities(ws, checkpoint, sorted(by_image)) if tau > 0 and by_image and relabels is None else {}
         changes: list[tuple[str, Change]] = []
 
         def new_labels() -> Iterator[tuple[str, np.ndarray]]:
             from alc_data.progress import track
 
             for image_id in track(sorted(by_image), f"apply round {round_no}"):
-                labels, ch = expand_image(ws, image_id, ws.labels.read_label(parent, image_id), by_image[image_id],
-                                          tau=tau, probs=probs.get(image_id), expand=expand)
+                labels, ch = apply_image(ws, image_id, ws.labels.read_label(parent, image_id), by_image[image_id],
+                                         relabels, tau=tau, probs=probs.get(image_id), expand=expand)
                 changes.extend((image_id, x) for x in ch)
                 yield image_id, labels
 

@@ -146,12 +146,13 @@ def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Re
     return out, changed
 
 
-def check_propagation(threshold: float | str, expand: str) -> float | str:
+def check_propagation(threshold: float | str, expand: str, *, where: tuple[str, str] = ("--propagate-threshold", "--expand")
+                      ) -> float | str:
     """The threshold as a float (or ``"auto"``); one-line errors for one outside (0, 1] and for
-    ``--expand pixel``."""
+    ``--expand pixel`` (``where``: the names of the threshold and the expansion, flags or recipe keys)."""
     if expand not in ("label", "superpixel"):
-        raise InvalidInput(f"--propagate relabels whole regions; use it with --expand label or superpixel, not {expand}")
-    return check_threshold(threshold)
+        raise InvalidInput(f"propagation relabels whole regions; use it with {where[1]} label or superpixel, not {expand}")
+    return check_threshold(threshold, where[0])
 
 
 def _number(value: Any) -> float:
@@ -179,14 +180,23 @@ def check_features(features: Any, where: str = "--propagate-features") -> Region
                                 "module reads of a region (mean: A2LC's mean softmax)")
 
 
-def check_threshold(threshold: float | str) -> float | str:
-    """``--propagate-threshold`` as a float in (0, 1] or ``"auto"``; a one-line error otherwise."""
+def check_threshold(threshold: float | str, where: str = "--propagate-threshold") -> float | str:
+    """``--propagate-threshold`` (named ``where`` in the error) as a float in (0, 1] or ``"auto"``; a
+    one-line error otherwise."""
     if threshold == AUTO:
         return AUTO
     value = _number(threshold)
     if not 0.0 < value <= 1.0:
-        raise InvalidInput(f"--propagate-threshold {threshold!r} must be a number in (0, 1] or 'auto'")
+        raise InvalidInput(f"{where} {threshold!r} must be a number in (0, 1] or 'auto'")
     return value
+
+
+def set_without_propagate(threshold: Any, agreement: Any, features: Any) -> list[str]:
+    """Which of the propagation options differ from their defaults (``threshold``, ``agreement``,
+    ``features``), for a round that does not propagate: each would be ignored."""
+    given = (("threshold", threshold, DEFAULT_THRESHOLD), ("agreement", agreement, 0.0),
+             ("features", features, RegionFeatures.MEAN))
+    return [name for name, value, default in given if value != default]
 
 
 def round_output(ws: Workspace, round_no: int) -> str | None:
@@ -196,10 +206,10 @@ def round_output(ws: Workspace, round_no: int) -> str | None:
     return versions[-1] if versions else ws.ledger.round(round_no).output_version
 
 
-def propagated_already(ws: Workspace, round_no: int) -> bool:
-    """Whether a propagation version of round ``round_no`` exists (a re-run of ``correct --propagate``
-    then does nothing more)."""
-    return any(v.kind == "propagation" and v.round == round_no for v in ws.labels.label_versions())
+def propagated_already(ws: Workspace, round_no: int) -> str | None:
+    """The propagation version of round ``round_no`` when there is one (a re-run of ``correct --propagate``
+    then does nothing more), else None."""
+    return next((v.name for v in ws.labels.label_versions() if v.kind == "propagation" and v.round == round_no), None)
 
 
 def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, model: str,

@@ -7,7 +7,8 @@ from typing import Iterator
 
 import numpy as np
 
-from alc_data.correction.apply import _probabilities, corrections_by_image, expand_image
+from alc_data.correction.apply import _probabilities, apply_image, corrections_by_image
+from alc_data.correction.review import reviewed_relabels
 from alc_data.correction.expand import Expansion
 from alc_data.correction.propagate import Relabel, relabel_image
 from alc_data.errors import InvalidInput
@@ -27,14 +28,15 @@ def rebuild_version(ws: Workspace, name: str, *, checkpoint: str | os.PathLike |
     tau = float(version.params.get("tau", 0.0))
     expand = Expansion(version.params.get("expand", "superpixel"))  # versions made before the option: whole superpixel
     by_image = corrections_by_image(ws.ledger.corrected_answers_of_version(name))
+    relabels = reviewed_relabels(ws, version.round) if version.round is not None else None
     probs: dict[str, np.ndarray] = {}
-    if tau > 0 and by_image:
+    if tau > 0 and by_image and relabels is None:
         probs = _probabilities(ws, checkpoint, sorted(by_image))
     for image_id in ws.catalogue.image_ids():
         labels = ws.labels.read_label(version.parent, image_id)
         if image_id in by_image:
-            labels, _ = expand_image(ws, image_id, labels, by_image[image_id], tau=tau, probs=probs.get(image_id),
-                                     expand=expand)
+            labels, _ = apply_image(ws, image_id, labels, by_image[image_id], relabels, tau=tau,
+                                    probs=probs.get(image_id), expand=expand)
         yield image_id, labels
 
 

@@ -1,18 +1,21 @@
 """A person reviews the automatic relabels: ``alc-data annotate --review propagated``.
 
 The unreviewed relabels of the ledger (source ``propagated``) become a round of ordinary correction
-queries ("is this pixel a <new class>?"), asked at the first pixel (row-major) of the region that still
-carries the automatic label, so the page, the CSV and Label Studio serve them like any round. When the
-round is applied (``alc-data correct``), an accepted query marks its relabel ``accepted``; a corrected one
-marks it ``rejected`` and gives the pixels that carry the automatic label the person's class (the old
-class restores the region). Either way the verdict is a ledger row: who reviewed, when, and the version
-it wrote.
+queries ("is this pixel a <new class>?"), asked at the first pixel (row-major) of the region that the
+relabel changed and that still carries the automatic label, so the page, the CSV and Label Studio serve
+them like any round. A relabel whose region a person has been asked about since is settled by that
+answer and is not reviewed. When the round is applied (``alc-data correct``), an accepted query marks
+its relabel ``accepted``; a corrected one marks it ``rejected`` and gives the person's class to the
+pixels the relabel changed that still carry the automatic label (the old class restores the region;
+pixels of the region that had the new class before the relabel keep it). Either way the verdict is a
+ledger row: who reviewed, when, and the version it wrote.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from alc_data.correction.expand import Change
 from alc_data.workspace import Workspace
 from alc_data.workspace.propagations import PropagationRow
 
@@ -23,17 +26,57 @@ REVIEW_ACQUISITION = "review-propagated"
 """The acquisition name stored with a review round."""
 
 
+def relabelled_pixels(ws: Workspace, row: PropagationRow) -> np.ndarray:
+    """(H, W) bool: the pixels of the relabel's region that it changed (its version against that
+    version's parent)."""
+    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
+    parent = ws.labels.version(row.label_version).parent
+    after = ws.labels.read_label(row.label_version, row.image_id)
+    return region & (after != ws.labels.read_label(parent, row.image_id)) if parent is not None else region
+
+
 def _query_row(ws: Workspace, version: str, row: PropagationRow) -> tuple[object, ...] | None:
     """The query of one relabel: (image_id, superpixel_id, rep_row, rep_col, shown_label, dominant, area,
-    score, x0, y0, x1, y1), or None when no pixel of the region carries the automatic label any more."""
-    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
-    carries = region & (ws.labels.read_label(version, row.image_id) == row.new_class)
+    score, x0, y0, x1, y1), or None when no pixel it changed carries the automatic label any more."""
+    carries = relabelled_pixels(ws, row) & (ws.labels.read_label(version, row.image_id) == row.new_class)
     ys, xs = np.nonzero(carries)
     if ys.size == 0:
         return None
+    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
     ry, rx = np.nonzero(region)
     return (row.image_id, row.superpixel_id, int(ys[0]), int(xs[0]), row.new_class, row.new_class, int(region.sum()),
             float(row.confidence), int(rx.min()), int(ry.min()), int(rx.max()), int(ry.max()))
+
+
+def reviewed_relabels(ws: Workspace, round_no: int) -> dict[int, PropagationRow] | None:
+    """query_id → the relabel it reviews, for a review round; None for any other round."""
+    ids = ws.ledger.round(round_no).params.get("propagation_ids")
+    if not ids:
+        return None
+    rows = {r.propagation_id: r for r in ws.ledger.propagations()}
+    return {q.query_id: rows[ids[q.rank]] for q in ws.ledger.queries(round_no) if ids[q.rank] in rows}
+
+
+def reject_relabels(ws: Workspace, labels: np.ndarray, rows: list[tuple], relabels: dict[int, PropagationRow]
+                    ) -> tuple[np.ndarray, list[Change]]:
+    """One image's rejected relabels applied: corrected answers as rows of (query_id, superpixel_set,
+    superpixel_id, new_class, rep_row, rep_col) (:func:`alc_data.correction.apply.corrections_by_image`);
+    the pixels each relabel changed that still carry its class take the person's class."""
+    labels = labels.copy()
+    changes = []
+    for query_id, _, superpixel_id, cls, _, _ in rows:
+        row = relabels[query_id]
+        mask = relabelled_pixels(ws, row) & (labels == row.new_class)
+        labels[mask] = cls
+        changes.append(Change(query_id, superpixel_id, row.new_class, cls, int(mask.sum())))
+    return labels, changes
+
+
+def _settled(ws: Workspace) -> set[tuple[str, str, int]]:
+    """(image_id, superpixel_set, superpixel_id) of every region a person was asked about in a round that
+    is no review (every relabelled region was never asked when it was relabelled)."""
+    return {(q.image_id, q.superpixel_set, q.superpixel_id) for r in ws.ledger.rounds()
+            if r.acquisition != REVIEW_ACQUISITION for q in ws.ledger.queries(r.round)}
 
 
 def open_review_round(ws: Workspace) -> int | None:
@@ -46,7 +89,9 @@ def open_review_round(ws: Workspace) -> int | None:
                 return rnd.round
         reviewing = {pid for r in ws.ledger.rounds() if r.acquisition == REVIEW_ACQUISITION
                      for pid in r.params.get("propagation_ids", [])}
-        todo = [r for r in ws.ledger.propagations() if r.review is None and r.propagation_id not in reviewing]
+        settled = _settled(ws)
+        todo = [r for r in ws.ledger.propagations() if r.review is None and r.propagation_id not in reviewing
+                and (r.image_id, r.superpixel_set, r.superpixel_id) not in settled]
         if not todo:
             return None
         sp_set = todo[0].superpixel_set

@@ -41,7 +41,8 @@ from alc_data.stages.correct import CorrectOptions
 from alc_data.stages.score import ScoreOptions, check_balance
 from alc_data.scoring.balance import Balance
 from alc_data.correction.lcm import RegionFeatures
-from alc_data.correction.propagate import DEFAULT_THRESHOLD, check_agreement, check_features, check_propagation
+from alc_data.correction.propagate import (DEFAULT_THRESHOLD, check_agreement, check_features, check_propagation,
+                                           set_without_propagate)
 
 __all__ = ["DATA_FORMATS", "DataTable", "Recipe"]
 
@@ -180,6 +181,7 @@ class LoopSettings:
         for key in ("rounds", "batch_size"):
             if getattr(self, key) < 1:
                 raise InvalidInput(f"loop.{key} = {getattr(self, key)}; it must be at least 1")
+        check_per_round("loop.budget", self.budget, self.rounds)
         for t, budget in enumerate(per_round(self.budget), 1):
             if budget < 1:
                 raise InvalidInput(f"loop.budget = {self.budget!r}: round {t}'s budget {budget} must be at least 1")
@@ -194,10 +196,16 @@ class LoopSettings:
             raise InvalidInput(f"loop.tau = {self.tau} is outside 0..1; 0 spreads an answer over its whole superpixel")
         set_field(self, "acquisition", check_acquisition(self.acquisition, where="loop.acquisition"))
         set_field(self, "balance", check_balance(self.balance or Balance.NONE, self.acquisition, where="loop.balance ="))
+        check_per_round("loop.propagate_threshold", self.propagate_threshold, self.rounds)
         set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
                                                                 Expansion(self.expand) if self.propagate else Expansion.LABEL))
         set_field(self, "propagate_agreement", check_agreement(self.propagate_agreement, where="loop.propagate_agreement ="))
         set_field(self, "propagate_features", check_features(self.propagate_features, where="loop.propagate_features ="))
+        unused = [] if self.propagate else set_without_propagate(self.propagate_threshold, self.propagate_agreement,
+                                                                 self.propagate_features)
+        if unused:
+            raise InvalidInput(f"loop.propagate_{unused[0]} only acts with loop.propagate = true; set it or drop "
+                               f"loop.propagate_{unused[0]}")
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:
@@ -244,10 +252,20 @@ def check_thresholds(value: Any, expand: Expansion) -> Any:
     """``loop.propagate_threshold``: a number in (0, 1], ``"auto"``, or a list of those, one per round
     (``expand``: the loop's, refused when it is ``pixel``)."""
     values = per_round(value)
-    if not values:
-        raise InvalidInput("loop.propagate_threshold = []; give a number, 'auto' or one per round")
-    checked = [check_propagation(v, expand) for v in values]
-    return checked if isinstance(value, (list, tuple)) else checked[0]
+    listed = isinstance(value, (list, tuple))
+    checked = [check_propagation(v, expand, where=(f"loop.propagate_threshold{f'[{i}]' if listed else ''} =", "loop.expand ="))
+               for i, v in enumerate(values)]
+    return checked if listed else checked[0]
+
+
+def check_per_round(key: str, value: Any, rounds: int) -> None:
+    """A per-round recipe list holds one value at least and one per round at most (a shorter list
+    repeats its last value; a longer one would be partly ignored)."""
+    if isinstance(value, (list, tuple)) and not value:
+        raise InvalidInput(f"{key} = []; give one value, or one per round")
+    if isinstance(value, (list, tuple)) and len(value) > rounds:
+        raise InvalidInput(f"{key} = {list(value)!r} has {len(value)} values for loop.rounds = {rounds}; give at most "
+                           "one per round (a shorter list repeats its last value)")
 
 
 @dataclass(frozen=True)

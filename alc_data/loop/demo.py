@@ -30,6 +30,21 @@ def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
     return lambda message: log(f"[{prefix}] {message}")
 
 
+def _compared(base: Recipe, acquisition: str, log: Callable[[str], None]) -> Recipe:
+    """The recipe of a comparison run: ``base`` with ``acquisition``; without the class balance when
+    that acquisition takes none (a baseline beside a balanced SIM; said in the log)."""
+    from alc_data.errors import InvalidInput
+    from alc_data.stages.score import check_balance
+
+    loop = {**base.to_dict()["loop"], "acquisition": acquisition}
+    try:
+        check_balance(loop.get("balance") or "none", acquisition)
+    except InvalidInput:
+        log(f"[{acquisition}] runs without loop.balance = {loop['balance']} (it weighs sim's per-pixel terms only)")
+        loop["balance"] = "none"
+    return Recipe.from_dict({**base.to_dict(), "loop": loop})
+
+
 def run_demo(
     out: str | os.PathLike,
     *,
@@ -46,9 +61,9 @@ def run_demo(
     """
     out = Path(out)
     base = Recipe.from_dict(apply_overrides(load_recipe(recipe), overrides))
-    recipes = {}
-    for acq in (base.loop.acquisition, *compare):  # every recipe error before anything is written
-        recipes[acq] = Recipe.from_dict({**base.to_dict(), "loop": {**base.to_dict()["loop"], "acquisition": acq}})
+    recipes = {base.loop.acquisition: base}
+    for acq in compare:  # every recipe error before anything is written
+        recipes[acq] = _compared(base, acq, log)
     runs = []
     first_model = None
     for acq, rec in recipes.items():

@@ -38,6 +38,10 @@ def builtin_recipe_names() -> list[str]:
     return sorted(p.stem for p in builtin_recipes_dir().glob("*.toml") if not p.stem.startswith("_"))
 
 
+BUILT_IN_RECIPES = ("demo", "pascal_voc", "pascal_voc_a2lc", "pascal_plus", "cityscapes")
+"""The recipes shipped in ``alc_data_recipes`` that ``alc-data run NAME`` takes (``base`` is only extended)."""
+
+
 def find_recipe(name_or_path: str | os.PathLike, *, relative_to: Path | None = None) -> Path:
     """A recipe file from a path, a path relative to another recipe, or a built-in name (``demo``)."""
     text = str(name_or_path)

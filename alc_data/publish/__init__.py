@@ -123,7 +123,7 @@ def publish_checked(
             shutil.rmtree(temp_root, ignore_errors=True)
         raise
     say(f"built {result.images} images of {v.name} ({', '.join(f'{s} {n}' for s, n in result.splits.items())}; "
-        f"{result.corrections} corrections) in {result.folder}")
+        f"{result.corrections} ledger rows) in {result.folder}")
     if result.left_out:
         say(f"note: {result.left_out} images in no published split were left out (choose splits with --split)")
     if repo_id is None:

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alc_data.audit.ledger_links import lineage as version_lineage
-from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.evaluate.metrics import GroundTruthConfusion
 from alc_data.faults import kill_point
@@ -37,6 +36,7 @@ from alc_data.progress import track
 from alc_data.publish.card import render_card
 from alc_data.publish.features import correction_features, default_features
 from alc_data.publish.result import BuildResult
+from alc_data.publish.ledger import published_ledger_rows
 from alc_data.queries.cost import ledger_summary
 from alc_data.workspace.check import require_version_ok
 
@@ -178,28 +178,6 @@ def _label_png(path: Path, palette: np.ndarray, what: str) -> tuple[bytes, np.nd
     return data, arr
 
 
-def _ledger_rows(ws: Workspace, versions: list[str], names: list[str]) -> list[dict[str, Any]]:
-    if not versions:
-        return []
-    rows = ws.ledger.corrections(versions, order="round")
-
-    def nm(v: int | None) -> str | None:
-        if v is None:
-            return None
-        return "void" if v == IGNORE_INDEX else names[v] if 0 <= v < len(names) else str(v)
-
-    return [
-        {
-            "correction_id": r.correction_id, "query_id": r.query_id, "round": r.round, "label_version": r.label_version,
-            "image_id": r.image_id, "superpixel_set": r.superpixel_set, "superpixel_id": r.superpixel_id,
-            "old_class": r.old_class, "old_class_name": nm(r.old_class), "new_class": r.new_class,
-            "new_class_name": nm(r.new_class), "pixels": r.pixels, "status": r.status, "source": r.source,
-            "annotator": r.annotator, "answered_at": r.answered_at,
-        }
-        for r in rows
-    ]
-
-
 # ---------------------------------------------------------------------------------------------- build steps
 @dataclass
 class _Plan:
@@ -294,8 +272,9 @@ def _write_split(
 
 
 def _write_corrections(ws: Workspace, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
-    """The ledger's corrections along the lineage as config ``corrections``: (rows, shards, bytes)."""
-    corrections = _ledger_rows(ws, plan.chain[:-1], plan.names)
+    """The ledger's rows along the lineage (people's corrections and automatic relabels) as config
+    ``corrections``: (rows, shards, bytes)."""
+    corrections = published_ledger_rows(ws, plan.chain[:-1], plan.names)
     if not corrections:
         return 0, [], 0
     (staging / "corrections").mkdir()

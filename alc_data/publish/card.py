@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 from alc_data.publish.features import correction_features, default_features
-from alc_data.queries.cost import ledger_summary
+from alc_data.queries.cost import describe_relabels, ledger_summary
 
 if TYPE_CHECKING:
     from huggingface_hub import DatasetCardData
@@ -163,10 +163,16 @@ def _structure(ws: Workspace, result: BuildResult) -> list[str]:
     ]
     if result.corrections:
         lines += [
-            f"Config `corrections` (split `train`, {result.corrections} rows): one row per correction applied, with "
+            f"Config `corrections` (split `train`, {result.corrections} rows): one row per ledger row along the "
+            "version history, a correction a person (or an oracle) made or an automatic relabel, with "
             "`image_id`, `superpixel_set`/`superpixel_id` (the region the answer was expanded to), `old_class` / "
             f"`new_class` (indices; `*_name` columns give names, {IGNORE_INDEX} = void), `pixels` changed, `round`, "
             "`label_version`, the query and answer ids, answer `status`, `source`, `annotator` and `answered_at` (UTC).",
+            "Automatic relabels (`source` = `propagated`) have no query, answer or annotator: they have "
+            "`propagation_id`, the module's `confidence`, the `model` (checkpoint file name), `answered_at` (when the "
+            "module made them) and `review`, a person's verdict (`accepted`, `rejected`: the pixels carry the "
+            "person's class, recorded in a correction row of the review round; null: not reviewed). These four "
+            "columns are null in the other rows.",
             "",
         ]
     else:
@@ -222,9 +228,8 @@ def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -
         auto = ledger.get("propagated") or {}
         if auto.get("relabels"):
             lines += [f"Automatic relabels (source `propagated`: a label-correction module trained on the round's "
-                      f"answers relabelled regions nobody was asked about): {auto['relabels']} regions, "
-                      f"{auto['pixels']:,} pixels, {auto['reviewed']} reviewed by a person. They are counted apart "
-                      "from the corrections people made above.", ""]
+                      f"answers relabelled regions nobody was asked about): {describe_relabels(auto)}. They are "
+                      "counted apart from the corrections people made above.", ""]
     else:
         lines += ["The ledger records no correction round for this version.", ""]
     return lines

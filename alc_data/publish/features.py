@@ -41,6 +41,10 @@ CORRECTION_COLUMNS = {
     "source": "string",
     "annotator": "string",
     "answered_at": "string",
+    "propagation_id": "int64",  # the columns below: automatic relabels (source "propagated") only, else null
+    "confidence": "float64",
+    "model": "string",
+    "review": "string",  # accepted | rejected | null (not reviewed)
 }
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 from alc_data.results import JsonResult
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import RoundCost
+from alc_data.workspace.propagations import PropagationRow
 
 _COUNTS = ("queries", "answered", "accepted", "corrected", "unanswerable", "unapplied")
 
@@ -80,7 +81,38 @@ def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
         r["output_version"] = keep[r["round"]].output_version
     sources = ws.ledger.answer_sources(sorted(keep))
     total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
-    auto = ws.ledger.propagations([v for v in lineage])
-    propagated = {"relabels": len(auto), "pixels": sum(r.pixels for r in auto),
-                  "reviewed": sum(r.review is not None for r in auto)}
+    propagated = relabel_counts((r.pixels, verdict) for r, verdict in relabels_as_of(ws, lineage))
     return {"rounds": cost, "total": total, "sources": sources, "propagated": propagated}
+
+
+# ---------------------------------------------------------------------------------------------- automatic relabels
+def relabels_as_of(ws: Workspace, versions: Sequence[str] | None = None) -> list[tuple[PropagationRow, str | None]]:
+    """The automatic relabels made by ``versions`` (every one when None), each with its review verdict as
+    of those versions: ``accepted`` or ``rejected`` when the version that applied the review is one of
+    ``versions`` (or ``versions`` is None), else None (not yet reviewed there)."""
+    rows = ws.ledger.propagations(versions)
+    if versions is None:
+        return [(r, r.review) for r in rows]
+    applied, scope = ws.ledger.review_versions(), set(versions)
+    return [(r, r.review if applied.get(r.propagation_id) in scope or applied.get(r.propagation_id) is None else None)
+            for r in rows]
+
+
+def relabel_counts(relabels: Iterable[tuple[int, str | None]]) -> dict[str, int]:
+    """Automatic relabels given as (pixels, verdict) counted by verdict. ``pixels`` counts only the relabels
+    not rejected (their pixels still carry the module's class); a rejected relabel's pixels carry a
+    person's class now, so they are the person's change (``rejected_pixels``, not part of ``pixels``)."""
+    items = list(relabels)
+    accepted = sum(v == "accepted" for _, v in items)
+    rejected = sum(v == "rejected" for _, v in items)
+    return {"relabels": len(items), "accepted": accepted, "rejected": rejected,
+            "unreviewed": len(items) - accepted - rejected, "reviewed": accepted + rejected,
+            "pixels": sum(p for p, v in items if v != "rejected"), "rejected_pixels": sum(p for p, v in items if v == "rejected")}
+
+
+def describe_relabels(counts: dict[str, int]) -> str:
+    """One sentence of :func:`relabel_counts`, as ``diff``, ``info``, the audit report and the card print it."""
+    rejected = (f"; the {counts['rejected_pixels']:,} pixels of the rejected ones carry a person's class and count as "
+                "people's changes" if counts["rejected"] else "")
+    return (f"{counts['relabels']} relabels ({counts['accepted']} accepted, {counts['rejected']} rejected, "
+            f"{counts['unreviewed']} not yet reviewed); {counts['pixels']:,} pixels carry an automatic label{rejected}")

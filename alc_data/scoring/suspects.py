@@ -181,7 +181,7 @@ def _labelled_dominant(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, dom: np.
     idx = idx[mixed[seg[idx]]]
     if idx.size == 0:
         return dom
-    pred = _first_argmax(P)[idx] if 2 * idx.size > P.shape[1] else _first_argmax(P[:, idx])
+    pred = _first_argmax(P)[idx] if 8 * idx.size > P.shape[1] else _first_argmax(P[:, idx])  # a small gather only
     votes = np.bincount(seg[idx].astype(np.int64) * K + pred, minlength=S * K).reshape(S, K)
     return np.where(mixed & (votes.sum(axis=1) > 0), votes.argmax(axis=1), dom)
 

@@ -18,9 +18,10 @@ from alc_data.answers.record import Answer
 from alc_data.correction.apply import AppliedVersion, apply_answers
 from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expansion
 from alc_data.correction.lcm import LcmSettings, RegionFeatures
-from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_agreement, check_features, check_propagation, check_threshold,
-                                           propagate_round,
-                                           propagated_already)
+from alc_data.correction.propagate import (DEFAULT_THRESHOLD, PropagationResult, check_agreement, check_features,
+                                           check_propagation, check_threshold, propagate_round, propagated_already,
+                                           set_without_propagate)
+from alc_data.correction.review import REVIEW_ACQUISITION
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.faults import kill_point
 from alc_data.hints import command
@@ -79,6 +80,12 @@ class CorrectOptions:
         set_field(self, "propagate_features", check_features(self.propagate_features))
         if self.checkpoint is not None and self.predictions is not None:
             raise InvalidInput("give at most one of --model and --predictions (the round's probabilities)")
+        if not self.propagate:
+            unused = [f"--propagate-{name}" for name in set_without_propagate(
+                self.propagate_threshold, self.propagate_agreement, self.propagate_features)]
+            unused += ["--predictions"] if self.predictions is not None else []
+            if unused:
+                raise InvalidInput(f"{unused[0]} only acts with --propagate; add --propagate or drop {unused[0]}")
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class CorrectResult(JsonResult):
     applied: AppliedVersion | None
     propagated: PropagationResult | None = None
     discarded: tuple[int, ...] = ()
+    propagated_before: str | None = None
 
 
 def _checkpoint(options: CorrectOptions, round_params: dict[str, Any]) -> Path | None:
@@ -131,19 +139,31 @@ def correct(ws: Workspace, options: CorrectOptions) -> CorrectResult:
     with ws.writing("correct"):
         rnd = ws.ledger.round(options.round)
         checkpoint = _checkpoint(options, rnd.params)
+        done_before = propagated_already(ws, rnd.round) if options.propagate else None
+        source_of_features = None
+        if options.propagate and done_before is None:
+            refuse_review_round(rnd)
+            source_of_features = _feature_source(ws, options, rnd.params, rnd.round)
         discarded = _unappliable(ws, rnd.round, discard=options.discard_invalid)
         answers, source = _answers(ws, options, rnd.round, rnd.label_version)
-        source_of_features = _feature_source(options, rnd.params, rnd.round) if options.propagate else None
         with on_write_failure(f"recording the answers of round {rnd.round}", kept="no answer was recorded",
                               then="re-run the same command"):
             inserted, present = ws.ledger.record_answers(rnd.round, answers, source=source, annotator=options.annotator)
         kill_point("correct:recorded")
         applied = apply_answers(ws, rnd.round, tau=options.tau, expand=Expansion(options.expand), checkpoint=checkpoint)
         propagated = None
-        if source_of_features is not None and not propagated_already(ws, rnd.round):
+        if source_of_features is not None:
             propagated = _propagate(ws, options, rnd.round, rnd.params.get("split", "train"), source_of_features)
     return CorrectResult(round=rnd.round, source=source, recorded=inserted, already_recorded=present, applied=applied,
-                         propagated=propagated, discarded=discarded)
+                         propagated=propagated, discarded=discarded, propagated_before=done_before)
+
+
+def refuse_review_round(rnd: Any) -> None:
+    """InvalidInput for ``--propagate`` on a round that reviews automatic relabels: its few answers are
+    verdicts on the module's own guesses, not a sample to train it on."""
+    if rnd.acquisition == REVIEW_ACQUISITION:
+        raise InvalidInput(f"round {rnd.round} reviews automatic relabels; --propagate trains on a round of correction "
+                           "queries: drop --propagate")
 
 
 def _unappliable(ws: Workspace, round_no: int, *, discard: bool) -> tuple[int, ...]:
@@ -162,15 +182,25 @@ def _unappliable(ws: Workspace, round_no: int, *, discard: bool) -> tuple[int, .
     return tuple(a.query_id for a in bad)
 
 
-def _feature_source(options: CorrectOptions, round_params: dict[str, Any], round_no: int) -> dict[str, Any]:
+def _feature_source(ws: Workspace, options: CorrectOptions, round_params: dict[str, Any], round_no: int) -> dict[str, Any]:
     """Where the round's probabilities come from for ``--propagate``: the options' model or folder, else
-    the round's own checkpoint or prediction folder; a one-line error when there is neither."""
-    if options.predictions is not None:
-        return {"predictions": str(options.predictions), "logits": False}
+    the round's own checkpoint or prediction folder, checked before anything is recorded (a prediction
+    folder: every image's file header); a one-line error when there is none."""
+    from alc_data.predictions import scan_prediction_folder
+
     if options.checkpoint is not None:
+        if not options.checkpoint.is_file():
+            raise InvalidInput(f"--model {options.checkpoint}: no such checkpoint file; pass the final.pt of an "
+                               "`alc-data train` run")
         return {"checkpoint": str(options.checkpoint)}
-    if round_params.get("predictions"):
-        return {"predictions": round_params["predictions"], "logits": bool(round_params.get("logits"))}
+    if options.predictions is not None or round_params.get("predictions"):
+        folder = options.predictions or Path(round_params["predictions"])
+        if not folder.is_dir():
+            raise InvalidInput(f"--predictions {folder}: no such folder; pass the folder of the round's <image_id>.npy / "
+                               ".npz prediction files")
+        scan_prediction_folder(ws, folder, ws.catalogue.image_ids(round_params.get("split", "train")))
+        logits = False if options.predictions is not None else bool(round_params.get("logits"))
+        return {"predictions": str(folder), "logits": logits}
     checkpoint = round_params.get("checkpoint")
     if checkpoint and Path(checkpoint).is_file():
         return {"checkpoint": checkpoint}

@@ -132,7 +132,8 @@ def checkpoint_or_predictions(checkpoint: Path | None, predictions: Path | None,
 @dataclass(frozen=True)
 class ScoreResult(JsonResult):
     """What :func:`score` registered: the round number, what it was scored on, how many
-    candidate superpixels were scored and selected, and the round's score table (parquet)."""
+    candidate superpixels were scored and selected, the round's score table (parquet) and the class
+    balance on the acquisition (``none``, ``abc`` or ``abc-pred``)."""
 
     round: int
     label_version: str
@@ -142,6 +143,7 @@ class ScoreResult(JsonResult):
     candidates: int
     selected: int
     score_table: Path
+    balance: str = Balance.NONE.value
 
 
 def asked_before(ws: Workspace, superpixel_set: str) -> set[tuple[str, int]]:
@@ -248,5 +250,5 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
     return ScoreResult(
         round=round_no, label_version=version, superpixel_set=sp_set, acquisition=str(scoring.acquisition),
         representative=scoring.representative.value, candidates=candidates, selected=selected,
-        score_table=ws.rounds_dir(round_no) / "scores.parquet",
+        score_table=ws.rounds_dir(round_no) / "scores.parquet", balance=Balance(options.balance).value,
     )

@@ -76,3 +76,8 @@ class PropagationLedger:
             sql += f" WHERE label_version IN ({','.join('?' * len(versions))})"
             params = tuple(versions)
         return [PropagationRow(*r) for r in self._db.rows(sql + " ORDER BY label_version, image_id, superpixel_id", params)]
+
+    def review_versions(self) -> dict[int, str | None]:
+        """propagation_id → the label version that applied its review (None while unreviewed), for every
+        automatic relabel: a review counts in a diff or a lineage only when that version is in it."""
+        return {int(pid): version for pid, version in self._db.rows("SELECT propagation_id, review_version FROM propagations")}

@@ -1,0 +1,139 @@
+"""`correct --propagate` and its review as a new user met them (red team, 2026-12-07): a review asks where
+the module changed pixels and a rejection restores only those, a person's later answer settles a relabel,
+the round's probabilities are checked before anything is recorded, and options that would be ignored
+are refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_helpers import run_cli
+
+from alc_data.correction.review import open_review_round
+
+
+def _propagated(capsys, ws) -> None:
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    assert code == 0, err
+
+
+def _relabelled(ws, row) -> np.ndarray:
+    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
+    parent = ws.labels.version(row.label_version).parent
+    return region & (ws.labels.read_label(row.label_version, row.image_id) != ws.labels.read_label(parent, row.image_id))
+
+
+def test_a_review_asks_where_the_module_changed_pixels_and_a_rejection_restores_only_those(scored, capsys):
+    ws, _ = scored
+    _propagated(capsys, ws)
+    rows = ws.ledger.propagations()
+    rnd = open_review_round(ws)
+    queries = {(q.image_id, q.superpixel_id): q for q in ws.ledger.queries(rnd)}
+    for row in rows:  # every review query points at a pixel the relabel changed
+        q = queries[(row.image_id, row.superpixel_id)]
+        assert _relabelled(ws, row)[q.rep_row, q.rep_col], (row, q)
+    # a relabel whose region held pixels of the new class before it (label expansion left them alone)
+    mixed = [r for r in rows if ((ws.superpixels.read_superpixels(r.superpixel_set, r.image_id) == r.superpixel_id)
+                                 & (ws.labels.read_label("v1", r.image_id) == r.new_class)).any()]
+    assert mixed
+    row = mixed[0]
+    q = queries[(row.image_id, row.superpixel_id)]
+    path = ws.root.parent / "review.csv"
+    path.write_text("query_id,answer\n" + "".join(
+        f"{x.query_id},{row.old_class if x is q else 'accept'}\n" for x in queries.values()))
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--round", rnd, "--answers", path)
+    assert code == 0, err
+    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
+    before = ws.labels.read_label("v1", row.image_id)
+    np.testing.assert_array_equal(ws.labels.read_label(ws.labels.version().name, row.image_id)[region], before[region])
+
+
+def test_a_region_a_person_answered_after_its_relabel_is_not_reviewed(scored, capsys):
+    from alc_data.stages.score import ScoreOptions, score
+
+    ws, ckpt = scored
+    _propagated(capsys, ws)
+    score(ws, ScoreOptions(budget=200, checkpoint=ckpt, superpixel_set="sam"))  # round 2 asks most regions left
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")
+    assert code == 0, err
+    asked_later = {(q.image_id, q.superpixel_id) for q in ws.ledger.queries(2)}
+    assert asked_later & {(r.image_id, r.superpixel_id) for r in ws.ledger.propagations()}
+    rnd = open_review_round(ws)
+    reviewed = set() if rnd is None else {(q.image_id, q.superpixel_id) for q in ws.ledger.queries(rnd)}
+    assert not reviewed & asked_later
+
+
+@pytest.mark.parametrize("source", [["--model", "nothere.pt"], ["--predictions", "no-such-folder"]])
+def test_a_missing_probability_source_is_refused_before_anything_is_recorded(scored, capsys, source):
+    ws, _ = scored
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", *source)
+    assert code == 2 and source[1] in err and len(err.strip().splitlines()) == 1, err
+    assert ws.ledger.answers(1) == {} and [v.name for v in ws.labels.label_versions()] == ["v0"]
+
+
+def test_propagate_on_a_review_round_is_refused(scored, capsys):
+    ws, ckpt = scored
+    _propagated(capsys, ws)
+    rnd = open_review_round(ws)
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--round", rnd, "--propagate", "--model", ckpt)
+    assert code == 2 and "review" in err and len(err.strip().splitlines()) == 1, err
+    assert ws.ledger.answers(rnd) == {}
+
+
+@pytest.mark.parametrize("args", [["--propagate-threshold", "0.5"], ["--propagate-agreement", "0.5"],
+                                  ["--propagate-features", "mean-std"], ["--predictions", "preds"]])
+def test_propagation_options_without_propagate_are_refused(scored, capsys, args):
+    ws, _ = scored
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", *args)
+    assert code == 2 and args[0] in err and "--propagate" in err and len(err.strip().splitlines()) == 1, err
+    assert ws.ledger.answers(1) == {}
+
+
+def test_propagating_a_round_again_says_it_was_done(scored, capsys):
+    ws, _ = scored
+    _propagated(capsys, ws)
+    code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--propagate", "--json")
+    assert code == 0, err
+    assert json.loads(out)["propagated_before"] == "v2"
+    code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--propagate")
+    assert code == 0 and "round 1 was propagated already (labels v2)" in out, out
+
+
+def test_classes_without_answers_are_never_overwritten_nor_proposed():
+    from alc_data.correction.lcm import rare_classes, relabel_mask
+
+    # 7 classes; answered regions: 3 of class 0, 2 of class 4, none of the others
+    rare, rarest = rare_classes(np.array([0, 0, 0, 4, 4]), 7)
+    assert set(rare.tolist()) == {1, 2, 3, 5, 6} and set(rarest.tolist()) == {1, 2, 3, 5, 6}
+    keep = relabel_mask(np.full(3, 0.999), np.array([4, 0, 4]), np.array([1, 4, 0]), threshold=0.99, rare=rare,
+                        rarest=rarest)
+    # class 1 (car, no answers) is never overwritten; 4 → 0 and 0 → 4 pass
+    assert keep.tolist() == [False, True, True]
+    # A2LC's rules where nothing ties: the rarest half, and the single rarest class
+    rare, rarest = rare_classes(np.array([0] * 5 + [1] * 4 + [2] * 3 + [3] * 2 + [4]), 5)
+    assert rare.tolist() == [3, 4] and rarest.tolist() == [4]
+
+
+def test_score_says_its_class_balance(scored, capsys):
+    ws, ckpt = scored
+    code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam",
+                             "--balance", "abc")
+    assert code == 0 and "(sim with --balance abc on labels v0)" in out, err
+    code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam",
+                             "--json")
+    assert code == 0 and json.loads(out)["balance"] == "none", err
+
+
+def test_the_demos_baselines_run_without_a_balance_they_cannot_take():
+    from alc_data.loop.config import Recipe
+    from alc_data.loop.demo import _compared
+    from alc_data.loop.recipes import apply_overrides, load_recipe
+
+    base = Recipe.from_dict(apply_overrides(load_recipe("demo"), ["loop.balance=abc"]))
+    said: list[str] = []
+    random_run = _compared(base, "random", said.append)
+    assert random_run.loop.acquisition == "random" and random_run.loop.balance == "none"
+    assert said == ["[random] runs without loop.balance = abc (it weighs sim's per-pixel terms only)"]
+    assert _compared(base, "sim", said.append).loop.balance == "abc" and len(said) == 1
