@@ -166,6 +166,25 @@ def test_images_are_served_by_id_only(ws):
     assert overlay.status_code == 200 and overlay.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.damages_workspace
+@pytest.mark.parametrize("damage", ["wrong key", "wrong shape"])
+def test_a_damaged_superpixel_map_is_a_one_line_error_not_a_traceback(ws, damage):
+    import numpy as np
+
+    q = ws.ledger.queries(1)[0]
+    h, w = ws.catalogue.image_sizes()[q.image_id]
+    path = ws.superpixels.superpixel_path(q.superpixel_set, q.image_id)
+    if damage == "wrong key":
+        np.savez(path, other=np.zeros((h, w), np.int32))
+    else:
+        np.savez(path, superpixels=np.zeros((h + 3, w), np.int32))
+    from starlette.testclient import TestClient
+
+    c = TestClient(create_app(ws, 1, annotator="ann", allowed_hosts={HOST}), base_url=ORIGIN, raise_server_exceptions=False)
+    r = c.get(f"/overlay/{q.query_id}")
+    assert r.status_code == 500 and "alc-data check" in r.json()["error"] and q.image_id in r.json()["error"]
+
+
 def test_overlay_marks_the_superpixel_border():
     import numpy as np
 

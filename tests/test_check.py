@@ -79,6 +79,8 @@ DAMAGES = {
                    f"v0/{IMAGE}.png"),
     "value >= K": (lambda ws: _label(ws).write_bytes(encode_label_png(np.full((32, 32), ws.catalogue.num_classes, np.uint8))),
                    "label-values", f"v0/{IMAGE}.png"),
+    "edited label": (lambda ws: _label(ws).write_bytes(encode_label_png(np.ones((32, 32), np.uint8))), "label-changed",
+                     f"v0/{IMAGE}.png"),  # a valid file, but not the one registered
     "truncated png": (lambda ws: _label(ws).write_bytes(_label(ws).read_bytes()[:60]), "label-unreadable",
                       f"v0/{IMAGE}.png"),
     "missing superpixel map": (lambda ws: ws.superpixels.superpixel_path("sam", IMAGE).unlink(), "superpixels-missing",
@@ -245,7 +247,7 @@ def test_interrupted_ingest_leaves_only_debris(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "not an alc-data workspace" in err
 
 
-@pytest.mark.parametrize("damage", ["wrong size", "value >= K"])
+@pytest.mark.parametrize("damage", ["wrong size", "value >= K", "edited label"])
 @pytest.mark.parametrize("command", ["export", "publish"])
 def test_publish_and_export_refuse_damaged_labels(ws, tmp_path, capsys, damage, command):
     DAMAGES[damage][0](ws)

@@ -248,6 +248,21 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert "--category-ids FILE" in _error(capsys, *w, "--format", "coco")
     assert "--format fiftyone" in _error(capsys, *w, "--errors", tmp_path / "e.parquet")
     assert not (tmp_path / "out").exists()
+    (tmp_path / "afile").write_text("x")
+    for extra in ((), ("--overwrite",)):  # the same answer with and without --overwrite
+        err = _error(capsys, "export", "-w", tmp_path / "ws", "--out", tmp_path / "afile", *extra)
+        assert "is a file; this writes a folder" in err, err
+
+
+def test_a_voc_export_of_png_images_ingests_back(tmp_path, capsys):
+    from alc_data.demo import build_demo_workspace
+
+    ws = build_demo_workspace(tmp_path / "ws", n_train=3, n_val=1, size=(32, 32), seed=0)  # PNG images
+    _ok(capsys, "export", "-w", ws.root, "--format", "voc", "--out", tmp_path / "voc")
+    assert sorted(p.suffix for p in (tmp_path / "voc").rglob("JPEGImages/*"))[:1] == [".png"]
+    _ok(capsys, "ingest", "voc", tmp_path / "voc", "-w", tmp_path / "back")
+    back = Workspace.open(tmp_path / "back")
+    assert sorted(back.catalogue.image_ids()) == sorted(ws.catalogue.image_ids())
 
 
 def test_cityscapes_export_of_other_names_is_one_line(tmp_path, capsys):

@@ -157,3 +157,17 @@ def test_a_ray_address_without_the_ray_engine_is_refused(planted_ws, tmp_path, c
     code, _, err = run_cli(capsys, "errors", "-w", planted_ws.root, "--predictions", tmp_path / "preds",
                            "--ray-address", "auto")
     assert code == 2 and "--engine ray" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_writability_check_leaves_nothing_behind(tmp_path):
+    from alc_data.io.outputs import writable_place
+
+    assert writable_place(tmp_path / "a" / "b" / "r.html", "--report") == tmp_path / "a" / "b" / "r.html"
+    assert list(tmp_path.iterdir()) == []  # no folder made, no probe left: the command makes them when it writes
+
+
+def test_a_diff_report_inside_the_workspace_is_refused(planted_ws, capsys):
+    for option, path in (("--report", planted_ws.root / "r.html"), ("--out", planted_ws.root / "pictures")):
+        code, _, err = run_cli(capsys, "diff", "v0", "v0", "-w", planted_ws.root, option, path)
+        assert code == 2 and "inside the workspace" in err and len(err.strip().splitlines()) == 1, err
+        assert not path.exists()

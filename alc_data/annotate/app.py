@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from alc_data.answers.choice import Verdict, answer_with_class, answer_with_verdict
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
+from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.io.json_text import loads
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import LEASE_SECONDS
@@ -149,7 +149,12 @@ class AnnotationSession:
 
     @functools.lru_cache(maxsize=8)
     def _superpixels(self, set_name: str, image_id: str) -> np.ndarray:
-        return self.ws.superpixels.read_superpixels(set_name, image_id)
+        """The image's superpixel map; WorkspaceDamaged when it is not of the image's size."""
+        sp = self.ws.superpixels.read_superpixels(set_name, image_id)
+        if sp.shape != tuple(self.sizes[image_id]):
+            path = self.ws.superpixels.superpixel_path(set_name, image_id)
+            raise WorkspaceDamaged(f"{path}: superpixel map has shape {sp.shape}, its image is {tuple(self.sizes[image_id])}")
+        return sp
 
 
 def _quote(text: str) -> str:
@@ -345,7 +350,10 @@ async def overlay(request: Request) -> Response:
         qid = -1
     if qid not in s.queries:
         return _error(404, f"unknown query {request.path_params['query_id']!r}")
-    png = await run_in_threadpool(s.overlay, qid)
+    try:
+        png = await run_in_threadpool(s.overlay, qid)
+    except AlcError as exc:  # a damaged superpixel map: the page shows the line, the server prints no traceback
+        return _error(500, f"{exc}; run `alc-data check -w {s.ws.root}`")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from alc_data.errors import AlreadyExists, InvalidInput, NotFound
+from alc_data.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,6 +148,4 @@ def check_target(out: Path, ws: Workspace, overwrite: bool) -> Path:
 
     target = check_output(out, ws.root, overwrite=overwrite)
     refuse_inside_workspace(target)
-    if target.exists() and not target.is_dir():
-        raise AlreadyExists(f"--out {out}: is a file; export writes a folder")
     return target

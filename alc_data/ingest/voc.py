@@ -74,7 +74,7 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
                 raise NotFound(f"{label_path}: image {image_id!r} has no label; remove it from the split lists")
             yield IngestItem(
                 image_id=image_id,
-                image_path=base / "JPEGImages" / f"{image_id}.jpg",
+                image_path=_image_file(base / "JPEGImages", image_id),
                 splits=tuple(membership[image_id]),
                 gt=read_label_png(label_path),
                 source_files={"gt": label_path},
@@ -87,3 +87,13 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
         count=len(membership),
         meta={"root": str(base), "aug": aug},
     )
+
+
+def _image_file(folder: Path, image_id: str) -> Path:
+    """The image of ``image_id`` in JPEGImages/: the .jpg VOC ships, or a .jpeg / .png (an `alc-data export
+    --format voc` of a workspace whose images are PNG keeps them as they are); the .jpg path when none exists,
+    so the error names what VOC expects."""
+    for suffix in (".jpg", ".jpeg", ".png", ".JPG", ".PNG"):
+        if (folder / f"{image_id}{suffix}").is_file():
+            return folder / f"{image_id}{suffix}"
+    return folder / f"{image_id}.jpg"

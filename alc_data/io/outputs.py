@@ -26,6 +26,8 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
         raise InvalidInput(f"{what} {out}: is inside the workspace {root}; write outputs outside it")
     if target in root.parents:
         raise InvalidInput(f"{what} {out}: contains the workspace {root}; overwriting it would delete the workspace")
+    if not file and target.exists() and not target.is_dir():
+        raise AlreadyExists(f"{what} {out}: is a file; this writes a folder: choose a folder path")
     if target.is_dir() and overwrite and ((target / "alc.sqlite").exists() or any(target.rglob("alc.sqlite"))):
         raise InvalidInput(f"{what} {out}: holds an alc-data workspace (alc.sqlite); --overwrite would delete it, "
                            "choose another folder")
@@ -37,11 +39,14 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
     return target
 
 
-def writable_place(out: str | os.PathLike, what: str, *, folder: bool = False) -> Path:
-    """Make sure ``out`` (a file, or with ``folder`` a folder) can be written before any work starts:
-    its folder is made and a probe file written and removed there. InvalidInput naming ``what`` and
-    the path when it cannot (a file where a folder should be, no permission, a read-only or virtual
-    file system); AlreadyExists when a file is to be written where a folder is. Returns ``out``."""
+def writable_place(out: str | os.PathLike, what: str, *, folder: bool = False,
+                   workspace_root: str | os.PathLike | None = None) -> Path:
+    """Make sure ``out`` (a file, or with ``folder`` a folder) can be written before any work starts,
+    leaving nothing behind: the nearest existing folder on its path must take a probe file (written
+    and removed at once). InvalidInput naming ``what`` and the path when it cannot (a file where a
+    folder should be, no permission, a read-only or virtual file system) or, with ``workspace_root``,
+    when ``out`` is inside that workspace or contains it; AlreadyExists when a file is to be written
+    where a folder is. Returns ``out``."""
     import tempfile
 
     out = Path(out)
@@ -49,15 +54,22 @@ def writable_place(out: str | os.PathLike, what: str, *, folder: bool = False) -
         refuse_folder(out, what)
     elif out.exists() and not out.is_dir():
         raise AlreadyExists(f"{what} {out}: exists and is not a folder; name a folder")
-    place = out if folder else out.parent
+    if workspace_root is not None:
+        root, target = Path(workspace_root).resolve(), out.resolve()
+        if target == root or root in target.parents or target in root.parents:
+            raise InvalidInput(f"{what} {out}: is inside the workspace {root} (or holds it); write outputs outside it")
+    place = (out if folder else out.parent).absolute()
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        raise InvalidInput(f"{what} {out}: {place} is a file, not a folder; choose another path")
     try:
-        place.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".alc-probe.", dir=place)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise InvalidInput(f"{what} {out}: cannot write there ({reason}); choose a writable path") from None
+        raise InvalidInput(f"{what} {out}: cannot write in {place} ({reason}); choose a writable path") from None
     return out
 
 

@@ -13,6 +13,7 @@ from alc_data.audit.pictures import diff_pictures, write_pictures
 from alc_data.audit.report import write_report
 from alc_data.errors import InvalidInput
 from alc_data.io.outputs import writable_place
+from alc_data.workspace.db import DB_NAME
 from alc_data.results import JsonResult
 
 
@@ -56,10 +57,11 @@ class DiffResult(JsonResult):
 
 def diff(workspace: Path, options: DiffOptions) -> DiffResult:
     """Compare ``options.a`` with ``options.b`` (versions of the workspace at ``workspace``, or folders)."""
+    root = workspace if (Path(workspace) / DB_NAME).is_file() else None  # folder mode: no workspace to protect
     if options.report is not None:
-        writable_place(options.report, "--report")
+        writable_place(options.report, "--report", workspace_root=root)
     if options.out is not None:
-        writable_place(options.out, "--out", folder=True)
+        writable_place(options.out, "--out", folder=True, workspace_root=root)
     result = compare_labels(options.a, options.b, workspace=workspace, classes_file=options.classes,
                             images=options.images, top=options.top)
     drawn = options.report is not None or options.out is not None

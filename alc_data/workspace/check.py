@@ -39,8 +39,8 @@ from alc_data.hints import command
 from alc_data.progress import track
 from alc_data.results import JsonResult
 from alc_data.workspace.check_debris import Problem, ingest_debris, interrupted_overwrite, repair_problem, workspace_debris
-from alc_data.workspace.check_files import (HASH_UNKNOWN, Facts, gt_problems, hash_problems, label_file_problems,
-                                            record_missing_hashes)
+from alc_data.workspace.check_files import (HASH_UNKNOWN, Facts, file_facts, gt_problems, hash_problem, hash_problems,
+                                            label_file_problems, record_missing_hashes)
 from alc_data.workspace.check_schema import schema_problems
 from alc_data.workspace.db import DB_NAME
 from alc_data.workspace.lock import active_writer, describe
@@ -98,8 +98,11 @@ def version_problems(
     *,
     sizes: dict[str, tuple[int, int]] | None = None,
     cache: dict[tuple, Facts] | None = None,
+    hashes: bool = False,
 ) -> list[Problem]:
-    """Problems of label version ``version`` (all its images, or ``image_ids``)."""
+    """Problems of label version ``version`` (all its images, or ``image_ids``); with ``hashes``, also
+    every file whose SHA-256 differs from the one recorded when the version was registered (``check``
+    reports those apart, :func:`hash_problems`)."""
     folder = ws.labels.version_dir(version)
     if not folder.is_dir():
         return [Problem("version-folder-missing", str(folder),
@@ -107,19 +110,28 @@ def version_problems(
     sizes = ws.catalogue.image_sizes() if sizes is None else sizes
     ids = sorted(sizes) if image_ids is None else list(image_ids)
     k = ws.catalogue.num_classes
+    recorded = ws.labels.file_hashes() if hashes else {}
+    cache = {} if cache is None and hashes else cache
     out: list[Problem] = []
     for image_id in track(ids, f"check labels {version}"):
-        out += label_file_problems(ws.labels.label_path(version, image_id), sizes[image_id], k, cache)
+        path = ws.labels.label_path(version, image_id)
+        found = label_file_problems(path, sizes[image_id], k, cache)
+        want = recorded.get((version, image_id))
+        if not found and want:  # "" or None: registered before hashes were recorded (check --repair)
+            facts = file_facts(path, k, cache)
+            found = [p for p in [hash_problem(path, version, image_id, want, facts[3] if facts else None)] if p]
+        out += found
     return out
 
 
 def require_version_ok(ws: Workspace, version: str, image_ids: Iterable[str] | None = None) -> None:
     """WorkspaceDamaged (one line, naming the first bad file) unless every label file of ``version``
-    (or of ``image_ids``) exists, opens, has its image's size and holds only 0..K-1 or 255.
+    (or of ``image_ids``) exists, opens, has its image's size, holds only 0..K-1 or 255 and still has
+    the SHA-256 recorded when the version was registered.
 
     ``publish`` and ``export`` call this before they write anything.
     """
-    problems = version_problems(ws, version, image_ids)
+    problems = version_problems(ws, version, image_ids, hashes=True)
     if problems:
         more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise WorkspaceDamaged(

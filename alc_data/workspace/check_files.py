@@ -103,7 +103,7 @@ def gt_problems(ws: Workspace, sizes: dict[str, tuple[int, int]]) -> list[Proble
     return out
 
 
-def _hash_problem(path: Path, version: str, image_id: str, want: str | None, got: str | None) -> Problem | None:
+def hash_problem(path: Path, version: str, image_id: str, want: str | None, got: str | None) -> Problem | None:
     if want is None:
         return Problem(HASH_MISSING, str(path),
                        f"{path}: no hash was recorded for image {image_id!r} when version {version!r} was registered; "
@@ -132,7 +132,7 @@ def hash_problems(ws: Workspace, versions: Iterable[str], cache: dict[tuple, Fac
             want = recorded.get((version, image_id))
             facts = file_facts(path, k, cache) if want != "" and str(path) not in reported else None
             unknown += want == ""
-            problem = _hash_problem(path, version, image_id, want, facts[3] if facts is not None else None)
+            problem = hash_problem(path, version, image_id, want, facts[3] if facts is not None else None)
             out += [problem] if problem is not None else []
         if unknown:
             out.append(Problem(HASH_UNKNOWN, f"version {version}",
