@@ -27,6 +27,8 @@ def _run(workspace: Path, options: IngestOptions) -> None:
     result = ingest(workspace, options)
     splits = ", ".join(f"{k} {v}" for k, v in result.splits.items())
     typer.echo(f"ingested {result.images} images of {result.dataset} into {result.workspace} ({splits}); labels v0")
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
 
 
 @ingest_app.command("voc")

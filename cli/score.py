@@ -53,8 +53,9 @@ def score(
         print_json(result.to_dict())
     else:
         typer.echo(
-            f"round {result.round}: {result.selected} queries of {result.candidates} candidate superpixels "
-            f"({result.acquisition}{'' if result.balance == 'none' else ' with --balance ' + result.balance} on labels "
+            f"round {result.round}: {result.selected} queries of the {result.left} candidate superpixels left to ask "
+            f"({result.candidates} scored; {result.acquisition}"
+            f"{'' if result.balance == 'none' else ' with --balance ' + result.balance} on labels "
             f"{result.label_version}); scores in {result.score_table}"
         )
 

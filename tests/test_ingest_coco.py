@@ -261,3 +261,14 @@ def test_coco_rle_size_mismatch_names_the_annotation(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert str(ann) in err and f"annotation id {crowd['id']}" in err and "RLE size [11, 10]" in err
     assert not (tmp_path / "ws").exists()
+
+
+def test_an_annotation_with_nothing_to_draw_is_left_out_and_said(tmp_path, capsys):
+    ann, _ = make_instances(tmp_path, big_first=True)
+    data = json.loads(ann.read_text())
+    bad = next(a for a in data["annotations"] if not a["iscrowd"])
+    bad["segmentation"] = [[1, 2, 3]]  # fewer than 3 points: no polygon
+    ann.write_text(json.dumps(data))
+    code, out, err = run_cli(capsys, "ingest", "coco", ann, "--images", tmp_path / "img", "-w", tmp_path / "ws")
+    assert code == 0 and "ingested" in out, err
+    assert err.startswith("note: ") and err.count("\n") == 1 and f"ids {bad['id']}" in err and "1 annotation(s)" in err

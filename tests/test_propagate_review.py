@@ -120,7 +120,7 @@ def test_score_says_its_class_balance(scored, capsys):
     ws, ckpt = scored
     code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam",
                              "--balance", "abc")
-    assert code == 0 and "(sim with --balance abc on labels v0)" in out, err
+    assert code == 0 and "; sim with --balance abc on labels v0)" in out, err
     code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam",
                              "--json")
     assert code == 0 and json.loads(out)["balance"] == "none", err
@@ -137,3 +137,14 @@ def test_the_demos_baselines_run_without_a_balance_they_cannot_take():
     assert random_run.loop.acquisition == "random" and random_run.loop.balance == "none"
     assert said == ["[random] runs without loop.balance = abc (it weighs sim's per-pixel terms only)"]
     assert _compared(base, "sim", said.append).loop.balance == "abc" and len(said) == 1
+
+
+def test_score_counts_the_candidates_left_to_ask(scored, capsys):
+    ws, ckpt = scored  # round 1 asked 24 regions
+    code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam",
+                             "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["left"] == res["candidates"] - 24 > 0
+    code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam")
+    assert code == 0 and f"of the {res['left'] - 3} candidate superpixels left to ask ({res['candidates']} scored;" in out

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from alc_data.answers.choice import Verdict, answer_with_class, answer_with_verdict
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
-from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound, WorkspaceDamaged
+from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
 from alc_data.io.json_text import loads
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import LEASE_SECONDS
@@ -149,12 +149,7 @@ class AnnotationSession:
 
     @functools.lru_cache(maxsize=8)
     def _superpixels(self, set_name: str, image_id: str) -> np.ndarray:
-        """The image's superpixel map; WorkspaceDamaged when it is not of the image's size."""
-        sp = self.ws.superpixels.read_superpixels(set_name, image_id)
-        if sp.shape != tuple(self.sizes[image_id]):
-            path = self.ws.superpixels.superpixel_path(set_name, image_id)
-            raise WorkspaceDamaged(f"{path}: superpixel map has shape {sp.shape}, its image is {tuple(self.sizes[image_id])}")
-        return sp
+        return self.ws.superpixels.read_superpixels(set_name, image_id, shape=self.sizes[image_id])
 
 
 def _quote(text: str) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 
 from alc_data.demo.synth import DEMO_CLASSES, Scene, generate
 from alc_data.errors import InvalidInput
-from alc_data.ingest.base import FORMATS, DatasetSource, IngestItem, ingest
+from alc_data.ingest.base import DEMO_LABELS, FORMATS, DatasetSource, IngestItem, ingest
 from alc_data.workspace import ClassInfo, Workspace
 
 
@@ -43,7 +43,8 @@ def demo_source(
 ) -> DatasetSource:
     """Synthetic demo scenes as a dataset source.
 
-    Ground truth goes to ``gt``, the Grounded-SAM-like noisy labels to v0 (``labels``), and the
+    Ground truth goes to ``gt``, the Grounded-SAM-like noisy labels to v0 (``labels``; the workspace
+    records ``labels_from`` = :data:`~alc_data.ingest.base.DEMO_LABELS`, not ``gt``), and the
     SAM-like regions become the superpixel set ``sam``. Validation images get their ground truth as
     labels (only training labels are corrected). ``rare_share``: None, or the share of objects of the
     rare class (``sign``): an imbalanced demo.
@@ -68,6 +69,7 @@ def demo_source(
         count=n_train + n_val,
         meta={"generator": "alc_data.demo", "n_train": n_train, "n_val": n_val, "size": list(size), "seed": seed,
               **({"rare_share": rare_share} if rare_share is not None else {})},
+        labels_origin=DEMO_LABELS,  # v0 = the noisy labels, so the ground truth measures them (data mIoU)
     )
 
 

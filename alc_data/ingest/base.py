@@ -53,7 +53,8 @@ class IngestItem:
 
     ``gt``: (H, W) uint8 reference labels (the dataset's own annotation, class ids 0..K-1, 255 void),
     or None. ``labels``: (H, W) uint8 labels to correct, when the source itself provides them apart
-    from ``gt`` (folder format); otherwise ``labels_from`` decides. ``superpixels``: (H, W) int32 region
+    from ``gt`` (folder format, demo: the source then names them in ``DatasetSource.labels_origin``);
+    otherwise ``labels_from`` decides. ``superpixels``: (H, W) int32 region
     ids (< 0 = not covered), or None. ``image_bytes``: set when the image must be copied into the
     workspace (hub datasets, generated data); then ``image_path`` only names the file for messages.
     """
@@ -81,6 +82,23 @@ class DatasetSource:
     #: class index -> the dataset's own entry for that class (COCO: the category, with its ``id``), stored
     #: in the catalogue so that an export can write the original ids back
     class_sources: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: what v0 is when the items bring their own ``labels`` (apart from ``gt``): recorded as the workspace's
+    #: ``labels_from`` in place of the driver's, which the items' labels override (the folder format: its
+    #: labels folder; the demo: :data:`DEMO_LABELS`). None: the items bring no labels of their own.
+    labels_origin: str | None = None
+
+
+#: ``labels_from`` values: ``gt`` (v0 = the dataset's own annotation, so the reference ground truth is no
+#: independent measure of v0), a folder of ``<image_id>.png`` labels, or a ``DatasetSource.labels_origin``
+LABELS_FROM_GT = "gt"
+#: the demo's ``labels_origin``: its simulated Grounded-SAM labels (the ground truth stays independent)
+DEMO_LABELS = "demo:pseudo-labels"
+
+
+def recorded_labels_from(source: DatasetSource, labels_from: str | os.PathLike) -> str:
+    """What a workspace records as ``labels_from``: the source's ``labels_origin`` when its items bring
+    their own labels (they override ``labels_from``), else ``labels_from``."""
+    return source.labels_origin if source.labels_origin is not None else str(labels_from)
 
 
 def read_labels_folder(folder: Path, image_id: str) -> np.ndarray:
@@ -147,17 +165,18 @@ def build_workspace(
     except OSError as exc:
         _remove_empty(created)
         raise InvalidInput(f"{target}: cannot create the workspace ({exc.strerror}); choose a writable folder") from None
+    recorded = recorded_labels_from(source, labels_from)
     try:
         ws = Workspace.initialise(
             staging,
             dataset=source.name,
             classes=source.classes,
-            extra_meta={"format_meta": source.meta, "labels_from": str(labels_from)},
+            extra_meta={"format_meta": source.meta, "labels_from": recorded},
         )
         if source.class_sources:
             ws.catalogue.add_class_sources(source.class_sources)
         has_sp, hashes = _write_items(ws, staging, source, labels_dir, superpixel_set)
-        ws.labels.register_ingest(hashes, labels_from=str(labels_from), superpixel_set=superpixel_set if has_sp else None)
+        ws.labels.register_ingest(hashes, labels_from=recorded, superpixel_set=superpixel_set if has_sp else None)
         if finish is not None:
             finish(ws)
         kill_point("ingest:staged")

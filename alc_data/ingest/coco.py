@@ -63,7 +63,7 @@ def _annotation_rle(segm: Any, h: int, w: int) -> dict[str, Any] | None:
     from pycocotools import mask as mask_utils
 
     if isinstance(segm, list):
-        polys = [p for p in segm if len(p) >= 6]  # a polygon needs 3 points
+        polys = [p for p in segm if _usable_polygon(p)]
         if not polys:
             return None
         return mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
@@ -72,6 +72,22 @@ def _annotation_rle(segm: Any, h: int, w: int) -> dict[str, Any] | None:
             raise InvalidInput(f"RLE size {segm.get('size')} differs from its image ({h}, {w}); fix the annotation")
         return mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
     return None
+
+
+def _usable_polygon(poly: Any) -> bool:
+    """A polygon pycocotools can draw: a flat list of an even number (at least 6: 3 points) of coordinates."""
+    return isinstance(poly, (list, tuple)) and len(poly) >= 6 and len(poly) % 2 == 0
+
+
+def unusable_annotations(anns: list[dict]) -> list[Any]:
+    """The ids of instance annotations with nothing to draw: no polygon of 3 points or more and no RLE
+    (detectron2 and others leave such instances out too; the ingest says how many)."""
+    def drawable(segm: Any) -> bool:
+        if isinstance(segm, dict):
+            return "counts" in segm
+        return isinstance(segm, list) and any(_usable_polygon(p) for p in segm)
+
+    return [a.get("id") for a in anns if not drawable(a.get("segmentation"))]
 
 
 def instances_to_semantic(anns: list[dict], h: int, w: int, cat_to_class: dict[int, int]) -> np.ndarray:
@@ -193,6 +209,7 @@ def read_coco(
         _check_inside(ann_path, "images", im, image_dir, "--images")
         _check_size(ann_path, im)
 
+    left_out: list[Any] = []
     if panoptic:
         pan_dir = Path(panoptic_dir) if panoptic_dir is not None else ann_path.with_suffix("")
         if not pan_dir.is_dir():
@@ -208,6 +225,7 @@ def read_coco(
         anns_by_image: dict[int, list[dict]] = {i: [] for i in by_id}
         for ann in data["annotations"]:
             anns_by_image[int(ann["image_id"])].append(ann)
+        left_out = unusable_annotations(data["annotations"])
     ordered = sorted(by_id.values(), key=lambda im: Path(im["file_name"]).stem)
 
     def items() -> Iterator[IngestItem]:
@@ -236,6 +254,13 @@ def read_coco(
         classes=classes,
         items=items,
         count=len(ordered),
-        meta={"annotations": str(ann_path.resolve()), "panoptic": panoptic, "split": split},
+        meta={"annotations": str(ann_path.resolve()), "panoptic": panoptic, "split": split,
+              **({"notes": [_left_out_note(ann_path, left_out)]} if left_out else {})},
         class_sources={cat_to_class[int(c["id"])]: dict(c) for c in data["categories"]},
     )
+
+
+def _left_out_note(ann_path: Path, ids: list[Any]) -> str:
+    shown = ", ".join(map(str, ids[:5])) + (" …" if len(ids) > 5 else "")
+    return (f"{ann_path.name}: {len(ids)} annotation(s) with no polygon of 3 points or more and no RLE were left out "
+            f"(ids {shown}); their objects are background in the labels: fix them in the JSON and ingest again to keep them")

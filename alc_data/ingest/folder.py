@@ -238,4 +238,5 @@ def read_folder(
         count=len(ids),
         meta={k: str(Path(v).resolve()) for k, v in (("images", images), ("labels", labels), ("gt", gt),
                                                      ("superpixels", superpixels)) if v is not None},
+        labels_origin=None if labels is None else str(labels),  # v0 = these labels, whatever labels_from says
     )

@@ -37,7 +37,8 @@ from alc_data.publish.card import render_card
 from alc_data.publish.features import correction_features, default_features
 from alc_data.publish.result import BuildResult
 from alc_data.publish.ledger import published_ledger_rows
-from alc_data.queries.cost import ledger_summary
+from alc_data.publish.origin import labels_origin
+from alc_data.publish.rounds import published_ledger
 from alc_data.workspace.check import require_version_ok
 
 if TYPE_CHECKING:
@@ -52,11 +53,18 @@ _SPLIT_RE = re.compile(r"^\w+(\.\w+)*$")
 
 
 # ---------------------------------------------------------------------------------------------- checks
-def check_target_dir(path: str | os.PathLike) -> Path:
-    """AlcError unless ``path`` is missing or an empty folder."""
+def check_target_dir(path: str | os.PathLike, workspace_root: str | os.PathLike | None = None) -> Path:
+    """AlcError unless ``path`` is missing or an empty folder, and (given ``workspace_root``) neither inside
+    the workspace nor holding it."""
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise AlreadyExists(f"{path}: is a file; --to-dir names a new or empty folder (nothing was written)")
+    if path.is_dir() and any(path.iterdir()):
         raise AlreadyExists(f"{path}: exists and is not an empty folder; choose a new --to-dir (nothing was written)")
+    if workspace_root is not None:
+        from alc_data.io.outputs import check_output
+
+        check_output(path, workspace_root, overwrite=False, what="--to-dir")
     return path
 
 
@@ -216,12 +224,13 @@ def _plan_build(ws: Workspace, version: str | None, splits: list[str] | None) ->
     split_plan = plan_splits(ws, splits)
     if not split_plan:
         raise InvalidInput("no images to publish: the chosen splits are empty")
-    labels_from = str(ws.catalogue.meta("labels_from", "gt"))
+    published = sorted(set().union(*(set(ids) for ids in split_plan.values())))
+    for name in dict.fromkeys((v.name, chain[-1])):  # damaged labels are refused before anything is read or written
+        require_version_ok(ws, name, published)
+    origin = labels_origin(ws, chain[-1], published)
     plan = _Plan(version=v.name, original=chain[-1], chain=chain, splits=split_plan, names=ws.catalogue.class_names,
-                 palette=ws.catalogue.palette, labels_from=labels_from, independent_gt=labels_from != "gt" and ws.catalogue.has_gt(),
+                 palette=ws.catalogue.palette, labels_from=origin.labels_from, independent_gt=origin.independent_gt,
                  records=ws.catalogue.image_records())
-    for name in dict.fromkeys((plan.version, plan.original)):  # damaged labels are refused before anything is written
-        require_version_ok(ws, name, sorted(plan.published))
     return plan
 
 
@@ -272,9 +281,9 @@ def _write_split(
 
 
 def _write_corrections(ws: Workspace, plan: _Plan, staging: Path, max_shard_bytes: int) -> tuple[int, list[str], int]:
-    """The ledger's rows along the lineage (people's corrections and automatic relabels) as config
-    ``corrections``: (rows, shards, bytes)."""
-    corrections = published_ledger_rows(ws, plan.chain[:-1], plan.names)
+    """The ledger's rows along the lineage on the published images (people's corrections and automatic
+    relabels) as config ``corrections``: (rows, shards, bytes)."""
+    corrections = published_ledger_rows(ws, plan.chain[:-1], plan.names, plan.published)
     if not corrections:
         return 0, [], 0
     (staging / "corrections").mkdir()
@@ -323,7 +332,7 @@ def build_dataset_folder(
     renamed into place at the end, so a failure leaves nothing behind. ``repo_id`` only feeds the usage
     snippet of the card. Returns a :class:`BuildResult`.
     """
-    target = check_target_dir(out_dir).resolve()
+    target = check_target_dir(out_dir, ws.root).resolve()
     plan = _plan_build(ws, version, splits)
     staging = _staging_folder(target)
     try:
@@ -357,7 +366,7 @@ def build_dataset_folder(
             left_out=len(set(ws.catalogue.image_ids()) - plan.published),
             extra={"labels_from": plan.labels_from},
         )
-        result.extra["ledger"] = ledger_summary(ws, result.lineage)
+        result.extra["ledger"] = published_ledger(ws, result.lineage, plan.published)
         card = render_card(ws, result, staging, license=license, pretty_name=pretty_name, repo_id=repo_id)
         (staging / "README.md").write_text(card, encoding="utf-8")
         _move_into_place(staging, target)

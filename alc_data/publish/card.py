@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from alc_data.constants import IGNORE_INDEX, SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 from alc_data.publish.features import correction_features, default_features
-from alc_data.queries.cost import describe_relabels, ledger_summary
+from alc_data.ingest.base import DEMO_LABELS, LABELS_FROM_GT
+from alc_data.queries.cost import describe_relabels
 
 if TYPE_CHECKING:
     from huggingface_hub import DatasetCardData
@@ -94,7 +95,7 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
         "## Licence",
         "",
         "The images and the original annotation keep the source dataset's terms of use; the `license` field above "
-        "applies to the corrections.",
+        + ("applies to the corrections." if result.version != result.original else "applies to this packaging of them."),
         "",
         "## Citation",
         "",
@@ -110,15 +111,25 @@ def render_body(ws: Workspace, result: BuildResult, *, pretty_name: str, repo_id
 
 
 def _intro_and_usage(dataset: str | None, result: BuildResult, *, pretty_name: str, load_id: str) -> list[str]:
-    """The card's title, first paragraph and usage snippet."""
+    """The card's title, first paragraph and usage snippet (the ``corrections`` line only when that
+    config was written)."""
     first = next(iter(result.splits), "train")
+    origin = _origin(result.extra.get("labels_from"))
+    if result.version == result.original:
+        intro = (f"`{dataset}` with its segmentation labels as they are in label version `{result.version}` ({origin}), "
+                 "packaged with alc-data. No correction has been applied to them: `label` and `label_original` hold "
+                 "the same labels.")
+    else:
+        intro = (f"`{dataset}` with its segmentation labels corrected by Active Label Correction (ALC; Kim et al., "
+                 "ICML 2024), made with alc-data. The `label` column holds the corrected labels (label version "
+                 f"`{result.version}`), `label_original` the labels the correction started from (`{result.original}`, "
+                 f"{origin}).")
+    ledger = ([f'corrections = load_dataset("{load_id}", "corrections")["train"]   # the correction ledger']
+              if result.corrections else [])
     return [
         f"# {pretty_name}",
         "",
-        f"`{dataset}` with its segmentation labels corrected by Active Label Correction (ALC; Kim et al., "
-        "ICML 2024), made with alc-data. The `label` column holds the corrected "
-        f"labels (label version `{result.version}`), `label_original` the labels the correction started from "
-        f"(`{result.original}`, {_origin(result.extra.get('labels_from'))}).",
+        intro,
         "",
         "## Usage",
         "",
@@ -131,7 +142,7 @@ def _intro_and_usage(dataset: str | None, result: BuildResult, *, pretty_name: s
         f'label = np.array(example["label"])            # (H, W) uint8 class indices, {IGNORE_INDEX} = void',
         'original = np.array(example["label_original"])  # the labels before correction',
         'changed = label != original                    # what the correction changed',
-        f'corrections = load_dataset("{load_id}", "corrections")["train"]   # the correction ledger',
+        *ledger,
         "```",
         "",
         "Label PNGs are 8-bit palette images with the full 256-entry palette: `np.array(PIL image)` gives the "
@@ -155,7 +166,8 @@ def _structure(ws: Workspace, result: BuildResult) -> list[str]:
         "| column | content |",
         "| --- | --- |",
         "| `image` | the image (the source file's bytes) |",
-        f"| `label` | corrected labels (`{result.version}`), palette PNG of class indices |",
+        f"| `label` | {'corrected labels' if result.version != result.original else 'labels'} (`{result.version}`), "
+        "palette PNG of class indices |",
         f"| `label_original` | labels before correction (`{result.original}`), palette PNG of class indices |",
         "| `image_id` | the source dataset's image id |",
         "| `classes_present` | indices of the classes in `label` (a list of `ClassLabel`, void excluded) |",
@@ -176,7 +188,7 @@ def _structure(ws: Workspace, result: BuildResult) -> list[str]:
             "",
         ]
     else:
-        lines += ["No correction was recorded in the ledger, so there is no `corrections` config.", ""]
+        lines += ["The ledger records no correction of the published images, so there is no `corrections` config.", ""]
     lines += [
         "Classes (`id2label.json`, `label2color.json`):",
         "",
@@ -190,18 +202,20 @@ def _structure(ws: Workspace, result: BuildResult) -> list[str]:
 
 
 def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -> list[str]:
-    """How the labels were made: the version history and the ledger's rounds."""
-    lines = [
-        "## How it was made",
-        "",
-        f"The labels `{result.original}` were ingested from `{dataset}` and corrected in rounds: a segmentation model "
-        "trained on the current labels scores every superpixel, the top-scoring superpixels become correction "
-        "queries (an image, a box and one representative pixel with its current label: the annotator accepts it or "
-        "gives the right class), and each answer is expanded to its superpixel. Version history: "
-        + " → ".join(f"`{n}`" for n in result.lineage) + ".",
-        "",
-    ]
+    """How the labels were made: the version history and the ledger's rounds behind it."""
     rounds = ledger["rounds"]
+    history = "Version history: " + " → ".join(f"`{n}`" for n in result.lineage) + "."
+    origin = _origin(result.extra.get("labels_from"))
+    if rounds:
+        first = (f"The labels `{result.original}` of `{dataset}` ({origin}) were corrected in rounds: a segmentation "
+                 "model trained on the current labels scores every superpixel, the top-scoring superpixels become "
+                 "correction queries (an image, a box and one representative pixel with its current label: the "
+                 "annotator accepts it or gives the right class), and each answer is expanded to its superpixel. " + history)
+    elif result.version == result.original:
+        first = f"The labels `{result.version}` of `{dataset}` are {origin}; no correction has been applied to them."
+    else:
+        first = f"The labels `{result.version}` were made from `{result.original}` of `{dataset}` ({origin}). " + history
+    lines = ["## How it was made", "", first, ""]
     if rounds:
         lines += [
             "| round | acquisition | budget | queries | accepted | corrected | unanswerable | version |",
@@ -223,6 +237,9 @@ def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -
             f"({SECONDS_PER_CLASSIFICATION_QUERY} s each).",
             "",
         ]
+        if ledger.get("all_queries", t["queries"]) > t["queries"]:
+            lines += [f"The counts are of the queries on the published images ({t['queries']} of the rounds' "
+                      f"{ledger['all_queries']} queries); the budget is the rounds' own.", ""]
         if ledger["sources"]:
             lines += ["Answer sources: " + ", ".join(f"`{s}` ({n})" for s, n in ledger["sources"].items()) + ".", ""]
         auto = ledger.get("propagated") or {}
@@ -230,7 +247,7 @@ def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -
             lines += [f"Automatic relabels (source `propagated`: a label-correction module trained on the round's "
                       f"answers relabelled regions nobody was asked about): {describe_relabels(auto)}. They are "
                       "counted apart from the corrections people made above.", ""]
-    else:
+    elif result.version != result.original:
         lines += ["The ledger records no correction round for this version.", ""]
     return lines
 
@@ -260,18 +277,24 @@ def _quality(result: BuildResult) -> list[str]:
             "",
         ]
     else:
+        why = ("the original labels are the dataset's own annotation" if result.extra.get("labels_from") in (None, LABELS_FROM_GT)
+               else "the workspace holds no reference ground truth for the published images")
         lines += [
-            "There is no independent ground truth to measure data mIoU against (the original labels are the "
-            "dataset's own annotation), so quality is reported as the change above; audit it with "
-            "`alc-data diff` or by comparing `label` with `label_original`.",
+            f"There is no independent ground truth to measure data mIoU against ({why}), so quality is reported as "
+            "the change above; audit it with `alc-data diff` or by comparing `label` with `label_original`.",
             "",
         ]
     return lines
 
 
 def _origin(labels_from: str | None) -> str:
-    if labels_from in (None, "gt"):
+    """What the original labels are, from ``labels_from`` (see :mod:`alc_data.publish.origin`)."""
+    if labels_from in (None, LABELS_FROM_GT):
         return "the dataset's own annotation"
+    if labels_from == DEMO_LABELS:
+        return "the demo's simulated Grounded-SAM pseudo labels"
+    if labels_from == "pseudo-label":
+        return "pseudo labels made with `alc-data pseudo-label`"
     return "labels imported at ingest"
 
 
@@ -326,11 +349,14 @@ def _add_dataset_info(data: DatasetCardData, ws: Workspace, result: BuildResult,
 def render_card(ws: Workspace, result: BuildResult, folder: Path, *, license: str, pretty_name: str | None, repo_id: str | None) -> str:
     """The dataset card (``README.md``) of a built folder, as text; ``result`` is the
     :class:`~alc_data.publish.result.BuildResult` (its ``extra["ledger"]`` from
-    :func:`~alc_data.queries.cost.ledger_summary`)."""
+    :func:`~alc_data.publish.rounds.published_ledger`)."""
     from huggingface_hub import DatasetCard
 
-    pretty = pretty_name or f"{ws.catalogue.meta('dataset')} (labels corrected with ALC, {result.version})"
-    ledger = result.extra.get("ledger") or ledger_summary(ws, result.lineage)
+    corrected = "labels corrected with ALC, " if result.version != result.original else "labels "
+    pretty = pretty_name or f"{ws.catalogue.meta('dataset')} ({corrected}{result.version})"
+    from alc_data.publish.rounds import published_ledger
+
+    ledger = result.extra.get("ledger") or published_ledger(ws, result.lineage)
     data = card_data(ws, result, folder, license=license, pretty_name=pretty)
     body = render_body(ws, result, pretty_name=pretty, repo_id=repo_id, ledger=ledger)
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))

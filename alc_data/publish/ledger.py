@@ -4,7 +4,7 @@ a person's (or the oracle's) correction or an automatic relabel (columns: :data:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Collection
 
 from alc_data.constants import IGNORE_INDEX
 from alc_data.queries.cost import relabels_as_of
@@ -14,12 +14,16 @@ if TYPE_CHECKING:
     from alc_data.workspace import Workspace
 
 
-def published_ledger_rows(ws: Workspace, versions: list[str], names: list[str]) -> list[dict[str, Any]]:
-    """Every ledger row of ``versions``: the corrections people (or the oracle) made and the automatic
-    relabels (source ``propagated``) with their confidence, model file name and review verdict as of
-    ``versions`` (None: not reviewed), by round, a round's corrections before its relabels."""
+def published_ledger_rows(
+    ws: Workspace, versions: list[str], names: list[str], image_ids: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every ledger row of ``versions`` on ``image_ids`` (None: every image; a row of an image that is not
+    published is left out): the corrections people (or the oracle) made and the automatic relabels (source
+    ``propagated``) with their confidence, model file name and review verdict as of ``versions`` (None: not
+    reviewed), by round, a round's corrections before its relabels."""
     if not versions:
         return []
+    ids = None if image_ids is None else set(image_ids)
 
     def nm(v: int | None) -> str | None:
         if v is None:
@@ -35,7 +39,7 @@ def published_ledger_rows(ws: Workspace, versions: list[str], names: list[str]) 
             "new_class_name": nm(r.new_class), "pixels": r.pixels, "status": r.status, "source": r.source,
             "annotator": r.annotator, "answered_at": r.answered_at, **none,
         }
-        for r in ws.ledger.corrections(versions, order="round")
+        for r in ws.ledger.corrections(versions, order="round") if ids is None or r.image_id in ids
     ]
     rows += [
         {
@@ -46,7 +50,7 @@ def published_ledger_rows(ws: Workspace, versions: list[str], names: list[str]) 
             "annotator": None, "answered_at": p.created_at, "propagation_id": p.propagation_id,
             "confidence": float(p.confidence), "model": Path(p.model).name, "review": verdict,
         }
-        for p, verdict in relabels_as_of(ws, versions)
+        for p, verdict in relabels_as_of(ws, versions) if ids is None or p.image_id in ids
     ]
     return sorted(rows, key=lambda r: (r["round"], r["correction_id"] is None, r["correction_id"] or 0,
                                        r["propagation_id"] or 0))

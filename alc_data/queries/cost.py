@@ -72,19 +72,6 @@ def cost_summary(ws: Workspace) -> CostSummary:
     return CostSummary(rounds, _row(None, total, [x for s in seconds for x in s]))
 
 
-def ledger_summary(ws: Workspace, lineage: list[str]) -> dict[str, Any]:
-    """Rounds that produced a version of ``lineage`` with their budget, answers and estimated time."""
-    keep = {r.round: r for r in ws.ledger.rounds() if r.output_version in set(lineage)}
-    cost = [r.to_dict() for r in cost_summary(ws).rounds if r.round in keep]
-    for r in cost:
-        r["budget"] = keep[r["round"]].budget
-        r["output_version"] = keep[r["round"]].output_version
-    sources = ws.ledger.answer_sources(sorted(keep))
-    total = {k: sum(r[k] for r in cost) for k in ("budget", "queries", "answered", "accepted", "corrected", "unanswerable")}
-    propagated = relabel_counts((r.pixels, verdict) for r, verdict in relabels_as_of(ws, lineage))
-    return {"rounds": cost, "total": total, "sources": sources, "propagated": propagated}
-
-
 # ---------------------------------------------------------------------------------------------- automatic relabels
 def relabels_as_of(ws: Workspace, versions: Sequence[str] | None = None) -> list[tuple[PropagationRow, str | None]]:
     """The automatic relabels made by ``versions`` (every one when None), each with its review verdict as

@@ -33,12 +33,14 @@ class IngestOptions:
 
 @dataclass(frozen=True)
 class IngestResult(JsonResult):
-    """The workspace made: its folder, dataset name, image count and images per split."""
+    """The workspace made: its folder, dataset name, image count and images per split, and the reader's
+    notes (what it left out of the dataset, and why)."""
 
     workspace: Path
     dataset: str
     images: int
     splits: dict[str, int]
+    notes: tuple[str, ...] = ()
 
 
 def ingest(workspace: Path, options: IngestOptions) -> IngestResult:
@@ -46,4 +48,4 @@ def ingest(workspace: Path, options: IngestOptions) -> IngestResult:
     source = FORMATS.get(options.format)(**options.arguments)
     ws = build_workspace(workspace, source, labels_from=options.labels_from, labels_dir=options.labels_dir)
     return IngestResult(workspace=ws.root, dataset=str(ws.catalogue.meta("dataset")), images=len(ws.catalogue.image_ids()),
-                        splits=dict(ws.catalogue.splits()))
+                        splits=dict(ws.catalogue.splits()), notes=tuple(source.meta.get("notes", ())))

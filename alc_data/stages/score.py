@@ -131,9 +131,10 @@ def checkpoint_or_predictions(checkpoint: Path | None, predictions: Path | None,
 
 @dataclass(frozen=True)
 class ScoreResult(JsonResult):
-    """What :func:`score` registered: the round number, what it was scored on, how many
-    candidate superpixels were scored and selected, the round's score table (parquet) and the class
-    balance on the acquisition (``none``, ``abc`` or ``abc-pred``)."""
+    """What :func:`score` registered: the round number, what it was scored on, how many candidate
+    superpixels were scored (``candidates``: every row of the score table), how many of them were left to
+    ask (``left``: never asked before, with ``skip_asked``) and selected, the round's score table (parquet)
+    and the class balance on the acquisition (``none``, ``abc`` or ``abc-pred``)."""
 
     round: int
     label_version: str
@@ -144,6 +145,7 @@ class ScoreResult(JsonResult):
     selected: int
     score_table: Path
     balance: str = Balance.NONE.value
+    left: int = 0
 
 
 def asked_before(ws: Workspace, superpixel_set: str) -> set[tuple[str, int]]:
@@ -188,12 +190,13 @@ def _ray_shards(ws: Workspace, options: ScoreOptions, scoring: ImageScoring, ima
 
 
 def _select_and_register(ws: Workspace, options: ScoreOptions, scoring: ImageScoring, shards: list[Shard],
-                         n_images: int, staged: Path) -> tuple[int, int, int]:
-    """Select the top-B from the shards, place the score table, register the round: (round, candidates,
-    selected)."""
+                         n_images: int, staged: Path) -> tuple[int, int, int, int]:
+    """Select the top-B from the shards, place the score table, register the round: (round, candidates
+    scored, candidates left to ask, selected)."""
     paths = [s.path for s in ordered_shards(shards, n_images)]
     exclude = asked_before(ws, scoring.superpixel_set) if options.skip_asked else None
     selected = select_top_from_shards(paths, options.budget, exclude=exclude)
+    left = _not_asked(paths, exclude)
     candidates = merge_shards(paths, staged)
     kill_point("score:staged")
 
@@ -209,7 +212,19 @@ def _select_and_register(ws: Workspace, options: ScoreOptions, scoring: ImageSco
         acquisition=str(scoring.acquisition), budget=options.budget, score_table=place_table,
         params=options.round_params(),
     )
-    return round_no, candidates, len(selected)
+    return round_no, candidates, left, len(selected)
+
+
+def _not_asked(paths: list[Path], exclude: set[tuple[str, int]] | None) -> int:
+    """Rows of the shards whose (image, superpixel) is not in ``exclude``: the candidates left to ask."""
+    import pyarrow.parquet as pq
+
+    n = 0
+    for path in paths:
+        t = pq.read_table(path, columns=["image_id", "superpixel_id"])
+        pairs = zip(t.column(0).to_pylist(), t.column(1).to_pylist())
+        n += t.num_rows if not exclude else sum((str(i), int(sp)) not in exclude for i, sp in pairs)
+    return n
 
 
 def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
@@ -242,13 +257,13 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
             make_shards = _ray_shards if options.engine is Engine.RAY else _local_shards
             with on_write_failure("scoring a new round", kept="no round was registered", then="re-run the same command"):
                 shards = make_shards(ws, options, scoring, image_ids, staging)
-                round_no, candidates, selected = _select_and_register(ws, options, scoring, shards, len(image_ids),
-                                                                      staged)
+                round_no, candidates, left, selected = _select_and_register(ws, options, scoring, shards,
+                                                                            len(image_ids), staged)
         finally:
             staged.unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
     return ScoreResult(
         round=round_no, label_version=version, superpixel_set=sp_set, acquisition=str(scoring.acquisition),
-        representative=scoring.representative.value, candidates=candidates, selected=selected,
+        representative=scoring.representative.value, candidates=candidates, left=left, selected=selected,
         score_table=ws.rounds_dir(round_no) / "scores.parquet", balance=Balance(options.balance).value,
     )

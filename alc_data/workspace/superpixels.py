@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from alc_data.errors import AlreadyExists, Conflict, InvalidInput, NotFound, WorkspaceDamaged
 from alc_data.faults import kill_point
 from alc_data.io.superpixels import read_superpixels as read_superpixel_file
 from alc_data.io.superpixels import stored_shape, write_superpixels
@@ -93,8 +93,14 @@ class SuperpixelStore:
     def superpixel_path(self, set_name: str, image_id: str) -> Path:
         return self.set_dir(set_name) / f"{image_id}.npz"
 
-    def read_superpixels(self, set_name: str, image_id: str) -> np.ndarray:
-        return read_superpixel_file(self.superpixel_path(set_name, image_id))
+    def read_superpixels(self, set_name: str, image_id: str, *, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """The superpixel map of ``image_id`` in ``set_name``; WorkspaceDamaged when it is not of ``shape``
+        (the image's (H, W), when the caller knows it)."""
+        path = self.superpixel_path(set_name, image_id)
+        sp = read_superpixel_file(path)
+        if shape is not None and sp.shape != tuple(shape):
+            raise WorkspaceDamaged(f"{path}: superpixel map has shape {sp.shape}, its image is {tuple(shape)}")
+        return sp
 
     def check_superpixel_target(self, name: str, *, overwrite: bool = False) -> None:
         """Refuse, before any work, a set name that is taken (without ``overwrite``) or that rounds use.
