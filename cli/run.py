@@ -51,11 +51,14 @@ def run(
 ) -> None:
     """Run rounds of train → score → query → correct → eval; re-run the same command to resume."""
     from alc_data.loop import Loop, prepare_workspace, read_recipe
+    from alc_data.loop.inputs import check_answers_option, rerun_arguments
 
     checked = read_recipe(recipe, overrides, answers_from=answers_from)  # every recipe error before anything is written
-    ws = prepare_workspace(workspace, checked)
+    check_answers_option(checked, answers)
+    ws = prepare_workspace(workspace, checked)  # checks the recipe against the data before ingesting it
     log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
-    table = Loop(ws, checked, name=name, log=log).run(answers_file=answers)
+    rerun = rerun_arguments(recipe, ws.root, overrides=overrides, name=name, answers_from=answers_from)
+    table = Loop(ws, checked, name=name, log=log, rerun=rerun).run(answers_file=answers)
     if as_json:
         print_json(table.to_dict())
         return

@@ -221,7 +221,7 @@ def test_answers_from_another_round_are_rejected(demo_ws, tmp_path, capsys):
     make_round(ws, 4, version="v1")
     _fill(old, tmp_path / "a.csv", lambda r: "accept")
     res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(tmp_path / "a.csv")])
-    assert res.exit_code == 2 and "belongs to round 1, not round 2" in res.output
+    assert res.exit_code == 2 and "belongs to round 1, not round 2" in res.output and "--round 1" in res.output
     assert ws.ledger.answers(2) == {}
 
 
@@ -230,5 +230,6 @@ def test_conflicting_answer_with_the_ledger_is_refused(demo_ws):
     rnd = make_round(ws, 3)
     q = round_queries(ws, rnd)[0]
     record_answers(ws, rnd, [Answer(q.query_id, "corrected", 1)], source="a", annotator="a")
-    with pytest.raises(AlcError, match="already has the answer"):
+    with pytest.raises(AlcError, match=rf"1 answer\(s\) contradict answers already in the ledger \(query {q.query_id}: "
+                                       r"ledger corrected 1, given corrected 2\); nothing applied"):
         record_answers(ws, rnd, [Answer(q.query_id, "corrected", 2)], source="b", annotator="b")

@@ -25,6 +25,7 @@ from alc_data.answers.choice import Verdict, answer_with_class, answer_with_verd
 from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
+from alc_data.hints import command
 from alc_data.io.json_text import loads
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import LEASE_SECONDS
@@ -348,7 +349,7 @@ async def overlay(request: Request) -> Response:
     try:
         png = await run_in_threadpool(s.overlay, qid)
     except AlcError as exc:  # a damaged superpixel map: the page shows the line, the server prints no traceback
-        return _error(500, f"{exc}; run `alc-data check -w {s.ws.root}`")
+        return _error(500, f"{exc}; run `{command('check', '-w', s.ws.root)}`")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alc_data.answers.record import Answer
+from alc_data.answers.record import Answer, bad_rows
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.names import parse_ascii_int
@@ -24,7 +24,6 @@ from alc_data.workspace.ledger import AnswerStatus
 
 ACCEPT_WORDS = {"accept", "accepted", "yes", "y", "ok", "correct", "true"}
 UNANSWERABLE_WORDS = {"unanswerable", "skip", "unsure", "?", "void"}
-MAX_LISTED = 20
 
 
 def other_word(word: str, names: list[str]) -> str:
@@ -78,6 +77,7 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
         qid: (q.round, q.image_id, q.superpixel_id, q.shown_label) for qid, q in ws.ledger.queries_by_id().items()
     }
     errors: list[str] = []
+    other_rounds: set[int] = set()
     seen: dict[int, tuple[int, Answer]] = {}
     answers: list[Answer] = []
     for line_no, row in rows:
@@ -93,6 +93,7 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
         rnd, image_id, sp, shown = queries[qid]
         if rnd != round_no:
             errors.append(f"line {line_no}: query {qid} belongs to round {rnd}, not round {round_no}")
+            other_rounds.add(rnd)
             continue
         if (row.get("round") or "").strip() not in ("", str(rnd)):
             errors.append(f"line {line_no}: round {row['round']!r} does not match query {qid}'s round {rnd}")
@@ -128,6 +129,5 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int) -
         seen[qid] = (line_no, ans)
         answers.append(ans)
     if errors:
-        listed = "; ".join(errors[:MAX_LISTED]) + (f"; … {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else "")
-        raise InvalidInput(f"{path}: {len(errors)} bad row(s), nothing applied: {listed}")
+        raise bad_rows(path, errors, "row", other_rounds)
     return answers

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from alc_data.answers.choice import answer_from_choice
-from alc_data.answers.record import Answer
+from alc_data.answers.record import Answer, bad_rows
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.io.json_text import raw_decode
 from alc_data.names import parse_ascii_int
 from alc_data.workspace import Workspace
 
-MAX_LISTED = 20
 
 
 def _skip_space(text: str, i: int) -> int:
@@ -104,6 +103,7 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
 
     tag = workspace_tag(ws)
     errors: list[str] = []
+    other_rounds: set[int] = set()
     seen: dict[int, str] = {}
     answers: list[Answer] = []
     from alc_data.answers.origin import check_task_origin
@@ -130,6 +130,7 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
         rnd, image_id, sp, shown = queries[qid]
         if rnd != round_no:
             errors.append(f"{where}: query {qid} belongs to round {rnd}, not round {round_no}")
+            other_rounds.add(rnd)
             continue
         if str(data.get("round", rnd)) != str(rnd):
             errors.append(f"{where}: the task says round {data['round']!r} but query {qid} is of round {rnd}")
@@ -152,6 +153,5 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
         except InvalidInput as exc:
             errors.append(f"{where}: {exc}")
     if errors:
-        listed = "; ".join(errors[:MAX_LISTED]) + (f"; … {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else "")
-        raise InvalidInput(f"{path}: {len(errors)} bad task(s), nothing applied: {listed}")
+        raise bad_rows(path, errors, "task", other_rounds)
     return answers

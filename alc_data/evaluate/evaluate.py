@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.evaluate.metrics import GroundTruthConfusion
-from alc_data.predict import iter_predictions
+from alc_data.predict import iter_logits
 from alc_data.progress import track
 from alc_data.results import JsonResult
 
@@ -107,10 +107,28 @@ def model_miou(
     ``"model"``, with ``checkpoint`` (the path, when one was given) instead of ``version``.
     """
     ids = _gt_ids(ws, split, "model mIoU")
-    stream = iter_predictions(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device)
-    maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))
     checkpoint = str(checkpoint_or_model) if isinstance(checkpoint_or_model, (str, os.PathLike)) else None
+    name = checkpoint or str(getattr(checkpoint_or_model, "alc_model_name", type(checkpoint_or_model).__name__))
+    stream = finite_predictions(iter_logits(ws, checkpoint_or_model, ids, batch_size=batch_size, device=device), name)
+    maps = ((i, pred, "prediction") for i, pred in track(stream, f"model mIoU on {split}", total=len(ids)))
     return _against_gt(ws, maps, ids, split, {"kind": "model", "checkpoint": checkpoint})
+
+
+def finite_predictions(logits: Iterable[tuple[str, Any]], model: str) -> Iterator[tuple[str, np.ndarray]]:
+    """(image_id, (H, W) uint8 argmax class map) of each (image_id, (K, H, W) logits); InvalidInput
+    naming ``model`` and the image when the logits hold NaN or inf (a broken model has no mIoU)."""
+    import torch
+
+    for image_id, scores in logits:
+        with torch.no_grad():
+            bad = int((~torch.isfinite(scores)).sum())
+            if bad:
+                raise InvalidInput(
+                    f"{model}: model outputs hold NaN or inf at {bad} value{'s' if bad != 1 else ''} of {image_id!r}; "
+                    "the model is broken (a diverged training?): retrain it, e.g. with a lower --lr"
+                )
+            pred = scores.argmax(dim=0)
+        yield image_id, pred.to(torch.uint8).cpu().numpy()
 
 
 def evaluate_labels_or_model(

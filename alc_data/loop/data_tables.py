@@ -13,6 +13,17 @@ from alc_data.workspace import Workspace
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What a workspace ingested from a ``[data]`` table will hold, as far as the table tells (None:
+    known only after ingest): its ``splits``, its ``superpixel_sets``, and ``no_gt``, why it will have
+    no reference ground truth (None when it will, or when that is unknown)."""
+
+    splits: frozenset[str] | None = None
+    superpixel_sets: frozenset[str] | None = None
+    no_gt: str | None = None
+
+
+@dataclass(frozen=True)
 class DataTable:
     """Base of the ``[data]`` tables: a format's reader arguments and the labels to start from."""
 
@@ -25,6 +36,11 @@ class DataTable:
 
     def reader_arguments(self) -> dict[str, Any]:
         return {k: v for k, v in table_dict(self).items() if k != "labels_from"}
+
+    def expected(self) -> Expected:
+        """What the workspace will hold: no superpixels (the readers of the dataset formats bring none);
+        its splits are known after ingest."""
+        return Expected(superpixel_sets=frozenset())
 
     def start_labels(self) -> str:
         return self.labels_from or "gt"
@@ -57,6 +73,10 @@ class DemoData(DataTable):
 
         return build_demo_workspace(path, n_train=self.n_train, n_val=self.n_val, size=(self.size, self.size), seed=self.seed)
 
+    def expected(self) -> Expected:
+        return Expected(splits=frozenset({"train", *(("val",) if self.n_val else ())}),
+                        superpixel_sets=frozenset({"sam", "gsam"}))
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.FORMAT, "n_train": self.n_train, "n_val": self.n_val, "size": self.size, "seed": self.seed}
 
@@ -87,6 +107,13 @@ class FolderData(DataTable):
 
     def reader_arguments(self) -> dict[str, Any]:
         return {**super().reader_arguments(), "splits": self.splits or None}
+
+    def expected(self) -> Expected:
+        """Split lists name the splits (without them every image is in ``train``); ``superpixels`` is
+        ingested as the set ``imported``; without ``gt`` there is no reference ground truth."""
+        return Expected(splits=frozenset(self.splits or ("train",)),
+                        superpixel_sets=frozenset({"imported"} if self.superpixels else ()),
+                        no_gt=None if self.gt else "[data] source = 'folder' has no gt (reference ground truth)")
 
     def start_labels(self) -> str:
         from alc_data.ingest.folder import folder_labels_from
@@ -134,6 +161,9 @@ class CocoData(DataTable):
     images: str = ""
     panoptic_dir: str | None = None
     split: str = "train"
+
+    def expected(self) -> Expected:
+        return Expected(splits=frozenset({self.split}), superpixel_sets=frozenset())
 
     def check(self) -> None:
         for key in ("annotations", "images"):

@@ -45,6 +45,18 @@ def _compared(base: Recipe, acquisition: str, log: Callable[[str], None]) -> Rec
     return Recipe.from_dict({**base.to_dict(), "loop": loop})
 
 
+def _refuse_people_answers(base: Recipe, recipe: str) -> None:
+    """InvalidInput for answers from people: the demo runs each acquisition to the end with the oracle;
+    answering yourself is ``alc-data run`` (a waiting demo would print commands that cannot resume it)."""
+    from alc_data.errors import InvalidInput
+    from alc_data.hints import command
+    from alc_data.loop.config import AnswerSource
+
+    if base.loop.answers_from is not AnswerSource.ORACLE:
+        raise InvalidInput(f"the demo answers from the ground truth (loop.answers_from = 'oracle'); to answer the "
+                           f"queries yourself run `{command('run', recipe, '-w', 'WS', '--answers-from', str(base.loop.answers_from))}`")
+
+
 def run_demo(
     out: str | os.PathLike,
     *,
@@ -61,6 +73,7 @@ def run_demo(
     """
     out = Path(out)
     base = Recipe.from_dict(apply_overrides(load_recipe(recipe), overrides))
+    _refuse_people_answers(base, recipe)
     recipes = {base.loop.acquisition: base}
     for acq in compare:  # every recipe error before anything is written
         recipes[acq] = _compared(base, acq, log)

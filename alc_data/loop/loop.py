@@ -16,12 +16,14 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from alc_data.loop.budget import check_budgets
 from alc_data.hints import command
-from alc_data.errors import Conflict, NotFound
+from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.loop.config import AnswerSource, Recipe
+from alc_data.loop.inputs import (check_answers_option, check_recipe_inputs, model_split_note, split_gt, table_facts,
+                                  workspace_facts)
 from alc_data.loop.table import RoundRow, RunTable, plot_runs
 from alc_data.correction.propagate import propagated_already, round_output
 from alc_data.stages.correct import CorrectOptions, correct
@@ -70,10 +72,14 @@ def as_recipe(recipe: Recipe | dict[str, Any]) -> Recipe:
 
 
 def prepare_workspace(workspace: str | os.PathLike, recipe: Recipe | dict[str, Any]) -> Workspace:
-    """Open the workspace, or create it from the recipe's [data] table when it does not exist."""
+    """Open the workspace, or create it from the recipe's [data] table when it does not exist (after
+    checking the recipe against what the table tells of the data: nothing is ingested for a recipe
+    the data cannot run)."""
     if Workspace.exists_at(Path(workspace)):
         return Workspace.open(workspace)
-    return as_recipe(recipe).data.create_workspace(Path(workspace))
+    checked = as_recipe(recipe)
+    check_recipe_inputs(checked, table_facts(checked), written="nothing was written")
+    return checked.data.create_workspace(Path(workspace))
 
 
 def prepare_inputs(ws: Workspace, recipe: Recipe) -> str:
@@ -99,11 +105,18 @@ class Loop:
     """One run of the correction loop over a workspace; see the module docstring."""
 
     def __init__(
-        self, ws: Workspace, recipe: Recipe | dict[str, Any], *, name: str | None = None, log: Callable[[str], None] = print
+        self, ws: Workspace, recipe: Recipe | dict[str, Any], *, name: str | None = None, log: Callable[[str], None] = print,
+        rerun: Sequence[str] | None = None,
     ):
+        """``rerun``: the ``alc-data run`` arguments that resume this run, for the commands it prints
+        (:func:`~alc_data.loop.inputs.rerun_arguments`; default: the recipe's name, the workspace, the
+        run's name and answer source)."""
         self.ws = ws
         self.recipe = as_recipe(recipe)
         self.name = name or self.recipe.name
+        self.rerun = list(rerun) if rerun is not None else [
+            self.recipe.name, "-w", str(ws.root), *(("--name", self.name) if self.name != self.recipe.name else ()),
+            "--answers-from", str(self.recipe.loop.answers_from)]
         self.paths = RunPaths(ws.runs_dir() / self.name)
         self.log = log
         self.state: dict[str, Any] = _read_json(self.paths.state, {"rounds": {}, "start_version": None})
@@ -115,16 +128,20 @@ class Loop:
     def _round_state(self, t: int) -> dict[str, Any]:
         return self.state["rounds"].setdefault(str(t), {})
 
+    def _check_same_recipe(self) -> Path:
+        """Conflict when the run exists with another recipe; returns the path of its ``recipe.json``."""
+        recipe_path = self.paths.root / "recipe.json"
+        if recipe_path.exists() and Recipe.from_saved(json.loads(recipe_path.read_text())) != self.recipe:
+            raise Conflict(
+                f"run {self.name!r} exists with a different recipe ({recipe_path}); "
+                "resume it with the same recipe, or pass --name NEW for a new run"
+            )
+        return recipe_path
+
     def _write_run_info(self) -> None:
         from alc_data import __version__
 
-        recipe_path = self.paths.root / "recipe.json"
-        if recipe_path.exists():
-            if Recipe.from_saved(json.loads(recipe_path.read_text())) != self.recipe:
-                raise Conflict(
-                    f"run {self.name!r} exists with a different recipe ({recipe_path}); "
-                    "resume it with the same recipe, or pass --name NEW for a new run"
-                )
+        recipe_path = self._check_same_recipe()
         _write_json(recipe_path, self.recipe.to_dict())
         _write_json(self.paths.root / "run.json", {"alc_data_version": __version__, "git_revision": git_revision(), "workspace": str(self.ws.root)})
 
@@ -176,52 +193,64 @@ class Loop:
         rs["waiting"] = message
         self._save()
 
-    def _correct_options(self, t: int, rnd: int, answers_file: Path | None) -> CorrectOptions | None:
-        """The correct stage's options for round ``rnd`` (where its answers come from); None (and
-        ``rs["waiting"]`` set) while people still have to answer in the browser or in a CSV file."""
+    def _record_file(self, rnd: int, path: Path) -> int:
+        """Record the answers of a CSV (or Label Studio JSON) file for ledger round ``rnd``, checked as a
+        whole as ``correct --answers`` does (empty rows are left for later); returns how many were new."""
+        from alc_data.answers import read_answers_csv
+        from alc_data.answers.label_studio import read_label_studio_export
+
+        if path.suffix.lower() == ".json":
+            answers, source = read_label_studio_export(self.ws, path, round_no=rnd), f"label-studio:{path.name}"
+        else:
+            answers, source = read_answers_csv(self.ws, path, round_no=rnd), f"csv:{path.name}"
+        inserted, _ = self.ws.ledger.record_answers(rnd, answers, source=source,
+                                                    annotator=os.environ.get("USER", "annotator"))
+        return inserted
+
+    def _answers_complete(self, t: int, rnd: int, answers_file: Path | None) -> bool:
+        """With people answering (csv, annotate): record ``answers_file``, then whether every query of the
+        round is answered; when not, ``rs["waiting"]`` says how many are missing and what to run."""
         from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
-        loop = self.recipe.loop
-        checkpoint = rs.get("checkpoint")
-        if loop.answers_from is AnswerSource.ORACLE:
-            return loop.correct_options(rnd, checkpoint=checkpoint, loop_round=t)
-        if loop.answers_from is AnswerSource.ANNOTATE:
-            progress = self.ws.ledger.round_progress(rnd)
-            if progress.answered < progress.total:
-                self._wait(rs, (
-                    f"round {t}: {progress.answered} of {progress.total} queries answered; answer them with "
-                    f"`{command('annotate', '-w', self.ws.root, '--round', rnd)}`, then run `{command('run', self.recipe.name)}` "
-                    "again to continue"
-                ))
-                return None
-            return loop.correct_options(rnd, checkpoint=checkpoint, loop_round=t)  # the answers already in the ledger
-        if answers_file is None:
-            path = self.paths.root / f"round-{t:02d}" / "queries.csv"
-            if not path.exists():  # never over a file people may be filling in
-                export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
-            rs["queries_csv"] = str(path)
-            self._wait(rs, (
-                f"round {t}: queries written to {path}; fill the answer column and run "
-                f"`{command('run', self.recipe.name, '--answers', 'FILE.csv')}` to continue"
-            ))
-            return None
-        return loop.correct_options(rnd, checkpoint=checkpoint, answers_file=answers_file,
-                                    annotator=os.environ.get("USER", "annotator"), loop_round=t)
+        recorded = None if answers_file is None else self._record_file(rnd, answers_file)
+        progress = self.ws.ledger.round_progress(rnd)
+        if progress.answered >= progress.total:
+            return True
+        missing = progress.total - progress.answered
+        status = f"round {t}: {progress.answered} of {progress.total} queries answered"
+        if self.recipe.loop.answers_from is AnswerSource.ANNOTATE:
+            self._wait(rs, f"{status}; answer them with `{command('annotate', '-w', self.ws.root, '--round', rnd)}`, "
+                           f"then run `{command('run', *self.rerun)}` again to continue")
+            return False
+        path = self.paths.root / f"round-{t:02d}" / "queries.csv"
+        if not path.exists():  # never over a file people may be filling in
+            export_queries_csv(self.ws, path, round_no=rnd, inside_workspace=True)
+        rs["queries_csv"] = str(path)
+        if recorded is not None:
+            status += (f" ({recorded} recorded now from {answers_file}; {missing} row{'s' if missing != 1 else ''} "
+                       "still empty)")
+        self._wait(rs, f"{status}; the queries are in {path}: fill the answer column and run "
+                       f"`{command('run', *self.rerun, '--answers', 'FILE.csv')}` to continue")
+        return False
 
     def _answer_and_apply(self, t: int, rnd: int, answers_file: Path | None) -> str | None:
         """Record the answers and write the round's version; None when waiting for people (a CSV, or
-        answers in the browser: then ``rs["waiting"]`` says what to run)."""
+        answers in the browser: then ``rs["waiting"]`` says what to run). The round is done only when
+        every query is answered."""
+        from alc_data.correction.apply import pending_answers
+
         rs = self._round_state(t)
+        loop = self.recipe.loop
+        if loop.answers_from is not AnswerSource.ORACLE and not self._answers_complete(t, rnd, answers_file):
+            return None
         out = self.ws.ledger.round(rnd).output_version
-        if out and (not self.recipe.loop.propagate or propagated_already(self.ws, rnd)):
+        if out and not pending_answers(self.ws, rnd) and (not loop.propagate or propagated_already(self.ws, rnd)):
             rs["version"] = round_output(self.ws, rnd) or out
             self._save()
             return rs["version"]
-        options = self._correct_options(t, rnd, answers_file)
-        if options is None:
-            return None
-        correct(self.ws, options)
+        # the oracle answers now; people's answers are in the ledger already
+        correct(self.ws, loop.correct_options(rnd, checkpoint=rs.get("checkpoint"), loop_round=t))
         version = round_output(self.ws, rnd)
         if version is None:  # every answer accepted and nothing pending: labels unchanged
             version = self.ws.labels.version().name
@@ -233,10 +262,11 @@ class Loop:
         from alc_data.evaluate import data_miou, model_miou
 
         ev = self.state.setdefault("eval", {}).setdefault(key, {})
-        if "data_miou" not in ev and self.ws.catalogue.has_gt():
+        gt = split_gt(self.ws)
+        if "data_miou" not in ev and gt.get(self.recipe.loop.split, (0, 0))[0]:
             ev["data_miou"] = data_miou(self.ws, version, split=self.recipe.loop.split).miou
         split = self.recipe.eval.model_split
-        if ckpt is not None and "model_miou" not in ev and split in self.ws.catalogue.splits():
+        if ckpt is not None and "model_miou" not in ev and gt.get(split, (0, 0))[0]:
             ev["model_miou"] = model_miou(self.ws, ckpt, split=split).miou
         self._save()
         return ev
@@ -245,15 +275,36 @@ class Loop:
     def run(self, *, answers_file: Path | None = None) -> RunTable:
         """Run (or resume) every round; returns the round table. Stops early when waiting for answers.
 
-        Holds the workspace's write lock for the whole run."""
+        Holds the workspace's write lock for the whole run. The recipe is checked against the workspace
+        (and ``answers_file`` against the run) before the run writes anything."""
+        check_answers_option(self.recipe, answers_file)
         with self.ws.writing(f"run {self.name}"):
-            return self._run(answers_file=answers_file)
+            check_recipe_inputs(self.recipe, workspace_facts(self.ws, self.recipe),
+                                written=f"nothing of run {self.name!r} was written; fix it and run again")
+            if answers_file is not None:
+                self._check_answers_round(Path(answers_file))
+            note = model_split_note(self.recipe, self.ws)
+            if note:
+                self.log(note)
+            return self._run(answers_file=None if answers_file is None else Path(answers_file))
+
+    def _check_answers_round(self, path: Path) -> None:
+        """InvalidInput when no round of the run waits for answers, so ``path`` would not be read."""
+        t = self._first_open_round()
+        if t == 0:
+            raise InvalidInput(f"--answers {path}: every round of run {self.name!r} is done (its answers are applied); "
+                               f"nothing was recorded from {path.name}; run without --answers to see the table, or "
+                               "pass --name NEW for a new run")
+        if self._ledger_round(t) is None:
+            raise InvalidInput(f"--answers {path}: round {t} of run {self.name!r} has no queries yet; nothing "
+                               "was recorded; run without --answers to write them")
 
     def _run(self, *, answers_file: Path | None) -> RunTable:
-        self._write_run_info()
+        self._check_same_recipe()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if not self.state["rounds"]:  # a new run: its budgets fit the candidates before anything is trained
             check_budgets(self.ws, self.recipe.loop, sp_set)
+        self._write_run_info()  # only now: a run refused by these checks leaves no run folder behind
         if self.state.get("start_version") is None:
             self.state["start_version"] = self.ws.labels.version().name
             self._save()
@@ -285,7 +336,7 @@ class Loop:
 
     def _first_open_round(self) -> int:
         for t in range(1, self.recipe.loop.rounds + 1):
-            if not self._round_state(t).get("done"):
+            if not self.state["rounds"].get(str(t), {}).get("done"):
                 return t
         return 0
 

@@ -20,6 +20,7 @@ from alc_data.models.registry import (
     input_multiple,
     is_weight_name,
     load_encoder_weights,
+    model_spec,
     select_device,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "input_multiple",
     "is_weight_name",
     "load_encoder_weights",
+    "model_spec",
     "select_device",
 ]

@@ -164,6 +164,19 @@ MODELS: Registry[ModelSpec | SegformerSpec] = Registry("model")
 """Models by name (see ``alc-data models`` and the README's model table)."""
 
 
+def model_spec(name: str) -> ModelSpec | SegformerSpec:
+    """The registered model ``name``; an unknown name → InvalidInput listing the models and saying how
+    a model of one's own is used (registered in Python, so through the Python API)."""
+    if name not in MODELS:
+        raise InvalidInput(
+            f"unknown model {name!r}; choose one of: {', '.join(MODELS.names())}; a model of your own is "
+            "registered in Python (alc_data.models.MODELS.add(name, spec)) and trained, evaluated and scored "
+            "in that same process through the Python API (alc_data.train.train_model; README: Bring your own model), "
+            "not by the alc-data command"
+        )
+    return MODELS.get(name)
+
+
 def _add(spec: ModelSpec | SegformerSpec) -> None:
     MODELS.add(spec.name, spec)
 
@@ -213,7 +226,7 @@ def build_model(
     Unknown name, K < 1, both weight options, or weights that are missing / corrupt / mismatching →
     :class:`AlcError`. The model maps (N, 3, H, W) float32 to (N, K, H, W) float32 logits.
     """
-    spec = MODELS.get(name)
+    spec = model_spec(name)
     if int(num_classes) < 1:
         raise InvalidInput(f"num_classes must be ≥ 1, got {num_classes}")
     if encoder_weights is not None and pretrained is not None:
@@ -231,7 +244,7 @@ def count_parameters(name: str, num_classes: int = 21) -> int:
     import torch
 
     with torch.device("meta"):
-        model = MODELS.get(name).build(int(num_classes))
+        model = model_spec(name).build(int(num_classes))
     return sum(p.numel() for p in model.parameters())
 
 

@@ -40,7 +40,8 @@ def benchmark_training(
         model = model.to(memory_format=torch.channels_last)
     size = round_up(int(crop_size), input_multiple(model))
     optimizer = make_optimizer(model, cfg)
-    step = TrainStep(model, optimizer, make_scheduler(optimizer, cfg, int(iterations) + 1), dev, amp=cfg.amp)
+    step = TrainStep(model, optimizer, make_scheduler(optimizer, cfg, int(iterations) + 1), dev, amp=cfg.amp,
+                     num_classes=num_classes)
     x = torch.randn(int(batch_size), 3, size, size)
     y = torch.randint(0, num_classes, (int(batch_size), size, size))
     model.train()

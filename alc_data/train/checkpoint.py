@@ -17,7 +17,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alc_data.errors import InvalidInput, NotFound
+from alc_data.errors import Conflict, InvalidInput, NotFound
 from alc_data.faults import kill_point
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +78,22 @@ def check_checkpoint_classes(ckpt: dict[str, Any], path: str | os.PathLike, clas
                 f"{path}: model was trained on another class list: class {i} is {str(got)!r} in the model, "
                 f"{want!r} in the workspace; use a model trained on this workspace"
             )
+
+
+def check_same_training(ckpt: dict[str, Any], path: Path, expected: dict[str, Any]) -> None:
+    """Conflict unless checkpoint ``ckpt`` (at ``path``) has the ``expected`` identity (model, classes,
+    labels, split, iterations, the settings that shape the weights)."""
+    got: dict[str, Any] = {k: ckpt.get(k) for k in expected}
+    got["config"] = {k: v for k, v in (ckpt.get("config") or {}).items() if k in expected["config"]}
+    if got != expected:
+        diff = [k for k in expected if got.get(k) != expected[k]]
+        if "config" in diff:
+            cdiff = sorted(k for k in expected["config"] if got["config"].get(k) != expected["config"][k])
+            diff = [d for d in diff if d != "config"] + [f"config.{k}" for k in cdiff]
+        raise Conflict(
+            f"{path} belongs to a different training ({', '.join(diff)} differ); "
+            "use another run directory or --no-resume to start over"
+        )
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -22,6 +22,10 @@ class Optimizer(str, Enum):
 #: iterations when neither ``iterations`` nor ``epochs`` is given (the paper's VOC schedule)
 DEFAULT_ITERATIONS = 30_000
 
+#: settings that must be ≥ 0 (each checked on its own, the error names it and its value)
+NON_NEGATIVE = ("backbone_lr_mult", "momentum", "weight_decay", "poly_power", "num_workers", "checkpoint_every",
+                "cache_megapixels")
+
 #: settings that do not change the trained weights (may differ when a training resumes)
 RUNTIME_KEYS = ("num_workers", "checkpoint_every", "device", "cache_megapixels")
 
@@ -80,7 +84,8 @@ class TrainConfig:
         for key in ("encoder_weights", "pretrained"):
             if getattr(self, key) is not None:
                 object.__setattr__(self, key, str(getattr(self, key)))
-        object.__setattr__(self, "scale_range", _convert("scale_range", self.scale_range))
+        for key in self.keys():  # every value to its field's type, or one line naming the setting and value
+            object.__setattr__(self, key, _convert(key, getattr(self, key)))
         self.validate()
 
     # ---------------------------------------------------------------- construction
@@ -113,9 +118,9 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- checks
     def validate(self) -> None:
-        from alc_data.models import MODELS
+        from alc_data.models import model_spec
 
-        spec = MODELS.get(self.model)
+        spec = model_spec(self.model)
         if self.encoder_weights is not None and self.pretrained is not None:
             raise InvalidInput(
                 "give --pretrained (train.pretrained: a whole-model checkpoint) or --encoder-weights "
@@ -143,12 +148,11 @@ class TrainConfig:
             raise InvalidInput(f"scale_range must be two numbers 0 < low ≤ high, got {tuple(self.scale_range)}")
         if not self.lr > 0:
             raise InvalidInput(f"lr must be > 0, got {self.lr}")
-        if self.backbone_lr_mult < 0 or self.weight_decay < 0 or self.momentum < 0 or self.poly_power < 0:
-            raise InvalidInput("backbone_lr_mult, momentum, weight_decay and poly_power must be ≥ 0")
+        for key in NON_NEGATIVE:
+            if getattr(self, key) < 0:
+                raise InvalidInput(f"{key} must be ≥ 0, got {getattr(self, key)}")
         if self.optimizer not in {o.value for o in Optimizer}:
             raise InvalidInput(f"optimizer must be {' or '.join(o.value for o in Optimizer)}, got {self.optimizer!r}")
-        if self.num_workers < 0 or self.checkpoint_every < 0 or self.cache_megapixels < 0:
-            raise InvalidInput("num_workers, checkpoint_every and cache_megapixels must be ≥ 0")
 
     def total_iterations(self, num_images: int) -> int:
         """Iterations to run for a split of ``num_images`` images."""
@@ -179,6 +183,19 @@ _TYPES: dict[str, Any] = {
 }
 
 
+def _scale_range(value: Any) -> tuple[float, float]:
+    """``[low, high]``, ``(low, high)`` or the text ``"low, high"`` as two floats; ValueError otherwise."""
+    items = value.strip("[]() ").replace(",", " ").split() if isinstance(value, str) else value
+    try:
+        items = list(items)
+    except TypeError:
+        items = []
+    if len(items) != 2:
+        raise ValueError("expected two numbers [low, high], e.g. [0.5, 2.0]")
+    lo, hi = (finite_number(v) for v in items)
+    return (lo, hi)
+
+
 def _convert(key: str, value: Any) -> Any:
     try:
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
@@ -194,10 +211,7 @@ def _convert(key: str, value: Any) -> Any:
                 raise ValueError("expected true or false")
             return bool(value)
         if key == "scale_range":
-            if isinstance(value, str):
-                value = [v for v in value.strip("[]() ").replace(",", " ").split()]
-            lo, hi = (finite_number(v) for v in value)
-            return (lo, hi)
+            return _scale_range(value)
         if key in ("encoder_weights", "pretrained"):
             return value if isinstance(value, Path) else str(value)
         typ = _TYPES[key]

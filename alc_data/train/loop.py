@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.results import JsonResult
-from alc_data.train.checkpoint import FINAL, LAST, load_warm_start, read_checkpoint, save_checkpoint
+from alc_data.train.checkpoint import (
+    FINAL, LAST, check_same_training, load_warm_start, read_checkpoint, save_checkpoint,
+)
 from alc_data.train.config import TrainConfig
+from alc_data.train.guards import check_labelled, check_loss, check_weights, make_run_dir, remove_unused_run_dir
 from alc_data.train.step import TrainStep, make_optimizer, make_scheduler, rng_state, set_rng_state
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,20 +78,6 @@ def _progress(total: int, start: int, description: str) -> tuple[Any, Any]:
     return progress, task
 
 
-def _check_same_training(ckpt: dict[str, Any], path: Path, expected: dict[str, Any]) -> None:
-    got: dict[str, Any] = {k: ckpt.get(k) for k in expected}
-    got["config"] = {k: v for k, v in (ckpt.get("config") or {}).items() if k in expected["config"]}
-    if got != expected:
-        diff = [k for k in expected if got.get(k) != expected[k]]
-        if "config" in diff:
-            cdiff = sorted(k for k in expected["config"] if got["config"].get(k) != expected["config"][k])
-            diff = [d for d in diff if d != "config"] + [f"config.{k}" for k in cdiff]
-        raise Conflict(
-            f"{path} belongs to a different training ({', '.join(diff)} differ); "
-            "use another run directory or --no-resume to start over"
-        )
-
-
 def _result(path: Path, ckpt: dict[str, Any], seconds: float, run_dir: Path, completed: bool) -> TrainResult:
     losses = list(ckpt.get("losses") or [])
     tail = losses[-LOSS_WINDOW:]
@@ -148,17 +137,30 @@ def _train_model(
     callback: Callable[[dict[str, Any]], None] | None,
     max_iterations_this_call: int | None,
 ) -> TrainResult:
+    run = _plan_run(ws, version, split, config, Path(run_dir), init_checkpoint)
+    created = make_run_dir(run.run_dir)
+    try:
+        return _train_in(ws, run, config, resume, init_checkpoint, callback, max_iterations_this_call)
+    except BaseException:
+        remove_unused_run_dir(created, keep=(LAST, FINAL))  # a failed start leaves no empty run folder
+        raise
+
+
+def _train_in(
+    ws: Workspace, run: "_RunPlan", config: TrainConfig, resume: bool, init_checkpoint: str | os.PathLike | None,
+    callback: Callable[[dict[str, Any]], None] | None, max_iterations_this_call: int | None,
+) -> TrainResult:
+    """:func:`train_model` in the run folder ``run.run_dir``, which exists."""
     from alc_data.io.atomic import atomic_write_bytes
 
-    run = _plan_run(ws, version, split, config, Path(run_dir), init_checkpoint)
     resume_state: dict[str, Any] | None = None
     if resume and run.final_path.is_file():
         ckpt = read_checkpoint(run.final_path)
-        _check_same_training(ckpt, run.final_path, run.identity)
+        check_same_training(ckpt, run.final_path, run.identity)
         return _result(run.final_path, ckpt, 0.0, run.run_dir, completed=True)
     if resume and run.last_path.is_file():
         resume_state = read_checkpoint(run.last_path)
-        _check_same_training(resume_state, run.last_path, run.identity)
+        check_same_training(resume_state, run.last_path, run.identity)
         if "optimizer" not in resume_state:
             raise Conflict(f"{run.last_path}: has no optimizer state to resume from; use --no-resume")
     elif not resume:
@@ -214,12 +216,9 @@ def _plan_run(
     image_ids = ws.catalogue.image_ids(split)
     if not image_ids:
         raise InvalidInput(f"split {split!r} has no images to train on")
+    check_labelled(ws, version_name, split, image_ids)
     device = select_device(config.device)
     total = config.total_iterations(len(image_ids))
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInput(f"{run_dir}: cannot create the run directory ({exc.strerror})") from None
     identity = {
         "model_name": config.model,
         "num_classes": ws.catalogue.num_classes,
@@ -277,7 +276,8 @@ class _TrainState:
             torch.backends.cudnn.benchmark = True
         optimizer = make_optimizer(model, config)
         scheduler = make_scheduler(optimizer, config, run.total)
-        state = cls(model, model_config, optimizer, scheduler, TrainStep(model, optimizer, scheduler, device, amp=config.amp))
+        step = TrainStep(model, optimizer, scheduler, device, amp=config.amp, num_classes=num_classes)
+        state = cls(model, model_config, optimizer, scheduler, step)
         if resume_state is not None:
             state.restore(resume_state)
         return state
@@ -294,13 +294,16 @@ class _TrainState:
         self.seconds_before = float(resume_state.get("seconds", 0.0))
 
     def payload(self, run: _RunPlan, config: TrainConfig, *, full: bool, iteration: int, seconds: float) -> dict[str, Any]:
-        """A checkpoint's content: weights and metadata; with ``full`` also what a resume needs."""
+        """A checkpoint's content: weights and metadata; with ``full`` also what a resume needs.
+        InvalidInput when the weights are not finite (a diverged training is never saved)."""
+        weights = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        check_weights(weights, iteration, config.lr, run.last_path)
         data: dict[str, Any] = {
             **run.identity,
             "config": config.as_dict(),
             "class_names": run.class_names,
             "model_config": self.model_config,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "model": weights,
             "iteration": iteration,
             "losses": list(self.losses),
             "seconds": seconds,
@@ -368,11 +371,7 @@ def _iterate(
             loss = state.step(x, y)
             iteration += 1
             ran += 1
-            if not math.isfinite(loss):
-                raise InvalidInput(
-                    f"training loss became {loss} at iteration {iteration}; lower lr (now {config.lr}) "
-                    "or check the labels"
-                )
+            check_loss(loss, iteration, config.lr, run.last_path)
             losses.append(loss)
             if progress_enabled():
                 tail = losses[-LOSS_WINDOW:]

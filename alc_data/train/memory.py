@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from alc_data.errors import InvalidInput
 from alc_data.train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def saved_activation_bytes(model: torch.nn.Module, batch_size: int, size: int, n
     import torch
     import torch.nn.functional as F
 
+    from alc_data.train.step import check_model_output
+
     params = {id(p) for p in model.parameters()}
     seen: dict[int, Any] = {}
     total = 0
@@ -70,6 +73,7 @@ def saved_activation_bytes(model: torch.nn.Module, batch_size: int, size: int, n
     y = torch.empty((batch_size, size, size), dtype=torch.long, device="meta")
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         logits = model(x)
+        check_model_output(logits, tuple(x.shape), num_classes, str(getattr(model, "alc_model_name", type(model).__name__)))
         F.cross_entropy(logits.float(), y, ignore_index=255)
     return total
 
@@ -153,6 +157,8 @@ def warn_if_too_big(config: TrainConfig, num_classes: int, device: torch.device 
     try:
         message = memory_warning(config, num_classes, available=available)
     except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an op the meta device lacks: no estimate
+        return None
+    except InvalidInput:  # an output that does not fit: no estimate; the first training step refuses it
         return None
     if message:
         log.warning("warning: %s", message)

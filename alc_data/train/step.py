@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import InvalidInput
 from alc_data.train.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,14 +61,43 @@ def segmentation_loss(logits: "torch.Tensor", target: "torch.Tensor") -> "torch.
     return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
 
 
+def check_model_output(logits: Any, input_shape: tuple[int, ...], num_classes: int, name: str) -> None:
+    """InvalidInput (one line naming model ``name``) unless ``logits`` is a (N, K, H', W') tensor for a
+    (N, 3, H, W) input: K = ``num_classes`` and H' × W' a scaled copy of H × W (same aspect ratio, so
+    bilinear resizing brings it to the input's size)."""
+    import torch
+
+    if not isinstance(logits, torch.Tensor):
+        raise InvalidInput(
+            f"model {name!r} returns a {type(logits).__name__}, not a tensor; its forward must return "
+            f"(N, K, H, W) logits with K = {num_classes}, the workspace's classes"
+        )
+    shape, (n, _, h, w) = tuple(int(d) for d in logits.shape), input_shape
+    if len(shape) != 4 or shape[0] != n or min(shape[2:]) < 1 or shape[2] * w != shape[3] * h:
+        raise InvalidInput(
+            f"model {name!r} outputs {shape} for a {tuple(input_shape)} input; it must output (N, K, H, W) "
+            "logits at the input's size (or a scaled copy of it, same aspect ratio)"
+        )
+    if shape[1] != num_classes:
+        raise InvalidInput(
+            f"model {name!r} outputs {shape[1]} classes, the workspace has {num_classes}; build it with "
+            "num_classes outputs, in the workspace's class order"
+        )
+
+
 class TrainStep:
-    """One optimisation step (forward, loss, backward, step, schedule), with AMP on CUDA."""
+    """One optimisation step (forward, loss, backward, step, schedule), with AMP on CUDA.
+
+    With ``num_classes``, the first forward pass's output is checked (:func:`check_model_output`)
+    before anything is learnt from it."""
 
     def __init__(self, model: "torch.nn.Module", optimizer: "torch.optim.Optimizer", scheduler: Any,
-                 device: "torch.device", *, amp: bool) -> None:
+                 device: "torch.device", *, amp: bool, num_classes: int | None = None) -> None:
         import torch
 
         self.model = model
+        self.num_classes = num_classes
+        self._unchecked = num_classes is not None
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.device = device
@@ -85,6 +115,10 @@ class TrainStep:
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.amp):
             logits = self.model(x)
+        if self._unchecked and self.num_classes is not None:
+            name = str(getattr(self.model, "alc_model_name", type(self.model).__name__))
+            check_model_output(logits, tuple(x.shape), self.num_classes, name)
+            self._unchecked = False
         loss = segmentation_loss(logits, y)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)

@@ -199,10 +199,14 @@ class Ledger(AnnotationLedger, PropagationLedger):
                 existing.update({q: (s, c) for q, s, c in rows})
             conflicts = [a for a in answers if a.query_id in existing and existing[a.query_id] != (a.status.value, a.answer_class)]
             if conflicts:
-                a = conflicts[0]
+                def pair(a: Any) -> str:
+                    (status, cls), mine = existing[a.query_id], (a.status.value, a.answer_class)
+                    return f"query {a.query_id}: ledger {status}" + (f" {cls}" if cls is not None else "") + \
+                        f", given {mine[0]}" + (f" {mine[1]}" if mine[1] is not None else "")
+                shown = "; ".join(pair(a) for a in conflicts[:5]) + (" …" if len(conflicts) > 5 else "")
                 raise Conflict(
-                    f"query {a.query_id} already has the answer {existing[a.query_id][0]} "
-                    f"(class {existing[a.query_id][1]}) in the ledger; {len(conflicts)} answer(s) conflict, nothing applied"
+                    f"{len(conflicts)} answer(s) contradict answers already in the ledger ({shown}); nothing applied: "
+                    "the ledger keeps the first answer, so drop those rows or answers and apply the rest"
                 )
             new = [a for a in answers if a.query_id not in existing]
             stamp = now_iso()

@@ -1,0 +1,186 @@
+"""`alc-data run` and what it is given: answers CSV files (empty, partly filled, for a finished round),
+recipe values checked before anything is written, and the commands it prints, pasted back as printed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import invoke
+
+# the tester's recipe: 6 training images of 32×32, 3 iterations, one round of 2 queries
+OK_TOML = (
+    'extends="demo"\n[data]\nsource="demo"\nn_train=6\nn_val=3\nsize=32\n'
+    "[train]\niterations=3\nbatch_size=2\ncrop_size=32\n"
+    "[loop]\nrounds=1\nbudget=2\nfinal_train=false\n"
+)
+
+
+@pytest.fixture
+def ok_recipe(tmp_path, monkeypatch) -> Path:
+    """``ok.toml`` in the current folder (relative paths, as a person types them)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ok.toml").write_text(OK_TOML)
+    return tmp_path / "ok.toml"
+
+
+def _hints(text: str) -> list[list[str]]:
+    """The ``alc-data run ...`` commands quoted in backticks in ``text``, as argument lists (from ``run``)."""
+    return [shlex.split(c)[1:] for c in re.findall(r"`(alc-data run [^`]*)`", text)]
+
+
+def _answer(src: Path, dst: Path, answers: list[str]) -> None:
+    """``src`` (a round's queries.csv) with its first answer cells filled, written to ``dst``."""
+    rows = list(csv.DictReader(src.open(newline="")))
+    for row, answer in zip(rows, answers):
+        row["answer"] = answer
+    with dst.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _answers_in_ledger(ws_dir: Path) -> int:
+    from alc_data.workspace import Workspace
+
+    ws = Workspace.open(ws_dir)
+    return sum(len(ws.ledger.answers(r.round)) for r in ws.ledger.rounds())
+
+
+# ---------------------------------------------------------------- defect 1 and 3: answers files and hints
+def test_csv_answers_are_recorded_until_the_round_is_complete_and_the_hint_pastes(ok_recipe, capsys):
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers-from", "csv"])
+    assert res.exit_code == 0, res.output
+    queries = Path("w1/runs/ok/round-01/queries.csv")
+    assert queries.is_file()
+    (hint,) = _hints(res.output)
+    assert "FILE.csv" in hint and "--answers-from" in hint and "-w" in hint
+
+    # the file as exported, nothing answered: the round is not done, nothing is recorded
+    _answer(queries, Path("e.csv"), [])
+    res = invoke(capsys, [a if a != "FILE.csv" else "e.csv" for a in hint])  # the hint, pasted
+    assert res.exit_code == 0, res.output
+    assert "0 of 2" in res.output and "2 rows" in res.output and "still empty" in res.output, res.output
+    assert _answers_in_ledger(Path("w1")) == 0
+
+    # one row filled: recorded, the run still waits for the other
+    _answer(queries, Path("e.csv"), ["accept"])
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers-from", "csv", "--answers", "e.csv", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["waiting_for_answers"]
+    assert "1 of 2" in res.stderr and "1 row " in res.stderr, res.stderr
+    assert _answers_in_ledger(Path("w1")) == 1
+
+    # both filled: applied, the round is done with 2 clicks
+    _answer(queries, Path("e.csv"), ["accept", "skip"])
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers-from", "csv", "--answers", "e.csv", "--json"])
+    assert res.exit_code == 0, res.output
+    table = json.loads(res.stdout)
+    assert not table["waiting_for_answers"] and table["rounds"][-1]["clicks"] == 2
+    assert _answers_in_ledger(Path("w1")) == 2
+
+    # answers for a finished run are not silently ignored
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers-from", "csv", "--answers", "e.csv"])
+    assert res.exit_code == 2, res.output
+    assert "done" in res.stderr and "e.csv" in res.stderr and "nothing was recorded" in res.stderr, res.stderr
+
+
+def test_answers_file_without_csv_answers_is_refused_before_anything_is_written(ok_recipe, capsys):
+    Path("e.csv").write_text("query_id,answer\n")
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers", "e.csv"])
+    assert res.exit_code == 2 and "--answers-from csv" in res.stderr, res.output
+    assert not Path("w1").exists()
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers-from", "csv", "--answers", "missing.csv"])
+    assert res.exit_code == 2 and "missing.csv" in res.stderr, res.output
+    assert not Path("w1").exists()
+
+
+def test_annotate_hint_pastes(ok_recipe, capsys):
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--answers-from", "annotate", "--name", "people"])
+    assert res.exit_code == 0, res.output
+    (hint,) = _hints(res.output)
+    res = invoke(capsys, [*hint, "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["run"] == "people" and json.loads(res.stdout)["waiting_for_answers"]
+
+
+# ---------------------------------------------------------------- defect 2: checks before work is done
+def _folder_recipe(root: Path, gt: bool) -> Path:
+    from test_recipe_config import _folder_dataset
+
+    _folder_dataset(root / "data")
+    recipe = root / "folder.toml"
+    recipe.write_text(
+        'extends = "ok.toml"\n[data]\nsource = "folder"\n'
+        f'images = "{root / "data" / "images"}"\nlabels = "{root / "data" / "labels"}"\n'
+        + (f'gt = "{root / "data" / "gt"}"\n' if gt else "")
+        + f'classes = "{root / "data" / "classes.txt"}"\n'
+        '[superpixels]\nset = "slic"\nmethod = "slic"\nparams = { n_segments = 12 }\n'
+        "[eval]\nmodel_split = \"train\"\n"
+    )
+    return recipe
+
+
+def test_oracle_without_ground_truth_is_refused_before_ingest(ok_recipe, capsys):
+    recipe = _folder_recipe(ok_recipe.parent, gt=False)
+    res = invoke(capsys, ["run", str(recipe), "-w", "ws"])
+    assert res.exit_code == 2, res.output
+    assert "ground truth" in res.stderr and "--answers-from csv" in res.stderr, res.stderr
+    assert "--answers FILE.csv instead" not in res.stderr
+    assert not Path("ws").exists()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("superpixels.set=nope", "superpixels.set = 'nope'"),
+        ("eval.model_split=nope", "eval.model_split = 'nope'"),
+        ("loop.split=nope", "loop.split = 'nope'"),
+        ("loop.init_model=nope.pt", "loop.init_model"),
+    ],
+)
+def test_values_the_data_will_not_have_are_refused_before_anything_is_written(ok_recipe, capsys, override, message):
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", override])
+    assert res.exit_code == 2, res.output
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not Path("w1").exists()
+
+
+def test_values_an_existing_workspace_lacks_are_refused_before_the_run_writes(ok_recipe, capsys):
+    from alc_data.demo import build_demo_workspace
+
+    build_demo_workspace(Path("w1"), n_train=6, n_val=3, size=(32, 32), seed=0)
+    for override, message in (("superpixels.set=nope", "superpixels.set = 'nope'"),
+                              ("eval.model_split=nope", "eval.model_split = 'nope'")):
+        res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", override])
+        assert res.exit_code == 2 and message in res.stderr, res.output
+        assert "nothing of run 'ok' was written" in res.stderr, res.stderr
+        assert not Path("w1/runs/ok").exists()
+
+
+def test_a_run_that_failed_before_its_first_round_resumes_with_a_fixed_recipe(ok_recipe, capsys):
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.budget=100000"])
+    assert res.exit_code == 2 and "nothing was trained" in res.stderr, res.output
+    assert not Path("w1/runs/ok").exists()  # the refused run left no run folder to conflict with
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rounds"][-1]["clicks"] == 2
+
+
+def test_a_missing_default_model_split_is_said_in_the_output(ok_recipe, capsys):
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "data.n_val=0", "--json"])
+    assert res.exit_code == 0, res.output
+    assert "no split 'val'" in res.stderr and "model mIoU" in res.stderr, res.stderr
+
+
+def test_the_demo_refuses_answers_from_people_with_a_run_command_that_pastes(tmp_path, capsys):
+    res = invoke(capsys, ["demo", "-o", str(tmp_path / "d"), "--set", "loop.answers_from=csv"])
+    assert res.exit_code == 2 and not (tmp_path / "d").exists(), res.output
+    (hint,) = _hints(res.stderr)
+    assert hint[:2] == ["run", "demo"] and "--answers-from" in hint
+
