@@ -375,6 +375,7 @@ def test_cli_list(capsys):
         (["--method", "seeds", "--param", "nmu_superpixels=3"], "unknown parameter 'nmu_superpixels'"),
         (["--method", "seeds", "--param", "num_superpixels=lots", "--name", "x2"], "expected an integer"),
         (["--method", "seeds", "--name", "bad/name"], "not allowed"),
+        (["--method", "seeds", "--name", ""], "--name '' is empty"),
         ([], "pass --method"),
     ],
 )

@@ -123,3 +123,20 @@ def test_errors_table_fits(tmp_path, capsys):
         save_prediction(tmp_path / "preds", image_id, probs / probs.sum(0), dtype=np.float32)
     fits(cli_output(capsys, "errors", "-w", ws.root, "--predictions", tmp_path / "preds", "--superpixels", "sam",
                     "--top", "5"), "#", "image", "region", "current", "proposed", "conf", "area")
+
+
+def test_a_plot_without_any_miou_warns_nothing(tmp_path):
+    """Without ground truth every mIoU is None: the plot is drawn without a legend and matplotlib's
+    "No artists with labels found" warning does not reach the user."""
+    import warnings
+
+    from alc_data.loop.table import RoundRow, RunTable, plot_runs
+
+    rounds = tuple(RoundRow(round=i, label_version=f"v{i}", clicks=10 * i, accepted=i, corrected=i,
+                            minutes_correction_queries=0.0, minutes_classification_queries=0.0,
+                            measured_median_seconds=None, data_miou=None, model_miou=None) for i in (0, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = plot_runs([RunTable(run="r", acquisition="sim", waiting_for_answers=False, run_dir="runs/r",
+                                   rounds=rounds)], tmp_path / "miou.png")
+    assert path.is_file() and [str(w.message) for w in caught] == []

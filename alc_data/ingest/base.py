@@ -251,7 +251,8 @@ def _stored_image(staging: Path, item: IngestItem) -> tuple[str, Path, tuple[int
         stored_path, check_path = str(rel), staging / rel
     else:
         if not path.is_file():
-            raise NotFound(f"{path}: image not found for id {item.image_id!r}; fix the split list or add the image")
+            raise NotFound(f"{path}: image not found for id {item.image_id!r}; add the image, or drop the id from "
+                           "the dataset's list of images (split list or annotation file)")
         stored_path, check_path = str(path.resolve()), path
     img = open_image(check_path)
     up = upright(img)

@@ -62,7 +62,8 @@ def plot_runs(tables: list[RunTable], path: Path) -> Path:
     ax.set_xlabel("clicks (correction queries)")
     ax.set_ylabel("mIoU (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # no mIoU to draw (no ground truth): no legend, and no warning
+        ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
