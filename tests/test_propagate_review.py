@@ -111,9 +111,11 @@ def test_classes_without_answers_are_never_overwritten_nor_proposed():
                         rarest=rarest)
     # class 1 (car, no answers) is never overwritten; 4 → 0 and 0 → 4 pass
     assert keep.tolist() == [False, True, True]
-    # A2LC's rules where nothing ties: the rarest half, and the single rarest class
+    # A2LC's rules where nothing ties at zero: the rarest half (ties by class index), the single rarest class
     rare, rarest = rare_classes(np.array([0] * 5 + [1] * 4 + [2] * 3 + [3] * 2 + [4]), 5)
     assert rare.tolist() == [3, 4] and rarest.tolist() == [4]
+    rare, _ = rare_classes(np.array([0] * 5 + [1] * 2 + [2] * 2 + [3] * 2 + [4]), 5)
+    assert rare.tolist() == [1, 4]  # classes 1, 2, 3 tie at 2 answers: A2LC's index order picks 1
 
 
 def test_score_says_its_class_balance(scored, capsys):
