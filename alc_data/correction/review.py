@@ -26,10 +26,11 @@ REVIEW_ACQUISITION = "review-propagated"
 """The acquisition name stored with a review round."""
 
 
-def relabelled_pixels(ws: Workspace, row: PropagationRow) -> np.ndarray:
-    """(H, W) bool: the pixels of the relabel's region that it changed (its version against that
-    version's parent)."""
-    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
+def relabelled_pixels(ws: Workspace, row: PropagationRow, region: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool: the pixels of the relabel's region (``region``, read when not given) that it changed
+    (its version against that version's parent)."""
+    if region is None:
+        region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
     parent = ws.labels.version(row.label_version).parent
     after = ws.labels.read_label(row.label_version, row.image_id)
     return region & (after != ws.labels.read_label(parent, row.image_id)) if parent is not None else region
@@ -38,11 +39,11 @@ def relabelled_pixels(ws: Workspace, row: PropagationRow) -> np.ndarray:
 def _query_row(ws: Workspace, version: str, row: PropagationRow) -> tuple[object, ...] | None:
     """The query of one relabel: (image_id, superpixel_id, rep_row, rep_col, shown_label, dominant, area,
     score, x0, y0, x1, y1), or None when no pixel it changed carries the automatic label any more."""
-    carries = relabelled_pixels(ws, row) & (ws.labels.read_label(version, row.image_id) == row.new_class)
+    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
+    carries = relabelled_pixels(ws, row, region) & (ws.labels.read_label(version, row.image_id) == row.new_class)
     ys, xs = np.nonzero(carries)
     if ys.size == 0:
         return None
-    region = ws.superpixels.read_superpixels(row.superpixel_set, row.image_id) == row.superpixel_id
     ry, rx = np.nonzero(region)
     return (row.image_id, row.superpixel_id, int(ys[0]), int(xs[0]), row.new_class, row.new_class, int(region.sum()),
             float(row.confidence), int(rx.min()), int(ry.min()), int(rx.max()), int(ry.max()))

@@ -21,11 +21,7 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
     if file:
         refuse_folder(out, what)
     target = Path(out).resolve()
-    root = Path(workspace_root).resolve()
-    if target == root or root in target.parents:
-        raise InvalidInput(f"{what} {out}: is inside the workspace {root}; write outputs outside it")
-    if target in root.parents:
-        raise InvalidInput(f"{what} {out}: contains the workspace {root}; overwriting it would delete the workspace")
+    root = refuse_workspace(out, workspace_root, what)
     if not file and target.exists() and not target.is_dir():
         raise AlreadyExists(f"{what} {out}: is a file; this writes a folder: choose a folder path")
     if target.is_dir() and overwrite and ((target / "alc.sqlite").exists() or any(target.rglob("alc.sqlite"))):
@@ -37,6 +33,17 @@ def check_output(out: str | os.PathLike, workspace_root: str | os.PathLike, *, o
         raise AlreadyExists(f"{what} {out}: file exists; choose a new path or pass --overwrite")
     writable_place(target if file else target.parent, what, folder=not file)
     return target
+
+
+def refuse_workspace(out: str | os.PathLike, workspace_root: str | os.PathLike, what: str) -> Path:
+    """InvalidInput when ``out`` is inside the workspace at ``workspace_root`` or contains it; returns the
+    workspace's resolved root."""
+    target, root = Path(out).resolve(), Path(workspace_root).resolve()
+    if target == root or root in target.parents:
+        raise InvalidInput(f"{what} {out}: is inside the workspace {root}; write outputs outside it")
+    if target in root.parents:
+        raise InvalidInput(f"{what} {out}: contains the workspace {root}; overwriting it would delete the workspace")
+    return root
 
 
 def writable_place(out: str | os.PathLike, what: str, *, folder: bool = False,
@@ -55,9 +62,7 @@ def writable_place(out: str | os.PathLike, what: str, *, folder: bool = False,
     elif out.exists() and not out.is_dir():
         raise AlreadyExists(f"{what} {out}: exists and is not a folder; name a folder")
     if workspace_root is not None:
-        root, target = Path(workspace_root).resolve(), out.resolve()
-        if target == root or root in target.parents or target in root.parents:
-            raise InvalidInput(f"{what} {out}: is inside the workspace {root} (or holds it); write outputs outside it")
+        refuse_workspace(out, workspace_root, what)
     place = (out if folder else out.parent).absolute()
     while not place.exists() and place != place.parent:
         place = place.parent

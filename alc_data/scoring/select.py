@@ -94,6 +94,17 @@ def select_top(
     Memory: tables are buffered and cut back to the running top-B whenever the buffer exceeds
     max(4 B, ``buffer_rows``) rows, so a stream of tables never holds much more than that.
     """
+    return select_top_counted(tables, budget, exclude=exclude, buffer_rows=buffer_rows)[0]
+
+
+def select_top_counted(
+    tables: ScoreTable | Iterable[ScoreTable],
+    budget: int,
+    *,
+    exclude: Any = None,
+    buffer_rows: int | None = None,
+) -> tuple[ScoreTable, int]:
+    """:func:`select_top` and the number of candidates left after ``exclude`` (counted on the way)."""
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise InvalidInput(
             f"budget must be a positive number of queries, got {budget!r}; pass --budget 1 or more"
@@ -118,4 +129,4 @@ def select_top(
             buffered = len(buffer[0])
     if budget > left:
         raise InvalidInput(f"budget {budget} exceeds the {left} candidates left; lower --budget")
-    return _top(ScoreTable.concat(buffer), budget)
+    return _top(ScoreTable.concat(buffer), budget), left

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from alc_data.errors import InvalidInput, WorkspaceDamaged
-from alc_data.scoring.select import select_top
+from alc_data.scoring.select import select_top_counted
 from alc_data.scoring.table import ScoreTable
 
 #: images per shard of the local engine (and the default batch of a Ray actor)
@@ -107,7 +107,14 @@ def count_rows(paths: Iterable[str | os.PathLike]) -> int:
 def select_top_from_shards(paths: Sequence[str | os.PathLike], budget: int, *, exclude: Any = None) -> ScoreTable:
     """The global top-``budget`` over the shards, streamed: exactly what :func:`select_top` gives on
     the concatenated table (same rows, same order, same ties), without ever holding every row."""
-    return select_top(iter_shard_tables(paths), budget, exclude=exclude, buffer_rows=SELECT_BUFFER_ROWS)
+    return select_counted_from_shards(paths, budget, exclude=exclude)[0]
+
+
+def select_counted_from_shards(paths: Sequence[str | os.PathLike], budget: int, *, exclude: Any = None
+                               ) -> tuple[ScoreTable, int]:
+    """:func:`select_top_from_shards` and the number of candidates left after ``exclude``, counted in the
+    same pass."""
+    return select_top_counted(iter_shard_tables(paths), budget, exclude=exclude, buffer_rows=SELECT_BUFFER_ROWS)
 
 
 def merge_shards(paths: Sequence[str | os.PathLike], dest: str | os.PathLike) -> int:

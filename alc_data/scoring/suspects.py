@@ -132,8 +132,6 @@ def class_thresholds(pairs: Iterable[tuple[Any, Any]], num_classes: int) -> np.n
 def _issues(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, suspect: np.ndarray, t: np.ndarray) -> np.ndarray:
     """(S,) issue pixels per region (module docstring), looked for in the suspects only.
 
-    One pass over the classes, each a contiguous row: the running first maximum among the classes
-    at or above their threshold (an argmax over the class axis would copy the array transposed).
     Over the whole image when the suspects cover most of it, else over their pixels gathered once."""
     S = len(suspect)
     idx = np.flatnonzero((seg >= 0) & (lab != IGNORE_INDEX))
@@ -141,31 +139,26 @@ def _issues(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, suspect: np.ndarray
     if idx.size == 0:
         return np.zeros(S)
     rows, at = (P, idx) if 2 * idx.size > P.shape[1] else (P[:, idx], np.arange(idx.size))
-    best = np.full(rows.shape[1], -1.0, dtype=rows.dtype)
-    best_cls = np.full(rows.shape[1], -1, dtype=np.int64)
-    above = np.empty(rows.shape[1], dtype=bool)
-    higher = np.empty(rows.shape[1], dtype=bool)
-    for k, row in enumerate(rows):
-        np.greater_equal(row, t[k], out=above)
-        np.greater(row, best, out=higher)
-        higher &= above
-        np.copyto(best, row, where=higher)
-        np.copyto(best_cls, k, where=higher)
     cls = lab[idx].astype(np.int64)
-    found = best_cls[at]
+    found = _first_argmax(rows, t)[at]
     issue = (rows[cls, at] < t[cls]) & (found >= 0) & (found != cls)
     return np.bincount(seg[idx][issue], minlength=S).astype(np.float64)
 
 
-def _first_argmax(rows: np.ndarray) -> np.ndarray:
-    """(n,) int64 the first maximal class of each column of ``rows`` (K, n), one contiguous row at a time
-    (an argmax over the class axis of a strided array would copy it transposed)."""
-    best = rows[0].copy()
-    cls = np.zeros(rows.shape[1], np.int64)
-    higher = np.empty(rows.shape[1], bool)
-    for k in range(1, rows.shape[0]):
-        np.greater(rows[k], best, out=higher)
-        np.copyto(best, rows[k], where=higher)
+def _first_argmax(rows: np.ndarray, floor: np.ndarray | None = None) -> np.ndarray:
+    """(n,) int64 the first maximal class of each column of ``rows`` (K, n) (with ``floor`` (K,): among the
+    classes k at or above floor[k] only; -1 where there is none), one contiguous row at a time (an argmax
+    over the class axis of a strided array would copy it transposed)."""
+    best = np.full(rows.shape[1], -1.0, dtype=rows.dtype)
+    cls = np.full(rows.shape[1], -1, dtype=np.int64)
+    higher = np.empty(rows.shape[1], dtype=bool)
+    above = np.empty(rows.shape[1], dtype=bool)
+    for k, row in enumerate(rows):
+        np.greater(row, best, out=higher)
+        if floor is not None:
+            np.greater_equal(row, floor[k], out=above)
+            higher &= above
+        np.copyto(best, row, where=higher)
         cls[higher] = k
     return cls
 

@@ -26,7 +26,7 @@ from alc_data.results import JsonResult
 from alc_data.scoring.acquisitions import WEIGHTED, acquisition_name
 from alc_data.scoring.balance import Balance, prediction_weights, workspace_class_weights
 from alc_data.scoring.pool import REPRESENTATIVES, Representative
-from alc_data.scoring.shards import Shard, merge_shards, ordered_shards, select_top_from_shards, write_shards
+from alc_data.scoring.shards import Shard, merge_shards, ordered_shards, select_counted_from_shards, write_shards
 from alc_data.scoring.stream import ImageScoring, probability_stream, score_stream
 from alc_data.stages.common import check_source_paths, probability_source, set_field
 from alc_data.workspace import Workspace
@@ -195,8 +195,7 @@ def _select_and_register(ws: Workspace, options: ScoreOptions, scoring: ImageSco
     scored, candidates left to ask, selected)."""
     paths = [s.path for s in ordered_shards(shards, n_images)]
     exclude = asked_before(ws, scoring.superpixel_set) if options.skip_asked else None
-    selected = select_top_from_shards(paths, options.budget, exclude=exclude)
-    left = _not_asked(paths, exclude)
+    selected, left = select_counted_from_shards(paths, options.budget, exclude=exclude)
     candidates = merge_shards(paths, staged)
     kill_point("score:staged")
 
@@ -213,18 +212,6 @@ def _select_and_register(ws: Workspace, options: ScoreOptions, scoring: ImageSco
         params=options.round_params(),
     )
     return round_no, candidates, left, len(selected)
-
-
-def _not_asked(paths: list[Path], exclude: set[tuple[str, int]] | None) -> int:
-    """Rows of the shards whose (image, superpixel) is not in ``exclude``: the candidates left to ask."""
-    import pyarrow.parquet as pq
-
-    n = 0
-    for path in paths:
-        t = pq.read_table(path, columns=["image_id", "superpixel_id"])
-        pairs = zip(t.column(0).to_pylist(), t.column(1).to_pylist())
-        n += t.num_rows if not exclude else sum((str(i), int(sp)) not in exclude for i, sp in pairs)
-    return n
 
 
 def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
