@@ -53,7 +53,18 @@ Measured again on an idle machine (2026-12-07, later): SIM 13.21 ms per image ag
 alone 1.56 (1.00x). The representative search (the pool's mean and cosines, which every query needs
 for its point) costs about 10 ms of SIM's 13; SIM's own sums about 1.6.
 
-None reaches the 4x target, and none was kept. The floor explains why: cleanlab's softmin reads one
+None reaches the 4x target, and none was kept.
+
+Kept (2026-12-07, session 5): m(s) and g(s) summed in one pass over the pixels of s instead of two (each
+class's sum still in row-major pixel order, so both are bit-identical): SIM 13.3 -> 11.7 ms per image,
+8.4x -> 7.6x cleanlab's softmin (two runs each, interleaved with the previous commit's tree). Tried the
+same day and dropped: a channels-last copy made by ``cv2.transpose`` (1.3 ms per image) with every
+per-superpixel step reading it: 15.6 ms, because the finish then reads the copy from L3 instead of the
+block's pixels from L2 (the m and g sums alone cost 7.5 ms that way); the cosines of four pixels
+interleaved: within noise; the sqrt / bad-pixel loop made branch-free: within noise. What is left
+is memory-bound: pass 1 reads the probabilities from DRAM as 21 short streams per block (about 2 ms,
+where one contiguous read costs 0.6), and the two strided passes over each superpixel (sums, cosines)
+about 3 ms each from L2. The floor explains why: cleanlab's softmin reads one
 probability per pixel, SIM reads all K at least three times (pred and |f|, m(s) and the cosines, the
 SIM sums) and pass 1 alone already costs twice cleanlab's whole score; in class order and float64 (what
 keeps rep(s) exact) those reads do not vectorise.

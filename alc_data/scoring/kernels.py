@@ -8,9 +8,9 @@ pixels:
 1. per block, pred(x) (first maximal class) and |f(x)| in float64 (loops over classes outside and
    pixels inside: contiguous, vectorised by LLVM), then per pixel u(x) and the votes for dom(s);
 2. after each block, every superpixel whose last pixel lies in it is finished while its pixels are
-   still in cache: dom(s); m(s), the float64 mean of f over s'; rep(s), the first maximum of
-   cos(f(x), m(s)) over s'; SIM(s) = f(rep(s)) . g(s) / |f(rep(s))| with
-   g(s) = sum over s of f(x) u(x) / |f(x)| (the sum of cosines times u, regrouped).
+   still in cache: dom(s); in one pass over its pixels m(s), the float64 mean of f over s', and
+   g(s) = sum over s of f(x) u(x) / |f(x)| (the sum of cosines times u, regrouped); then rep(s),
+   the first maximum of cos(f(x), m(s)) over s', and SIM(s) = f(rep(s)) . g(s) / |f(rep(s))|.
 
 Arithmetic follows the equations in float64 (inputs may be float32): sums over pixels run in
 row-major pixel order and dot products over classes in class order, the order of the float64
@@ -177,16 +177,30 @@ def pool_scores(
                 continue
             p0 = starts[s]
             p1 = starts[s + 1]
-            if rep_offset.size:  # the random representative: the offset-th pixel of s
-                r = order[p0 + rep_offset[s]]
-            else:
-                # m(s): float64 sum over s' in row-major order, then the mean and its norm
-                m[:] = 0.0
-                for i in range(p0, p1):
-                    x = order[i]
-                    if pred[x] == d:
+            # one pass over s: m(s), the float64 sum over s' in row-major order, and (for SIM)
+            # g(s) = sum over s of f(x) u(x) / |f(x)|, each class's sum in the same pixel order
+            g[:] = 0.0
+            m[:] = 0.0
+            mean = rep_offset.size == 0
+            for i in range(p0, p1):
+                x = order[i]
+                if mean and pred[x] == d:
+                    if want_sim:
+                        w = u[x] / nf[x]
+                        for k in range(K):
+                            v = np.float64(Pf[k * N + x])
+                            m[k] += v
+                            g[k] += v * w
+                    else:
                         for k in range(K):
                             m[k] += Pf[k * N + x]
+                elif want_sim:
+                    w = u[x] / nf[x]
+                    for k in range(K):
+                        g[k] += Pf[k * N + x] * w
+            if not mean:  # the random representative: the offset-th pixel of s
+                r = order[p0 + rep_offset[s]]
+            else:
                 t = 0.0
                 for k in range(K):
                     m[k] /= votes[s * K + d]
@@ -209,13 +223,7 @@ def pool_scores(
             if want_u:
                 u_rep[s] = u[r]
             if want_sim:
-                # SIM(s) = f(rep) . g(s) / |f(rep)|, g(s) = sum over s of f(x) u(x) / |f(x)|
-                g[:] = 0.0
-                for i in range(p0, p1):
-                    x = order[i]
-                    w = u[x] / nf[x]
-                    for k in range(K):
-                        g[k] += Pf[k * N + x] * w
+                # SIM(s) = f(rep) . g(s) / |f(rep)|
                 dot = 0.0
                 for k in range(K):
                     dot += np.float64(Pf[k * N + r]) * g[k]
