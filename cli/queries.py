@@ -32,7 +32,7 @@ def export(
 
         tasks, config = export_label_studio(ws, out, round_no=round_no, image_url_prefix=image_url_prefix, overwrite=overwrite)
         typer.echo(f"wrote the tasks to {tasks} and the labeling config to {config}; in Label Studio paste the config, "
-                   f"import the tasks, answer, export as JSON, then run `alc-data correct --answers EXPORT.json`")
+                   f"import the tasks, answer, export as JSON, then run `{command('correct', '-w', ws.root, '--answers', 'EXPORT.json')}`")
         return
     if fmt != QueryFormat.CSV:
         raise typer.BadParameter(f"--format {fmt!r}: use {' or '.join(QueryFormat.values())}")

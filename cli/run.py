@@ -45,7 +45,7 @@ def run(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     overrides: SetOpt = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Run name (default: the recipe's name).")] = None,
-    answers: Annotated[Optional[Path], typer.Option("--answers", help="Answers CSV for the round waiting for people.")] = None,
+    answers: Annotated[Optional[Path], typer.Option("--answers", help="Answers CSV (or Label Studio JSON export) for the round waiting for people.")] = None,
     answers_from: Annotated[Optional[str], typer.Option("--answers-from", help=f"{', '.join(ANSWER_SOURCES[:-1])} or {ANSWER_SOURCES[-1]} (overrides loop.answers_from).")] = None,
     as_json: JsonOpt = False,
 ) -> None:

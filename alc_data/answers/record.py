@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from alc_data.errors import InvalidInput
+from alc_data.errors import Conflict, InvalidInput
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import STATUSES, Answer, AnswerStatus
 
-__all__ = ["STATUSES", "Answer", "AnswerStatus", "bad_rows", "record_answers"]
+__all__ = ["ROUND_OPTION", "STATUSES", "Answer", "AnswerStatus", "bad_rows", "check_against_ledger", "record_answers"]
 
 MAX_LISTED = 20
 """Bad rows named in one error line (the count says how many more)."""
@@ -26,10 +26,48 @@ def record_answers(
     return ws.ledger.record_answers(round_no, answers, source=source, annotator=annotator)
 
 
-def bad_rows(path: str | os.PathLike, errors: Sequence[str], noun: str, other_rounds: set[int]) -> InvalidInput:
+ROUND_OPTION = "pass --round {round}"
+"""What :func:`bad_rows` tells when every bad row is of one other round (``{round}``): ``correct``'s option.
+``alc-data run`` says instead which round it waits for."""
+
+
+def _listed(errors: Sequence[str]) -> str:
+    return "; ".join(errors[:MAX_LISTED]) + (f"; … {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else "")
+
+
+def bad_rows(path: str | os.PathLike, errors: Sequence[str], noun: str, other_rounds: set[int],
+             other_round: str = ROUND_OPTION) -> InvalidInput:
     """The one-line error of an answers file with bad ``errors`` (rows or tasks, ``noun``): how many,
-    the first :data:`MAX_LISTED` of them and, when the rows belong to one other round, the ``--round``
-    that takes them."""
-    listed = "; ".join(errors[:MAX_LISTED]) + (f"; … {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else "")
-    hint = f"; its answers are for round {min(other_rounds)}: pass --round {min(other_rounds)}" if len(other_rounds) == 1 else ""
-    return InvalidInput(f"{path}: {len(errors)} bad {noun}(s), nothing applied: {listed}{hint}")
+    the first :data:`MAX_LISTED` of them and, when the rows belong to one other round, what to do
+    (``other_round`` with that round for ``{round}``: by default the ``--round`` that takes them)."""
+    hint = f"; its answers are for round {min(other_rounds)}: " + other_round.replace("{round}", str(min(other_rounds))) \
+        if len(other_rounds) == 1 else ""
+    return InvalidInput(f"{path}: {len(errors)} bad {noun}(s), nothing applied: {_listed(errors)}{hint}")
+
+
+def _said(ws: Workspace, status: AnswerStatus, cls: int | None) -> str:
+    """An answer as a person reads it: "yes ('cat')", "'dog'" or "can't tell"."""
+    from alc_data.constants import CANT_TELL
+
+    if cls is None:
+        return CANT_TELL
+    name = repr(ws.catalogue.class_names[cls]) if 0 <= cls < ws.catalogue.num_classes else f"class {cls}"
+    return f"yes ({name})" if status == AnswerStatus.ACCEPTED else name
+
+
+def check_against_ledger(ws: Workspace, path: str | os.PathLike, round_no: int,
+                         given: Sequence[tuple[str, Answer]], noun: str) -> None:
+    """Conflict naming each of ``given`` (where in the file, answer) that contradicts the live answer the
+    ledger holds for its query (the same answer again is no contradiction: applying a file twice changes
+    nothing); the ledger keeps its first answer."""
+    live = ws.ledger.answers(round_no)
+    clashes = []
+    for where, a in given:
+        had = live.get(a.query_id)
+        if had is not None and (had.status, had.answer_class) != (a.status, a.answer_class):
+            clashes.append(f"{where}: query {a.query_id} says {_said(ws, a.status, a.answer_class)} but was answered "
+                           f"{_said(ws, had.status, had.answer_class)} before (by {had.annotator}, {had.source})")
+    if clashes:
+        raise Conflict(f"{path}: {len(clashes)} {noun}(s) contradict answers already in the ledger, nothing applied: "
+                       f"{_listed(clashes)}; the ledger keeps the first answer: drop those {noun}s from the file and apply "
+                       "it again")

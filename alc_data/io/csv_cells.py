@@ -8,7 +8,9 @@ that: it drops a leading ``'`` only when the next character is one of those seve
 
 Reading: the file object is read by :mod:`csv` with ``newline=""`` (never ``str.splitlines``, which
 also splits on U+2028 and other separators inside a cell), UTF-8 with an optional byte-order mark, in
-strict mode; every error of the csv module becomes one line naming the file and the line.
+strict mode; every error of the csv module becomes one line naming the file and the line. Cells are
+separated by commas, or by semicolons or tabs when the header line has none of those but has them (what
+spreadsheets in many locales, and "Unicode text", save as CSV).
 """
 
 from __future__ import annotations
@@ -46,15 +48,26 @@ def encode_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes
     return buf.getvalue().encode("utf-8")
 
 
+def header_delimiter(first_line: str) -> str:
+    """The cell separator of a CSV whose header line is ``first_line``: ``,`` unless the line has no comma
+    but semicolons or tabs (then the more frequent of the two)."""
+    if "," in first_line:
+        return ","
+    semicolons, tabs = first_line.count(";"), first_line.count("\t")
+    return "," if not (semicolons or tabs) else (";" if semicolons >= tabs else "\t")
+
+
 def read_csv_rows(path: str | os.PathLike, what: str = "CSV file") -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """(header, [(line number, {column: unescaped cell})]) of a CSV file; the line number is the file
-    line the row ends on. Raises NotFound / InvalidInput (one line, naming the file and line)."""
+    line the row ends on; rows whose cells are all blank are skipped. Raises NotFound / InvalidInput (one line, naming the file and line)."""
     path = Path(path)
     rows: list[tuple[int, dict[str, str]]] = []
     reader = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, strict=True)
+            delimiter = header_delimiter(fh.readline())
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=delimiter, strict=True)
             header = [unescape_cell(c).strip() for c in next(reader, [])]
             if not header or header == [""]:
                 raise InvalidInput(f"{path}: empty {what}; it needs a header row")
@@ -62,14 +75,14 @@ def read_csv_rows(path: str | os.PathLike, what: str = "CSV file") -> tuple[list
             if dup:
                 raise InvalidInput(f"{path}: column {dup[0]!r} appears twice in the header; keep one")
             for row in reader:
-                if not row or row == [""]:
+                if not any(c.strip() for c in row):  # an empty line, or `,,,` a spreadsheet keeps of a cleared row
                     continue
                 cells = [unescape_cell(c) for c in row]
                 rows.append((reader.line_num, dict(zip(header, cells + [""] * (len(header) - len(cells))))))
     except FileNotFoundError:
         raise NotFound(f"{path}: {what} not found") from None
     except IsADirectoryError:
-        raise InvalidInput(f"{path}: is a folder; pass a {what}") from None
+        raise InvalidInput(f"{path}: is a folder; pass the {what} itself") from None
     except UnicodeDecodeError:
         raise InvalidInput(f"{path}: not UTF-8 text; save the {what} as CSV (UTF-8)") from None
     except csv.Error as exc:

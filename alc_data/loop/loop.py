@@ -193,16 +193,15 @@ class Loop:
         rs["waiting"] = message
         self._save()
 
-    def _record_file(self, rnd: int, path: Path) -> int:
-        """Record the answers of a CSV (or Label Studio JSON) file for ledger round ``rnd``, checked as a
-        whole as ``correct --answers`` does (empty rows are left for later); returns how many were new."""
-        from alc_data.answers import read_answers_csv
-        from alc_data.answers.label_studio import read_label_studio_export
+    def _record_file(self, t: int, rnd: int, path: Path) -> int:
+        """Record the answers of a CSV (or Label Studio JSON) file for ledger round ``rnd`` (the run's
+        round ``t``), checked as a whole as ``correct --answers`` does (empty rows are left for later);
+        returns how many were new."""
+        from alc_data.answers.files import read_answers_file
 
-        if path.suffix.lower() == ".json":
-            answers, source = read_label_studio_export(self.ws, path, round_no=rnd), f"label-studio:{path.name}"
-        else:
-            answers, source = read_answers_csv(self.ws, path, round_no=rnd), f"csv:{path.name}"
+        queries = self.paths.root / f"round-{t:02d}" / "queries.csv"
+        waiting = f"this run waits for the answers of round {rnd}" + (f" (its queries: {queries})" if queries.exists() else "")
+        answers, source = read_answers_file(self.ws, path, round_no=rnd, other_round=waiting)
         inserted, _ = self.ws.ledger.record_answers(rnd, answers, source=source,
                                                     annotator=os.environ.get("USER", "annotator"))
         return inserted
@@ -213,7 +212,7 @@ class Loop:
         from alc_data.queries import export_queries_csv
 
         rs = self._round_state(t)
-        recorded = None if answers_file is None else self._record_file(rnd, answers_file)
+        recorded = None if answers_file is None else self._record_file(t, rnd, answers_file)
         progress = self.ws.ledger.round_progress(rnd)
         if progress.answered >= progress.total:
             return True
@@ -321,7 +320,7 @@ class Loop:
             new_version = self._answer_and_apply(t, rnd, answers_file if t == self._first_open_round() else None)
             if new_version is None:
                 self.log(rs["waiting"])
-                return self.table(waiting=True)
+                return self.table(waiting=rs)
             answers_file = None
             version = new_version
             rs["done"] = True
@@ -340,8 +339,9 @@ class Loop:
                 return t
         return 0
 
-    def table(self, *, waiting: bool = False) -> RunTable:
-        """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU."""
+    def table(self, *, waiting: dict[str, Any] | None = None) -> RunTable:
+        """Per-round rows: clicks (cumulative), accepted, corrected, estimated time, data and model mIoU;
+        with ``waiting``, the state of the round that waits for people."""
         from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 
         rows = []
@@ -370,8 +370,9 @@ class Loop:
                 data_miou=ev.get("data_miou"),
                 model_miou=ev.get("model_miou"),
             ))
-        out = RunTable(run=self.name, acquisition=str(self.recipe.loop.acquisition), waiting_for_answers=waiting,
-                       run_dir=str(self.paths.root), rounds=tuple(rows))
+        out = RunTable(run=self.name, acquisition=str(self.recipe.loop.acquisition), waiting_for_answers=waiting is not None,
+                       run_dir=str(self.paths.root), rounds=tuple(rows), waiting=(waiting or {}).get("waiting"),
+                       queries_csv=(waiting or {}).get("queries_csv"))
         _write_json(self.paths.root / "rounds.json", out.to_dict())
         return out
 

@@ -30,13 +30,17 @@ class RoundRow(JsonResult):
 @dataclass(frozen=True)
 class RunTable(JsonResult):
     """What :meth:`alc_data.loop.Loop.run` returns: the run, its acquisition, whether it waits for
-    answers, its folder and one :class:`RoundRow` per finished round."""
+    answers, its folder and one :class:`RoundRow` per finished round; while it waits, ``waiting`` (what
+    to do, the command that continues included) and ``queries_csv`` (the CSV to fill; None when the
+    answers come from the browser)."""
 
     run: str
     acquisition: str
     waiting_for_answers: bool
     run_dir: str
     rounds: tuple[RoundRow, ...]
+    waiting: str | None = None
+    queries_csv: str | None = None
 
 
 def plot_runs(tables: list[RunTable], path: Path) -> Path:

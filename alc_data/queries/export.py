@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from alc_data.choices import TextChoice
-from alc_data.errors import AlreadyExists
+from alc_data.errors import AlreadyExists, InvalidInput
 from alc_data.queries.create import check_round, round_queries
 from alc_data.workspace import Workspace
 
@@ -41,7 +41,8 @@ def export_queries_csv(
     The shown label is the current label at the representative pixel, as a class name (``void``
     for the ignore index). Box coordinates are inclusive pixel indices. Cells that would start a
     spreadsheet formula are escaped with a leading ``'`` (see :mod:`alc_data.io.csv_cells`); the
-    answers reader undoes exactly that. Refuses a path inside the workspace (except with
+    answers reader undoes exactly that. Refuses a ``.json`` name (``correct`` would read the file as a
+    Label Studio export), a path inside the workspace (except with
     ``inside_workspace``, for a run's own folder) and an existing file unless ``overwrite``.
     """
     from alc_data.constants import IGNORE_INDEX
@@ -49,6 +50,9 @@ def export_queries_csv(
     from alc_data.io.csv_cells import encode_csv
     from alc_data.io.outputs import check_output, refuse_folder
 
+    if Path(out).suffix.lower() == ".json":
+        raise InvalidInput(f"--out {out}: `alc-data correct` reads a .json answers file as a Label Studio export; "
+                           f"name the CSV {Path(out).with_suffix('.csv').name}, or pass --format label-studio")
     if not inside_workspace:
         check_output(out, ws.root, overwrite=overwrite, file=True)
     elif Path(out).is_dir():

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from alc_data.io.failures import on_write_failure
-from alc_data.answers import oracle_answers, read_answers_csv
-from alc_data.answers.label_studio import read_label_studio_export
+from alc_data.answers import oracle_answers
+from alc_data.answers.files import read_answers_file
 from alc_data.answers.oracle import OracleMode, check_oracle_mode
 from alc_data.answers.record import Answer
 from alc_data.correction.apply import AppliedVersion, apply_answers
@@ -119,11 +119,8 @@ def _checkpoint(options: CorrectOptions, round_params: dict[str, Any]) -> Path |
 
 def _answers(ws: Workspace, options: CorrectOptions, round_no: int, label_version: str) -> tuple[list[Answer], str]:
     """The answers the options name, validated as a whole, and their source's name."""
-    path = options.answers_file
-    if path is not None and path.suffix.lower() == ".json":
-        return read_label_studio_export(ws, path, round_no=round_no), f"label-studio:{path.name}"
-    if path is not None:
-        return read_answers_csv(ws, path, round_no=round_no), f"csv:{path.name}"
+    if options.answers_file is not None:
+        return read_answers_file(ws, options.answers_file, round_no=round_no)
     if options.oracle == "gt":
         mode = OracleMode(options.oracle_mode)
         return oracle_answers(ws, ws.ledger.queries(round_no), label_version=label_version, mode=mode), f"oracle:gt:{mode}"
