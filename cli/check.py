@@ -12,7 +12,8 @@ from alc_data_cli.options import DEFAULT_WORKSPACE, JsonOpt, WorkspaceOpt, print
 def check(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     repair: Annotated[
-        bool, typer.Option("--repair", help="Remove debris left by crashes (never a registered version or a file the catalogue uses).")
+        bool, typer.Option("--repair", help="Remove debris left by crashes (never a registered version or a file the catalogue uses); "
+                                  "rebuild damaged label files of corrected versions from the ledger.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -257,3 +257,50 @@ def test_publish_and_export_refuse_damaged_labels(ws, tmp_path, capsys, damage, 
     assert code == 2 and err.count("\n") == 1, err
     assert f"v0/{IMAGE}.png" in err and "alc-data check" in err
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["ws"]  # nothing written, no staging
+
+
+def test_the_summary_line_counts_problems_in_words_that_agree(ws, capsys):
+    _label(ws).unlink()
+    code, _, err = run_cli(capsys, "check", "-w", ws.root)
+    assert code == 1 and err.strip().splitlines()[-1] == f"{ws.root}: 1 problem"
+    ws.superpixels.superpixel_path("sam", IMAGE).unlink()
+    code, _, err = run_cli(capsys, "check", "-w", ws.root)
+    assert code == 1 and err.strip().splitlines()[-1] == f"{ws.root}: 2 problems"
+
+
+def test_repair_rebuilds_damaged_files_of_corrected_versions_from_the_ledger(ws, capsys):
+    """A label file of a version made by `correct` is the parent plus the ledger: `check` says so, and
+    `check --repair` rebuilds it when the rebuilt file has the SHA-256 recorded at registration. v0 (the
+    dataset's own labels) has no ledger: its damage stays, with the fix in the message."""
+    from alc_data.correction import apply_answers
+
+    _record_unapplied(ws)
+    applied = apply_answers(ws, 1)
+    assert applied is not None and applied.version == "v1"
+    changed = [i for i in ws.catalogue.image_ids()
+               if not np.array_equal(ws.labels.read_label("v0", i), ws.labels.read_label("v1", i))]
+    assert changed
+    first, second = ws.labels.label_path("v1", changed[0]), ws.labels.label_path("v1", changed[-1])
+    before = {p: p.read_bytes() for p in (first, second)}
+    first.unlink()
+    second.chmod(0o644)
+    second.write_bytes(encode_label_png(np.zeros_like(ws.labels.read_label("v0", changed[-1]))))
+    other = ws.labels.label_path("v0", "demo_00007")
+    other.unlink()
+    code, _, err = run_cli(capsys, "check", "-w", ws.root)
+    lines = {line.split(": ", 2)[1]: line for line in err.splitlines() if line.startswith("label-")}
+    assert code == 1 and set(lines) == {str(first), str(second), str(other)}
+    for path in (first, second):
+        assert "--repair` rebuilds it from label version 'v0' and the ledger" in lines[str(path)]
+    assert "[repairable" not in lines[str(other)] and "restore it" in lines[str(other)]
+    code, out, err = run_cli(capsys, "check", "-w", ws.root, "--repair")
+    assert code == 1 and out.count("rebuilt") == 2 and [line.split(":")[0] for line in err.splitlines()[:-1]] == ["label-missing"]
+    assert {p: p.read_bytes() for p in (first, second)} == before
+
+
+@pytest.mark.parametrize("command", [("info",), ("diff", "v0", "latest"), ("eval",)])
+def test_commands_that_meet_a_damaged_label_file_say_to_run_check(ws, capsys, command):
+    _label(ws).unlink()
+    code, _, err = run_cli(capsys, *command, "-w", ws.root)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"v0/{IMAGE}.png: label file not found" in err and f"alc-data check -w {ws.root}" in err

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,8 @@ def test_numeric_classes_and_bad_values(folders, tmp_path):
     with pytest.raises(AlcError, match="share no image ids"):
         diff_labels(str(a), str(empty))
     with pytest.raises(AlcError, match="neither an existing label folder nor a label version"):
+        diff_labels(str(a), "missing", workspace=tmp_path / "nows")
+    with pytest.raises(AlcError, match="missing: no such folder"):
         diff_labels(str(a), str(tmp_path / "missing"), workspace=tmp_path / "nows")
 
 
@@ -265,3 +268,29 @@ def test_diff_class_file_keeps_lines_whole_and_refuses_control_characters(tmp_pa
     with pytest.raises(InvalidInput) as err:
         read_class_file(path)
     assert str(path) in str(err.value) and "\\u2028" in str(err.value)
+
+
+# ---------------------------------------------------------------- sides a new user mistypes
+
+
+def test_a_side_that_is_no_folder_nor_version_is_named_as_such(tmp_path, capsys, monkeypatch):
+    """A missing folder is not called an "unknown label version"; an empty side is not the current folder;
+    a folder that shares its name with a label version is not silently taken for it; --images must exist
+    and is refused for two versions (as --classes is)."""
+    ws = _ledger_workspace(tmp_path / "ws")
+    missing = tmp_path / "no" / "such-folder"
+    res = invoke(capsys, ["diff", "v0", str(missing), "-w", ws.root])
+    assert res.exit_code == 2 and "unknown label version" not in res.stderr
+    assert f"{missing}: no such folder" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = invoke(capsys, ["diff", "", "v1", "-w", ws.root])
+    assert res.exit_code == 2 and "share no image ids" not in res.stderr and "empty" in res.stderr
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "v1").mkdir()
+    res = invoke(capsys, ["diff", "v0", "v1", "-w", ws.root])
+    assert res.exit_code == 2 and "./v1" in res.stderr, res.output
+    res = invoke(capsys, ["diff", "v0", "latest", "-w", ws.root, "--images", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "--images" in res.stderr and "two label folders" in res.stderr, res.output
+    folder = tmp_path / "labels-a"
+    shutil.copytree(ws.labels.version_dir("v0"), folder)
+    res = invoke(capsys, ["diff", str(folder), str(folder), "--images", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and f"--images {tmp_path / 'nope'}" in res.stderr and "not found" in res.stderr, res.output

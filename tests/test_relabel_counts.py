@@ -158,3 +158,15 @@ def test_publish_has_the_automatic_relabels_in_the_corrections_config(reviewed, 
     assert f"{len(ds)} rows" in card and "1 accepted, 1 rejected, " f"{len(props) - 2} not yet reviewed" in card
     assert "propagation_id" in card and "confidence" in card
     assert np.isfinite([r["confidence"] for r in auto]).all()
+
+
+def test_a_diff_of_the_review_alone_still_names_the_relabel_it_rejected(reviewed, capsys):
+    """v2 → v3 holds the review round only: the relabel it rejected was made before the diff's range, but
+    the person's correction still rejects it (counted and linked as it is from v0)."""
+    ws = reviewed
+    rejected = next(r for r in ws.ledger.propagations() if r.review == "rejected")
+    d = _diff_json(capsys, ws, "v2", "v3")
+    assert d["ledger"]["human_corrections"] == 1 and d["ledger"]["human_rejections"] == 1
+    links = [x for regs in d["regions"].values() for reg in regs for x in reg["links"]]
+    assert links and {x["rejects"] for x in links} == {rejected.propagation_id}
+    assert d["ledger"]["automatic_relabels"] == 0  # the relabel itself is not a change of v2 → v3

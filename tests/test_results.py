@@ -206,14 +206,14 @@ def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, c
 
 @pytest.mark.damages_workspace
 def test_a_failed_check_prints_its_report_and_exits_1(demo_ws, capsys):
-    from alc_data.workspace.check import check_workspace
+    from alc_data.stages.check import CheckOptions, check
 
     next(demo_ws.labels.version_dir("v0").glob("*.png")).unlink()
-    report = check_workspace(demo_ws.root)
+    report = check(demo_ws.root, CheckOptions())
     code, out, err = run_cli(capsys, "check", "-w", demo_ws.root, "--json")
     assert code == 1 and json.loads(out) == report.to_dict() and err == ""
     code, out, err = run_cli(capsys, "check", "-w", demo_ws.root)
-    assert code == 1 and err.splitlines()[-1] == f"{demo_ws.root}: {len(report.problems)} problems"
+    assert len(report.problems) == 1 and code == 1 and err.splitlines()[-1] == f"{demo_ws.root}: 1 problem"
     assert not err.startswith("error:")
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from alc_data.audit.ledger_links import human_and_automatic, ledger_rows, link_regions, row_key
 from alc_data.audit.regions import Region, changed_regions, region_details
-from alc_data.audit.sources import LabelSource, open_source, read_class_file
+from alc_data.audit.sources import LabelSource, check_images_folder, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.results import JsonResult
@@ -253,6 +253,7 @@ def compare_labels(
 
     sa = a if isinstance(a, LabelSource) else open_source(a, workspace=workspace, images=images)
     sb = b if isinstance(b, LabelSource) else open_source(b, workspace=workspace, images=images)
+    check_images_folder(images, sa, sb)
     ws = sa.ws if sa.kind == "version" else sb.ws if sb.kind == "version" else None
     names, palette = _classes(ws, classes_file)
     k = len(names) if names is not None else None

@@ -46,9 +46,12 @@ def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str
     grouped: dict[str, list[dict[str, Any]]] = {}
     relabels = relabels_as_of(ws, versions)
     review_versions = ws.ledger.review_versions()
+    # a review answer in range rejects its relabel even when the relabel was made before A (a diff of the
+    # review round alone): every rejection applied by a version in range, wherever its relabel was made
+    scope = set(versions)
     rejected: dict[tuple[str, str | None, int, str | None], int] = {
         (p.image_id, p.superpixel_set, p.superpixel_id, review_versions.get(p.propagation_id)): p.propagation_id
-        for p, verdict in relabels if verdict == "rejected"}
+        for p in ws.ledger.propagations() if p.review == "rejected" and review_versions.get(p.propagation_id) in scope}
     for row in ws.ledger.corrections(versions, order="image"):
         d = {**row.to_dict(), "propagation_id": None}
         d["rejects"] = rejected.get((row.image_id, row.superpixel_set, row.superpixel_id, row.label_version))

@@ -57,6 +57,9 @@ class LabelSource:
 
     def read(self, image_id: str) -> np.ndarray:
         """(H, W) uint8 labels of one image."""
+        side = self.workspace_version()
+        if side is not None:
+            return side[0].labels.read_label(side[1], image_id)
         return read_label_png(self.path(image_id))
 
     def image(self, image_id: str) -> np.ndarray | None:
@@ -94,24 +97,67 @@ def read_class_file(path: str | os.PathLike) -> list[str]:
     return check_class_names(names, str(path))
 
 
+def _is_path(spec: str) -> bool:
+    """Whether a side can only be a path (a version name has no separator and no leading ``.`` or ``~``)."""
+    return "/" in spec or os.sep in spec or spec.startswith((".", "~"))
+
+
+def _open_workspace(workspace: "str | os.PathLike | Workspace | None") -> "Workspace | None":
+    """The workspace to look versions up in; None when there is none at ``workspace``."""
+    if workspace is None or isinstance(workspace, Workspace):
+        return workspace
+    return Workspace.open(Path(workspace)) if Workspace.exists_at(Path(workspace)) else None
+
+
+def _version_too(spec: str, workspace: "str | os.PathLike | Workspace | None") -> "Workspace | None":
+    """The workspace when the bare name ``spec`` of an existing folder also names one of its label versions."""
+    if _is_path(spec):
+        return None
+    try:
+        ws = _open_workspace(workspace)
+        if ws is not None:
+            ws.labels.version(spec)
+        return ws
+    except AlcError:  # no readable workspace, or no such version: the folder is meant
+        return None
+
+
 def open_source(spec: str, *, workspace: "str | os.PathLike | Workspace | None", images: str | os.PathLike | None = None) -> LabelSource:
-    """A folder when ``spec`` is an existing directory, else a label version of ``workspace``."""
+    """A folder when ``spec`` is an existing directory, else a label version of ``workspace``. A bare name
+    that is both a folder here and a label version is refused (``./NAME`` is the folder)."""
+    if not spec.strip():
+        raise InvalidInput("a side of the diff is empty; pass a label version (v0, latest, ...) or a folder of "
+                           "<image_id>.png label maps")
     path = Path(spec)
     if path.is_dir():
+        both = _version_too(spec, workspace)
+        if both is not None:
+            raise InvalidInput(f"{spec!r} is both a folder here and a label version of {both.root}; write ./{spec} "
+                               "for the folder, or run from another folder for the version")
         return LabelSource(
             kind="folder", name=str(spec), folder=path, images=Path(images) if images is not None else None
         )
+    if _is_path(spec):
+        raise NotFound(f"{spec}: no such folder; pass a folder of <image_id>.png label maps or a label version")
     if workspace is None:
         raise InvalidInput(f"{spec!r} is not a folder, and no workspace was given to look up a label version")
-    if isinstance(workspace, Workspace):
-        ws = workspace
-    else:
-        root = Path(workspace)
-        if not Workspace.exists_at(root):
-            raise NotFound(
-                f"{spec!r} is neither an existing label folder nor a label version (no workspace at {root}); "
-                "check the path or pass -w/--workspace"
-            )
-        ws = Workspace.open(root)
+    ws = _open_workspace(workspace)
+    if ws is None:
+        raise NotFound(
+            f"{spec!r} is neither an existing label folder nor a label version (no workspace at {workspace}); "
+            "check the path or pass -w/--workspace"
+        )
     version = ws.labels.version(spec).name
     return LabelSource(kind="version", name=version, ws=ws, version=version)
+
+
+def check_images_folder(images: str | os.PathLike | None, a: LabelSource, b: LabelSource) -> None:
+    """``--images`` names an existing folder, and is given only where a side is a folder (a version draws
+    its workspace's images)."""
+    if images is None:
+        return
+    if a.kind == "version" and b.kind == "version":
+        raise InvalidInput("--images is only for label folders; two label versions draw their workspace's images "
+                           "(drop --images, or compare two label folders)")
+    if not Path(images).is_dir():
+        raise NotFound(f"--images {images}: folder not found; pass the folder of <image_id>.jpg/.png images")

@@ -77,7 +77,8 @@ class CheckReport(JsonResult):
         """:class:`ChecksFailed` (exit code 1) when problems were found; its message is the last line
         ``<workspace>: N problems`` (``summary=False``: none, as ``--json`` prints the report only)."""
         if not self.ok:
-            raise ChecksFailed(f"{self.workspace}: {len(self.problems)} problems" if summary else "")
+            n = len(self.problems)
+            raise ChecksFailed(f"{self.workspace}: {n} problem{'' if n == 1 else 's'}" if summary else "")
 
     def json_keys(self) -> tuple[str, ...]:
         return ("workspace", "ok", "checked", "problems", "repaired", "notices")
@@ -133,7 +134,7 @@ def require_version_ok(ws: Workspace, version: str, image_ids: Iterable[str] | N
     """
     problems = version_problems(ws, version, image_ids, hashes=True)
     if problems:
-        more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        more = f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
         raise WorkspaceDamaged(
             f"{problems[0].message}{more}; nothing was written: run `{command('check', '-w', ws.root)}` and fix the labels"
         )

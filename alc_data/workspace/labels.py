@@ -21,6 +21,7 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists, InvalidInput, NotFound
 from alc_data.faults import kill_point
+from alc_data.hints import command
 from alc_data.io.labels import encode_label_png, read_label_png
 from alc_data.io.registered import sha256_file, write_registered
 from alc_data.workspace.catalogue import Catalogue, ImageRecord
@@ -104,8 +105,14 @@ class LabelStore:
         return self.version_dir(version) / f"{image_id}.png"
 
     def read_label(self, version: str | None, image_id: str) -> np.ndarray:
-        """(H, W) uint8 labels of one image in a version (``None`` = latest)."""
-        return read_label_png(self.label_path(self.version(version).name, image_id))
+        """(H, W) uint8 labels of one image in a version (``None`` = latest). A registered file that is
+        gone or does not read is a damaged workspace: the error (of the same type) says to run ``check``."""
+        path = self.label_path(self.version(version).name, image_id)
+        try:
+            return read_label_png(path)
+        except (NotFound, InvalidInput) as exc:
+            self._catalogue.image_record(image_id)  # an unknown image id is the caller's mistake, not damage
+            raise type(exc)(f"{exc}; the workspace is damaged: run `{command('check', '-w', self.root)}`") from None
 
     def register_ingest(self, hashes: Mapping[str, str], *, labels_from: str, superpixel_set: str | None) -> None:
         """Register the ingested labels as ``v0`` with ``hashes`` (image id → the SHA-256 of its file, as
