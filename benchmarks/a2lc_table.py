@@ -13,6 +13,8 @@ that model on labels v0, so rows differ only in what the row changes:
     sim+abcp       SIM with alc-data's variant of the class weight (--balance abc-pred: the larger of
                    the label's and the prediction's class weight)
     sim+abcp+lcm   that and the label-correction module
+    sim+gain       SIM with alc-data's mIoU-gain weight (--balance gain: 1/n of the pixel's label plus 1/n of
+                   its predicted class); sim+gain+lcm: and the label-correction module
     *-agree        the same with the module's relabels kept only where the round's model agrees
                    (--propagate-agreement 0.5, beyond A2LC)
     sim+lcm-share  SIM + LCM with the module reading the mean softmax and the share of each predicted
@@ -60,6 +62,9 @@ ROWS: dict[str, dict[str, Any]] = {
     "sim+abc+lcm-agree": {"acquisition": "sim", "balance": "abc", "propagate": True, "propagate_agreement": AGREEMENT},
     "sim+abcp+lcm-agree": {"acquisition": "sim", "balance": "abc-pred", "propagate": True,
                            "propagate_agreement": AGREEMENT},
+    "sim+gain": {"acquisition": "sim", "balance": "gain"},
+    "sim+gain+lcm": {"acquisition": "sim", "balance": "gain", "propagate": True},
+    "sim+gain+lcm-agree": {"acquisition": "sim", "balance": "gain", "propagate": True, "propagate_agreement": AGREEMENT},
     "sim+lcm-share": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-share"},
     "sim+lcm-std": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-std"},
     "sim+lcm-std-agree": {"acquisition": "sim", "propagate": True, "propagate_features": "mean-std",

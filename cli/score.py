@@ -33,7 +33,8 @@ def score(
     balance: Annotated[str, typer.Option(
         "--balance", help=f"Class balance of the acquisition: {' | '.join(Balance.values())} (abc: A2LC's class weight "
         "on each pixel's term of sim, from the current labels; abc-pred: the larger of the weights of the pixel's label "
-        "and of its predicted class, so a rare object labelled as background still counts).")] = Balance.NONE.value,
+        "and of its predicted class, so a rare object labelled as background still counts; gain: the data mIoU a fix from "
+        "the pixel's label to its predicted class would add, 1/n of each class).")] = Balance.NONE.value,
     engine: EngineOpt = Engine.LOCAL.value,
     ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,

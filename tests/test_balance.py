@@ -39,8 +39,9 @@ def test_counts_skip_void_uncovered_and_asked_regions():
 
 
 # ---------------------------------------------------------------- SIM with ABC, and a2lc, exact
-def scores_by_loop(probs, labels, sp, weights):
-    """Per region (sorted ids): SIM with the class weight, and A2LC's score, from the equations."""
+def scores_by_loop(probs, labels, sp, weights, by_pair=False):
+    """Per region (sorted ids): SIM with the class weight, and A2LC's score, from the equations. (K, K)
+    weights are read as abc-pred's max of two diagonal entries, or with ``by_pair`` at W[y, pred]."""
     K, H, W = probs.shape
     pred = probs.argmax(0)
     out_sim, out_a2lc = [], []
@@ -58,7 +59,11 @@ def scores_by_loop(probs, labels, sp, weights):
         sim = a2lc = 0.0
         for r, c in pix:
             y = int(labels[r, c]) if labels[r, c] != IGNORE_INDEX else int(pred[r, c])
-            w = weights[y] if weights.ndim == 1 else max(weights[y, y], weights[int(pred[r, c]), int(pred[r, c])])
+            p = int(pred[r, c])
+            if weights.ndim == 1:
+                w = weights[y]
+            else:
+                w = weights[y, p] if by_pair else max(weights[y, y], weights[p, p])
             term = w * (1.0 - probs[y, r, c])
             sim += cos(probs[:, rep[0], rep[1]], probs[:, r, c]) * term
             a2lc += cos(probs[:, r, c], fbar) * term
@@ -162,3 +167,63 @@ def test_a_planted_rare_class_is_asked_earlier_with_abc():
     balanced = score_superpixels(probs, labels, sp, acquisition="sim", class_weights=weights)
     first = lambda t: int(t.superpixel_id[np.argmax(t.score)])  # noqa: E731
     assert first(plain) == 1 and first(balanced) == 2
+
+
+# ---------------------------------------------------------------- gain: the data mIoU a fix would add
+@pytest.mark.parametrize("counts", [[10, 10, 10], [1000, 10, 0, 1], [5, 0, 0, 0], [3, 7]])
+def test_gain_weights_equal_the_equations(counts):
+    from alc_data.scoring.balance import gain_weights
+
+    present = [c for c in counts if c > 0]
+    v = [1.0 / c if c > 0 else 1.0 / min(present) for c in counts]
+    ref = [[(v[y] + v[p]) / (2 * max(v)) for p in range(len(counts))] for y in range(len(counts))]
+    np.testing.assert_allclose(gain_weights(np.array(counts)), ref, rtol=1e-12, atol=0)
+    assert gain_weights(np.zeros(3, np.int64)).tolist() == np.ones((3, 3)).tolist()
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy", "torch"])
+def test_gain_weighs_each_pixel_by_its_label_and_predicted_class_pair(backend):
+    from alc_data.scoring import score_superpixels
+    from alc_data.scoring.balance import gain_weights
+
+    probs, labels, sp = random_image(3)
+    weights = gain_weights(class_pixel_counts(labels, sp, 4) * np.array([1, 5, 20, 1]))
+    assert weights[1, 2] != max(weights[1, 1], weights[2, 2])  # not abc-pred's form
+    sim_ref, a2lc_ref = scores_by_loop(probs, labels, sp, weights, by_pair=True)
+    for acquisition, ref in (("sim", sim_ref), ("a2lc", a2lc_ref)):
+        got = score_superpixels(probs, labels, sp, acquisition=acquisition, class_weights=weights, backend=backend).score
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_a_missed_rare_object_outranks_uncertain_background_with_gain():
+    """Region 1: a rare object the labels call background (class 0, common) and the model sees as class 1;
+    region 0: larger, background the model is unsure of but still calls background. Plain SIM asks the
+    uncertain background first, gain the missed object."""
+    from alc_data.scoring import score_superpixels
+    from alc_data.scoring.balance import gain_weights
+
+    H, W = 8, 24
+    labels = np.zeros((H, W), np.uint8)
+    labels[:, 20:] = 2
+    sp = np.zeros((H, W), np.int32)
+    sp[:, 12:16] = 1
+    sp[:, 16:20] = 2
+    sp[:, 20:] = 3
+    probs = np.full((3, H, W), 0.05)
+    probs[0] = 0.9
+    probs[:, :, :12] = np.array([0.55, 0.25, 0.2])[:, None, None]  # region 0: unsure background, 96 px
+    probs[:, :, 12:16] = np.array([0.3, 0.65, 0.05])[:, None, None]  # region 1: a missed class-1 object
+    probs[:, :, 20:] = np.array([0.05, 0.05, 0.9])[:, None, None]
+    weights = gain_weights(np.array([5000, 40, 300]))
+    plain = score_superpixels(probs, labels, sp, acquisition="sim").score
+    gain = score_superpixels(probs, labels, sp, acquisition="sim", class_weights=weights).score
+    assert int(np.argmax(plain)) == 0 and int(np.argmax(gain)) == 1
+
+
+def test_gain_is_refused_where_no_per_pixel_term_is_summed():
+    from alc_data.errors import InvalidInput
+    from alc_data.stages.score import check_balance
+
+    assert check_balance("gain", "sim").value == "gain"
+    with pytest.raises(InvalidInput, match="gain weighs each pixel's term of sim or a2lc; 'lcil' sums none"):
+        check_balance("gain", "lcil")

@@ -15,6 +15,14 @@ the region, ``w[y(x)]`` with y(x) the current label, or the prediction where the
 w[pred(x)])``, so a rare object the labels missed (labelled as the common background, as Grounded-SAM
 pseudo labels do) weighs as its predicted class rather than as background. It is passed to the scorer
 as a (K, K) matrix W[y, p] (:func:`prediction_weights`); plain ABC is W[y, p] = w[y].
+
+``gain`` (alc-data's, not in the paper): each pixel weighs the data-mIoU it would add if its label y
+were wrong and its predicted class p right. Moving one pixel from y to p raises IoU_p by 1 / U_p and
+IoU_y by about IoU_y / U_y (U_c the union of class c's labelled and true pixels); with U_c estimated by
+n_c and IoU_y by 1, the gain is 1/n_y + 1/n_p. So W[y, p] = (v_y + v_p) / (2 max v), v_c = 1 / n_c (a
+class absent from the counts counts as the rarest present one): a missed rare object labelled as the
+common background weighs about half as much as a rare class confused with another, a background pixel
+predicted as background almost nothing, and no exponent or knob is involved.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ class Balance(TextChoice):
     NONE = "none"
     ABC = "abc"
     ABC_PRED = "abc-pred"
+    GAIN = "gain"
 
 
 def class_pixel_counts(
@@ -77,11 +86,35 @@ def prediction_weights(weights: np.ndarray) -> np.ndarray:
     return np.maximum(w[:, None], w[None, :])
 
 
+def gain_weights(counts: np.ndarray) -> np.ndarray:
+    """(K, K) float64 ``gain`` weights W[y, p] = (v_y + v_p) / (2 max v), v_c = 1 / n_c from (K,) pixel
+    counts; a class with no pixel takes the largest v of the present classes (every weight is 1 when no
+    class has a pixel)."""
+    n = np.asarray(counts, dtype=np.float64)
+    present = n > 0
+    if not present.any():
+        return np.ones((n.size, n.size))
+    v = np.full(n.size, 1.0 / n[present].min())
+    v[present] = 1.0 / n[present]
+    return (v[:, None] + v[None, :]) / (2.0 * v.max())
+
+
+def balance_weights(counts: np.ndarray, balance: Balance) -> np.ndarray:
+    """The scorer's class weights for ``balance`` from the round's (K,) pixel counts: ABC's (K,) weights
+    (also what ``a2lc`` builds in when no balance is given), or (K, K) by current and predicted class
+    for ``abc-pred`` and ``gain``."""
+    if balance is Balance.GAIN:
+        return gain_weights(counts)
+    weights = abc_weights(counts)
+    return prediction_weights(weights) if balance is Balance.ABC_PRED else weights
+
+
 def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str, image_ids: Sequence[str],
-                            skip_asked: bool = True) -> np.ndarray:
-    """ABC's (K,) weights for a round: pixel counts per current label (version ``version``) over the
-    covered pixels of ``image_ids`` whose region on ``superpixel_set`` is a candidate: not asked in an
-    earlier round (every region with ``skip_asked`` False, when asked regions are candidates again).
+                            skip_asked: bool = True, balance: Balance = Balance.ABC) -> np.ndarray:
+    """The round's class weights for ``balance`` (:func:`balance_weights`) from the pixel counts per
+    current label (version ``version``) over the covered pixels of ``image_ids`` whose region on
+    ``superpixel_set`` is a candidate: not asked in an earlier round (every region with ``skip_asked``
+    False, when asked regions are candidates again).
 
     One pass over the label and superpixel files, before any image is scored (so the Ray engine's
     shards all use the same global weights)."""
@@ -92,4 +125,4 @@ def workspace_class_weights(ws: Workspace, *, version: str, superpixel_set: str,
     for image_id in track(image_ids, "class counts (ABC)"):
         counts += class_pixel_counts(ws.labels.read_label(version, image_id), ws.superpixels.read_superpixels(superpixel_set, image_id),
                                      ws.catalogue.num_classes, exclude=asked.get(image_id, ()))
-    return abc_weights(counts)
+    return balance_weights(counts, balance)

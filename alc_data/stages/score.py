@@ -24,7 +24,7 @@ from alc_data.progress import track
 from alc_data.queries import create_round
 from alc_data.results import JsonResult
 from alc_data.scoring.acquisitions import WEIGHTED, acquisition_name
-from alc_data.scoring.balance import Balance, prediction_weights, workspace_class_weights
+from alc_data.scoring.balance import Balance, workspace_class_weights
 from alc_data.scoring.pool import REPRESENTATIVES, Representative
 from alc_data.scoring.shards import Shard, merge_shards, ordered_shards, select_counted_from_shards, write_shards
 from alc_data.scoring.stream import ImageScoring, probability_stream, score_stream
@@ -97,21 +97,19 @@ class ScoreOptions:
         return self.balance is not Balance.NONE or self.acquisition == "a2lc"
 
 
-def weights_for_scoring(weights: Any, balance: Balance) -> tuple[Any, ...]:
-    """ABC's (K,) weights as the scorer takes them: a tuple, or for ``abc-pred`` a (K, K) tuple of tuples
-    by current and predicted class."""
-    if balance is Balance.ABC_PRED:
-        return tuple(map(tuple, prediction_weights(weights).tolist()))
-    return tuple(weights.tolist())
+def weights_for_scoring(weights: Any) -> tuple[Any, ...]:
+    """The round's class weights as the scorer takes them (hashable): a tuple, or for (K, K) weights
+    (``abc-pred``, ``gain``) a tuple of tuples by current and predicted class."""
+    return tuple(map(tuple, weights.tolist())) if weights.ndim == 2 else tuple(weights.tolist())
 
 
 def check_balance(balance: Balance | str, acquisition: str, *, where: str = "--balance") -> Balance:
     """``balance`` as the enum; a one-line error for an unknown value and for ``abc`` with an acquisition
-    that sums no per-pixel term (or ``a2lc``, which has the weight built in; ``abc-pred`` is allowed with
-    it and weighs a2lc's terms by the predicted class too)."""
+    that sums no per-pixel term (or ``a2lc``, which has the weight built in; ``abc-pred`` and ``gain`` are
+    allowed with it and replace its weight by theirs)."""
     value = Balance.parse(str(balance), where + " {value!r} is unknown; use one of {choices}")
-    if value is Balance.ABC_PRED and acquisition not in WEIGHTED:
-        raise InvalidInput(f"{where} abc-pred weighs each pixel's term of sim or a2lc; {acquisition!r} sums none: "
+    if value in (Balance.ABC_PRED, Balance.GAIN) and acquisition not in WEIGHTED:
+        raise InvalidInput(f"{where} {value.value} weighs each pixel's term of sim or a2lc; {acquisition!r} sums none: "
                            "drop the balance or use the acquisition sim")
     if value is Balance.ABC and (acquisition not in WEIGHTED or acquisition == "a2lc"):
         why = ("has the class weight built in: drop the balance" if acquisition == "a2lc"
@@ -231,8 +229,9 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
             raise InvalidInput(f"split {options.split!r} has no images")
         refuse_unapplied(ws)
         weights = (weights_for_scoring(workspace_class_weights(ws, version=version, superpixel_set=sp_set,
-                                                               image_ids=image_ids, skip_asked=options.skip_asked),
-                                       Balance(options.balance)) if options.weighted() else None)
+                                                               image_ids=image_ids, skip_asked=options.skip_asked,
+                                                               balance=Balance(options.balance)))
+                   if options.weighted() else None)
         scoring = ImageScoring(version=version, superpixel_set=sp_set, acquisition=acquisition_name(options.acquisition),
                                seed=options.seed, representative=Representative(options.representative),
                                class_weights=weights)
