@@ -89,11 +89,27 @@ def find_prediction_file(folder: Path, image_id: str) -> Path:
     return found[0]
 
 
+def check_every_image_has_a_file(folder: Path, image_ids: Sequence[str]) -> None:
+    """NotFound naming the first image without ``<image_id>.npy`` / ``.npz``, how many lack one, and a
+    file of that image in another format (``.png``, ``.pt``: not read)."""
+    import glob
+
+    missing = [i for i in image_ids if not any((folder / f"{i}{s}").is_file() for s in SUFFIXES)]
+    if not missing:
+        return
+    first = missing[0]
+    others = sorted(p.name for p in folder.glob(f"{glob.escape(first)}.*") if p.is_file())
+    found = f"; found {', '.join(others[:3])}, but only .npy and .npz are read" if others else ""
+    raise NotFound(f"{folder / first}.npy (or .npz): no predictions for image {first!r} ({len(missing)} of the "
+                   f"{len(image_ids)} images scored have none){found}; write one (K, H, W) file per image")
+
+
 def scan_prediction_folder(ws: Workspace, folder: str | os.PathLike, image_ids: Sequence[str]) -> list[PredictionFile]:
     """Check every image's file header (presence, dtype, (K, H, W) against the workspace); no data read."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotFound(f"{folder}: prediction folder not found; pass a folder of <image_id>.npy / .npz files")
+    check_every_image_has_a_file(folder, image_ids)
     k = ws.catalogue.num_classes
     out = []
     for image_id in image_ids:
@@ -116,6 +132,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     np.exp(x, out=x)
     x /= x.sum(axis=0, keepdims=True)
     return x
+
+
+def probabilities_from_logits(logits: Any, what: str, *, flag: str = "--logits") -> np.ndarray:
+    """Softmax over K of (K, H, W) logits (numpy array or torch tensor), float32; one-line InvalidInput
+    naming ``what`` when they hold NaN or inf, or when they already are probabilities (every value in
+    [0, 1], every pixel summing to 1: softmax would flatten them, a silent wrong score), telling to drop
+    ``flag``."""
+    arr = np.asarray(logits.detach().float().cpu().numpy() if hasattr(logits, "detach") else logits)
+    if arr.dtype.kind != "f":
+        raise InvalidInput(f"{what}: dtype {arr.dtype}; give float logits")
+    if not np.isfinite(arr).all():
+        raise InvalidInput(f"{what}: contains NaN or inf; fix the model output")
+    if arr.size and float(arr.min()) >= 0 and float(arr.max()) <= 1 and \
+            float(np.abs(arr.sum(0, dtype=np.float32) - 1).max()) <= SUM_TOLERANCE:
+        raise InvalidInput(f"{what}: holds probabilities (every pixel sums to 1), not logits; drop {flag}")
+    return softmax(arr)
 
 
 def check_probabilities(probs: Any, what: str, *, shape: tuple[int, ...] | None = None) -> None:
@@ -171,12 +203,7 @@ def open_prediction_folder(
     def stream() -> Iterator[tuple[str, np.ndarray]]:
         for pf in files:
             arr = _load(pf)
-            if logits:
-                if not np.isfinite(arr).all():
-                    raise InvalidInput(f"{pf.path}: contains NaN or inf; fix the model output")
-                probs = softmax(arr)
-            else:
-                probs = np.asarray(arr, dtype=np.float32)
+            probs = probabilities_from_logits(arr, str(pf.path)) if logits else np.asarray(arr, dtype=np.float32)
             check_probabilities(probs, str(pf.path))
             yield pf.image_id, probs
 
@@ -240,6 +267,7 @@ __all__ = [
     "check_probabilities",
     "checked_probabilities",
     "open_prediction_folder",
+    "probabilities_from_logits",
     "save_prediction",
     "scan_prediction_folder",
     "softmax",

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from alc_data.predictions import softmax
+from alc_data.predictions import probabilities_from_logits
 from alc_data.stages.score import ScoreOptions, ScoreResult, asked_before, refuse_unapplied, score
 from alc_data.workspace import Workspace
 
@@ -50,7 +50,7 @@ def score_probabilities(
     any order); ``logits=True`` applies softmax over K. Other keywords as
     :func:`score_round` (``acquisition``, ``superpixel_set``, ``split``, ...)."""
     if logits:
-        pairs = ((i, softmax(x.detach().float().cpu().numpy() if hasattr(x, "detach") else x)) for i, x in pairs)
+        pairs = ((i, probabilities_from_logits(x, f"logits for {str(i)!r}", flag="logits=True")) for i, x in pairs)
     return score_round(ws, probabilities=pairs, budget=budget, **kwargs)
 
 

@@ -159,13 +159,10 @@ def sidecar_path(checkpoint: Path) -> Path:
 
 
 def _read_state_dict(path: Path) -> dict:
-    import pickle
-
     import torch
 
     if path.name == "config.json" or path.suffix in (".json", ".safetensors"):
         raise InvalidInput(f"{path}: a Hugging Face file; pass its folder ({path.parent}) or {SAM_HINT}")
-    errors = (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError, AttributeError, TypeError)
     try:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -173,7 +170,7 @@ def _read_state_dict(path: Path) -> dict:
             if "mmap" not in str(exc):
                 raise
             obj = torch.load(path, map_location="cpu", weights_only=True)
-    except errors as exc:
+    except Exception as exc:  # noqa: BLE001 - torch.load raises many types on a corrupt file (KeyError, IndexError, ...)
         raise InvalidInput(f"{path}: corrupt file or not a PyTorch state dict ({type(exc).__name__}); expected {SAM_HINT}") from None
     for key in ("model", "state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict) and _REQUIRED_KEYS[0] in obj[key]:

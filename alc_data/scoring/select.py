@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -103,8 +103,11 @@ def select_top_counted(
     *,
     exclude: Any = None,
     buffer_rows: int | None = None,
+    too_few: Callable[[int, int], str] | None = None,
 ) -> tuple[ScoreTable, int]:
-    """:func:`select_top` and the number of candidates left after ``exclude`` (counted on the way)."""
+    """:func:`select_top` and the number of candidates left after ``exclude`` (counted on the way).
+    ``too_few(budget, left)`` words the error when ``budget`` exceeds the candidates left (a caller
+    that knows the set and the rounds says why and what to pass)."""
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise InvalidInput(
             f"budget must be a positive number of queries, got {budget!r}; pass --budget 1 or more"
@@ -128,5 +131,6 @@ def select_top_counted(
             buffer = [_top(ScoreTable.concat(buffer), budget)]
             buffered = len(buffer[0])
     if budget > left:
-        raise InvalidInput(f"budget {budget} exceeds the {left} candidates left; lower --budget")
+        raise InvalidInput(too_few(budget, left) if too_few is not None else
+                           f"budget {budget} exceeds the {left} candidates left; lower --budget")
     return _top(ScoreTable.concat(buffer), budget), left

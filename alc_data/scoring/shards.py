@@ -110,11 +110,12 @@ def select_top_from_shards(paths: Sequence[str | os.PathLike], budget: int, *, e
     return select_counted_from_shards(paths, budget, exclude=exclude)[0]
 
 
-def select_counted_from_shards(paths: Sequence[str | os.PathLike], budget: int, *, exclude: Any = None
-                               ) -> tuple[ScoreTable, int]:
+def select_counted_from_shards(paths: Sequence[str | os.PathLike], budget: int, *, exclude: Any = None,
+                               too_few: Callable[[int, int], str] | None = None) -> tuple[ScoreTable, int]:
     """:func:`select_top_from_shards` and the number of candidates left after ``exclude``, counted in the
-    same pass."""
-    return select_top_counted(iter_shard_tables(paths), budget, exclude=exclude, buffer_rows=SELECT_BUFFER_ROWS)
+    same pass (``too_few``: as :func:`~alc_data.scoring.select.select_top_counted`)."""
+    return select_top_counted(iter_shard_tables(paths), budget, exclude=exclude, buffer_rows=SELECT_BUFFER_ROWS,
+                              too_few=too_few)
 
 
 def merge_shards(paths: Sequence[str | os.PathLike], dest: str | os.PathLike) -> int:

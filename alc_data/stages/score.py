@@ -11,7 +11,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from alc_data.hints import command
 from alc_data.io.failures import on_write_failure
@@ -71,6 +71,10 @@ class ScoreOptions:
         set_field(self, "representative", Representative(self.representative))
         if self.budget <= 0:
             raise InvalidInput(f"--budget {self.budget} must be a positive number of queries")
+        if self.batch_size < 1:
+            raise InvalidInput(f"--batch-size {self.batch_size} must be at least 1 image per forward pass")
+        if self.seed < 0:
+            raise InvalidInput(f"--seed {self.seed} must be a non-negative integer")
         if sum(x is not None for x in (self.checkpoint, self.probabilities, self.predictions)) != 1:
             raise InvalidInput("give a model checkpoint, a predictions folder or probabilities to score, one of them")
         check_engine(self.engine)
@@ -187,13 +191,33 @@ def _ray_shards(ws: Workspace, options: ScoreOptions, scoring: ImageScoring, ima
                             batch_size=options.batch_size, device=options.device)
 
 
+def budget_too_large(scored: int, superpixel_set: str, split: str) -> Callable[[int, int], str]:
+    """The one-line error for a budget over the ``left`` candidates not asked yet of the ``scored`` ones:
+    a set without candidates, every candidate asked already, or how many are left."""
+    def message(budget: int, left: int) -> str:
+        if scored == 0:
+            return (f"superpixel set {superpixel_set!r} has no candidate region in split {split!r} (every pixel has "
+                    "a region id < 0); compute regions that cover the images with `alc-data superpixels` "
+                    "(e.g. --method imported --param policy=fill --name NEW) and pass --superpixels NEW")
+        if left == 0:
+            return (f"every one of the {scored} candidate superpixels of set {superpixel_set!r} was asked in an "
+                    "earlier round; compute another set with `alc-data superpixels --name NEW` and pass "
+                    "--superpixels NEW, or pass --no-skip-asked to ask them again")
+        asked = f"; {scored - left} of the {scored} on set {superpixel_set!r} were asked in earlier rounds" \
+            if left < scored else f" on set {superpixel_set!r}"
+        return f"--budget {budget} is more than the {left} candidate superpixels left to ask{asked}; pass --budget {left} or less"
+    return message
+
+
 def _select_and_register(ws: Workspace, options: ScoreOptions, scoring: ImageScoring, shards: list[Shard],
                          n_images: int, staged: Path) -> tuple[int, int, int, int]:
     """Select the top-B from the shards, place the score table, register the round: (round, candidates
     scored, candidates left to ask, selected)."""
-    paths = [s.path for s in ordered_shards(shards, n_images)]
+    ordered = ordered_shards(shards, n_images)
+    paths = [s.path for s in ordered]
     exclude = asked_before(ws, scoring.superpixel_set) if options.skip_asked else None
-    selected, left = select_counted_from_shards(paths, options.budget, exclude=exclude)
+    too_few = budget_too_large(sum(s.rows for s in ordered), scoring.superpixel_set, options.split)
+    selected, left = select_counted_from_shards(paths, options.budget, exclude=exclude, too_few=too_few)
     candidates = merge_shards(paths, staged)
     kill_point("score:staged")
 

@@ -36,7 +36,7 @@ class SuperpixelOptions:
         check_ray_options(self.engine, self.ray_address)
         check_superpixel_params(self.method, dict(self.params))
         if self.name is not None and not self.name.strip():
-            raise InvalidInput("--name '' is empty; name the superpixel set, or drop --name to use the method's name")
+            raise InvalidInput(f"--name {self.name!r} is empty; name the superpixel set, or drop --name to use the method's name")
         if self.concurrency is not None and self.concurrency < 1:
             raise InvalidInput(f"concurrency {self.concurrency}: it must be at least 1 actor")
 

@@ -32,6 +32,8 @@ from alc_data.superpixels.utils import (
 SEEDS_COLOR_SPACES = ("hsv", "lab", "rgb")
 #: SEEDS never gets more than one region per this many pixels (OpenCV crashes on too fine grids).
 SEEDS_MIN_PIXELS_PER_REGION = 16
+#: most ``num_levels`` taken (a block pyramid that deep is never kept; the plan tries each level)
+SEEDS_MAX_LEVELS = 64
 #: ``adapt_levels``: the deepest block pyramid whose region count is within this share of the ask.
 SEEDS_LEVEL_TOLERANCE = 0.15
 
@@ -77,10 +79,13 @@ def _seeds_plan(height: int, width: int, num_superpixels: int, num_levels: int, 
         n = int(n * 0.9)
     if n < 10:
         return None
+    # the levels OpenCV would keep (layout[0]) are passed, never more: it computes 1 << (levels - 1) in a
+    # C int first, and 33 levels or more crash it
     if not adapt_levels:
         while num_levels > 2 and seeds_layout(height, width, n, num_levels) is None:
             num_levels -= 1
-        return (n, num_levels) if seeds_layout(height, width, n, num_levels) else None
+        kept = seeds_layout(height, width, n, num_levels)
+        return (n, kept[0]) if kept else None
     best: tuple[float, int] | None = None
     for levels in range(max(num_levels, 2), 1, -1):
         layout = seeds_layout(height, width, n, levels)
@@ -88,9 +93,9 @@ def _seeds_plan(height: int, width: int, num_superpixels: int, num_levels: int, 
             continue
         miss = abs(layout[1] - n) / n
         if miss <= SEEDS_LEVEL_TOLERANCE:
-            return n, levels
+            return n, layout[0]
         if best is None or miss < best[0]:
-            best = (miss, levels)
+            best = (miss, layout[0])
     return None if best is None else (n, best[1])
 
 
@@ -126,7 +131,7 @@ def seeds(
     img = check_image(image)
     height, width = img.shape[:2]
     n = param_int("num_superpixels", num_superpixels, minimum=1)
-    levels = param_int("num_levels", num_levels, minimum=1)
+    levels = param_int("num_levels", num_levels, minimum=1, maximum=SEEDS_MAX_LEVELS)
     prior_v = param_int("prior", prior, minimum=0)
     bins = param_int("histogram_bins", histogram_bins, minimum=1)
     iters = param_int("iterations", iterations, minimum=0)
@@ -169,7 +174,7 @@ def slic(
     labels = sk_slic(
         img,
         n_segments=param_int("n_segments", n_segments, minimum=1),
-        compactness=param_float("compactness", compactness, minimum=0.0),
+        compactness=param_float("compactness", compactness, above=0.0),  # skimage divides by it
         sigma=param_float("sigma", sigma, minimum=0.0),
         max_num_iter=param_int("max_num_iter", max_num_iter, minimum=1),
         start_label=0,

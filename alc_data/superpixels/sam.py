@@ -51,6 +51,10 @@ def regions_from_masks(
     return connected_components(sp, connectivity)
 
 
+#: most ``points_per_side`` taken: segment-anything builds a (n, n) float64 grid first (100,000 asked for 75 GiB)
+MAX_POINTS_PER_SIDE = 1024
+
+
 @SUPERPIXEL_METHODS.register("sam")
 def sam_superpixels(
     image: np.ndarray,
@@ -90,7 +94,7 @@ def sam_superpixels(
     elif fill_params:
         raise InvalidInput(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam")
     opts: dict[str, Any] = dict(
-        points_per_side=param_int("points_per_side", points_per_side, minimum=1),
+        points_per_side=param_int("points_per_side", points_per_side, minimum=1, maximum=MAX_POINTS_PER_SIDE),
         points_per_batch=param_int("points_per_batch", points_per_batch, minimum=1),
         pred_iou_thresh=param_float("pred_iou_thresh", pred_iou_thresh),
         stability_score_thresh=param_float("stability_score_thresh", stability_score_thresh),

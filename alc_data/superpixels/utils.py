@@ -180,8 +180,8 @@ def check_params(fn: Callable[..., Any], params: dict[str, Any], what: str) -> N
 # Parameters can arrive as strings (command line, recipes); these turn them into checked values.
 
 
-def param_int(name: str, value: Any, *, minimum: int | None = None) -> int:
-    """``value`` as an int (``"12"``, ``12.0`` and ``12`` are fine); AlcError otherwise."""
+def param_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an int (``"12"``, ``12.0`` and ``12`` are fine) in [``minimum``, ``maximum``]; AlcError otherwise."""
     try:
         number = float(value)
         if isinstance(value, bool) or not number.is_integer():
@@ -191,11 +191,13 @@ def param_int(name: str, value: Any, *, minimum: int | None = None) -> int:
         raise InvalidInput(f"superpixel parameter {name}={value!r}: expected an integer") from None
     if minimum is not None and result < minimum:
         raise InvalidInput(f"superpixel parameter {name}={result}: must be at least {minimum}")
+    if maximum is not None and result > maximum:
+        raise InvalidInput(f"superpixel parameter {name}={result}: must be at most {maximum}")
     return result
 
 
-def param_float(name: str, value: Any, *, minimum: float | None = None) -> float:
-    """``value`` as a float; AlcError otherwise."""
+def param_float(name: str, value: Any, *, minimum: float | None = None, above: float | None = None) -> float:
+    """``value`` as a finite float, ≥ ``minimum`` and > ``above`` (a divisor); AlcError otherwise."""
     try:
         if isinstance(value, bool):
             raise ValueError
@@ -204,6 +206,8 @@ def param_float(name: str, value: Any, *, minimum: float | None = None) -> float
         raise InvalidInput(f"superpixel parameter {name}={value!r}: expected a number") from None
     if not np.isfinite(result) or (minimum is not None and result < minimum):
         raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number ≥ {minimum}")
+    if above is not None and result <= above:
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number > {above}")
     return result
 
 
