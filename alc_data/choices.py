@@ -27,8 +27,9 @@ class TextChoice(str, Enum):
 
     @classmethod
     def parse(cls: type[C], value: str, message: str) -> C:
-        """``cls(value)``; InvalidInput with ``message`` (formatted with ``value`` and ``choices``) otherwise."""
+        """``cls(value)``; InvalidInput with ``message`` (formatted with ``value`` and ``choices``, the values
+        separated by commas) otherwise."""
         try:
             return cls(value)
         except ValueError:
-            raise InvalidInput(message.format(value=value, choices=cls.values())) from None
+            raise InvalidInput(message.format(value=value, choices=", ".join(cls.values()))) from None

@@ -227,3 +227,12 @@ def test_gain_is_refused_where_no_per_pixel_term_is_summed():
     assert check_balance("gain", "sim").value == "gain"
     with pytest.raises(InvalidInput, match="gain weighs each pixel's term of sim or a2lc; 'lcil' sums none"):
         check_balance("gain", "lcil")
+
+
+def test_an_unknown_balance_lists_the_choices_as_words():
+    from alc_data.errors import InvalidInput
+    from alc_data.stages.score import check_balance
+
+    with pytest.raises(InvalidInput) as e:
+        check_balance("abcd", "sim")
+    assert str(e.value) == "--balance 'abcd' is unknown; use one of none, abc, abc-pred, gain"

@@ -54,7 +54,7 @@ def test_label_expansion_changes_only_the_majority_label(scored, capsys):
     (["--expand", "pixel"], "use it with --expand label or superpixel"),
     (["--propagate-agreement", "1"], "--propagate-agreement 1.0 must be a number in [0, 1)"),
     (["--propagate-agreement", "-0.1"], "--propagate-agreement -0.1 must be a number in [0, 1)"),
-    (["--propagate-features", "embedding"], "--propagate-features 'embedding' is not one of ('mean', 'mean-share', 'mean-std')"),
+    (["--propagate-features", "embedding"], "--propagate-features 'embedding' is not one of mean, mean-share, mean-std"),
 ])
 def test_bad_propagation_options_are_one_line(scored, capsys, args, message):
     ws, _ = scored
