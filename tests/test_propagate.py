@@ -178,3 +178,28 @@ def test_the_features_are_an_option_recorded_with_the_version(scored, capsys):
     relabels = {kind: {(r.image_id, r.superpixel_id, r.new_class, r.confidence) for r in Workspace.open(root).ledger.propagations()}
                 for kind, root in roots.items()}
     assert relabels["mean"] != relabels["mean-share"]  # the module read other features
+
+
+@pytest.mark.damages_workspace
+def test_check_names_automatic_relabels_no_workspace_could_have_made(scored, capsys):
+    """Relabel rows edited by hand: a class the workspace does not have, an image it does not hold, a
+    confidence that is no probability. `check` names each row; the untouched rows pass."""
+    import sqlite3
+
+    from alc_data.workspace.check import check_workspace
+
+    ws, _ = scored
+    run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    rows = ws.ledger.propagations(["v2"])
+    assert len(rows) >= 3 and check_workspace(ws.root).ok
+    a, b, c = (r.propagation_id for r in rows[:3])
+    with sqlite3.connect(ws.db_path) as db:
+        db.execute("UPDATE propagations SET new_class=99 WHERE propagation_id=?", (a,))
+        db.execute("UPDATE propagations SET image_id='nope' WHERE propagation_id=?", (b,))
+        db.execute("UPDATE propagations SET confidence=1.5 WHERE propagation_id=?", (c,))
+    report = check_workspace(ws.root)
+    found = [p for p in report.problems if p.kind == "propagation-row"]
+    assert len(found) == 3 and not report.ok
+    text = "\n".join(p.message for p in found)
+    assert f"automatic relabel {a}: new class 99" in text and f"automatic relabel {b}: image 'nope'" in text
+    assert f"automatic relabel {c}: confidence 1.5" in text

@@ -225,6 +225,24 @@ def propagation_problems(ws: Workspace, versions: set[str], sets: set[str]) -> l
         for name in sorted({r.superpixel_set for r in rows} - sets):
             out.append(Problem("propagation-set-missing", f"superpixels {name}",
                                f"automatic relabels of version {version!r} name superpixel set {name!r}, which is not in the catalogue"))
+    return out + impossible_relabels(ws)
+
+
+def impossible_relabels(ws: Workspace) -> list[Problem]:
+    """Automatic relabel rows no run could have written (edited by hand): a class outside the workspace's,
+    an image it does not hold, a confidence that is no probability, or no changed pixel."""
+    K, images = ws.catalogue.num_classes, set(ws.catalogue.image_ids())
+    out: list[Problem] = []
+    for r in ws.ledger.propagations():
+        what = [f"{side} class {c} (classes are 0..{K - 1})" for side, c in (("old", r.old_class), ("new", r.new_class))
+                if not 0 <= c < K]
+        what += [f"image {r.image_id!r} (not in the catalogue)"] if r.image_id not in images else []
+        what += [f"confidence {r.confidence} (not in [0, 1])"] if not 0.0 <= r.confidence <= 1.0 else []
+        what += [f"{r.pixels} changed pixels"] if r.pixels <= 0 else []
+        if what:
+            out.append(Problem("propagation-row", f"relabel {r.propagation_id}",
+                               f"automatic relabel {r.propagation_id}: " + "; ".join(what) + " in the ledger, which no "
+                               "run writes; the ledger was edited: restore the workspace from a backup"))
     return out
 
 
