@@ -8,7 +8,7 @@ import numpy as np
 
 DEFAULT = "alc issues"
 """alc-data's default region score (its row's image column: the image's highest region score)."""
-DEFAULT_IMAGE = "alc image_issues"
+DEFAULT_IMAGE = "alc image_margin"
 """alc-data's default image score."""
 
 CLEANLAB_IMAGE = ("cleanlab softmin", "cleanlab num_pixel_issues", "cleanlab find_label_issues")
@@ -58,6 +58,12 @@ def verdict(runs: list[dict]) -> list[str]:
             f"out-of-fold majority prediction equal to their wrong label, and in {n['learned_images']} of {wrong} wrong "
             "images every error is such a one: no method reading these probabilities can rank them. Without those "
             f"images: alc-data {_fmt(o)}, {best} {_fmt(t)} ({100 * (o - t):+.1f} points).")
+    if all("ceiling_auprc" in r for r in runs):
+        ceiling = float(np.mean([r["ceiling_auprc"] for r in runs]))
+        lines.append(
+            f"- within reach: an oracle that ranks first every wrong image holding an error the model did not learn, "
+            f"the rest in random order, scores {_fmt(ceiling)} (per seed "
+            + " / ".join(_fmt(r["ceiling_auprc"]) for r in runs) + f"); alc-data's default reaches {_fmt(ours)}.")
     return lines
 
 
@@ -101,11 +107,13 @@ NOTES = [
     "column: the image's highest region score. `alc mass`: the suspect's sum over its labelled pixels of "
     "1 − p(label), the expected number of wrong pixels it holds. `alc prob`: the same, divided by the region's "
     "size. `alc sim`, `alc lcil`, `alc softmin`: the scorer's acquisitions, not gated.",
-    "- `alc image_issues` (the default image score): the share of an image's labelled pixels that are "
-    "confident-learning issues inside its suspects: with t_k the mean of p_k over the pixels labelled k (the class "
-    "thresholds of cleanlab's `find_label_issues`), a pixel is an issue when p(label) < t_label and the most probable "
-    "class among those above their threshold is another. `alc image_share`: the sum of `mass` over the labelled "
-    "pixels. `alc image_softmin`: cleanlab's softmin image score computed by alc-data (void pixels masked instead "
+    "- `alc image_margin` (the default image score): confident-learning issue pixels, each counted by its margin: "
+    "with t_k the mean of p_k over the pixels labelled k (the class thresholds of cleanlab's `find_label_issues`), a "
+    "pixel is an issue when p(label) < t_label and the most probable class among those above their threshold is "
+    "another; its margin is that class's p minus p(label). The image's score is the sum of its issue pixels' margins, "
+    "an issue pixel inside a suspect counted twice, over its labelled pixels. `alc image_issues` (the default before "
+    "2026-12-07): the share of the labelled pixels that are issue pixels inside suspects. `alc image_share`: the sum "
+    "of `mass` over the labelled pixels. `alc image_softmin`: cleanlab's softmin image score computed by alc-data (void pixels masked instead "
     "of replaced by the prediction).",
     "- cleanlab's `find_label_issues` row: its pixel mask cut into 8-connected components, each scored by the mean "
     "of 1 − cleanlab's pixel score; its image column is the image's highest component score.",

@@ -10,8 +10,8 @@ from cli_helpers import load_benchmark
 pytest.importorskip("cleanlab", reason="cleanlab is in the test extra: pip install -e '.[test]'")
 
 METHODS = ("cleanlab softmin", "cleanlab num_pixel_issues", "cleanlab find_label_issues", "alc issues (default)",
-           "alc mass", "alc prob", "alc sim", "alc lcil", "alc softmin", "alc image_issues (default image score)",
-           "alc image_share", "alc image_softmin")
+           "alc mass", "alc prob", "alc sim", "alc lcil", "alc softmin", "alc image_margin (default image score)",
+           "alc image_issues", "alc image_share", "alc image_softmin")
 
 
 def test_quick_run_reports_every_method_beside_cleanlab(tmp_path):
@@ -25,6 +25,7 @@ def test_quick_run_reports_every_method_beside_cleanlab(tmp_path):
         rows = {line.split(" | ")[0].lstrip("| ") for line in section.splitlines() if line.startswith("| ")}
         assert set(METHODS) <= rows, rows
         assert "image-level AUPRC: alc-data's default" in section and "component-level AP" in section
+        assert "within reach: an oracle" in section
     assert "| alc errors (thresholds + find_suspects) |" in text and "| cleanlab find_label_issues |" in text
 
 
@@ -48,3 +49,17 @@ def test_an_error_the_out_of_fold_model_predicts_counts_as_learned():
                          catalogue=SimpleNamespace(read_gt=lambda i: gt))
     out = json.loads(json.dumps(bench.learned_errors(ws, probs)))  # --json writes it
     assert out == {"images": [True, False], "components": 2, "learned_components": 1, "learned_images": 1}
+
+
+def test_the_ceiling_ranks_every_visible_wrong_image_first_and_the_learned_ones_by_chance():
+    import numpy as np
+
+    bench = load_benchmark("bench_detection")
+    wrong = np.array([True] * 10 + [False] * 30)
+    none, some, every = np.zeros(40, bool), np.zeros(40, bool), wrong.copy()
+    some[:3] = True
+    rng = np.random.default_rng(0)
+    assert bench.ceiling_auprc(wrong, none, rng) == 1.0
+    by_chance = bench.ceiling_auprc(wrong, every, rng, draws=2000)
+    assert abs(by_chance - 0.25) < 0.08  # nothing visible: about the share of wrong images
+    assert by_chance < bench.ceiling_auprc(wrong, some, rng) < 1.0

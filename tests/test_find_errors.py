@@ -71,9 +71,10 @@ def test_errors_from_a_prediction_folder_table_report_metrics(planted_ws, tmp_pa
     images = pq.read_table(tmp_path / "t" / "found.images.parquet").to_pydict()
     assert sorted(images["image_id"]) == ["img_a", "img_b", "img_c", "img_d"]
     image_score = dict(zip(images["image_id"], images["image_score"]))
-    # the image score: the share of issue pixels, those of the planted object (100 of the image's 576) whose
-    # true class is at least as probable as that class's mean (about half of them)
-    assert table["image_score"] == [image_score["img_a"]] and 0.3 * 100 / 576 < image_score["img_a"] <= 100 / 576
+    # the image score: the issue pixels are those of the planted object (100 of the image's 576) whose true
+    # class is at least as probable as that class's mean (about half of them); each counts its margin (near
+    # 1 here), twice as it lies in a suspect
+    assert table["image_score"] == [image_score["img_a"]] and 0.6 * 100 / 576 < image_score["img_a"] <= 2 * 100 / 576
     assert image_score["img_b"] == image_score["img_c"] == image_score["img_d"] == 0.0
     assert dict(zip(images["image_id"], images["wrong"])) == {"img_a": True, "img_b": False, "img_c": False, "img_d": False}
     page = report.read_text()
@@ -154,29 +155,34 @@ def test_class_thresholds_and_issue_pixels_follow_confident_learning():
     assert list(e.suspect) == [False, True] and e.scores["issues"] == pytest.approx([0.0, 0.3])
     e = find_suspects(p, lab, regions, thresholds=[0.5, 0.5])
     assert e.scores["issues"] == pytest.approx([0.0, 1.3]) and e.image_scores["image_issues"] == pytest.approx(1 / 3)
+    # the default image score: pixel 2's margin p1 - p0 = 0.2, counted twice inside the suspect, over 3 labelled
+    assert e.image_scores["image_margin"] == pytest.approx(2 * 0.2 / 3)
+    # the same issue pixel in a region whose majority label the model agrees with: counted once
+    e = find_suspects(p, lab, np.zeros((1, 4), np.int32), thresholds=[0.5, 0.5])
+    assert not e.suspect.any() and e.image_scores["image_margin"] == pytest.approx(0.2 / 3)
 
 
-@pytest.mark.parametrize("share", [0.2, 1.0])  # suspect pixels gathered, or the whole image's rows
-def test_issue_pixels_follow_the_confident_learning_rule_pixel_by_pixel(share):
-    from alc_data.scoring.suspects import _issues
+@pytest.mark.parametrize("void", [0.1, 0.8])  # the whole image's rows, or the labelled pixels gathered
+def test_issue_pixels_follow_the_confident_learning_rule_pixel_by_pixel(void):
+    from alc_data.scoring.suspects import _issue_pixels
 
     rng = np.random.default_rng(3)
-    K, N, S = 6, 900, 30
+    K, N = 6, 900
     P = rng.dirichlet(np.full(K, 0.4), size=N).T.astype(np.float32)
     P[:, :200] = np.round(P[:, :200], 1)  # ties between classes
     lab = rng.integers(0, K, N).astype(np.uint8)
-    lab[rng.random(N) < 0.1] = IGNORE_INDEX
-    seg = rng.integers(-1, S, N).astype(np.int32)
-    suspect = rng.random(S) < share
+    lab[rng.random(N) < void] = IGNORE_INDEX  # mostly void: the labelled pixels are gathered first
     t = rng.random(K) * 0.5
-    expected = np.zeros(S)
+    issue, margin = np.zeros(N, bool), np.zeros(N)
     for x in range(N):  # the rule, one pixel at a time
         y = int(lab[x])
-        if seg[x] < 0 or y == IGNORE_INDEX or not suspect[seg[x]] or not P[y, x] < t[y]:
+        if y == IGNORE_INDEX or not P[y, x] < t[y]:
             continue
         above = [k for k in range(K) if P[k, x] >= t[k]]
-        if above and max(above, key=lambda k: (P[k, x], -k)) != y:
-            expected[seg[x]] += 1
-    got = _issues(P, lab, seg, suspect, t)
-    assert expected.sum() > 20
-    np.testing.assert_array_equal(got, expected)
+        found = max(above, key=lambda k: (P[k, x], -k)) if above else y
+        if found != y:
+            issue[x], margin[x] = True, float(P[found, x]) - float(P[y, x])
+    got_issue, got_margin = _issue_pixels(P, lab, t)
+    assert issue.sum() > 20
+    np.testing.assert_array_equal(got_issue, issue)
+    np.testing.assert_array_equal(got_margin, margin)

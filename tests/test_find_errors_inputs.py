@@ -26,7 +26,7 @@ def test_the_image_score_counts_every_labelled_pixel_of_the_image_not_only_its_r
     part[16:] = -1  # the bottom third is in no region (as where no SAM mask covers): its pixels still count
     partial = find_suspects(probs, labels, part, gt=gt, thresholds=t)
     assert whole.image_scores["image_issues"] > 0
-    for name in ("image_issues", "image_share"):
+    for name in ("image_margin", "image_issues", "image_share"):
         assert partial.image_scores[name] == pytest.approx(whole.image_scores[name])
 
 

@@ -33,8 +33,11 @@ inside the suspects only: with t_k the class threshold, the mean of f(x)[k] over
 suspect is an issue when c(x) < t_label(x) and the most probable class among those j with
 f(x)[j] >= t_j exists and is not label(x).
 
-Per image (:data:`IMAGE_SCORES`): ``image_issues`` (the default, :data:`DEFAULT_IMAGE_SCORE`: the
-issue pixels of its suspects over all its non-void pixels, in a region or not), ``image_max`` (its highest region score),
+Per image (:data:`IMAGE_SCORES`), each over all its non-void pixels, in a region or not:
+``image_margin`` (the default, :data:`DEFAULT_IMAGE_SCORE`): the sum over its issue pixels of the margin
+f(x)[found] - c(x) of the class the rule found over the label, an issue pixel inside a suspect counted
+twice (its whole region disagrees with its label too), over its non-void pixels; ``image_issues``
+(the issue pixels of its suspects over its non-void pixels), ``image_max`` (its highest region score),
 ``image_share`` (the sum of ``mass`` over its non-void pixels: the estimated share of wrong pixels) and
 ``image_softmin`` (1 - cleanlab's image label-quality score, computed exactly over the non-void pixels).
 """
@@ -55,8 +58,8 @@ ERROR_SCORES = ("mass", "prob", "issues", "sim", "lcil", "softmin")
 """The candidate region error scores, measured in benchmarks/bench_detection.py (docs/detection.md)."""
 
 DEFAULT_ERROR_SCORE = "issues"
-IMAGE_SCORES = ("image_issues", "image_max", "image_share", "image_softmin")
-DEFAULT_IMAGE_SCORE = "image_issues"
+IMAGE_SCORES = ("image_margin", "image_issues", "image_max", "image_share", "image_softmin")
+DEFAULT_IMAGE_SCORE = "image_margin"
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,20 +132,23 @@ def class_thresholds(pairs: Iterable[tuple[Any, Any]], num_classes: int) -> np.n
     return np.divide(total, count, out=np.ones(num_classes), where=count > 0)
 
 
-def _issues(P: np.ndarray, lab: np.ndarray, seg: np.ndarray, suspect: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """(S,) issue pixels per region (module docstring), looked for in the suspects only.
-
-    Over the whole image when the suspects cover most of it, else over their pixels gathered once."""
-    S = len(suspect)
-    idx = np.flatnonzero((seg >= 0) & (lab != IGNORE_INDEX))
-    idx = idx[suspect[seg[idx]]]
+def _issue_pixels(P: np.ndarray, lab: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(issue (N,) bool, margin (N,) float64): the confident-learning issue pixels of the image (module
+    docstring), over every non-void pixel, and at each issue pixel f(x)[found] - c(x), the margin of the
+    class the rule found over the label (0 elsewhere)."""
+    N = P.shape[1]
+    idx = np.flatnonzero(lab != IGNORE_INDEX)
+    issue, margin = np.zeros(N, bool), np.zeros(N)
     if idx.size == 0:
-        return np.zeros(S)
-    rows, at = (P, idx) if 2 * idx.size > P.shape[1] else (P[:, idx], np.arange(idx.size))
+        return issue, margin
+    rows, at = (P, idx) if 2 * idx.size > N else (P[:, idx], np.arange(idx.size))
     cls = lab[idx].astype(np.int64)
     found = _first_argmax(rows, t)[at]
-    issue = (rows[cls, at] < t[cls]) & (found >= 0) & (found != cls)
-    return np.bincount(seg[idx][issue], minlength=S).astype(np.float64)
+    c = rows[cls, at].astype(np.float64)
+    hit = (c < t[cls]) & (found >= 0) & (found != cls)
+    issue[idx[hit]] = True
+    margin[idx[hit]] = rows[found[hit], at[hit]] - c[hit]
+    return issue, margin
 
 
 def _first_argmax(rows: np.ndarray, floor: np.ndarray | None = None) -> np.ndarray:
@@ -223,7 +229,12 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
     soft = ctx.softmin_quality(SOFTMIN_TEMPERATURE)
     t = (class_thresholds([(probs, labels)], probs.shape[0]) if thresholds is None
          else np.asarray(thresholds, dtype=np.float64))
-    issues = _issues(P, lab, seg, gate, t)
+    issue, margin = _issue_pixels(P, lab, t)
+    in_suspect = np.zeros(lab.size, bool)
+    covered = np.flatnonzero(seg >= 0)
+    in_suspect[covered] = gate[seg[covered]]
+    inside = issue & in_suspect
+    issues = np.bincount(seg[inside], minlength=S).astype(np.float64)
     scores = {
         "mass": np.where(gate, wrong, 0.0),
         "prob": np.where(gate, mean_wrong, 0.0),
@@ -234,6 +245,7 @@ def find_suspects(probs: Any, labels: Any, superpixels: Any, *, image_id: str = 
     }
     total_nv = int(np.count_nonzero(lab != IGNORE_INDEX))  # the whole image's, in a region or not
     image_scores = {
+        "image_margin": float((margin.sum() + margin[inside].sum()) / total_nv) if total_nv else 0.0,
         "image_issues": float(issues.sum() / total_nv) if total_nv else 0.0,
         "image_max": float(scores[DEFAULT_ERROR_SCORE].max()) if S else 0.0,
         "image_share": float(scores["mass"].sum() / total_nv) if total_nv else 0.0,

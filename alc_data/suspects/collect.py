@@ -10,8 +10,8 @@ The suspects table (``errors.parquet``): one row per suspected region, columns `
 default error score), ``rank``, ``image_score`` (the image's score, repeated on each of its rows),
 ``rep_row``, ``rep_col``, ``label_at_rep`` and every candidate score ``score_<name>``. The per-image
 table (``errors.images.parquet``): one row per image, suspects or not: ``image_id``, ``image_score`` (the
-default, ``image_issues``), ``image_max``, ``image_share``, ``image_softmin``, ``regions``, ``suspects``
-and, with ground truth, ``wrong``.
+default, ``image_margin``), ``image_issues``, ``image_max``, ``image_share``, ``image_softmin``,
+``regions``, ``suspects`` and, with ground truth, ``wrong``.
 """
 
 from __future__ import annotations
@@ -181,7 +181,8 @@ def _write_images(col: Collected, path: Path) -> None:
     im = col.images
     wrong_px, ref_px = np.asarray(im["wrong_pixels"]), np.asarray(im["reference_pixels"])
     data: dict[str, Any] = {"image_id": pa.array(im["image_id"], pa.string()), "image_score": im[DEFAULT_IMAGE_SCORE],
-                            "image_max": im["image_max"], "image_share": im["image_share"],
+                            "image_issues": im["image_issues"], "image_max": im["image_max"],
+                            "image_share": im["image_share"],
                             "image_softmin": im["image_softmin"],
                             "regions": im["regions"], "suspects": im["suspects"]}
     has = ref_px >= 0
