@@ -27,11 +27,11 @@ The candidate region error scores (higher = more likely wrong; :data:`ERROR_SCOR
   pixels (below) plus half its ``prob`` (below 1: it only orders suspects with as many issue pixels);
   0 otherwise.
 
-Issue pixels follow confident learning (Northcutt et al., the rule of cleanlab's ``find_label_issues``)
-inside the suspects only: with t_k the class threshold, the mean of f(x)[k] over the pixels labelled k
-(over the dataset, or a calibration sample of it: :func:`class_thresholds`), a non-void pixel x of a
-suspect is an issue when c(x) < t_label(x) and the most probable class among those j with
-f(x)[j] >= t_j exists and is not label(x).
+Issue pixels follow confident learning (Northcutt et al., the rule of cleanlab's ``find_label_issues``):
+with t_k the class threshold, the mean of f(x)[k] over the pixels labelled k (over the dataset, or a
+calibration sample of it: :func:`class_thresholds`), a non-void pixel x is an issue when
+c(x) < t_label(x) and the most probable class among those j with f(x)[j] >= t_j (the *found* class)
+exists and is not label(x). A region's ``issues`` counts those inside it when it is a suspect.
 
 Per image (:data:`IMAGE_SCORES`), each over all its non-void pixels, in a region or not:
 ``image_margin`` (the default, :data:`DEFAULT_IMAGE_SCORE`): the sum over its issue pixels of the margin
