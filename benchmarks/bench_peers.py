@@ -61,7 +61,9 @@ class's sum still in row-major pixel order, so both are bit-identical): SIM 13.3
 same day and dropped: a channels-last copy made by ``cv2.transpose`` (1.3 ms per image) with every
 per-superpixel step reading it: 15.6 ms, because the finish then reads the copy from L3 instead of the
 block's pixels from L2 (the m and g sums alone cost 7.5 ms that way); the cosines of four pixels
-interleaved: within noise; the sqrt / bad-pixel loop made branch-free: within noise. What is left
+interleaved: within noise; the sqrt / bad-pixel loop made branch-free: within noise; the K values of
+the pixels of s' copied into a contiguous buffer during the sums, the cosines then read from it: 13.4
+against 11.1 ms of kernel (the copy's writes cost more than the strided reads they replace). What is left
 is memory-bound: pass 1 reads the probabilities from DRAM as 21 short streams per block (about 2 ms,
 where one contiguous read costs 0.6), and the two strided passes over each superpixel (sums, cosines)
 about 3 ms each from L2. The floor explains why: cleanlab's softmin reads one
