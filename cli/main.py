@@ -76,8 +76,11 @@ def main() -> None:
                 warnings.showwarning = _one_line_warning
             app()
     except KeyboardInterrupt:
-        typer.echo("interrupted; re-run the same command to resume", err=True)
-        sys.exit(130)
+        _interrupted()
+    except SystemExit as exc:  # Typer turns Ctrl-C into a silent exit 130 (typer.Exit from KeyboardInterrupt)
+        if exc.code == 130 and _from_ctrl_c(exc):
+            _interrupted()
+        raise
     except AlcError as exc:
         if debug and exc.debug_traceback:
             raise
@@ -93,6 +96,21 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_BUG)
+
+
+def _from_ctrl_c(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while handling a KeyboardInterrupt (its context or cause chain holds one)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _interrupted() -> None:
+    typer.echo("interrupted; re-run the same command to resume", err=True)
+    sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def round_table(table: RunTable, title: str | None = None) -> Any:
 
     measured = any(r.measured_median_seconds is not None for r in table.rounds)
     # the measured column fits an 80-column terminal with collapsed padding and stacked mIoU headers
-    t = Table(title=title or f"{table.run} ({table.acquisition})", box=box.SIMPLE_HEAD, collapse_padding=measured)
+    t = Table(title=title or f"{table.run} ({table.label})", box=box.SIMPLE_HEAD, collapse_padding=measured)
     cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes",
             *(("s/query", "data\nmIoU", "model\nmIoU") if measured else ("data mIoU", "model mIoU")))
     for col in cols:
@@ -54,6 +54,10 @@ def run(
     from alc_data.loop.inputs import check_answers_option, rerun_arguments
 
     checked = read_recipe(recipe, overrides, answers_from=answers_from)  # every recipe error before anything is written
+    if name is not None:  # a folder under WS/runs: never a path out of it
+        from alc_data.workspace import check_name
+
+        check_name("run", name)
     check_answers_option(checked, answers)
     ws = prepare_workspace(workspace, checked)  # checks the recipe against the data before ingesting it
     log = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo

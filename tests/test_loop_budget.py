@@ -27,3 +27,18 @@ def test_a_budget_over_the_candidates_stops_before_training(demo_ws, monkeypatch
     assert 0 < bound < 10**6
     with pytest.raises(InvalidInput, match=f"{said}, but superpixel set 'sam' has at most {bound:,} candidates"):
         Loop(demo_ws, recipe, log=lambda m: None).run()
+
+
+def test_regions_asked_by_earlier_rounds_count_against_a_new_runs_budget(scored, monkeypatch):
+    """A second run in a workspace (or a run after `alc-data score`) may not ask the regions asked before:
+    its budget used to pass this check and fail only after training, naming score's --budget."""
+    import alc_data.train
+
+    ws, _ = scored  # round 1 asked 24 regions of set 'sam'
+    monkeypatch.setattr(alc_data.train, "train_model", _never_train)
+    bound = candidate_bound(ws, "sam", "train")
+    recipe = load_recipe("demo")
+    recipe["loop"].update(budget=bound - 23, rounds=1)
+    with pytest.raises(InvalidInput, match=f"round 1 asks {bound - 23:,} queries, but superpixel set 'sam' has at most "
+                                           f"{bound - 24:,} candidates left to ask in split 'train' \\(24 of "):
+        Loop(ws, recipe, log=lambda m: None).run()

@@ -275,3 +275,9 @@ def test_every_registered_format_has_a_data_table_that_fits_its_reader():
         if name == "demo":
             continue  # the demo builds its workspace itself (build_demo_workspace adds the gsam set)
         inspect.signature(FORMATS.get(name)).bind(**data.reader_arguments())  # TypeError on a name the reader lacks
+
+
+def test_epochs_over_a_recipe_with_iterations_says_how_to_drop_them():
+    with pytest.raises(InvalidInput, match="train.iterations = 150 and train.epochs = 2.*--set train.iterations=none"):
+        read_recipe("demo", ["train.epochs=2"])
+    assert read_recipe("demo", ["train.epochs=2", "train.iterations=none"]).train.config.epochs == 2

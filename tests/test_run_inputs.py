@@ -184,3 +184,77 @@ def test_the_demo_refuses_answers_from_people_with_a_run_command_that_pastes(tmp
     (hint,) = _hints(res.stderr)
     assert hint[:2] == ["run", "demo"] and "--answers-from" in hint
 
+
+
+# ---------------------------------------------------------------- red team: run names, --set, resume
+@pytest.mark.parametrize("name", ["../outside", "/tmp/alc-abs-run", ".", "a b"])
+def test_a_run_name_that_is_no_folder_name_is_refused_before_anything_is_written(ok_recipe, capsys, name):
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--name", name])
+    assert res.exit_code == 2 and f"run name {name!r} is not allowed" in res.stderr, res.output
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not Path("w1").exists() and not Path("outside").exists() and not Path("/tmp/alc-abs-run").exists()
+
+
+def test_a_library_loop_refuses_a_run_name_that_leaves_the_runs_folder(demo_ws):
+    from alc_data.errors import InvalidInput
+    from alc_data.loop import Loop, read_recipe
+
+    with pytest.raises(InvalidInput, match="run name '../x' is not allowed"):
+        Loop(demo_ws, read_recipe("demo"), name="../x")
+
+
+def test_set_data_source_replaces_the_data_table_as_extends_does():
+    from alc_data.loop import read_recipe
+
+    recipe = read_recipe("demo", ["data.source=folder", "data.images=imgs", "data.classes=c.txt", "data.labels=lab"])
+    assert recipe.data.FORMAT == "folder" and recipe.data.reader_arguments()["images"] == "imgs"
+    assert read_recipe("demo", ["data.n_train=5"]).data.n_val == 20  # same source: merged key by key
+
+
+def test_a_changed_recipe_is_refused_naming_the_values_that_differ(ok_recipe, capsys):
+    assert invoke(capsys, ["run", "ok.toml", "-w", "w1"]).exit_code == 0
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.budget=3", "--set", "loop.rounds=2"])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1, res.output
+    assert "loop.budget = 2 in the run, 3 now" in res.stderr and "loop.rounds = 1 in the run, 2 now" in res.stderr
+    assert "--name NEW" in res.stderr
+
+
+def test_a_run_whose_folder_was_deleted_is_refused_rather_than_mixed_with_its_old_rounds(ok_recipe, capsys):
+    import shutil
+
+    assert invoke(capsys, ["run", "ok.toml", "-w", "w1"]).exit_code == 0
+    shutil.rmtree("w1/runs/ok")
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--json"])
+    assert res.exit_code == 2 and res.stdout == "", res.output
+    assert "run 'ok'" in res.stderr and "round 1" in res.stderr and "--name NEW" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--name", "again", "--json"])
+    table = json.loads(res.stdout)
+    assert res.exit_code == 0 and [r["clicks"] for r in table["rounds"]] == [0, 2], res.output
+
+
+def test_ctrl_c_says_how_to_resume(ok_recipe, capsys, monkeypatch):
+    from alc_data.loop import Loop
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Loop, "run", interrupted)
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1"])
+    assert res.exit_code == 130 and "interrupted; re-run the same command to resume" in res.stderr, res.output
+
+
+def test_the_round_table_of_a_balanced_propagating_run_says_so(ok_recipe, capsys):
+    """rounds.json, --json, the table's title and the plot's legend used to call SIM + ABC + LCM plain 'sim'."""
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.balance=abc", "--set", "loop.propagate=true",
+                          "--json"])
+    assert res.exit_code == 0, res.output
+    table = json.loads(res.stdout)
+    assert table["acquisition"] == "sim" and table["balance"] == "abc" and table["propagate"] is True
+    assert json.loads(Path("w1/runs/ok/rounds.json").read_text())["balance"] == "abc"
+    from alc_data.loop.table import RunTable
+
+    shown = RunTable(run="ok", acquisition="sim", waiting_for_answers=False, run_dir="w1/runs/ok", rounds=(),
+                     balance="abc", propagate=True)
+    assert shown.label == "sim+abc+lcm"
+    assert RunTable(run="ok", acquisition="sim", waiting_for_answers=False, run_dir="", rounds=()).label == "sim"

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,45 +23,13 @@ from alc_data.loop.config import AnswerSource, Recipe
 from alc_data.loop.inputs import (check_answers_option, check_recipe_inputs, model_split_note, split_gt, table_facts,
                                   workspace_facts)
 from alc_data.loop.table import RoundRow, RunTable, plot_runs
+from alc_data.loop.run_files import RunPaths, git_revision, read_json, run_folder_name, write_json
+from alc_data.loop.tables import differences
 from alc_data.correction.propagate import propagated_already, round_output
 from alc_data.stages.correct import CorrectOptions, correct
 from alc_data.stages.score import score
 from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
-
-@dataclass
-class RunPaths:
-    root: Path
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state.json"
-
-    def model_dir(self, round_no: int) -> Path:
-        return self.root / f"round-{round_no:02d}" / "model"
-
-
-def git_revision() -> str | None:
-    """The git revision of the alc-data source tree, when it is a git checkout."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    from alc_data.io.atomic import atomic_write_bytes
-
-    atomic_write_bytes(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
-
-
-def _read_json(path: Path, default: Any) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return default
 
 
 def as_recipe(recipe: Recipe | dict[str, Any]) -> Recipe:
@@ -113,17 +79,17 @@ class Loop:
         run's name and answer source)."""
         self.ws = ws
         self.recipe = as_recipe(recipe)
-        self.name = name or self.recipe.name
+        self.name = self.recipe.name if name is None else run_folder_name(name)
         self.rerun = list(rerun) if rerun is not None else [
             self.recipe.name, "-w", str(ws.root), *(("--name", self.name) if self.name != self.recipe.name else ()),
             "--answers-from", str(self.recipe.loop.answers_from)]
         self.paths = RunPaths(ws.runs_dir() / self.name)
         self.log = log
-        self.state: dict[str, Any] = _read_json(self.paths.state, {"rounds": {}, "start_version": None})
+        self.state: dict[str, Any] = read_json(self.paths.state, {"rounds": {}, "start_version": None})
 
     # ---------------------------------------------------------------- bookkeeping
     def _save(self) -> None:
-        _write_json(self.paths.state, self.state)
+        write_json(self.paths.state, self.state)
 
     def _round_state(self, t: int) -> dict[str, Any]:
         return self.state["rounds"].setdefault(str(t), {})
@@ -131,19 +97,20 @@ class Loop:
     def _check_same_recipe(self) -> Path:
         """Conflict when the run exists with another recipe; returns the path of its ``recipe.json``."""
         recipe_path = self.paths.root / "recipe.json"
-        if recipe_path.exists() and Recipe.from_saved(json.loads(recipe_path.read_text())) != self.recipe:
-            raise Conflict(
-                f"run {self.name!r} exists with a different recipe ({recipe_path}); "
-                "resume it with the same recipe, or pass --name NEW for a new run"
-            )
+        saved = Recipe.from_saved(json.loads(recipe_path.read_text())) if recipe_path.exists() else self.recipe
+        if saved != self.recipe:
+            plain = lambda r: json.loads(json.dumps(r.to_dict(), default=str))  # noqa: E731 - enums as their text
+            changed = "; ".join(differences(plain(saved), plain(self.recipe))) or "the recipe differs"
+            raise Conflict(f"run {self.name!r} exists with a different recipe ({changed}; saved in {recipe_path}); "
+                           "resume it with the same recipe, or pass --name NEW for a new run")
         return recipe_path
 
     def _write_run_info(self) -> None:
         from alc_data import __version__
 
         recipe_path = self._check_same_recipe()
-        _write_json(recipe_path, self.recipe.to_dict())
-        _write_json(self.paths.root / "run.json", {"alc_data_version": __version__, "git_revision": git_revision(), "workspace": str(self.ws.root)})
+        write_json(recipe_path, self.recipe.to_dict())
+        write_json(self.paths.root / "run.json", {"alc_data_version": __version__, "git_revision": git_revision(), "workspace": str(self.ws.root)})
 
     # ---------------------------------------------------------------- steps
     def _train(self, t: int, version: str) -> Path:
@@ -300,6 +267,8 @@ class Loop:
 
     def _run(self, *, answers_file: Path | None) -> RunTable:
         self._check_same_recipe()
+        if not self.state["rounds"]:
+            self._refuse_lost_state()
         sp_set = prepare_inputs(self.ws, self.recipe)
         if not self.state["rounds"]:  # a new run: its budgets fit the candidates before anything is trained
             check_budgets(self.ws, self.recipe.loop, sp_set)
@@ -332,6 +301,16 @@ class Loop:
         table = self.table()
         self.plot(table)
         return table
+
+    def _refuse_lost_state(self) -> None:
+        """Conflict when the ledger holds rounds of this run but its state is gone (the run folder deleted):
+        resuming would train round 1 on the latest labels and report the old rounds as its own."""
+        mine = sorted(r.params.get("loop_round", 0) for r in self.ws.ledger.rounds() if r.params.get("run") == self.name)
+        if mine:
+            which = f"round {mine[0]}" if len(mine) == 1 else f"rounds {', '.join(map(str, mine))}"
+            raise Conflict(f"the ledger holds {which} of run {self.name!r}, but its state ({self.paths.state}) is "
+                           "missing (was the run folder deleted?), so it cannot resume; pass --name NEW for a new run "
+                           "from the latest labels")
 
     def _first_open_round(self) -> int:
         for t in range(1, self.recipe.loop.rounds + 1):
@@ -372,8 +351,9 @@ class Loop:
             ))
         out = RunTable(run=self.name, acquisition=str(self.recipe.loop.acquisition), waiting_for_answers=waiting is not None,
                        run_dir=str(self.paths.root), rounds=tuple(rows), waiting=(waiting or {}).get("waiting"),
-                       queries_csv=(waiting or {}).get("queries_csv"))
-        _write_json(self.paths.root / "rounds.json", out.to_dict())
+                       queries_csv=(waiting or {}).get("queries_csv"), balance=str(self.recipe.loop.balance),
+                       propagate=self.recipe.loop.propagate)
+        write_json(self.paths.root / "rounds.json", out.to_dict())
         return out
 
     def plot(self, table: RunTable) -> Path:

@@ -71,6 +71,15 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def without_other_source(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` without its ``[data]`` table when ``over`` names another ``data.source`` (another dataset
+    format: the base's fields mean nothing for it), else ``base`` itself."""
+    own, inherited = over.get("data"), base.get("data")
+    if not isinstance(own, dict) or not isinstance(inherited, dict) or own.get("source", inherited.get("source")) == inherited.get("source"):
+        return base
+    return {k: v for k, v in base.items() if k != "data"}
+
+
 def load_recipe(name_or_path: str | os.PathLike, *, _seen: tuple[Path, ...] = (), _relative_to: Path | None = None) -> dict[str, Any]:
     """Load a recipe with its ``extends`` chain resolved (``extends`` itself is removed)."""
     path = find_recipe(name_or_path, relative_to=_relative_to)
@@ -84,21 +93,20 @@ def load_recipe(name_or_path: str | os.PathLike, *, _seen: tuple[Path, ...] = ()
     name = data.pop("name", None) or path.stem
     if parent:
         base = load_recipe(parent, _seen=(*_seen, path), _relative_to=path.parent)
-        own_data = data.get("data")
-        if isinstance(own_data, dict) and own_data.get("source", base.get("data", {}).get("source")) != base.get("data", {}).get("source"):
-            base.pop("data", None)  # another dataset format: the parent's [data] fields mean nothing for it
-        data = merge(base, data)
+        data = merge(without_other_source(base, data), data)
     data["name"] = name
     return data
 
 
 def apply_overrides(recipe: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
     """Apply ``--set key.sub=value`` overrides (parsed by :mod:`alc_data.overrides`); an unknown
-    top-level table is an error (typo guard)."""
+    top-level table is an error (typo guard). ``--set data.source=X`` naming another format replaces the
+    recipe's ``[data]`` table, as a recipe extending another with its own ``source`` does."""
     from alc_data.loop.config import TABLES
     from alc_data.overrides import apply_overrides as apply
 
-    return apply(recipe, overrides, option="--set", tables=TABLES)
+    given = apply({}, overrides, option="--set", tables=TABLES)  # what the items set: a data.source of its own?
+    return apply(without_other_source(recipe, given), overrides, option="--set", tables=TABLES)
 
 
 def read_recipe(name_or_path: str | os.PathLike, overrides: list[str] | None = None, *, answers_from: str | None = None) -> Recipe:

@@ -32,7 +32,8 @@ class RunTable(JsonResult):
     """What :meth:`alc_data.loop.Loop.run` returns: the run, its acquisition, whether it waits for
     answers, its folder and one :class:`RoundRow` per finished round; while it waits, ``waiting`` (what
     to do, the command that continues included) and ``queries_csv`` (the CSV to fill; None when the
-    answers come from the browser)."""
+    answers come from the browser); ``balance`` and ``propagate``: the recipe's ``loop.balance`` and
+    ``loop.propagate``."""
 
     run: str
     acquisition: str
@@ -41,6 +42,16 @@ class RunTable(JsonResult):
     rounds: tuple[RoundRow, ...]
     waiting: str | None = None
     queries_csv: str | None = None
+    balance: str = "none"
+    propagate: bool = False
+
+    @property
+    def label(self) -> str:
+        """The run's selection in a title or legend: the acquisition, ``+abc`` (its class balance) and
+        ``+lcm`` (the label-correction module), e.g. ``sim+abc+lcm``."""
+        parts = [self.acquisition or self.run, *((self.balance,) if self.balance not in ("", "none") else ()),
+                 *(("lcm",) if self.propagate else ())]
+        return "+".join(parts)
 
 
 def plot_runs(tables: list[RunTable], path: Path) -> Path:
@@ -54,7 +65,7 @@ def plot_runs(tables: list[RunTable], path: Path) -> Path:
     for table in tables:
         rows = table.rounds
         x = [r.clicks for r in rows]
-        label = table.acquisition or table.run
+        label = table.label
         line = None
         data: list[Any] = [r.data_miou for r in rows]  # None: a gap in the line
         model: list[Any] = [r.model_miou for r in rows]

@@ -81,3 +81,20 @@ def check_choice(where: str, value: str, choices: typing.Iterable[str]) -> None:
     choices = tuple(choices)
     if value not in choices:
         raise InvalidInput(f"{where} = {value!r}; use one of {', '.join(choices)}")
+
+
+def differences(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key = old in the run, new now`` for each value of two resolved recipes (:meth:`Recipe.to_dict`)
+    that differs, by dotted key (tables compared key by key; a key only one side has shows as none)."""
+    out = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out += differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            out.append(f"{prefix}{key} = {_shown(old)} in the run, {_shown(new)} now")
+    return out
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else repr(value) if isinstance(value, str) else str(value)
