@@ -138,7 +138,7 @@ class TrainSettings:
         table = dict(table)
         warm = convert_value("train.warm_start", table.pop("warm_start", False), bool)
         both = ("iterations", "epochs")  # e.g. --set train.epochs=N over a recipe's iterations
-        if all(k in table and convert_value(f"train.{k}", table[k], float | None) is not None for k in both):
+        if all(table.get(k) is not None and str(table[k]).strip().lower() != "none" for k in both):
             raise InvalidInput(f"recipe [train] has train.iterations = {table['iterations']} and train.epochs = "
                                f"{table['epochs']}; keep one: --set train.iterations=none (or drop train.epochs)")
         try:
