@@ -45,18 +45,18 @@ def check(workspace: Path, options: CheckOptions) -> CheckReport:
         if rebuilt:
             after = check_workspace(workspace)
             report = replace(after, repaired=report.repaired + tuple(rebuilt))
-    rebuildable = {p.path_or_name: p for p in rebuild_label_files(ws, report.problems, write=False)}
-    return replace(report, problems=tuple(_with_fix(ws, p, rebuildable.get(p.path_or_name)) for p in report.problems))
+    rebuildable = {p.path_or_name for p in rebuild_label_files(ws, report.problems, write=False)}
+    return replace(report, problems=tuple(_with_fix(ws, p, p.path_or_name in rebuildable) for p in report.problems))
 
 
-def _with_fix(ws: Workspace, problem: Problem, rebuilt: Problem | None) -> Problem:
+def _with_fix(ws: Workspace, problem: Problem, rebuildable: bool) -> Problem:
     """A label file's problem with its fix: the rebuild ``--repair`` makes, else a backup."""
     if problem.kind not in LABEL_FILE_KINDS:
         return problem
-    if rebuilt is not None:
-        parent = rebuilt.message.rpartition("rebuilt from ")[2]
-        return replace(problem, repairable=True,
-                       message=f"{problem.message}; `{command('check', '-w', ws.root, '--repair')}` rebuilds it from {parent}")
+    if rebuildable:  # the file's folder is its version's
+        parent = ws.labels.version(Path(problem.path_or_name).parent.name).parent
+        return replace(problem, repairable=True, message=f"{problem.message}; `{command('check', '-w', ws.root, '--repair')}` "
+                                                         f"rebuilds it from label version {parent!r} and the ledger")
     if "restore it" in problem.message:
         return problem
     return replace(problem, message=f"{problem.message}; restore it from a backup (the ledger cannot rebuild it)")

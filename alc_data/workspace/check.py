@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from alc_data.workspace.check_files import (HASH_UNKNOWN, Facts, file_facts, gt_
 from alc_data.workspace.check_schema import schema_problems
 from alc_data.workspace.db import DB_NAME
 from alc_data.workspace.lock import active_writer, describe
+from alc_data.workspace.propagations import PropagationRow
 from alc_data.workspace.workspace import Workspace
 
 #: kinds of problem that ``--repair`` fixes
@@ -213,9 +214,10 @@ def propagation_problems(ws: Workspace, versions: set[str], sets: set[str]) -> l
     """Automatic relabels (source ``propagated``) whose version or superpixel set is not in the catalogue,
     or whose version was not made by propagation."""
     kinds = {v.name: v.kind for v in ws.labels.label_versions()}
+    every = ws.ledger.propagations()
     out: list[Problem] = []
-    for version in sorted({r.label_version for r in ws.ledger.propagations()}):
-        rows = ws.ledger.propagations([version])
+    for version in sorted({r.label_version for r in every}):
+        rows = [r for r in every if r.label_version == version]
         if version not in versions:
             out.append(Problem("propagation-version-missing", f"version {version}",
                                f"{len(rows)} automatic relabels name label version {version!r}, which is not in the catalogue"))
@@ -225,15 +227,15 @@ def propagation_problems(ws: Workspace, versions: set[str], sets: set[str]) -> l
         for name in sorted({r.superpixel_set for r in rows} - sets):
             out.append(Problem("propagation-set-missing", f"superpixels {name}",
                                f"automatic relabels of version {version!r} name superpixel set {name!r}, which is not in the catalogue"))
-    return out + impossible_relabels(ws)
+    return out + impossible_relabels(ws, every)
 
 
-def impossible_relabels(ws: Workspace) -> list[Problem]:
-    """Automatic relabel rows no run could have written (edited by hand): a class outside the workspace's,
-    an image it does not hold, a confidence that is no probability, or no changed pixel."""
+def impossible_relabels(ws: Workspace, rows: Sequence[PropagationRow]) -> list[Problem]:
+    """The automatic relabel ``rows`` no run could have written (edited by hand): a class outside the
+    workspace's, an image it does not hold, a confidence that is no probability, or no changed pixel."""
     K, images = ws.catalogue.num_classes, set(ws.catalogue.image_ids())
     out: list[Problem] = []
-    for r in ws.ledger.propagations():
+    for r in rows:
         what = [f"{side} class {c} (classes are 0..{K - 1})" for side, c in (("old", r.old_class), ("new", r.new_class))
                 if not 0 <= c < K]
         what += [f"image {r.image_id!r} (not in the catalogue)"] if r.image_id not in images else []
