@@ -162,6 +162,23 @@ def test_class_thresholds_and_issue_pixels_follow_confident_learning():
     assert not e.suspect.any() and e.image_scores["image_margin"] == pytest.approx(0.2 / 3)
 
 
+def test_an_issue_pixel_whose_label_is_still_the_most_probable_adds_nothing_to_the_image_score():
+    # class 0's threshold is high (0.9): a pixel labelled 0 at p0 = 0.8 is below it, and class 1 (p1 = 0.2)
+    # clears its threshold 0.1, so the rule calls it an issue, though the model still prefers the label.
+    # Its margin p1 - p0 = -0.6 once made an image with such pixels score below an image with none.
+    p = np.zeros((2, 1, 4), np.float32)
+    p[1] = [[0.2, 0.2, 0.6, 0.05]]
+    p[0] = 1 - p[1]
+    lab = np.zeros((1, 4), np.uint8)
+    regions = np.zeros((1, 4), np.int32)
+    e = find_suspects(p, lab, regions, thresholds=[0.9, 0.1])
+    # pixel 2 (p1 = 0.6 > p0 = 0.4) is the only positive evidence: 0.2 over 4 labelled pixels
+    assert e.image_scores["image_margin"] == pytest.approx(0.2 / 4)
+    clean = p.copy()
+    clean[1, 0, :2], clean[0, 0, :2] = 0.0, 1.0  # the same image without the two label-preferred issue pixels
+    assert find_suspects(clean, lab, regions, thresholds=[0.9, 0.1]).image_scores["image_margin"] == pytest.approx(0.2 / 4)
+
+
 @pytest.mark.parametrize("void", [0.1, 0.8])  # the whole image's rows, or the labelled pixels gathered
 def test_issue_pixels_follow_the_confident_learning_rule_pixel_by_pixel(void):
     from alc_data.scoring.suspects import _issue_pixels
@@ -181,8 +198,8 @@ def test_issue_pixels_follow_the_confident_learning_rule_pixel_by_pixel(void):
         above = [k for k in range(K) if P[k, x] >= t[k]]
         found = max(above, key=lambda k: (P[k, x], -k)) if above else y
         if found != y:
-            issue[x], margin[x] = True, float(P[found, x]) - float(P[y, x])
+            issue[x], margin[x] = True, max(0.0, float(P[found, x]) - float(P[y, x]))
     got_issue, got_margin = _issue_pixels(P, lab, t)
-    assert issue.sum() > 20
+    assert issue.sum() > 20 and (issue & (margin == 0)).any()  # some issue pixels still prefer their label
     np.testing.assert_array_equal(got_issue, issue)
     np.testing.assert_array_equal(got_margin, margin)

@@ -35,8 +35,9 @@ exists and is not label(x). A region's ``issues`` counts those inside it when it
 
 Per image (:data:`IMAGE_SCORES`), each over all its non-void pixels, in a region or not:
 ``image_margin`` (the default, :data:`DEFAULT_IMAGE_SCORE`): the sum over its issue pixels of the margin
-f(x)[found] - c(x) of the class the rule found over the label, an issue pixel inside a suspect counted
-twice (its whole region disagrees with its label too), over its non-void pixels; ``image_issues``
+f(x)[found] - c(x) of the class the rule found over the label (0 where the label is still the more
+probable), an issue pixel inside a suspect counted twice (its whole region disagrees with its label too),
+over its non-void pixels; ``image_issues``
 (the issue pixels of its suspects over its non-void pixels), ``image_max`` (its highest region score),
 ``image_share`` (the sum of ``mass`` over its non-void pixels: the estimated share of wrong pixels) and
 ``image_softmin`` (1 - cleanlab's image label-quality score, computed exactly over the non-void pixels).
@@ -134,8 +135,10 @@ def class_thresholds(pairs: Iterable[tuple[Any, Any]], num_classes: int) -> np.n
 
 def _issue_pixels(P: np.ndarray, lab: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(issue (N,) bool, margin (N,) float64): the confident-learning issue pixels of the image (module
-    docstring), over every non-void pixel, and at each issue pixel f(x)[found] - c(x), the margin of the
-    class the rule found over the label (0 elsewhere)."""
+    docstring), over every non-void pixel, and at each issue pixel max(0, f(x)[found] - c(x)), the margin of
+    the class the rule found over the label (0 elsewhere). The rule also fires where the label is still the
+    more probable class (below its own high threshold, while a rare class clears a low one): such a pixel
+    is no evidence against its label, so its margin is 0, not negative."""
     N = P.shape[1]
     idx = np.flatnonzero(lab != IGNORE_INDEX)
     issue, margin = np.zeros(N, bool), np.zeros(N)
@@ -147,7 +150,7 @@ def _issue_pixels(P: np.ndarray, lab: np.ndarray, t: np.ndarray) -> tuple[np.nda
     c = rows[cls, at].astype(np.float64)
     hit = (c < t[cls]) & (found >= 0) & (found != cls)
     issue[idx[hit]] = True
-    margin[idx[hit]] = rows[found[hit], at[hit]] - c[hit]
+    margin[idx[hit]] = np.maximum(rows[found[hit], at[hit]] - c[hit], 0.0)
     return issue, margin
 
 
