@@ -69,6 +69,8 @@ def _print_summary(result) -> None:
         from alc_data.queries.cost import describe_relabels
 
         rejections = f", {lg['human_rejections']} of them rejecting automatic relabels" if lg["human_rejections"] else ""
+        if lg.get("human_restored_pixels"):
+            rejections += f"; {lg['human_restored_pixels']:,} pixels given back their class before the relabel, so unchanged"
         con.print(f"  by people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels{rejections})")
         if lg["automatic_relabels"]:
             auto = {k.removeprefix("automatic_"): v for k, v in lg.items() if k.startswith("automatic_")}

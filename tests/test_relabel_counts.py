@@ -19,8 +19,9 @@ from cli_helpers import run_cli
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def _answer_review(ws, rnd, rows):
-    """In the page: reject the first leased relabel with a class neither old nor new, accept the second."""
+def _answer_review(ws, rnd, rows, give="third"):
+    """In the page: reject the first leased relabel with a class neither old nor new (``give="old"``: with
+    the class it had before the relabel), accept the second."""
     from starlette.testclient import TestClient
 
     from alc_data.annotate import create_app
@@ -31,7 +32,7 @@ def _answer_review(ws, rnd, rows):
     rejected, accepted = leased[0], leased[1]
     old = rows[(rejected["image_id"], rejected["superpixel_id"])]
     third = next(k for k in range(len(ws.catalogue.class_names)) if k not in (old.old_class, old.new_class))
-    for body in ({"query_id": rejected["query_id"], "class_index": third},
+    for body in ({"query_id": rejected["query_id"], "class_index": old.old_class if give == "old" else third},
                  {"query_id": accepted["query_id"], "verdict": "accept"}):
         r = c.post("/api/answer", json={"holder": "tab", "seconds": 2.0, **body}, headers={"Origin": origin})
         assert r.status_code == 200, r.text
@@ -40,9 +41,12 @@ def _answer_review(ws, rnd, rows):
 @pytest.fixture
 def reviewed(demo_ws, tmp_path, capsys):
     """v1 (people), v2 (automatic relabels), v3 (a review: 1 accepted, 1 rejected, the rest unreviewed)."""
+    return _reviewed(demo_ws, tmp_path, capsys, "third")
+
+
+def _reviewed(ws, tmp_path, capsys, give):
     from alc_data.correction.review import open_review_round
 
-    ws = demo_ws
     cfg = TrainConfig.from_dict({"model": "demo-tiny", "iterations": 30, "batch_size": 4, "crop_size": 48},
                                 seed=0, device="cpu", num_workers=0, checkpoint_every=0)
     ckpt = train_model(ws, config=cfg, run_dir=tmp_path / "m").checkpoint
@@ -52,7 +56,7 @@ def reviewed(demo_ws, tmp_path, capsys):
     rows = {(r.image_id, r.superpixel_id): r for r in ws.ledger.propagations()}
     assert len(rows) >= 3
     rnd = open_review_round(ws)
-    _answer_review(ws, rnd, rows)
+    _answer_review(ws, rnd, rows, give)
     code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--round", rnd)
     assert code == 0, err
     assert ws.labels.version().name == "v3"
@@ -103,6 +107,23 @@ def test_counts_split_the_automatic_relabels_by_verdict(reviewed, capsys):
         "pixels": sum(r.pixels for r in kept), "rejected_pixels": sum(r.pixels for r in rejected)}
     code, out, _ = run_cli(capsys, "info", "-w", ws.root)
     assert "1 accepted, 1 rejected, " f"{len(props) - 2} not yet reviewed" in " ".join(out.split())
+
+
+def test_a_rejection_that_gives_back_the_old_class_cancels_its_relabel_in_the_counts(demo_ws, tmp_path, capsys):
+    # the relabel (v2) and its rejection (v3) both lie between v0 and v3 and undo each other: those pixels
+    # did not change, so neither the people's nor the automatic pixels count them
+    ws = _reviewed(demo_ws, tmp_path, capsys, "old")
+    rejected = next(r for r in ws.ledger.propagations() if r.review == "rejected")
+    d = _diff_json(capsys, ws, "v0", "v3")
+    lg = d["ledger"]
+    assert lg["human_rejections"] == 1 and lg["human_restored_pixels"] == rejected.pixels > 0
+    assert lg["human_pixels"] + lg["automatic_pixels"] == d["changed_pixels"]
+    code, out, _ = run_cli(capsys, "diff", "v0", "v3", "-w", ws.root)
+    assert f"{rejected.pixels:,} pixels given back their class before the relabel" in " ".join(out.split())
+    # the review round alone: the rejection did change those pixels back, and counts them
+    d = _diff_json(capsys, ws, "v2", "v3")
+    assert d["ledger"]["human_restored_pixels"] == 0
+    assert d["ledger"]["human_pixels"] == d["changed_pixels"] == rejected.pixels
 
 
 def test_a_diff_before_the_review_counts_no_verdict(reviewed, capsys):

@@ -79,13 +79,18 @@ def human_and_automatic(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]
     """Ledger rows of a diff counted apart: a person's (or the oracle's) corrections and the label-correction
     module's automatic relabels by review verdict. A rejected relabel's pixels carry the person's class
     (its rejection is one of the people's corrections, ``human_rejections``), so they are counted there
-    and not in ``automatic_pixels`` (``automatic_rejected_pixels`` gives them)."""
+    and not in ``automatic_pixels`` (``automatic_rejected_pixels`` gives them). A rejection that gives back
+    the class the relabel replaced, with that relabel also in range, undoes it: its pixels did not change
+    between the two sides, so they are ``human_restored_pixels`` and not in ``human_pixels``."""
     flat = [r for image_rows in rows.values() for r in image_rows]
     auto = [r for r in flat if r["source"] == PROPAGATED]
     human = [r for r in flat if r["source"] != PROPAGATED]
     counts = relabel_counts((r["pixels"], r["review"]) for r in auto)
-    return {"human_corrections": len(human), "human_pixels": sum(r["pixels"] for r in human),
-            "human_rejections": sum(r.get("rejects") is not None for r in human),
+    replaced = {r["propagation_id"]: r["old_class"] for r in auto}
+    restored = sum(r["pixels"] for r in human
+                   if r.get("rejects") in replaced and r["new_class"] == replaced[r["rejects"]])
+    return {"human_corrections": len(human), "human_pixels": sum(r["pixels"] for r in human) - restored,
+            "human_restored_pixels": restored, "human_rejections": sum(r.get("rejects") is not None for r in human),
             **{f"automatic_{k}": v for k, v in counts.items() if k != "reviewed"}}
 
 

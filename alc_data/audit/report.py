@@ -200,6 +200,8 @@ def _people_and_module(lg: dict[str, Any]) -> str:
     from alc_data.queries.cost import describe_relabels
 
     rejections = f", {lg['human_rejections']} of them rejecting automatic relabels" if lg.get("human_rejections") else ""
+    if lg.get("human_restored_pixels"):
+        rejections += f"; {lg['human_restored_pixels']:,} pixels given back their class before the relabel, so unchanged"
     text = f"By people: {lg['human_corrections']} corrections ({lg['human_pixels']:,} pixels{rejections})."
     if lg["automatic_relabels"]:
         auto = {k.removeprefix("automatic_"): v for k, v in lg.items() if k.startswith("automatic_")}
