@@ -68,6 +68,20 @@ def check_annotator(name: str) -> str:
     return name
 
 
+def current_user() -> str:
+    """Who runs alc-data, for the ledger's annotator column when no --annotator is given: the login name
+    as :func:`getpass.getuser` finds it (LOGNAME, USER, LNAME, USERNAME, then the password database), or
+    ``"annotator"`` where there is none (a container run under a bare uid) or it cannot stand in the
+    ledger (:func:`check_annotator`). Every command that records answers names people this way."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+        return check_annotator(name)
+    except (OSError, KeyError, InvalidInput):
+        return "annotator"
+
+
 def check_image_id(image_id: str, where: str = "") -> str:
     """``image_id`` when it can be a file name and a CSV cell; InvalidInput naming it otherwise."""
     prefix = f"{one_line(where)}: " if where else ""

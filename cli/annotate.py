@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated, Optional
 
 import typer
@@ -22,9 +21,10 @@ def annotate(
         "round; a rejection gives the region the person's class.")] = None,
 ) -> None:
     """Serve the round's queries on a local web page, one at a time; every answer goes into the ledger at once."""
+    from alc_data.names import current_user
     from alc_data.stages.annotate import AnnotateOptions, annotate as annotate_stage
 
-    options = AnnotateOptions(annotator=annotator or getpass.getuser(), round=round_no, host=host, port=port,
+    options = AnnotateOptions(annotator=annotator or current_user(), round=round_no, host=host, port=port,
                               open_browser=open_browser, review=review)
     annotate_stage(open_workspace(workspace), options, echo=lambda line: typer.echo(line))
 

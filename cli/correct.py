@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,11 +51,12 @@ def correct(
 
     With neither --answers nor --oracle, applies the answers already in the ledger (from `alc-data annotate`,
     or left unapplied by an interrupted run). A `.json` answers file is read as a Label Studio export."""
+    from alc_data.names import current_user
     from alc_data.stages.correct import CorrectOptions, correct
 
     options = CorrectOptions(
         round=round_no, answers_file=answers, oracle=oracle, oracle_mode=oracle_mode, tau=tau, expand=expand,
-        checkpoint=model, annotator=annotator or ("oracle" if oracle else getpass.getuser()), propagate=propagate,
+        checkpoint=model, annotator=annotator or ("oracle" if oracle else current_user()), propagate=propagate,
         propagate_threshold=propagate_threshold, propagate_agreement=propagate_agreement,
         propagate_features=propagate_features, predictions=predictions, seed=seed,
         discard_invalid=discard_invalid,

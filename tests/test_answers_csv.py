@@ -211,3 +211,40 @@ def test_escape_and_unescape_are_inverse():
     for value in ["", "=", "'", "''", "'=", "-1", "a", "'a", "@@", "\tx", "\rx", "x=1"]:
         assert unescape_cell(escape_cell(value)) == value
         assert escape_cell(value)[:1] not in ("=", "+", "-", "@", "\t", "\r")
+
+
+# ---------------------------------------------------------------- who answered
+
+
+def _no_login_name(monkeypatch):
+    """A container run under a bare uid: no login variable and no passwd entry."""
+    import pwd
+
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(var, raising=False)
+
+    def missing(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", missing)
+
+
+def test_answers_are_recorded_where_no_login_name_exists(tmp_path, capsys, monkeypatch):
+    ws = tiny_ws(tmp_path / "ws", ["bg", "cat"])
+    make_round(ws, 2)
+    path = _answer_all(ws, tmp_path, lambda r: "yes")
+    _no_login_name(monkeypatch)
+    code, out, err = run_cli(capsys, "correct", "-w", ws.root, "--answers", path)
+    assert code == 0, err
+    assert {a.annotator for a in ws.ledger.answers(ws.ledger.latest_round()).values()} == {"annotator"}
+
+
+def test_every_command_records_the_same_login_name(monkeypatch):
+    # correct, annotate and run all name the person the way getpass does (LOGNAME before USER)
+    from alc_data.names import current_user
+
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.setenv("LOGNAME", "ana")
+    assert current_user() == "ana"
+    monkeypatch.setenv("LOGNAME", "bad\x1bname")  # a name the ledger refuses falls back too
+    assert current_user() == "annotator"

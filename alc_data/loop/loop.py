@@ -165,12 +165,13 @@ class Loop:
         round ``t``), checked as a whole as ``correct --answers`` does (empty rows are left for later);
         returns how many were new."""
         from alc_data.answers.files import read_answers_file
+        from alc_data.names import current_user
 
         queries = self.paths.root / f"round-{t:02d}" / "queries.csv"
         waiting = f"this run waits for the answers of round {rnd}" + (f" (its queries: {queries})" if queries.exists() else "")
         answers, source = read_answers_file(self.ws, path, round_no=rnd, other_round=waiting)
         inserted, _ = self.ws.ledger.record_answers(rnd, answers, source=source,
-                                                    annotator=os.environ.get("USER", "annotator"))
+                                                    annotator=current_user())
         return inserted
 
     def _answers_complete(self, t: int, rnd: int, answers_file: Path | None) -> bool:
