@@ -70,6 +70,13 @@ about 3 ms each from L2. The floor explains why: cleanlab's softmin reads one
 probability per pixel, SIM reads all K at least three times (pred and |f|, m(s) and the cosines, the
 SIM sums) and pass 1 alone already costs twice cleanlab's whole score; in class order and float64 (what
 keeps rep(s) exact) those reads do not vectorise.
+
+Tried on 2026-12-07 (session 6; kernel alone, same process, same 8 images): a channels-last copy written
+in 16-pixel tiles inside pass 1, the m(s) and g(s) sums reading it K contiguous values at a time, and
+the cosines computed in any summation order (fastmath) with only the pixels within a rigorous rounding
+bound of the best recomputed in class order (so rep(s) stays bit-identical: checked on every image):
+16.7 ms against the kept kernel's 11.9. The copy alone costs 1.9 ms pixel-outer and 3.6 to 5.2 ms in
+tiles per image at K = 21, more than the vectorised sums save. Not kept.
 """
 
 from __future__ import annotations
