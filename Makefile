@@ -25,7 +25,7 @@ chromium:
 		echo "note: could not install chromium with apt-get; the browser tests will be skipped"
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
