@@ -86,9 +86,10 @@ def human_and_automatic(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]
     auto = [r for r in flat if r["source"] == PROPAGATED]
     human = [r for r in flat if r["source"] != PROPAGATED]
     counts = relabel_counts((r["pixels"], r["review"]) for r in auto)
-    replaced = {r["propagation_id"]: r["old_class"] for r in auto}
-    restored = sum(r["pixels"] for r in human
-                   if r.get("rejects") in replaced and r["new_class"] == replaced[r["rejects"]])
+    replaced = {r["propagation_id"]: r for r in auto}
+    # at most the relabel's own pixels: a rejection also gives the class to pixels the relabel did not touch
+    restored = sum(min(r["pixels"], replaced[r["rejects"]]["pixels"]) for r in human
+                   if r.get("rejects") in replaced and r["new_class"] == replaced[r["rejects"]]["old_class"])
     return {"human_corrections": len(human), "human_pixels": sum(r["pixels"] for r in human) - restored,
             "human_restored_pixels": restored, "human_rejections": sum(r.get("rejects") is not None for r in human),
             **{f"automatic_{k}": v for k, v in counts.items() if k != "reviewed"}}
