@@ -75,8 +75,14 @@ def test_sam_method_errors(tmp_path, sam_pth):
         compute_superpixel_set(ws, "sam")
     with pytest.raises(AlcError, match="points_per_side='many': expected an integer"):
         compute_superpixel_set(ws, "sam", params={"checkpoint": str(sam_pth), "points_per_side": "many"})
-    with pytest.raises(AlcError, match="unknown parameter 'n_segmentz'"):
+    with pytest.raises(AlcError, match="unknown parameter 'n_segmentz' for superpixel method sam; it takes: .*points_per_side"):
         compute_superpixel_set(ws, "sam", params={"checkpoint": str(sam_pth), "n_segmentz": 3})
+    with pytest.raises(AlcError, match="unknown parameter 'n_segmentz' for superpixel method sam; it takes: .*points_per_side"):
+        compute_superpixel_set(ws, "sam", params={"checkpoint": str(sam_pth), "n_segmentz": 3, "fill_method": "none"})
+    for key in ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh", "crop_nms_thresh"):
+        # a threshold above 1 keeps no mask: the set would be all fill, silently
+        with pytest.raises(AlcError, match=f"{key}=2: must be between 0.0 and 1.0"):
+            compute_superpixel_set(ws, "sam", params={"checkpoint": str(sam_pth), key: 2})
     with pytest.raises(AlcError, match="SAM checkpoint not found"):
         compute_superpixel_set(ws, "sam", params={"checkpoint": str(tmp_path / "nope.pth")})
     assert ws.superpixels.superpixel_sets() == []

@@ -309,6 +309,12 @@ def test_imported_skip_and_fill(tiny_ws):
         fn(image, context=ctx, policy="guess")
     with pytest.raises(AlcError, match="unknown parameter 'polcy'"):
         fn(image, context=ctx, polcy="fill")  # a typo is caught under policy=skip too
+    # a key neither the method nor its fill takes: the error names the method and both lists of keys
+    with pytest.raises(AlcError) as err:
+        fn(image, context=ctx, box_threshold=0.3)
+    msg = str(err.value)
+    assert "for superpixel method imported" in msg and "source, policy, fill_method" in msg
+    assert "fill method seeds" in msg and "num_superpixels" in msg
     with pytest.raises(AlcError, match="workspace"):
         fn(image)
 

@@ -20,6 +20,7 @@ from alc_data.superpixels.utils import (
     connected_components,
     merge_small_regions,
     param_int,
+    param_names,
 )
 
 FILL_METHODS = ("seeds", "slic")
@@ -27,14 +28,24 @@ FILL_METHODS = ("seeds", "slic")
 FILL_OWN_PARAMS = ("connectivity", "min_area")
 
 
-def resolve_fill_method(method: str, params: dict[str, Any] | None = None) -> Callable[..., np.ndarray]:
+def resolve_fill_method(method: str, params: dict[str, Any] | None = None,
+                        owner: Callable[..., Any] | None = None, name_as: str = "") -> Callable[..., np.ndarray]:
     """The classic function for fill ``method`` (seeds or slic); AlcError for an unknown method or a
-    key of ``params`` that neither it nor :func:`fill_uncovered` (``connectivity``, ``min_area``) takes."""
+    key of ``params`` that neither it nor :func:`fill_uncovered` (``connectivity``, ``min_area``) takes.
+    ``owner``: the superpixel method whose leftover keys ``params`` are (registered as ``name_as``); the
+    error then names it and the keys it takes beside the fill method's."""
     name = str(method).strip().lower()
     if name not in FILL_METHODS:
         raise InvalidInput(f"fill method {method!r}: use one of {', '.join(FILL_METHODS)}")
     fn = getattr(classic, name)
-    check_params(fn, {k: v for k, v in (params or {}).items() if k not in FILL_OWN_PARAMS}, f"fill method {name}")
+    rest = {k: v for k, v in (params or {}).items() if k not in FILL_OWN_PARAMS}
+    if owner is None:
+        check_params(fn, rest, f"fill method {name}")
+        return fn
+    unknown = sorted(set(rest) - set(param_names(fn)))
+    if unknown:
+        raise InvalidInput(f"unknown parameter {unknown[0]!r} for superpixel method {name_as}; it takes: "
+                           f"{', '.join(param_names(owner))}; and its fill method {name}: {', '.join(param_names(fn))}")
     return fn
 
 

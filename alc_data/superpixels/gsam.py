@@ -20,6 +20,7 @@ import numpy as np
 
 from alc_data.errors import InvalidInput, NotFound
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
+from alc_data.superpixels.fill import resolve_fill_method
 from alc_data.superpixels.imported import imported
 
 
@@ -36,6 +37,7 @@ def gsam_superpixels(
 ) -> np.ndarray:
     """Instance map of ``context.image_id`` from set ``source`` with ``policy`` skip or fill →
     (H, W) int32 (see the module doc); ``image`` is (H, W, 3) uint8 RGB."""
+    resolve_fill_method(fill_method, fill_params, gsam_superpixels, "gsam")  # names gsam's keys, not imported's
     if context is None:
         raise InvalidInput("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")
     ws = context.workspace

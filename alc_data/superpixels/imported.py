@@ -61,7 +61,7 @@ def imported(
     and any other keys (the fill method's own, e.g. ``num_superpixels``) go to the fill.
     """
     policy_v = param_choice("policy", policy, POLICIES)
-    resolve_fill_method(fill_method, fill_params)  # typos fail under policy=skip too
+    resolve_fill_method(fill_method, fill_params, imported, "imported")  # typos fail under policy=skip too
     check_connectivity(connectivity)
     param_int("min_area", min_area, minimum=0)
     sp = read_source(context, str(source))

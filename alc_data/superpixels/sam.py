@@ -28,7 +28,7 @@ from alc_data.foundation.paint import paint_regions
 from alc_data.foundation.sam import cached_sam
 from alc_data.superpixels.base import SUPERPIXEL_METHODS, SuperpixelContext
 from alc_data.superpixels.fill import fill_uncovered, resolve_fill_method
-from alc_data.superpixels.utils import check_image, connected_components, param_bool, param_float, param_int
+from alc_data.superpixels.utils import check_image, connected_components, param_bool, param_float, param_int, param_names
 
 NO_FILL = ("none", "off", "")
 
@@ -90,18 +90,19 @@ def sam_superpixels(
     if not checkpoint:
         raise InvalidInput(f"superpixel method sam needs a checkpoint: pass --sam PATH ({SAM_HINT})")
     if fill_method is not None and str(fill_method).strip().lower() not in NO_FILL:
-        resolve_fill_method(fill_method, fill_params)  # typos fail before the model loads
+        resolve_fill_method(fill_method, fill_params, sam_superpixels, "sam")  # typos fail before the model loads
     elif fill_params:
-        raise InvalidInput(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam")
+        raise InvalidInput(f"unknown parameter {sorted(fill_params)[0]!r} for superpixel method sam; it takes: "
+                           f"{', '.join(param_names(sam_superpixels))}")
     opts: dict[str, Any] = dict(
         points_per_side=param_int("points_per_side", points_per_side, minimum=1, maximum=MAX_POINTS_PER_SIDE),
         points_per_batch=param_int("points_per_batch", points_per_batch, minimum=1),
-        pred_iou_thresh=param_float("pred_iou_thresh", pred_iou_thresh),
-        stability_score_thresh=param_float("stability_score_thresh", stability_score_thresh),
+        pred_iou_thresh=param_float("pred_iou_thresh", pred_iou_thresh, minimum=0.0, maximum=1.0),
+        stability_score_thresh=param_float("stability_score_thresh", stability_score_thresh, minimum=0.0, maximum=1.0),
         stability_score_offset=param_float("stability_score_offset", stability_score_offset),
-        box_nms_thresh=param_float("box_nms_thresh", box_nms_thresh, minimum=0.0),
+        box_nms_thresh=param_float("box_nms_thresh", box_nms_thresh, minimum=0.0, maximum=1.0),
         crop_n_layers=param_int("crop_n_layers", crop_n_layers, minimum=0),
-        crop_nms_thresh=param_float("crop_nms_thresh", crop_nms_thresh, minimum=0.0),
+        crop_nms_thresh=param_float("crop_nms_thresh", crop_nms_thresh, minimum=0.0, maximum=1.0),
         crop_n_points_downscale_factor=param_int("crop_n_points_downscale_factor", crop_n_points_downscale_factor, minimum=1),
         min_mask_region_area=param_int("min_mask_region_area", min_mask_region_area, minimum=0),
     )

@@ -158,19 +158,18 @@ def set_summary(ws: Workspace, name: str) -> SetSummary:
     )
 
 
-def check_params(fn: Callable[..., Any], params: dict[str, Any], what: str) -> None:
-    """AlcError when ``params`` holds a key that ``fn`` does not take (unless it takes ``**kwargs``).
+def param_names(fn: Callable[..., Any]) -> list[str]:
+    """The keyword parameters a user may give ``fn`` (``image`` and ``context`` come from the driver)."""
+    return [n for n, p in inspect.signature(fn).parameters.items()
+            if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            and n not in ("image", "context")]
 
-    ``image`` and ``context`` are supplied by the driver, never by the user.
-    """
-    sig = inspect.signature(fn)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+
+def check_params(fn: Callable[..., Any], params: dict[str, Any], what: str) -> None:
+    """AlcError when ``params`` holds a key that ``fn`` does not take (unless it takes ``**kwargs``)."""
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(fn).parameters.values()):
         return
-    allowed = [
-        n for n, p in sig.parameters.items()
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        and n not in ("image", "context")
-    ]
+    allowed = param_names(fn)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise InvalidInput(f"unknown parameter {unknown[0]!r} for {what}; it takes: {', '.join(allowed) or 'none'}")
@@ -196,8 +195,10 @@ def param_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     return result
 
 
-def param_float(name: str, value: Any, *, minimum: float | None = None, above: float | None = None) -> float:
-    """``value`` as a finite float, ≥ ``minimum`` and > ``above`` (a divisor); AlcError otherwise."""
+def param_float(name: str, value: Any, *, minimum: float | None = None, above: float | None = None,
+                maximum: float | None = None) -> float:
+    """``value`` as a finite float, ≥ ``minimum``, > ``above`` (a divisor) and ≤ ``maximum``; AlcError
+    otherwise."""
     try:
         if isinstance(value, bool):
             raise ValueError
@@ -208,6 +209,8 @@ def param_float(name: str, value: Any, *, minimum: float | None = None, above: f
         raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number ≥ {minimum}")
     if above is not None and result <= above:
         raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number > {above}")
+    if maximum is not None and result > maximum:
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: must be between {minimum} and {maximum}")
     return result
 
 
