@@ -35,8 +35,10 @@ def gsam_superpixels(
     connectivity: Any = 8,
     **fill_params: Any,
 ) -> np.ndarray:
-    """Instance map of ``context.image_id`` from set ``source`` with ``policy`` skip or fill →
-    (H, W) int32 (see the module doc); ``image`` is (H, W, 3) uint8 RGB."""
+    """Grounded-SAM instance masks stored by ``alc-data pseudo-label`` (set ``source``), one region each;
+    pixels no mask covers are no candidate (policy=skip) or get ``fill_method`` regions (policy=fill).
+
+    Returns (H, W) int32 (see the module doc); ``image`` is (H, W, 3) uint8 RGB."""
     resolve_fill_method(fill_method, fill_params, gsam_superpixels, "gsam")  # names gsam's keys, not imported's
     if context is None:
         raise InvalidInput("superpixel method gsam reads the instance maps of `alc-data pseudo-label`; run it on a workspace")

@@ -78,8 +78,10 @@ def sam_superpixels(
     connectivity: Any = 8,
     **fill_params: Any,
 ) -> np.ndarray:
-    """SAM automatic-mask superpixels of an (H, W, 3) uint8 RGB image → (H, W) int32 with ids ≥ 0
-    everywhere (unless ``fill_method=none``).
+    """SAM's automatic masks, one region each; pixels no mask covers get ``fill_method`` regions
+    (fill_method=none: no candidate). Needs a SAM checkpoint (--sam).
+
+    An (H, W, 3) uint8 RGB image → (H, W) int32 with ids ≥ 0 everywhere (unless ``fill_method=none``).
 
     ``checkpoint``: a SAM ``.pth`` or Hugging Face folder (``alc-data superpixels --method sam --sam
     PATH``); ``model_type``: optional vit_h/vit_l/vit_b check; the ``points_*``, ``*_thresh``,
