@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from alc_data.errors import InvalidInput
 
@@ -80,6 +80,16 @@ def current_user() -> str:
         return check_annotator(name)
     except (OSError, KeyError, InvalidInput):
         return "annotator"
+
+
+def class_name(value: int, names: Sequence[str]) -> str:
+    """How a class index reads to people: its name, "void" for ``IGNORE_INDEX``, or the number itself
+    for an index the class list does not hold."""
+    from alc_data.constants import IGNORE_INDEX
+
+    if value == IGNORE_INDEX:
+        return "void"
+    return names[value] if 0 <= value < len(names) else str(value)
 
 
 def check_image_id(image_id: str, where: str = "") -> str:

@@ -248,3 +248,12 @@ def test_every_command_records_the_same_login_name(monkeypatch):
     assert current_user() == "ana"
     monkeypatch.setenv("LOGNAME", "bad\x1bname")  # a name the ledger refuses falls back too
     assert current_user() == "annotator"
+
+
+def test_a_class_index_reads_the_same_everywhere():
+    # one helper for the CSV export, Label Studio, diff, its report and the published ledger: the report's
+    # own copy read a negative index as the last class's name
+    from alc_data.names import class_name
+
+    names = ["bg", "cat"]
+    assert [class_name(v, names) for v in (0, 1, 255, 7, -1)] == ["bg", "cat", "void", "7", "-1"]

@@ -25,6 +25,7 @@ from alc_data.audit.regions import Region, changed_regions, region_details
 from alc_data.audit.sources import LabelSource, check_images_folder, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, InvalidInput
+from alc_data.names import class_name
 from alc_data.results import JsonResult
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class LabelDiff(JsonResult):
         return {
             image_id: [
                 {"region": r.region, "pixels": r.pixels, "bbox": list(r.bbox),
-                 "old_class": _name(r.old_class, self.class_names), "new_class": _name(r.new_class, self.class_names),
+                 "old_class": class_name(r.old_class, self.class_names), "new_class": class_name(r.new_class, self.class_names),
                  "links": r.links}
                 for r in regs
             ]
@@ -188,12 +189,6 @@ class LabelDiff(JsonResult):
 
 def _index(i: int, k: int) -> int:
     return IGNORE_INDEX if i == k else int(i)
-
-
-def _name(value: int, names: list[str]) -> str:
-    if value == IGNORE_INDEX:
-        return "void"
-    return names[value] if 0 <= value < len(names) else str(value)
 
 
 # ---------------------------------------------------------------------------------------------- core

@@ -13,6 +13,7 @@ import numpy as np
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlreadyExists
 from alc_data.io.atomic import atomic_write_bytes
+from alc_data.names import class_name
 
 if TYPE_CHECKING:
     from alc_data.audit.diff import LabelDiff
@@ -185,7 +186,7 @@ def _regions_table(diff: LabelDiff, image_id: str) -> str:
     names = diff.class_names
 
     def nm(v: int) -> str:
-        return "void" if v == IGNORE_INDEX else names[v] if v < len(names) else str(v)
+        return class_name(v, names)
 
     rows = []
     for r in regs:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection
 
-from alc_data.constants import IGNORE_INDEX
+from alc_data.names import class_name
 from alc_data.queries.cost import relabels_as_of
 from alc_data.workspace.propagations import PROPAGATED
 
@@ -28,7 +28,7 @@ def published_ledger_rows(
     def nm(v: int | None) -> str | None:
         if v is None:
             return None
-        return "void" if v == IGNORE_INDEX else names[v] if 0 <= v < len(names) else str(v)
+        return class_name(v, names)
 
     none: dict[str, Any] = {"propagation_id": None, "confidence": None, "model": None, "review": None}
     rows: list[dict[str, Any]] = [

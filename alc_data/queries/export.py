@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alc_data.choices import TextChoice
 from alc_data.errors import AlreadyExists, InvalidInput
+from alc_data.names import class_name
 from alc_data.queries.create import check_round, round_queries
 from alc_data.workspace import Workspace
 
@@ -45,7 +46,6 @@ def export_queries_csv(
     Label Studio export), a path inside the workspace (except with
     ``inside_workspace``, for a run's own folder) and an existing file unless ``overwrite``.
     """
-    from alc_data.constants import IGNORE_INDEX
     from alc_data.io.atomic import atomic_write_bytes
     from alc_data.io.csv_cells import encode_csv
     from alc_data.io.outputs import check_output, refuse_folder
@@ -63,7 +63,7 @@ def export_queries_csv(
     names, workspace_id = ws.catalogue.class_names, ws.catalogue.workspace_id
     rows = []
     for q in round_queries(ws, round_no):
-        shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
+        shown = class_name(q.shown_label, names)
         rows.append(
             [q.query_id, q.round, q.rank, q.image_id, q.superpixel_id, q.rep_row, q.rep_col, shown, *q.bbox,
              str(ws.catalogue.image_path(q.image_id)), workspace_id, ""]

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from alc_data.constants import IGNORE_INDEX
-from alc_data.names import unanswerable_choice
+from alc_data.names import class_name, unanswerable_choice
 from alc_data.queries.export import WORKSPACE_ID_COLUMN
 from alc_data.workspace import Workspace
 
@@ -54,7 +54,7 @@ def label_studio_tasks(ws: Workspace, round_no: int, *, image_url_prefix: str | 
     for q in round_queries(ws, round_no):
         rec = ws.catalogue.image_record(q.image_id)
         h, w = rec.height, rec.width
-        shown = "void" if q.shown_label == IGNORE_INDEX else names[q.shown_label]
+        shown = class_name(q.shown_label, names)
         result: list[dict[str, Any]] = [{
             "id": f"q{q.query_id}-pt", "from_name": KEYPOINT_FROM, "to_name": IMAGE_TO, "type": "keypointlabels",
             "original_width": w, "original_height": h, "image_rotation": 0,
