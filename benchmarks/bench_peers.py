@@ -77,6 +77,13 @@ the cosines computed in any summation order (fastmath) with only the pixels with
 bound of the best recomputed in class order (so rep(s) stays bit-identical: checked on every image):
 16.7 ms against the kept kernel's 11.9. The copy alone costs 1.9 ms pixel-outer and 3.6 to 5.2 ms in
 tiles per image at K = 21, more than the vectorised sums save. Not kept.
+
+Measured the same day by removing steps from the kept kernel (bit-identical outputs checked where kept):
+pass 1 with dom(s) only 3.3 ms, + u(x) 0.3, + the m(s)/g(s) pass 3.7, + the cosines 3.1 (10.7 in all).
+The m(s)/g(s) pass with four classes' sums held in registers (each still in row-major pixel order:
+bit-identical): 10.5-10.7 against 10.7-11.3, within noise; BLOCK = 512, 1024, 4096 or 8192 pixels
+instead of 2048: 11.0-11.5, no better. The per-superpixel passes are bound by the strided loads, not by
+the arithmetic or by how long the block stays in cache. Not kept.
 """
 
 from __future__ import annotations
