@@ -44,8 +44,10 @@ def resolve_fill_method(method: str, params: dict[str, Any] | None = None,
         return fn
     unknown = sorted(set(rest) - set(param_names(fn)))
     if unknown:
+        own = param_names(owner)
+        own += [k for k in FILL_OWN_PARAMS if k not in own]  # passed on to fill_uncovered
         raise InvalidInput(f"unknown parameter {unknown[0]!r} for superpixel method {name_as}; it takes: "
-                           f"{', '.join(param_names(owner))}; and its fill method {name}: {', '.join(param_names(fn))}")
+                           f"{', '.join(own)}; and its fill method {name}: {', '.join(param_names(fn))}")
     return fn
 
 

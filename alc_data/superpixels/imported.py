@@ -57,8 +57,7 @@ def imported(
     """Regions that came with the dataset (set ``source``); pixels no region covers are no candidate
     (policy=skip) or get ``fill_method`` regions (policy=fill).
 
-    Returns (H, W) int32 (see the module doc).
-    ``image``: (H, W, 3) uint8 RGB (used by ``policy=fill`` only). ``fill_method``: seeds or slic;
+    Returns (H, W) int32 (see the module doc). ``image``: (H, W, 3) uint8 RGB (used by ``policy=fill`` only). ``fill_method``: seeds or slic;
     ``connectivity`` (4 or 8), ``min_area`` (fill pieces under it join a neighbouring fill piece)
     and any other keys (the fill method's own, e.g. ``num_superpixels``) go to the fill.
     """
