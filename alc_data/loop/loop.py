@@ -23,12 +23,12 @@ from alc_data.loop.config import AnswerSource, Recipe
 from alc_data.loop.inputs import (check_answers_option, check_recipe_inputs, model_split_note, split_gt, table_facts,
                                   workspace_facts)
 from alc_data.loop.table import RoundRow, RunTable, plot_runs
-from alc_data.loop.run_files import RunPaths, git_revision, read_json, write_json
+from alc_data.loop.run_files import RunPaths, git_revision, read_json, run_folder_name, write_json
 from alc_data.loop.tables import differences
 from alc_data.correction.propagate import propagated_already, round_output
 from alc_data.stages.correct import CorrectOptions, correct
 from alc_data.stages.score import score
-from alc_data.workspace import Workspace, check_name
+from alc_data.workspace import Workspace
 from alc_data.workspace.ledger import AnswerStatus
 
 
@@ -79,7 +79,7 @@ class Loop:
         run's name and answer source)."""
         self.ws = ws
         self.recipe = as_recipe(recipe)
-        self.name = self.recipe.name if name is None else check_name("run", name)  # a folder under WS/runs
+        self.name = self.recipe.name if name is None else run_folder_name(name)
         self.rerun = list(rerun) if rerun is not None else [
             self.recipe.name, "-w", str(ws.root), *(("--name", self.name) if self.name != self.recipe.name else ()),
             "--answers-from", str(self.recipe.loop.answers_from)]

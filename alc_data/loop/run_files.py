@@ -1,5 +1,5 @@
-"""The files of a run under ``WS/runs/<name>/``: where they go (:class:`RunPaths`), JSON written
-atomically, and the git revision recorded in ``run.json``."""
+"""The files of a run under ``WS/runs/<name>/``: where they go (:class:`RunPaths`), its name checked as one
+folder there, JSON written atomically, and the git revision recorded in ``run.json``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from alc_data.errors import InvalidInput
 
 
 @dataclass
@@ -20,6 +22,14 @@ class RunPaths:
 
     def model_dir(self, round_no: int) -> Path:
         return self.root / f"round-{round_no:02d}" / "model"
+
+
+def run_folder_name(name: str) -> str:
+    """``name`` when it is one folder directly under ``WS/runs`` (a path such as ``../x`` or ``/tmp/x``
+    would put the run outside the workspace); ``alc-data run --name`` also asks for a plain name."""
+    if not name or name in (".", "..") or Path(name).name != name or "\\" in name:
+        raise InvalidInput(f"run name {name!r} is not allowed; use letters, digits, '_', '.', '-'")
+    return name
 
 
 def git_revision() -> str | None:
