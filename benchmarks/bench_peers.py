@@ -84,6 +84,14 @@ The m(s)/g(s) pass with four classes' sums held in registers (each still in row-
 bit-identical): 10.5-10.7 against 10.7-11.3, within noise; BLOCK = 512, 1024, 4096 or 8192 pixels
 instead of 2048: 11.0-11.5, no better. The per-superpixel passes are bound by the strided loads, not by
 the arithmetic or by how long the block stays in cache. Not kept.
+
+Tried on 2026-12-07 (session 7; kernel alone, same process, same 8 images, outputs bit-identical): pass 1
+(pred and |f|) over whole class rows before any superpixel is finished, since one plain class-outer read
+is far faster in long streams (a float32 sum of the K rows: 1.70 ms in blocks of 2,048 pixels, 1.07 in
+4,096, 0.77 in whole rows of 187,500; pred and |f| together: 2.93 in blocks of 2,048, 1.56 in whole rows).
+The kernel took 16.4-17.4 ms against the kept one's 12.1-12.5: the per-superpixel finish then reads each
+pixel's K values from L3 instead of from the block just streamed into L2, which costs more than pass 1
+saves. Pass 1's two class loops fused into one: 11.26 / 11.89 against 11.24 / 11.53, within noise. Not kept.
 """
 
 from __future__ import annotations
