@@ -30,18 +30,18 @@ def correct(
     propagate: Annotated[bool, typer.Option(
         "--propagate", help="After the answers, relabel never-asked regions the label-correction module (A2LC's LCM, "
         "trained on this round's answers) is sure of; each relabel is a ledger row of source 'propagated'.")] = False,
-    propagate_threshold: Annotated[str, typer.Option(
+    propagate_threshold: Annotated[Optional[str], typer.Option(
         "--propagate-threshold", help=f"The module's confidence threshold: a number in (0, 1] (A2LC: {DEFAULT_THRESHOLD}) "
-        f"or '{AUTO}' (chosen from held-out folds of this round's answers: the lowest whose relabels are ≥ 90 % right).")
-    ] = str(DEFAULT_THRESHOLD),
-    propagate_agreement: Annotated[float, typer.Option(
+        f"or '{AUTO}' (chosen from held-out folds of this round's answers: the lowest whose relabels are ≥ 90 % right); "
+        f"default {DEFAULT_THRESHOLD}.")] = None,
+    propagate_agreement: Annotated[Optional[float], typer.Option(
         "--propagate-agreement", help="Beyond A2LC: relabel only where the round's model agrees, i.e. the proposed class is "
         "its most probable over the region with at least this mean probability (0 = off, A2LC's rules alone; 0.5 keeps "
-        "the demo's relabels ≥ 90 % right).")] = 0.0,
-    propagate_features: Annotated[str, typer.Option(
+        "the demo's relabels ≥ 90 % right); default 0.")] = None,
+    propagate_features: Annotated[Optional[str], typer.Option(
         "--propagate-features", help=f"What the module reads of a region: {RegionFeatures.MEAN} (A2LC's mean softmax), "
         f"{RegionFeatures.MEAN_SHARE} (and the share of its pixels predicted as each class) or {RegionFeatures.MEAN_STD} "
-        "(and each class's standard deviation).")] = RegionFeatures.MEAN.value,
+        "(and each class's standard deviation); default {RegionFeatures.MEAN}.")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="With --propagate: the round's prediction folder (default: the round's own).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the label-correction module's training.")] = 0,
     discard_invalid: Annotated[bool, typer.Option("--discard-invalid", help="Retract the round's recorded answers that name no class of the workspace (kept in the ledger as retracted; `check` lists them).")] = False,
@@ -87,7 +87,7 @@ def correct(
     if prop is not None:
         typer.echo(
             f"propagated: {prop.relabelled} of {prop.candidates} never-asked regions relabelled "
-            f"(module trained on {prop.trained_on} answered regions, threshold {prop.threshold})"
+            f"(module trained on {prop.trained_on} answered regions, {prop.threshold_text()})"
             + (f" into labels {prop.version}: {prop.changed_pixels} pixels in {prop.changed_images} images" if prop.version else "")
         )
 

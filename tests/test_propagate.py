@@ -203,3 +203,37 @@ def test_check_names_automatic_relabels_no_workspace_could_have_made(scored, cap
     text = "\n".join(p.message for p in found)
     assert f"automatic relabel {a}: new class 99" in text and f"automatic relabel {b}: image 'nope'" in text
     assert f"automatic relabel {c}: confidence 1.5" in text
+
+
+def test_propagation_never_changes_pixels_people_were_asked_about_on_another_superpixel_set(scored, capsys,
+                                                                                           assert_workspace_ok):
+    """Round 1 asks on ``sam``, round 2 on ``gsam`` with propagation: the module's relabels (of gsam
+    regions) leave every pixel of a region asked in round 1 as the people's answers left it, and a rebuild
+    of the propagation version replays that."""
+    from alc_data.stages.score import ScoreOptions, score
+
+    ws, ckpt = scored
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")[0] == 0
+    score(ws, ScoreOptions(budget=4, checkpoint=ckpt, superpixel_set="gsam"))
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate",
+                           "--propagate-threshold", "0.05", "--expand", "superpixel")
+    assert code == 0, err
+    prop = ws.labels.version()
+    assert prop.kind == "propagation" and prop.round == 2
+    asked_by_image: dict[str, list[int]] = {}
+    for image_id, sp_id in ws.ledger.asked("sam"):
+        asked_by_image.setdefault(image_id, []).append(sp_id)
+    relabelled_images = {r.image_id for r in ws.ledger.propagations([prop.name])}
+    overlapping = 0
+    for image_id in relabelled_images & set(asked_by_image):
+        protected = np.isin(ws.superpixels.read_superpixels("sam", image_id), asked_by_image[image_id])
+        before = ws.labels.read_label(prop.parent, image_id)
+        after = ws.labels.read_label(prop.name, image_id)
+        np.testing.assert_array_equal(after[protected], before[protected])
+        gsam = ws.superpixels.read_superpixels("gsam", image_id)
+        ids = [r.superpixel_id for r in ws.ledger.propagations([prop.name]) if r.image_id == image_id]
+        overlapping += int((np.isin(gsam, ids) & protected).sum())
+    assert overlapping > 0  # the planted situation: relabelled gsam regions overlap asked sam regions
+    for image_id, labels in rebuild_version(ws, prop.name):
+        np.testing.assert_array_equal(labels, ws.labels.read_label(prop.name, image_id))
+    assert_workspace_ok(ws)

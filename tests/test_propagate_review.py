@@ -83,7 +83,10 @@ def test_propagate_on_a_review_round_is_refused(scored, capsys):
 
 
 @pytest.mark.parametrize("args", [["--propagate-threshold", "0.5"], ["--propagate-agreement", "0.5"],
-                                  ["--propagate-features", "mean-std"], ["--predictions", "preds"]])
+                                  ["--propagate-features", "mean-std"], ["--predictions", "preds"],
+                                  # given at their defaults they would be ignored all the same (red team, session 7)
+                                  ["--propagate-threshold", "0.99"], ["--propagate-agreement", "0"],
+                                  ["--propagate-features", "mean"]])
 def test_propagation_options_without_propagate_are_refused(scored, capsys, args):
     ws, _ = scored
     code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", *args)
@@ -150,3 +153,52 @@ def test_score_counts_the_candidates_left_to_ask(scored, capsys):
     assert res["left"] == res["candidates"] - 24 > 0
     code, out, err = run_cli(capsys, "score", "-w", ws.root, "--model", ckpt, "--budget", 3, "--superpixels", "sam")
     assert code == 0 and f"of the {res['left'] - 3} candidate superpixels left to ask ({res['candidates']} scored;" in out
+
+
+def test_a_review_is_asked_inside_the_changed_pixels_not_on_their_edge(scored, capsys):
+    """The review point of a relabel is its changed pixel farthest from their edge (red team, session 7:
+    the first changed pixel in row-major order sat on the region's top-left edge, where about half the
+    ground truth is void, so half the reviews could only be answered "can't tell")."""
+    import cv2
+
+    ws, _ = scored
+    _propagated(capsys, ws)
+    rows = {(r.image_id, r.superpixel_id): r for r in ws.ledger.propagations()}
+    rnd = open_review_round(ws)
+    inside = 0
+    for q in ws.ledger.queries(rnd):
+        changed = _relabelled(ws, rows[(q.image_id, q.superpixel_id)]).astype(np.uint8)
+        depth = cv2.distanceTransform(np.pad(changed, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        assert depth[q.rep_row, q.rep_col] == depth.max(), q
+        inside += depth.max() > 1
+    assert inside > 0  # relabels with an inside at all: there the point is off the edge
+
+
+def test_a_relabel_answered_cant_tell_stays_unreviewed_and_is_asked_again(scored, capsys):
+    """A "can't tell" on a review leaves the relabel unreviewed (as info counts it), and the next
+    `annotate --review propagated` asks it again instead of saying nothing is left to review."""
+    ws, _ = scored
+    _propagated(capsys, ws)
+    rnd = open_review_round(ws)
+    queries = ws.ledger.queries(rnd)
+    unsure = queries[0]
+    path = ws.root.parent / "review.csv"
+    path.write_text("query_id,answer\n" + "".join(
+        f"{q.query_id},{'unanswerable' if q is unsure else 'accept'}\n" for q in queries))
+    code, _, err = run_cli(capsys, "correct", "-w", ws.root, "--round", rnd, "--answers", path)
+    assert code == 0, err
+    code, out, _ = run_cli(capsys, "info", "-w", ws.root, "--json")
+    assert json.loads(out)["automatic"]["unreviewed"] == 1
+    again = open_review_round(ws)
+    assert again is not None and again != rnd
+    assert [(q.image_id, q.superpixel_id) for q in ws.ledger.queries(again)] == [(unsure.image_id, unsure.superpixel_id)]
+
+
+def test_auto_that_finds_no_threshold_says_why_instead_of_none():
+    from alc_data.correction.propagate import PropagationResult
+
+    found = dict(round=1, version=None, parent="v1", trained_on=20, candidates=50, relabelled=0, changed_images=0,
+                 changed_pixels=0)
+    text = PropagationResult(threshold=None, threshold_mode="auto", **found).threshold_text()
+    assert "None" not in text and "no threshold made the module's relabels at least 90% right" in text
+    assert PropagationResult(threshold=0.99, threshold_mode="fixed", **found).threshold_text() == "threshold 0.99"

@@ -101,6 +101,9 @@ def test_superpixels_cli_params_are_toml_values(demo_ws, capsys, monkeypatch):
         (["loop.propagate=true", "loop.expand=pixel"], "use it with loop.expand = label or superpixel"),
         (["loop.propagate_threshold=0.9"], "loop.propagate_threshold only acts with loop.propagate = true"),
         (["loop.propagate_agreement=0.5"], "loop.propagate_agreement only acts with loop.propagate = true"),
+        # given at its default value it would be ignored all the same (red team, session 7)
+        (["loop.propagate_threshold=0.99"], "loop.propagate_threshold only acts with loop.propagate = true"),
+        (["loop.propagate_features=mean"], "loop.propagate_features only acts with loop.propagate = true"),
         (["loop.acquisition=foo"], "unknown acquisition 'foo'"),
         (["loop.budgte=3"], "recipe [loop] has no key 'budgte'"),
         (["eval.model_split=[1]"], "eval.model_split = [1] is not text"),

@@ -22,7 +22,7 @@ import numpy as np
 from alc_data.hints import command
 from alc_data.overrides import finite_number
 from alc_data.constants import IGNORE_INDEX
-from alc_data.correction.lcm import (LabelCorrectionModule, LcmSettings, RegionFeatures, auto_threshold, rare_classes,
+from alc_data.correction.lcm import (AUTO_PRECISION, LabelCorrectionModule, LcmSettings, RegionFeatures, auto_threshold, rare_classes,
                                     region_features, region_majority, relabel_mask)
 from alc_data.errors import Conflict, InvalidInput
 from alc_data.results import JsonResult
@@ -61,6 +61,13 @@ class PropagationResult(JsonResult):
     changed_images: int
     changed_pixels: int
 
+    def threshold_text(self) -> str:
+        """The threshold as the command line says it ("threshold 0.99", or why ``auto`` found none)."""
+        if self.threshold is not None:
+            return f"threshold {self.threshold}" + (f" ({AUTO})" if self.threshold_mode == AUTO else "")
+        return (f"threshold {AUTO}: no threshold made the module's relabels at least {AUTO_PRECISION:.0%} right "
+                "on held-out folds of this round's answers, so none was made")
+
 
 @dataclass
 class RegionRows:
@@ -85,10 +92,13 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     answered = {(q.image_id, q.superpixel_id) for q in ws.ledger.queries(round_no)
                 if q.query_id in answers and answers[q.query_id].status is not AnswerStatus.UNANSWERABLE}
     asked = ws.ledger.asked(rnd.superpixel_set)
+    people = ws.ledger.asked_regions(through_round=round_no)
     rows = RegionRows([], [], [], [], [], [])
     for image_id, probs in stream:
         p = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)
         sp = ws.superpixels.read_superpixels(rnd.superpixel_set, image_id)
+        # regions lying wholly inside regions people were asked about (on other sets) are no candidates
+        free = set(np.unique(sp[~protected_pixels(ws, image_id, people.get(image_id, {}), sp.shape)]).tolist())
         ids, feats, major, _ = region_features(p, ws.labels.read_label(labels_version, image_id), sp, features)
         before = region_majority(ws.labels.read_label(rnd.label_version, image_id), sp)
         for i, sp_id in enumerate(ids.tolist()):
@@ -97,7 +107,7 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
                 rows.train_features.append(feats[i])
                 rows.train_targets.append(int(major[i]))
                 rows.train_before.append(int(before[i]))
-            elif key not in asked:
+            elif key not in asked and sp_id in free:
                 rows.cand_keys.append(key)
                 rows.cand_features.append(feats[i])
                 rows.cand_majority.append(int(major[i]))
@@ -131,14 +141,28 @@ def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | st
             for i in np.flatnonzero(keep)], chosen
 
 
-def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str) -> tuple[np.ndarray, list[int]]:
+def protected_pixels(ws: Workspace, image_id: str, asked: dict[str, list[int]], shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) bool: the pixels of ``image_id`` inside a region people were asked about (``asked``:
+    {superpixel_set: [superpixel_id, ...]}, from :meth:`Ledger.asked_regions`), on any superpixel set.
+    The module never changes them: a person's answer wins over a propagated label."""
+    mask = np.zeros(shape, dtype=bool)
+    for set_name, ids in asked.items():
+        mask |= np.isin(ws.superpixels.read_superpixels(set_name, image_id), ids)
+    return mask
+
+
+def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Relabel], *, expand: str,
+                  protected: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
     """``labels`` with each relabel applied (``expand``: ``label`` changes the region's pixels that carry
-    its old majority label, ``superpixel`` every pixel of it); returns the labels and the pixels changed
-    per relabel. ``rebuild_version`` replays a propagation version with it from the ledger rows."""
+    its old majority label, ``superpixel`` every pixel of it; never a ``protected`` pixel); returns the
+    labels and the pixels changed per relabel. ``rebuild_version`` replays a propagation version with it
+    from the ledger rows."""
     out = labels.copy()
     changed = []
     for r in relabels:
         region = superpixels == r.superpixel_id
+        if protected is not None:
+            region &= ~protected
         if expand == "label":
             region &= labels == r.old_class
         changed.append(int((region & (out != r.new_class)).sum()))
@@ -146,9 +170,9 @@ def relabel_image(labels: np.ndarray, superpixels: np.ndarray, relabels: list[Re
     return out, changed
 
 
-def check_propagation(threshold: float | str, expand: str, *, where: tuple[str, str] = ("--propagate-threshold", "--expand")
+def check_propagation(threshold: float | str | None, expand: str, *, where: tuple[str, str] = ("--propagate-threshold", "--expand")
                       ) -> float | str:
-    """The threshold as a float (or ``"auto"``); one-line errors for one outside (0, 1] and for
+    """The threshold as a float (or ``"auto"``; None: the default); one-line errors for one outside (0, 1] and for
     ``--expand pixel`` (``where``: the names of the threshold and the expansion, flags or recipe keys)."""
     if expand not in ("label", "superpixel"):
         raise InvalidInput(f"propagation relabels whole regions; use it with {where[1]} label or superpixel, not {expand}")
@@ -165,8 +189,8 @@ def _number(value: Any) -> float:
 
 def check_agreement(agreement: Any, where: str = "--propagate-agreement") -> float:
     """``--propagate-agreement`` (named ``where`` in the error) as a float in [0, 1) (0: A2LC's rules
-    alone); a one-line error otherwise."""
-    value = _number(agreement)
+    alone, also for None: not given); a one-line error otherwise."""
+    value = 0.0 if agreement is None else _number(agreement)
     if not 0.0 <= value < 1.0:
         raise InvalidInput(f"{where} {agreement!r} must be a number in [0, 1): the least mean "
                            "probability the round's model gives the proposed class over the region (0: off)")
@@ -174,15 +198,19 @@ def check_agreement(agreement: Any, where: str = "--propagate-agreement") -> flo
 
 
 def check_features(features: Any, where: str = "--propagate-features") -> RegionFeatures:
-    """``--propagate-features`` (named ``where`` in the error) as a :class:`RegionFeatures`; a one-line
-    error naming the choices otherwise."""
+    """``--propagate-features`` (named ``where`` in the error) as a :class:`RegionFeatures` (None: not given,
+    ``mean``); a one-line error naming the choices otherwise."""
+    if features is None:
+        return RegionFeatures.MEAN
     return RegionFeatures.parse(str(features), where + " {value!r} is not one of {choices}: what the label-correction "
                                 "module reads of a region (mean: A2LC's mean softmax)")
 
 
-def check_threshold(threshold: float | str, where: str = "--propagate-threshold") -> float | str:
-    """``--propagate-threshold`` (named ``where`` in the error) as a float in (0, 1] or ``"auto"``; a
-    one-line error otherwise."""
+def check_threshold(threshold: float | str | None, where: str = "--propagate-threshold") -> float | str:
+    """``--propagate-threshold`` (named ``where`` in the error) as a float in (0, 1] or ``"auto"`` (None: not
+    given, A2LC's 0.99); a one-line error otherwise."""
+    if threshold is None:
+        return DEFAULT_THRESHOLD
     if threshold == AUTO:
         return AUTO
     value = _number(threshold)
@@ -192,11 +220,10 @@ def check_threshold(threshold: float | str, where: str = "--propagate-threshold"
 
 
 def set_without_propagate(threshold: Any, agreement: Any, features: Any) -> list[str]:
-    """Which of the propagation options differ from their defaults (``threshold``, ``agreement``,
-    ``features``), for a round that does not propagate: each would be ignored."""
-    given = (("threshold", threshold, DEFAULT_THRESHOLD), ("agreement", agreement, 0.0),
-             ("features", features, RegionFeatures.MEAN))
-    return [name for name, value, default in given if value != default]
+    """Which of the propagation options were given (not None: ``threshold``, ``agreement``, ``features``),
+    for a round that does not propagate: each would be ignored, even at its default value."""
+    given = (("threshold", threshold), ("agreement", agreement), ("features", features))
+    return [name for name, value in given if value is not None]
 
 
 def round_output(ws: Workspace, round_no: int) -> str | None:
@@ -213,8 +240,8 @@ def propagated_already(ws: Workspace, round_no: int) -> str | None:
 
 
 def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, Any]], *, model: str,
-                    threshold: float | str = DEFAULT_THRESHOLD, expand: str = "label",
-                    settings: LcmSettings = LcmSettings(), agreement: float = 0.0) -> PropagationResult:
+                    threshold: float | str | None = DEFAULT_THRESHOLD, expand: str = "label",
+                    settings: LcmSettings = LcmSettings(), agreement: float | None = 0.0) -> PropagationResult:
     """Relabel the never-asked regions of round ``round_no``'s superpixel set that the module is sure
     of, into a new label version whose parent is the round's answers (see the module docstring).
 
@@ -243,16 +270,20 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
         for r in relabels:
             by_image[r.image_id].append(r)
         pixels: dict[tuple[str, int], int] = {}
+        people = ws.ledger.asked_regions(through_round=round_no)
 
         def new_labels() -> Iterator[tuple[str, np.ndarray]]:
             for image_id in sorted(by_image):
-                labels, changed = relabel_image(ws.labels.read_label(parent, image_id),
-                                                ws.superpixels.read_superpixels(rnd.superpixel_set, image_id),
-                                                by_image[image_id], expand=expand)
+                labels = ws.labels.read_label(parent, image_id)
+                labels, changed = relabel_image(labels, ws.superpixels.read_superpixels(rnd.superpixel_set, image_id),
+                                                by_image[image_id], expand=expand,
+                                                protected=protected_pixels(ws, image_id, people.get(image_id, {}), labels.shape))
                 pixels.update({(image_id, r.superpixel_id): n for r, n in zip(by_image[image_id], changed)})
                 yield image_id, labels
 
         def on_commit(con: Any) -> None:
+            # a relabel whose every pixel people were asked about changed nothing: no ledger row
+            relabels[:] = [r for r in relabels if pixels[(r.image_id, r.superpixel_id)] > 0]
             ws.ledger.record_propagations(con, round_no=round_no, version=name, superpixel_set=rnd.superpixel_set,
                                           relabels=relabels, pixels=pixels, model=model)
 
@@ -260,5 +291,6 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
                          params={"expand": expand, "threshold": used, "threshold_mode": mode, "model": model,
                                  "seed": settings.seed, "agreement": agreement, "features": str(settings.features)},
                          on_commit=on_commit, stage="propagate")
-    return replace(result, version=name, changed_images=len(by_image), changed_pixels=int(sum(pixels.values())))
+    return replace(result, version=name, relabelled=len(relabels), changed_images=len({r.image_id for r in relabels}),
+                   changed_pixels=int(sum(pixels.values())))
 

@@ -10,7 +10,7 @@ import numpy as np
 from alc_data.correction.apply import _probabilities, apply_image, corrections_by_image
 from alc_data.correction.review import reviewed_relabels
 from alc_data.correction.expand import Expansion
-from alc_data.correction.propagate import Relabel, relabel_image
+from alc_data.correction.propagate import Relabel, protected_pixels, relabel_image
 from alc_data.errors import InvalidInput
 from alc_data.workspace import Workspace
 
@@ -53,9 +53,12 @@ def _rebuild_propagation(ws: Workspace, name: str, parent: str, expand: Expansio
         by_image.setdefault(row.image_id, []).append(
             Relabel(row.image_id, row.superpixel_id, row.old_class, row.new_class, row.confidence))
         sets[row.image_id] = row.superpixel_set
+    version = ws.labels.version(name)
+    people = ws.ledger.asked_regions(through_round=version.round) if version.round is not None else {}
     for image_id in ids:
         labels = ws.labels.read_label(parent, image_id)
         if image_id in by_image:
             sp = ws.superpixels.read_superpixels(sets[image_id], image_id)
-            labels, _ = relabel_image(labels, sp, by_image[image_id], expand=expand)
+            protected = protected_pixels(ws, image_id, people.get(image_id, {}), labels.shape)
+            labels, _ = relabel_image(labels, sp, by_image[image_id], expand=expand, protected=protected)
         yield image_id, labels

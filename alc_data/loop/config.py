@@ -177,9 +177,9 @@ class LoopSettings:
     batch_size: int = 8
     balance: Balance | str = Balance.NONE
     propagate: bool = False
-    propagate_threshold: Any = DEFAULT_THRESHOLD
-    propagate_agreement: float = 0.0
-    propagate_features: RegionFeatures | str = RegionFeatures.MEAN
+    propagate_threshold: Any = None  # None: not given (A2LC's 0.99 when propagating)
+    propagate_agreement: float | None = None  # None: not given (0, off)
+    propagate_features: RegionFeatures | str | None = None  # None: not given (mean)
 
     def check(self) -> None:
         for key in ("rounds", "batch_size"):
@@ -201,15 +201,17 @@ class LoopSettings:
         set_field(self, "acquisition", check_acquisition(self.acquisition, where="loop.acquisition"))
         set_field(self, "balance", check_balance(self.balance or Balance.NONE, self.acquisition, where="loop.balance ="))
         check_per_round("loop.propagate_threshold", self.propagate_threshold, self.rounds)
-        set_field(self, "propagate_threshold", check_thresholds(self.propagate_threshold,
-                                                                Expansion(self.expand) if self.propagate else Expansion.LABEL))
-        set_field(self, "propagate_agreement", check_agreement(self.propagate_agreement, where="loop.propagate_agreement ="))
-        set_field(self, "propagate_features", check_features(self.propagate_features, where="loop.propagate_features ="))
+        checked = (check_thresholds(self.propagate_threshold, Expansion(self.expand) if self.propagate else Expansion.LABEL),
+                   check_agreement(self.propagate_agreement, where="loop.propagate_agreement ="),
+                   check_features(self.propagate_features, where="loop.propagate_features ="))
         unused = [] if self.propagate else set_without_propagate(self.propagate_threshold, self.propagate_agreement,
                                                                  self.propagate_features)
-        if unused:
+        if unused:  # given, even at its default value, it would be ignored
             raise InvalidInput(f"loop.propagate_{unused[0]} only acts with loop.propagate = true; set it or drop "
                                f"loop.propagate_{unused[0]}")
+        if self.propagate:  # without propagation they stay None (not given)
+            for name, value in zip(("propagate_threshold", "propagate_agreement", "propagate_features"), checked):
+                set_field(self, name, value)
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:
@@ -365,6 +367,13 @@ class Recipe:
         if source == "demo" and data.get("labels_from") == "gt":
             data.pop("labels_from")
         saved["data"] = data
+        loop = dict(saved.get("loop") or {})
+        if not loop.get("propagate"):  # runs before 2026-12-07 (session 7) saved the unused defaults
+            for key, default in (("propagate_threshold", DEFAULT_THRESHOLD), ("propagate_agreement", 0.0),
+                                 ("propagate_features", str(RegionFeatures.MEAN))):
+                if key in loop and loop[key] == default:
+                    loop.pop(key)
+            saved["loop"] = loop
         return cls.from_dict(saved)
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,9 +54,9 @@ class CorrectOptions:
     checkpoint: Path | None = None
     annotator: str = "oracle"
     propagate: bool = False
-    propagate_threshold: float | str = DEFAULT_THRESHOLD
-    propagate_agreement: float = 0.0
-    propagate_features: RegionFeatures | str = RegionFeatures.MEAN
+    propagate_threshold: float | str | None = None  # None: not given (DEFAULT_THRESHOLD)
+    propagate_agreement: float | None = None  # None: not given (0, off)
+    propagate_features: RegionFeatures | str | None = None  # None: not given (mean)
     predictions: Path | None = None
     seed: int = 0
     discard_invalid: bool = False
@@ -74,18 +74,17 @@ class CorrectOptions:
         for name in ("answers_file", "checkpoint", "predictions"):
             if getattr(self, name) is not None:
                 set_field(self, name, Path(getattr(self, name)))
+        unused = [] if self.propagate else [f"--propagate-{name}" for name in set_without_propagate(
+            self.propagate_threshold, self.propagate_agreement, self.propagate_features)]
         set_field(self, "propagate_threshold", check_propagation(self.propagate_threshold, Expansion(self.expand))
                   if self.propagate else check_threshold(self.propagate_threshold))
         set_field(self, "propagate_agreement", check_agreement(self.propagate_agreement))
         set_field(self, "propagate_features", check_features(self.propagate_features))
         if self.checkpoint is not None and self.predictions is not None:
             raise InvalidInput("give at most one of --model and --predictions (the round's probabilities)")
-        if not self.propagate:
-            unused = [f"--propagate-{name}" for name in set_without_propagate(
-                self.propagate_threshold, self.propagate_agreement, self.propagate_features)]
-            unused += ["--predictions"] if self.predictions is not None else []
-            if unused:
-                raise InvalidInput(f"{unused[0]} only acts with --propagate; add --propagate or drop {unused[0]}")
+        unused += ["--predictions"] if not self.propagate and self.predictions is not None else []
+        if unused:
+            raise InvalidInput(f"{unused[0]} only acts with --propagate; add --propagate or drop {unused[0]}")
 
 
 @dataclass(frozen=True)
