@@ -2,7 +2,8 @@
 
 A result class inherits :class:`JsonResult` and lists its fields in the order the JSON shows them;
 :meth:`JsonResult.to_dict` turns paths into strings, enums into their values, numpy scalars and
-arrays into Python numbers and lists, tuples into lists, and nested results into their own dicts.
+arrays into Python numbers and lists, tuples into lists, nested results into their own dicts, and
+floats that are not finite into None.
 A result whose JSON is not exactly its fields (a derived share, a key named otherwise) says so in
 :meth:`JsonResult.json_keys`, never with a ``to_dict`` of its own.
 """
@@ -10,6 +11,7 @@ A result whose JSON is not exactly its fields (a derived share, a key named othe
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from enum import Enum
 from typing import Any
@@ -18,7 +20,11 @@ import numpy as np
 
 
 def json_ready(value: Any) -> Any:
-    """``value`` with every path, enum, numpy value, tuple and nested result made JSON-ready."""
+    """``value`` with every path, enum, numpy value, tuple and nested result made JSON-ready; a float
+    that is not finite (NaN: a metric with nothing to measure) becomes None, JSON's null, since strict
+    parsers refuse ``NaN``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, JsonResult):
         return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -28,9 +34,9 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return json_ready(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return json_ready(value.item())
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -108,8 +108,15 @@ def _from_ctrl_c(exc: BaseException) -> bool:
     return False
 
 
+RESUMING = {"run": "re-run the same command to resume", "pseudo-label": "re-run the same command to resume",
+            "train": "re-run it with the --run-dir printed above to resume"}
+"""What Ctrl-C says of the commands that resume; every other command keeps nothing half-done and starts again."""
+
+
 def _interrupted() -> None:
-    typer.echo("interrupted; re-run the same command to resume", err=True)
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    then = RESUMING.get(command, "re-run the same command to start again (nothing half-done was kept)")
+    typer.echo(f"interrupted; {then}", err=True)
     sys.exit(130)
 
 

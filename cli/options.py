@@ -33,8 +33,10 @@ SetOpt = Annotated[
 
 
 def print_json(data: Any) -> None:
-    """Print JSON to stdout (no rich markup, so scripts can parse it)."""
-    typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    """Print strict JSON to stdout (no rich markup, and null for NaN: so any parser reads it)."""
+    from alc_data.results import json_ready
+
+    typer.echo(json.dumps(json_ready(data), indent=2, sort_keys=False, default=str, allow_nan=False))
 
 
 def console():

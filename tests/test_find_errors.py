@@ -203,3 +203,41 @@ def test_issue_pixels_follow_the_confident_learning_rule_pixel_by_pixel(void):
     assert issue.sum() > 20 and (issue & (margin == 0)).any()  # some issue pixels still prefer their label
     np.testing.assert_array_equal(got_issue, issue)
     np.testing.assert_array_equal(got_margin, margin)
+
+
+def test_a_failed_errors_run_leaves_the_tables_of_the_last_one_and_queries_need_the_latest_labels(planted_ws, tmp_path,
+                                                                                                 capsys):
+    """Red team, session 7: a run whose --queries is refused rewrote both tables all the same, and
+    `--version OLD --queries N` made a round on stale labels whose corrections then changed nothing."""
+    preds = tmp_path / "preds"
+    code, _, err = run_cli(capsys, "errors", "-w", planted_ws.root, "--predictions", preds, "--queries", 3)
+    assert code == 0, err
+    tables = [planted_ws.root / "errors" / "errors.parquet", planted_ws.root / "errors" / "errors.images.parquet"]
+    before = [(p.stat().st_ino, p.read_bytes()) for p in tables]
+    code, _, err = run_cli(capsys, "errors", "-w", planted_ws.root, "--predictions", preds, "--queries", 3)
+    assert code != 0 and "asked in an earlier round" in err
+    assert [(p.stat().st_ino, p.read_bytes()) for p in tables] == before  # not replaced
+    assert not list((planted_ws.root / "errors").glob(".*"))  # nothing staged is left behind
+    assert run_cli(capsys, "correct", "-w", planted_ws.root, "--oracle", "gt")[0] == 0
+    assert planted_ws.labels.version().name == "v1"
+    code, _, err = run_cli(capsys, "errors", "-w", planted_ws.root, "--predictions", preds, "--version", "v0",
+                           "--queries", 3, "--no-skip-asked")
+    assert code == 2 and "v0" in err and "latest" in err and len(err.strip().splitlines()) == 1, err
+    assert len(planted_ws.ledger.rounds()) == 1
+    code, _, err = run_cli(capsys, "errors", "-w", planted_ws.root, "--predictions", preds, "--version", "v0")
+    assert code == 0, err  # without --queries an older version is only looked at
+
+
+def test_precision_at_k_counts_only_flagged_regions(planted_ws, tmp_path, capsys):
+    """Red team, session 7: P@k and the report's curve ran past the suspects into unflagged regions, whose
+    tied scores put them in image order (P@10 0.10 with no suspect at all)."""
+    from alc_data.suspects.metrics import precision_at, precision_curve
+
+    code, stdout, err = run_cli(capsys, "errors", "-w", planted_ws.root, "--predictions", tmp_path / "preds", "--json")
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["metrics"]["regions"] >= 10 and res["suspects"] == 1
+    assert res["metrics"]["precision_at_k"] == {}  # no k of 10, 50, ... fits in one suspect
+    scores, tp = np.array([3.0, 2.0, 0.0, 0.0]), np.array([True, False, True, False])
+    assert precision_at(scores, tp, (1, 2, 3), flagged=2) == {1: 1.0, 2: 0.5}
+    assert precision_curve(scores, tp, flagged=2) == [(1, 1.0), (2, 0.5)]

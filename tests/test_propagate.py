@@ -237,3 +237,32 @@ def test_propagation_never_changes_pixels_people_were_asked_about_on_another_sup
     for image_id, labels in rebuild_version(ws, prop.name):
         np.testing.assert_array_equal(labels, ws.labels.read_label(prop.name, image_id))
     assert_workspace_ok(ws)
+
+
+@pytest.mark.damages_workspace
+def test_check_says_repair_rebuilds_a_file_shared_with_its_damaged_parent(scored, capsys):
+    """Red team, session 7: a label file of a version hard-linked to its parent's (an image the later
+    round left alone) was reported as one "the ledger cannot rebuild", though `--repair` rebuilds the
+    parent first and then it."""
+    from alc_data.io.labels import encode_label_png
+    from alc_data.stages.score import ScoreOptions, score
+
+    ws, ckpt = scored
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")[0] == 0
+    score(ws, ScoreOptions(budget=2, checkpoint=ckpt, superpixel_set="sam"))
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")[0] == 0
+    assert ws.labels.version().name == "v2"
+    shared = next(i for i in ws.catalogue.image_ids("train")
+                  if ws.labels.label_path("v1", i).stat().st_ino == ws.labels.label_path("v2", i).stat().st_ino
+                  and not np.array_equal(ws.labels.read_label("v0", i), ws.labels.read_label("v1", i)))
+    parent, child = ws.labels.label_path("v1", shared), ws.labels.label_path("v2", shared)
+    before = parent.read_bytes()
+    parent.chmod(0o644)
+    parent.write_bytes(encode_label_png(np.zeros_like(ws.labels.read_label("v0", shared))))
+    code, _, err = run_cli(capsys, "check", "-w", ws.root)
+    lines = [line for line in err.splitlines() if line.startswith("label-")]
+    assert code == 1 and len(lines) == 2, err
+    assert all("--repair` rebuilds it" in line and "cannot rebuild" not in line for line in lines), err
+    code, out, err = run_cli(capsys, "check", "-w", ws.root, "--repair")
+    assert code == 0 and out.count("rebuilt") == 2, (out, err)
+    assert parent.read_bytes() == child.read_bytes() == before

@@ -284,3 +284,15 @@ def test_epochs_over_a_recipe_with_iterations_says_how_to_drop_them():
     with pytest.raises(InvalidInput, match="train.iterations = 150 and train.epochs = 2.*--set train.iterations=none"):
         read_recipe("demo", ["train.epochs=2"])
     assert read_recipe("demo", ["train.epochs=2", "train.iterations=none"]).train.config.epochs == 2
+
+
+def test_a_run_saved_with_the_unused_propagation_defaults_still_resumes():
+    """recipe.json of runs before session 7 holds propagate_threshold 0.99 (and the other defaults) without
+    loop.propagate; read back, they are 'not given', not a refused setting."""
+    saved = Recipe.from_dict({"name": "demo"}).to_dict()
+    assert saved["loop"]["propagate_threshold"] is None
+    saved["loop"].update(propagate_threshold=0.99, propagate_agreement=0.0, propagate_features="mean")
+    assert Recipe.from_saved(saved) == Recipe.from_dict({"name": "demo"})
+    saved["loop"]["propagate_threshold"] = 0.9  # not the default: it was given, and is refused
+    with pytest.raises(InvalidInput, match="loop.propagate_threshold only acts with loop.propagate = true"):
+        Recipe.from_saved(saved)

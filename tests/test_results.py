@@ -269,3 +269,28 @@ def test_json_is_the_frozen_result_the_command_printed(args, demo_ws, capsys, mo
     result = record.results[-1]
     assert printed == json.loads(json.dumps(result.to_dict()))
     assert_frozen(result)
+
+
+def test_json_output_is_strict_json_with_null_for_metrics_that_are_not_finite(capsys):
+    """`errors --json` on a split without a wrong image printed ``"image_auprc": NaN``, which strict
+    parsers (JavaScript's JSON.parse, Python's with parse_constant) refuse (red team, session 7)."""
+    import json
+    import math
+
+    import numpy as np
+
+    from alc_data_cli.options import print_json
+
+    @dataclasses.dataclass(frozen=True)
+    class Metrics(JsonResult):
+        auprc: float
+        curve: np.ndarray
+
+    def strict(text: str):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"non-JSON constant {name}"))
+
+    result = Metrics(auprc=math.nan, curve=np.array([0.5, np.inf, -np.inf]))
+    assert result.to_dict() == {"auprc": None, "curve": [0.5, None, None]}
+    print_json({"metrics": result, "rows": [{"score": np.float32("nan")}, {"score": 1.5}]})
+    assert strict(capsys.readouterr().out) == {"metrics": {"auprc": None, "curve": [0.5, None, None]},
+                                               "rows": [{"score": None}, {"score": 1.5}]}

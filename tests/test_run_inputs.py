@@ -258,3 +258,18 @@ def test_the_round_table_of_a_balanced_propagating_run_says_so(ok_recipe, capsys
                      balance="abc", propagate=True)
     assert shown.label == "sim+abc+lcm"
     assert RunTable(run="ok", acquisition="sim", waiting_for_answers=False, run_dir="", rounds=()).label == "sim"
+
+
+def test_ctrl_c_promises_a_resume_only_where_the_command_resumes(capsys, monkeypatch, tmp_path):
+    """Red team, session 7: `errors` interrupted said "re-run the same command to resume", but it keeps
+    nothing to resume from and starts over."""
+    import alc_data.stages.find_errors as stage
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "find_errors", interrupted)
+    monkeypatch.setattr("alc_data_cli.find_errors.open_workspace", lambda path: None)
+    res = invoke(capsys, ["--no-wait", "errors", "-w", str(tmp_path), "--predictions", str(tmp_path)])
+    assert res.exit_code == 130, res.output
+    assert "resume" not in res.stderr and "start again" in res.stderr, res.stderr

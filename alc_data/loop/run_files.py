@@ -45,7 +45,9 @@ def git_revision() -> str | None:
 def write_json(path: Path, data: Any) -> None:
     from alc_data.io.atomic import atomic_write_bytes
 
-    atomic_write_bytes(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
+    from alc_data.results import json_ready
+
+    atomic_write_bytes(path, (json.dumps(json_ready(data), indent=2, default=str, allow_nan=False) + "\n").encode())
 
 
 def read_json(path: Path, default: Any) -> Any:

@@ -74,17 +74,24 @@ def rebuild_label_files(ws: Workspace, problems: tuple[Problem, ...], *, write: 
             wanted.setdefault(path.parent.name, []).append(path.name.removesuffix(".png"))
     recorded = ws.labels.file_hashes()
     done: list[Problem] = []
+    rebuilt: dict[tuple[str, str], bytes] = {}  # (version, image) -> its rebuilt file, for its children
     for version in ws.labels.label_versions():
         if version.name not in wanted or version.kind not in ("correction", "propagation") or version.parent is None:
             continue
         for image_id in wanted[version.name]:
-            try:
-                [(_, labels)] = list(rebuild_version(ws, version.name, image_ids=[image_id]))
-            except AlcError:  # its parent is damaged too, or the version needs a model's probabilities
-                continue
-            data = encode_label_png(labels, ws.catalogue.palette)
-            if sha256_bytes(data) != recorded.get((version.name, image_id)):
-                continue
+            want = recorded.get((version.name, image_id))
+            parent_data = rebuilt.get((version.parent, image_id))
+            if parent_data is not None and sha256_bytes(parent_data) == want:
+                data = parent_data  # unchanged from its parent, whose file (often the same, hard-linked) was damaged
+            else:
+                try:
+                    [(_, labels)] = list(rebuild_version(ws, version.name, image_ids=[image_id]))
+                except AlcError:  # its parent is damaged too, or the version needs a model's probabilities
+                    continue
+                data = encode_label_png(labels, ws.catalogue.palette)
+                if sha256_bytes(data) != want:
+                    continue
+            rebuilt[(version.name, image_id)] = data
             path = ws.labels.label_path(version.name, image_id)
             if write:
                 atomic_write_bytes(path, data)

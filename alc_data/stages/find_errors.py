@@ -29,8 +29,8 @@ from alc_data.scoring.shards import Shard, ordered_shards
 from alc_data.scoring.stream import probability_stream
 from alc_data.scoring.suspects import DEFAULT_ERROR_SCORE, class_thresholds
 from alc_data.stages.common import check_source_paths, probability_source, set_field
-from alc_data.stages.score import refuse_unapplied
-from alc_data.suspects.collect import first_pass, images_path, metrics_of, write_tables
+from alc_data.stages.score import refuse_stale, refuse_unapplied
+from alc_data.suspects.collect import commit_tables, discard_tables, first_pass, images_path, metrics_of, write_tables
 from alc_data.suspects.handoff import register_queries, top_rows
 from alc_data.suspects.metrics import DetectionMetrics
 from alc_data.workspace import Workspace
@@ -172,6 +172,7 @@ def find_errors(ws: Workspace, options: ErrorsOptions) -> ErrorsResult:
     if not image_ids:
         raise InvalidInput(f"split {options.split!r} has no images")
     if options.queries:
+        refuse_stale(ws, version)
         refuse_unapplied(ws)
     if options.report is not None:
         _writable(ws, options.report, "--report")
@@ -188,20 +189,26 @@ def find_errors(ws: Workspace, options: ErrorsOptions) -> ErrorsResult:
         suspects, best = write_tables(shards, collected, out, ws.catalogue.class_names, keep)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    metrics, image_metrics, curve = metrics_of(collected)
-    if options.report is not None:  # before the round: a failure here registers nothing
-        from alc_data.suspects.report import write_report
-
-        write_report(ws, options.report, best, options.top, version=version, superpixel_set=sp_set,
-                     transitions=collected.transitions, metrics=metrics, image_metrics=image_metrics, curve=curve)
     round_no, asked_now = None, 0
-    if options.queries is not None:
+    try:  # the tables are staged: a failure below leaves the last run's tables (and registers nothing)
+        metrics, image_metrics, curve = metrics_of(collected)
+        if options.report is not None:  # before the round: a failure here registers nothing
+            from alc_data.suspects.report import write_report
+
+            write_report(ws, options.report, best, options.top, version=version, superpixel_set=sp_set,
+                         transitions=collected.transitions, metrics=metrics, image_metrics=image_metrics, curve=curve)
         with ws.writing("errors"):
-            refuse_unapplied(ws)
-            round_no = register_queries(ws, best, options.queries, version=version, superpixel_set=sp_set,
-                                        params={**options.source(), "split": options.split,
-                                                "errors": DEFAULT_ERROR_SCORE}, skip_asked=options.skip_asked)
-            asked_now = len(ws.ledger.queries(round_no))
+            if options.queries is not None:
+                refuse_stale(ws, version)
+                refuse_unapplied(ws)
+                round_no = register_queries(ws, best, options.queries, version=version, superpixel_set=sp_set,
+                                            params={**options.source(), "split": options.split,
+                                                    "errors": DEFAULT_ERROR_SCORE}, skip_asked=options.skip_asked)
+                asked_now = len(ws.ledger.queries(round_no))
+            commit_tables(out)
+    except BaseException:
+        discard_tables(out)
+        raise
     return ErrorsResult(
         label_version=version, superpixel_set=sp_set, score=DEFAULT_ERROR_SCORE, images=len(image_ids),
         regions=sum(s.rows for s in shards), suspects=suspects, table=out, images_table=images_path(out),

@@ -155,6 +155,16 @@ def asked_before(ws: Workspace, superpixel_set: str) -> set[tuple[str, int]]:
     return ws.ledger.asked(superpixel_set)
 
 
+def refuse_stale(ws: Workspace, version: str) -> None:
+    """InvalidInput when a round would be registered on label version ``version`` while a later one exists:
+    its answers are applied to the latest labels, where the asked pixels may carry another class than the
+    one shown (and a "correction" may change nothing)."""
+    latest = ws.labels.version().name
+    if version != latest:
+        raise InvalidInput(f"--version {version} is not the latest label version ({latest}); a round of queries asks "
+                           f"about the latest labels, so drop --version or pass --version {latest}")
+
+
 def refuse_unapplied(ws: Workspace) -> None:
     """Conflict when an earlier round holds recorded answers that no label version applies yet.
 
@@ -251,6 +261,7 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
         image_ids = ws.catalogue.image_ids(options.split)
         if not image_ids:
             raise InvalidInput(f"split {options.split!r} has no images")
+        refuse_stale(ws, version)
         refuse_unapplied(ws)
         weights = (weights_for_scoring(workspace_class_weights(ws, version=version, superpixel_set=sp_set,
                                                                image_ids=image_ids, skip_asked=options.skip_asked,

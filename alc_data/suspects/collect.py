@@ -108,15 +108,38 @@ def metrics_of(col: Collected, score: str = DEFAULT_ERROR_SCORE) -> tuple[Detect
     wrong = (wrong_px[has] >= IMAGE_WRONG_SHARE * ref_px[has]) & (ref_px[has] > 0)
     scores, tp = _cat(col.scores[score])[truth], _cat(col.tp, bool)[truth]
     image_scores = {name: np.asarray(col.images[name], dtype=np.float64)[has] for name in IMAGE_SCORES}
-    metrics = detection_metrics(scores, tp, image_scores[DEFAULT_IMAGE_SCORE], wrong, _cat(col.found[score]))
+    flagged = int(_cat(col.suspect, bool)[truth].sum())  # P@k: only down the suspects, not into the ties below
+    metrics = detection_metrics(scores, tp, image_scores[DEFAULT_IMAGE_SCORE], wrong, _cat(col.found[score]),
+                                flagged=flagged)
     images = {name: ImageMetric(average_precision(s, wrong), auroc(s, wrong)) for name, s in image_scores.items()}
-    return metrics, images, precision_curve(scores, tp)
+    return metrics, images, precision_curve(scores, tp, flagged=flagged)
+
+
+def staged_path(dest: Path) -> Path:
+    """Where a table bound for ``dest`` is written first (same folder: the rename is atomic)."""
+    return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+
+
+def commit_tables(dest: str | os.PathLike) -> None:
+    """Move the two tables :func:`write_tables` staged for ``dest`` into place (each rename atomic)."""
+    dest = Path(dest)
+    for path in (dest, images_path(dest)):
+        os.replace(staged_path(path), path)
+
+
+def discard_tables(dest: str | os.PathLike) -> None:
+    """Remove what :func:`write_tables` staged for ``dest`` (a run that failed after writing them)."""
+    dest = Path(dest)
+    for path in (dest, images_path(dest)):
+        staged_path(path).unlink(missing_ok=True)
 
 
 def write_tables(shards: Sequence[Shard], col: Collected, dest: str | os.PathLike, class_names: Sequence[str],
                  keep: int) -> tuple[int, Any]:
-    """Write the suspects table to ``dest`` and the per-image table beside it (see the module docstring),
-    atomically; (suspects written, a ``pyarrow.Table`` of the ``keep`` top suspects in rank order)."""
+    """Stage the suspects table for ``dest`` and the per-image table beside it (see the module docstring);
+    :func:`commit_tables` puts them in place once nothing else can fail, so a failed run leaves the last
+    run's tables. Returns (suspects written, a ``pyarrow.Table`` of the ``keep`` top suspects in rank
+    order)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -126,7 +149,7 @@ def write_tables(shards: Sequence[Shard], col: Collected, dest: str | os.PathLik
     image_score = dict(zip(col.images["image_id"], col.images[DEFAULT_IMAGE_SCORE]))
     names = np.asarray([*class_names, *[""] * (256 - len(class_names))], dtype=object)
     names[IGNORE_INDEX] = "void"
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp = staged_path(dest)
     top: list[Any] = []
     done = 0
     try:
@@ -141,10 +164,10 @@ def write_tables(shards: Sequence[Shard], col: Collected, dest: str | os.PathLik
             top.append(t.filter(pa.array(t.column("rank").to_numpy() < keep)))
         if writer is not None:
             writer.close()
-            os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _write_images(col, images_path(dest))
+        _write_images(col, staged_path(images_path(dest)))
+    except BaseException:
+        discard_tables(dest)
+        raise
     best = pa.concat_tables(top) if top else None
     return done, (best.take(np.argsort(best.column("rank").to_numpy())) if best is not None else None)
 

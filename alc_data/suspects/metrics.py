@@ -56,16 +56,21 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def precision_at(scores: np.ndarray, tp: np.ndarray, ks: tuple[int, ...] = PRECISION_KS) -> dict[int, float]:
-    """{k: share of ``tp`` among the k highest ``scores``} for each k no larger than the number of regions."""
+def precision_at(scores: np.ndarray, tp: np.ndarray, ks: tuple[int, ...] = PRECISION_KS, *,
+                 flagged: int | None = None) -> dict[int, float]:
+    """{k: share of ``tp`` among the k highest ``scores``} for each k no larger than the number of regions
+    (or than ``flagged``: the regions the ranking flags; past them the order is the ties')."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
     hits = np.cumsum(np.asarray(tp, dtype=bool)[order])
-    return {k: float(hits[k - 1] / k) for k in ks if 0 < k <= len(order)}
+    n = len(order) if flagged is None else min(flagged, len(order))
+    return {k: float(hits[k - 1] / k) for k in ks if 0 < k <= n}
 
 
-def precision_curve(scores: np.ndarray, tp: np.ndarray, points: int = 60) -> list[tuple[int, float]]:
-    """(k, precision@k) at up to ``points`` values of k spread over 1..n (log-spaced), for the report's plot."""
-    n = len(scores)
+def precision_curve(scores: np.ndarray, tp: np.ndarray, points: int = 60, *,
+                    flagged: int | None = None) -> list[tuple[int, float]]:
+    """(k, precision@k) at up to ``points`` values of k spread over 1..n (log-spaced; n: the regions, or
+    ``flagged``), for the report's plot."""
+    n = len(scores) if flagged is None else min(flagged, len(scores))
     if n == 0:
         return []
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
@@ -106,13 +111,14 @@ class DetectionMetrics(JsonResult):
 
 
 def detection_metrics(region_scores: np.ndarray, region_tp: np.ndarray, image_scores: np.ndarray,
-                      image_wrong: np.ndarray, found_at: np.ndarray) -> DetectionMetrics:
-    """Every figure of the module docstring for one ranking of regions and one of images."""
+                      image_wrong: np.ndarray, found_at: np.ndarray, *, flagged: int | None = None) -> DetectionMetrics:
+    """Every figure of the module docstring for one ranking of regions and one of images (precision@k for k
+    up to ``flagged``, the regions the ranking flags, when given)."""
     tp = np.asarray(region_tp, dtype=bool)
     wrong = np.asarray(image_wrong, dtype=bool)
     return DetectionMetrics(
         regions=len(tp), true_suspects=int(tp.sum()), images=len(wrong), wrong_images=int(wrong.sum()),
         components=len(found_at), image_auprc=average_precision(image_scores, wrong),
         image_auroc=auroc(image_scores, wrong), component_ap=component_ap(region_scores, tp, found_at),
-        precision_at_k=precision_at(region_scores, tp),
+        precision_at_k=precision_at(region_scores, tp, flagged=flagged),
     )
