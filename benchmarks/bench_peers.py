@@ -92,6 +92,10 @@ is far faster in long streams (a float32 sum of the K rows: 1.70 ms in blocks of
 The kernel took 16.4-17.4 ms against the kept one's 12.1-12.5: the per-superpixel finish then reads each
 pixel's K values from L3 instead of from the block just streamed into L2, which costs more than pass 1
 saves. Pass 1's two class loops fused into one: 11.26 / 11.89 against 11.24 / 11.53, within noise. Not kept.
+The same day: the cosines computed eight pixels at a time along each superpixel's row runs (runs of 7
+pixels on average here; eight dot products in class order side by side, each bit-identical to the
+scalar one, in an array or in eight named accumulators): 13.1-13.6 ms against 11.9-12.7, so that pass is
+not bound by its instruction count either. Not kept.
 """
 
 from __future__ import annotations
