@@ -45,8 +45,9 @@ class SetEntry:
 class AutomaticRelabels(JsonResult):
     """The label-correction module's relabels (``correct --propagate``, source ``propagated``), counted
     apart from the corrections people made: regions, by review verdict, and pixels. ``pixels`` are those
-    of the relabels not rejected (they still carry the module's class); a rejected relabel's pixels carry
-    a person's class, so they are the person's change (``rejected_pixels``)."""
+    of the relabels not rejected (the pixels they changed; a person's later answer may have changed some
+    again); a rejected relabel's pixels carry a person's class, so they are the person's change
+    (``rejected_pixels``)."""
 
     relabels: int
     accepted: int

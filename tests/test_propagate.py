@@ -266,3 +266,34 @@ def test_check_says_repair_rebuilds_a_file_shared_with_its_damaged_parent(scored
     code, out, err = run_cli(capsys, "check", "-w", ws.root, "--repair")
     assert code == 0 and out.count("rebuilt") == 2, (out, err)
     assert parent.read_bytes() == child.read_bytes() == before
+
+
+def test_diff_attributes_each_changed_pixel_to_whoever_changed_it_last(scored, capsys):
+    """Red team, session 7: after a later round asked regions the module had relabelled (a person's answer
+    wins), `diff v0 v3` counted 4,775 people's pixels and 3,459 automatic ones for 2,682 changed pixels:
+    both sides kept the ledger's counts of pixels that the person then changed back or over."""
+    import json
+
+    from alc_data.stages.score import ScoreOptions, score
+
+    ws, ckpt = scored
+    run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--propagate", "--propagate-threshold", "0.05")
+    score(ws, ScoreOptions(budget=200, checkpoint=ckpt, superpixel_set="sam"))  # asks most regions left
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")[0] == 0
+    assert [v.kind for v in ws.labels.label_versions()][1:] == ["correction", "propagation", "correction"]
+    human = automatic = 0
+    for image_id in ws.catalogue.image_ids():
+        v = [ws.labels.read_label(f"v{i}", image_id) for i in range(4)]
+        owner = np.zeros(v[0].shape, np.uint8)
+        for i, who in ((1, 1), (2, 2), (3, 1)):  # 1: people, 2: the module; the last change wins
+            owner[v[i] != v[i - 1]] = who
+        changed = v[3] != v[0]
+        human += int((changed & (owner == 1)).sum())
+        automatic += int((changed & (owner == 2)).sum())
+    assert automatic > 0
+    code, out, err = run_cli(capsys, "diff", "v0", "v3", "-w", ws.root, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    ledger = result["ledger"]
+    assert (ledger["human_pixels"], ledger["automatic_pixels"]) == (human, automatic)
+    assert human + automatic == result["changed_pixels"]

@@ -30,6 +30,37 @@ def lineage(ws: Workspace, version: str) -> list[str]:
     return out
 
 
+def version_chain(ws: Workspace, a_version: str, b_version: str) -> list[tuple[str, str]] | None:
+    """(name, kind) of the versions between A and B when one descends from the other, oldest first (the
+    older side excluded, the newer included); None for versions on separate branches."""
+    la, lb = lineage(ws, a_version), lineage(ws, b_version)
+    if a_version in lb:
+        names = lb[:lb.index(a_version)]
+    elif b_version in la:
+        names = la[:la.index(b_version)]
+    else:
+        return None
+    kinds = {v.name: v.kind for v in ws.labels.label_versions()}
+    return [(name, kinds[name]) for name in reversed(names)]
+
+
+PEOPLE, MODULE = 1, 2
+"""Who last changed a pixel (:func:`last_change`): a person (a ``correction`` version, reviews included)
+or the label-correction module (a ``propagation`` version); 0: another kind of version, or nobody."""
+
+
+def last_change(ws: Workspace, image_id: str, chain: list[tuple[str, str]], older: np.ndarray) -> np.ndarray:
+    """(H, W) uint8: who made the last change of each pixel along ``chain`` (:func:`version_chain`) from the
+    older side's labels ``older``: :data:`PEOPLE`, :data:`MODULE` or 0."""
+    owner = np.zeros(older.shape, np.uint8)
+    prev = older
+    for name, kind in chain:
+        cur = ws.labels.read_label(name, image_id)
+        owner[cur != prev] = PEOPLE if kind == "correction" else MODULE if kind == "propagation" else 0
+        prev = cur
+    return owner
+
+
 def ledger_rows(ws: Workspace, a_version: str, b_version: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
     """Ledger rows of the versions between A and B (either direction), grouped by image id: the
     corrections (the fields of :class:`alc_data.workspace.ledger.CorrectionRow`, with ``rejects``: the

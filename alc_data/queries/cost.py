@@ -87,8 +87,9 @@ def relabels_as_of(ws: Workspace, versions: Sequence[str] | None = None) -> list
 
 def relabel_counts(relabels: Iterable[tuple[int, str | None]]) -> dict[str, int]:
     """Automatic relabels given as (pixels, verdict) counted by verdict. ``pixels`` counts only the relabels
-    not rejected (their pixels still carry the module's class); a rejected relabel's pixels carry a
-    person's class now, so they are the person's change (``rejected_pixels``, not part of ``pixels``)."""
+    not rejected (the pixels they changed, though a person's later answer may have changed some again); a
+    rejected relabel's pixels carry a person's class now, so they are the person's change
+    (``rejected_pixels``, not part of ``pixels``)."""
     items = list(relabels)
     accepted = sum(v == "accepted" for _, v in items)
     rejected = sum(v == "rejected" for _, v in items)
@@ -102,4 +103,4 @@ def describe_relabels(counts: dict[str, int]) -> str:
     rejected = (f"; the {counts['rejected_pixels']:,} pixels of the rejected ones carry a person's class and count as "
                 "people's changes" if counts["rejected"] else "")
     return (f"{counts['relabels']} relabels ({counts['accepted']} accepted, {counts['rejected']} rejected, "
-            f"{counts['unreviewed']} not yet reviewed); {counts['pixels']:,} pixels carry an automatic label{rejected}")
+            f"{counts['unreviewed']} not yet reviewed); {counts['pixels']:,} pixels relabelled{rejected}")
