@@ -41,7 +41,7 @@ def correct(
     propagate_features: Annotated[Optional[str], typer.Option(
         "--propagate-features", help=f"What the module reads of a region: {RegionFeatures.MEAN} (A2LC's mean softmax), "
         f"{RegionFeatures.MEAN_SHARE} (and the share of its pixels predicted as each class) or {RegionFeatures.MEAN_STD} "
-        "(and each class's standard deviation); default {RegionFeatures.MEAN}.")] = None,
+        f"(and each class's standard deviation); default {RegionFeatures.MEAN}.")] = None,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="With --propagate: the round's prediction folder (default: the round's own).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the label-correction module's training.")] = 0,
     discard_invalid: Annotated[bool, typer.Option("--discard-invalid", help="Retract the round's recorded answers that name no class of the workspace (kept in the ledger as retracted; `check` lists them).")] = False,

@@ -276,3 +276,20 @@ def test_a_public_bind_address_prints_a_url_with_a_token_and_needs_it(ws):
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_a_query_another_live_page_holds_cannot_be_answered_from_elsewhere(ws):
+    """Red team, session 7: /api/answer ignored leases, so a page (or a script) answered a query another
+    live page was showing, whose person then got a 409 for their own query."""
+    c = client(ws)
+    held = post(c, "/api/lease", {"holder": "A"}).json()["queries"][0]
+    for body in ({"holder": "B"}, {}):  # another page, or a request naming no page
+        r = post(c, "/api/answer", {**body, "annotator": "bob", "query_id": held["query_id"], "verdict": "accept"})
+        assert r.status_code == 409 and "another page" in r.json()["error"], r.text
+    assert ws.ledger.answers(1) == {}
+    r = post(c, "/api/answer", {"holder": "A", "query_id": held["query_id"], "verdict": "accept"})
+    assert r.status_code == 200 and r.json()["recorded"] is True
+    # a query nobody holds (never leased, or its lease ran out) is answered by whoever comes first
+    free = [q.query_id for q in ws.ledger.queries(1) if q.query_id not in ws.ledger.answers(1)][-1]
+    r = post(c, "/api/answer", {"holder": "B", "query_id": free, "verdict": "unanswerable"})
+    assert r.status_code == 200 and r.json()["recorded"] is True

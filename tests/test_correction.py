@@ -233,3 +233,30 @@ def test_conflicting_answer_with_the_ledger_is_refused(demo_ws):
     with pytest.raises(AlcError, match=rf"1 answer\(s\) contradict answers already in the ledger \(query {q.query_id}: "
                                        r"ledger corrected 1, given corrected 2\); nothing applied"):
         record_answers(ws, rnd, [Answer(q.query_id, "corrected", 2)], source="b", annotator="b")
+
+
+def test_the_other_round_hint_comes_only_when_every_row_is_of_that_round(demo_ws, tmp_path, capsys):
+    """Red team, session 7: a file of round 2's rows with one row of round 1 ended with "its answers are
+    for round 1: pass --round 1", which would make every other row wrong."""
+    import csv
+
+    ws = demo_ws
+    make_round(ws, 4)
+    old = export_queries_csv(ws, tmp_path / "round1.csv")
+    correct_round(ws, oracle="gt")
+    make_round(ws, 4, version="v1")
+    new = export_queries_csv(ws, tmp_path / "round2.csv")
+    with open(new, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(old, newline="") as f:
+        stray = next(csv.DictReader(f))
+    mixed = tmp_path / "mixed.csv"
+    with open(mixed, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in [*rows, stray]:
+            writer.writerow({**row, "answer": "accept"})
+    res = invoke(capsys, ["correct", "-w", str(ws.root), "--answers", str(mixed)])
+    assert res.exit_code == 2 and "belongs to round 1, not round 2" in res.output, res.output
+    assert "--round 1" not in res.output
+    assert ws.ledger.answers(2) == {}

@@ -7,7 +7,8 @@ Routes (all state lives in the workspace's ledger, so a restarted server continu
 - ``POST /api/lease`` the queries this page shows now (leased to it), in rank order
 - ``POST /api/answer`` one answer: ``{"query_id", "verdict": "accept" | "unanswerable"`` or
   ``"class_index", "seconds", "annotator", "holder"}`` (a structured answer, never a word that a class
-  could be called); 400 bad class, 409 answered by someone else
+  could be called); 400 bad class, 409 answered by someone else or shown on another page (leased to
+  another ``holder``)
 - ``POST /api/undo`` retract the page's last answer not yet applied
 - ``GET /image/{image_id}`` an image by its id (never by a path); ``GET /overlay/{query_id}`` the outline
 """
@@ -186,6 +187,7 @@ class PageAnswer:
     verdict: Verdict | None
     seconds: float | None
     annotator: str
+    holder: str | None = None  # the page that sends it (its leases)
 
     @classmethod
     def from_body(cls, data: dict[str, Any], session: AnnotationSession) -> "PageAnswer":
@@ -205,7 +207,8 @@ class PageAnswer:
             raise InvalidInput("send either class_index or verdict, not both")
         return cls(query_id=qid, class_index=index, verdict=verdict,
                    seconds=None if seconds is None else float(seconds),
-                   annotator=_text(data, "annotator", session.annotator))
+                   annotator=_text(data, "annotator", session.annotator),
+                   holder=_text(data, "holder") if data.get("holder") is not None else None)
 
     def answer(self, session: AnnotationSession) -> Answer:
         """The ledger's answer: from the class index as it is, or from the verdict."""
@@ -282,7 +285,8 @@ async def api_lease(request: Request) -> Response:
 def _answer(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
     page = PageAnswer.from_body(data, s)
     answer = page.answer(s)
-    recorded = s.ws.ledger.record_timed_answer(s.round_no, answer, annotator=page.annotator, seconds=page.seconds)
+    recorded = s.ws.ledger.record_timed_answer(s.round_no, answer, annotator=page.annotator, seconds=page.seconds,
+                                               holder=page.holder)
     return {"recorded": recorded, "status": answer.status, "progress": s.progress()}
 
 

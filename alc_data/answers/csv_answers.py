@@ -119,6 +119,7 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int, o
     }
     errors: list[str] = []
     other_rounds: set[int] = set()
+    elsewhere = 0  # rows of another round
     seen: dict[int, tuple[int, Answer]] = {}
     for line_no, row in rows:
         raw = (row.get("answer") or "").strip()
@@ -131,6 +132,7 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int, o
         if mismatch is not None:
             errors.append(f"line {line_no}: {mismatch}")
             other_rounds.update({queries[qid][0]} - {round_no})
+            elsewhere += queries[qid][0] != round_no
             continue
         if not raw:
             continue
@@ -146,7 +148,7 @@ def read_answers_csv(ws: Workspace, path: str | os.PathLike, *, round_no: int, o
             continue
         seen[qid] = (line_no, ans)
     if errors:
-        raise bad_rows(path, errors, "row", other_rounds, other_round)
+        raise bad_rows(path, errors, "row", other_rounds, other_round, all_elsewhere=elsewhere == len(rows))
     given = [(f"line {line}", ans) for line, ans in seen.values()]
     check_against_ledger(ws, path, round_no, given, "row")
     return [ans for _, ans in given]

@@ -142,6 +142,7 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
     check_task_origin(ws, path, (task for _, task in tasks))
     errors: list[str] = []
     other_rounds: set[int] = set()
+    elsewhere = 0  # tasks of another round
     given: list[tuple[str, Answer]] = []
     check = _TaskCheck(ws, round_no)
     for n, (line, task) in enumerate(tasks, start=1):
@@ -151,11 +152,12 @@ def read_label_studio_export(ws: Workspace, path: str | os.PathLike, *, round_no
         except InvalidInput as exc:
             errors.append(f"{where}: {exc}")
             other_rounds.update(check.other_round)
+            elsewhere += bool(check.other_round)
             continue
         if answer is not None:
             given.append((where, answer))
     if errors:
-        raise bad_rows(path, errors, "task", other_rounds, other_round)
+        raise bad_rows(path, errors, "task", other_rounds, other_round, all_elsewhere=elsewhere == len(tasks))
     check_against_ledger(ws, path, round_no, given, "task")
     return [answer for _, answer in given]
 

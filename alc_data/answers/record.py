@@ -36,12 +36,13 @@ def _listed(errors: Sequence[str]) -> str:
 
 
 def bad_rows(path: str | os.PathLike, errors: Sequence[str], noun: str, other_rounds: set[int],
-             other_round: str = ROUND_OPTION) -> InvalidInput:
+             other_round: str = ROUND_OPTION, *, all_elsewhere: bool = True) -> InvalidInput:
     """The one-line error of an answers file with bad ``errors`` (rows or tasks, ``noun``): how many,
-    the first :data:`MAX_LISTED` of them and, when the rows belong to one other round, what to do
-    (``other_round`` with that round for ``{round}``: by default the ``--round`` that takes them)."""
+    the first :data:`MAX_LISTED` of them and, when every row belongs to one other round (``all_elsewhere``:
+    no row is of the round being applied, nor unknown), what to do (``other_round`` with that round for
+    ``{round}``: by default the ``--round`` that takes them)."""
     hint = f"; its answers are for round {min(other_rounds)}: " + other_round.replace("{round}", str(min(other_rounds))) \
-        if len(other_rounds) == 1 else ""
+        if len(other_rounds) == 1 and all_elsewhere else ""
     return InvalidInput(f"{path}: {len(errors)} bad {noun}(s), nothing applied: {_listed(errors)}{hint}")
 
 

@@ -91,11 +91,15 @@ class AnnotationLedger:
         annotator: str,
         seconds: float | None,
         source: str = ANNOTATE_SOURCE,
+        holder: str | None = None,
+        now: float | None = None,
     ) -> bool:
         """Insert one answer with its measured seconds and release its lease.
 
         Returns False when the same annotator already gave this very answer (a repeated request); raises
-        :class:`Conflict` when the query already has another answer or one by someone else.
+        :class:`Conflict` when the query already has another answer or one by someone else, or when another
+        page than ``holder`` (None: a request naming no page) holds a live lease on it: a query one page shows
+        is answered there (one whose lease ran out goes to whoever answers first).
         """
         check_annotator(annotator)
         if answer.status not in STATUSES:
@@ -113,6 +117,11 @@ class AnnotationLedger:
                 if prev == (annotator, answer.status, answer.answer_class):
                     return False
                 raise Conflict(f"query {answer.query_id} was already answered by {prev[0]!r}")
+            lease = con.execute("SELECT holder FROM leases WHERE query_id = ? AND expires_at > ?",
+                                (answer.query_id, time.time() if now is None else now)).fetchone()
+            if lease is not None and lease[0] != holder:
+                raise Conflict(f"query {answer.query_id} is shown on another page, which answers it; answer the "
+                               "queries this page was given")
             con.execute(
                 "INSERT INTO answers(query_id, round, status, answer_class, source, annotator, answered_at, seconds)"
                 " VALUES (?,?,?,?,?,?,?,?)",
