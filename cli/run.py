@@ -21,19 +21,21 @@ def round_table(table: RunTable, title: str | None = None) -> Any:
     measured = any(r.measured_median_seconds is not None for r in table.rounds)
     # the measured column fits an 80-column terminal with collapsed padding and stacked mIoU headers
     t = Table(title=title or f"{table.run} ({table.label})", box=box.SIMPLE_HEAD, collapse_padding=measured)
-    cols = ("round", "labels", "clicks", "accepted", "corrected", "minutes",
+    cols = ("round", "labels", "clicks", "accepted", "corrected", *(("relabelled",) if table.propagate else ()), "minutes",
             *(("s/query", "data\nmIoU", "model\nmIoU") if measured else ("data mIoU", "model mIoU")))
     for col in cols:
         width = max(len(line) for line in col.split("\n"))
         t.add_column(col, justify="right", min_width=width if width < 10 else 5)
     t.caption = "minutes: estimated annotation time with correction queries (4.76 s each; classification queries: 6.31 s)"
+    if table.propagate:
+        t.caption += "; relabelled: regions the label-correction module relabelled (loop.propagate), in all"
     if measured:
         t.caption += "; s/query: measured median seconds per query answered in `alc-data annotate`"
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
     for r in table.rounds:
         t.add_row(
             str(r.round), r.label_version, str(r.clicks), str(r.accepted), str(r.corrected),
-            f"{r.minutes_correction_queries:.1f}",
+            *((str(r.relabelled),) if table.propagate else ()), f"{r.minutes_correction_queries:.1f}",
             *((fmt(r.measured_median_seconds),) if measured else ()),
             fmt(r.data_miou), fmt(r.model_miou),
         )

@@ -202,3 +202,19 @@ def test_auto_that_finds_no_threshold_says_why_instead_of_none():
     text = PropagationResult(threshold=None, threshold_mode="auto", **found).threshold_text()
     assert "None" not in text and "no threshold made the module's relabels at least 90% right" in text
     assert PropagationResult(threshold=0.99, threshold_mode="fixed", **found).threshold_text() == "threshold 0.99"
+
+
+def test_score_clears_what_a_killed_score_left_in_rounds(scored, capsys, assert_workspace_ok):
+    """Red team, session 7: after a SIGKILL during scoring, the resumed run finished but `check` kept
+    reporting the dead process's staging folder. A new score (it holds the workspace's write lock, so no
+    other one is running) now removes it."""
+    from alc_data.stages.score import ScoreOptions, score
+
+    ws, ckpt = scored
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")[0] == 0
+    shards = ws.root / "rounds" / ".scores.999999.shards.tmp"
+    (shards / "part").mkdir(parents=True)
+    (ws.root / "rounds" / ".scores.999999.parquet.tmp").write_bytes(b"PAR1")
+    score(ws, ScoreOptions(budget=2, checkpoint=ckpt, superpixel_set="sam"))
+    assert not list((ws.root / "rounds").glob(".scores.*"))
+    assert_workspace_ok(ws)

@@ -213,3 +213,26 @@ def test_to_dir_naming_a_file_says_it_is_a_file(tmp_path):
     with pytest.raises(AlcError, match="is a file") as exc:
         publish(ws, to_dir=tmp_path / "f.txt")
     assert "not an empty folder" not in str(exc.value) and (tmp_path / "f.txt").read_text() == "keep"
+
+
+def test_the_card_says_how_each_rounds_answers_spread_and_its_class_balance(scored, capsys, tmp_path):
+    """Red team, session 7: the card said "each answer is expanded to its superpixel" whatever the rounds'
+    `--expand` was, and named a round scored with `--balance abc` plain `sim`."""
+    from cli_helpers import run_cli
+
+    from alc_data.publish import publish
+    from alc_data.stages.score import ScoreOptions, score
+
+    ws, ckpt = scored
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt")[0] == 0  # --expand label, the default
+    publish(ws, to_dir=tmp_path / "one")
+    card = _card(tmp_path / "one")
+    assert "expanded to its superpixel" not in card
+    assert "each answer changes the pixels of its superpixel that carry the label it corrected" in card
+    score(ws, ScoreOptions(budget=3, checkpoint=ckpt, superpixel_set="sam", balance="abc"))
+    assert run_cli(capsys, "correct", "-w", ws.root, "--oracle", "gt", "--expand", "superpixel")[0] == 0
+    publish(ws, to_dir=tmp_path / "two")
+    card = _card(tmp_path / "two")
+    assert "| 1 | sim | 24 |" in card and "| 2 | sim + abc | 3 |" in card
+    assert "round 1: each answer changes the pixels of its superpixel that carry the label it corrected" in card
+    assert "round 2: each answer gives its class to its whole superpixel" in card

@@ -187,7 +187,7 @@ def test_the_demo_refuses_answers_from_people_with_a_run_command_that_pastes(tmp
 
 
 # ---------------------------------------------------------------- red team: run names, --set, resume
-@pytest.mark.parametrize("name", ["../outside", "/tmp/alc-abs-run", ".", "a b"])
+@pytest.mark.parametrize("name", ["../outside", "/tmp/alc-abs-run", ".", "a b", "a" * 300])  # 300: too long a file name
 def test_a_run_name_that_is_no_folder_name_is_refused_before_anything_is_written(ok_recipe, capsys, name):
     res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--name", name])
     assert res.exit_code == 2 and f"run name {name!r} is not allowed" in res.stderr, res.output
@@ -273,3 +273,49 @@ def test_ctrl_c_promises_a_resume_only_where_the_command_resumes(capsys, monkeyp
     res = invoke(capsys, ["--no-wait", "errors", "-w", str(tmp_path), "--predictions", str(tmp_path)])
     assert res.exit_code == 130, res.output
     assert "resume" not in res.stderr and "start again" in res.stderr, res.stderr
+
+
+def test_names_that_become_folders_have_a_length_limit():
+    """Red team, session 7: a 300-character run name crashed ("internal error: OSError: File name too
+    long"); the same held for label-version and superpixel-set names, which become folders too."""
+    from alc_data.errors import InvalidInput
+    from alc_data.loop.run_files import run_folder_name
+    from alc_data.workspace.db import check_name
+
+    assert check_name("set", "a" * 100) == "a" * 100
+    for check in (lambda n: check_name("superpixel set", n), run_folder_name):
+        with pytest.raises(InvalidInput, match="at most 100 characters"):
+            check("a" * 101)
+
+
+def test_a_runs_recipe_json_is_a_recipe_again_and_equal_lists_resume(ok_recipe, capsys):
+    """Red team, session 7: the README calls recipe.json "readable as a recipe again", but `run
+    recipe.json` said "not valid TOML"; and a one-value list (`loop.budget=[2]`, which repeats its value)
+    was refused on resume as another recipe than `loop.budget=2`."""
+    assert invoke(capsys, ["run", "ok.toml", "-w", "w1"]).exit_code == 0
+    saved = Path("w1/runs/ok/recipe.json")
+    res = invoke(capsys, ["run", str(saved), "-w", "w1", "--json"])
+    assert res.exit_code == 0, res.output  # the same run, resumed from its own recipe: already done
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.budget=[2]", "--json"])
+    assert res.exit_code == 0, res.output
+    Path("bad.json").write_text("{not json")
+    res = invoke(capsys, ["run", "bad.json", "-w", "w1"])
+    assert res.exit_code == 2 and "bad.json: not valid JSON" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_propagating_run_says_what_the_module_relabelled_each_round(ok_recipe, capsys):
+    """Red team, session 7: the round table, --json and rounds.json said nothing of propagation, and a
+    round that relabelled nothing wrote no version, so the threshold it used was recorded nowhere."""
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.propagate=true",
+                          "--set", "loop.propagate_threshold=0.05", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["rounds"]
+    from alc_data.workspace import Workspace
+
+    made = len(Workspace.open(Path("w1")).ledger.propagations())
+    assert rows[0]["relabelled"] == 0 and rows[1]["relabelled"] == made
+    assert rows[0]["propagate_threshold"] is None and rows[1]["propagate_threshold"] == 0.05
+    assert json.loads(Path("w1/runs/ok/rounds.json").read_text())["rounds"][1]["relabelled"] == made
+    res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.propagate=true",
+                          "--set", "loop.propagate_threshold=0.05"])
+    assert res.exit_code == 0 and "relabelled" in res.stdout, res.output

@@ -189,6 +189,7 @@ class LoopSettings:
         for t, budget in enumerate(per_round(self.budget), 1):
             if budget < 1:
                 raise InvalidInput(f"loop.budget = {self.budget!r}: round {t}'s budget {budget} must be at least 1")
+        set_field(self, "budget", canonical_per_round(self.budget))
         check_choice("loop.answers_from", self.answers_from, ANSWER_SOURCES)
         set_field(self, "answers_from", AnswerSource(self.answers_from))
         set_field(self, "expand", check_expansion(self.expand, where="loop.expand"))
@@ -211,7 +212,7 @@ class LoopSettings:
                                f"loop.propagate_{unused[0]}")
         if self.propagate:  # without propagation they stay None (not given)
             for name, value in zip(("propagate_threshold", "propagate_agreement", "propagate_features"), checked):
-                set_field(self, name, value)
+                set_field(self, name, canonical_per_round(value))
 
     def score_options(self, round_no: int, *, checkpoint: Path, label_version: str, superpixel_set: str,
                       engine: "EngineSettings", run: str) -> ScoreOptions:
@@ -262,6 +263,18 @@ def check_thresholds(value: Any, expand: Expansion) -> Any:
     checked = [check_propagation(v, expand, where=(f"loop.propagate_threshold{f'[{i}]' if listed else ''} =", "loop.expand ="))
                for i, v in enumerate(values)]
     return checked if listed else checked[0]
+
+
+def canonical_per_round(value: Any) -> Any:
+    """A per-round value in one form for each meaning: a list loses the repeats of its last value (which a
+    shorter list means anyway), and one value left is that value (``[5, 5]`` and ``[5]`` are ``5``), so a
+    run resumes with any spelling of its recipe."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    values = list(value)
+    while len(values) > 1 and values[-1] == values[-2]:
+        values.pop()
+    return values[0] if len(values) == 1 else values
 
 
 def check_per_round(key: str, value: Any, rounds: int) -> None:
@@ -355,26 +368,8 @@ class Recipe:
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any]) -> "Recipe":
-        """A ``recipe.json`` written by any version: also reads the untyped layout of earlier runs
-        (``[data] root`` meaning the folder's images, the COCO JSON or the hub dataset; ``labels_from``
-        in the demo table)."""
-        saved = dict(saved)
-        data = dict(saved.get("data") or {})
-        source = data.get("source", "demo")
-        first = {"folder": "images", "coco": "annotations", "hf": "dataset"}.get(source)
-        if first and "root" in data and first not in data:
-            data[first] = data.pop("root")
-        if source == "demo" and data.get("labels_from") == "gt":
-            data.pop("labels_from")
-        saved["data"] = data
-        loop = dict(saved.get("loop") or {})
-        if not loop.get("propagate"):  # runs before 2026-12-07 (session 7) saved the unused defaults
-            for key, default in (("propagate_threshold", DEFAULT_THRESHOLD), ("propagate_agreement", 0.0),
-                                 ("propagate_features", str(RegionFeatures.MEAN))):
-                if key in loop and loop[key] == default:
-                    loop.pop(key)
-            saved["loop"] = loop
-        return cls.from_dict(saved)
+        """A ``recipe.json`` written by any version (:func:`saved_recipe_dict`)."""
+        return cls.from_dict(saved_recipe_dict(saved))
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved recipe as JSON-ready tables (``recipe.json``); :meth:`from_dict` reads it back."""
@@ -392,3 +387,26 @@ class Recipe:
     def replace(self, **tables: Any) -> "Recipe":
         """A copy with some tables replaced (``recipe.replace(loop=dataclasses.replace(recipe.loop, ...))``)."""
         return dataclasses.replace(self, **tables)
+
+
+def saved_recipe_dict(saved: dict[str, Any]) -> dict[str, Any]:
+    """A ``recipe.json`` written by any version as recipe tables: also reads the untyped layout of earlier
+    runs (``[data] root`` meaning the folder's images, the COCO JSON or the hub dataset; ``labels_from``
+    in the demo table) and the unused propagation defaults they saved."""
+    saved = dict(saved)
+    data = dict(saved.get("data") or {})
+    source = data.get("source", "demo")
+    first = {"folder": "images", "coco": "annotations", "hf": "dataset"}.get(source)
+    if first and "root" in data and first not in data:
+        data[first] = data.pop("root")
+    if source == "demo" and data.get("labels_from") == "gt":
+        data.pop("labels_from")
+    saved["data"] = data
+    loop = dict(saved.get("loop") or {})
+    if not loop.get("propagate"):  # runs before 2026-12-07 (session 7) saved the unused defaults
+        for key, default in (("propagate_threshold", DEFAULT_THRESHOLD), ("propagate_agreement", 0.0),
+                             ("propagate_features", str(RegionFeatures.MEAN))):
+            if key in loop and loop[key] == default:
+                loop.pop(key)
+        saved["loop"] = loop
+    return saved

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -217,7 +218,9 @@ class Loop:
             self._save()
             return rs["version"]
         # the oracle answers now; people's answers are in the ledger already
-        correct(self.ws, loop.correct_options(rnd, checkpoint=rs.get("checkpoint"), loop_round=t))
+        result = correct(self.ws, loop.correct_options(rnd, checkpoint=rs.get("checkpoint"), loop_round=t))
+        if result.propagated is not None:  # recorded even when nothing passed (no version says the threshold then)
+            rs["propagate_threshold"] = result.propagated.threshold
         version = round_output(self.ws, rnd)
         if version is None:  # every answer accepted and nothing pending: labels unchanged
             version = self.ws.labels.version().name
@@ -325,8 +328,9 @@ class Loop:
         from alc_data.constants import SECONDS_PER_CLASSIFICATION_QUERY, SECONDS_PER_CORRECTION_QUERY
 
         rows = []
-        clicks = accepted = corrected = 0
+        clicks = accepted = corrected = relabelled = 0
         evals = self.state.get("eval", {})
+        by_round = Counter(p.round for p in self.ws.ledger.propagations()) if self.recipe.loop.propagate else Counter()
         for t in range(0, self.recipe.loop.rounds + 1):
             if t > 0:
                 rnd = self._round_state(t).get("ledger_round")
@@ -336,6 +340,7 @@ class Loop:
                 clicks += sum(counts.values())
                 accepted += counts.get(AnswerStatus.ACCEPTED, 0)
                 corrected += counts.get(AnswerStatus.CORRECTED, 0)
+                relabelled += by_round[rnd]
             ev = evals.get(str(t), {})
             measured = self.ws.ledger.round_progress(rnd).median_seconds if t > 0 and rnd is not None else None
             rows.append(RoundRow(
@@ -349,6 +354,8 @@ class Loop:
                 measured_median_seconds=measured,
                 data_miou=ev.get("data_miou"),
                 model_miou=ev.get("model_miou"),
+                relabelled=relabelled,
+                propagate_threshold=self._round_state(t).get("propagate_threshold") if t > 0 else None,
             ))
         out = RunTable(run=self.name, acquisition=str(self.recipe.loop.acquisition), waiting_for_answers=waiting is not None,
                        run_dir=str(self.paths.root), rounds=tuple(rows), waiting=(waiting or {}).get("waiting"),

@@ -10,6 +10,7 @@ replaces the parent's (each format has its own fields). Built-in recipes live in
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 from pathlib import Path
@@ -48,7 +49,7 @@ def find_recipe(name_or_path: str | os.PathLike, *, relative_to: Path | None = N
     candidates = [Path(text)]
     if relative_to is not None:
         candidates.insert(0, relative_to / text)
-    if not text.endswith(".toml"):
+    if not text.endswith((".toml", ".json")):
         candidates.append(builtin_recipes_dir() / f"{text}.toml")
     else:
         candidates.append(builtin_recipes_dir() / Path(text).name)
@@ -56,7 +57,7 @@ def find_recipe(name_or_path: str | os.PathLike, *, relative_to: Path | None = N
         if cand.is_file():
             return cand.resolve()
     raise NotFound(
-        f"recipe {text!r} not found; pass a .toml file or one of: {', '.join(builtin_recipe_names())}"
+        f"recipe {text!r} not found; pass a .toml file (or a run's recipe.json) or one of: {', '.join(builtin_recipe_names())}"
     )
 
 
@@ -85,6 +86,16 @@ def load_recipe(name_or_path: str | os.PathLike, *, _seen: tuple[Path, ...] = ()
     path = find_recipe(name_or_path, relative_to=_relative_to)
     if path in _seen:
         raise InvalidInput(f"{path}: recipes extend each other in a cycle ({' → '.join(p.name for p in (*_seen, path))})")
+    if path.suffix == ".json":  # a run's resolved recipe.json: every table, nothing to extend
+        from alc_data.loop.config import saved_recipe_dict
+
+        try:
+            saved = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}: not valid JSON ({exc}); pass a .toml recipe or a run's recipe.json") from None
+        if not isinstance(saved, dict):
+            raise InvalidInput(f"{path}: a recipe.json holds one object of tables; pass a run's recipe.json")
+        return {**saved_recipe_dict(saved), "name": saved.get("name") or path.stem}
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alc_data.errors import InvalidInput
+from alc_data.workspace.db import MAX_NAME_CHARS
 
 
 @dataclass
@@ -27,8 +28,9 @@ class RunPaths:
 def run_folder_name(name: str) -> str:
     """``name`` when it is one folder directly under ``WS/runs`` (a path such as ``../x`` or ``/tmp/x``
     would put the run outside the workspace); ``alc-data run --name`` also asks for a plain name."""
-    if not name or name in (".", "..") or Path(name).name != name or "\\" in name:
-        raise InvalidInput(f"run name {name!r} is not allowed; use letters, digits, '_', '.', '-'")
+    if not name or name in (".", "..") or Path(name).name != name or "\\" in name or len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"run name {name!r} is not allowed; use letters, digits, '_', '.', '-', "
+                           f"at most {MAX_NAME_CHARS} characters")
     return name
 
 

@@ -13,7 +13,8 @@ from alc_data.results import JsonResult
 @dataclass(frozen=True)
 class RoundRow(JsonResult):
     """One row of the round table: the cumulative clicks, accepted and corrected answers after round
-    ``round`` (0: before the first), the estimated and measured annotation time, data and model mIoU."""
+    ``round`` (0: before the first), the estimated and measured annotation time, data and model mIoU;
+    with ``loop.propagate``, the cumulative automatic relabels and the round's threshold."""
 
     round: int
     label_version: str
@@ -25,6 +26,8 @@ class RoundRow(JsonResult):
     measured_median_seconds: float | None
     data_miou: float | None
     model_miou: float | None
+    relabelled: int = 0  # regions the label-correction module relabelled, cumulative (loop.propagate)
+    propagate_threshold: float | None = None  # the threshold this round's propagation used (None: none made)
 
 
 @dataclass(frozen=True)

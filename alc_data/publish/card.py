@@ -201,6 +201,21 @@ def _structure(ws: Workspace, result: BuildResult) -> list[str]:
     return lines
 
 
+SPREAD = {"label": "changes the pixels of its superpixel that carry the label it corrected",
+          "superpixel": "gives its class to its whole superpixel", "pixel": "changes only its own pixel"}
+"""How an answer spreads, by ``--expand``."""
+
+
+def _spread(rounds: list[dict[str, Any]]) -> str:
+    """How the rounds' answers spread (``--expand`` of each round's corrections): one clause when all
+    rounds agree, else one per round."""
+    modes = {r["expand"] for r in rounds}
+    if len(modes) == 1:
+        return "each answer " + SPREAD.get(str(next(iter(modes))), "is spread over its superpixel")
+    return "; ".join(f"round {r['round']}: each answer " + SPREAD.get(str(r["expand"]), "is spread over its superpixel")
+                     for r in rounds)
+
+
 def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -> list[str]:
     """How the labels were made: the version history and the ledger's rounds behind it."""
     rounds = ledger["rounds"]
@@ -210,7 +225,7 @@ def _history(dataset: str | None, result: BuildResult, ledger: dict[str, Any]) -
         first = (f"The labels `{result.original}` of `{dataset}` ({origin}) were corrected in rounds: a segmentation "
                  "model trained on the current labels scores every superpixel, the top-scoring superpixels become "
                  "correction queries (an image, a box and one representative pixel with its current label: the "
-                 "annotator accepts it or gives the right class), and each answer is expanded to its superpixel. " + history)
+                 f"annotator accepts it or gives the right class), and {_spread(rounds)}. " + history)
     elif result.version == result.original:
         first = f"The labels `{result.version}` of `{dataset}` are {origin}; no correction has been applied to them."
     else:

@@ -36,13 +36,18 @@ def rounds_of_lineage(ws: Workspace, lineage: list[str]) -> dict[int, str]:
 
 def published_ledger(ws: Workspace, lineage: list[str], image_ids: Collection[str] | None = None) -> dict[str, Any]:
     """The card's ledger summary of ``lineage`` (oldest version first) restricted to ``image_ids`` (None:
-    every image): ``rounds`` (round, acquisition, budget, queries, answered, accepted, corrected,
+    every image): ``rounds`` (round, acquisition (with its class balance), expand (how its answers
+    spread; None when no version says), budget, queries, answered, accepted, corrected,
     unanswerable, output_version: the newest version of the lineage the round made), ``total``,
     ``sources`` (answers per source), ``propagated`` (automatic relabels by verdict), ``all_queries`` (the
     rounds' queries on every image: more than the total when only some images are published)."""
     scope = set(lineage)
     ids = None if image_ids is None else set(image_ids)
     info = {r.round: r for r in ws.ledger.rounds()}
+    spread: dict[int, str] = {}  # round -> how its answers were spread (--expand), from its correction versions
+    for v in ws.labels.label_versions():
+        if v.name in scope and v.kind == "correction" and v.round is not None and "expand" in v.params:
+            spread.setdefault(v.round, str(v.params["expand"]))
     rows: list[dict[str, Any]] = []
     sources: Counter[str] = Counter()
     all_queries = 0
@@ -55,7 +60,9 @@ def published_ledger(ws: Workspace, lineage: list[str], image_ids: Collection[st
         answers = [a for a in ws.ledger.answers(rnd).values() if a.query_id in kept and a.applied_version in scope]
         status = Counter(a.status.value for a in answers)
         sources.update(a.source for a in answers)
-        rows.append({"round": rnd, "acquisition": info[rnd].acquisition, "budget": info[rnd].budget, "queries": len(kept),
+        balance = info[rnd].params.get("balance")
+        acquisition = info[rnd].acquisition + (f" + {balance}" if balance else "")
+        rows.append({"round": rnd, "acquisition": acquisition, "expand": spread.get(rnd), "budget": info[rnd].budget, "queries": len(kept),
                      "answered": len(answers), "accepted": status["accepted"], "corrected": status["corrected"],
                      "unanswerable": status["unanswerable"], "output_version": version})
     relabels = [(p.pixels, verdict) for p, verdict in relabels_as_of(ws, lineage) if ids is None or p.image_id in ids]

@@ -246,6 +246,16 @@ def _select_and_register(ws: Workspace, options: ScoreOptions, scoring: ImageSco
     return round_no, candidates, left, len(selected)
 
 
+def _clear_stale_staging(rounds: Path) -> None:
+    """Remove the staging of scores killed before they could (``rounds/.scores.<pid>.*``): called under the
+    workspace's write lock, when no other score runs."""
+    for path in rounds.glob(".scores.*.tmp"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
     """Score every candidate superpixel of ``options.split`` and register the top-``budget`` as a new round.
 
@@ -270,6 +280,7 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
         scoring = ImageScoring(version=version, superpixel_set=sp_set, acquisition=acquisition_name(options.acquisition),
                                seed=options.seed, representative=Representative(options.representative),
                                class_weights=weights)
+        _clear_stale_staging(ws.root / "rounds")
         staging = ws.root / "rounds" / f".scores.{os.getpid()}.shards.tmp"
         staged = ws.root / "rounds" / f".scores.{os.getpid()}.parquet.tmp"
         try:

@@ -23,10 +23,17 @@ ROLLED_BACK = "that step was rolled back, what earlier steps committed is kept"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
+MAX_NAME_CHARS = 100
+"""The longest name of a version, set or run: each becomes a folder (file names stop at 255 bytes, and
+the files inside add their own)."""
+
+
 def check_name(kind: str, name: str) -> str:
-    """Names of versions and sets become folder names: letters, digits, ``_ . -``."""
-    if not _NAME_RE.match(name or ""):
-        raise InvalidInput(f"{kind} name {name!r} is not allowed; use letters, digits, '_', '.', '-'")
+    """Names of versions and sets become folder names: letters, digits, ``_ . -``, at most
+    :data:`MAX_NAME_CHARS`."""
+    if not _NAME_RE.match(name or "") or len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"{kind} name {name!r} is not allowed; use letters, digits, '_', '.', '-', "
+                           f"at most {MAX_NAME_CHARS} characters")
     return name
 
 
