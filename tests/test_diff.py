@@ -294,3 +294,13 @@ def test_a_side_that_is_no_folder_nor_version_is_named_as_such(tmp_path, capsys,
     shutil.copytree(ws.labels.version_dir("v0"), folder)
     res = invoke(capsys, ["diff", str(folder), str(folder), "--images", str(tmp_path / "nope")])
     assert res.exit_code == 2 and f"--images {tmp_path / 'nope'}" in res.stderr and "not found" in res.stderr, res.output
+
+
+def test_diff_reads_the_class_list_an_export_writes_with_its_colours(tmp_path):
+    """`export --format folder` writes classes.txt with each class's colour (session 7); diff's --classes
+    reads the same format as `ingest folder` (one reader), not the colour as part of the name."""
+    from alc_data.audit.sources import read_class_file
+
+    path = tmp_path / "classes.txt"
+    path.write_text("background 0 0 0\ntraffic light 250 170 30\ncar #c82828\n", encoding="utf-8")
+    assert read_class_file(path) == ["background", "traffic light", "car"]

@@ -307,3 +307,52 @@ def test_one_registry_holds_both_directions():
     load_exporters()
     assert set(FORMATS.names()) - set(FORMATS.export_names()) == {"demo"}
     assert set(FORMATS.export_names()) - set(FORMATS.names()) == {"fiftyone"}
+
+
+def test_round_trips_keep_class_names_and_colours(tmp_path, capsys):
+    """Red team, session 7: `export --format folder` wrote classes.txt without colours and `ingest hf`
+    ignored label2color.json (colours fell back to VOC's), and a VOC export of other classes came back as
+    VOC's 21 names, since `ingest voc` did not read the class_names.txt the export writes."""
+    from alc_data.demo import build_demo_workspace
+
+    ws = build_demo_workspace(tmp_path / "ws", n_train=3, n_val=1, size=(32, 32), seed=0)
+    classes = [(c.name, tuple(c.color)) for c in ws.catalogue.classes]
+    assert classes[1][1] != (0, 128, 0) or classes[2][1] != (128, 128, 0)  # the demo's colours are not VOC's
+    for fmt, ingest in (("folder", lambda out: ["folder", "--images", out / "images", "--labels", out,
+                                                "--classes", out / "classes.txt"]),
+                        ("hf", lambda out: ["hf", out]),
+                        ("voc", lambda out: ["voc", out])):
+        out = tmp_path / f"out-{fmt}"
+        _ok(capsys, "export", "-w", ws.root, "--format", fmt, "--out", out, *(["--images"] if fmt == "folder" else []))
+        _ok(capsys, "ingest", *ingest(out), "-w", tmp_path / f"back-{fmt}")
+        back = Workspace.open(tmp_path / f"back-{fmt}")
+        assert back.catalogue.class_names == ws.catalogue.class_names, fmt
+        if fmt != "voc":  # VOC's PNGs carry VOC's palette whatever the classes
+            assert [(c.name, tuple(c.color)) for c in back.catalogue.classes] == classes, fmt
+
+
+def test_a_voc_export_refuses_image_ids_its_split_lists_cannot_hold(tmp_path, capsys):
+    """VOC's split lists hold one id per line and readers split lines at white space: an id with a space
+    exported as 'a b' came back as 'a' (red team, session 7)."""
+    from PIL import Image
+
+    (tmp_path / "im").mkdir()
+    (tmp_path / "lab").mkdir()
+    for name in ("a b", "c"):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "im" / f"{name}.png")
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "lab" / f"{name}.png")
+    (tmp_path / "classes.txt").write_text("bg\nfg\n")
+    _ok(capsys, "ingest", "folder", "--images", tmp_path / "im", "--labels", tmp_path / "lab",
+        "--classes", tmp_path / "classes.txt", "-w", tmp_path / "ws")
+    line = _error(capsys, "export", "-w", tmp_path / "ws", "--format", "voc", "--out", tmp_path / "voc")
+    assert "'a b'" in line and "--format folder" in line
+    assert not (tmp_path / "voc").exists()
+
+
+def test_a_classes_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    from alc_data.ingest.folder import read_classes_file
+
+    path = tmp_path / "classes.txt"
+    path.write_text("\ufeffbg\nfg 1 2 3\n", encoding="utf-8")
+    assert [(c.name, tuple(c.color)) for c in read_classes_file(path)][1] == ("fg", (1, 2, 3))
+    assert read_classes_file(path)[0].name == "bg"

@@ -218,3 +218,15 @@ def test_score_clears_what_a_killed_score_left_in_rounds(scored, capsys, assert_
     score(ws, ScoreOptions(budget=2, checkpoint=ckpt, superpixel_set="sam"))
     assert not list((ws.root / "rounds").glob(".scores.*"))
     assert_workspace_ok(ws)
+
+
+@pytest.mark.parametrize("command", [["correct", "--oracle", "gt", "--propagate", "--seed", "-1"],
+                                     ["train", "-m", "demo-tiny", "--iterations", "1", "--seed", "-1"]])
+def test_a_negative_seed_is_one_line_before_anything_is_written(scored, capsys, command):
+    """Red team, session 7: `train --seed -1` was an internal error (numpy's SeedSequence) and `correct
+    --seed -1` was taken as it was."""
+    ws, _ = scored
+    versions = [v.name for v in ws.labels.label_versions()]
+    code, _, err = run_cli(capsys, command[0], "-w", ws.root, *command[1:])
+    assert code == 2 and "-1" in err and len(err.strip().splitlines()) == 1, err
+    assert ws.ledger.answers(1) == {} and [v.name for v in ws.labels.label_versions()] == versions

@@ -87,6 +87,10 @@ def test_superpixels_cli_params_are_toml_values(demo_ws, capsys, monkeypatch):
         (["train.bogus=1"], "bogus"),
         (["train.warm_start=maybe"], "train.warm_start = 'maybe'; use true or false"),
         (["loop.rounds=0"], "loop.rounds = 0; it must be at least 1"),
+        # negative seeds: an internal error (numpy's SeedSequence) or silently taken (red team, session 7)
+        (["loop.seed=-1"], "loop.seed = -1 is negative"),
+        (["data.seed=-1"], "data.seed = -1 is negative"),
+        (["train.seed=-1"], "seed must be ≥ 0, got -1"),
         (["loop.answers_from=email"], "loop.answers_from = 'email'; use one of oracle, csv, annotate"),
         (["loop.tau=2"], "loop.tau = 2.0 is outside 0..1"),
         (["loop.propagate_agreement=1.2"], "loop.propagate_agreement = 1.2 must be a number in [0, 1)"),

@@ -11,7 +11,6 @@ import numpy as np
 from alc_data.errors import AlcError, InvalidInput, NotFound
 from alc_data.io.images import load_image
 from alc_data.io.labels import read_label_png
-from alc_data.names import check_class_names, text_lines
 from alc_data.workspace import Workspace
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG", ".webp", ".bmp")
@@ -83,18 +82,11 @@ class LabelSource:
 
 
 def read_class_file(path: str | os.PathLike) -> list[str]:
-    """Class names, one per line (blank lines skipped), index = line order."""
-    path = Path(path)
-    try:
-        names = [line.strip() for line in text_lines(path.read_text(encoding="utf-8")) if line.strip()]
-    except FileNotFoundError:
-        raise NotFound(f"{path}: class file not found; pass a text file with one class name per line") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read the class file ({exc}); pass a UTF-8 text file") from None
-    if not names:
-        raise InvalidInput(f"{path}: class file is empty; write one class name per line")
+    """Class names of a class list in ``ingest folder``'s format (one class per line, index = line order,
+    an optional colour after the name: what ``export --format folder`` writes)."""
+    from alc_data.ingest.folder import read_classes_file
 
-    return check_class_names(names, str(path))
+    return [c.name for c in read_classes_file(Path(path))]
 
 
 def _is_path(spec: str) -> bool:

@@ -24,7 +24,8 @@ def export_folder(ws: Workspace, job: ExportJob) -> None:
         folder.mkdir(exist_ok=True)
         for image_id in track(job.image_ids, f"export {version}"):
             shutil.copyfile(ws.labels.label_path(version, image_id), folder / f"{image_id}.png")
-    write_file(job.folder / "classes.txt", "".join(f"{c}\n" for c in ws.catalogue.class_names))
+    write_file(job.folder / "classes.txt", "".join(f"{c.name} {c.color[0]} {c.color[1]} {c.color[2]}\n"
+                                                    for c in ws.catalogue.classes))
     if job.choice.images:
         for image_id in track(job.image_ids, "export images"):
             place_image(ws, image_id, job.folder / "images" / f"{image_id}{image_suffix(ws, image_id)}")

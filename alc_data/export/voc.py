@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alc_data.errors import InvalidInput
 from alc_data.export.base import ExportJob, image_suffix, place_image, write_file
 from alc_data.ingest import FORMATS
 
@@ -24,6 +25,10 @@ def export_voc(ws: Workspace, job: ExportJob) -> None:
     from alc_data.io.labels import VOC_PALETTE, encode_label_png
     from alc_data.progress import track
 
+    spaced = next((i for i in job.image_ids if any(ch.isspace() for ch in i)), None)
+    if spaced is not None:  # VOC's split lists hold one id per line, and readers split lines at white space
+        raise InvalidInput(f"image id {spaced!r} holds white space, which VOC's split lists cannot hold; "
+                           "export --format folder or hf instead")
     base = job.folder / "VOCdevkit" / "VOC2012"
     for version, suffix in job.label_sets():
         folder = base / ("SegmentationClassOriginal" if suffix else "SegmentationClass")

@@ -104,7 +104,7 @@ def read_superpixel_png(path: Path) -> np.ndarray:
 
 def _read_text(path: Path, what: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte order mark (Windows editors) is no character
     except UnicodeDecodeError:
         raise InvalidInput(f"{path}: {what} is not UTF-8 text; save it as a text file") from None
 

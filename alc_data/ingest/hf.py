@@ -82,6 +82,16 @@ def _id2label_classes(data: dict, where: str) -> list[ClassInfo]:
     return [ClassInfo(i, table[i], rgb(pal[i])) for i in range(len(table))]
 
 
+def _colour(value: Any, where: Path) -> tuple[int, int, int] | None:
+    """A class's [r, g, b] from label2color.json (None when it has none); one line for anything else."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)):
+        raise InvalidInput(f"{where}: colour {value!r} is not [r, g, b] with 0-255 each; fix the file")
+    return (value[0], value[1], value[2])
+
+
 def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
     """Class names from id2label.json (local folder or hub repo) or the first ClassLabel feature."""
     import datasets
@@ -100,7 +110,14 @@ def _find_classes(source: str, dsets: dict[str, Any]) -> list[ClassInfo] | None:
     if id2label is not None and id2label.is_file():
         from alc_data.io.json_text import loads
 
-        return _id2label_classes(loads(id2label.read_bytes(), str(id2label)), str(id2label))
+        classes = _id2label_classes(loads(id2label.read_bytes(), str(id2label)), str(id2label))
+        colours = id2label.with_name("label2color.json")  # beside it in an `alc-data export --format hf` or publish
+        if colours.is_file():
+            table = loads(colours.read_bytes(), str(colours))
+            if not isinstance(table, dict):
+                raise InvalidInput(f"{colours}: expected a JSON object of class name → [r, g, b]; fix the file")
+            classes = [ClassInfo(c.index, c.name, _colour(table.get(c.name), colours) or c.color) for c in classes]
+        return classes
     pal = default_palette()
     for ds in dsets.values():
         for feature in ds.features.values():

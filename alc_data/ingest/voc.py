@@ -42,7 +42,8 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
     """Read PASCAL VOC 2012 segmentation.
 
     Splits come from ``ImageSets/Segmentation/*.txt`` (all lists, or those named in ``splits``).
-    Labels are the palette indices of ``SegmentationClass`` (255 kept). With ``aug``, the SBD-augmented
+    Labels are the palette indices of ``SegmentationClass`` (255 kept); the classes are VOC's, or those of
+    ``class_names.txt`` beside them (an alc-data export of other classes). With ``aug``, the SBD-augmented
     labels of ``SegmentationClassAug`` are used and ``train_aug.txt`` is a split.
     """
     from alc_data.io.labels import read_label_png
@@ -82,11 +83,22 @@ def read_voc(root: str | Path, *, aug: bool = False, splits: list[str] | None = 
 
     return DatasetSource(
         name="voc2012" + ("-aug" if aug else ""),
-        classes=voc_classes(),
+        classes=_classes(base),
         items=items,
         count=len(membership),
         meta={"root": str(base), "aug": aug},
     )
+
+
+def _classes(base: Path) -> list[ClassInfo]:
+    """VOC's 21 classes, or the names of ``class_names.txt`` (index order) where an `alc-data export --format
+    voc` of a workspace with other classes wrote it (colours: VOC's palette, which the PNGs carry)."""
+    names_file = base / "class_names.txt"
+    if not names_file.is_file():
+        return voc_classes()
+    from alc_data.ingest.folder import read_classes_file
+
+    return [ClassInfo(c.index, c.name, rgb(VOC_PALETTE[c.index])) for c in read_classes_file(names_file)]
 
 
 def _image_file(folder: Path, image_id: str) -> Path:

@@ -185,6 +185,8 @@ class LoopSettings:
         for key in ("rounds", "batch_size"):
             if getattr(self, key) < 1:
                 raise InvalidInput(f"loop.{key} = {getattr(self, key)}; it must be at least 1")
+        if self.seed < 0:
+            raise InvalidInput(f"loop.seed = {self.seed} is negative; a seed is a whole number ≥ 0")
         check_per_round("loop.budget", self.budget, self.rounds)
         for t, budget in enumerate(per_round(self.budget), 1):
             if budget < 1:

@@ -68,6 +68,11 @@ class DemoData(DataTable):
     size: int = 64
     seed: int = 0
 
+    def check(self) -> None:
+        for key in ("n_train", "n_val", "size", "seed"):
+            if getattr(self, key) < 0:
+                raise InvalidInput(f"data.{key} = {getattr(self, key)} is negative; fix the recipe or --set data.{key}=N")
+
     def create_workspace(self, path: Path) -> Workspace:
         from alc_data.demo import build_demo_workspace
 

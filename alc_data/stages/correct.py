@@ -69,6 +69,8 @@ class CorrectOptions:
         if not isinstance(self.oracle_mode, OracleMode):
             set_field(self, "oracle_mode", check_oracle_mode(self.oracle_mode))
         check_tau(self.tau)
+        if self.seed < 0:
+            raise InvalidInput(f"--seed {self.seed} is negative; a seed is a whole number ≥ 0")
         if not isinstance(self.expand, Expansion):
             set_field(self, "expand", check_expansion(self.expand))
         for name in ("answers_file", "checkpoint", "predictions"):

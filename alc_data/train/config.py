@@ -23,7 +23,7 @@ class Optimizer(str, Enum):
 DEFAULT_ITERATIONS = 30_000
 
 #: settings that must be ≥ 0 (each checked on its own, the error names it and its value)
-NON_NEGATIVE = ("backbone_lr_mult", "momentum", "weight_decay", "poly_power", "num_workers", "checkpoint_every",
+NON_NEGATIVE = ("seed", "backbone_lr_mult", "momentum", "weight_decay", "poly_power", "num_workers", "checkpoint_every",
                 "cache_megapixels")
 
 #: settings that do not change the trained weights (may differ when a training resumes)
