@@ -75,11 +75,12 @@ class WorkspaceSummary(JsonResult):
     cost: CostSummary
     automatic: AutomaticRelabels
     pixel_shares_version: str | None = None
-    pixel_shares: dict[str, float] | None = None  # class name (and "void") -> share of the version's pixels
+    pixel_shares: dict[str, float] | None = None  # class name -> share of the version's pixels
+    void_share: float | None = None  # the share of void (IGNORE_INDEX) pixels: apart, so no class name can clash
 
     def json_keys(self) -> tuple[str, ...]:
         keys = super().json_keys()
-        return keys if self.pixel_shares is not None else keys[:-2]
+        return keys if self.pixel_shares is not None else keys[:-3]
 
 
 def automatic_relabels(ws: Workspace) -> AutomaticRelabels:
@@ -89,18 +90,18 @@ def automatic_relabels(ws: Workspace) -> AutomaticRelabels:
 
 def summary(ws: Workspace, *, version: str | None = None, pixel_shares: bool = True) -> WorkspaceSummary:
     """A description of the workspace: classes, splits, versions, superpixel sets, rounds."""
-    shares_version, shares = None, None
+    shares_version, shares, void = None, None, None
     if pixel_shares:
         shares_version = ws.labels.version(version).name
         counts = class_pixel_counts(ws, shares_version)
         total = max(int(counts.sum()), 1)
         shares = {c.name: round(float(counts[c.index]) / total, 6) for c in ws.catalogue.classes}
-        shares["void"] = round(float(counts[IGNORE_INDEX]) / total, 6)
+        void = round(float(counts[IGNORE_INDEX]) / total, 6)
     return WorkspaceSummary(
         workspace=str(ws.root), dataset=ws.catalogue.meta("dataset"), ignore_index=IGNORE_INDEX, images=len(ws.catalogue.image_ids()),
         with_ground_truth=ws.catalogue.count_with_gt(), splits=ws.catalogue.splits(), classes=tuple(ws.catalogue.classes),
         label_versions=tuple(VersionEntry(v.name, v.parent, v.kind, v.round, v.created_at) for v in ws.labels.label_versions()),
         superpixel_sets=tuple(SetEntry(s.name, s.method) for s in ws.superpixels.superpixel_sets()),
         cost=cost_summary(ws), automatic=automatic_relabels(ws), pixel_shares_version=shares_version,
-        pixel_shares=shares,
+        pixel_shares=shares, void_share=void,
     )

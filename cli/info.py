@@ -36,7 +36,7 @@ def info(
         t.add_column(col)
     for c in data.classes:
         t.add_row(str(c.index), c.name, f"{100 * shares[c.name]:.2f} %")
-    t.add_row("255", "void", f"{100 * shares['void']:.2f} %")
+    t.add_row("255", "void", f"{100 * (data.void_share or 0.0):.2f} %")
     con.print(t)
     con.print("label versions: " + " → ".join(v.name for v in data.label_versions))
     if data.superpixel_sets:

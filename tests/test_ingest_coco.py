@@ -272,3 +272,24 @@ def test_an_annotation_with_nothing_to_draw_is_left_out_and_said(tmp_path, capsy
     code, out, err = run_cli(capsys, "ingest", "coco", ann, "--images", tmp_path / "img", "-w", tmp_path / "ws")
     assert code == 0 and "ingested" in out, err
     assert err.startswith("note: ") and err.count("\n") == 1 and f"ids {bad['id']}" in err and "1 annotation(s)" in err
+
+
+def test_two_images_with_one_id_are_named_as_such(tmp_path, capsys):
+    """Red team, session 7: a COCO file whose 'images' gave two entries id 1 was reported as "annotation
+    refers to image id 2 missing from 'images'"."""
+    data = json.loads((ICE / "annotations.json").read_text())
+    data["images"].append({**data["images"][0], "file_name": "other.jpg"})  # a second entry, the same id
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(data))
+    code, _, err = run_cli(capsys, "ingest", "coco", path, "--images", ICE / "images", "-w", tmp_path / "ws")
+    assert code == 2 and f"two 'images' entries have id {data['images'][0]['id']}" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "ws").exists()
+
+
+def test_a_superpixel_parameter_that_is_not_finite_says_so():
+    from alc_data.errors import InvalidInput
+    from alc_data.superpixels.utils import param_float
+
+    with pytest.raises(InvalidInput) as err:
+        param_float("compactness", "nan", above=0.0)
+    assert "must be a finite number" in str(err.value) and "None" not in str(err.value)

@@ -230,3 +230,34 @@ def test_a_negative_seed_is_one_line_before_anything_is_written(scored, capsys, 
     code, _, err = run_cli(capsys, command[0], "-w", ws.root, *command[1:])
     assert code == 2 and "-1" in err and len(err.strip().splitlines()) == 1, err
     assert ws.ledger.answers(1) == {} and [v.name for v in ws.labels.label_versions()] == versions
+
+
+@pytest.mark.parametrize("name", ["myset", "sam"])
+def test_check_names_the_whole_command_that_finishes_a_stopped_superpixels_run(demo_ws, capsys, monkeypatch, name):
+    """Red team, session 7: after a stopped `superpixels --method felzenszwalb -p scale=50 --overwrite`,
+    `check` suggested `superpixels --name felzenszwalb`, which fails (no method); the hint now holds the
+    method, its parameters and --overwrite where the set exists, and running it finishes the set."""
+    import shlex
+
+    import alc_data.superpixels.base as base
+    from alc_data.workspace.check import check_workspace
+
+    real, calls = base.write_superpixels, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(base, "write_superpixels", interrupted)
+    args = ["superpixels", "-w", demo_ws.root, "--method", "felzenszwalb", "-p", "scale=50", "--name", name,
+            *(["--overwrite"] if name == "sam" else [])]
+    assert run_cli(capsys, *args)[0] == 130
+    monkeypatch.undo()
+    [notice] = [n for n in check_workspace(demo_ws.root).notices if n.kind == "unfinished-run"]
+    hint = notice.message.split("`")[1]
+    assert "--method felzenszwalb" in hint and "-p scale=50" in hint and ("--overwrite" in hint) == (name == "sam")
+    code, _, err = run_cli(capsys, *shlex.split(hint)[1:])
+    assert code == 0, err
+    assert not [n for n in check_workspace(demo_ws.root).notices if n.kind == "unfinished-run"]

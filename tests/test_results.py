@@ -186,7 +186,7 @@ def test_check_info_and_publish_json_is_the_results_to_dict(demo_ws, tmp_path, c
     printed = cli_json(capsys, "info", *w)
     summary = spy.one
     assert isinstance(summary, WorkspaceSummary) and isinstance(summary.cost, CostSummary)
-    assert printed == summary.to_dict() and list(printed)[-2:] == ["pixel_shares_version", "pixel_shares"]
+    assert printed == summary.to_dict() and list(printed)[-3:] == ["pixel_shares_version", "pixel_shares", "void_share"]
     assert printed["classes"][0] == {"index": 0, "name": demo_ws.catalogue.classes[0].name, "color": list(demo_ws.catalogue.classes[0].color)}
     assert printed["cost"] == {"rounds": [], "total": summary.cost.total.to_dict()} and "round" not in printed["cost"]["total"]
     assert "pixel_shares" not in info.summary(demo_ws, pixel_shares=False).to_dict()
@@ -294,3 +294,25 @@ def test_json_output_is_strict_json_with_null_for_metrics_that_are_not_finite(ca
     print_json({"metrics": result, "rows": [{"score": np.float32("nan")}, {"score": 1.5}]})
     assert strict(capsys.readouterr().out) == {"metrics": {"auprc": None, "curve": [0.5, None, None]},
                                                "rows": [{"score": None}, {"score": 1.5}]}
+
+
+def test_info_keeps_a_class_named_void_apart_from_the_void_pixels(tmp_path, capsys):
+    """Red team, session 7: with a class named 'void', `info` showed and printed the void pixels' share as
+    that class's (one key for both)."""
+    from PIL import Image
+
+    (tmp_path / "im").mkdir()
+    (tmp_path / "lab").mkdir()
+    label = np.array([[0, 1, 1, 2], [255, 255, 255, 255]], np.uint8)  # void class: 2/8, void pixels: 4/8
+    Image.fromarray(np.zeros((2, 4, 3), np.uint8)).save(tmp_path / "im" / "a.png")
+    Image.fromarray(label).save(tmp_path / "lab" / "a.png")
+    (tmp_path / "classes.txt").write_text("bg\nvoid\ndog\n")
+    code, _, err = run_cli(capsys, "ingest", "folder", "--images", tmp_path / "im", "--labels", tmp_path / "lab",
+                           "--classes", tmp_path / "classes.txt", "-w", tmp_path / "ws")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "info", "-w", tmp_path / "ws", "--json")
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["pixel_shares"] == {"bg": 0.125, "void": 0.25, "dog": 0.125} and printed["void_share"] == 0.5
+    code, out, _ = run_cli(capsys, "info", "-w", tmp_path / "ws")
+    assert "25.00 %" in out and "50.00 %" in out

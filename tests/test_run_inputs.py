@@ -319,3 +319,24 @@ def test_a_propagating_run_says_what_the_module_relabelled_each_round(ok_recipe,
     res = invoke(capsys, ["run", "ok.toml", "-w", "w1", "--set", "loop.propagate=true",
                           "--set", "loop.propagate_threshold=0.05"])
     assert res.exit_code == 0 and "relabelled" in res.stdout, res.output
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line():
+    """Red team, session 7: Ctrl-C in the first second of any command printed a KeyboardInterrupt traceback
+    from the imports; the console script (alc_data_cli.entry) now guards them."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'alc_data_cli.main':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from alc_data_cli.entry import main\n"
+        "main()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 130 and "Traceback" not in res.stderr and "interrupted" in res.stderr, res.stderr
+    assert 'alc-data = "alc_data_cli.entry:main"' in (Path(__file__).parents[1] / "pyproject.toml").read_text()

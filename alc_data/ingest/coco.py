@@ -163,7 +163,12 @@ def _index_entries(
     annotation names a known image and category."""
     try:
         classes, cat_to_class = _classes(data["categories"], background=not panoptic)
-        by_id = {int(im["id"]): im for im in data["images"]}
+        by_id: dict[int, dict[str, Any]] = {}
+        for im in data["images"]:
+            if int(im["id"]) in by_id:
+                raise InvalidInput(f"{ann_path}: two 'images' entries have id {im['id']} ({by_id[int(im['id'])].get('file_name')!r} "
+                                   f"and {im.get('file_name')!r}); give each image its own id")
+            by_id[int(im["id"])] = im
         for im in by_id.values():
             im["file_name"], im["height"], im["width"]  # noqa: B018 - presence check
         for ann in data["annotations"]:

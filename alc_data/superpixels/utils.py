@@ -205,7 +205,9 @@ def param_float(name: str, value: Any, *, minimum: float | None = None, above: f
         result = float(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"superpixel parameter {name}={value!r}: expected a number") from None
-    if not np.isfinite(result) or (minimum is not None and result < minimum):
+    if not np.isfinite(result):
+        raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number")
+    if minimum is not None and result < minimum:
         raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number ≥ {minimum}")
     if above is not None and result <= above:
         raise InvalidInput(f"superpixel parameter {name}={value!r}: must be a finite number > {above}")

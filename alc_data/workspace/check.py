@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -259,10 +259,31 @@ def unfinished_runs(ws: Workspace) -> list[Problem]:
         for p in sorted(base.iterdir()) if base.is_dir() else ():
             if p.is_dir():
                 n = sum(1 for _ in p.glob("*.npz"))
+                args: list[Any] = [stage, "-w", ws.root, option, p.name]
+                same = " with the same settings"
+                if stage == "superpixels":  # its settings are the method and parameters: the whole command
+                    args, same = [*args, *_superpixel_settings(ws, p)], ""
                 out.append(Problem("unfinished-run", str(p),
                                    f"{p}: a stopped run left {n} of {n_images} images staged; "
-                                   f"re-run `{command(stage, '-w', ws.root, option, p.name)}` with the same settings to finish it"))
+                                   f"re-run `{command(*args)}`{same} to finish it"))
     return out
+
+
+def _superpixel_settings(ws: Workspace, stage: Path) -> list[str]:
+    """The options of the stopped ``superpixels`` run staged in ``stage``: ``--method``, each ``-p`` and
+    ``--overwrite`` when the set it replaces is registered (none when its settings.json is unreadable)."""
+    import json
+
+    try:
+        settings = json.loads((stage / "settings.json").read_text())
+        method, params = str(settings["method"]), dict(settings.get("params") or {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    text = lambda v: v if isinstance(v, str) else json.dumps(v)  # noqa: E731 - true, 0.5: as -p reads them
+    options = ["--method", method, *[a for k, v in params.items() for a in ("-p", f"{k}={text(v)}")]]
+    if stage.name in {s.name for s in ws.superpixels.superpixel_sets()}:
+        options.append("--overwrite")
+    return options
 
 
 def _debris_unless_writing(ws: Workspace, versions: set[str], sets: set[str], rounds: set[int]) -> list[Problem]:
