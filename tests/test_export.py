@@ -10,6 +10,8 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from alc_data.ingest.folder import read_classes_file
+
 os.environ.setdefault("ALC_PROGRESS", "0")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -187,4 +189,4 @@ def test_ingest_export_is_pixel_exact(tmp_path, capsys, build):
         with Image.open(tmp_path / "out" / f"{image_id}.png") as img:
             assert img.mode == "P" and len(img.getpalette()) == 768
             np.testing.assert_array_equal(np.asarray(img), want)
-    assert (tmp_path / "out" / "classes.txt").read_text().splitlines() == names
+    assert [c.name for c in read_classes_file(tmp_path / "out" / "classes.txt")] == names  # with colours since session 7

@@ -277,3 +277,12 @@ def test_a_task_from_another_round_is_an_error(tmp_path, capsys):
     code, out, err = run_cli(capsys, "correct", "-w", root, "--answers", path, "--round", "2")
     assert code == 2 and err.count("\n") == 1
     assert f"task 1 (line 2): query {tasks[0]['data']['query_id']} belongs to round 1, not round 2" in err
+
+
+def test_label_studio_tasks_under_another_name_than_json_are_refused(tmp_path, capsys):
+    """Red team, session 7: `--format label-studio --out x.csv` wrote JSON under a .csv name (and `correct
+    --answers x.csv` would then read it as a CSV); the CSV export already refused a .json name."""
+    ws = open_round_workspace(tmp_path / "ws", n_train=2, size=(32, 32), budget=3)
+    code, _, err = run_cli(capsys, "queries", "export", "-w", ws.root, "--format", "label-studio", "--out", tmp_path / "x.csv")
+    assert code == 2 and "name the file x.json" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.config.xml").exists()

@@ -51,7 +51,7 @@ def test_upgraded_workspace_takes_timed_answers_and_applies_them(old_ws):
     assert len(leased) == 4
     shown = {q.query_id: q.shown_label for q in ws.ledger.queries(2)}
     for i, qid in enumerate(leased):
-        ws.ledger.record_timed_answer(2, Answer(qid, "accepted", shown[qid]), annotator="ann", seconds=2.0 + i)
+        ws.ledger.record_timed_answer(2, Answer(qid, "accepted", shown[qid]), annotator="ann", seconds=2.0 + i, holder="tab")
     progress = ws.ledger.round_progress(2)
     assert (progress.answered, progress.total, progress.median_seconds) == (4, 4, 3.5)
     result = correct_round(ws, round_no=2)

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from alc_data.constants import IGNORE_INDEX
+from alc_data.errors import InvalidInput
 from alc_data.names import class_name, unanswerable_choice
 from alc_data.queries.export import WORKSPACE_ID_COLUMN
 from alc_data.workspace import Workspace
@@ -106,7 +107,8 @@ def export_label_studio(
 ) -> tuple[Path, Path]:
     """Write the tasks to ``out`` (JSON) and the labeling config beside it (``<stem>.config.xml``).
 
-    Refuses paths inside the workspace and existing files unless ``overwrite``."""
+    Refuses a name that does not end in ``.json``, paths inside the workspace and existing files unless
+    ``overwrite``."""
     from alc_data.io.atomic import atomic_write_bytes
     from alc_data.io.outputs import check_output
     from alc_data.queries.create import check_round
@@ -114,6 +116,8 @@ def export_label_studio(
     out = Path(out)
     config = out.with_name(f"{out.stem}.config.xml")
     check_output(out, ws.root, overwrite=overwrite, file=True)
+    if out.suffix.lower() != ".json":  # the tasks are JSON; Label Studio's import and `correct` go by the suffix
+        raise InvalidInput(f"--out {out}: Label Studio tasks are JSON; name the file {out.with_suffix('.json').name}")
     check_output(config, ws.root, overwrite=overwrite, file=True)
     rnd = check_round(ws, round_no)
     atomic_write_bytes(out, (json.dumps(label_studio_tasks(ws, rnd, image_url_prefix=image_url_prefix), indent=1) + "\n").encode(), shared=True)
