@@ -293,3 +293,13 @@ def test_a_superpixel_parameter_that_is_not_finite_says_so():
     with pytest.raises(InvalidInput) as err:
         param_float("compactness", "nan", above=0.0)
     assert "must be a finite number" in str(err.value) and "None" not in str(err.value)
+
+
+def test_a_category_named_background_says_that_name_is_class_0s(tmp_path, capsys):
+    """Red team, session 7: it said "class name 'background' repeats 'background'"."""
+    data = json.loads((ICE / "annotations.json").read_text())
+    data["categories"][0]["name"] = "background"
+    path = tmp_path / "bg.json"
+    path.write_text(json.dumps(data))
+    code, _, err = run_cli(capsys, "ingest", "coco", path, "--images", ICE / "images", "-w", tmp_path / "ws")
+    assert code == 2 and "the name of class 0" in err and len(err.strip().splitlines()) == 1, err

@@ -18,14 +18,12 @@ from __future__ import annotations
 import functools
 import hmac
 import mimetypes
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from alc_data.answers.choice import Verdict, answer_with_class, answer_with_verdict
-from alc_data.answers.record import Answer
 from alc_data.constants import IGNORE_INDEX
 from alc_data.errors import AlcError, Conflict, InvalidInput, NotFound
+from alc_data.annotate.page_answer import PageAnswer, text_field
 from alc_data.hints import command
 from alc_data.io.json_text import loads
 from alc_data.workspace import Workspace
@@ -170,54 +168,6 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str) or not value.strip() or len(value) > 100:
-        raise InvalidInput(f"{key!r} must be a non-empty text of at most 100 characters")
-    return value.strip()
-
-
-@dataclass(frozen=True)
-class PageAnswer:
-    """One ``POST /api/answer`` request, every field checked once, here: the query (of this round),
-    the class index (in range) or else the verdict, the seconds and the annotator."""
-
-    query_id: int
-    class_index: int | None
-    verdict: Verdict | None
-    seconds: float | None
-    annotator: str
-    holder: str | None = None  # the page that sends it (its leases)
-
-    @classmethod
-    def from_body(cls, data: dict[str, Any], session: AnnotationSession) -> "PageAnswer":
-        qid = session.query_id(data.get("query_id"))
-        seconds = data.get("seconds")
-        if seconds is not None and not isinstance(seconds, (int, float)):
-            raise InvalidInput(f"seconds {seconds!r} is not a number")
-        index = data.get("class_index")
-        num_classes = session.ws.catalogue.num_classes
-        if index is not None and (not isinstance(index, int) or not 0 <= index < num_classes):
-            raise InvalidInput(f"unknown class index {index!r}; this workspace has classes 0..{num_classes - 1}")
-        verdict = None
-        if index is None:
-            verdict = Verdict.parse(_text(data, "verdict"), "verdict {value!r} is none of: accept, unanswerable "
-                                    "(a class is sent as class_index)")
-        elif "verdict" in data:
-            raise InvalidInput("send either class_index or verdict, not both")
-        return cls(query_id=qid, class_index=index, verdict=verdict,
-                   seconds=None if seconds is None else float(seconds),
-                   annotator=_text(data, "annotator", session.annotator),
-                   holder=_text(data, "holder") if data.get("holder") is not None else None)
-
-    def answer(self, session: AnnotationSession) -> Answer:
-        """The ledger's answer: from the class index as it is, or from the verdict."""
-        shown = session.queries[self.query_id].shown_label
-        if self.class_index is not None:
-            return answer_with_class(self.query_id, shown, self.class_index)
-        return answer_with_verdict(self.query_id, shown, Verdict(self.verdict))
-
-
 def guarded(fn: Endpoint) -> Endpoint:
     """Library errors become JSON errors: 400 bad input, 404 unknown, 409 conflict."""
 
@@ -279,7 +229,7 @@ async def api_lease(request: Request) -> Response:
 
     s = _session(request)
     data = await _body(request)
-    return JSONResponse(await run_in_threadpool(_lease, s, _text(data, "holder"), _text(data, "annotator", s.annotator)))
+    return JSONResponse(await run_in_threadpool(_lease, s, text_field(data, "holder"), text_field(data, "annotator", s.annotator)))
 
 
 def _answer(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
@@ -303,8 +253,8 @@ def _undo(s: AnnotationSession, data: dict[str, Any]) -> dict[str, Any]:
     qid = data.get("query_id")
     if qid is not None:
         s.query_id(qid)
-    undone = s.ws.ledger.retract_answer(s.round_no, annotator=_text(data, "annotator", s.annotator),
-                                   holder=_text(data, "holder"), query_id=qid, lease_seconds=s.lease_seconds)
+    undone = s.ws.ledger.retract_answer(s.round_no, annotator=text_field(data, "annotator", s.annotator),
+                                   holder=text_field(data, "holder"), query_id=qid, lease_seconds=s.lease_seconds)
     return {"query": s.query_json(undone), "progress": s.progress()}
 
 

@@ -52,6 +52,10 @@ def _classes(categories: list[dict], *, background: bool) -> tuple[list[ClassInf
     offset = 1 if background else 0
     pal = default_palette()
     classes = [ClassInfo(0, "background", (0, 0, 0))] if background else []
+    taken = next((c for c in cats if background and str(c["name"]).casefold() == "background"), None)
+    if taken is not None:  # instances: what no annotation covers is class 0, named background
+        raise InvalidInput(f"category id {taken['id']} is named {taken['name']!r}, the name of class 0 (what no "
+                           "annotation covers in COCO instances); rename that category")
     for i, c in enumerate(cats):
         idx = i + offset
         classes.append(ClassInfo(idx, str(c["name"]), rgb(c.get("color", pal[idx]))))

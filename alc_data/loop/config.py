@@ -33,6 +33,7 @@ from alc_data.correction.expand import DEFAULT_EXPANSION, Expansion, check_expan
 from alc_data.engine import ENGINES, check_engine, check_ray_options
 from alc_data.errors import AlcError, InvalidInput
 from alc_data.loop.data_tables import DATA_FORMATS, DataTable, data_table
+from alc_data.loop.per_round import canonical_per_round, check_per_round, per_round, pick
 from alc_data.loop.tables import build_table, check_choice, convert_value, table_dict
 from alc_data.scoring.acquisitions import check_acquisition
 from alc_data.scoring.pool import REPRESENTATIVES, Representative
@@ -247,16 +248,6 @@ class LoopSettings:
         return pick(per_round(self.propagate_threshold), loop_round)
 
 
-def per_round(value: Any) -> list[Any]:
-    """A per-round recipe value as a list (one value means the same every round)."""
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def pick(values: list[Any], loop_round: int) -> Any:
-    """The value for loop round ``loop_round`` (1-based); past the list's end its last value."""
-    return values[min(loop_round, len(values)) - 1]
-
-
 def check_thresholds(value: Any, expand: Expansion) -> Any:
     """``loop.propagate_threshold``: a number in (0, 1], ``"auto"``, or a list of those, one per round
     (``expand``: the loop's, refused when it is ``pixel``)."""
@@ -265,28 +256,6 @@ def check_thresholds(value: Any, expand: Expansion) -> Any:
     checked = [check_propagation(v, expand, where=(f"loop.propagate_threshold{f'[{i}]' if listed else ''} =", "loop.expand ="))
                for i, v in enumerate(values)]
     return checked if listed else checked[0]
-
-
-def canonical_per_round(value: Any) -> Any:
-    """A per-round value in one form for each meaning: a list loses the repeats of its last value (which a
-    shorter list means anyway), and one value left is that value (``[5, 5]`` and ``[5]`` are ``5``), so a
-    run resumes with any spelling of its recipe."""
-    if not isinstance(value, (list, tuple)):
-        return value
-    values = list(value)
-    while len(values) > 1 and values[-1] == values[-2]:
-        values.pop()
-    return values[0] if len(values) == 1 else values
-
-
-def check_per_round(key: str, value: Any, rounds: int) -> None:
-    """A per-round recipe list holds one value at least and one per round at most (a shorter list
-    repeats its last value; a longer one would be partly ignored)."""
-    if isinstance(value, (list, tuple)) and not value:
-        raise InvalidInput(f"{key} = []; give one value, or one per round")
-    if isinstance(value, (list, tuple)) and len(value) > rounds:
-        raise InvalidInput(f"{key} = {list(value)!r} has {len(value)} values for loop.rounds = {rounds}; give at most "
-                           "one per round (a shorter list repeats its last value)")
 
 
 @dataclass(frozen=True)
