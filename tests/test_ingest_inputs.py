@@ -285,3 +285,19 @@ def test_coco_entry_claiming_a_huge_size_is_refused_before_allocating(tmp_path, 
     with pytest.raises(InvalidInput) as err:
         read_coco(ann, images=images)
     assert str(ann) in str(err.value) and "entry id 1" in str(err.value)
+
+
+def test_a_label_saved_as_jpeg_is_named_in_the_missing_label_error(tmp_path, capsys):
+    """Red team, session 7: a label `im1.jpg` gave "missing label for image im1.png" without a word about the
+    JPEG that sat there (ignored: a label must be a PNG)."""
+    from PIL import Image
+
+    (tmp_path / "im").mkdir()
+    (tmp_path / "lab").mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "im" / "im1.png")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "lab" / "im1.jpg")
+    (tmp_path / "c.txt").write_text("bg\nfg\n")
+    code, _, err = run_cli(capsys, "ingest", "folder", "--images", tmp_path / "im", "--labels", tmp_path / "lab",
+                           "--classes", tmp_path / "c.txt", "-w", tmp_path / "ws")
+    assert code == 2 and "im1.jpg is there, but a label must be a PNG" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "ws").exists()

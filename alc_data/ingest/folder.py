@@ -128,9 +128,12 @@ def _match(images: dict[str, Path], files: dict[str, Path], folder: Path, what: 
     if every_image:
         missing = sorted(set(images) - set(files))
         if missing:
+            other = sorted(p.name for p in folder.iterdir() if p.stem == missing[0] and p.suffix.lower() != ".png")
+            hint = (f"; {other[0]} is there, but a {what} must be a PNG (a JPEG's compression changes class values)"
+                    if other else "; add it or remove the image")
             raise NotFound(
                 f"{folder / (missing[0] + '.png')}: missing {what} for image {images[missing[0]].name} "
-                f"({len(missing)} images lack one); add it or remove the image"
+                f"({len(missing)} images lack one){hint}"
             )
 
 
