@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alc_data.audit.ledger_links import (MODULE, PEOPLE, human_and_automatic, last_change, ledger_rows, lineage,
-                                         link_regions, row_key, version_chain)
+from alc_data.audit.ledger_links import (MODULE, PEOPLE, human_and_automatic, last_change, ledger_rows, link_regions,
+                                         row_key, version_chain)
 from alc_data.audit.regions import Region, changed_regions, region_details
 from alc_data.audit.sources import LabelSource, check_images_folder, open_source, read_class_file
 from alc_data.constants import IGNORE_INDEX
@@ -268,8 +268,7 @@ def compare_labels(
     if side_a is not None and side_b is not None and side_a[0].root == side_b[0].root:
         ledger_versions, ledger = ledger_rows(side_a[0], side_a[1], side_b[1])
         chain = version_chain(side_a[0], side_a[1], side_b[1])
-    acc = _Accumulator(chain=chain, older_is_a=chain is not None and side_a is not None and side_b is not None
-                       and side_a[1] in lineage(side_b[0], side_b[1]))
+    acc = _Accumulator(chain=chain)
     for image_id in track(common, f"diff {sa.name} → {sb.name}"):
         acc.add(sa, sb, image_id, k, ws, ledger)
     if names is None:  # numeric classes: K = largest non-void value seen + 1
@@ -328,8 +327,7 @@ class _Accumulator:
     mismatch: list[str] = field(default_factory=list)
     linked_total: int = 0
     links_total: int = 0
-    chain: list[tuple[str, str]] | None = None  # the versions between the sides (one descends from the other)
-    older_is_a: bool = True
+    chain: tuple[list[tuple[str, str]], bool] | None = None  # the versions between the sides, and whether A is older
     by_people: int = 0  # changed pixels a person changed last
     by_module: int = 0  # changed pixels the label-correction module changed last
 
@@ -346,8 +344,9 @@ class _Accumulator:
             _check_values(counts, k, sb, sa, image_id, 1)
         self.hist += counts
         changed = la != lb
-        if self.chain and ws is not None and changed.any():
-            owner = last_change(ws, image_id, self.chain, la if self.older_is_a else lb)
+        if self.chain is not None and ws is not None and changed.any():
+            versions, a_older = self.chain
+            owner = last_change(ws, image_id, versions, la if a_older else lb)
             self.by_people += int((changed & (owner == PEOPLE)).sum())
             self.by_module += int((changed & (owner == MODULE)).sum())
         lab, n = changed_regions(changed)

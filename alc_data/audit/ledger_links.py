@@ -30,18 +30,19 @@ def lineage(ws: Workspace, version: str) -> list[str]:
     return out
 
 
-def version_chain(ws: Workspace, a_version: str, b_version: str) -> list[tuple[str, str]] | None:
-    """(name, kind) of the versions between A and B when one descends from the other, oldest first (the
-    older side excluded, the newer included); None for versions on separate branches."""
+def version_chain(ws: Workspace, a_version: str, b_version: str) -> tuple[list[tuple[str, str]], bool] | None:
+    """When one of A and B descends from the other: (name, kind) of the versions between them, oldest first
+    (the older side excluded, the newer included), and whether A is the older; None for versions on
+    separate branches."""
     la, lb = lineage(ws, a_version), lineage(ws, b_version)
     if a_version in lb:
-        names = lb[:lb.index(a_version)]
+        names, a_older = lb[:lb.index(a_version)], True
     elif b_version in la:
-        names = la[:la.index(b_version)]
+        names, a_older = la[:la.index(b_version)], False
     else:
         return None
     kinds = {v.name: v.kind for v in ws.labels.label_versions()}
-    return [(name, kinds[name]) for name in reversed(names)]
+    return [(name, kinds[name]) for name in reversed(names)], a_older
 
 
 PEOPLE, MODULE = 1, 2

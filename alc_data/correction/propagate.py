@@ -92,13 +92,14 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
     answered = {(q.image_id, q.superpixel_id) for q in ws.ledger.queries(round_no)
                 if q.query_id in answers and answers[q.query_id].status is not AnswerStatus.UNANSWERABLE}
     asked = ws.ledger.asked(rnd.superpixel_set)
-    people = ws.ledger.asked_regions(through_round=round_no)
+    elsewhere = ws.ledger.asked_regions(through_round=round_no, other_than=rnd.superpixel_set)
     rows = RegionRows([], [], [], [], [], [])
     for image_id, probs in stream:
         p = probs.cpu().numpy() if hasattr(probs, "cpu") else np.asarray(probs)
         sp = ws.superpixels.read_superpixels(rnd.superpixel_set, image_id)
-        # regions lying wholly inside regions people were asked about (on other sets) are no candidates
-        free = set(np.unique(sp[~protected_pixels(ws, image_id, people.get(image_id, {}), sp.shape)]).tolist())
+        # regions lying wholly inside regions people were asked about on other sets are no candidates
+        protected = protected_pixels(ws, image_id, elsewhere.get(image_id))
+        free = None if protected is None else set(np.unique(sp[~protected]).tolist())
         ids, feats, major, _ = region_features(p, ws.labels.read_label(labels_version, image_id), sp, features)
         before = region_majority(ws.labels.read_label(rnd.label_version, image_id), sp)
         for i, sp_id in enumerate(ids.tolist()):
@@ -107,7 +108,7 @@ def collect_regions(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
                 rows.train_features.append(feats[i])
                 rows.train_targets.append(int(major[i]))
                 rows.train_before.append(int(before[i]))
-            elif key not in asked and sp_id in free:
+            elif key not in asked and (free is None or sp_id in free):
                 rows.cand_keys.append(key)
                 rows.cand_features.append(feats[i])
                 rows.cand_majority.append(int(major[i]))
@@ -141,13 +142,16 @@ def choose_relabels(rows: RegionRows, num_classes: int, *, threshold: float | st
             for i in np.flatnonzero(keep)], chosen
 
 
-def protected_pixels(ws: Workspace, image_id: str, asked: dict[str, list[int]], shape: tuple[int, ...]) -> np.ndarray:
-    """(H, W) bool: the pixels of ``image_id`` inside a region people were asked about (``asked``:
-    {superpixel_set: [superpixel_id, ...]}, from :meth:`Ledger.asked_regions`), on any superpixel set.
-    The module never changes them: a person's answer wins over a propagated label."""
-    mask = np.zeros(shape, dtype=bool)
-    for set_name, ids in asked.items():
-        mask |= np.isin(ws.superpixels.read_superpixels(set_name, image_id), ids)
+def protected_pixels(ws: Workspace, image_id: str, asked: dict[str, list[int]] | None) -> np.ndarray | None:
+    """(H, W) bool: the pixels of ``image_id`` inside a region people were asked about on another superpixel
+    set than the round's (``asked``: {superpixel_set: [superpixel_id, ...]} of the image, from
+    :meth:`Ledger.asked_regions`; None when there is none). The module never changes them: a person's
+    answer wins over a propagated label. (On the round's own set the relabelled regions are never-asked
+    ones, so they hold no such pixel.)"""
+    mask = None
+    for set_name, ids in (asked or {}).items():
+        inside = np.isin(ws.superpixels.read_superpixels(set_name, image_id), ids)
+        mask = inside if mask is None else mask | inside
     return mask
 
 
@@ -270,14 +274,14 @@ def propagate_round(ws: Workspace, round_no: int, stream: Iterable[tuple[str, An
         for r in relabels:
             by_image[r.image_id].append(r)
         pixels: dict[tuple[str, int], int] = {}
-        people = ws.ledger.asked_regions(through_round=round_no)
+        elsewhere = ws.ledger.asked_regions(through_round=round_no, other_than=rnd.superpixel_set)
 
         def new_labels() -> Iterator[tuple[str, np.ndarray]]:
             for image_id in sorted(by_image):
-                labels = ws.labels.read_label(parent, image_id)
-                labels, changed = relabel_image(labels, ws.superpixels.read_superpixels(rnd.superpixel_set, image_id),
+                labels, changed = relabel_image(ws.labels.read_label(parent, image_id),
+                                                ws.superpixels.read_superpixels(rnd.superpixel_set, image_id),
                                                 by_image[image_id], expand=expand,
-                                                protected=protected_pixels(ws, image_id, people.get(image_id, {}), labels.shape))
+                                                protected=protected_pixels(ws, image_id, elsewhere.get(image_id)))
                 pixels.update({(image_id, r.superpixel_id): n for r, n in zip(by_image[image_id], changed)})
                 yield image_id, labels
 

@@ -53,12 +53,13 @@ def _rebuild_propagation(ws: Workspace, name: str, parent: str, expand: Expansio
         by_image.setdefault(row.image_id, []).append(
             Relabel(row.image_id, row.superpixel_id, row.old_class, row.new_class, row.confidence))
         sets[row.image_id] = row.superpixel_set
-    version = ws.labels.version(name)
-    people = ws.ledger.asked_regions(through_round=version.round) if version.round is not None else {}
+    round_no = ws.labels.version(name).round
+    elsewhere = {set_name: ws.ledger.asked_regions(through_round=round_no, other_than=set_name) if round_no is not None else {}
+                 for set_name in set(sets.values())}  # one set per round: one query
     for image_id in ids:
         labels = ws.labels.read_label(parent, image_id)
         if image_id in by_image:
             sp = ws.superpixels.read_superpixels(sets[image_id], image_id)
-            protected = protected_pixels(ws, image_id, people.get(image_id, {}), labels.shape)
-            labels, _ = relabel_image(labels, sp, by_image[image_id], expand=expand, protected=protected)
+            labels, _ = relabel_image(labels, sp, by_image[image_id], expand=expand,
+                                      protected=protected_pixels(ws, image_id, elsewhere[sets[image_id]].get(image_id)))
         yield image_id, labels

@@ -284,7 +284,6 @@ def score(ws: Workspace, options: ScoreOptions) -> ScoreResult:
         staging = ws.root / "rounds" / f".scores.{os.getpid()}.shards.tmp"
         staged = ws.root / "rounds" / f".scores.{os.getpid()}.parquet.tmp"
         try:
-            shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             make_shards = _ray_shards if options.engine is Engine.RAY else _local_shards
             with on_write_failure("scoring a new round", kept="no round was registered", then="re-run the same command"):

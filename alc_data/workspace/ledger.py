@@ -161,11 +161,12 @@ class Ledger(AnnotationLedger, PropagationLedger):
         rows = self._db.rows("SELECT image_id, superpixel_id FROM queries WHERE superpixel_set=?", (superpixel_set,))
         return {(i, int(s)) for i, s in rows}
 
-    def asked_regions(self, *, through_round: int) -> dict[str, dict[str, list[int]]]:
-        """Every region queried in rounds up to ``through_round``, on any superpixel set, as
-        {image_id: {superpixel_set: [superpixel_id, ...]}}: the pixels people were asked about."""
-        rows = self._db.rows("SELECT image_id, superpixel_set, superpixel_id FROM queries WHERE round<=?"
-                             " ORDER BY image_id, superpixel_set, superpixel_id", (through_round,))
+    def asked_regions(self, *, through_round: int, other_than: str) -> dict[str, dict[str, list[int]]]:
+        """Every region queried in rounds up to ``through_round`` on a superpixel set other than
+        ``other_than``, as {image_id: {superpixel_set: [superpixel_id, ...]}}: the pixels people were asked
+        about that :meth:`asked` on ``other_than`` does not name."""
+        rows = self._db.rows("SELECT image_id, superpixel_set, superpixel_id FROM queries WHERE round<=? AND superpixel_set<>?"
+                             " ORDER BY image_id, superpixel_set, superpixel_id", (through_round, other_than))
         out: dict[str, dict[str, list[int]]] = {}
         for image_id, set_name, sp_id in rows:
             out.setdefault(image_id, {}).setdefault(set_name, []).append(int(sp_id))
